@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Creates .venv (if missing) and installs zoo, its test tools and the plugin packages under plugins/.
+# Idempotent: a second run only checks. Override the interpreter with PYTHON=..., the torch pins with
+# ZOO_TORCH_SPEC="torch==X torchvision==Y" (the defaults are the builds this project is tested with).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+  .venv/bin/python -m pip install --quiet --upgrade pip
+fi
+if ! .venv/bin/python -c "import torch, torchvision" 2>/dev/null; then
+  # shellcheck disable=SC2086
+  .venv/bin/python -m pip install --quiet ${ZOO_TORCH_SPEC:-torch==2.14.1 torchvision==0.29.1}
+fi
+plugins=()
+for dir in plugins/*/; do [ -f "$dir/pyproject.toml" ] && plugins+=(-e "$dir"); done
+.venv/bin/python -m pip install --quiet -e '.[test,all]' "${plugins[@]}" 2>&1 | grep -v "^WARNING: Location" || true
+.venv/bin/python -c "import zoo" >/dev/null

@@ -1,0 +1,82 @@
+"""zoo: a plugin-based model zoo for PyTorch.
+
+``zoo.load("resnet50")`` gives a pretrained ``torch.nn.Module``; every other kind of thing (datasets,
+layers, optimizers, losses, metrics, callbacks, activations, initializers, exporters) is reachable by name
+through ``zoo.get(kind, name, ...)``. Importing zoo does not import torch: the heavy parts load on first
+use.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from zoo.api import get, info, list, load
+from zoo.errors import (
+    AmbiguousNameError,
+    DownloadError,
+    IntegrityError,
+    OfflineError,
+    PluginError,
+    RegistrationError,
+    UnknownNameError,
+    ZooError,
+)
+from zoo.hookspecs import hookimpl
+
+__version__ = "0.1.0"
+
+# Public names served lazily (attribute -> "module:attr", or "module" for a submodule).
+_LAZY: dict[str, str] = {
+    "hub": "zoo.hub",
+    "datasets": "zoo.datasets",
+    "layers": "zoo.layers",
+    "training": "zoo.training",
+    "preprocessing": "zoo.preprocessing",
+    "utils": "zoo.utils",
+    "fit": "zoo.training:fit",
+    "evaluate": "zoo.training:evaluate",
+    "predict": "zoo.training:predict",
+    "Callback": "zoo.training:Callback",
+    "freeze": "zoo.applications:freeze",
+    "unfreeze": "zoo.applications:unfreeze",
+    "decode_predictions": "zoo.applications:decode_predictions",
+    "preprocess_input": "zoo.applications:preprocess_input",
+    "summary": "zoo.utils:summary",
+    "plot_model": "zoo.utils:plot_model",
+    "export": "zoo.export:export",
+}
+
+__all__ = [
+    "AmbiguousNameError",
+    "DownloadError",
+    "IntegrityError",
+    "OfflineError",
+    "PluginError",
+    "RegistrationError",
+    "UnknownNameError",
+    "ZooError",
+    "__version__",
+    "get",
+    "hookimpl",
+    "info",
+    "list",
+    "load",
+    *_LAZY,
+]
+
+
+def __getattr__(name: str) -> Any:
+    target = _LAZY.get(name)
+    if target is None:
+        raise AttributeError(f"module 'zoo' has no attribute {name!r}")
+    module_name, _, attr = target.partition(":")
+    value = importlib.import_module(module_name)
+    if attr:
+        value = getattr(value, attr)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,1 @@
+"""Pretrained image models (torchvision architectures) and the helpers that go with them."""

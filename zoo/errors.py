@@ -1,0 +1,38 @@
+"""One exception family, so callers can catch everything zoo raises with ``except zoo.ZooError``.
+
+Every message says what was wrong and what to do next; the CLI prints it as one line.
+"""
+
+from __future__ import annotations
+
+
+class ZooError(Exception):
+    """Base class of every error zoo raises on purpose."""
+
+
+class UnknownNameError(ZooError, LookupError):
+    """A name that no plugin registered for the kind asked for."""
+
+
+class AmbiguousNameError(ZooError, LookupError):
+    """A bare name that two plugins both claim; the qualified ``plugin:name`` form picks one."""
+
+
+class RegistrationError(ZooError):
+    """A plugin registered something invalid (bad name, bad target, colliding spellings)."""
+
+
+class PluginError(ZooError):
+    """A plugin failed to import, validate or register (raised only in strict mode)."""
+
+
+class DownloadError(ZooError):
+    """A file could not be fetched from any of its sources."""
+
+
+class IntegrityError(DownloadError):
+    """Downloaded bytes do not match the expected size or hash."""
+
+
+class OfflineError(DownloadError):
+    """A file is needed that is not in the cache while ``ZOO_OFFLINE=1``."""

@@ -1,0 +1,1 @@
+"""Exporters: turn a model into a file a production runtime can load."""

@@ -1,0 +1,1 @@
+"""The download cache: verified, resumable, mirrored, locked and offline-capable."""

@@ -1,0 +1,1 @@
+"""Keras-named layers as ordinary ``torch.nn.Module``s."""

@@ -1,0 +1,248 @@
+"""Kinds -> entries, and the rules that turn a user's spelling into one entry.
+
+Names are matched after normalisation (case and separators ignored), so ``ResNet50``, ``resnet-50`` and
+``resnet50`` are one name. A separator between two digits is kept (as ``_``) because it carries meaning:
+torchvision has both ``regnet_x_1_6gf`` and ``regnet_x_16gf``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+import importlib
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from zoo.errors import AmbiguousNameError, RegistrationError, UnknownNameError
+from zoo.hookspecs import KINDS
+
+_SINGULAR = {
+    "application": "applications",
+    "app": "applications",
+    "model": "applications",
+    "models": "applications",
+    "dataset": "datasets",
+    "layer": "layers",
+    "optimizer": "optimizers",
+    "loss": "losses",
+    "metric": "metrics",
+    "callback": "callbacks",
+    "activation": "activations",
+    "initializer": "initializers",
+    "exporter": "exporters",
+}
+
+_DIGIT_SEPARATOR = re.compile(r"(?<=\d)[-_ .](?=\d)")
+_SEPARATORS = re.compile(r"[-_ .]")
+_VALID_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\- ]*$")
+
+
+def normalize(name: str) -> str:
+    """The key a name is matched by: lower case, separators dropped except between two digits."""
+    key = _DIGIT_SEPARATOR.sub("\0", name.strip().lower())
+    return _SEPARATORS.sub("", key).replace("\0", "_")
+
+
+def canonical_kind(kind: str) -> str:
+    """``"application"`` and ``"Applications"`` -> ``"applications"``; unknown kinds raise."""
+    key = kind.strip().lower()
+    key = _SINGULAR.get(key, key)
+    if key not in KINDS:
+        close = difflib.get_close_matches(key, KINDS, n=3)
+        hint = f" Did you mean {', '.join(close)}?" if close else ""
+        raise UnknownNameError(f"unknown kind {kind!r}.{hint} Kinds are: {', '.join(KINDS)}.")
+    return key
+
+
+def natural_key(text: str) -> list[Any]:
+    """Sort key putting resnet18 < resnet50 < resnet101."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text.lower())]
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One thing a plugin registered: a model, a dataset, a loss ..."""
+
+    kind: str
+    name: str
+    target: Callable[..., Any] | str
+    plugin: str
+    aliases: tuple[str, ...] = ()
+    meta: Mapping[str, Any] = field(default_factory=dict)
+    fallback: bool = False
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.plugin}:{self.name}"
+
+    def resolve(self) -> Callable[..., Any]:
+        """Import a lazy ``"module:attr"`` target (only now, when it is used)."""
+        if not isinstance(self.target, str):
+            return self.target
+        module_name, _, attr_path = self.target.partition(":")
+        obj: Any = importlib.import_module(module_name)
+        for attr in attr_path.split("."):
+            obj = getattr(obj, attr)
+        return obj
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.resolve()(*args, **kwargs)
+
+    def describe(self) -> dict[str, Any]:
+        """Plain-data view for ``zoo info`` and ``--json``."""
+        target = self.target if isinstance(self.target, str) else _callable_path(self.target)
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "plugin": self.plugin,
+            "qualified_name": self.qualified_name,
+            "aliases": list(self.aliases),
+            "target": target,
+            **dict(self.meta),
+        }
+
+
+def _callable_path(obj: Any) -> str:
+    return f"{getattr(obj, '__module__', '?')}:{getattr(obj, '__qualname__', repr(obj))}"
+
+
+class Registry:
+    """Entries of every kind, indexed by normalised name and by plugin."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, list[Entry]] = {kind: [] for kind in KINDS}
+        self._by_key: dict[str, dict[str, list[Entry]]] = {kind: {} for kind in KINDS}
+
+    # -- building -------------------------------------------------------------------------------------
+    def add_all(self, entries: Iterable[Entry]) -> None:
+        """Add one plugin's entries for one kind, all or none."""
+        entries = list(entries)
+        staged: dict[tuple[str, str], str] = {}
+        for entry in entries:
+            self._check(entry)
+            for spelling in (entry.name, *entry.aliases):
+                key = normalize(spelling)
+                slot = (entry.kind, key)
+                previous = staged.get(slot) or self._own_claim(entry.kind, key, entry.plugin)
+                if previous is not None and previous != entry.name:
+                    raise RegistrationError(
+                        f"plugin {entry.plugin!r} registers {entry.kind} {spelling!r}, which reads the same "
+                        f"as its {previous!r} once case and separators are ignored; rename one of them."
+                    )
+                staged[slot] = entry.name
+        for entry in entries:
+            self._entries[entry.kind].append(entry)
+            keys = {normalize(s) for s in (entry.name, *entry.aliases)}
+            for key in keys:
+                self._by_key[entry.kind].setdefault(key, []).append(entry)
+
+    def _own_claim(self, kind: str, key: str, plugin: str) -> str | None:
+        for entry in self._by_key[kind].get(key, ()):
+            if entry.plugin == plugin:
+                return entry.name
+        return None
+
+    @staticmethod
+    def _check(entry: Entry) -> None:
+        where = f"plugin {entry.plugin!r}"
+        for spelling in (entry.name, *entry.aliases):
+            if not isinstance(spelling, str) or not _VALID_NAME.match(spelling):
+                raise RegistrationError(
+                    f"{where} registers {entry.kind} with invalid name {spelling!r}: use letters, digits, "
+                    "'_', '-' or '.', starting with a letter or digit."
+                )
+        target = entry.target
+        if isinstance(target, str):
+            if not re.match(r"^[\w.]+:[\w.]+$", target):
+                raise RegistrationError(
+                    f"{where} registers {entry.kind} {entry.name!r} with target {target!r}; a lazy target "
+                    "must read 'package.module:attribute'."
+                )
+        elif not callable(target):
+            raise RegistrationError(
+                f"{where} registers {entry.kind} {entry.name!r} with a {type(target).__name__} target; "
+                "give a callable or a 'module:attr' string."
+            )
+
+    # -- reading --------------------------------------------------------------------------------------
+    def entries(self, kind: str) -> list[Entry]:
+        return list(self._entries[canonical_kind(kind)])
+
+    def lookup(self, kind: str, name: str) -> Entry:
+        """The entry ``name`` means for ``kind``; ``plugin:name`` picks one plugin's entry."""
+        kind = canonical_kind(kind)
+        if not isinstance(name, str) or not name.strip():
+            raise UnknownNameError(f"expected the name of one of the {kind} as a non-empty string, got {name!r}.")
+        plugin, sep, bare = name.rpartition(":")
+        candidates = self._by_key[kind].get(normalize(bare), [])
+        if sep:
+            plugin = plugin.strip()
+            chosen = [e for e in candidates if e.plugin == plugin]
+            if not chosen:
+                plugins = sorted({e.plugin for e in self._entries[kind]})
+                if plugin not in plugins:
+                    raise UnknownNameError(
+                        f"no plugin {plugin!r} registers {kind}; plugins that do: {', '.join(plugins) or 'none'}. "
+                        "Run 'zoo plugins' to see which loaded."
+                    )
+                raise self._unknown(kind, bare, [e for e in self._entries[kind] if e.plugin == plugin])
+            return chosen[0]
+        if not candidates:
+            raise self._unknown(kind, bare, self._entries[kind])
+        primary = [e for e in candidates if not e.fallback] or candidates
+        if len(primary) > 1:
+            names = ", ".join(sorted(e.qualified_name for e in primary))
+            raise AmbiguousNameError(
+                f"{kind} {bare!r} is registered by {len(primary)} plugins: {names}. "
+                "Use one of these qualified names, or disable a plugin with ZOO_DISABLE_PLUGINS."
+            )
+        return primary[0]
+
+    @staticmethod
+    def _unknown(kind: str, name: str, pool: Iterable[Entry]) -> UnknownNameError:
+        spellings: dict[str, str] = {}
+        for entry in pool:
+            for spelling in (entry.name, *entry.aliases):
+                spellings.setdefault(normalize(spelling), entry.name)
+        close = difflib.get_close_matches(normalize(name), list(spellings), n=5, cutoff=0.6)
+        suggestions = list(dict.fromkeys(spellings[key] for key in close))
+        hint = f" Did you mean: {', '.join(suggestions)}?" if suggestions else ""
+        return UnknownNameError(f"no {kind} named {name!r}.{hint} Run 'zoo list {kind}' to see them all.")
+
+    def names(self, kind: str, pattern: str = "*", **filters: Any) -> list[str]:
+        """Names of ``kind`` matching an fnmatch ``pattern`` and metadata ``filters``, naturally sorted.
+
+        A filter ``key=value`` keeps entries whose ``meta[key]`` equals ``value``; for a list or dict
+        value (e.g. ``weights``), ``key=True`` keeps entries where it is non-empty. Names that two plugins
+        share are shown qualified.
+        """
+        kind = canonical_kind(kind)
+        pattern_key = pattern.lower()
+        shown: list[str] = []
+        bare_count: dict[str, int] = {}
+        selected = [e for e in self._entries[kind] if _matches(e, pattern_key) and _passes(e, filters)]
+        for entry in selected:
+            if not entry.fallback:
+                bare_count[normalize(entry.name)] = bare_count.get(normalize(entry.name), 0) + 1
+        for entry in selected:
+            key = normalize(entry.name)
+            clash = bare_count.get(key, 0) > 1 or (entry.fallback and key in bare_count)
+            shown.append(entry.qualified_name if clash else entry.name)
+        return sorted(dict.fromkeys(shown), key=natural_key)
+
+
+def _matches(entry: Entry, pattern: str) -> bool:
+    return any(fnmatch.fnmatchcase(s.lower(), pattern) for s in (entry.name, entry.qualified_name))
+
+
+def _passes(entry: Entry, filters: Mapping[str, Any]) -> bool:
+    for key, wanted in filters.items():
+        value = entry.meta.get(key)
+        if isinstance(wanted, bool) and not isinstance(value, bool):
+            if bool(value) != wanted:
+                return False
+        elif value != wanted:
+            return False
+    return True

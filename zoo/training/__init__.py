@@ -1,0 +1,1 @@
+"""Keras-style training: ``fit``, ``evaluate``, ``predict`` with named optimizers, losses, metrics, callbacks."""
