@@ -5,8 +5,10 @@ from __future__ import annotations
 import builtins
 from typing import Any
 
+from zoo.errors import UnknownNameError
+from zoo.hookspecs import KINDS
 from zoo.plugins import get_registry
-from zoo.registry import canonical_kind
+from zoo.registry import Entry
 
 
 def get(kind: str, name: str, *args: Any, **kwargs: Any) -> Any:
@@ -29,17 +31,26 @@ def list(kind: str = "applications", pattern: str = "*", **filters: Any) -> buil
 
 
 def info(name: str, kind: str | None = None) -> dict[str, Any]:
-    """An entry's metadata as plain data. Without ``kind``, the first kind with that name is used."""
-    registry = get_registry()
+    """An entry's metadata as plain data. Without ``kind``, kinds are searched in ``zoo.hookspecs.KINDS``
+    order (applications first) and the first match is returned."""
     if kind is not None:
-        return registry.lookup(kind, name).describe()
-    from zoo.errors import UnknownNameError
-    from zoo.hookspecs import KINDS
+        return get_registry().lookup(kind, name).describe()
+    return find(name)[0].describe()
 
-    for each in KINDS:
+
+def find(name: str) -> builtins.list[Entry]:
+    """Every kind's entry for ``name`` (``relu`` is both a layer and an activation); raises if none."""
+    registry = get_registry()
+    found = []
+    for kind in KINDS:
         try:
-            return registry.lookup(each, name).describe()
+            found.append(registry.lookup(kind, name))
         except UnknownNameError:
             continue
-    # Re-raise with the applications suggestions, the most common intent.
-    return registry.lookup(canonical_kind("applications"), name).describe()
+    if not found:
+        close = [
+            f"{registry.suggest(kind, name)[0]} ({kind})" for kind in KINDS if registry.suggest(kind, name)
+        ]
+        hint = f" Did you mean: {', '.join(close)}?" if close else ""
+        raise UnknownNameError(f"nothing is registered as {name!r}.{hint} Run 'zoo list' to see every name.")
+    return found

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import zoo
+import zoo.api
 from zoo.errors import ZooError
 from zoo.hookspecs import KINDS
 from zoo.plugins import get_plugin_manager, get_registry
@@ -63,11 +64,15 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
-    data = zoo.info(args.name, kind=args.kind)
+    found = [get_registry().lookup(args.kind, args.name)] if args.kind else zoo.api.find(args.name)
+    data = [entry.describe() for entry in found]
     if args.json:
-        print(json.dumps(data, indent=2, default=str))
+        print(json.dumps(data[0] if len(data) == 1 else data, indent=2, default=str))
         return 0
-    _print_tree(data)
+    for n, item in enumerate(data):
+        if n:
+            print()
+        _print_tree(item)
     return 0
 
 
@@ -88,7 +93,7 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     cells = [list(map(str, header)), *[list(map(str, r)) for r in rows]]
     widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
     for n, row in enumerate(cells):
-        print("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
         if n == 0:
             print("  ".join("-" * w for w in widths))
 

@@ -123,7 +123,11 @@ class ZooPluginManager(pluggy.PluginManager):
                 version, dist_name = dist.version, dist.metadata["Name"]
                 if self.is_blocked(ep.name) or (allow is not None and ep.name not in allow):
                     self.info[ep.name] = PluginInfo(
-                        name=ep.name, builtin=False, version=version, distribution=dist_name, status="disabled"
+                        name=ep.name,
+                        builtin=False,
+                        version=version,
+                        distribution=dist_name,
+                        status="disabled",
                     )
                     continue
                 try:

@@ -174,7 +174,9 @@ class Registry:
         """The entry ``name`` means for ``kind``; ``plugin:name`` picks one plugin's entry."""
         kind = canonical_kind(kind)
         if not isinstance(name, str) or not name.strip():
-            raise UnknownNameError(f"expected the name of one of the {kind} as a non-empty string, got {name!r}.")
+            raise UnknownNameError(
+                f"expected the name of one of the {kind} as a non-empty string, got {name!r}."
+            )
         plugin, sep, bare = name.rpartition(":")
         candidates = self._by_key[kind].get(normalize(bare), [])
         if sep:
@@ -187,10 +189,10 @@ class Registry:
                         f"no plugin {plugin!r} registers {kind}; plugins that do: {', '.join(plugins) or 'none'}. "
                         "Run 'zoo plugins' to see which loaded."
                     )
-                raise self._unknown(kind, bare, [e for e in self._entries[kind] if e.plugin == plugin])
+                raise self._unknown(kind, bare, plugin)
             return chosen[0]
         if not candidates:
-            raise self._unknown(kind, bare, self._entries[kind])
+            raise self._unknown(kind, bare)
         primary = [e for e in candidates if not e.fallback] or candidates
         if len(primary) > 1:
             names = ", ".join(sorted(e.qualified_name for e in primary))
@@ -200,14 +202,18 @@ class Registry:
             )
         return primary[0]
 
-    @staticmethod
-    def _unknown(kind: str, name: str, pool: Iterable[Entry]) -> UnknownNameError:
+    def suggest(self, kind: str, name: str, *, plugin: str | None = None) -> list[str]:
+        """Registered names of ``kind`` closest to ``name`` (optionally only ``plugin``'s)."""
         spellings: dict[str, str] = {}
-        for entry in pool:
-            for spelling in (entry.name, *entry.aliases):
-                spellings.setdefault(normalize(spelling), entry.name)
+        for entry in self._entries[canonical_kind(kind)]:
+            if plugin is None or entry.plugin == plugin:
+                for spelling in (entry.name, *entry.aliases):
+                    spellings.setdefault(normalize(spelling), entry.name)
         close = difflib.get_close_matches(normalize(name), list(spellings), n=5, cutoff=0.6)
-        suggestions = list(dict.fromkeys(spellings[key] for key in close))
+        return list(dict.fromkeys(spellings[key] for key in close))
+
+    def _unknown(self, kind: str, name: str, plugin: str | None = None) -> UnknownNameError:
+        suggestions = self.suggest(kind, name, plugin=plugin)
         hint = f" Did you mean: {', '.join(suggestions)}?" if suggestions else ""
         return UnknownNameError(f"no {kind} named {name!r}.{hint} Run 'zoo list {kind}' to see them all.")
 
