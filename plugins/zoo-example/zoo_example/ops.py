@@ -15,3 +15,14 @@ class Squareplus(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return squareplus(x, self.b)
+
+
+class SquareplusDense(nn.Linear):
+    """A fully connected layer with squareplus built in, to show a layer entry."""
+
+    def __init__(self, in_features: int, out_features: int, b: float = 4.0, **kwargs) -> None:
+        super().__init__(in_features, out_features, **kwargs)
+        self.b = b
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return squareplus(super().forward(x), self.b)

@@ -5,9 +5,11 @@ import zoo
 
 @zoo.hookimpl
 def zoo_register_activations(register):
-    register("squareplus", "zoo_example.ops:squareplus", description="(x + sqrt(x^2 + b)) / 2, a smooth ReLU")
+    register("squareplus", "zoo_example.ops:Squareplus", description="(x + sqrt(x^2 + b)) / 2, a smooth ReLU")
 
 
 @zoo.hookimpl
 def zoo_register_layers(register):
-    register("Squareplus", "zoo_example.ops:Squareplus", description="squareplus as an nn.Module")
+    register(
+        "SquareplusDense", "zoo_example.ops:SquareplusDense", description="Linear followed by squareplus"
+    )
