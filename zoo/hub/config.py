@@ -1,0 +1,92 @@
+"""Settings of the download cache, read from ``ZOO_*`` environment variables at call time.
+
+Reading at call time (not import time) lets a user or a test change the environment between two calls.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from zoo.errors import ZooError
+
+DEFAULT_CONNECT_TIMEOUT = 10.0
+DEFAULT_READ_TIMEOUT = 60.0
+DEFAULT_MAX_RETRIES = 5
+
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("", "0", "false", "no", "off")
+
+
+def env_flag(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    value = value.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ZooError(f"{name}={os.environ[name]!r} is not a boolean; use 1 or 0.")
+
+
+def _env_number(name: str, default: float, kind: type = float) -> float:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise ZooError(f"{name}={raw!r} is not a {kind.__name__}; e.g. {name}={kind(default)}.") from None
+    if value < 0:
+        raise ZooError(f"{name}={raw!r} must not be negative.")
+    return value
+
+
+def home() -> Path:
+    """The cache folder: ``$ZOO_HOME``, else the platform's user cache folder for ``zoo``."""
+    raw = os.environ.get("ZOO_HOME", "").strip()
+    if raw:
+        return Path(raw).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("zoo"))
+
+
+def torch_hub_checkpoints() -> Path:
+    """``torch.hub.get_dir()/checkpoints`` computed the way torch does, without importing torch."""
+    torch_home = os.environ.get("TORCH_HOME")
+    if not torch_home:
+        xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join("~", ".cache")
+        torch_home = os.path.join(xdg, "torch")
+    return Path(torch_home).expanduser() / "hub" / "checkpoints"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a download needs to know about its environment."""
+
+    home: Path
+    offline: bool
+    quiet: bool
+    connect_timeout: float
+    read_timeout: float
+    max_retries: int
+    mirrors: str
+    locks: bool
+    allow_http: bool
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        return cls(
+            home=home(),
+            offline=env_flag("ZOO_OFFLINE"),
+            quiet=env_flag("ZOO_QUIET"),
+            connect_timeout=_env_number("ZOO_CONNECT_TIMEOUT", DEFAULT_CONNECT_TIMEOUT),
+            read_timeout=_env_number("ZOO_READ_TIMEOUT", DEFAULT_READ_TIMEOUT),
+            max_retries=int(_env_number("ZOO_MAX_RETRIES", DEFAULT_MAX_RETRIES, int)),
+            mirrors=os.environ.get("ZOO_MIRRORS", ""),
+            locks=env_flag("ZOO_LOCKS", True),
+            allow_http=env_flag("ZOO_ALLOW_HTTP"),
+        )

@@ -1,0 +1,235 @@
+"""``fetch``: a verified local path for a file named by URLs and a hash, downloading only when needed.
+
+Order of looking: the zoo cache; torch's hub cache (a file torch already downloaded is reused when its hash
+matches); then each source in turn (the URLs given, ``ZOO_MIRRORS``, the ``zoo_download_mirrors`` hook),
+failing over on any error, a wrong hash included. ``ZOO_OFFLINE=1`` skips the network entirely.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from zoo.errors import DownloadError, IntegrityError, OfflineError
+from zoo.hub.config import Settings, torch_hub_checkpoints
+from zoo.hub.partial import NoSpaceError, Partial
+from zoo.hub.sources import all_sources, scheme
+from zoo.hub.store import (
+    Store,
+    check_filename,
+    download_key,
+    filename_from_url,
+    normalize_sha256,
+    sha256_matches,
+)
+from zoo.hub.transfer import SourceError, check_free_space, download
+
+LOCK_NOTICE_AFTER = 2.0
+
+
+def cache_dir() -> Path:
+    """The cache folder (``$ZOO_HOME``, else the platform's user cache folder for ``zoo``)."""
+    return Settings.from_env().home
+
+
+def cached_path(urls: str | Sequence[str] | None = None, *, sha256: str | None = None,
+                filename: str | None = None, size: int | None = None) -> Path | None:
+    """The cached file matching these, or ``None``; never touches the network or torch's cache."""
+    url_list = _url_list(urls) if urls is not None else []
+    if filename is None:
+        if not url_list:
+            raise ValueError("cached_path needs a URL or a filename.")
+        filename = filename_from_url(url_list[0])
+    expected = normalize_sha256(sha256)
+    hit = Store(cache_dir()).find(check_filename(filename), expected, url_list if expected is None and url_list else None)
+    if hit is not None and size is not None and hit.stat().st_size != size:
+        return None
+    return hit
+
+
+def add_file(path: str | Path, *, sha256: str | None = None, filename: str | None = None) -> Path:
+    """Put a local file (copied by hand, e.g. onto an offline cluster) into the cache, checking its hash."""
+    return Store(cache_dir()).add_file(Path(path), sha256=sha256, filename=filename)
+
+
+def fetch(urls: str | Sequence[str], *, sha256: str | None = None, size: int | None = None,
+          filename: str | None = None, progress: bool | None = None, entry: str | None = None) -> Path:
+    """The path of a verified copy of the file in the cache, downloading it only when it is missing.
+
+    ``sha256`` is the full hex digest or a prefix of at least 8 digits (torchvision's file names carry
+    one, e.g. ``resnet50-11ad3fa6.pth``); a prefix is checked as a prefix. ``filename`` defaults to the
+    URL's last path segment. ``progress=None`` shows a bar on a terminal only; ``ZOO_QUIET=1`` hides it.
+    ``entry`` names what needs the file (e.g. ``"resnet50"``), only to say ``zoo download resnet50`` in
+    an offline error.
+    """
+    url_list = _url_list(urls)
+    expected = normalize_sha256(sha256)
+    name = check_filename(filename) if filename is not None else filename_from_url(url_list[0])
+    if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 0):
+        raise ValueError(f"size must be a byte count (int >= 0) or None, got {size!r}.")
+    settings = Settings.from_env()
+    store = Store(settings.home)
+    lookup_urls = None if expected is not None else url_list
+
+    hit = _cached(store, name, expected, lookup_urls, size)
+    if hit is not None:
+        return hit
+    store.ensure()
+    hit = _from_torch_hub(store, name, expected, size)
+    if hit is not None:
+        return hit
+
+    sources, refused = all_sources(url_list, name, expected, mirrors=settings.mirrors, allow_http=settings.allow_http)
+    if settings.offline:
+        sources = [s for s in sources if scheme(s) == "file"]
+        if not sources:
+            raise OfflineError(offline_message(store, url_list, name, expected, entry))
+
+    key = download_key(name, expected, url_list[0])
+    with _lock(store, key, settings, name):
+        hit = _cached(store, name, expected, lookup_urls, size)  # another process may have finished it
+        if hit is not None:
+            return hit
+        if size is not None:
+            check_free_space(store.partial, size, name)
+        show = not settings.quiet and (progress if progress is not None else _is_tty())
+        try:
+            return _download(store, key, sources, refused, name, expected, size, settings, show)
+        except OfflineError:
+            raise
+        except DownloadError as exc:
+            if settings.offline and not isinstance(exc, NoSpaceError):
+                raise OfflineError(f"{offline_message(store, url_list, name, expected, entry)}\n{exc}") from None
+            raise
+
+
+def _url_list(urls: str | Sequence[str]) -> list[str]:
+    url_list = [urls] if isinstance(urls, str) else list(urls)
+    if not url_list or not all(isinstance(u, str) and u.strip() for u in url_list):
+        raise ValueError(f"expected a URL or a non-empty list of URLs, got {urls!r}.")
+    return [u.strip() for u in url_list]
+
+
+def _is_tty() -> bool:
+    return bool(getattr(sys.stderr, "isatty", None) and sys.stderr.isatty())
+
+
+def _cached(store: Store, name: str, expected: str | None, urls: list[str] | None, size: int | None) -> Path | None:
+    hit = store.find(name, expected, urls)
+    if hit is not None and size is not None and hit.stat().st_size != size:
+        return None
+    return hit
+
+
+def _from_torch_hub(store: Store, name: str, expected: str | None, size: int | None) -> Path | None:
+    """Reuse ``$TORCH_HOME/hub/checkpoints/<name>`` when its hash matches (never without a hash)."""
+    if expected is None:
+        return None
+    candidate = torch_hub_checkpoints() / name
+    try:
+        if not candidate.is_file() or (size is not None and candidate.stat().st_size != size):
+            return None
+        return store.add_file(candidate, sha256=expected, filename=name, url=candidate.resolve().as_uri())
+    except (IntegrityError, OSError):
+        return None
+
+
+@contextlib.contextmanager
+def _lock(store: Store, key: str, settings: Settings, name: str) -> Iterator[None]:
+    """One download per file across processes; ``ZOO_LOCKS=0`` turns it off (correctness stays)."""
+    if not settings.locks:
+        yield
+        return
+    import filelock
+
+    lock = filelock.FileLock(str(store.locks / f"{key}.lock"))
+    try:
+        lock.acquire(timeout=LOCK_NOTICE_AFTER)
+    except filelock.Timeout:
+        if not settings.quiet:
+            print(f"zoo: waiting for another process downloading {name} ...", file=sys.stderr)
+        lock.acquire()
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def _download(store: Store, key: str, sources: list[str], refused: list[tuple[str, str]], name: str,
+              expected: str | None, size: int | None, settings: Settings, show: bool) -> Path:
+    import requests
+
+    failures: list[SourceError] = [SourceError(url, "refused", f"{url}: skipped, {why}") for url, why in refused]
+    with requests.Session() as session:
+        session.headers["User-Agent"] = "zoo-hub (python-requests)"
+        for url in sources:
+            for fresh in (False, True):
+                part = Partial(store, key, url) if fresh else Partial.claim(store, key, url)
+                try:
+                    download(session, url, part, size=size, settings=settings, show=show, desc=name)
+                    path = part.finish()
+                    actual = part.sha256
+                    problem = _check(part.size, actual, size, expected)
+                    if problem is None:
+                        return store.commit(path, actual, name, url=url)
+                    part.discard()
+                    if part.resumed_from and not fresh:
+                        continue  # the older bytes may be from another version: once more from zero
+                    failures.append(SourceError(url, "integrity", f"{url}: {problem}"))
+                except SourceError as exc:
+                    (part.discard if exc.reason in ("integrity", "not_found") else part.park)()
+                    failures.append(exc)
+                except BaseException:
+                    part.park()
+                    raise
+                break
+    raise _failure(name, expected, failures)
+
+
+def _check(got_size: int, actual: str, size: int | None, expected: str | None) -> str | None:
+    if size is not None and got_size != size:
+        return f"got {got_size} bytes, expected {size} (the file upstream may have changed)"
+    if not sha256_matches(actual, expected):
+        kind = "sha256" if len(expected) == 64 else f"sha256 prefix ({len(expected)} digits)"
+        return (f"{kind} mismatch: expected {expected}, got {actual} (the file upstream may have changed, or a "
+                "mirror serves another version)")
+    return None
+
+
+_HINTS = {
+    "connection": "Connection failures: is this machine online? Behind a proxy, set HTTPS_PROXY. On a machine "
+    "without network, see 'ZOO_OFFLINE' and 'zoo cache add' in the README.",
+    "timeout": "Timeouts: raise ZOO_CONNECT_TIMEOUT / ZOO_READ_TIMEOUT on a slow link.",
+    "proxy": "Proxy errors: check HTTPS_PROXY, HTTP_PROXY and NO_PROXY.",
+    "ssl": "SSL errors: a proxy that re-signs TLS needs its CA in REQUESTS_CA_BUNDLE; check the clock too.",
+    "not_found": "Not found: the file may have moved; ZOO_MIRRORS can add a mirror.",
+}
+
+
+def _failure(name: str, expected: str | None, failures: list[SourceError]) -> DownloadError:
+    what = f"{name} (sha256 {expected})" if expected else name
+    lines = [f"could not download {what} from any of its {len(failures)} source(s):"]
+    lines += [f"  - {exc}" for exc in failures]
+    reasons = {exc.reason for exc in failures}
+    lines += [_HINTS[r] for r in _HINTS if r in reasons]
+    cls = IntegrityError if reasons == {"integrity"} else DownloadError
+    error = cls("\n".join(lines))
+    error.failures = failures  # type: ignore[attr-defined]
+    return error
+
+
+def offline_message(store: Store, urls: list[str], name: str, expected: str | None, entry: str | None) -> str:
+    hash_opt = f" --sha256 {expected}" if expected else ""
+    where = store.blobs / (expected if expected and len(expected) == 64 else "<sha256>") / name
+    get = f"zoo download {entry}" if entry else f"zoo cache add {urls[0]}{hash_opt}"
+    return (
+        f"ZOO_OFFLINE=1 and {name}{f' (sha256 {expected})' if expected else ''} is not in the zoo cache "
+        f"({store.root}). It belongs at {where}. Either:\n"
+        f"  * on a machine with network run '{get}', then copy its cache folder ('zoo cache dir') over "
+        f"this machine's ZOO_HOME ({store.root});\n"
+        f"  * or copy the file itself here (from {urls[0]}) and run 'zoo cache add /path/to/{name}{hash_opt}';\n"
+        f"  * or place it at {torch_hub_checkpoints() / name}, or in a shared folder named by "
+        "ZOO_MIRRORS=file:///that/folder."
+    )

@@ -1,0 +1,313 @@
+"""The cache on disk: files stored by content, found by name.
+
+Layout under ``ZOO_HOME``::
+
+    CACHEDIR.TAG                      tells backup tools to skip the folder
+    blobs/<sha256>/<filename>         a whole, verified file; more names for the same bytes are hard links
+    blobs/<sha256>/.<filename>.json   where it came from (URL, size, when)
+    partial/<key>.part (+ .part.json) a download to resume: bytes so far, URL, ETag/Last-Modified, offset
+    partial/<key>.<host>.<pid>.<n>.tmp  the file one process is writing right now
+    locks/<key>.lock                  one lock per file, so N processes download it once
+
+A file reaches ``blobs/`` only through :meth:`Store.commit`, after its hash was checked, by
+``os.replace`` from the same file system: a reader sees the whole file or none.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import shutil
+import socket
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from zoo.errors import IntegrityError, ZooError
+
+CACHEDIR_TAG = (
+    "Signature: 8a477f597d28d172789f06886806bc55\n"
+    "# This file is a cache directory tag created by zoo (the model zoo download cache).\n"
+    "# For information about cache directory tags, see https://bford.info/cachedir/\n"
+)
+_HEX = re.compile(r"^[0-9a-f]+$")
+_CHUNK = 1 << 20
+MIN_PREFIX = 8
+
+
+def normalize_sha256(value: str | None) -> str | None:
+    """A full sha256 hex digest or a prefix of one (>= 8 hex digits), lower-cased; ``None`` stays ``None``."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise TypeError(f"sha256 must be a hex string, got {type(value).__name__}.")
+    digest = value.strip().lower()
+    if digest.startswith("sha256:"):
+        digest = digest[len("sha256:") :]
+    if not _HEX.match(digest) or not MIN_PREFIX <= len(digest) <= 64:
+        raise ValueError(
+            f"sha256={value!r} is not a sha256 hex digest: give the 64 hex digits, or a prefix of at "
+            f"least {MIN_PREFIX} (as in torchvision file names such as resnet50-11ad3fa6.pth)."
+        )
+    return digest
+
+
+def sha256_matches(actual: str, expected: str | None) -> bool:
+    """A prefix is verified as a prefix: ``expected`` may be shorter than 64 digits."""
+    return expected is None or actual.startswith(expected)
+
+
+def filename_from_url(url: str) -> str:
+    name = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
+    if not name:
+        raise ValueError(f"cannot tell a file name from {url!r}; pass filename=...")
+    return check_filename(name)
+
+
+def check_filename(name: str) -> str:
+    if (
+        not isinstance(name, str)
+        or not name
+        or name in (".", "..")
+        or name.startswith(".")
+        or any(c in name for c in "/\\\0")
+        or len(name) > 200
+    ):
+        raise ValueError(
+            f"filename {name!r} cannot be a cache name: use a plain file name (no path separators, "
+            "not starting with '.', at most 200 characters)."
+        )
+    return name
+
+
+def hash_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def download_key(filename: str, sha256: str | None, url: str | None) -> str:
+    """Names a download's partial file and lock: the same file wanted again maps to the same key."""
+    tag = sha256[:16] if sha256 else "u" + hashlib.sha256((url or "").encode()).hexdigest()[:15]
+    return f"{tag}-{filename[:100]}"
+
+
+def fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def write_json_atomic(path: Path, data: dict) -> None:
+    tmp = path.with_name(f"{path.name}.{socket.gethostname()}.{os.getpid()}.tmp")
+    with open(tmp, "w") as f:
+        json.dump(data, f, indent=1, sort_keys=True)
+    os.replace(tmp, path)
+
+
+def read_json(path: Path) -> dict | None:
+    try:
+        with open(path) as f:
+            data = json.load(f)
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+@dataclass(frozen=True)
+class CachedFile:
+    """One readable name in the cache."""
+
+    filename: str
+    sha256: str
+    path: Path
+    size: int
+    url: str | None
+    added: float
+
+    def as_dict(self) -> dict:
+        return {
+            "filename": self.filename,
+            "sha256": self.sha256,
+            "size": self.size,
+            "url": self.url,
+            "added": self.added,
+            "path": str(self.path),
+        }
+
+
+class Store:
+    """The cache folder; every method is safe to run from several processes at once."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.blobs = self.root / "blobs"
+        self.partial = self.root / "partial"
+        self.locks = self.root / "locks"
+
+    def ensure(self) -> None:
+        """Create the layout and the ``CACHEDIR.TAG`` (cheap when they exist)."""
+        for folder in (self.blobs, self.partial, self.locks):
+            folder.mkdir(parents=True, exist_ok=True)
+        tag = self.root / "CACHEDIR.TAG"
+        if not tag.exists():
+            write_text_atomic(tag, CACHEDIR_TAG)
+
+    # -- lookups --------------------------------------------------------------------------------------
+    def _blob_dirs(self, sha256: str | None) -> list[Path]:
+        if sha256 is not None and len(sha256) == 64:
+            folder = self.blobs / sha256
+            return [folder] if folder.is_dir() else []
+        try:
+            entries = list(os.scandir(self.blobs))
+        except FileNotFoundError:
+            return []
+        return [
+            Path(e.path)
+            for e in entries
+            if e.is_dir() and len(e.name) == 64 and _HEX.match(e.name) and (sha256 is None or e.name.startswith(sha256))
+        ]
+
+    def find(self, filename: str, sha256: str | None = None, urls: Sequence[str] | None = None) -> Path | None:
+        """The cached file for ``filename`` with this hash (full or prefix), without any network.
+
+        Without a hash, a file is only taken when it came from one of ``urls`` (when given), so two
+        different files that share a name are not confused. Bytes cached under another name are linked
+        to this name, not fetched again.
+        """
+        candidates = self._blob_dirs(sha256)
+        named = [d / filename for d in candidates if (d / filename).is_file()]
+        if sha256 is None and urls is not None:
+            wanted = set(urls)
+            named = [p for p in named if (self.source(p) or {}).get("url") in wanted]
+        if named:
+            return max(named, key=lambda p: p.stat().st_mtime)
+        if sha256 is None:
+            return None
+        for folder in candidates:
+            for other in self._names_in(folder):
+                with contextlib.suppress(OSError):
+                    return self._add_name(other, filename, url=None)
+        return None
+
+    def _names_in(self, folder: Path) -> list[Path]:
+        try:
+            return [Path(e.path) for e in os.scandir(folder) if e.is_file() and not e.name.startswith(".")]
+        except FileNotFoundError:
+            return []
+
+    def source(self, path: Path) -> dict | None:
+        return read_json(path.with_name(f".{path.name}.json"))
+
+    def entries(self) -> Iterator[CachedFile]:
+        for folder in sorted(self._blob_dirs(None)):
+            for path in sorted(self._names_in(folder)):
+                info = self.source(path) or {}
+                try:
+                    stat = path.stat()
+                except FileNotFoundError:
+                    continue
+                yield CachedFile(
+                    filename=path.name,
+                    sha256=folder.name,
+                    path=path,
+                    size=stat.st_size,
+                    url=info.get("url"),
+                    added=float(info.get("added", stat.st_mtime)),
+                )
+
+    def match(self, name: str) -> list[CachedFile]:
+        """Entries whose file name is ``name`` or whose sha256 starts with ``name`` (>= 8 digits)."""
+        lowered = name.lower()
+        by_hash = len(lowered) >= MIN_PREFIX and _HEX.match(lowered) is not None
+        return [e for e in self.entries() if e.filename == name or (by_hash and e.sha256.startswith(lowered))]
+
+    # -- writing --------------------------------------------------------------------------------------
+    def temp_path(self, key: str) -> Path:
+        """A file name in ``partial/`` no other process (on any host sharing the cache) will use."""
+        self.ensure()
+        return self.partial / f"{key}.{socket.gethostname()}.{os.getpid()}.{time.monotonic_ns()}.tmp"
+
+    def commit(self, tmp: Path, sha256: str, filename: str, *, url: str | None) -> Path:
+        """Move a verified temp file into the cache (``os.replace``: atomic on one file system)."""
+        folder = self.blobs / sha256
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / filename
+        os.replace(tmp, target)
+        fsync_dir(folder)
+        self._record(target, url)
+        return target
+
+    def _add_name(self, existing: Path, filename: str, *, url: str | None) -> Path:
+        target = existing.with_name(filename)
+        if target.is_file():
+            return target
+        tmp = self.temp_path("link")
+        try:
+            os.link(existing, tmp)
+        except OSError:
+            shutil.copyfile(existing, tmp)
+        os.replace(tmp, target)
+        self._record(target, url or (self.source(existing) or {}).get("url"))
+        return target
+
+    def _record(self, target: Path, url: str | None) -> None:
+        with contextlib.suppress(OSError):
+            write_json_atomic(
+                target.with_name(f".{target.name}.json"),
+                {"filename": target.name, "url": url, "size": target.stat().st_size, "added": time.time()},
+            )
+
+    def add_file(self, source: Path, *, sha256: str | None = None, filename: str | None = None,
+                 url: str | None = None) -> Path:
+        """Import a local file (copied by hand from a machine with network) after checking its hash."""
+        source = Path(source)
+        if not source.is_file():
+            raise ZooError(f"{source} is not a file; give the path of the file to put in the cache.")
+        expected = normalize_sha256(sha256)
+        name = check_filename(filename or source.name)
+        self.ensure()
+        tmp = self.temp_path(download_key(name, expected, url or str(source)))
+        try:
+            try:
+                os.link(source, tmp)
+            except OSError:
+                shutil.copyfile(source, tmp)
+            actual = hash_file(tmp)
+            if not sha256_matches(actual, expected):
+                raise IntegrityError(
+                    f"{source} has sha256 {actual}, expected {expected}{'...' if len(expected) < 64 else ''}; "
+                    "it is not the file wanted (or it is damaged), so it was not added to the cache."
+                )
+            return self.commit(tmp, actual, name, url=url or source.resolve().as_uri())
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+
+    def remove(self, entry: CachedFile) -> int:
+        """Delete one name; the blob folder goes when its last name does. Returns bytes freed."""
+        others = [p for p in self._names_in(entry.path.parent) if p.name != entry.filename]
+        freed = 0 if others else entry.size
+        with contextlib.suppress(FileNotFoundError):
+            entry.path.unlink()
+        with contextlib.suppress(FileNotFoundError):
+            entry.path.with_name(f".{entry.filename}.json").unlink()
+        if not self._names_in(entry.path.parent):
+            shutil.rmtree(entry.path.parent, ignore_errors=True)
+        return freed
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f"{path.name}.{socket.gethostname()}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
