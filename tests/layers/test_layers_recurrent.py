@@ -1,0 +1,134 @@
+"""Recurrent layers: values against a hand-written cell loop, Keras return semantics, masking."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from zoo.layers import GRU, LSTM, Bidirectional, Dense, Embedding, SimpleRNN
+
+
+def _lstm_loop(rnn, x):
+    """Reference LSTM (torch gate order i, f, g, o) written step by step."""
+    w_ih, w_hh, b = rnn.weight_ih_l0, rnn.weight_hh_l0, rnn.bias_ih_l0 + rnn.bias_hh_l0
+    n, h = x.shape[0], rnn.hidden_size
+    hs, c, outs = torch.zeros(n, h), torch.zeros(n, h), []
+    for t in range(x.shape[1]):
+        i, f, g, o = (x[:, t] @ w_ih.T + hs @ w_hh.T + b).chunk(4, dim=-1)
+        c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+        hs = torch.sigmoid(o) * torch.tanh(c)
+        outs.append(hs)
+    return torch.stack(outs, 1), hs, c
+
+
+def test_lstm_matches_step_loop_and_keras_return_semantics():
+    torch.manual_seed(0)
+    x = torch.randn(3, 5, 4)
+    layer = LSTM(6, return_sequences=True, return_state=True)
+    seq, h, c = layer(x)
+    ref_seq, ref_h, ref_c = _lstm_loop(layer.rnn, x)
+    assert seq.shape == (3, 5, 6) and h.shape == c.shape == (3, 6)
+    torch.testing.assert_close(seq, ref_seq)
+    torch.testing.assert_close(h, ref_h)
+    torch.testing.assert_close(c, ref_c)
+    last = LSTM(6, input_size=4)
+    last.rnn.load_state_dict(layer.rnn.state_dict())
+    torch.testing.assert_close(last(x), ref_h)  # default: last output only
+    out, h_only = GRU(7, return_state=True)(x)
+    assert out.shape == h_only.shape == (3, 7) and torch.equal(out, h_only)
+
+
+def test_simple_rnn_matches_formula_and_go_backwards_reverses():
+    torch.manual_seed(0)
+    x = torch.randn(2, 4, 3)
+    layer = SimpleRNN(5, activation="relu", return_sequences=True)
+    seq = layer(x)
+    r = layer.rnn
+    h = torch.zeros(2, 5)
+    for t in range(4):
+        h = torch.relu(x[:, t] @ r.weight_ih_l0.T + r.bias_ih_l0 + h @ r.weight_hh_l0.T + r.bias_hh_l0)
+        torch.testing.assert_close(seq[:, t], h)
+    back = SimpleRNN(5, activation="relu", return_sequences=True, go_backwards=True)
+    back(x)
+    back.rnn.load_state_dict(r.state_dict())
+    # Keras: go_backwards processes x reversed and returns outputs in processing order.
+    torch.testing.assert_close(back(x), layer(x.flip(1)))
+    with pytest.raises(ValueError, match="SimpleRNN.*activation"):
+        SimpleRNN(3, activation="sigmoid")
+
+
+@pytest.mark.parametrize("cls", [LSTM, GRU, SimpleRNN])
+@pytest.mark.parametrize("padding", ["pre", "post"])
+def test_masked_padding_equals_unpadded(cls, padding):
+    torch.manual_seed(0)
+    emb = Embedding(20, 8, mask_zero=True)
+    layer = cls(6, return_sequences=True, return_state=True)
+    questions = [[3, 7, 2], [5, 1, 9, 4, 11], [8]]
+    width = 6
+    padded = torch.zeros(len(questions), width, dtype=torch.long)
+    for i, q in enumerate(questions):
+        if padding == "post":
+            padded[i, : len(q)] = torch.tensor(q)
+        else:
+            padded[i, width - len(q) :] = torch.tensor(q)
+    seq, *states = layer(emb(padded))
+    mask = padded != 0
+    assert torch.all(seq[~mask] == 0)
+    for i, q in enumerate(questions):
+        ref_seq, *ref_states = layer(emb(torch.tensor([q])))
+        for s, r in zip(states, ref_states, strict=True):
+            torch.testing.assert_close(s[i], r[0])
+        torch.testing.assert_close(seq[i][mask[i]], ref_seq[0])
+    # The mask passes on with return_sequences, so a stacked layer also ignores the padding.
+    stacked = cls(4)
+    out = stacked(seq)
+    for i, q in enumerate(questions):
+        torch.testing.assert_close(out[i], stacked(layer(emb(torch.tensor([q])))[0])[0])
+
+
+def test_explicit_lengths_and_fully_padded_sample():
+    torch.manual_seed(0)
+    layer = LSTM(3, return_state=True)
+    x = torch.randn(2, 4, 2)
+    out, h, c = layer(x, lengths=torch.tensor([2, 0]))
+    torch.testing.assert_close(out[0], layer(x[:1, :2])[0][0])
+    assert torch.all(h[1] == 0) and torch.all(c[1] == 0)
+
+
+def test_bidirectional_merge_modes_and_masking():
+    torch.manual_seed(0)
+    x = torch.randn(2, 5, 3)
+    bi = Bidirectional(LSTM(4, return_sequences=True))
+    y = bi(x)
+    assert y.shape == (2, 5, 8)
+    fw = bi.forward_layer(x)
+    bw = bi.backward_layer.run(x.flip(1), None, None, reverse=False)[0].flip(1)
+    torch.testing.assert_close(y, torch.cat([fw, bw], -1))
+    assert Bidirectional(GRU(4), merge_mode="sum")(x).shape == (2, 4)
+    out = Bidirectional(LSTM(4, return_state=True))(x)
+    assert len(out) == 5 and out[0].shape == (2, 8)
+    # masked backward direction starts at each sample's last valid step
+    bi2 = Bidirectional(GRU(4))
+    full = bi2(x[:1, :3])
+    padded = torch.cat([torch.zeros(1, 2, 3), x[:1, :3]], 1)
+    torch.testing.assert_close(
+        bi2(padded, lengths=None, mask=torch.tensor([[False, False, True, True, True]])), full
+    )
+    with pytest.raises(ValueError, match="merge_mode"):
+        Bidirectional(LSTM(2), merge_mode="max")
+
+
+def test_lazy_input_size_optimizer_after_dry_run_and_rank_errors():
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(LSTM(4), Dense(2))
+    model(torch.randn(2, 3, 5))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    before = [p.detach().clone() for p in model.parameters()]
+    model(torch.randn(2, 3, 5)).sum().backward()
+    opt.step()
+    assert all(not torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))
+    assert model[0].rnn.weight_ih_l0.shape == (16, 5)
+    with pytest.raises(ValueError, match=r"LSTM expects a 3-D input.*\(2, 5\)"):
+        model[0](torch.randn(2, 5))
+    with pytest.raises(ValueError, match=r"LSTM\(4\) was built for 5 features.*\(2, 3, 6\)"):
+        model[0](torch.randn(2, 3, 6))

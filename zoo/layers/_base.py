@@ -1,0 +1,153 @@
+"""What every zoo layer shares: mask passing, activation lookup, lazy parameters and input checks.
+
+Masks. Keras hides a boolean ``(N, T)`` mask inside its tensors; zoo keeps it explicit and small instead
+of subclassing ``torch.Tensor``. A layer that *makes* a mask (``Embedding(mask_zero=True)``, ``Masking``)
+attaches it to its output as the attribute ``_zoo_mask`` and offers ``compute_mask``. A layer that *uses*
+one (recurrent layers, ``Bidirectional``, ``TimeDistributed``, global 1-D pooling) takes ``mask=`` (or
+``lengths=``) explicitly and otherwise reads the attribute, so ``nn.Sequential(Embedding(..., mask_zero=
+True), LSTM(32))`` works as in Keras. Shape-keeping layers (``Dense``, ``Dropout``, ``Activation``, noise,
+advanced activations, ``return_sequences=True``) pass the mask on. Any other torch operation returns a new
+tensor without it; pass ``mask=`` explicitly there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import torch
+from torch import nn
+from torch.nn.modules.lazy import LazyModuleMixin
+from torch.nn.parameter import UninitializedParameter
+
+MASK_ATTR = "_zoo_mask"
+
+
+def get_mask(x: Any) -> torch.Tensor | None:
+    """The boolean ``(N, T)`` mask a mask-making layer attached to ``x`` (``None`` if there is none)."""
+    return getattr(x, MASK_ATTR, None)
+
+
+def with_mask(x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    """Attach ``mask`` to ``x`` (in place, returns ``x``); ``None`` leaves ``x`` as it is."""
+    if mask is not None and isinstance(x, torch.Tensor):
+        setattr(x, MASK_ATTR, mask)
+    return x
+
+
+def resolve_mask(
+    layer: nn.Module,
+    x: torch.Tensor,
+    mask: torch.Tensor | None = None,
+    lengths: torch.Tensor | Sequence[int] | None = None,
+) -> torch.Tensor | None:
+    """The ``(N, T)`` bool mask for a batch-first ``x``: from ``mask=``, ``lengths=`` or ``x``'s attribute."""
+    if mask is not None and lengths is not None:
+        raise ValueError(f"{_name(layer)}: give either mask= or lengths=, not both.")
+    if lengths is not None:
+        lengths = torch.as_tensor(lengths, device=x.device)
+        if lengths.ndim != 1 or lengths.shape[0] != x.shape[0]:
+            raise ValueError(
+                f"{_name(layer)}: lengths must hold one length per sample ({x.shape[0]}), "
+                f"got shape {tuple(lengths.shape)}."
+            )
+        steps = torch.arange(x.shape[1], device=x.device)
+        return steps[None, :] < lengths[:, None]
+    if mask is None:
+        mask = get_mask(x)
+    if mask is None:
+        return None
+    if mask.shape != x.shape[:2]:
+        raise ValueError(
+            f"{_name(layer)}: mask shape {tuple(mask.shape)} does not match the input's (batch, time) "
+            f"{tuple(x.shape[:2])} (input shape {tuple(x.shape)})."
+        )
+    return mask.to(device=x.device, dtype=torch.bool)
+
+
+def _name(layer: nn.Module | str) -> str:
+    return layer if isinstance(layer, str) else type(layer).__name__
+
+
+def check_rank(layer: nn.Module | str, x: Any, ranks: int | Sequence[int], what: str = "") -> None:
+    """Raise a ValueError naming the layer, the ranks it takes and the shape it got."""
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{_name(layer)} expects a tensor, got {type(x).__name__}.")
+    ranks = (ranks,) if isinstance(ranks, int) else tuple(ranks)
+    if x.ndim not in ranks:
+        wanted = " or ".join(str(r) for r in ranks)
+        hint = f" {what}" if what else ""
+        raise ValueError(
+            f"{_name(layer)} expects a {wanted}-D input{hint}, got shape {tuple(x.shape)} ({x.ndim}-D)."
+        )
+
+
+def tuple_n(value: int | Sequence[int], n: int, what: str) -> tuple[int, ...]:
+    """``3`` -> ``(3, 3)``; a sequence must already have ``n`` items."""
+    if isinstance(value, int):
+        return (value,) * n
+    value = tuple(int(v) for v in value)
+    if len(value) != n:
+        raise ValueError(f"{what} must be an int or {n} ints, got {value!r}.")
+    return value
+
+
+def get_activation(activation: str | Callable[[torch.Tensor], torch.Tensor] | None) -> Callable | None:
+    """An activation by registered name (``"relu"``, ``"softmax"``), a callable, or ``None``/"linear".
+
+    Names are looked up in the ``activations`` registry when the layer is built, so a plugin's
+    activation works anywhere a built-in one does. A registered class (an ``nn.Module``) is instantiated
+    with no arguments; a registered function is used as it is.
+    """
+    if activation is None:
+        return None
+    if callable(activation):
+        return activation
+    if not isinstance(activation, str):
+        raise TypeError(
+            f"activation must be a registered name or a callable, got {type(activation).__name__}."
+        )
+    if activation.strip().lower() in ("linear", "identity", "none"):
+        return None
+    from zoo.plugins import get_registry
+
+    target = get_registry().lookup("activations", activation).resolve()
+    if isinstance(target, type):
+        return target()
+    return target
+
+
+def activation_repr(fn: Callable | None) -> str:
+    if fn is None:
+        return "linear"
+    if isinstance(fn, nn.Module):
+        return type(fn).__name__
+    return getattr(fn, "__name__", type(fn).__name__)
+
+
+class LazyLayer(LazyModuleMixin, nn.Module):
+    """A layer whose parameter shapes depend on the input, materialised on the first call.
+
+    Subclasses create ``UninitializedParameter``s for unknown shapes and implement ``build(x)`` to
+    materialise them; ``reset_parameters`` initialises real parameters. Until the first forward (or
+    ``zoo.summary``, or ``load_state_dict``), such parameters have no shape: create optimizers after it.
+    """
+
+    def initialize_parameters(self, *args: Any, **kwargs: Any) -> None:  # called by LazyModuleMixin
+        if self.has_uninitialized_params() and args:
+            with torch.no_grad():
+                self.build(args[0])
+                self.reset_parameters()
+
+    def build(self, x: torch.Tensor) -> None:
+        raise NotImplementedError
+
+    def reset_parameters(self) -> None:
+        raise NotImplementedError
+
+
+def maybe_lazy(shape: Sequence[int] | None, **factory: Any) -> nn.Parameter:
+    """A real parameter of ``shape``, or an uninitialised one when the shape is not known yet."""
+    if shape is None:
+        return UninitializedParameter(**factory)
+    return nn.Parameter(torch.empty(tuple(shape), **factory))

@@ -1,0 +1,266 @@
+"""Keras recurrent layers (SimpleRNN, GRU, LSTM, Bidirectional) on torch's fused RNN kernels.
+
+Inputs are batch-first ``(N, T, F)`` as in Keras. A mask (``mask=``, ``lengths=`` or the one an
+``Embedding(mask_zero=True)`` attached) may mark padding anywhere (Keras' ``pad_sequences`` pads at the
+front by default): the valid steps of each sample are gathered to the front, run as a
+``PackedSequence`` through cuDNN/the fused kernel, and scattered back, so a padded sample gives exactly the
+result of the unpadded one. The final state is the state after the last valid step; with
+``return_sequences=True`` the outputs at padded steps are zeros and the mask is passed on.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+from torch.nn.modules.lazy import LazyModuleMixin
+from torch.nn.parameter import UninitializedParameter
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from zoo.layers._base import check_rank, resolve_mask, with_mask
+
+_GATES = {"LSTM": 4, "GRU": 3, "RNN_TANH": 1, "RNN_RELU": 1}
+
+
+def _lazy_rnn(torch_cls: type[nn.RNNBase], units: int, input_size: int | None, **kwargs: Any) -> nn.RNNBase:
+    """A batch-first single-layer torch RNN; without ``input_size`` its input weight is inferred lazily."""
+    if input_size:
+        return torch_cls(input_size, units, batch_first=True, **kwargs)
+    return _LAZY[torch_cls](units, **kwargs)
+
+
+class _LazyRNNMixin(LazyModuleMixin):
+    """nn.LSTM/GRU/RNN with ``weight_ih_l0`` left uninitialised until the first call (like nn.LazyLinear)."""
+
+    def __init__(self, units: int, **kwargs: Any) -> None:
+        super().__init__(1, units, batch_first=True, **kwargs)
+        self.weight_ih_l0 = UninitializedParameter()  # RNNBase.__setattr__ keeps _flat_weights in sync
+
+    def reset_parameters(self) -> None:
+        if not self.has_uninitialized_params():
+            super().reset_parameters()
+
+    def initialize_parameters(self, x: Any, *args: Any, **kwargs: Any) -> None:
+        if not self.has_uninitialized_params():
+            return
+        data = x.data if isinstance(x, nn.utils.rnn.PackedSequence) else x
+        with torch.no_grad():
+            self.input_size = int(data.shape[-1])
+            self.weight_ih_l0.materialize((_GATES[self.mode] * self.hidden_size, self.input_size))
+            self.reset_parameters()
+            self._init_flat_weights()
+
+
+class _LazyLSTM(_LazyRNNMixin, nn.LSTM):
+    cls_to_become = nn.LSTM
+
+
+class _LazyGRU(_LazyRNNMixin, nn.GRU):
+    cls_to_become = nn.GRU
+
+
+class _LazyRNN(_LazyRNNMixin, nn.RNN):
+    cls_to_become = nn.RNN
+
+
+_LAZY = {nn.LSTM: _LazyLSTM, nn.GRU: _LazyGRU, nn.RNN: _LazyRNN}
+
+
+def _valid_first(mask: torch.Tensor, reverse: bool) -> torch.Tensor:
+    """Per sample, the time indices of the valid steps (in order, or reversed) followed by the padding."""
+    steps = torch.arange(mask.shape[1], device=mask.device).expand_as(mask)
+    key = torch.where(mask, -steps if reverse else steps, mask.shape[1] + steps)
+    return key.argsort(dim=1)
+
+
+class _Recurrent(nn.Module):
+    _torch_cls: type[nn.RNNBase] = nn.LSTM
+    _n_states = 1
+
+    def __init__(
+        self,
+        units: int,
+        *,
+        return_sequences: bool = False,
+        return_state: bool = False,
+        go_backwards: bool = False,
+        input_size: int | None = None,
+        **rnn_kwargs: Any,
+    ) -> None:
+        super().__init__()
+        if not isinstance(units, int) or units <= 0:
+            raise ValueError(f"{type(self).__name__}: units must be a positive int, got {units!r}.")
+        self.units = units
+        self.return_sequences = return_sequences
+        self.return_state = return_state
+        self.go_backwards = go_backwards
+        self._config = dict(units=units, return_sequences=return_sequences, return_state=return_state,
+                            go_backwards=go_backwards, input_size=input_size, **rnn_kwargs)  # fmt: skip
+        self.rnn = _lazy_rnn(self._torch_cls, units, input_size, **rnn_kwargs)
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        mask: torch.Tensor | None = None,
+        initial_state: torch.Tensor | list[torch.Tensor] | None = None,
+        lengths: torch.Tensor | None = None,
+    ) -> torch.Tensor | tuple[torch.Tensor, ...]:
+        mask = resolve_mask(self, x, mask, lengths)
+        sequences, states = self.run(x, mask, initial_state, reverse=self.go_backwards)
+        if self.return_sequences:
+            if self.go_backwards:  # Keras returns the outputs in processing order
+                sequences = sequences.flip(1)
+                mask = None if mask is None else mask.flip(1)
+            output = with_mask(sequences, mask)
+        else:
+            output = states[0]
+        return (output, *states) if self.return_state else output
+
+    def run(
+        self,
+        x: torch.Tensor,
+        mask: torch.Tensor | None,
+        initial_state: torch.Tensor | list[torch.Tensor] | None,
+        reverse: bool,
+    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """Outputs aligned with the input's time axis ``(N, T, units)`` and the final states ``(N, units)``."""
+        check_rank(self, x, 3, "(batch, time, features)")
+        in_size = getattr(self.rnn, "input_size", 0)
+        if in_size and not isinstance(self.rnn, _LazyRNNMixin) and x.shape[-1] != in_size:
+            raise ValueError(
+                f"{type(self).__name__}({self.units}) was built for {in_size} features per step, got input "
+                f"shape {tuple(x.shape)}."
+            )
+        hx = self._initial_state(x, initial_state)
+        n, t = x.shape[:2]
+        if mask is None:
+            out, state = self.rnn(x.flip(1) if reverse else x, hx)
+            return (out.flip(1) if reverse else out), self._final(state)
+        lengths = mask.sum(1)
+        order = _valid_first(mask, reverse)
+        gathered = x.gather(1, order[..., None].expand_as(x))
+        packed = pack_padded_sequence(
+            gathered, lengths.clamp(min=1).cpu(), batch_first=True, enforce_sorted=False
+        )
+        out, state = self.rnn(packed, hx)
+        out, _ = pad_packed_sequence(out, batch_first=True, total_length=t)
+        aligned = torch.zeros_like(out).scatter(1, order[..., None].expand_as(out), out)
+        aligned = aligned * mask[..., None].to(out.dtype)
+        states = self._final(state)
+        empty = lengths == 0  # fully padded samples keep their initial state
+        if bool(empty.any()):
+            initial = self._final(hx) if hx is not None else [torch.zeros_like(s) for s in states]
+            states = [torch.where(empty[:, None], s0, s) for s0, s in zip(initial, states, strict=True)]
+        return aligned, states
+
+    def _initial_state(self, x: torch.Tensor, initial_state: Any) -> Any:
+        if initial_state is None:
+            return None
+        states = [initial_state] if isinstance(initial_state, torch.Tensor) else list(initial_state)
+        if len(states) != self._n_states:
+            raise ValueError(
+                f"{type(self).__name__} takes {self._n_states} initial state tensor(s), got {len(states)}."
+            )
+        for s in states:
+            if s.shape != (x.shape[0], self.units):
+                raise ValueError(
+                    f"{type(self).__name__}({self.units}): initial state must be (batch, units) = "
+                    f"({x.shape[0]}, {self.units}), got {tuple(s.shape)}."
+                )
+        states = [s.unsqueeze(0).contiguous() for s in states]
+        return tuple(states) if self._n_states > 1 else states[0]
+
+    def _final(self, state: Any) -> list[torch.Tensor]:
+        states = list(state) if isinstance(state, tuple) else [state]
+        return [s[-1] for s in states]
+
+    def extra_repr(self) -> str:
+        return (
+            f"units={self.units}, return_sequences={self.return_sequences}, return_state={self.return_state}"
+            + (", go_backwards=True" if self.go_backwards else "")
+        )
+
+
+class LSTM(_Recurrent):
+    """Keras ``LSTM``: returns the last output ``(N, units)``, or ``(N, T, units)`` with
+    ``return_sequences``; with ``return_state`` a tuple ``(output, h, c)``."""
+
+    _torch_cls = nn.LSTM
+    _n_states = 2
+
+
+class GRU(_Recurrent):
+    """Keras ``GRU`` (``reset_after=True``, the cuDNN variant, as torch); ``return_state`` adds ``h``."""
+
+    _torch_cls = nn.GRU
+
+
+class SimpleRNN(_Recurrent):
+    """Keras ``SimpleRNN``: ``h_t = activation(W x_t + U h_{t-1} + b)`` with ``tanh`` or ``relu``."""
+
+    _torch_cls = nn.RNN
+
+    def __init__(self, units: int, activation: str = "tanh", **kwargs: Any) -> None:
+        if activation not in ("tanh", "relu"):
+            raise ValueError(
+                f"SimpleRNN: activation must be 'tanh' or 'relu' (fused kernel), got {activation!r}."
+            )
+        super().__init__(units, nonlinearity=activation, **kwargs)
+
+
+_MERGE_MODES = ("concat", "sum", "mul", "ave", None)
+
+
+class Bidirectional(nn.Module):
+    """Runs a recurrent layer forwards and a fresh copy of it backwards over the valid steps, and merges.
+
+    ``merge_mode`` is ``"concat"`` (default), ``"sum"``, ``"mul"``, ``"ave"`` or ``None`` (a pair). With
+    ``return_state`` the result is ``(output, *forward_states, *backward_states)``.
+    """
+
+    def __init__(
+        self, layer: _Recurrent, merge_mode: str | None = "concat", backward_layer: _Recurrent | None = None
+    ):
+        super().__init__()
+        if not isinstance(layer, _Recurrent):
+            raise TypeError(
+                f"Bidirectional wraps a zoo recurrent layer (LSTM, GRU, SimpleRNN), got {type(layer).__name__}."
+            )
+        if merge_mode not in _MERGE_MODES:
+            raise ValueError(f"Bidirectional: merge_mode must be one of {_MERGE_MODES}, got {merge_mode!r}.")
+        self.forward_layer = layer
+        self.backward_layer = backward_layer if backward_layer is not None else type(layer)(**layer._config)
+        self.merge_mode = merge_mode
+        self.return_sequences = layer.return_sequences
+        self.return_state = layer.return_state
+
+    def forward(
+        self, x: torch.Tensor, mask: torch.Tensor | None = None, lengths: torch.Tensor | None = None
+    ) -> torch.Tensor | tuple[torch.Tensor, ...]:
+        mask = resolve_mask(self, x, mask, lengths)
+        fw_seq, fw_states = self.forward_layer.run(x, mask, None, reverse=False)
+        bw_seq, bw_states = self.backward_layer.run(x, mask, None, reverse=True)
+        if self.return_sequences:
+            a, b = fw_seq, bw_seq
+        else:
+            a, b = fw_states[0], bw_states[0]
+        if self.merge_mode == "concat":
+            output: Any = torch.cat([a, b], dim=-1)
+        elif self.merge_mode == "sum":
+            output = a + b
+        elif self.merge_mode == "mul":
+            output = a * b
+        elif self.merge_mode == "ave":
+            output = (a + b) / 2
+        else:
+            output = (a, b)
+        if self.return_sequences and self.merge_mode is not None:
+            output = with_mask(output, mask)
+        if self.return_state:
+            outputs = tuple(output) if self.merge_mode is None else (output,)
+            return (*outputs, *fw_states, *bw_states)
+        return output
+
+    def extra_repr(self) -> str:
+        return f"merge_mode={self.merge_mode!r}"
