@@ -1,0 +1,109 @@
+"""The paper's MNIST networks, as in Caffe's examples (which the paper's numbers come from).
+
+* LeNet-300-100: 784-300-100-10 fully connected, ReLU (266,610 parameters with biases).
+* LeNet-5 (Caffe's variant): conv 20@5x5, max-pool 2, conv 50@5x5, max-pool 2, fc 500, ReLU, fc 10;
+  Caffe's LeNet has no non-linearity after the convolutions (431,080 parameters).
+
+Layers are named ``fc1``/``conv1`` ... so per-layer surgery settings and reports read like the paper.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from zoo_surgery.layers import MaskedConv2d, MaskedLinear
+
+__all__ = ["LeNet5", "LeNet300100", "lenet5", "lenet_300_100"]
+
+
+class LeNet300100(nn.Module):
+    def __init__(self, in_features: int = 784, num_classes: int = 10, *, masked: bool = False) -> None:
+        super().__init__()
+        linear = MaskedLinear if masked else nn.Linear
+        self.fc1 = linear(in_features, 300)
+        self.fc2 = linear(300, 100)
+        self.fc3 = linear(100, num_classes)
+        self.relu = nn.ReLU()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = torch.flatten(x, 1)
+        return self.fc3(self.relu(self.fc2(self.relu(self.fc1(x)))))
+
+
+class LeNet5(nn.Module):
+    def __init__(
+        self, input_shape: Sequence[int] = (1, 28, 28), num_classes: int = 10, *, masked: bool = False
+    ) -> None:
+        super().__init__()
+        channels, height, width = _shape(input_shape)
+        side = [(s - 4) // 2 for s in (height, width)]
+        side = [(s - 4) // 2 for s in side]
+        if min(side) < 1:
+            raise ValueError(
+                f"LeNet-5 needs inputs of at least 16x16 pixels (two 5x5 convolutions and two 2x2 poolings); "
+                f"got {height}x{width}"
+            )
+        conv = MaskedConv2d if masked else nn.Conv2d
+        linear = MaskedLinear if masked else nn.Linear
+        self.conv1 = conv(channels, 20, 5)
+        self.conv2 = conv(20, 50, 5)
+        self.pool = nn.MaxPool2d(2)
+        self.fc1 = linear(50 * side[0] * side[1], 500)
+        self.fc2 = linear(500, num_classes)
+        self.relu = nn.ReLU()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.pool(self.conv2(self.pool(self.conv1(x))))
+        return self.fc2(self.relu(self.fc1(torch.flatten(x, 1))))
+
+
+def _shape(input_shape: Sequence[int]) -> tuple[int, int, int]:
+    shape = tuple(int(s) for s in input_shape)
+    if len(shape) != 3 or min(shape) < 1:
+        raise ValueError(f"input_shape must be (channels, height, width) of positive sizes, got {input_shape}")
+    return shape  # type: ignore[return-value]
+
+
+def _no_weights(name: str, weights: object) -> None:
+    if weights is not None:
+        raise ValueError(
+            f"{name} has no published weights in zoo-surgery; pass weights=None and train it "
+            "(examples/surgery_lenet.py trains and prunes it)"
+        )
+
+
+def lenet_300_100(
+    *,
+    weights: None = None,
+    num_classes: int = 10,
+    input_shape: Sequence[int] = (1, 28, 28),
+    include_top: bool = True,
+    masked: bool = False,
+) -> LeNet300100:
+    """LeNet-300-100 for ``input_shape`` (flattened; MNIST by default, ``(1, 8, 8)`` for sklearn digits).
+
+    ``masked=True`` builds it from :class:`MaskedLinear` layers, ready for surgery.
+    """
+    _no_weights("lenet_300_100", weights)
+    if not include_top:
+        raise ValueError("lenet_300_100 is a classifier; include_top=False is not supported")
+    return LeNet300100(math.prod(_shape(input_shape)), num_classes, masked=masked)
+
+
+def lenet5(
+    *,
+    weights: None = None,
+    num_classes: int = 10,
+    input_shape: Sequence[int] = (1, 28, 28),
+    include_top: bool = True,
+    masked: bool = False,
+) -> LeNet5:
+    """LeNet-5 as in Caffe's MNIST example; inputs of at least 16x16."""
+    _no_weights("lenet5", weights)
+    if not include_top:
+        raise ValueError("lenet5 is a classifier; include_top=False is not supported")
+    return LeNet5(input_shape, num_classes, masked=masked)
