@@ -1,1 +1,88 @@
-"""The Keras datasets, downloaded through zoo's cache and parsed from their real formats."""
+"""The Keras datasets, downloaded through zoo's cache and parsed from their real formats.
+
+``zoo.datasets.load("mnist")`` returns ``((x_train, y_train), (x_test, y_test))`` as torch tensors;
+``as_dataset=True`` returns ``(train, test)`` ``torch.utils.data.Dataset`` objects instead. Any registered
+dataset (built-in or from a plugin) loads by name; ``zoo list datasets`` shows them.
+
+Importing this package does not import torch or numpy: the loaders load on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__all__ = [
+    "SequenceDataset",
+    "TensorPairDataset",
+    "boston_housing",
+    "cifar10",
+    "cifar100",
+    "digits",
+    "fashion_mnist",
+    "get_word_index",
+    "imdb",
+    "load",
+    "mnist",
+    "pad_collate",
+    "pad_sequences",
+    "reuters",
+]
+
+_LAZY = {
+    "pad_sequences": "zoo.datasets.text",
+    "pad_collate": "zoo.datasets.torchdata",
+    "TensorPairDataset": "zoo.datasets.torchdata",
+    "SequenceDataset": "zoo.datasets.torchdata",
+    **{
+        name: "zoo.datasets.loaders"
+        for name in (
+            "mnist",
+            "fashion_mnist",
+            "cifar10",
+            "cifar100",
+            "imdb",
+            "reuters",
+            "boston_housing",
+            "digits",
+        )
+    },
+}
+
+
+def load(name: str, **options: Any) -> Any:
+    """Load the dataset ``name`` (any spelling: ``"fashion-mnist"``, ``"CIFAR10"``).
+
+    Options are the dataset's Keras arguments (``num_words=10000``, ``label_mode="coarse"``, ...) plus
+    ``as_dataset``, ``transform``, ``target_transform`` and ``progress``; ``zoo info NAME`` lists them."""
+    from zoo.api import get
+
+    return get("datasets", name, **options)
+
+
+def get_word_index(name: str, **options: Any) -> dict[str, int]:
+    """The word -> index mapping of a text dataset (``"imdb"``, ``"reuters"``), as Keras' ``get_word_index``."""
+    from zoo.errors import ZooError
+    from zoo.plugins import get_registry
+
+    entry = get_registry().lookup("datasets", name)
+    target = entry.meta.get("word_index")
+    if not target:
+        raise ZooError(
+            f"dataset {entry.name!r} has no word index (only text datasets such as imdb have one)."
+        )
+    module_name, _, attr = target.partition(":")
+    return getattr(importlib.import_module(module_name), attr)(entry.name, **options)
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'zoo.datasets' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,148 @@
+"""Fetching a dataset's files through ``zoo.hub`` and keeping what is derived from them.
+
+Derived data (IDX decompressed to ``.npy``, CIFAR records split into image and label arrays, extracted
+archives) lives under ``$ZOO_HOME/datasets/<name>/<key>/``, where ``key`` is made from the source files'
+hashes: a folder is built in a temporary sibling and renamed into place with a ``.complete`` marker, so it
+is whole or absent, and a second load reads it (memory-mapped) without touching the network or the hub.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from zoo.datasets import sources
+from zoo.errors import IntegrityError, ZooError
+
+#: Bump when a derived layout changes, so old folders are not misread.
+LAYOUT_VERSION = 1
+_COMPLETE = ".complete"
+
+
+def root() -> Path:
+    from zoo.hub.config import home
+
+    return home() / "datasets"
+
+
+def spec(dataset: str, role: str) -> dict[str, Any]:
+    try:
+        return sources.FILES[dataset][role]
+    except KeyError:
+        raise ZooError(f"dataset {dataset!r} has no file {role!r} in zoo.datasets.sources.FILES.") from None
+
+
+def key(dataset: str, roles: Iterable[str], *extra: str) -> str:
+    """A short name for derived data, changing whenever a source file's expected hash changes."""
+    digest = hashlib.sha256(f"v{LAYOUT_VERSION}".encode())
+    for role in roles:
+        s = spec(dataset, role)
+        digest.update(f"|{role}:{s['sha256'] or ''}:{s['md5'] or ''}".encode())
+    for item in extra:
+        digest.update(f"|{item}".encode())
+    return digest.hexdigest()[:16]
+
+
+def fetch(dataset: str, role: str, progress: bool | None = None) -> Path:
+    """The verified local path of one of ``dataset``'s files, downloaded through the hub if needed.
+
+    Files with a known sha256 are verified by the hub before they enter its cache. Files with only an md5
+    upstream are verified here, right after the fetch; the result is remembered (by path, size and
+    modification time), so later calls neither re-hash them nor ask the hub again."""
+    s = spec(dataset, role)
+    memo = root() / "verified" / f"{s['md5']}.json" if s["sha256"] is None and s["md5"] else None
+    if memo is not None:
+        remembered = _remembered(memo)
+        if remembered is not None:
+            return remembered
+    from zoo import hub
+
+    path = Path(
+        hub.fetch(
+            [s["url"], *s["mirrors"]],
+            sha256=s["sha256"],
+            size=s["size"],
+            filename=s["filename"],
+            progress=progress,
+        )
+    )
+    if memo is not None:
+        actual = file_md5(path)
+        if actual != s["md5"]:
+            raise IntegrityError(
+                f"{s['filename']} from {s['url']} has md5 {actual}, but {s['md5']} was expected: the file "
+                f"upstream may have changed or been damaged in transit. Remove the cached copy at {path} "
+                f"(zoo cache remove {s['filename']}) and try again."
+            )
+        stat = path.stat()
+        _write_atomic(
+            memo, json.dumps({"path": str(path), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns})
+        )
+    return path
+
+
+def _remembered(memo: Path) -> Path | None:
+    try:
+        data = json.loads(memo.read_text())
+        path = Path(data["path"])
+        stat = path.stat()
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if stat.st_size == data.get("size") and stat.st_mtime_ns == data.get("mtime_ns"):
+        return path
+    return None
+
+
+def file_md5(path: Path) -> str:
+    digest = hashlib.md5(usedforsecurity=False)
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def derived(dataset: str, key: str, build: Callable[[Path], None]) -> Path:
+    """The folder ``$ZOO_HOME/datasets/<dataset>/<key>``, built once by ``build(tmp_folder)``."""
+    folder = root() / dataset / key
+    if (folder / _COMPLETE).exists():
+        return folder
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = folder.parent / f".{key}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
+    tmp.mkdir()
+    try:
+        build(tmp)
+        (tmp / _COMPLETE).write_text("")
+        if (
+            folder.exists() and not (folder / _COMPLETE).exists()
+        ):  # debris of a crash: never a finished folder
+            shutil.rmtree(folder, ignore_errors=True)
+        try:
+            os.replace(tmp, folder)
+        except OSError:
+            if not (folder / _COMPLETE).exists():
+                raise
+            shutil.rmtree(tmp, ignore_errors=True)  # another process finished first
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return folder
+
+
+def open_array(folder: Path, name: str) -> np.ndarray:
+    """A derived array, memory-mapped copy-on-write: pages load on use, writes stay private."""
+    return np.load(folder / f"{name}.npy", mmap_mode="c", allow_pickle=False)

@@ -1,0 +1,250 @@
+"""One function per dataset: fetch (through the hub), parse the real format once, return torch tensors.
+
+Every loader returns ``((x_train, y_train), (x_test, y_test))``, or with ``as_dataset=True`` a pair of
+``torch.utils.data.Dataset`` (train, test) applying ``transform`` to x and ``target_transform`` to y.
+Images are ``(N, C, H, W)`` uint8 tensors memory-mapped from ``$ZOO_HOME/datasets`` (PyTorch's layout,
+where Keras gives ``(N, H, W[, C])``); class labels are ``(N,)`` int64 (Keras: uint8, ``(N, 1)`` for
+CIFAR). The sequence datasets give ``x`` as a list of int lists, exactly as Keras builds them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+
+from zoo.datasets import archives, cache, formats, sources, text
+from zoo.errors import ZooError
+
+Split = tuple[Any, Any]
+Transform = Callable[[Any], Any] | None
+
+
+class MissingDependencyError(ZooError, ImportError):
+    """An optional package a dataset needs is not installed; the message names the pip extra."""
+
+
+def _finish(
+    train: Split, test: Split, as_dataset: bool, transform: Transform, target_transform: Transform
+) -> tuple[Any, Any]:
+    if not as_dataset:
+        if transform is not None or target_transform is not None:
+            raise TypeError("transform and target_transform apply to datasets: pass as_dataset=True as well.")
+        return train, test
+    from zoo.datasets.torchdata import SequenceDataset, TensorPairDataset
+
+    def wrap(split: Split):
+        x, y = split
+        cls = TensorPairDataset if isinstance(x, torch.Tensor) else SequenceDataset
+        return cls(x, y, transform=transform, target_transform=target_transform)
+
+    return wrap(train), wrap(test)
+
+
+def _labels(y: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(y, dtype=np.int64).reshape(-1))
+
+
+# -- IDX image sets ------------------------------------------------------------------------------------
+_IDX_ROLES = ("train_images", "train_labels", "test_images", "test_labels")
+
+
+def _idx_images(name: str, progress: bool | None) -> tuple[Split, Split]:
+    def build(tmp):
+        for role in _IDX_ROLES:
+            formats.idx_to_npy(cache.fetch(name, role, progress), tmp / f"{role}.npy")
+        for split in ("train", "test"):
+            images, labels = (
+                cache.open_array(tmp, f"{split}_images"),
+                cache.open_array(tmp, f"{split}_labels"),
+            )
+            if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
+                raise formats.FormatError(
+                    f"{name}: {split} images {images.shape} and labels {labels.shape} do not match."
+                )
+
+    folder = cache.derived(name, cache.key(name, _IDX_ROLES), build)
+    out = []
+    for split in ("train", "test"):
+        images = torch.from_numpy(cache.open_array(folder, f"{split}_images")).unsqueeze(1)
+        out.append((images, _labels(cache.open_array(folder, f"{split}_labels"))))
+    return out[0], out[1]
+
+
+def mnist(
+    *, as_dataset: bool = False, transform: Transform = None, target_transform: Transform = None,
+    progress: bool | None = None,
+) -> tuple[Any, Any]:  # fmt: skip
+    """MNIST handwritten digits: x ``(N, 1, 28, 28)`` uint8, y ``(N,)`` int64; 60,000 train, 10,000 test."""
+    return _finish(*_idx_images("mnist", progress), as_dataset, transform, target_transform)
+
+
+def fashion_mnist(
+    *, as_dataset: bool = False, transform: Transform = None, target_transform: Transform = None,
+    progress: bool | None = None,
+) -> tuple[Any, Any]:  # fmt: skip
+    """Fashion-MNIST: x ``(N, 1, 28, 28)`` uint8, y ``(N,)`` int64; 60,000 train, 10,000 test."""
+    return _finish(*_idx_images("fashion_mnist", progress), as_dataset, transform, target_transform)
+
+
+# -- CIFAR ---------------------------------------------------------------------------------------------
+_CIFAR_LAYOUT = {
+    # name: (folder in the archive, train files, test files, label bytes per record)
+    "cifar10": ("cifar-10-batches-bin", [f"data_batch_{i}.bin" for i in range(1, 6)], ["test_batch.bin"], 1),
+    "cifar100": ("cifar-100-binary", ["train.bin"], ["test.bin"], 2),
+}
+
+
+def _cifar(name: str, progress: bool | None) -> tuple[Split, Split]:
+    subdir, train_files, test_files, label_bytes = _CIFAR_LAYOUT[name]
+    spec = cache.spec(name, "archive")
+
+    def build(tmp):
+        archive = cache.fetch(name, "archive", progress)
+        archive_hash = spec["sha256"] or f"md5:{spec['md5']}"
+        extracted = archives.extract(archive, cache.root() / name / "extracted", archive_hash=archive_hash)
+        for split, files in (("train", train_files), ("test", test_files)):
+            paths = [extracted / subdir / f for f in files]
+            missing = [p.name for p in paths if not p.is_file()]
+            if missing:
+                raise formats.FormatError(
+                    f"{archive.name} lacks {subdir}/{missing[0]}; is it the binary version?"
+                )
+            formats.cifar_to_npy(paths, label_bytes, tmp / f"{split}_images.npy", tmp / f"{split}_labels.npy")
+
+    folder = cache.derived(name, cache.key(name, ["archive"]), build)
+    return tuple(
+        (torch.from_numpy(cache.open_array(folder, f"{s}_images")), cache.open_array(folder, f"{s}_labels"))
+        for s in ("train", "test")
+    )  # type: ignore[return-value]
+
+
+def cifar10(
+    *, as_dataset: bool = False, transform: Transform = None, target_transform: Transform = None,
+    progress: bool | None = None,
+) -> tuple[Any, Any]:  # fmt: skip
+    """CIFAR-10: x ``(N, 3, 32, 32)`` uint8, y ``(N,)`` int64; 50,000 train, 10,000 test."""
+    (xtr, ltr), (xte, lte) = _cifar("cifar10", progress)
+    return _finish(
+        (xtr, _labels(ltr[:, 0])), (xte, _labels(lte[:, 0])), as_dataset, transform, target_transform
+    )
+
+
+def cifar100(
+    label_mode: str = "fine", *, as_dataset: bool = False, transform: Transform = None,
+    target_transform: Transform = None, progress: bool | None = None,
+) -> tuple[Any, Any]:  # fmt: skip
+    """CIFAR-100: x ``(N, 3, 32, 32)`` uint8, y ``(N,)`` int64 fine (0-99) or coarse (0-19) labels."""
+    if label_mode not in ("fine", "coarse"):
+        raise ValueError(f'label_mode must be one of "fine", "coarse". Received: label_mode={label_mode!r}.')
+    column = 0 if label_mode == "coarse" else 1  # a binary record holds <coarse><fine><pixels>
+    (xtr, ltr), (xte, lte) = _cifar("cifar100", progress)
+    train, test = (xtr, _labels(ltr[:, column])), (xte, _labels(lte[:, column]))
+    return _finish(train, test, as_dataset, transform, target_transform)
+
+
+# -- sequences -----------------------------------------------------------------------------------------
+def _npz(name: str, keys: tuple[str, ...], progress: bool | None) -> dict[str, np.ndarray]:
+    path = cache.fetch(name, "data", progress)
+    arrays = formats.load_npz(path)
+    formats.require(arrays, keys, path.name)
+    return arrays
+
+
+def imdb(
+    *, num_words: int | None = None, skip_top: int = 0, maxlen: int | None = None, seed: int = 113,
+    start_char: int | None = 1, oov_char: int | None = 2, index_from: int = 3, as_dataset: bool = False,
+    transform: Transform = None, target_transform: Transform = None, progress: bool | None = None,
+) -> tuple[Any, Any]:  # fmt: skip
+    """IMDB reviews as word-index lists with Keras' options; y ``(N,)`` int64 sentiment (0/1)."""
+    arrays = _npz("imdb", ("x_train", "y_train", "x_test", "y_test"), progress)
+    (xtr, ytr), (xte, yte) = text.imdb(
+        arrays, num_words=num_words, skip_top=skip_top, maxlen=maxlen, seed=seed,
+        start_char=start_char, oov_char=oov_char, index_from=index_from,
+    )  # fmt: skip
+    return _finish((xtr, _labels(ytr)), (xte, _labels(yte)), as_dataset, transform, target_transform)
+
+
+def reuters(
+    *, num_words: int | None = None, skip_top: int = 0, maxlen: int | None = None, test_split: float = 0.2,
+    seed: int = 113, start_char: int | None = 1, oov_char: int | None = 2, index_from: int = 3,
+    as_dataset: bool = False, transform: Transform = None, target_transform: Transform = None,
+    progress: bool | None = None,
+) -> tuple[Any, Any]:  # fmt: skip
+    """Reuters newswires as word-index lists with Keras' options; y ``(N,)`` int64 topic (0-45)."""
+    arrays = _npz("reuters", ("x", "y"), progress)
+    (xtr, ytr), (xte, yte) = text.reuters(
+        arrays, num_words=num_words, skip_top=skip_top, maxlen=maxlen, test_split=test_split, seed=seed,
+        start_char=start_char, oov_char=oov_char, index_from=index_from,
+    )  # fmt: skip
+    return _finish((xtr, _labels(ytr)), (xte, _labels(yte)), as_dataset, transform, target_transform)
+
+
+def get_word_index(name: str, progress: bool | None = None) -> dict[str, int]:
+    """The word -> index mapping of ``imdb`` or ``reuters`` (indices before ``index_from`` is added)."""
+    if "word_index" not in sources.FILES.get(name, {}):
+        having = sorted(n for n, files in sources.FILES.items() if "word_index" in files)
+        raise ZooError(f"dataset {name!r} has no word index; datasets with one: {', '.join(having)}.")
+    path = cache.fetch(name, "word_index", progress)
+    try:
+        index = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise formats.FormatError(f"{path.name} is not valid JSON ({exc}).") from exc
+    if not isinstance(index, dict) or not all(isinstance(v, int) for v in index.values()):
+        raise formats.FormatError(f"{path.name} is not a mapping of words to integer indices.")
+    return index
+
+
+# -- tables --------------------------------------------------------------------------------------------
+def _split_arrays(x: np.ndarray, y: np.ndarray, test_split: float, seed: int) -> tuple[Split, Split]:
+    """Keras' boston_housing split: shuffle with ``RandomState(seed)``, the last fraction is the test set."""
+    text.check_split(test_split)
+    rng = np.random.RandomState(seed)
+    indices = np.arange(len(x))
+    rng.shuffle(indices)
+    x, y = x[indices], y[indices]
+    idx = int(len(x) * (1 - test_split))
+    return (x[:idx], y[:idx]), (x[idx:], y[idx:])
+
+
+def boston_housing(
+    *, test_split: float = 0.2, seed: int = 113, as_dataset: bool = False, transform: Transform = None,
+    target_transform: Transform = None, progress: bool | None = None,
+) -> tuple[Any, Any]:  # fmt: skip
+    """Boston housing: x ``(N, 13)`` float32 attributes, y ``(N,)`` float32 median value in k$."""
+    arrays = _npz("boston_housing", ("x", "y"), progress)
+    x, y = arrays["x"], arrays["y"]
+    if x.ndim != 2 or y.ndim != 1 or len(x) != len(y):
+        raise formats.FormatError(
+            f"boston_housing.npz holds x {x.shape} and y {y.shape}; expected (N, 13), (N,)."
+        )
+    (xtr, ytr), (xte, yte) = _split_arrays(x, y, test_split, seed)
+
+    def f32(a: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))
+
+    return _finish((f32(xtr), f32(ytr)), (f32(xte), f32(yte)), as_dataset, transform, target_transform)
+
+
+def digits(
+    *, test_split: float = 0.2, seed: int = 113, as_dataset: bool = False, transform: Transform = None,
+    target_transform: Transform = None,
+) -> tuple[Any, Any]:  # fmt: skip
+    """scikit-learn's 8x8 digits (offline): x ``(N, 1, 8, 8)`` uint8 in 0-16, y ``(N,)`` int64.
+
+    Split like boston_housing: shuffled with ``RandomState(seed)``, the last ``test_split`` is the test set."""
+    try:
+        from sklearn.datasets import load_digits
+    except ImportError as exc:
+        raise MissingDependencyError(
+            "the digits dataset comes from scikit-learn, which is not installed: pip install zoo[digits]"
+        ) from exc
+    bunch = load_digits()
+    x = bunch.images.astype(np.uint8)[:, None]
+    (xtr, ytr), (xte, yte) = _split_arrays(x, bunch.target, test_split, seed)
+    train = (torch.from_numpy(np.ascontiguousarray(xtr)), _labels(ytr))
+    test = (torch.from_numpy(np.ascontiguousarray(xte)), _labels(yte))
+    return _finish(train, test, as_dataset, transform, target_transform)
