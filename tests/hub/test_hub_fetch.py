@@ -41,3 +41,206 @@ def test_bad_hash_never_enters_the_cache(file_server, home):
     assert "upstream may have changed" in message
     assert not any(p.is_file() for p in (home / "blobs").rglob("*"))
     assert not list((home / "partial").iterdir())
+
+
+def test_resume_after_dropped_connection_fetches_only_the_rest(file_server, sleeps):
+    data = payload(300_000, seed=3)
+    url = file_server.add("/big.bin", data)
+    file_server.plan["/big.bin"] = [("drop", 100_000)]
+    path = fetch(url, sha256=sha(data), size=len(data))
+    assert path.read_bytes() == data
+    first, second = file_server.gets("/big.bin")
+    assert "Range" not in first.headers and first.sent == 100_000
+    assert second.headers["Range"] == "bytes=100000-"
+    assert second.headers["If-Range"].startswith('"')  # the ETag of the first answer
+    assert second.sent == 200_000
+    assert sleeps == []  # progress was made: resume at once
+
+
+def test_resume_across_runs_from_parked_part(file_server, home, sleeps, monkeypatch):
+    data = payload(250_000, seed=4)
+    url = file_server.add("/run.bin", data)
+    file_server.plan["/run.bin"] = [("drop", 120_000), ("status", 503), ("status", 503)]
+    monkeypatch.setenv("ZOO_MAX_RETRIES", "1")
+    with pytest.raises(zoo.DownloadError, match="HTTP 503"):
+        fetch(url, sha256=sha(data))
+    parked = list((home / "partial").glob("*.part"))
+    assert len(parked) == 1 and parked[0].stat().st_size == 120_000
+    assert list((home / "partial").glob("*.part.json"))
+    monkeypatch.delenv("ZOO_MAX_RETRIES")
+    assert fetch(url, sha256=sha(data)).read_bytes() == data  # a new "run"
+    last = file_server.gets("/run.bin")[-1]
+    assert last.headers["Range"] == "bytes=120000-" and last.sent == 130_000
+    assert not list((home / "partial").glob("*.part"))
+
+
+def test_server_ignoring_range_restarts_from_zero(file_server, sleeps):
+    data = payload(150_000, seed=5)
+    url = file_server.add("/norange.bin", data)
+    file_server.plan["/norange.bin"] = [("drop", 50_000), ("ignore_range",)]
+    assert fetch(url, sha256=sha(data)).read_bytes() == data
+    second = file_server.gets("/norange.bin")[1]
+    assert second.headers["Range"] == "bytes=50000-" and second.sent == len(data)
+
+
+def test_416_with_whole_file_already_held_and_changed_file(file_server, home, sleeps):
+    data = payload(40_000, seed=6)
+    url = file_server.add("/done.bin", data)
+    # a parked part that already holds every byte: the server answers 416 and the hash decides
+    file_server.plan["/done.bin"] = [("drop", 40_000)]
+    # the drop sends everything and closes: complete already
+    assert fetch(url, sha256=sha(data)).read_bytes() == data
+
+
+def test_retries_500_500_200_with_backoff(file_server, sleeps):
+    data = payload(1000, seed=7)
+    url = file_server.add("/flaky.bin", data)
+    file_server.plan["/flaky.bin"] = [("status", 500), ("status", 502)]
+    assert fetch(url, sha256=sha(data)).read_bytes() == data
+    assert len(file_server.gets("/flaky.bin")) == 3
+    assert len(sleeps) == 2
+    assert 1.0 <= sleeps[0] <= 1.25 and 2.0 <= sleeps[1] <= 2.5  # exponential, with jitter
+
+
+def test_429_honours_retry_after_seconds_and_date(file_server, sleeps):
+    import email.utils
+    import time
+
+    data = payload(1000, seed=8)
+    url = file_server.add("/limited.bin", data)
+    when = email.utils.formatdate(time.time() + 30, usegmt=True)
+    file_server.plan["/limited.bin"] = [
+        ("status", 429, {"Retry-After": "7"}),
+        ("status", 503, {"Retry-After": when}),
+    ]
+    assert fetch(url, sha256=sha(data)).read_bytes() == data
+    assert sleeps[0] == 7.0
+    assert 27 <= sleeps[1] <= 30
+
+
+def test_gives_up_after_max_retries(file_server, sleeps, monkeypatch):
+    url = file_server.add("/down.bin", b"x")
+    file_server.plan["/down.bin"] = [("status", 503)] * 10
+    monkeypatch.setenv("ZOO_MAX_RETRIES", "2")
+    with pytest.raises(zoo.DownloadError, match=r"HTTP 503.*gave up after 2 retries"):
+        fetch(url)
+    assert len(file_server.gets("/down.bin")) == 3 and len(sleeps) == 2
+
+
+def test_404_moves_to_the_next_source_at_once(file_server, sleeps):
+    data = payload(2000, seed=9)
+    good = file_server.add("/mirror/m.bin", data)
+    path = fetch([file_server.url("/gone/m.bin"), good], sha256=sha(data))
+    assert path.read_bytes() == data
+    assert len(file_server.gets("/gone/m.bin")) == 1 and sleeps == []
+
+
+def test_wrong_bytes_then_a_good_mirror(file_server, home, monkeypatch):
+    data = payload(2000, seed=10)
+    bad = file_server.add("/a/w.bin", payload(2000, seed=11))
+    file_server.add("/b/w.bin", data)
+    monkeypatch.setenv("ZOO_MIRRORS", file_server.url("/b"))
+    path = fetch(bad, sha256=sha(data))
+    assert path.read_bytes() == data
+    assert [r.path for r in file_server.gets()] == ["/a/w.bin", "/b/w.bin"]
+    # the wrong bytes are nowhere in the cache
+    assert [p.name for p in (home / "blobs").iterdir()] == [sha(data)]
+
+
+def test_read_timeout_on_stalled_server(file_server, sleeps, monkeypatch):
+    url = file_server.add("/stall.bin", payload(1000))
+    file_server.plan["/stall.bin"] = [("stall", 3)] * 3
+    monkeypatch.setenv("ZOO_READ_TIMEOUT", "0.3")
+    monkeypatch.setenv("ZOO_MAX_RETRIES", "1")
+    with pytest.raises(zoo.DownloadError) as info:
+        fetch(url)
+    assert "ZOO_READ_TIMEOUT" in str(info.value) or "timed out" in str(info.value).lower()
+    assert len(file_server.gets("/stall.bin")) == 2
+
+
+def test_connection_refused_is_told_apart(sleeps, monkeypatch):
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("ZOO_MAX_RETRIES", "1")
+    with pytest.raises(zoo.DownloadError) as info:
+        fetch(f"http://127.0.0.1:{port}/f.bin")
+    message = str(info.value)
+    assert "cannot connect" in message and "online" in message
+    assert not isinstance(info.value, zoo.IntegrityError)
+
+
+def test_size_mismatch_is_an_integrity_error(file_server):
+    data = payload(1000, seed=12)
+    url = file_server.add("/size.bin", data)
+    with pytest.raises(zoo.IntegrityError, match="expected 999"):
+        fetch(url, size=999)
+
+
+def test_free_space_checked_before_downloading(file_server, home):
+    url = file_server.add("/huge.bin", b"x")
+    with pytest.raises(zoo.DownloadError, match="free"):
+        fetch(url, size=1 << 62)
+    assert file_server.gets() == []
+
+
+def test_redirects_followed_but_never_https_to_http(file_server):
+    from zoo.hub.transfer import SourceError, _open
+
+    data = payload(500, seed=13)
+    target = file_server.add("/real.bin", data)
+    file_server.plan["/moved.bin"] = [("redirect", target)]
+    assert fetch(file_server.url("/moved.bin"), sha256=sha(data)).read_bytes() == data
+
+    class FakeResponse:  # only the downgrade decision is checked here: no https server in tests
+        is_redirect = True
+        headers = {"location": "http://evil.example/real.bin"}
+
+        def close(self):
+            pass
+
+    class Session:
+        def get(self, *a, **k):
+            return FakeResponse()
+
+    with pytest.raises(SourceError, match="refused a redirect from https"):
+        _open(Session(), "https://example.org/real.bin", {}, (1, 1))
+
+
+def test_mirrors_env_rewrite_and_plugin_hook(file_server, monkeypatch):
+    import zoo.plugins
+    from zoo.hub.sources import all_sources
+
+    data = payload(700, seed=14)
+    file_server.add("/rewritten/h.bin", data)
+    monkeypatch.setenv("ZOO_MIRRORS", f"{file_server.url('/orig/')}={file_server.url('/rewritten/')}")
+    assert fetch(file_server.url("/orig/h.bin"), sha256=sha(data)).read_bytes() == data
+
+    class MirrorPlugin:
+        @zoo.hookimpl
+        def zoo_download_mirrors(self, url, filename, sha256):
+            return [f"https://plugin.example/{filename}", f"http://insecure.example/{filename}"]
+
+    zoo.plugins.get_plugin_manager().register(MirrorPlugin(), name="mirror-test")
+    sources, refused = all_sources(["https://origin.example/h.bin"], "h.bin", None,
+                                   mirrors="https://m1.example/base, https://origin.example/=https://m2.example/",
+                                   allow_http=False)
+    assert sources == [
+        "https://origin.example/h.bin",
+        "https://m1.example/base/h.bin",
+        "https://m2.example/h.bin",
+        "https://plugin.example/h.bin",
+    ]
+    assert refused[0][0] == "http://insecure.example/h.bin"
+    with pytest.raises(ValueError, match="ZOO_MIRRORS"):
+        all_sources(["https://a/b"], "b", None, mirrors="not-a-url", allow_http=False)
+
+
+def test_unresolvable_host_fails_over_to_a_file_mirror_folder(tmp_path, monkeypatch, sleeps):
+    data = payload(900, seed=15)
+    (tmp_path / "f.bin").write_bytes(data)
+    monkeypatch.setenv("ZOO_MIRRORS", tmp_path.as_uri())
+    assert fetch("https://unreachable.invalid/f.bin", sha256=sha(data)).read_bytes() == data
+    assert sleeps == []  # a DNS failure is not retried with backoff: the mirror is tried at once

@@ -1,3 +1,14 @@
-"""Built-in plugin: registers zoo's own hub (filled in by the hub work)."""
+"""Built-in plugin: the ``zoo cache`` and ``zoo download`` commands."""
 
-from zoo.hookspecs import hookimpl  # noqa: F401
+from __future__ import annotations
+
+import argparse
+
+from zoo.hookspecs import hookimpl
+
+
+@hookimpl
+def zoo_register_commands(subparsers: argparse._SubParsersAction) -> None:
+    from zoo.hub.cli import register
+
+    register(subparsers)

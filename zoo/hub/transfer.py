@@ -147,6 +147,7 @@ def _open(session, url: str, headers: dict[str, str], timeout: tuple[float, floa
 def _attempt(session, url: str, part: Partial, *, size: int | None, settings: Settings, show: bool,
              desc: str) -> None:
     import requests
+    import urllib3
 
     offset = part.size
     headers = {"Accept-Encoding": "identity"}
@@ -169,6 +170,9 @@ def _attempt(session, url: str, part: Partial, *, size: int | None, settings: Se
     except requests.exceptions.ReadTimeout:
         raise _Retry("timeout", f"{url}: no answer within {settings.read_timeout:g} s (ZOO_READ_TIMEOUT)") from None
     except requests.exceptions.ConnectionError as exc:
+        if _is_name_resolution(exc):  # retrying rarely helps; mirrors might
+            raise SourceError(url, "connection", f"{url}: cannot resolve host {urlsplit(url).hostname!r} "
+                              "(DNS); offline, or a typo in the URL?") from None
         raise _Retry("connection", f"{url}: cannot connect to {host} ({_short(exc)})") from None
     except requests.exceptions.RequestException as exc:
         raise SourceError(url, "http", f"{url}: {_short(exc)}") from None
@@ -213,12 +217,12 @@ def _attempt(session, url: str, part: Partial, *, size: int | None, settings: Se
         bar = _progress_bar(total=total if total is not None else size, initial=start, unit="B", unit_scale=True,
                             unit_divisor=1024, desc=desc, disable=not show, leave=False)
         try:
-            for chunk in resp.iter_content(CHUNK):
+            for chunk in _chunks(resp):
                 part.write(chunk)
                 bar.update(len(chunk))
                 if size is not None and part.size > size:
                     raise SourceError(url, "integrity", f"{url}: sent more than the expected {size} bytes")
-        except requests.exceptions.RequestException as exc:
+        except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError) as exc:
             kind = "timeout" if "timed out" in str(exc).lower() else "connection"
             raise _Retry(kind, f"{url}: connection lost after {part.size} bytes ({_short(exc)})",
                          progressed=part.size > start) from None
@@ -227,6 +231,23 @@ def _attempt(session, url: str, part: Partial, *, size: int | None, settings: Se
         if total is not None and part.size < total:
             raise _Retry("connection", f"{url}: connection closed after {part.size} of {total} bytes",
                          progressed=part.size > start)
+
+
+def _chunks(resp):
+    """Body bytes as they arrive (``read1``), so a dropped connection loses none already received."""
+    read1 = getattr(resp.raw, "read1", None)
+    if read1 is None:  # urllib3 < 2.3
+        yield from resp.iter_content(CHUNK)
+        return
+    while data := read1(CHUNK):
+        yield data
+
+
+def _is_name_resolution(exc: BaseException) -> bool:
+    import urllib3
+
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(reason, urllib3.exceptions.NameResolutionError)
 
 
 def _short(exc: BaseException) -> str:

@@ -1,0 +1,208 @@
+"""``zoo cache ...`` and ``zoo download NAME``: the command-line face of the download cache."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from typing import Any
+
+from zoo.errors import UnknownNameError, ZooError
+from zoo.hub import maintenance
+from zoo.hub.fetch import cache_dir, fetch
+from zoo.hub.store import Store
+from zoo.hub.transfer import human
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    cache = subparsers.add_parser("cache", help="inspect and manage the download cache")
+    sub = cache.add_subparsers(dest="cache_command", metavar="ACTION", required=True)
+
+    p = sub.add_parser("dir", help="print the cache folder (ZOO_HOME)")
+    p.set_defaults(func=cmd_dir)
+
+    p = sub.add_parser("list", help="list cached files: name, size, sha256, source")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser("verify", help="re-hash cached files; exit status 1 if any is damaged")
+    p.add_argument("names", nargs="*", metavar="NAME", help="file names or sha256 prefixes (default: all)")
+    p.add_argument("--fix", action="store_true", help="remove damaged files (they download again when needed)")
+    p.set_defaults(func=cmd_verify)
+
+    p = sub.add_parser("remove", help="remove cached files by name or sha256 prefix")
+    p.add_argument("names", nargs="+", metavar="NAME")
+    p.set_defaults(func=cmd_remove)
+
+    p = sub.add_parser("prune", help="remove partial downloads, stale temp files, unused locks and orphans")
+    p.add_argument("--dry-run", action="store_true", help="only show what would be removed")
+    p.set_defaults(func=cmd_prune)
+
+    p = sub.add_parser("add", help="put a file in the cache: a URL to download, or a local file to import")
+    p.add_argument("source", help="https://... URL, or the path of a file copied by hand")
+    p.add_argument("--sha256", help="expected sha256 (full, or a prefix of at least 8 hex digits)")
+    p.add_argument("--filename", help="name in the cache (default: the URL's or file's name)")
+    p.add_argument("--size", type=int, help="expected size in bytes")
+    p.set_defaults(func=cmd_add)
+
+    p = subparsers.add_parser("download", help="download the files of a model or dataset into the cache")
+    p.add_argument("name", help="an application or dataset name, e.g. resnet50 or mnist")
+    p.add_argument("--weights", help="weights variant of an application (default: its default; 'all': every one)")
+    p.add_argument("--kind", help="look only in this kind (default: applications, then datasets)")
+    p.set_defaults(func=cmd_download)
+
+
+def cmd_dir(args: argparse.Namespace) -> int:
+    print(cache_dir())
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    store = Store(cache_dir())
+    entries = list(store.entries())
+    if args.json:
+        print(json.dumps([e.as_dict() for e in entries], indent=2))
+        return 0
+    if not entries:
+        print(f"the cache at {store.root} is empty")
+    else:
+        rows = [(e.filename, human(e.size), e.sha256[:12], time.strftime("%Y-%m-%d", time.localtime(e.added)),
+                 e.url or "") for e in entries]
+        _table(("name", "size", "sha256", "added", "source"), rows)
+        total = sum(e.size for e in {e.sha256: e for e in entries}.values())
+        print(f"{len(entries)} file(s), {human(total)} in {store.root}")
+    parts = list(store.partial.glob("*.part")) if store.partial.is_dir() else []
+    if parts:
+        size = sum(maintenance.size_of(p) for p in parts)
+        print(f"{len(parts)} partial download(s), {human(size)}: they resume on the next download; "
+              "'zoo cache prune' removes them")
+    return 0
+
+
+def _select(store: Store, names: list[str]):
+    chosen = []
+    for name in names:
+        found = store.match(name)
+        if not found:
+            raise ZooError(f"no cached file named {name!r} (nor with that sha256 prefix); see 'zoo cache list'.")
+        chosen.extend(found)
+    return list({e.path: e for e in chosen}.values())
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    store = Store(cache_dir())
+    entries = _select(store, args.names) if args.names else None
+    bad = 0
+    checked = 0
+    for verdict in maintenance.verify(store, entries):
+        checked += 1
+        e = verdict.entry
+        if verdict.ok:
+            print(f"ok       {e.filename}  {e.sha256[:12]}")
+            continue
+        bad += 1
+        print(f"DAMAGED  {e.filename}  expected sha256 {e.sha256}, found {verdict.actual}")
+        if args.fix:
+            store.remove(e)
+            print(f"         removed {e.path}")
+    print(f"{checked} checked, {bad} damaged" + ("" if not bad or args.fix else "; 'zoo cache verify --fix' "
+                                                    "removes them so they download again"))
+    return 1 if bad else 0
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    store = Store(cache_dir())
+    freed = 0
+    for entry in _select(store, args.names):
+        freed += store.remove(entry)
+        print(f"removed {entry.filename} ({entry.sha256[:12]})")
+    print(f"freed {human(freed)}")
+    return 0
+
+
+def cmd_prune(args: argparse.Namespace) -> int:
+    store = Store(cache_dir())
+    found = maintenance.prune_candidates(store)
+    freed = 0
+    for path, why in found:
+        freed += maintenance.size_of(path)
+        if not args.dry_run:
+            maintenance.remove_path(path)
+        print(f"{'would remove' if args.dry_run else 'removed'} {path.relative_to(store.root)}  ({why})")
+    print(f"{len(found)} item(s), {human(freed)} {'would be ' if args.dry_run else ''}freed")
+    return 0
+
+
+def cmd_add(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    source = args.source
+    if "://" in source:
+        path = fetch(source, sha256=args.sha256, size=args.size, filename=args.filename)
+    else:
+        if not Path(source).is_file():
+            raise ZooError(f"{source} is neither a URL nor an existing file.")
+        path = Store(cache_dir()).add_file(Path(source), sha256=args.sha256, filename=args.filename)
+        if args.size is not None and path.stat().st_size != args.size:
+            raise ZooError(f"{source} has {path.stat().st_size} bytes, expected {args.size}.")
+    print(path)
+    return 0
+
+
+def cmd_download(args: argparse.Namespace) -> int:
+    from zoo.plugins import get_registry
+
+    registry = get_registry()
+    kinds = [args.kind] if args.kind else ["applications", "datasets"]
+    entry = None
+    for n, kind in enumerate(kinds):
+        try:
+            entry = registry.lookup(kind, args.name)
+            break
+        except UnknownNameError:
+            if n == len(kinds) - 1:
+                raise
+    files = entry_files(entry.name, entry.kind, dict(entry.meta), args.weights)
+    if not files:
+        raise ZooError(f"{entry.kind} {entry.name!r} lists no files to download.")
+    for label, spec in files:
+        path = fetch_spec(spec, entry=entry.name)
+        print(f"{label}: {path} ({human(path.stat().st_size)})")
+    return 0
+
+
+def entry_files(name: str, kind: str, meta: dict[str, Any], weights: str | None) -> list[tuple[str, dict]]:
+    """The file specs an entry's metadata lists: ``weights[variant]`` for an application, ``files`` for a
+    dataset (or anything else carrying them)."""
+    if weights is not None and not meta.get("weights"):
+        raise ZooError(f"{kind} {name!r} has no weights variants; drop --weights.")
+    if meta.get("weights"):
+        table: dict[str, dict] = meta["weights"]
+        if weights == "all":
+            return [(f"{name} {tag}", spec) for tag, spec in table.items()]
+        wanted = weights if weights not in (None, "imagenet", "DEFAULT", "default") else meta.get("default_weights")
+        if wanted is None:
+            wanted = next(iter(table))
+        tag = wanted if wanted in table else {t.lower(): t for t in table}.get(str(wanted).lower())
+        if tag is None:
+            raise ZooError(f"{name} has no weights {weights!r}; it has: {', '.join(table)} (or 'all').")
+        return [(f"{name} {tag}", table[tag])]
+    return [(f"{name} {spec.get('filename') or spec['url'].rsplit('/', 1)[-1]}", spec) for spec in meta.get("files") or ()]
+
+
+def fetch_spec(spec: dict, *, entry: str | None = None, progress: bool | None = None):
+    """``fetch`` for one file dict of the metadata convention: url, sha256, size, filename, mirrors."""
+    urls = [spec["url"], *spec.get("mirrors", ())]
+    return fetch(urls, sha256=spec.get("sha256"), size=spec.get("size"), filename=spec.get("filename"),
+                 progress=progress, entry=entry)
+
+
+def _table(header, rows) -> None:
+    cells = [list(map(str, header)), *[list(map(str, r)) for r in rows]]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    for n, row in enumerate(cells):
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+        if n == 0:
+            print("  ".join("-" * w for w in widths))
+    sys.stdout.flush()

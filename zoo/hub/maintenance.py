@@ -1,0 +1,112 @@
+"""Checking and cleaning the cache: ``zoo cache verify`` and ``zoo cache prune`` use these."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import socket
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from zoo.hub.store import CachedFile, Store, hash_file
+
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_TMP = re.compile(r"^.+\.(?P<host>[^.]+)\.(?P<pid>\d+)\.\d+\.tmp$")
+FOREIGN_TMP_AGE = 24 * 3600  # a temp file of another host is left alone for a day
+
+
+@dataclass(frozen=True)
+class Verdict:
+    entry: CachedFile
+    actual: str
+
+    @property
+    def ok(self) -> bool:
+        return self.actual == self.entry.sha256
+
+
+def verify(store: Store, entries: list[CachedFile] | None = None) -> Iterator[Verdict]:
+    """Re-hash cached files against the sha256 they are stored under."""
+    for entry in entries if entries is not None else list(store.entries()):
+        yield Verdict(entry, hash_file(entry.path))
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _tmp_is_stale(path: Path, now: float) -> bool:
+    match = _TMP.match(path.name)
+    if match is None:
+        return now - path.stat().st_mtime > FOREIGN_TMP_AGE
+    if match.group("host") == socket.gethostname().split(".")[0] or match.group("host") == socket.gethostname():
+        return not _pid_alive(int(match.group("pid")))
+    return now - path.stat().st_mtime > FOREIGN_TMP_AGE
+
+
+def prune_candidates(store: Store) -> list[tuple[Path, str]]:
+    """What ``prune`` removes, with why: parked partial downloads, temp files of dead processes,
+    lock files nobody holds, and anything in ``blobs/`` that is not a named, whole file."""
+    import filelock
+
+    now = time.time()
+    found: list[tuple[Path, str]] = []
+    for path in sorted(store.partial.glob("*")) if store.partial.is_dir() else []:
+        if path.name.endswith(".part"):
+            found.append((path, "partial download"))
+        elif path.name.endswith(".part.json"):
+            found.append((path, "partial download record"))
+        elif path.name.endswith(".tmp"):
+            with contextlib.suppress(FileNotFoundError):
+                if _tmp_is_stale(path, now):
+                    found.append((path, "temp file of a process that is gone"))
+    for path in sorted(store.locks.glob("*.lock")) if store.locks.is_dir() else []:
+        lock = filelock.FileLock(str(path))
+        try:
+            lock.acquire(timeout=0)
+        except filelock.Timeout:
+            continue
+        lock.release()
+        found.append((path, "unused lock file"))
+    if store.blobs.is_dir():
+        for folder in sorted(store.blobs.iterdir()):
+            if not folder.is_dir() or not _HEX64.match(folder.name):
+                found.append((folder, "not a cache entry"))
+                continue
+            names = {p.name for p in folder.iterdir() if not p.name.startswith(".")}
+            if not names:
+                found.append((folder, "empty entry"))
+                continue
+            for extra in folder.iterdir():
+                if extra.name.startswith(".") and not (
+                    extra.name.endswith(".json") and extra.name[1:-5] in names
+                ):
+                    found.append((extra, "orphaned record"))
+    return found
+
+
+def size_of(path: Path) -> int:
+    if path.is_dir():
+        return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
+def remove_path(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
