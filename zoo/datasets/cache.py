@@ -77,16 +77,25 @@ def fetch(dataset: str, role: str, progress: bool | None = None) -> Path:
     if memo is not None:
         actual = file_md5(path)
         if actual != s["md5"]:
+            _evict(hub, path)
             raise IntegrityError(
                 f"{s['filename']} from {s['url']} has md5 {actual}, but {s['md5']} was expected: the file "
-                f"upstream may have changed or been damaged in transit. Remove the cached copy at {path} "
-                f"(zoo cache remove {s['filename']}) and try again."
+                "upstream may have changed, or a mirror serves another version. The copy was removed from "
+                "the cache; loading again downloads it afresh."
             )
         stat = path.stat()
         _write_atomic(
             memo, json.dumps({"path": str(path), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns})
         )
     return path
+
+
+def _evict(hub: Any, path: Path) -> None:
+    """Drop a file that failed its md5 from the hub's cache, so a retry downloads it afresh."""
+    store = hub.Store(hub.cache_dir())
+    for entry in store.match(path.name):
+        if entry.path == path:
+            store.remove(entry)
 
 
 def _remembered(memo: Path) -> Path | None:
