@@ -1,0 +1,286 @@
+"""Turn whatever the user passed as data into batches ``(x, y, sample_weight)``, one epoch at a time.
+
+Accepted: tensors or numpy arrays (``x`` may be a tuple/list/dict of them for multi-input models), a
+map-style or iterable ``torch.utils.data.Dataset``, a ``DataLoader``, a re-iterable of batches, a one-shot
+iterator/generator of batches (streamed, never held in memory: Keras' ``fit_generator`` case), or a
+zero-argument callable returning a fresh iterator each epoch. A batch is ``(x, y)``, ``(x, y,
+sample_weight)`` or ``(x,)``/``x``.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset, DistributedSampler, IterableDataset, RandomSampler
+
+Batch = tuple[Any, Any, Any]
+
+
+# -- structures of tensors ----------------------------------------------------------------------------
+def map_structure(fn: Callable[[Any], Any], data: Any) -> Any:
+    if isinstance(data, (list, tuple)):
+        return type(data)(map_structure(fn, d) for d in data)
+    if isinstance(data, dict):
+        return {k: map_structure(fn, v) for k, v in data.items()}
+    if data is None:
+        return None
+    return fn(data)
+
+
+def first_leaf(data: Any) -> Any:
+    if isinstance(data, (list, tuple)):
+        return first_leaf(data[0]) if data else None
+    if isinstance(data, dict):
+        return first_leaf(next(iter(data.values()))) if data else None
+    return data
+
+
+def to_tensor(value: Any) -> Any:
+    """numpy -> torch (float64 becomes float32, Keras' floatx); tensors and other objects pass."""
+    if isinstance(value, np.ndarray):
+        tensor = torch.from_numpy(np.ascontiguousarray(value))
+        return tensor.float() if tensor.dtype == torch.float64 else tensor
+    return value
+
+
+def to_device(data: Any, device: torch.device) -> Any:
+    def move(t: Any) -> Any:
+        if isinstance(t, np.ndarray):
+            t = to_tensor(t)
+        return t.to(device, non_blocking=True) if isinstance(t, torch.Tensor) else t
+
+    return map_structure(move, data)
+
+
+def unpack(batch: Any) -> Batch:
+    """Keras' ``unpack_x_y_sample_weight``: a tuple/list of 1, 2 or 3 items, or ``x`` alone."""
+    if isinstance(batch, (list, tuple)):
+        if len(batch) == 1:
+            return batch[0], None, None
+        if len(batch) == 2:
+            return batch[0], batch[1], None
+        if len(batch) == 3:
+            return batch[0], batch[1], batch[2]
+        raise ValueError(
+            f"a data batch must be (x,), (x, y) or (x, y, sample_weight), got a {type(batch).__name__} of "
+            f"{len(batch)} items; wrap several model inputs in a tuple: ((x1, x2), y)."
+        )
+    if isinstance(batch, dict) and {"x", "y"} <= set(batch):
+        return batch["x"], batch["y"], batch.get("sample_weight")
+    return batch, None, None
+
+
+def batch_size_of(x: Any) -> int:
+    leaf = first_leaf(x)
+    return int(leaf.shape[0]) if hasattr(leaf, "shape") and len(leaf.shape) else 1
+
+
+# -- sources ------------------------------------------------------------------------------------------
+class Source:
+    """Data that can be iterated once per epoch; ``num_batches`` is ``None`` when unknown."""
+
+    num_batches: int | None = None
+    one_shot = False  # an iterator that cannot be restarted
+    needs_join = False  # ranks may see different batch counts (DDP must use join())
+
+    def iterate(self, epoch: int) -> Iterator[Any]:
+        raise NotImplementedError
+
+
+class ArraySource(Source):
+    """In-memory tensors: batches by indexing (no per-sample collate), shuffled per epoch."""
+
+    def __init__(self, x, y, sample_weight, batch_size: int, shuffle: bool, rank: int = 0, world: int = 1):
+        self.x, self.y, self.sw = (map_structure(to_tensor, d) for d in (x, y, sample_weight))
+        self.n = _num_samples(self.x, self.y, self.sw)
+        self.batch_size, self.shuffle, self.rank, self.world = batch_size, shuffle, rank, world
+        per_rank = math.ceil(self.n / world) if world > 1 else self.n
+        self.num_batches = math.ceil(per_rank / batch_size)
+
+    def _indices(self, epoch: int) -> torch.Tensor | None:
+        if self.world > 1:
+            sampler = DistributedSampler(
+                range(self.n), num_replicas=self.world, rank=self.rank, shuffle=self.shuffle, seed=0
+            )
+            sampler.set_epoch(epoch)
+            return torch.tensor(list(sampler))
+        return torch.randperm(self.n) if self.shuffle else None
+
+    def iterate(self, epoch: int) -> Iterator[Any]:
+        index = self._indices(epoch)
+        size = self.n if index is None else len(index)
+        for start in range(0, size, self.batch_size):
+            if index is None:
+                take = slice(start, start + self.batch_size)
+                pick = lambda t: t[take]  # noqa: E731
+            else:
+                rows = index[start : start + self.batch_size]
+                pick = lambda t: t[rows]  # noqa: E731
+            yield tuple(map_structure(pick, d) for d in (self.x, self.y, self.sw))
+
+
+def _num_samples(*datas: Any) -> int:
+    sizes = set()
+    for data in datas:
+        leaves: list[Any] = []
+        map_structure(leaves.append, data)
+        for leaf in leaves:
+            if not hasattr(leaf, "shape") or not len(leaf.shape):
+                raise TypeError(f"array data must have a first (sample) axis, got {type(leaf).__name__}.")
+            sizes.add(int(leaf.shape[0]))
+    if len(sizes) > 1:
+        raise ValueError(f"x, y and sample_weight must have the same number of samples, got sizes {sorted(sizes)}.")
+    return sizes.pop() if sizes else 0
+
+
+class LoaderSource(Source):
+    """A ``DataLoader`` (given, or built around a ``Dataset``); re-iterable, sharded under DDP."""
+
+    def __init__(self, loader: DataLoader, rank: int = 0, world: int = 1):
+        self.loader = loader
+        self.needs_join = False
+        if world > 1 and not isinstance(loader.dataset, IterableDataset):
+            if not isinstance(loader.sampler, DistributedSampler) and loader.batch_sampler is not None:
+                self.loader = _distributed_copy(loader, rank, world)
+        elif world > 1:
+            self.needs_join = True  # an IterableDataset must shard itself (get_worker_info / rank)
+        try:
+            self.num_batches = len(self.loader)
+        except TypeError:
+            self.num_batches = None
+
+    def iterate(self, epoch: int) -> Iterator[Any]:
+        sampler = getattr(self.loader, "sampler", None)
+        if isinstance(sampler, DistributedSampler):
+            sampler.set_epoch(epoch)
+        return iter(self.loader)
+
+
+def _distributed_copy(loader: DataLoader, rank: int, world: int) -> DataLoader:
+    shuffle = isinstance(loader.sampler, RandomSampler)
+    sampler = DistributedSampler(loader.dataset, num_replicas=world, rank=rank, shuffle=shuffle)
+    return DataLoader(
+        loader.dataset,
+        batch_size=loader.batch_size,
+        sampler=sampler,
+        num_workers=loader.num_workers,
+        collate_fn=loader.collate_fn,
+        pin_memory=loader.pin_memory,
+        drop_last=loader.drop_last,
+        worker_init_fn=loader.worker_init_fn,
+        persistent_workers=loader.persistent_workers,
+    )
+
+
+class IterableSource(Source):
+    """Batches from a re-iterable, a one-shot iterator, or a callable giving a fresh iterator per epoch.
+
+    Under DDP each rank keeps every ``world``-th batch; ranks may then run out at different steps, so the
+    loop trains inside ``DistributedDataParallel.join()``.
+    """
+
+    def __init__(self, data: Any, rank: int = 0, world: int = 1):
+        self.data, self.rank, self.world = data, rank, world
+        self.factory = callable(data) and not hasattr(data, "__iter__")
+        self.one_shot = not self.factory and iter(data) is data
+        self.needs_join = world > 1
+        self.num_batches = None
+        if not self.factory and not self.one_shot and hasattr(data, "__len__"):
+            self.num_batches = math.ceil(len(data) / world)
+
+    def iterate(self, epoch: int) -> Iterator[Any]:
+        iterator = iter(self.data()) if self.factory else iter(self.data)
+        if self.world == 1:
+            return iterator
+        return (b for i, b in enumerate(iterator) if i % self.world == self.rank)
+
+
+def make_source(
+    x: Any,
+    y: Any = None,
+    sample_weight: Any = None,
+    *,
+    batch_size: int | None = 32,
+    shuffle: bool = False,
+    rank: int = 0,
+    world: int = 1,
+    what: str = "x",
+) -> Source:
+    if x is None:
+        raise ValueError(f"{what} is None; pass arrays/tensors, a Dataset, a DataLoader or a generator of batches.")
+    leaf = first_leaf(x)
+    if isinstance(leaf, (torch.Tensor, np.ndarray)):
+        if batch_size is None or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
+        return ArraySource(x, y, sample_weight, batch_size, shuffle, rank, world)
+    if y is not None or sample_weight is not None:
+        raise ValueError(
+            f"y/sample_weight can only be given with array {what}; a {type(x).__name__} must yield "
+            "(x, y) or (x, y, sample_weight) batches itself."
+        )
+    if isinstance(x, DataLoader):
+        return LoaderSource(x, rank, world)
+    if isinstance(x, Dataset) and not isinstance(x, IterableDataset):
+        if world > 1:
+            sampler = DistributedSampler(x, num_replicas=world, rank=rank, shuffle=shuffle)
+            return LoaderSource(DataLoader(x, batch_size=batch_size, sampler=sampler), rank, world)
+        return LoaderSource(DataLoader(x, batch_size=batch_size, shuffle=shuffle))
+    if isinstance(x, IterableDataset):
+        return LoaderSource(DataLoader(x, batch_size=batch_size), rank, world)
+    if callable(x) or hasattr(x, "__iter__"):
+        return IterableSource(x, rank, world)
+    raise TypeError(
+        f"cannot read {what} of type {type(x).__name__}: pass tensors/numpy arrays, a torch Dataset, a "
+        "DataLoader, an iterable/generator of batches, or a callable returning one."
+    )
+
+
+class EpochIterator:
+    """Steps of one epoch: ``steps_per_epoch`` caps them, and then the iterator carries over to the next
+    epoch (as Keras 3's ``EpochIterator``); a source that runs dry mid-epoch ends the epoch with a
+    warning, and a one-shot generator that runs dry ends training (``exhausted``)."""
+
+    def __init__(self, source: Source, steps: int | None = None):
+        if steps is not None and steps < 1:
+            raise ValueError(f"steps must be a positive integer or None, got {steps!r}.")
+        self.source, self.steps = source, steps
+        self._iterator: Iterator[Any] | None = None
+        self.exhausted = False
+        self._epoch_for_iterator = 0
+
+    @property
+    def num_steps(self) -> int | None:
+        if self.steps is not None:
+            return self.steps
+        return self.source.num_batches
+
+    def epoch(self, epoch: int) -> Iterator[Any]:
+        if self._iterator is None or self.steps is None:
+            self._iterator = self.source.iterate(epoch)
+        step = 0
+        while self.steps is None or step < self.steps:
+            try:
+                batch = next(self._iterator)
+            except StopIteration:
+                self._iterator = None
+                if self.source.one_shot:
+                    self.exhausted = True
+                if self.steps is not None:
+                    warnings.warn(
+                        f"the input ran out of data after {step} of steps={self.steps} steps; "
+                        + (
+                            "training stops. Give a generator that does not end, or a callable returning "
+                            "a fresh one each epoch."
+                            if self.source.one_shot
+                            else "the epoch ends early and the next one starts the data again."
+                        ),
+                        stacklevel=4,
+                    )
+                return
+            yield batch
+            step += 1

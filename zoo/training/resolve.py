@@ -1,0 +1,128 @@
+"""Turn what the user wrote (a registered name, a ``{"name": ..., **config}`` dict, or an object) into
+the optimizer, loss, metrics and callbacks of a run."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import torch
+from torch import nn
+
+from zoo.training.callbacks.base import Callback
+from zoo.training.metrics import Accuracy, MeanMetricWrapper, Metric
+
+
+def _name_and_config(spec: Mapping[str, Any], kind: str) -> tuple[str, dict[str, Any]]:
+    """``{"name": "adam", "lr": 1e-3}`` or Keras' ``{"class_name": "Adam", "config": {...}}``."""
+    spec = dict(spec)
+    if "class_name" in spec:
+        return spec["class_name"], dict(spec.get("config") or {})
+    name = spec.pop("name", None)
+    if not isinstance(name, str):
+        raise ValueError(f"a {kind} given as a dict needs a 'name' key (e.g. {{'name': ..., **options}}), got {spec}.")
+    return name, spec
+
+
+def _get(kind: str, name: str, *args: Any, **kwargs: Any) -> Any:
+    from zoo.api import get
+
+    return get(kind, name, *args, **kwargs)
+
+
+def resolve_optimizer(spec: Any, model: nn.Module) -> torch.optim.Optimizer:
+    if isinstance(spec, torch.optim.Optimizer):
+        return spec
+    if isinstance(spec, str):
+        return _get("optimizers", spec, model.parameters())
+    if isinstance(spec, Mapping):
+        name, config = _name_and_config(spec, "optimizer")
+        return _get("optimizers", name, model.parameters(), **config)
+    if callable(spec):
+        return spec(model.parameters())
+    raise TypeError(
+        f"optimizer must be a name ('adam'), a dict ({{'name': 'adam', 'lr': 1e-3}}), a torch.optim.Optimizer "
+        f"or a callable taking the parameters, got {type(spec).__name__}."
+    )
+
+
+def resolve_loss(spec: Any) -> Any:
+    if isinstance(spec, str):
+        return _get("losses", spec)
+    if isinstance(spec, Mapping):
+        name, config = _name_and_config(spec, "loss")
+        return _get("losses", name, **config)
+    if isinstance(spec, type) and issubclass(spec, nn.Module):
+        return spec()
+    if callable(spec):
+        return spec
+    raise TypeError(
+        f"loss must be a name ('mse'), a dict, an nn.Module or a function (input, target) -> tensor, got "
+        f"{type(spec).__name__}."
+    )
+
+
+def _loss_from_logits(loss: Any) -> bool:
+    if isinstance(loss, Mapping):
+        return bool(loss.get("from_logits", False))
+    if isinstance(loss, nn.BCEWithLogitsLoss):
+        return True
+    return bool(getattr(loss, "kwargs", {}).get("from_logits", False))
+
+
+def resolve_metric(spec: Any, loss: Any = None) -> Metric:
+    if isinstance(spec, Metric):
+        return spec
+    if isinstance(spec, str):
+        if spec.strip().lower() in ("accuracy", "acc"):
+            return Accuracy(name=spec, loss=loss, threshold=0.0 if _loss_from_logits(loss) else None)
+        metric = _get("metrics", spec)
+        if isinstance(metric, Metric):
+            metric.name = spec  # Keras names the log entry after the user's string ("mse", "acc")
+            return metric
+        return MeanMetricWrapper(metric, name=spec)
+    if isinstance(spec, Mapping):
+        name, config = _name_and_config(spec, "metric")
+        metric = _get("metrics", name, **config)
+        return metric if isinstance(metric, Metric) else MeanMetricWrapper(metric, name=name)
+    if isinstance(spec, type) and issubclass(spec, Metric):
+        return spec()
+    if callable(spec):
+        name = getattr(spec, "name", None) or getattr(spec, "__name__", None) or _snake(type(spec).__name__)
+        return MeanMetricWrapper(spec, name=name)
+    raise TypeError(
+        f"a metric must be a name ('accuracy'), a dict, a zoo.training.Metric or a function "
+        f"(y_pred, y_true) -> tensor, got {type(spec).__name__}."
+    )
+
+
+def _snake(name: str) -> str:
+    return "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
+
+
+def resolve_metrics(specs: Iterable[Any] | None, loss: Any = None) -> list[Metric]:
+    if specs is None:
+        return []
+    if isinstance(specs, (str, Mapping, Metric)) or callable(specs):
+        specs = [specs]
+    metrics = [resolve_metric(spec, loss) for spec in specs]
+    names = [m.name for m in metrics]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates or "loss" in names:
+        raise ValueError(
+            f"metric names must be unique and differ from 'loss'; got {names}. Give clashing metrics a name "
+            "(e.g. {'name': 'mse', ...} is logged as 'mse'; a Metric's name= sets its log key)."
+        )
+    return metrics
+
+
+def resolve_callbacks(specs: Iterable[Any] | None) -> list[Callback]:
+    callbacks: list[Callback] = []
+    for spec in specs or ():
+        if isinstance(spec, str):
+            spec = _get("callbacks", spec)
+        elif isinstance(spec, Mapping):
+            name, config = _name_and_config(spec, "callback")
+            spec = _get("callbacks", name, **config)
+        callbacks.append(spec)
+    return callbacks
