@@ -11,11 +11,36 @@ LAYERS: dict[str, tuple[str, ...]] = {
              "Masking", "Embedding"),
     "recurrent": ("SimpleRNN", "GRU", "LSTM", "Bidirectional"),
     "wrappers": ("TimeDistributed",),
+    "convolutional": ("Conv1D", "Conv2D", "Conv3D", "SeparableConv2D", "DepthwiseConv2D", "Conv2DTranspose",
+                      "Cropping2D", "UpSampling2D", "ZeroPadding2D"),
+    "pooling": ("MaxPooling1D", "MaxPooling2D", "MaxPooling3D", "AveragePooling1D", "AveragePooling2D",
+                "AveragePooling3D", "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalAveragePooling1D",
+                "GlobalAveragePooling2D"),
+    "local": ("LocallyConnected1D", "LocallyConnected2D"),
     "merge": ("Concatenate", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Dot"),
+    "advanced_activations": ("LeakyReLU", "PReLU", "ELU", "ThresholdedReLU", "Softmax", "ReLU"),
+    "normalization": ("BatchNormalization", "LayerNormalization"),
+    "noise": ("GaussianNoise", "GaussianDropout", "AlphaDropout"),
 }  # fmt: skip
 
 #: Keras' other spellings of the same layer (only those that normalisation does not already equate).
-ALIASES: dict[str, tuple[str, ...]] = {}
+ALIASES: dict[str, tuple[str, ...]] = {
+    "Conv1D": ("Convolution1D",),
+    "Conv2D": ("Convolution2D",),
+    "Conv3D": ("Convolution3D",),
+    "SeparableConv2D": ("SeparableConvolution2D",),
+    "Conv2DTranspose": ("Convolution2DTranspose", "Deconvolution2D"),
+    "MaxPooling1D": ("MaxPool1D",),
+    "MaxPooling2D": ("MaxPool2D",),
+    "MaxPooling3D": ("MaxPool3D",),
+    "AveragePooling1D": ("AvgPool1D",),
+    "AveragePooling2D": ("AvgPool2D",),
+    "AveragePooling3D": ("AvgPool3D",),
+    "GlobalMaxPooling1D": ("GlobalMaxPool1D",),
+    "GlobalMaxPooling2D": ("GlobalMaxPool2D",),
+    "GlobalAveragePooling1D": ("GlobalAvgPool1D",),
+    "GlobalAveragePooling2D": ("GlobalAvgPool2D",),
+}
 
 #: Plain functions exported by zoo.layers (not registered: they are not layers).
 FUNCTIONS: dict[str, tuple[str, ...]] = {

@@ -1,0 +1,121 @@
+"""Keras advanced-activation layers (parametrised activations)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from zoo.layers._base import LazyLayer, get_mask, with_mask
+
+
+class _Pointwise(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return with_mask(self.fn(x), get_mask(x))
+
+    def fn(self, x: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+
+class LeakyReLU(_Pointwise):
+    """``x`` if ``x >= 0`` else ``negative_slope * x`` (Keras default slope 0.3)."""
+
+    def __init__(self, negative_slope: float = 0.3) -> None:
+        super().__init__()
+        self.negative_slope = negative_slope
+
+    def fn(self, x: torch.Tensor) -> torch.Tensor:
+        return F.leaky_relu(x, self.negative_slope)
+
+    def extra_repr(self) -> str:
+        return f"negative_slope={self.negative_slope}"
+
+
+class ELU(_Pointwise):
+    def __init__(self, alpha: float = 1.0) -> None:
+        super().__init__()
+        self.alpha = alpha
+
+    def fn(self, x: torch.Tensor) -> torch.Tensor:
+        return F.elu(x, self.alpha)
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}"
+
+
+class ThresholdedReLU(_Pointwise):
+    """``x`` if ``x > theta`` else 0."""
+
+    def __init__(self, theta: float = 1.0) -> None:
+        super().__init__()
+        self.theta = theta
+
+    def fn(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.where(x > self.theta, x, torch.zeros_like(x))
+
+    def extra_repr(self) -> str:
+        return f"theta={self.theta}"
+
+
+class Softmax(_Pointwise):
+    def __init__(self, axis: int = -1) -> None:
+        super().__init__()
+        self.axis = axis
+
+    def fn(self, x: torch.Tensor) -> torch.Tensor:
+        return F.softmax(x, dim=self.axis)
+
+    def extra_repr(self) -> str:
+        return f"axis={self.axis}"
+
+
+class ReLU(_Pointwise):
+    """Keras ``ReLU``: ``max_value`` caps the output; below ``threshold`` it is ``negative_slope * (x - threshold)``."""
+
+    def __init__(
+        self, max_value: float | None = None, negative_slope: float = 0.0, threshold: float = 0.0
+    ) -> None:
+        super().__init__()
+        if max_value is not None and max_value < 0:
+            raise ValueError(f"ReLU: max_value must be >= 0, got {max_value}.")
+        self.max_value, self.negative_slope, self.threshold = max_value, negative_slope, threshold
+
+    def fn(self, x: torch.Tensor) -> torch.Tensor:
+        y = torch.where(x >= self.threshold, x, self.negative_slope * (x - self.threshold))
+        return y if self.max_value is None else y.clamp(max=self.max_value)
+
+    def extra_repr(self) -> str:
+        return f"max_value={self.max_value}, negative_slope={self.negative_slope}, threshold={self.threshold}"
+
+
+class PReLU(LazyLayer):
+    """``x`` if ``x >= 0`` else ``alpha * x`` with a learned ``alpha`` per input element (Keras), shared
+    along ``shared_axes`` (numbered from 1, batch excluded: ``(2, 3)`` gives one alpha per channel of a
+    channels-first image, like ``torch.nn.PReLU(C)``)."""
+
+    def __init__(self, alpha_initializer: float = 0.0, shared_axes: Sequence[int] | None = None) -> None:
+        super().__init__()
+        self.alpha_initializer = float(alpha_initializer)
+        self.shared_axes = tuple(shared_axes or ())
+        self.alpha = nn.UninitializedParameter()
+
+    def build(self, x: torch.Tensor) -> None:
+        shape = [1 if axis in self.shared_axes else d for axis, d in enumerate(x.shape[1:], start=1)]
+        self.alpha.materialize(tuple(shape))
+
+    def reset_parameters(self) -> None:
+        nn.init.constant_(self.alpha, self.alpha_initializer)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        try:
+            torch.broadcast_shapes(self.alpha.shape, x.shape[1:])
+        except RuntimeError:
+            raise ValueError(
+                f"PReLU was built for inputs (batch, {', '.join(map(str, self.alpha.shape))}), got {tuple(x.shape)}."
+            ) from None
+        return with_mask(torch.where(x >= 0, x, self.alpha * x), get_mask(x))
+
+    def extra_repr(self) -> str:
+        return f"shared_axes={self.shared_axes}"

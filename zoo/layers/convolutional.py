@@ -1,0 +1,349 @@
+"""Keras convolution layers, channels-first ``(N, C, *spatial)`` as torch.
+
+``padding="same"`` follows Keras/TensorFlow exactly: output size ``ceil(in / stride)`` and, when the
+total padding is odd, the extra row/column goes at the end (bottom/right) — torch's symmetric
+``padding=`` cannot express that for strided convolutions. ``"valid"`` pads nothing; ``Conv1D`` also takes
+``"causal"`` (left padding only). The input channel count is inferred on the first call unless
+``in_channels`` is given.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from zoo.layers._base import LazyLayer, activation_repr, check_rank, get_activation, maybe_lazy, tuple_n
+
+_PADDINGS = ("valid", "same", "causal")
+
+
+def same_padding(size: int, kernel: int, stride: int, dilation: int = 1) -> tuple[int, int]:
+    """(before, after) padding TensorFlow uses for ``"same"`` along one axis of length ``size``."""
+    effective = (kernel - 1) * dilation + 1
+    out = math.ceil(size / stride)
+    total = max((out - 1) * stride + effective - size, 0)
+    return total // 2, total - total // 2
+
+
+def pad_input(
+    x: torch.Tensor,
+    padding: str,
+    kernel: Sequence[int],
+    stride: Sequence[int],
+    dilation: Sequence[int],
+    value=0.0,
+) -> torch.Tensor:
+    """Pad the spatial axes of ``x`` for Keras ``padding`` (F.pad takes the last axis first)."""
+    if padding == "valid":
+        return x
+    pads: list[int] = []
+    spatial = x.shape[2:]
+    for size, k, s, d in reversed(list(zip(spatial, kernel, stride, dilation, strict=True))):
+        pads.extend(((k - 1) * d, 0) if padding == "causal" else same_padding(size, k, s, d))
+    if not any(pads):
+        return x
+    return F.pad(x, pads, value=value)
+
+
+def _check_padding(layer: str, padding: str, allowed: Sequence[str] = ("valid", "same")) -> str:
+    padding = padding.lower()
+    if padding not in allowed:
+        raise ValueError(f"{layer}: padding must be one of {tuple(allowed)}, got {padding!r}.")
+    return padding
+
+
+class _Conv(nn.Module):
+    rank = 2
+    _lazy = {1: nn.LazyConv1d, 2: nn.LazyConv2d, 3: nn.LazyConv3d}
+    _eager = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}
+
+    def __init__(
+        self,
+        filters: int,
+        kernel_size: int | Sequence[int],
+        strides: int | Sequence[int] = 1,
+        padding: str = "valid",
+        dilation_rate: int | Sequence[int] = 1,
+        groups: int = 1,
+        activation: str | Callable | None = None,
+        use_bias: bool = True,
+        in_channels: int | None = None,
+    ) -> None:
+        super().__init__()
+        name = type(self).__name__
+        n = self.rank
+        self.filters = filters
+        self.kernel_size = tuple_n(kernel_size, n, f"{name} kernel_size")
+        self.strides = tuple_n(strides, n, f"{name} strides")
+        self.dilation_rate = tuple_n(dilation_rate, n, f"{name} dilation_rate")
+        self.padding = _check_padding(name, padding, _PADDINGS if n == 1 else ("valid", "same"))
+        options = dict(stride=self.strides, dilation=self.dilation_rate, groups=groups, bias=use_bias)
+        if in_channels:
+            self.conv = self._eager[n](in_channels, filters, self.kernel_size, **options)
+        else:
+            self.conv = self._lazy[n](filters, self.kernel_size, **options)
+        self.activation = get_activation(activation)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_rank(self, x, self.rank + 2, f"(batch, channels, {'x'.join('.' * self.rank)} spatial)")
+        expected = getattr(self.conv, "in_channels", 0)
+        if expected and x.shape[1] != expected:
+            raise ValueError(
+                f"{type(self).__name__}({self.filters}) was built for {expected} input channels (axis 1), got "
+                f"input shape {tuple(x.shape)}; zoo layers are channels-first."
+            )
+        y = self.conv(pad_input(x, self.padding, self.kernel_size, self.strides, self.dilation_rate))
+        return y if self.activation is None else self.activation(y)
+
+    def extra_repr(self) -> str:
+        return (
+            f"filters={self.filters}, padding={self.padding!r}, activation={activation_repr(self.activation)}"
+        )
+
+
+class Conv1D(_Conv):
+    """1-D convolution over ``(N, C, L)``; ``padding`` may also be ``"causal"``."""
+
+    rank = 1
+
+
+class Conv2D(_Conv):
+    """2-D convolution over ``(N, C, H, W)``."""
+
+    rank = 2
+
+
+class Conv3D(_Conv):
+    """3-D convolution over ``(N, C, D, H, W)``."""
+
+    rank = 3
+
+
+class DepthwiseConv2D(LazyLayer):
+    """One ``kernel_size`` filter per input channel (``depth_multiplier`` of them), channels kept apart."""
+
+    def __init__(
+        self,
+        kernel_size: int | Sequence[int],
+        strides: int | Sequence[int] = 1,
+        padding: str = "valid",
+        depth_multiplier: int = 1,
+        dilation_rate: int | Sequence[int] = 1,
+        activation: str | Callable | None = None,
+        use_bias: bool = True,
+        in_channels: int | None = None,
+    ) -> None:
+        super().__init__()
+        self.kernel_size = tuple_n(kernel_size, 2, "DepthwiseConv2D kernel_size")
+        self.strides = tuple_n(strides, 2, "DepthwiseConv2D strides")
+        self.dilation_rate = tuple_n(dilation_rate, 2, "DepthwiseConv2D dilation_rate")
+        self.padding = _check_padding("DepthwiseConv2D", padding)
+        self.depth_multiplier = depth_multiplier
+        out = in_channels * depth_multiplier if in_channels else None
+        self.weight = maybe_lazy(None if out is None else (out, 1, *self.kernel_size))
+        self.bias = maybe_lazy(None if out is None else (out,)) if use_bias else None
+        self.activation = get_activation(activation)
+        if not self.has_uninitialized_params():
+            self.reset_parameters()
+
+    def build(self, x: torch.Tensor) -> None:
+        check_rank(self, x, 4, "(batch, channels, height, width)")
+        out = x.shape[1] * self.depth_multiplier
+        self.weight.materialize((out, 1, *self.kernel_size))
+        if self.bias is not None:
+            self.bias.materialize((out,))
+
+    def reset_parameters(self) -> None:
+        nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            bound = 1 / math.sqrt(self.weight[0].numel())
+            nn.init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_rank(self, x, 4, "(batch, channels, height, width)")
+        channels = self.weight.shape[0] // self.depth_multiplier
+        if x.shape[1] != channels:
+            raise ValueError(
+                f"DepthwiseConv2D was built for {channels} input channels, got input shape {tuple(x.shape)}."
+            )
+        x = pad_input(x, self.padding, self.kernel_size, self.strides, self.dilation_rate)
+        y = F.conv2d(x, self.weight, self.bias, self.strides, 0, self.dilation_rate, groups=channels)
+        return y if self.activation is None else self.activation(y)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, depth_multiplier={self.depth_multiplier}, padding={self.padding!r}"
+
+
+class SeparableConv2D(nn.Module):
+    """Depthwise convolution followed by a 1x1 pointwise convolution to ``filters`` channels."""
+
+    def __init__(
+        self,
+        filters: int,
+        kernel_size: int | Sequence[int],
+        strides: int | Sequence[int] = 1,
+        padding: str = "valid",
+        depth_multiplier: int = 1,
+        dilation_rate: int | Sequence[int] = 1,
+        activation: str | Callable | None = None,
+        use_bias: bool = True,
+        in_channels: int | None = None,
+    ) -> None:
+        super().__init__()
+        self.filters = filters
+        self.depthwise = DepthwiseConv2D(
+            kernel_size,
+            strides,
+            padding,
+            depth_multiplier,
+            dilation_rate,
+            use_bias=False,
+            in_channels=in_channels,
+        )
+        mid = in_channels * depth_multiplier if in_channels else None
+        self.pointwise = Conv2D(filters, 1, use_bias=use_bias, in_channels=mid)
+        self.activation = get_activation(activation)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.pointwise(self.depthwise(x))
+        return y if self.activation is None else self.activation(y)
+
+
+class Conv2DTranspose(LazyLayer):
+    """Transposed 2-D convolution; output size ``in * stride`` with ``"same"``, ``(in - 1) * stride + k``
+    with ``"valid"`` (Keras). For ``"same"`` it is exactly the gradient of a Keras ``"same"`` Conv2D."""
+
+    def __init__(
+        self,
+        filters: int,
+        kernel_size: int | Sequence[int],
+        strides: int | Sequence[int] = 1,
+        padding: str = "valid",
+        dilation_rate: int | Sequence[int] = 1,
+        activation: str | Callable | None = None,
+        use_bias: bool = True,
+        in_channels: int | None = None,
+    ) -> None:
+        super().__init__()
+        self.filters = filters
+        self.kernel_size = tuple_n(kernel_size, 2, "Conv2DTranspose kernel_size")
+        self.strides = tuple_n(strides, 2, "Conv2DTranspose strides")
+        self.dilation_rate = tuple_n(dilation_rate, 2, "Conv2DTranspose dilation_rate")
+        self.padding = _check_padding("Conv2DTranspose", padding)
+        self.weight = maybe_lazy((in_channels, filters, *self.kernel_size) if in_channels else None)
+        self.bias = nn.Parameter(torch.empty(filters)) if use_bias else None
+        self.activation = get_activation(activation)
+        if not self.has_uninitialized_params():
+            self.reset_parameters()
+
+    def build(self, x: torch.Tensor) -> None:
+        check_rank(self, x, 4, "(batch, channels, height, width)")
+        self.weight.materialize((x.shape[1], self.filters, *self.kernel_size))
+
+    def reset_parameters(self) -> None:
+        nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))  # torch's ConvTranspose2d default
+        if self.bias is not None:
+            bound = 1 / math.sqrt(self.weight[0].numel())
+            nn.init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_rank(self, x, 4, "(batch, channels, height, width)")
+        if x.shape[1] != self.weight.shape[0]:
+            raise ValueError(
+                f"Conv2DTranspose({self.filters}) was built for {self.weight.shape[0]} input channels, got "
+                f"input shape {tuple(x.shape)}."
+            )
+        crop, extra = [0, 0], [0, 0]
+        if self.padding == "same":
+            dims = zip(x.shape[2:], self.kernel_size, self.strides, self.dilation_rate, strict=True)
+            for i, (size, k, s, d) in enumerate(dims):
+                before, _ = same_padding(size * s, k, s, d)
+                full = (size - 1) * s + (k - 1) * d + 1
+                crop[i] = before
+                extra[i] = max(size * s - (full - before), 0)  # k < s: grow the end to in * stride
+        y = F.conv_transpose2d(
+            x, self.weight, self.bias, self.strides, 0, tuple(extra), 1, self.dilation_rate
+        )
+        if self.padding == "same":
+            h, w = (size * s for size, s in zip(x.shape[2:], self.strides, strict=True))
+            y = y[:, :, crop[0] : crop[0] + h, crop[1] : crop[1] + w]
+        return y if self.activation is None else self.activation(y)
+
+    def extra_repr(self) -> str:
+        return (
+            f"filters={self.filters}, padding={self.padding!r}, activation={activation_repr(self.activation)}"
+        )
+
+
+def _pairs(value: int | Sequence, what: str) -> tuple[tuple[int, int], tuple[int, int]]:
+    """Keras' ``1`` / ``(h, w)`` / ``((top, bottom), (left, right))`` forms -> the last one."""
+    if isinstance(value, int):
+        return (value, value), (value, value)
+    value = tuple(value)
+    if len(value) == 2 and all(isinstance(v, int) for v in value):
+        return (value[0], value[0]), (value[1], value[1])
+    if len(value) == 2 and all(len(tuple(v)) == 2 for v in value):
+        (t, b), (left, r) = value
+        return (int(t), int(b)), (int(left), int(r))
+    raise ValueError(f"{what} must be an int, (rows, cols) or ((top, bottom), (left, right)); got {value!r}.")
+
+
+class ZeroPadding2D(nn.Module):
+    """Pads rows and columns of ``(N, C, H, W)`` with zeros."""
+
+    def __init__(self, padding: int | Sequence = 1) -> None:
+        super().__init__()
+        self.padding = _pairs(padding, "ZeroPadding2D padding")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_rank(self, x, 4, "(batch, channels, height, width)")
+        (t, b), (left, r) = self.padding
+        return F.pad(x, (left, r, t, b))
+
+    def extra_repr(self) -> str:
+        return f"padding={self.padding}"
+
+
+class Cropping2D(nn.Module):
+    """Removes rows and columns from the edges of ``(N, C, H, W)``."""
+
+    def __init__(self, cropping: int | Sequence = ((0, 0), (0, 0))) -> None:
+        super().__init__()
+        self.cropping = _pairs(cropping, "Cropping2D cropping")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_rank(self, x, 4, "(batch, channels, height, width)")
+        (t, b), (left, r) = self.cropping
+        h, w = x.shape[2:]
+        if t + b >= h or left + r >= w:
+            raise ValueError(f"Cropping2D{self.cropping} crops away all of input shape {tuple(x.shape)}.")
+        return x[:, :, t : h - b, left : w - r]
+
+    def extra_repr(self) -> str:
+        return f"cropping={self.cropping}"
+
+
+class UpSampling2D(nn.Module):
+    """Repeats rows and columns ``size`` times (``"nearest"``) or interpolates (``"bilinear"``)."""
+
+    def __init__(self, size: int | Sequence[int] = 2, interpolation: str = "nearest") -> None:
+        super().__init__()
+        self.size = tuple_n(size, 2, "UpSampling2D size")
+        if interpolation not in ("nearest", "bilinear", "bicubic"):
+            raise ValueError(
+                f"UpSampling2D: interpolation must be nearest, bilinear or bicubic, got {interpolation!r}."
+            )
+        self.interpolation = interpolation
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_rank(self, x, 4, "(batch, channels, height, width)")
+        if self.interpolation == "nearest":
+            return x.repeat_interleave(self.size[0], 2).repeat_interleave(self.size[1], 3)
+        return F.interpolate(x, scale_factor=self.size, mode=self.interpolation, align_corners=False)
+
+    def extra_repr(self) -> str:
+        return f"size={self.size}, interpolation={self.interpolation!r}"
