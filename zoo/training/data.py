@@ -115,13 +115,12 @@ class ArraySource(Source):
         index = self._indices(epoch)
         size = self.n if index is None else len(index)
         for start in range(0, size, self.batch_size):
-            if index is None:
-                take = slice(start, start + self.batch_size)
-                pick = lambda t: t[take]  # noqa: E731
-            else:
-                rows = index[start : start + self.batch_size]
-                pick = lambda t: t[rows]  # noqa: E731
-            yield tuple(map_structure(pick, d) for d in (self.x, self.y, self.sw))
+            rows = (
+                slice(start, start + self.batch_size)
+                if index is None
+                else index[start : start + self.batch_size]
+            )
+            yield tuple(map_structure(lambda t, rows=rows: t[rows], d) for d in (self.x, self.y, self.sw))
 
 
 def _num_samples(*datas: Any) -> int:
@@ -134,7 +133,9 @@ def _num_samples(*datas: Any) -> int:
                 raise TypeError(f"array data must have a first (sample) axis, got {type(leaf).__name__}.")
             sizes.add(int(leaf.shape[0]))
     if len(sizes) > 1:
-        raise ValueError(f"x, y and sample_weight must have the same number of samples, got sizes {sorted(sizes)}.")
+        raise ValueError(
+            f"x, y and sample_weight must have the same number of samples, got sizes {sorted(sizes)}."
+        )
     return sizes.pop() if sizes else 0
 
 
@@ -212,7 +213,9 @@ def make_source(
     what: str = "x",
 ) -> Source:
     if x is None:
-        raise ValueError(f"{what} is None; pass arrays/tensors, a Dataset, a DataLoader or a generator of batches.")
+        raise ValueError(
+            f"{what} is None; pass arrays/tensors, a Dataset, a DataLoader or a generator of batches."
+        )
     leaf = first_leaf(x)
     if isinstance(leaf, (torch.Tensor, np.ndarray)):
         if batch_size is None or batch_size < 1:

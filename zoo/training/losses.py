@@ -283,7 +283,9 @@ def _module(fn: Callable[..., Tensor], doc: str) -> type[LossFunctionWrapper]:
         LossFunctionWrapper.__init__(self, fn, reduction, name or fn.__name__, **kwargs)
 
     cls_name = "".join(part.capitalize() for part in fn.__name__.split("_"))
-    return type(cls_name, (LossFunctionWrapper,), {"__init__": __init__, "__doc__": doc, "__module__": __name__})
+    return type(
+        cls_name, (LossFunctionWrapper,), {"__init__": __init__, "__doc__": doc, "__module__": __name__}
+    )
 
 
 MeanSquaredError = _module(mean_squared_error, "``mean((input - target)**2)`` over the last axis.")
@@ -295,7 +297,9 @@ MeanSquaredLogarithmicError = _module(
     mean_squared_logarithmic_error, "``mean((log(max(input,eps)+1) - log(max(target,eps)+1))**2)``."
 )
 Hinge = _module(hinge, "``mean(max(1 - target * input, 0))``; targets in {0, 1} become {-1, 1}.")
-SquaredHinge = _module(squared_hinge, "``mean(max(1 - target * input, 0)**2)``; {0, 1} targets become {-1, 1}.")
+SquaredHinge = _module(
+    squared_hinge, "``mean(max(1 - target * input, 0)**2)``; {0, 1} targets become {-1, 1}."
+)
 CategoricalHinge = _module(categorical_hinge, "``max(max((1-target)*input) - sum(target*input) + 1, 0)``.")
 LogCosh = _module(log_cosh, "``mean(log(cosh(input - target)))``, computed stably.")
 Huber = _module(huber, "Quadratic below ``delta`` (default 1), linear above.")

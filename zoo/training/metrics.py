@@ -64,7 +64,10 @@ class Metric:
     def state(self, device: torch.device) -> list[Tensor]:
         """The state as tensors that add up across processes (``fit`` all-reduces them with SUM)."""
         total = self.total if self.total is not None else torch.zeros((), device=device)
-        return [total.to(device, torch.float64), torch.as_tensor(self.count, device=device, dtype=torch.float64)]
+        return [
+            total.to(device, torch.float64),
+            torch.as_tensor(self.count, device=device, dtype=torch.float64),
+        ]
 
     def load_state(self, state: list[Tensor]) -> None:
         total, count = state
@@ -196,7 +199,9 @@ def _wrapper(fn: Callable[..., Tensor], doc: str, direction: str = "up") -> type
 
 BinaryAccuracy = _wrapper(binary_accuracy, "Share of ``(y_pred > threshold) == y_true`` (threshold 0.5).")
 CategoricalAccuracy = _wrapper(categorical_accuracy, "``argmax(y_pred) == argmax(y_true)`` (one-hot labels).")
-SparseCategoricalAccuracy = _wrapper(sparse_categorical_accuracy, "``argmax(y_pred) == y_true`` (class indices).")
+SparseCategoricalAccuracy = _wrapper(
+    sparse_categorical_accuracy, "``argmax(y_pred) == y_true`` (class indices)."
+)
 TopKCategoricalAccuracy = _wrapper(top_k_categorical_accuracy, "One-hot label among the ``k`` best scores.")
 SparseTopKCategoricalAccuracy = _wrapper(
     sparse_top_k_categorical_accuracy, "Class-index label among the ``k`` best scores."
@@ -213,7 +218,9 @@ class Accuracy(Metric):
 
     direction = "up"
 
-    def __init__(self, name: str | None = "accuracy", loss: Any = None, threshold: float | None = None) -> None:
+    def __init__(
+        self, name: str | None = "accuracy", loss: Any = None, threshold: float | None = None
+    ) -> None:
         super().__init__(name)
         self.loss_name = _loss_name(loss)
         self.threshold = threshold
@@ -266,7 +273,9 @@ SquaredHinge = _wrapper(_losses.squared_hinge, "Squared hinge as a metric.", "do
 Hinge = _wrapper(_losses.hinge, "Hinge as a metric.", "down")
 CategoricalHinge = _wrapper(_losses.categorical_hinge, "Categorical hinge as a metric.", "down")
 LogCosh = _wrapper(_losses.log_cosh, "Log-cosh as a metric.", "down")
-CategoricalCrossentropy = _wrapper(_losses.categorical_crossentropy, "Categorical cross-entropy metric.", "down")
+CategoricalCrossentropy = _wrapper(
+    _losses.categorical_crossentropy, "Categorical cross-entropy metric.", "down"
+)
 SparseCategoricalCrossentropy = _wrapper(
     _losses.sparse_categorical_crossentropy, "Sparse categorical cross-entropy metric.", "down"
 )

@@ -79,7 +79,9 @@ def _factory(name: str):
 
     torch_name = KERAS_DEFAULTS[name][0]
     factory.__name__ = factory.__qualname__ = name
-    factory.__doc__ = f"``torch.optim.{torch_name}`` with Keras argument names and defaults {KERAS_DEFAULTS[name][1]}."
+    factory.__doc__ = (
+        f"``torch.optim.{torch_name}`` with Keras argument names and defaults {KERAS_DEFAULTS[name][1]}."
+    )
     return factory
 
 

@@ -20,7 +20,9 @@ def _name_and_config(spec: Mapping[str, Any], kind: str) -> tuple[str, dict[str,
         return spec["class_name"], dict(spec.get("config") or {})
     name = spec.pop("name", None)
     if not isinstance(name, str):
-        raise ValueError(f"a {kind} given as a dict needs a 'name' key (e.g. {{'name': ..., **options}}), got {spec}.")
+        raise ValueError(
+            f"a {kind} given as a dict needs a 'name' key (e.g. {{'name': ..., **options}}), got {spec}."
+        )
     return name, spec
 
 

@@ -22,7 +22,15 @@ from torch import nn
 
 from zoo.training import distributed
 from zoo.training.callbacks.base import Callback, CallbackList
-from zoo.training.data import EpochIterator, batch_size_of, make_source, map_structure, to_device, to_tensor, unpack
+from zoo.training.data import (
+    EpochIterator,
+    batch_size_of,
+    make_source,
+    map_structure,
+    to_device,
+    to_tensor,
+    unpack,
+)
 from zoo.training.logs import LazyLogs
 from zoo.training.metrics import Mean, Metric
 from zoo.training.resolve import resolve_callbacks, resolve_loss, resolve_metrics, resolve_optimizer
@@ -136,7 +144,9 @@ class Trainer:
 
     def compute_loss(self, y_pred: Any, y: Any, sample_weight: Any = None) -> torch.Tensor:
         if self.loss is None:
-            raise ValueError("no loss given: pass loss='mse' (a registered name), a loss module or a function.")
+            raise ValueError(
+                "no loss given: pass loss='mse' (a registered name), a loss module or a function."
+            )
         if y is None:
             raise ValueError(
                 "the data gave no targets (y); fit and evaluate need (x, y) batches or y= with array x."
@@ -171,7 +181,9 @@ class Trainer:
         else:
             index = (y.squeeze(-1) if y.ndim >= 2 else y).round().long()
         weight = table.to(index.device)[index]
-        return weight if sample_weight is None else weight * torch.as_tensor(sample_weight, device=weight.device)
+        return (
+            weight if sample_weight is None else weight * torch.as_tensor(sample_weight, device=weight.device)
+        )
 
     def _clip(self) -> None:
         clipnorm = getattr(self.optimizer, "clipnorm", None)
@@ -239,6 +251,10 @@ class Trainer:
             loss = self.compute_loss(y_pred, y, sw)
         self._update_metrics(loss, y_pred, y, sw, batch_size_of(x))
 
+    def _should_stop(self) -> bool:
+        # Keras code sets ``self.model.stop_training = True``; honour it as well as ``trainer.stop_training``.
+        return bool(self.stop_training or vars(self.model).get("stop_training", False))
+
     def _all_metrics(self) -> list[Metric]:
         return [self.loss_tracker, *self.metrics]
 
@@ -257,10 +273,10 @@ class Trainer:
             states = [metric.state(self.device) for metric in metrics]
             flat = [t for state in states for t in state]
             distributed.all_reduce_sum(flat)
-            for metric, state in zip(metrics, states):
+            for metric, state in zip(metrics, states, strict=True):
                 metric.load_state(state)
         values = torch.stack([m.result().to(self.device).float().reshape(()) for m in metrics]).tolist()
-        return dict(zip((m.name for m in metrics), values))
+        return dict(zip((m.name for m in metrics), values, strict=True))
 
     # -- checkpoints ----------------------------------------------------------------------------------
     def request_save(self, path: str, weights_only: bool = False) -> None:
@@ -320,11 +336,15 @@ class Trainer:
         if not isinstance(epochs, int) or epochs < 0:
             raise ValueError(f"epochs must be a non-negative integer, got {epochs!r}.")
         if self.loss is None:
-            raise ValueError("fit needs a loss: loss='mse', loss='sparse_categorical_crossentropy', a module ...")
+            raise ValueError(
+                "fit needs a loss: loss='mse', loss='sparse_categorical_crossentropy', a module ..."
+            )
         if validation_data is None and validation_split:
             x, y, sample_weight, validation_data = _split(x, y, sample_weight, validation_split)
         rank, world = self.ctx.rank, self.ctx.world_size
-        source = make_source(x, y, sample_weight, batch_size=batch_size, shuffle=shuffle, rank=rank, world=world)
+        source = make_source(
+            x, y, sample_weight, batch_size=batch_size, shuffle=shuffle, rank=rank, world=world
+        )
         if source.num_batches == 0:
             raise ValueError("the training data is empty (0 samples); fit needs at least one batch.")
         train_iter = EpochIterator(source, steps_per_epoch)
@@ -332,7 +352,12 @@ class Trainer:
         if validation_data is not None:
             vx, vy, vsw = _unpack_validation(validation_data)
             val_source = make_source(
-                vx, vy, vsw, batch_size=validation_batch_size or batch_size, rank=rank, world=world,
+                vx,
+                vy,
+                vsw,
+                batch_size=validation_batch_size or batch_size,
+                rank=rank,
+                world=world,
                 what="validation_data",
             )
             val_iter = EpochIterator(val_source, validation_steps)
@@ -363,13 +388,21 @@ class Trainer:
             self.module = DistributedDataParallel(self.model, device_ids=device_ids)
         try:
             return self._fit_loop(
-                train_iter, val_iter, epochs, initial_epoch, verbose, resolve_callbacks(callbacks),
-                validation_freq, resume_state,
+                train_iter,
+                val_iter,
+                epochs,
+                initial_epoch,
+                verbose,
+                resolve_callbacks(callbacks),
+                validation_freq,
+                resume_state,
             )
         finally:
             self.module = self.model
 
-    def _fit_loop(self, train_iter, val_iter, epochs, initial_epoch, verbose, callbacks, validation_freq, resume):
+    def _fit_loop(
+        self, train_iter, val_iter, epochs, initial_epoch, verbose, callbacks, validation_freq, resume
+    ):
         cbs = CallbackList(
             callbacks,
             add_history=True,
@@ -379,10 +412,13 @@ class Trainer:
             epochs=epochs,
             steps=train_iter.num_steps,
             verbose=verbose,
+            validation=val_iter is not None,
         )
         self.callbacks = cbs
         self.history = cbs.history
         self.stop_training = False
+        if "stop_training" in vars(self.model):
+            self.model.stop_training = False
         want_begin = cbs.wants("on_train_batch_begin")
         want_end = cbs.wants("on_train_batch_end")
         # Callbacks on every rank that look at batches may stop training mid-epoch: agree on it per step.
@@ -395,7 +431,9 @@ class Trainer:
             _load_callback_states(cbs.callbacks, resume.get("callbacks", {}))
             _set_rng_state(resume["rng"])
         training_logs: dict[str, Any] = {}
-        join = self.module.join if (self.ctx.active and train_iter.source.needs_join) else contextlib.nullcontext
+        join = (
+            self.module.join if (self.ctx.active and train_iter.source.needs_join) else contextlib.nullcontext
+        )
         for epoch in range(initial_epoch, epochs):
             self.epoch = epoch
             self.reset_metrics()
@@ -413,8 +451,8 @@ class Trainer:
                     if self._pending_saves:
                         self._flush_saves()
                     if sync_batch_stop:
-                        self.stop_training = distributed.any_rank(self.stop_training, self.device)
-                    if self.stop_training:
+                        self.stop_training = distributed.any_rank(self._should_stop(), self.device)
+                    if self._should_stop():
                         break
             if steps == 0 and epoch == initial_epoch and not self.ctx.active:
                 raise ValueError(
@@ -431,7 +469,7 @@ class Trainer:
             self._flush_saves()
             training_logs = epoch_logs
             if self.ctx.active:
-                self.stop_training = distributed.any_rank(self.stop_training, self.device)
+                self.stop_training = distributed.any_rank(self._should_stop(), self.device)
             if train_iter.exhausted and epoch + 1 < epochs:
                 warnings.warn(
                     f"the training generator ran out of data after epoch {epoch + 1}; training stops. Pass "
@@ -439,7 +477,7 @@ class Trainer:
                     stacklevel=3,
                 )
                 break
-            if self.stop_training:
+            if self._should_stop():
                 break
         cbs.on_train_end(training_logs)
         return cbs.history
@@ -488,8 +526,13 @@ class Trainer:
             raise ValueError("the evaluation data is empty (0 samples).")
         iterator = EpochIterator(source, steps)
         cbs = CallbackList(
-            resolve_callbacks(callbacks), add_progbar=verbose != 0, model=self.model, trainer=self,
-            epochs=1, steps=iterator.num_steps, verbose=verbose,
+            resolve_callbacks(callbacks),
+            add_progbar=verbose != 0,
+            model=self.model,
+            trainer=self,
+            epochs=1,
+            steps=iterator.num_steps,
+            verbose=verbose,
         )
         return self._test_loop(iterator, cbs)
 
@@ -505,8 +548,13 @@ class Trainer:
         verbose = _resolve_verbose(verbose)
         iterator = EpochIterator(make_source(x, batch_size=batch_size), steps)
         cbs = CallbackList(
-            resolve_callbacks(callbacks), add_progbar=verbose != 0, model=self.model, trainer=self,
-            epochs=1, steps=iterator.num_steps, verbose=verbose,
+            resolve_callbacks(callbacks),
+            add_progbar=verbose != 0,
+            model=self.model,
+            trainer=self,
+            epochs=1,
+            steps=iterator.num_steps,
+            verbose=verbose,
         )
         self.model.eval()
         outputs: list[Any] = []
@@ -654,7 +702,9 @@ def fit(
     ``shuffle``, ``steps_per_epoch``, ``callbacks``, ``initial_epoch``, ``verbose``, ``sample_weight``,
     ``class_weight``, ``resume_from``. See the README's training section.
     """
-    trainer = Trainer(model, optimizer=optimizer, loss=loss, metrics=metrics, device=device, precision=precision)
+    trainer = Trainer(
+        model, optimizer=optimizer, loss=loss, metrics=metrics, device=device, precision=precision
+    )
     return trainer.fit(x, y, **kwargs)
 
 
@@ -674,7 +724,9 @@ def evaluate(
     return trainer.evaluate(x, y, **kwargs)
 
 
-def predict(model: nn.Module, x: Any, *, device: Any = None, precision: str | None = None, **kwargs: Any) -> Any:
+def predict(
+    model: nn.Module, x: Any, *, device: Any = None, precision: str | None = None, **kwargs: Any
+) -> Any:
     """Outputs of ``model`` for every batch of ``x``, concatenated on the CPU (a tensor, or a tuple/dict)."""
     trainer = Trainer(model, device=device, precision=precision)
     return trainer.predict(x, **kwargs)

@@ -77,8 +77,13 @@ _KERAS2_SPELLING = {"on_train_batch_begin": "on_batch_begin", "on_train_batch_en
 
 
 def _overrides(callback: Callback, hook: str) -> bool:
+    """Whether ``callback`` does something in ``hook`` (a subclass method or a function set on it)."""
     hooks = (hook, _KERAS2_SPELLING[hook]) if hook in _KERAS2_SPELLING else (hook,)
-    return any(getattr(type(callback), h, None) is not getattr(Callback, h) for h in hooks)
+    for name in hooks:
+        method = getattr(callback, name)
+        if getattr(method, "__func__", method) is not getattr(Callback, name):
+            return True
+    return False
 
 
 class CallbackList:

@@ -49,7 +49,9 @@ class ProgbarLogger(Callback):
         if self._tty():
             from tqdm.auto import tqdm
 
-            self._bar = tqdm(total=self.params.get("steps"), desc=desc, file=self._out, leave=True, unit="step")
+            self._bar = tqdm(
+                total=self.params.get("steps"), desc=desc, file=self._out, leave=True, unit="step"
+            )
 
     def _advance(self, logs: Any) -> None:
         if self._bar is None:

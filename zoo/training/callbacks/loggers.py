@@ -1,0 +1,246 @@
+"""Callbacks that report elsewhere: CSVLogger, RemoteMonitor, TensorBoard; and LambdaCallback,
+LearningRateScheduler."""
+
+from __future__ import annotations
+
+import collections
+import csv
+import json
+import os
+import urllib.parse
+import warnings
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from zoo.training.callbacks.base import Callback
+from zoo.training.callbacks.monitor import get_lr
+
+
+class CSVLogger(Callback):
+    """Stream epoch logs to a CSV file (rank 0 only), Keras 3 semantics.
+
+    Columns are ``epoch`` (0-based) then the sorted log keys of the *first* epoch, plus the ``val_`` keys
+    validation will add; later new keys are ignored and missing ones written as ``NA``. ``append=True``
+    continues an existing file, writing the header only if the file is empty (what a resumed run wants).
+    """
+
+    runs_on_all_ranks = False
+
+    def __init__(self, filename: str | os.PathLike, separator: str = ",", append: bool = False) -> None:
+        super().__init__()
+        self.filename, self.sep, self.append = os.fspath(filename), separator, append
+        self.keys: list[str] | None = None
+        self.writer: csv.DictWriter | None = None
+        self.csv_file: Any = None
+        self.append_header = True
+
+    def on_train_begin(self, logs=None) -> None:
+        self.append_header = True
+        if self.append and os.path.exists(self.filename):
+            with open(self.filename, encoding="utf-8") as f:
+                self.append_header = not bool(len(f.readline()))
+        if self.csv_file and not self.csv_file.closed:
+            self.csv_file.close()
+        self.csv_file = open(self.filename, "a" if self.append else "w", newline="", encoding="utf-8")  # noqa: SIM115
+        self.writer, self.keys = None, None
+
+    def on_epoch_end(self, epoch: int, logs=None) -> None:
+        logs = logs or {}
+        if self.keys is None:
+            self.keys = sorted(logs)
+            validating = self.params.get("validation", False)
+            if validating and not any(k.startswith("val_") for k in self.keys):
+                self.keys += ["val_" + k for k in sorted(logs)]
+        if self.writer is None:
+            dialect = type("Dialect", (csv.excel,), {"delimiter": self.sep})
+            self.writer = csv.DictWriter(self.csv_file, fieldnames=["epoch", *self.keys], dialect=dialect)
+            if self.append_header:
+                self.writer.writeheader()
+        row = collections.OrderedDict({"epoch": epoch})
+        row.update((key, _csv_value(logs.get(key, "NA"))) for key in self.keys)
+        self.writer.writerow(row)
+        self.csv_file.flush()
+
+    def on_train_end(self, logs=None) -> None:
+        if self.csv_file and not self.csv_file.closed:
+            self.csv_file.close()
+        self.writer = None
+
+
+def _csv_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Iterable):
+        return f'"[{", ".join(map(str, value))}]"'
+    return value
+
+
+class RemoteMonitor(Callback):
+    """POST each epoch's logs to a server (rank 0 only), as Keras: to ``root + path``, either as a form
+    field ``field`` holding JSON (default) or as a JSON body (``send_as_json=True``). An unreachable
+    server gives a warning, never a crash."""
+
+    runs_on_all_ranks = False
+
+    def __init__(
+        self,
+        root: str = "http://localhost:9000",
+        path: str = "/publish/epoch/end/",
+        field: str = "data",
+        headers: dict[str, str] | None = None,
+        send_as_json: bool = False,
+        timeout: float = 10.0,
+    ) -> None:
+        super().__init__()
+        parsed = urllib.parse.urlparse(root)
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+            raise ValueError(f"RemoteMonitor root must be an http(s) URL with a host, got {root!r}.")
+        if urllib.parse.urlparse(root + path).hostname != parsed.hostname:
+            raise ValueError(f"RemoteMonitor path {path!r} changes the host of {root!r}; give a plain path.")
+        self.root, self.path, self.field = root, path, field
+        self.headers, self.send_as_json, self.timeout = headers, send_as_json, timeout
+
+    def on_epoch_end(self, epoch: int, logs=None) -> None:
+        import requests
+
+        send = {"epoch": epoch}
+        for key, value in (logs or {}).items():
+            send[key] = value.item() if hasattr(value, "item") else value
+        url = self.root + self.path
+        try:
+            if self.send_as_json:
+                requests.post(url, json=send, headers=self.headers, timeout=self.timeout)
+            else:
+                requests.post(
+                    url, data={self.field: json.dumps(send)}, headers=self.headers, timeout=self.timeout
+                )
+        except requests.exceptions.RequestException:
+            warnings.warn(f"Could not reach RemoteMonitor root server at {self.root}", stacklevel=2)
+
+
+class TensorBoard(Callback):
+    """Write logs for TensorBoard with ``torch.utils.tensorboard`` (rank 0 only).
+
+    As Keras 3: training values go to ``log_dir/train`` and validation values to
+    ``log_dir/validation``, both as ``epoch_<name>`` (``val_`` dropped), so the two curves share a chart.
+    ``update_freq="batch"`` or an integer N also writes ``batch_<name>`` every N batches (one device sync
+    each time); ``histogram_freq=N`` writes weight histograms every N epochs.
+    """
+
+    runs_on_all_ranks = False
+
+    def __init__(
+        self, log_dir: str | os.PathLike = "logs", histogram_freq: int = 0, update_freq: str | int = "epoch"
+    ) -> None:
+        super().__init__()
+        self.log_dir = os.fspath(log_dir)
+        self.histogram_freq = histogram_freq
+        if update_freq == "batch":
+            update_freq = 1
+        if update_freq != "epoch" and not (isinstance(update_freq, int) and update_freq > 0):
+            raise ValueError(
+                f"update_freq must be 'epoch', 'batch' or a positive integer, got {update_freq!r}."
+            )
+        self.update_freq = update_freq
+        self._writers: dict[str, Any] = {}
+
+    def _writer(self, name: str) -> Any:
+        if name not in self._writers:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self._writers[name] = SummaryWriter(os.path.join(self.log_dir, name))
+        return self._writers[name]
+
+    def on_train_batch_end(self, batch: int, logs=None) -> None:
+        if self.update_freq == "epoch":
+            return
+        step = self.trainer.global_step
+        if step % self.update_freq == 0:
+            for key, value in (logs or {}).items():
+                if isinstance(value, (int, float)):
+                    self._writer("train").add_scalar(f"batch_{key}", value, step)
+
+    def on_epoch_end(self, epoch: int, logs=None) -> None:
+        for key, value in (logs or {}).items():
+            if not isinstance(value, (int, float)):
+                continue
+            if key.startswith("val_"):
+                self._writer("validation").add_scalar(f"epoch_{key[4:]}", value, epoch)
+            else:
+                self._writer("train").add_scalar(f"epoch_{key}", value, epoch)
+        if self.histogram_freq and (epoch + 1) % self.histogram_freq == 0:
+            writer = self._writer("train")
+            for name, param in self.model.named_parameters():
+                writer.add_histogram(name, param.detach().cpu(), epoch)
+        for writer in self._writers.values():
+            writer.flush()
+
+    def on_train_end(self, logs=None) -> None:
+        for writer in self._writers.values():
+            writer.close()
+        self._writers.clear()
+
+
+class LearningRateScheduler(Callback):
+    """At each epoch start set the learning rate to ``schedule(epoch, lr)`` (or ``schedule(epoch)``), for
+    every parameter group; the epoch logs gain ``learning_rate``. Keras 3 semantics."""
+
+    def __init__(self, schedule: Callable[..., float], verbose: int = 0) -> None:
+        super().__init__()
+        self.schedule, self.verbose = schedule, verbose
+
+    def on_epoch_begin(self, epoch: int, logs=None) -> None:
+        optimizer = self.trainer.optimizer
+        for group in optimizer.param_groups:
+            try:
+                lr = self.schedule(epoch, float(group["lr"]))
+            except TypeError:
+                lr = self.schedule(epoch)
+            if hasattr(lr, "item"):
+                lr = lr.item()
+            if not isinstance(lr, (float, int)):
+                raise ValueError(f"the schedule function must return a float, got {lr!r}.")
+            group["lr"] = float(lr)
+        if self.verbose > 0 and self.trainer.is_main:
+            print(f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to {get_lr(optimizer)}.")
+
+    def on_epoch_end(self, epoch: int, logs=None) -> None:
+        if logs is not None:
+            logs["learning_rate"] = get_lr(self.trainer.optimizer)
+
+
+_HOOKS = (
+    "on_train_begin",
+    "on_train_end",
+    "on_epoch_begin",
+    "on_epoch_end",
+    "on_train_batch_begin",
+    "on_train_batch_end",
+    "on_test_begin",
+    "on_test_end",
+    "on_test_batch_begin",
+    "on_test_batch_end",
+    "on_predict_begin",
+    "on_predict_end",
+    "on_predict_batch_begin",
+    "on_predict_batch_end",
+)
+_ALIASES = {"on_batch_begin": "on_train_batch_begin", "on_batch_end": "on_train_batch_end"}
+
+
+class LambdaCallback(Callback):
+    """A callback from plain functions: ``LambdaCallback(on_epoch_end=lambda epoch, logs: ...)``.
+
+    Any hook name is accepted (``on_batch_end`` means ``on_train_batch_end``); functions take the same
+    arguments as the hook. Runs on every rank; check ``trainer.is_main`` to act once.
+    """
+
+    def __init__(self, **hooks: Callable[..., Any]) -> None:
+        super().__init__()
+        for name, fn in hooks.items():
+            hook = _ALIASES.get(name, name)
+            if hook not in _HOOKS:
+                raise TypeError(f"LambdaCallback got unknown hook {name!r}; hooks are: {', '.join(_HOOKS)}.")
+            if not callable(fn):
+                raise TypeError(f"LambdaCallback {name}= must be callable, got {type(fn).__name__}.")
+            setattr(self, hook, fn)

@@ -1,0 +1,258 @@
+"""Callbacks that watch a logged quantity: EarlyStopping, ReduceLROnPlateau, TerminateOnNaN."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Any
+
+from zoo.training.callbacks.base import Callback
+
+
+def _metric_direction(monitor: str, trainer: Any) -> str | None:
+    """``"down"``/``"up"`` for ``loss`` and for metrics that declare a ``direction``; else ``None``."""
+    name = monitor.removeprefix("val_")
+    if name == "loss":
+        return "down"
+    for metric in getattr(trainer, "metrics", None) or ():
+        if getattr(metric, "name", None) == name and getattr(metric, "direction", None) in ("up", "down"):
+            return metric.direction
+    return None
+
+
+def get_lr(optimizer: Any) -> float:
+    return float(optimizer.param_groups[0]["lr"])
+
+
+def set_lr(optimizer: Any, value: float) -> None:
+    for group in optimizer.param_groups:
+        group["lr"] = value
+
+
+class EarlyStopping(Callback):
+    """Stop when ``monitor`` stops improving (Keras 3 semantics, ``keras/src/callbacks/early_stopping.py``).
+
+    ``mode="auto"`` minimises ``loss`` and uses a metric's ``direction`` (accuracies go up, error
+    metrics down); an unknown quantity needs ``mode="min"`` or ``"max"``. ``min_delta`` is the smallest
+    change counted as an improvement; ``baseline``: training also stops unless the quantity beats it
+    within ``patience`` epochs; ``start_from_epoch`` skips the first epochs. With
+    ``restore_best_weights=True`` the best epoch's weights are restored at the end of training whoever
+    stopped it (this callback, another one, or the last epoch).
+    """
+
+    def __init__(
+        self,
+        monitor: str = "val_loss",
+        min_delta: float = 0.0,
+        patience: int = 0,
+        verbose: int = 0,
+        mode: str = "auto",
+        baseline: float | None = None,
+        restore_best_weights: bool = False,
+        start_from_epoch: int = 0,
+    ) -> None:
+        super().__init__()
+        if mode not in ("auto", "min", "max"):
+            warnings.warn(f"EarlyStopping mode {mode!r} is unknown, fallback to auto mode.", stacklevel=2)
+            mode = "auto"
+        self.monitor, self.patience, self.verbose, self.baseline = monitor, patience, verbose, baseline
+        self.min_delta = abs(min_delta)
+        self.mode = mode
+        self.restore_best_weights = restore_best_weights
+        self.start_from_epoch = start_from_epoch
+        self.direction: str | None = None
+        self.best = math.inf
+        self.wait = 0
+        self.stopped_epoch = 0
+        self.best_epoch = 0
+        self.best_weights: dict[str, Any] | None = None
+
+    def _set_direction(self) -> None:
+        direction = {"min": "down", "max": "up"}.get(self.mode) or _metric_direction(
+            self.monitor, self.trainer
+        )
+        if direction is None:
+            raise ValueError(
+                f"EarlyStopping(monitor={self.monitor!r}) cannot tell whether that quantity should go up or "
+                "down; pass mode='max' to stop on the highest value or mode='min' for the lowest."
+            )
+        self.direction = direction
+        self.best = math.inf if direction == "down" else -math.inf
+
+    def _is_improvement(self, value: float, reference: float) -> bool:
+        if self.direction == "down":
+            return value + self.min_delta < reference
+        return value - self.min_delta > reference
+
+    def _snapshot(self) -> dict[str, Any]:
+        return {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+
+    def on_train_begin(self, logs=None) -> None:
+        self.wait = 0
+        self.stopped_epoch = 0
+        self.best_weights = None
+        self.best_epoch = 0
+
+    def on_epoch_end(self, epoch: int, logs=None) -> None:
+        if self.direction is None:
+            self._set_direction()
+        current = (logs or {}).get(self.monitor)
+        if current is None:
+            warnings.warn(
+                f"Early stopping conditioned on metric {self.monitor!r} which is not available. Available "
+                f"metrics are: {','.join(logs or {})}",
+                stacklevel=2,
+            )
+            return
+        if epoch < self.start_from_epoch:
+            return
+        if self.restore_best_weights and self.best_weights is None:
+            self.best_weights = self._snapshot()
+            self.best_epoch = epoch
+        self.wait += 1
+        if self._is_improvement(current, self.best):
+            self.best = current
+            self.best_epoch = epoch
+            if self.restore_best_weights:
+                self.best_weights = self._snapshot()
+            if self.baseline is None or self._is_improvement(current, self.baseline):
+                self.wait = 0
+            return
+        if self.wait >= self.patience and epoch > 0:
+            self.stopped_epoch = epoch
+            self.trainer.stop_training = True
+
+    def on_train_end(self, logs=None) -> None:
+        if self.stopped_epoch > 0 and self.verbose > 0 and self.trainer.is_main:
+            print(f"Epoch {self.stopped_epoch + 1}: early stopping")
+        if self.restore_best_weights and self.best_weights is not None:
+            if self.verbose > 0 and self.trainer.is_main:
+                print(f"Restoring model weights from the end of the best epoch: {self.best_epoch + 1}.")
+            self.model.load_state_dict(self.best_weights)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "direction": self.direction,
+            "best": self.best,
+            "wait": self.wait,
+            "stopped_epoch": self.stopped_epoch,
+            "best_epoch": self.best_epoch,
+            "best_weights": self.best_weights,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.direction = state["direction"]
+        self.best, self.wait = state["best"], state["wait"]
+        self.stopped_epoch, self.best_epoch = state["stopped_epoch"], state["best_epoch"]
+        self.best_weights = state["best_weights"]
+
+
+class ReduceLROnPlateau(Callback):
+    """Multiply the learning rate by ``factor`` after ``patience`` epochs without improvement.
+
+    Keras 3 semantics: ``mode="auto"`` maximises when the monitor's name contains ``"acc"``, else
+    minimises; an improvement must beat the best by ``min_delta``; after a reduction, ``cooldown``
+    epochs pass before counting again; the rate never goes below ``min_lr``. Every parameter group is
+    scaled. The epoch logs gain ``learning_rate`` (the rate used in that epoch).
+    """
+
+    def __init__(
+        self,
+        monitor: str = "val_loss",
+        factor: float = 0.1,
+        patience: int = 10,
+        verbose: int = 0,
+        mode: str = "auto",
+        min_delta: float = 1e-4,
+        cooldown: int = 0,
+        min_lr: float = 0.0,
+    ) -> None:
+        super().__init__()
+        if factor >= 1.0:
+            raise ValueError(f"ReduceLROnPlateau does not support a factor >= 1.0, got factor={factor}.")
+        if mode not in ("auto", "min", "max"):
+            warnings.warn(
+                f"Learning rate reduction mode {mode!r} is unknown, fallback to auto mode.", stacklevel=2
+            )
+            mode = "auto"
+        self.monitor, self.factor, self.patience, self.verbose = monitor, factor, patience, verbose
+        self.mode, self.min_delta, self.cooldown, self.min_lr = mode, min_delta, cooldown, min_lr
+        self._reset()
+
+    @property
+    def maximise(self) -> bool:
+        return self.mode == "max" or (self.mode == "auto" and "acc" in self.monitor)
+
+    def _better(self, current: float, best: float) -> bool:
+        if self.maximise:
+            return current > best + self.min_delta
+        return current < best - self.min_delta
+
+    def _reset(self) -> None:
+        self.best = -math.inf if self.maximise else math.inf
+        self.cooldown_counter = 0
+        self.wait = 0
+
+    def on_train_begin(self, logs=None) -> None:
+        self._reset()
+
+    def on_epoch_end(self, epoch: int, logs=None) -> None:
+        logs = logs if logs is not None else {}
+        optimizer = self.trainer.optimizer
+        logs["learning_rate"] = get_lr(optimizer)
+        current = logs.get(self.monitor)
+        if current is None:
+            warnings.warn(
+                f"Learning rate reduction is conditioned on metric {self.monitor!r} which is not available. "
+                f"Available metrics are: {','.join(logs)}.",
+                stacklevel=2,
+            )
+            return
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.wait = 0
+        if self._better(current, self.best):
+            self.best = current
+            self.wait = 0
+        elif self.cooldown_counter <= 0:
+            self.wait += 1
+            if self.wait >= self.patience:
+                reduced = False
+                for group in optimizer.param_groups:
+                    old = float(group["lr"])
+                    if old > self.min_lr:
+                        group["lr"] = max(old * self.factor, self.min_lr)
+                        reduced = True
+                if reduced:
+                    if self.verbose > 0 and self.trainer.is_main:
+                        print(
+                            f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {get_lr(optimizer)}."
+                        )
+                    self.cooldown_counter = self.cooldown
+                    self.wait = 0
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"best": self.best, "wait": self.wait, "cooldown_counter": self.cooldown_counter}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.best, self.wait, self.cooldown_counter = state["best"], state["wait"], state["cooldown_counter"]
+
+
+class TerminateOnNaN(Callback):
+    """Stop training when a batch's loss is NaN or infinite (checked every batch; reading the loss costs
+    one device sync per step while this callback is in use). Under DDP all ranks stop together.
+    ``raise_error=True`` raises ``RuntimeError`` at once instead (skipping ``on_train_end``)."""
+
+    def __init__(self, raise_error: bool = False) -> None:
+        super().__init__()
+        self.raise_error = raise_error
+
+    def on_train_batch_end(self, batch: int, logs=None) -> None:
+        loss = (logs or {}).get("loss")
+        if loss is None or math.isfinite(loss):
+            return
+        if self.raise_error:
+            raise RuntimeError(f"NaN or Inf loss encountered at batch {batch}. Loss value: {loss}.")
+        if self.trainer.is_main:
+            print(f"Batch {batch}: Invalid loss, terminating training")
+        self.trainer.stop_training = True
