@@ -30,6 +30,7 @@ class FileServer:
     ``("ignore_range",)``           answer 200 with the whole file whatever the Range
     ``("stall", seconds)``          send headers, then nothing for ``seconds``
     ``("redirect", location)``      302 to ``location``
+    ``("slow", seconds)``           wait ``seconds`` before sending the (correct) body
     With no action left the server behaves: Range/If-Range honoured, 206 or 416 as HTTP says.
     """
 
@@ -109,6 +110,9 @@ def make_handler(server: FileServer):
                 record.sent = len(body)
                 self.close_connection = True
                 return
+            if action and action[0] == "slow":
+                self.wfile.flush()
+                time.sleep(action[1])
             if action and action[0] == "stall":
                 self.wfile.flush()
                 time.sleep(action[1])

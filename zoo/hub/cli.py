@@ -155,14 +155,15 @@ def cmd_download(args: argparse.Namespace) -> int:
 
     registry = get_registry()
     kinds = [args.kind] if args.kind else ["applications", "datasets"]
-    entry = None
-    for n, kind in enumerate(kinds):
+    entry, misses = None, []
+    for kind in kinds:
         try:
             entry = registry.lookup(kind, args.name)
             break
-        except UnknownNameError:
-            if n == len(kinds) - 1:
-                raise
+        except UnknownNameError as exc:
+            misses.append(str(exc))
+    if entry is None:
+        raise UnknownNameError(" ".join(misses))
     files = entry_files(entry.name, entry.kind, dict(entry.meta), args.weights)
     if not files:
         raise ZooError(f"{entry.kind} {entry.name!r} lists no files to download.")

@@ -166,7 +166,7 @@ def _download(store: Store, key: str, sources: list[str], refused: list[tuple[st
         session.headers["User-Agent"] = "zoo-hub (python-requests)"
         for url in sources:
             for fresh in (False, True):
-                part = Partial(store, key, url) if fresh else Partial.claim(store, key, url)
+                part = Partial.new(store, key, url) if fresh else Partial.claim(store, key, url)
                 try:
                     download(session, url, part, size=size, settings=settings, show=show, desc=name)
                     path = part.finish()

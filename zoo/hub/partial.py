@@ -46,17 +46,24 @@ class Partial:
         self.resumed_from = 0
 
     @classmethod
+    def new(cls, store: Store, key: str, url: str) -> Partial:
+        """An empty download, ignoring any parked one."""
+        part = cls(store, key, url)
+        part._open(truncate=True)
+        return part
+
+    @classmethod
     def claim(cls, store: Store, key: str, url: str) -> Partial:
         """Take over a parked download of ``key`` from ``url`` if there is one, else start empty."""
         part = cls(store, key, url)
         meta = read_json(part.sidecar) or {}
+        if meta.get("url") != url:  # parked bytes of another source (or none): leave them for it
+            part._open(truncate=True)
+            return part
         try:
             os.rename(part.parked, part.path)  # atomic: only one claimant wins
         except FileNotFoundError:
             part._open(truncate=True)
-            return part
-        if meta.get("url") != url:
-            part._open(truncate=True)  # bytes of another source: their validators mean nothing here
             return part
         part._open(truncate=False)
         if meta.get("offset") == part.size:  # sidecar describes these very bytes
