@@ -10,8 +10,8 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
-import json
 import tarfile
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -127,31 +127,14 @@ def mini_cifar100():
     return (images, coarse, fine), tar_gz(members)
 
 
-# The raw imdb reviews below are word ranks before ``index_from``; the labels double as identities so
-# the tests can find each review again after Keras' shuffle.
-IMDB_TRAIN = [[1, 2, 3], [4, 1], [2, 2, 5, 6]]
-IMDB_TRAIN_LABELS = [0, 1, 2]
-IMDB_TEST = [[1, 7], [3]]
-IMDB_TEST_LABELS = [20, 21]
-
-
 @pytest.fixture
-def mini_imdb():
-    data = npz(
-        x_train=object_array(IMDB_TRAIN),
-        y_train=np.array(IMDB_TRAIN_LABELS),
-        x_test=object_array(IMDB_TEST),
-        y_test=np.array(IMDB_TEST_LABELS),
+def fmt():
+    """The format writers, for tests that build their own files."""
+    return SimpleNamespace(
+        idx_bytes=idx_bytes,
+        gz=gz,
+        tar_gz=tar_gz,
+        npz=npz,
+        object_array=object_array,
+        cifar_records=cifar_records,
     )
-    index = json.dumps({"the": 1, "and": 2, "a": 3, "of": 4, "film": 5, "good": 6, "bad": 7}).encode()
-    return {"data": data, "word_index": index}
-
-
-REUTERS_X = [[1, 2], [3, 4, 5], [6], [2, 2, 2, 2], [7, 1]]
-REUTERS_Y = [0, 1, 2, 3, 4]
-
-
-@pytest.fixture
-def mini_reuters():
-    data = npz(x=object_array(REUTERS_X), y=np.array(REUTERS_Y))
-    return {"data": data, "word_index": json.dumps({"the": 1, "of": 2, "said": 3}).encode()}

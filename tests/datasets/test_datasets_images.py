@@ -85,7 +85,9 @@ def test_cifar100_label_modes(serve, mini_cifar100, requests_seen):
     (images, coarse, fine), archive = mini_cifar100
     serve("cifar100", {"archive": archive})  # md5-only upstream: verified by the loader
     (x_train, y_fine), (x_test, y_fine_test) = zoo.datasets.load("cifar100")
-    assert torch.equal(x_train, torch.from_numpy(images[:4])) and torch.equal(x_test, torch.from_numpy(images[4:]))
+    assert torch.equal(x_train, torch.from_numpy(images[:4])) and torch.equal(
+        x_test, torch.from_numpy(images[4:])
+    )
     assert y_fine.tolist() == fine[:4].tolist() and y_fine_test.tolist() == fine[4:].tolist()
     (_, y_coarse), (_, y_coarse_test) = zoo.datasets.load("cifar100", label_mode="coarse")
     assert y_coarse.tolist() == coarse[:4].tolist() and y_coarse_test.tolist() == coarse[4:].tolist()

@@ -154,8 +154,8 @@ def _extract_zip(archive: Path, root: Path) -> None:
         with zipfile.ZipFile(archive) as zf:
             for info in zf.infolist():
                 path = _checked_name(info.filename, archive)
-                mode = info.external_attr >> 16
-                if stat.S_ISLNK(mode) or (mode and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))):
+                kind = stat.S_IFMT(info.external_attr >> 16)  # 0 when the writer recorded no type
+                if kind not in (0, stat.S_IFREG, stat.S_IFDIR):
                     raise ArchiveError(
                         f"{archive.name}: member {info.filename!r} is not a plain file; refusing it."
                     )

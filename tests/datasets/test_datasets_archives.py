@@ -1,0 +1,124 @@
+"""zoo.datasets.archives.extract: once-only, atomic, and refusing members that escape the target."""
+
+from __future__ import annotations
+
+import io
+import stat
+import tarfile
+import zipfile
+
+import pytest
+
+from zoo.datasets.archives import MARKER, ArchiveError, extract
+
+
+def make_tar(path, members, mode="w:gz"):
+    """``members``: (name, kind, data-or-linkname) with kind one of file, dir, sym, hard, fifo."""
+    with tarfile.open(path, mode) as tar:
+        for name, kind, payload in members:
+            info = tarfile.TarInfo(name)
+            if kind == "file":
+                info.size = len(payload)
+                tar.addfile(info, io.BytesIO(payload))
+                continue
+            info.type = {"dir": tarfile.DIRTYPE, "sym": tarfile.SYMTYPE, "hard": tarfile.LNKTYPE,
+                         "fifo": tarfile.FIFOTYPE}[kind]  # fmt: skip
+            if kind in ("sym", "hard"):
+                info.linkname = payload
+            tar.addfile(info)
+    return path
+
+
+def leftovers(parent):
+    return sorted(p.name for p in parent.iterdir()) if parent.exists() else []
+
+
+def test_extracts_once_with_marker(tmp_path):
+    archive = make_tar(tmp_path / "a.tar.gz", [("top", "dir", None), ("top/x.bin", "file", b"abc"),
+                                                ("top/alias", "sym", "x.bin")])  # fmt: skip
+    dest = tmp_path / "out" / "a"
+    assert extract(archive, dest, archive_hash="h1") == dest
+    assert (dest / "top" / "x.bin").read_bytes() == b"abc"
+    assert (dest / "top" / "alias").resolve() == (dest / "top" / "x.bin").resolve()  # a link inside is fine
+    assert MARKER in leftovers(dest)
+    archive.unlink()  # a second call does not even open the archive
+    assert extract(archive, dest, archive_hash="h1") == dest
+    assert leftovers(dest.parent) == ["a"]
+
+
+def test_new_hash_replaces_old_extraction(tmp_path):
+    dest = tmp_path / "out"
+    extract(make_tar(tmp_path / "1.tar", [("f", "file", b"one")], "w"), dest, archive_hash="h1")
+    extract(make_tar(tmp_path / "2.tar", [("g", "file", b"two")], "w"), dest, archive_hash="h2")
+    assert leftovers(dest) == sorted([MARKER, "g"])
+    assert leftovers(tmp_path) == sorted(["1.tar", "2.tar", "out"])
+
+
+@pytest.mark.parametrize(
+    ("members", "message"),
+    [
+        ([("../evil.txt", "file", b"x")], "climbs out"),
+        ([("ok/../../evil.txt", "file", b"x")], "climbs out"),
+        ([("/tmp/evil.txt", "file", b"x")], "absolute"),
+        ([("link", "sym", "../../outside")], "outside"),
+        ([("link", "sym", "/etc/passwd")], "absolute"),
+        ([("d", "dir", None), ("d/link", "sym", "../..")], "outside"),
+        ([("hard", "hard", "../../etc/passwd")], "climbs out|outside"),
+        ([("fifo", "fifo", None)], "special file"),
+        # a link to a folder inside, then a member written through a link that leads out
+        ([("up", "sym", "."), ("escape", "sym", "up/../..")], "outside"),
+    ],
+)
+def test_malicious_tar_is_refused_and_leaves_nothing(tmp_path, members, message):
+    archive = make_tar(tmp_path / "evil.tar.gz", [("fine.txt", "file", b"ok"), *members])
+    dest = tmp_path / "out" / "evil"
+    with pytest.raises(ArchiveError, match=message):
+        extract(archive, dest, archive_hash="h")
+    assert leftovers(dest.parent) == []  # no partial extraction, no temp folder
+    assert not (tmp_path / "evil.txt").exists() and not (tmp_path / "outside").exists()
+
+
+def test_write_through_symlinked_folder_out_of_target_is_refused(tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    dest = tmp_path / "out" / "x"
+    dest.parent.mkdir()
+    # the first member is a link to an existing folder outside; the second tries to write through it
+    archive = make_tar(tmp_path / "t.tar", [("d", "sym", str(outside)), ("d/pwn.txt", "file", b"x")], "w")
+    with pytest.raises(ArchiveError):
+        extract(archive, dest, archive_hash="h")
+    assert leftovers(outside) == [] and leftovers(dest.parent) == []
+
+
+def test_truncated_archive_is_a_clear_error_and_leaves_nothing(tmp_path):
+    full = make_tar(tmp_path / "full.tar.gz", [("big.bin", "file", bytes(range(256)) * 4000)])
+    cut = tmp_path / "cut.tar.gz"
+    cut.write_bytes(full.read_bytes()[: full.stat().st_size // 2])
+    dest = tmp_path / "out" / "cut"
+    with pytest.raises(ArchiveError, match="damaged"):
+        extract(cut, dest, archive_hash="h")
+    assert leftovers(dest.parent) == []
+
+
+def test_zip_extraction_and_checks(tmp_path):
+    good = tmp_path / "good.zip"
+    with zipfile.ZipFile(good, "w") as zf:
+        zf.writestr("a/b.txt", "hello")
+    dest = extract(good, tmp_path / "out" / "good", archive_hash="z")
+    assert (dest / "a" / "b.txt").read_text() == "hello"
+
+    for name, message in (("../evil", "climbs out"), ("/abs/evil", "absolute"), ("C:/evil", "absolute")):
+        bad = tmp_path / "bad.zip"
+        with zipfile.ZipFile(bad, "w") as zf:
+            zf.writestr(name, "x")
+        with pytest.raises(ArchiveError, match=message):
+            extract(bad, tmp_path / "out" / "bad", archive_hash="z")
+
+    link = tmp_path / "link.zip"
+    with zipfile.ZipFile(link, "w") as zf:
+        info = zipfile.ZipInfo("link")
+        info.external_attr = (stat.S_IFLNK | 0o777) << 16
+        zf.writestr(info, "/etc/passwd")
+    with pytest.raises(ArchiveError, match="not a plain file"):
+        extract(link, tmp_path / "out" / "link", archive_hash="z")
+    assert leftovers(tmp_path / "out") == ["good"]
