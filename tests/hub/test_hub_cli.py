@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 
 import pytest
 
@@ -12,6 +11,7 @@ import zoo
 import zoo.plugins
 from zoo.cli import main
 from zoo.hub import fetch
+from zoo.hub.store import host_tag
 
 from .conftest import payload, sha
 
@@ -88,9 +88,9 @@ def test_cache_prune(file_server, home, capsys):
     # a pid that is surely gone: a child's, after it exited
     child = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     dead = int(child.stdout)
-    stale = partial / f"abc-x.bin.{socket.gethostname()}.{dead}.1.tmp"
+    stale = partial / f"abc-x.bin.{host_tag()}.{dead}.1.tmp"
     stale.write_bytes(b"half")
-    live = partial / f"abc-y.bin.{socket.gethostname()}.{os.getpid()}.1.tmp"
+    live = partial / f"abc-y.bin.{host_tag()}.{os.getpid()}.1.tmp"
     live.write_bytes(b"being written")
     (home / "blobs" / ("e" * 64)).mkdir()
     (keep.parent / ".missing.bin.json").write_text("{}")

@@ -244,3 +244,36 @@ def test_unresolvable_host_fails_over_to_a_file_mirror_folder(tmp_path, monkeypa
     monkeypatch.setenv("ZOO_MIRRORS", tmp_path.as_uri())
     assert fetch("https://unreachable.invalid/f.bin", sha256=sha(data)).read_bytes() == data
     assert sleeps == []  # a DNS failure is not retried with backoff: the mirror is tried at once
+
+
+def test_all_sources_404_is_a_download_error_naming_each(file_server, sleeps):
+    a, b = file_server.url("/a/none.bin"), file_server.url("/b/none.bin")
+    with pytest.raises(zoo.DownloadError) as info:
+        fetch([a, b], sha256="ab" * 32)
+    message = str(info.value)
+    assert not isinstance(info.value, zoo.IntegrityError)
+    assert f"{a}: HTTP 404" in message and f"{b}: HTTP 404" in message and "moved" in message
+    assert sleeps == []
+
+
+def test_proxy_failure_is_told_apart(file_server, monkeypatch, sleeps):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    for var in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{port}")
+    url = file_server.add("/p.bin", b"data")
+    with pytest.raises(zoo.DownloadError) as info:
+        fetch(url)
+    assert "proxy error" in str(info.value) and "HTTPS_PROXY" in str(info.value)
+    assert file_server.gets() == []
+
+
+def test_ssl_failure_is_told_apart(file_server, sleeps):
+    url = file_server.add("/s.bin", b"data").replace("http://", "https://")  # TLS to a plain-HTTP port
+    with pytest.raises(zoo.DownloadError) as info:
+        fetch(url)
+    assert "SSL/TLS error" in str(info.value) and "REQUESTS_CA_BUNDLE" in str(info.value)

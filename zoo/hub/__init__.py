@@ -6,7 +6,7 @@ the layout, the environment variables and the offline workflow. Importing this m
 torch nor requests.
 """
 
-from zoo.hub.fetch import add_file, cache_dir, cached_path, fetch
+from zoo.hub.fetch import add_file, cache_dir, cached_path, fetch, fetch_spec
 from zoo.hub.store import CachedFile, Store
 
-__all__ = ["CachedFile", "Store", "add_file", "cache_dir", "cached_path", "fetch"]
+__all__ = ["CachedFile", "Store", "add_file", "cache_dir", "cached_path", "fetch", "fetch_spec"]

@@ -10,7 +10,7 @@ from typing import Any
 
 from zoo.errors import UnknownNameError, ZooError
 from zoo.hub import maintenance
-from zoo.hub.fetch import cache_dir, fetch
+from zoo.hub.fetch import cache_dir, fetch, fetch_spec
 from zoo.hub.store import Store
 from zoo.hub.transfer import human
 
@@ -190,13 +190,6 @@ def entry_files(name: str, kind: str, meta: dict[str, Any], weights: str | None)
             raise ZooError(f"{name} has no weights {weights!r}; it has: {', '.join(table)} (or 'all').")
         return [(f"{name} {tag}", table[tag])]
     return [(f"{name} {spec.get('filename') or spec['url'].rsplit('/', 1)[-1]}", spec) for spec in meta.get("files") or ()]
-
-
-def fetch_spec(spec: dict, *, entry: str | None = None, progress: bool | None = None):
-    """``fetch`` for one file dict of the metadata convention: url, sha256, size, filename, mirrors."""
-    urls = [spec["url"], *spec.get("mirrors", ())]
-    return fetch(urls, sha256=spec.get("sha256"), size=spec.get("size"), filename=spec.get("filename"),
-                 progress=progress, entry=entry)
 
 
 def _table(header, rows) -> None:

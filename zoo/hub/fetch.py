@@ -96,13 +96,23 @@ def fetch(urls: str | Sequence[str], *, sha256: str | None = None, size: int | N
             check_free_space(store.partial, size, name)
         show = not settings.quiet and (progress if progress is not None else _is_tty())
         try:
-            return _download(store, key, sources, refused, name, expected, size, settings, show)
+            return _download(store, key, sources, refused, name, expected, size, settings, show, url_list)
         except OfflineError:
             raise
         except DownloadError as exc:
             if settings.offline and not isinstance(exc, NoSpaceError):
                 raise OfflineError(f"{offline_message(store, url_list, name, expected, entry)}\n{exc}") from None
             raise
+
+
+def fetch_spec(spec: dict, *, entry: str | None = None, progress: bool | None = None) -> Path:
+    """``fetch`` for one file as entries describe it in their metadata: a dict with ``url`` and optional
+    ``sha256``, ``size``, ``filename`` and ``mirrors`` (a list of URLs tried after ``url``)."""
+    if not isinstance(spec, dict) or not spec.get("url"):
+        raise ValueError(f"a file spec needs at least a 'url'; got {spec!r}.")
+    urls = [spec["url"], *(spec.get("mirrors") or ())]
+    return fetch(urls, sha256=spec.get("sha256"), size=spec.get("size"), filename=spec.get("filename"),
+                 progress=progress, entry=entry)
 
 
 def _url_list(urls: str | Sequence[str]) -> list[str]:
@@ -158,7 +168,8 @@ def _lock(store: Store, key: str, settings: Settings, name: str) -> Iterator[Non
 
 
 def _download(store: Store, key: str, sources: list[str], refused: list[tuple[str, str]], name: str,
-              expected: str | None, size: int | None, settings: Settings, show: bool) -> Path:
+              expected: str | None, size: int | None, settings: Settings, show: bool,
+              requested: list[str]) -> Path:
     import requests
 
     failures: list[SourceError] = [SourceError(url, "refused", f"{url}: skipped, {why}") for url, why in refused]
@@ -173,7 +184,7 @@ def _download(store: Store, key: str, sources: list[str], refused: list[tuple[st
                     actual = part.sha256
                     problem = _check(part.size, actual, size, expected)
                     if problem is None:
-                        return store.commit(path, actual, name, url=url)
+                        return store.commit(path, actual, name, url=url, requested=requested)
                     part.discard()
                     if part.resumed_from and not fresh:
                         continue  # the older bytes may be from another version: once more from zero

@@ -6,13 +6,12 @@ import contextlib
 import os
 import re
 import shutil
-import socket
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from zoo.hub.store import CachedFile, Store, hash_file
+from zoo.hub.store import CachedFile, Store, hash_file, host_tag
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _TMP = re.compile(r"^.+\.(?P<host>[^.]+)\.(?P<pid>\d+)\.\d+\.tmp$")
@@ -49,7 +48,7 @@ def _tmp_is_stale(path: Path, now: float) -> bool:
     match = _TMP.match(path.name)
     if match is None:
         return now - path.stat().st_mtime > FOREIGN_TMP_AGE
-    if match.group("host") == socket.gethostname().split(".")[0] or match.group("host") == socket.gethostname():
+    if match.group("host") == host_tag():
         return not _pid_alive(int(match.group("pid")))
     return now - path.stat().st_mtime > FOREIGN_TMP_AGE
 

@@ -22,6 +22,7 @@ import os
 import re
 import shutil
 import socket
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -108,8 +109,18 @@ def fsync_dir(path: Path) -> None:
             os.close(fd)
 
 
+def host_tag() -> str:
+    """This host's name as it appears in temp file names (no dots, so names stay parseable)."""
+    return re.sub(r"[^A-Za-z0-9_-]", "_", socket.gethostname()) or "host"
+
+
+def _private_name(path: Path) -> Path:
+    """A sibling name no other process or thread uses (for write-then-``os.replace``)."""
+    return path.with_name(f".{path.name}.{host_tag()}.{os.getpid()}.{threading.get_ident()}.tmp")
+
+
 def write_json_atomic(path: Path, data: dict) -> None:
-    tmp = path.with_name(f"{path.name}.{socket.gethostname()}.{os.getpid()}.tmp")
+    tmp = _private_name(path)
     with open(tmp, "w") as f:
         json.dump(data, f, indent=1, sort_keys=True)
     os.replace(tmp, path)
@@ -189,7 +200,7 @@ class Store:
         named = [d / filename for d in candidates if (d / filename).is_file()]
         if sha256 is None and urls is not None:
             wanted = set(urls)
-            named = [p for p in named if (self.source(p) or {}).get("url") in wanted]
+            named = [p for p in named if wanted & _recorded_urls(self.source(p))]
         if named:
             return max(named, key=lambda p: p.stat().st_mtime)
         if sha256 is None:
@@ -236,16 +247,17 @@ class Store:
     def temp_path(self, key: str) -> Path:
         """A file name in ``partial/`` no other process (on any host sharing the cache) will use."""
         self.ensure()
-        return self.partial / f"{key}.{socket.gethostname()}.{os.getpid()}.{time.monotonic_ns()}.tmp"
+        return self.partial / f"{key}.{host_tag()}.{os.getpid()}.{time.monotonic_ns()}.tmp"
 
-    def commit(self, tmp: Path, sha256: str, filename: str, *, url: str | None) -> Path:
+    def commit(self, tmp: Path, sha256: str, filename: str, *, url: str | None,
+               requested: Sequence[str] = ()) -> Path:
         """Move a verified temp file into the cache (``os.replace``: atomic on one file system)."""
         folder = self.blobs / sha256
         folder.mkdir(parents=True, exist_ok=True)
         target = folder / filename
         os.replace(tmp, target)
         fsync_dir(folder)
-        self._record(target, url)
+        self._record(target, url, requested)
         return target
 
     def _add_name(self, existing: Path, filename: str, *, url: str | None) -> Path:
@@ -261,12 +273,11 @@ class Store:
         self._record(target, url or (self.source(existing) or {}).get("url"))
         return target
 
-    def _record(self, target: Path, url: str | None) -> None:
+    def _record(self, target: Path, url: str | None, requested: Sequence[str] = ()) -> None:
+        record = {"filename": target.name, "url": url, "urls": list(requested), "size": target.stat().st_size,
+                  "added": time.time()}
         with contextlib.suppress(OSError):
-            write_json_atomic(
-                target.with_name(f".{target.name}.json"),
-                {"filename": target.name, "url": url, "size": target.stat().st_size, "added": time.time()},
-            )
+            write_json_atomic(target.with_name(f".{target.name}.json"), record)
 
     def add_file(self, source: Path, *, sha256: str | None = None, filename: str | None = None,
                  url: str | None = None) -> Path:
@@ -307,7 +318,12 @@ class Store:
         return freed
 
 
+def _recorded_urls(record: dict | None) -> set[str]:
+    record = record or {}
+    return {u for u in [record.get("url"), *(record.get("urls") or ())] if isinstance(u, str)}
+
+
 def write_text_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f"{path.name}.{socket.gethostname()}.{os.getpid()}.tmp")
+    tmp = _private_name(path)
     tmp.write_text(text)
     os.replace(tmp, path)

@@ -239,7 +239,7 @@ def _chunks(resp):
     if read1 is None:  # urllib3 < 2.3
         yield from resp.iter_content(CHUNK)
         return
-    while data := read1(CHUNK):
+    while data := read1(CHUNK, decode_content=True):  # as iter_content would
         yield data
 
 
