@@ -86,7 +86,9 @@ def test_cache_prune(file_server, home, capsys):
     import sys
 
     # a pid that is surely gone: a child's, after it exited
-    child = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    child = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
     dead = int(child.stdout)
     stale = partial / f"abc-x.bin.{host_tag()}.{dead}.1.tmp"
     stale.write_bytes(b"half")
@@ -97,7 +99,9 @@ def test_cache_prune(file_server, home, capsys):
 
     assert main(["cache", "prune", "--dry-run"]) == 0
     out = capsys.readouterr().out
-    assert "would remove partial/abc-x.bin.part " in out and "6 item(s)" in out.splitlines()[-1]  # + the unused lock file
+    assert (
+        "would remove partial/abc-x.bin.part " in out and "6 item(s)" in out.splitlines()[-1]
+    )  # + the unused lock file
     assert (partial / "abc-x.bin.part").exists()
     assert main(["cache", "prune"]) == 0
     out = capsys.readouterr().out
@@ -123,12 +127,23 @@ def test_cache_add_url_and_local_file(file_server, tmp_path, capsys):
 def test_zoo_download_application_and_dataset(file_server, capsys):
     v1, v2, d1 = payload(3000, seed=9), payload(3100, seed=10), payload(3200, seed=11)
     weights = {
-        "V1": {"url": file_server.add("/net-v1.pth", v1), "sha256": sha(v1)[:8], "size": len(v1),
-               "filename": "net-v1.pth"},
-        "V2": {"url": file_server.url("/missing/net-v2.pth"), "sha256": sha(v2), "size": None,
-               "filename": "net-v2.pth", "mirrors": [file_server.add("/mirror/net-v2.pth", v2)]},
+        "V1": {
+            "url": file_server.add("/net-v1.pth", v1),
+            "sha256": sha(v1)[:8],
+            "size": len(v1),
+            "filename": "net-v1.pth",
+        },
+        "V2": {
+            "url": file_server.url("/missing/net-v2.pth"),
+            "sha256": sha(v2),
+            "size": None,
+            "filename": "net-v2.pth",
+            "mirrors": [file_server.add("/mirror/net-v2.pth", v2)],
+        },
     }
-    files = [{"url": file_server.add("/data.npz", d1), "sha256": sha(d1), "size": len(d1), "filename": "data.npz"}]
+    files = [
+        {"url": file_server.add("/data.npz", d1), "sha256": sha(d1), "size": len(d1), "filename": "data.npz"}
+    ]
 
     class Plugin:
         @zoo.hookimpl

@@ -29,8 +29,15 @@ def run_workers(n: int, url: str, digest: str, tmp_path: Path, env: dict[str, st
     procs, ready = [], []
     for i in range(n):
         ready.append(tmp_path / f"ready{i}")
-        procs.append(subprocess.Popen([sys.executable, "-c", WORKER, url, digest, str(ready[i]), str(go)],
-                                      env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-c", WORKER, url, digest, str(ready[i]), str(go)],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        )
     deadline = time.monotonic() + 60
     while not all(r.exists() for r in ready) and time.monotonic() < deadline:
         time.sleep(0.02)
@@ -49,8 +56,13 @@ def test_four_processes_fetch_one_file(file_server, home, tmp_path, locks):
     url = file_server.add("/shared.bin", data)
     file_server.plan["/shared.bin"] = [("slow", 1.0)] * 4  # every download overlaps the others
     # Only the hub plugin: the workers test locking, not how long other plugins take to import.
-    env = {**os.environ, "ZOO_LOCKS": locks, "ZOO_QUIET": "1", "ZOO_LOAD_PLUGINS": "",
-           "ZOO_DISABLE_PLUGINS": "applications,datasets,layers,training,export"}
+    env = {
+        **os.environ,
+        "ZOO_LOCKS": locks,
+        "ZOO_QUIET": "1",
+        "ZOO_LOAD_PLUGINS": "",
+        "ZOO_DISABLE_PLUGINS": "applications,datasets,layers,training,export",
+    }
     outputs = run_workers(4, url, sha(data), tmp_path, env)
     assert len(set(outputs)) == 1
     path = Path(outputs[0])

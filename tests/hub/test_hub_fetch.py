@@ -224,9 +224,13 @@ def test_mirrors_env_rewrite_and_plugin_hook(file_server, monkeypatch):
             return [f"https://plugin.example/{filename}", f"http://insecure.example/{filename}"]
 
     zoo.plugins.get_plugin_manager().register(MirrorPlugin(), name="mirror-test")
-    sources, refused = all_sources(["https://origin.example/h.bin"], "h.bin", None,
-                                   mirrors="https://m1.example/base, https://origin.example/=https://m2.example/",
-                                   allow_http=False)
+    sources, refused = all_sources(
+        ["https://origin.example/h.bin"],
+        "h.bin",
+        None,
+        mirrors="https://m1.example/base, https://origin.example/=https://m2.example/",
+        allow_http=False,
+    )
     assert sources == [
         "https://origin.example/h.bin",
         "https://m1.example/base/h.bin",

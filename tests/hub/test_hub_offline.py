@@ -99,7 +99,10 @@ def test_progress_bar_total_and_resumed_offset(file_server, monkeypatch, sleeps)
     url = file_server.add("/p.bin", data)
     file_server.plan["/p.bin"] = [("drop", 80_000)]
     fetch(url, sha256=sha(data), progress=True)
-    assert [(b["total"], b["initial"], b["disable"]) for b in bars] == [(200_000, 0, False), (200_000, 80_000, False)]
+    assert [(b["total"], b["initial"], b["disable"]) for b in bars] == [
+        (200_000, 0, False),
+        (200_000, 80_000, False),
+    ]
 
     bars.clear()
     url2 = file_server.add("/q.bin", data[:1000])

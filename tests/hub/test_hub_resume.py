@@ -79,6 +79,8 @@ def test_disk_full_leaves_no_partial_file(file_server, home, monkeypatch):
         fetch(url, sha256=sha(data))
     assert "ZOO_HOME" in str(info.value)
     assert writes  # some bytes were written before the disk filled
-    leftovers = [p for p in home.rglob("*") if p.is_file() and p.parent.name != "locks" and p.name != "CACHEDIR.TAG"]
+    leftovers = [
+        p for p in home.rglob("*") if p.is_file() and p.parent.name != "locks" and p.name != "CACHEDIR.TAG"
+    ]
     assert leftovers == []
     assert len(file_server.gets()) == 1  # no pointless failover or retry on a full disk

@@ -28,7 +28,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("verify", help="re-hash cached files; exit status 1 if any is damaged")
     p.add_argument("names", nargs="*", metavar="NAME", help="file names or sha256 prefixes (default: all)")
-    p.add_argument("--fix", action="store_true", help="remove damaged files (they download again when needed)")
+    p.add_argument(
+        "--fix", action="store_true", help="remove damaged files (they download again when needed)"
+    )
     p.set_defaults(func=cmd_verify)
 
     p = sub.add_parser("remove", help="remove cached files by name or sha256 prefix")
@@ -48,7 +50,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     p = subparsers.add_parser("download", help="download the files of a model or dataset into the cache")
     p.add_argument("name", help="an application or dataset name, e.g. resnet50 or mnist")
-    p.add_argument("--weights", help="weights variant of an application (default: its default; 'all': every one)")
+    p.add_argument(
+        "--weights", help="weights variant of an application (default: its default; 'all': every one)"
+    )
     p.add_argument("--kind", help="look only in this kind (default: applications, then datasets)")
     p.set_defaults(func=cmd_download)
 
@@ -67,16 +71,26 @@ def cmd_list(args: argparse.Namespace) -> int:
     if not entries:
         print(f"the cache at {store.root} is empty")
     else:
-        rows = [(e.filename, human(e.size), e.sha256[:12], time.strftime("%Y-%m-%d", time.localtime(e.added)),
-                 e.url or "") for e in entries]
+        rows = [
+            (
+                e.filename,
+                human(e.size),
+                e.sha256[:12],
+                time.strftime("%Y-%m-%d", time.localtime(e.added)),
+                e.url or "",
+            )
+            for e in entries
+        ]
         _table(("name", "size", "sha256", "added", "source"), rows)
         total = sum(e.size for e in {e.sha256: e for e in entries}.values())
         print(f"{len(entries)} file(s), {human(total)} in {store.root}")
     parts = list(store.partial.glob("*.part")) if store.partial.is_dir() else []
     if parts:
         size = sum(maintenance.size_of(p) for p in parts)
-        print(f"{len(parts)} partial download(s), {human(size)}: they resume on the next download; "
-              "'zoo cache prune' removes them")
+        print(
+            f"{len(parts)} partial download(s), {human(size)}: they resume on the next download; "
+            "'zoo cache prune' removes them"
+        )
     return 0
 
 
@@ -85,7 +99,9 @@ def _select(store: Store, names: list[str]):
     for name in names:
         found = store.match(name)
         if not found:
-            raise ZooError(f"no cached file named {name!r} (nor with that sha256 prefix); see 'zoo cache list'.")
+            raise ZooError(
+                f"no cached file named {name!r} (nor with that sha256 prefix); see 'zoo cache list'."
+            )
         chosen.extend(found)
     return list({e.path: e for e in chosen}.values())
 
@@ -106,8 +122,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
         if args.fix:
             store.remove(e)
             print(f"         removed {e.path}")
-    print(f"{checked} checked, {bad} damaged" + ("" if not bad or args.fix else "; 'zoo cache verify --fix' "
-                                                    "removes them so they download again"))
+    print(
+        f"{checked} checked, {bad} damaged"
+        + ("" if not bad or args.fix else "; 'zoo cache verify --fix' removes them so they download again")
+    )
     return 1 if bad else 0
 
 
@@ -182,14 +200,21 @@ def entry_files(name: str, kind: str, meta: dict[str, Any], weights: str | None)
         table: dict[str, dict] = meta["weights"]
         if weights == "all":
             return [(f"{name} {tag}", spec) for tag, spec in table.items()]
-        wanted = weights if weights not in (None, "imagenet", "DEFAULT", "default") else meta.get("default_weights")
+        wanted = (
+            weights
+            if weights not in (None, "imagenet", "DEFAULT", "default")
+            else meta.get("default_weights")
+        )
         if wanted is None:
             wanted = next(iter(table))
         tag = wanted if wanted in table else {t.lower(): t for t in table}.get(str(wanted).lower())
         if tag is None:
             raise ZooError(f"{name} has no weights {weights!r}; it has: {', '.join(table)} (or 'all').")
         return [(f"{name} {tag}", table[tag])]
-    return [(f"{name} {spec.get('filename') or spec['url'].rsplit('/', 1)[-1]}", spec) for spec in meta.get("files") or ()]
+    return [
+        (f"{name} {spec.get('filename') or spec['url'].rsplit('/', 1)[-1]}", spec)
+        for spec in meta.get("files") or ()
+    ]
 
 
 def _table(header, rows) -> None:

@@ -34,8 +34,13 @@ def cache_dir() -> Path:
     return Settings.from_env().home
 
 
-def cached_path(urls: str | Sequence[str] | None = None, *, sha256: str | None = None,
-                filename: str | None = None, size: int | None = None) -> Path | None:
+def cached_path(
+    urls: str | Sequence[str] | None = None,
+    *,
+    sha256: str | None = None,
+    filename: str | None = None,
+    size: int | None = None,
+) -> Path | None:
     """The cached file matching these, or ``None``; never touches the network or torch's cache."""
     url_list = _url_list(urls) if urls is not None else []
     if filename is None:
@@ -43,7 +48,9 @@ def cached_path(urls: str | Sequence[str] | None = None, *, sha256: str | None =
             raise ValueError("cached_path needs a URL or a filename.")
         filename = filename_from_url(url_list[0])
     expected = normalize_sha256(sha256)
-    hit = Store(cache_dir()).find(check_filename(filename), expected, url_list if expected is None and url_list else None)
+    hit = Store(cache_dir()).find(
+        check_filename(filename), expected, url_list if expected is None and url_list else None
+    )
     if hit is not None and size is not None and hit.stat().st_size != size:
         return None
     return hit
@@ -54,8 +61,15 @@ def add_file(path: str | Path, *, sha256: str | None = None, filename: str | Non
     return Store(cache_dir()).add_file(Path(path), sha256=sha256, filename=filename)
 
 
-def fetch(urls: str | Sequence[str], *, sha256: str | None = None, size: int | None = None,
-          filename: str | None = None, progress: bool | None = None, entry: str | None = None) -> Path:
+def fetch(
+    urls: str | Sequence[str],
+    *,
+    sha256: str | None = None,
+    size: int | None = None,
+    filename: str | None = None,
+    progress: bool | None = None,
+    entry: str | None = None,
+) -> Path:
     """The path of a verified copy of the file in the cache, downloading it only when it is missing.
 
     ``sha256`` is the full hex digest or a prefix of at least 8 digits (torchvision's file names carry
@@ -81,7 +95,9 @@ def fetch(urls: str | Sequence[str], *, sha256: str | None = None, size: int | N
     if hit is not None:
         return hit
 
-    sources, refused = all_sources(url_list, name, expected, mirrors=settings.mirrors, allow_http=settings.allow_http)
+    sources, refused = all_sources(
+        url_list, name, expected, mirrors=settings.mirrors, allow_http=settings.allow_http
+    )
     if settings.offline:
         sources = [s for s in sources if scheme(s) == "file"]
         if not sources:
@@ -101,7 +117,9 @@ def fetch(urls: str | Sequence[str], *, sha256: str | None = None, size: int | N
             raise
         except DownloadError as exc:
             if settings.offline and not isinstance(exc, NoSpaceError):
-                raise OfflineError(f"{offline_message(store, url_list, name, expected, entry)}\n{exc}") from None
+                raise OfflineError(
+                    f"{offline_message(store, url_list, name, expected, entry)}\n{exc}"
+                ) from None
             raise
 
 
@@ -111,8 +129,14 @@ def fetch_spec(spec: dict, *, entry: str | None = None, progress: bool | None = 
     if not isinstance(spec, dict) or not spec.get("url"):
         raise ValueError(f"a file spec needs at least a 'url'; got {spec!r}.")
     urls = [spec["url"], *(spec.get("mirrors") or ())]
-    return fetch(urls, sha256=spec.get("sha256"), size=spec.get("size"), filename=spec.get("filename"),
-                 progress=progress, entry=entry)
+    return fetch(
+        urls,
+        sha256=spec.get("sha256"),
+        size=spec.get("size"),
+        filename=spec.get("filename"),
+        progress=progress,
+        entry=entry,
+    )
 
 
 def _url_list(urls: str | Sequence[str]) -> list[str]:
@@ -126,7 +150,9 @@ def _is_tty() -> bool:
     return bool(getattr(sys.stderr, "isatty", None) and sys.stderr.isatty())
 
 
-def _cached(store: Store, name: str, expected: str | None, urls: list[str] | None, size: int | None) -> Path | None:
+def _cached(
+    store: Store, name: str, expected: str | None, urls: list[str] | None, size: int | None
+) -> Path | None:
     hit = store.find(name, expected, urls)
     if hit is not None and size is not None and hit.stat().st_size != size:
         return None
@@ -167,12 +193,23 @@ def _lock(store: Store, key: str, settings: Settings, name: str) -> Iterator[Non
         lock.release()
 
 
-def _download(store: Store, key: str, sources: list[str], refused: list[tuple[str, str]], name: str,
-              expected: str | None, size: int | None, settings: Settings, show: bool,
-              requested: list[str]) -> Path:
+def _download(
+    store: Store,
+    key: str,
+    sources: list[str],
+    refused: list[tuple[str, str]],
+    name: str,
+    expected: str | None,
+    size: int | None,
+    settings: Settings,
+    show: bool,
+    requested: list[str],
+) -> Path:
     import requests
 
-    failures: list[SourceError] = [SourceError(url, "refused", f"{url}: skipped, {why}") for url, why in refused]
+    failures: list[SourceError] = [
+        SourceError(url, "refused", f"{url}: skipped, {why}") for url, why in refused
+    ]
     with requests.Session() as session:
         session.headers["User-Agent"] = "zoo-hub (python-requests)"
         for url in sources:
@@ -204,8 +241,10 @@ def _check(got_size: int, actual: str, size: int | None, expected: str | None) -
         return f"got {got_size} bytes, expected {size} (the file upstream may have changed)"
     if not sha256_matches(actual, expected):
         kind = "sha256" if len(expected) == 64 else f"sha256 prefix ({len(expected)} digits)"
-        return (f"{kind} mismatch: expected {expected}, got {actual} (the file upstream may have changed, or a "
-                "mirror serves another version)")
+        return (
+            f"{kind} mismatch: expected {expected}, got {actual} (the file upstream may have changed, or a "
+            "mirror serves another version)"
+        )
     return None
 
 

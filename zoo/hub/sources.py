@@ -74,7 +74,9 @@ def all_sources(
     """
     for url in urls:
         if scheme(url) not in ("http", "https", "file"):
-            raise ValueError(f"cannot download {url!r}: only http://, https:// and file:// URLs are supported.")
+            raise ValueError(
+                f"cannot download {url!r}: only http://, https:// and file:// URLs are supported."
+            )
     secure = any(scheme(u) == "https" for u in urls)
     candidates = [*urls, *mirror_urls(urls, filename, mirrors), *plugin_mirrors(urls, filename, sha256)]
     sources: list[str] = []

@@ -186,10 +186,15 @@ class Store:
         return [
             Path(e.path)
             for e in entries
-            if e.is_dir() and len(e.name) == 64 and _HEX.match(e.name) and (sha256 is None or e.name.startswith(sha256))
+            if e.is_dir()
+            and len(e.name) == 64
+            and _HEX.match(e.name)
+            and (sha256 is None or e.name.startswith(sha256))
         ]
 
-    def find(self, filename: str, sha256: str | None = None, urls: Sequence[str] | None = None) -> Path | None:
+    def find(
+        self, filename: str, sha256: str | None = None, urls: Sequence[str] | None = None
+    ) -> Path | None:
         """The cached file for ``filename`` with this hash (full or prefix), without any network.
 
         Without a hash, a file is only taken when it came from one of ``urls`` (when given), so two
@@ -249,8 +254,9 @@ class Store:
         self.ensure()
         return self.partial / f"{key}.{host_tag()}.{os.getpid()}.{time.monotonic_ns()}.tmp"
 
-    def commit(self, tmp: Path, sha256: str, filename: str, *, url: str | None,
-               requested: Sequence[str] = ()) -> Path:
+    def commit(
+        self, tmp: Path, sha256: str, filename: str, *, url: str | None, requested: Sequence[str] = ()
+    ) -> Path:
         """Move a verified temp file into the cache (``os.replace``: atomic on one file system)."""
         folder = self.blobs / sha256
         folder.mkdir(parents=True, exist_ok=True)
@@ -274,13 +280,19 @@ class Store:
         return target
 
     def _record(self, target: Path, url: str | None, requested: Sequence[str] = ()) -> None:
-        record = {"filename": target.name, "url": url, "urls": list(requested), "size": target.stat().st_size,
-                  "added": time.time()}
+        record = {
+            "filename": target.name,
+            "url": url,
+            "urls": list(requested),
+            "size": target.stat().st_size,
+            "added": time.time(),
+        }
         with contextlib.suppress(OSError):
             write_json_atomic(target.with_name(f".{target.name}.json"), record)
 
-    def add_file(self, source: Path, *, sha256: str | None = None, filename: str | None = None,
-                 url: str | None = None) -> Path:
+    def add_file(
+        self, source: Path, *, sha256: str | None = None, filename: str | None = None, url: str | None = None
+    ) -> Path:
         """Import a local file (copied by hand from a machine with network) after checking its hash."""
         source = Path(source)
         if not source.is_file():

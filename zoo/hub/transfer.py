@@ -48,7 +48,9 @@ class SourceError(DownloadError):
 
 
 class _Retry(Exception):
-    def __init__(self, reason: str, message: str, *, retry_after: float | None = None, progressed: bool = False):
+    def __init__(
+        self, reason: str, message: str, *, retry_after: float | None = None, progressed: bool = False
+    ):
         super().__init__(message)
         self.reason, self.retry_after, self.progressed = reason, retry_after, progressed
 
@@ -95,8 +97,9 @@ def backoff(failures: int) -> float:
     return min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (failures - 1)) * random.uniform(1.0, 1.25)
 
 
-def download(session, url: str, part: Partial, *, size: int | None, settings: Settings, show: bool,
-             desc: str) -> None:
+def download(
+    session, url: str, part: Partial, *, size: int | None, settings: Settings, show: bool, desc: str
+) -> None:
     """Make ``part`` hold the whole file served at ``url`` (not yet hash-checked)."""
     if urlsplit(url).scheme.lower() == "file":
         _copy_local(url, part, size=size)
@@ -109,8 +112,11 @@ def download(session, url: str, part: Partial, *, size: int | None, settings: Se
         except _Retry as retry:
             failures = 0 if retry.progressed else failures + 1
             if failures > settings.max_retries:
-                raise SourceError(url, retry.reason, f"{retry} (gave up after {settings.max_retries} retries; "
-                                  "ZOO_MAX_RETRIES sets how many)") from None
+                raise SourceError(
+                    url,
+                    retry.reason,
+                    f"{retry} (gave up after {settings.max_retries} retries; ZOO_MAX_RETRIES sets how many)",
+                ) from None
             if failures:
                 _sleep(retry.retry_after if retry.retry_after is not None else backoff(failures))
 
@@ -138,14 +144,18 @@ def _open(session, url: str, headers: dict[str, str], timeout: tuple[float, floa
         target = urljoin(current, resp.headers["location"])
         resp.close()
         if urlsplit(current).scheme.lower() == "https" and urlsplit(target).scheme.lower() != "https":
-            raise SourceError(url, "insecure_redirect",
-                              f"{url}: refused a redirect from https to {target} (no downgrade to plain http)")
+            raise SourceError(
+                url,
+                "insecure_redirect",
+                f"{url}: refused a redirect from https to {target} (no downgrade to plain http)",
+            )
         current = target
     raise SourceError(url, "http", f"{url}: more than {MAX_REDIRECTS} redirects")
 
 
-def _attempt(session, url: str, part: Partial, *, size: int | None, settings: Settings, show: bool,
-             desc: str) -> None:
+def _attempt(
+    session, url: str, part: Partial, *, size: int | None, settings: Settings, show: bool, desc: str
+) -> None:
     import requests
     import urllib3
 
@@ -159,20 +169,34 @@ def _attempt(session, url: str, part: Partial, *, size: int | None, settings: Se
     try:
         resp = _open(session, url, headers, (settings.connect_timeout, settings.read_timeout))
     except requests.exceptions.ProxyError as exc:
-        raise SourceError(url, "proxy", f"{url}: proxy error ({_short(exc)}); check HTTPS_PROXY / HTTP_PROXY / "
-                          "NO_PROXY") from None
+        raise SourceError(
+            url, "proxy", f"{url}: proxy error ({_short(exc)}); check HTTPS_PROXY / HTTP_PROXY / NO_PROXY"
+        ) from None
     except requests.exceptions.SSLError as exc:
-        raise SourceError(url, "ssl", f"{url}: SSL/TLS error ({_short(exc)}); if a proxy re-signs traffic, set "
-                          "REQUESTS_CA_BUNDLE to its CA certificate") from None
+        raise SourceError(
+            url,
+            "ssl",
+            f"{url}: SSL/TLS error ({_short(exc)}); if a proxy re-signs traffic, set "
+            "REQUESTS_CA_BUNDLE to its CA certificate",
+        ) from None
     except requests.exceptions.ConnectTimeout:
-        raise _Retry("connection", f"{url}: connecting to {host} timed out after {settings.connect_timeout:g} s "
-                     "(ZOO_CONNECT_TIMEOUT)") from None
+        raise _Retry(
+            "connection",
+            f"{url}: connecting to {host} timed out after {settings.connect_timeout:g} s "
+            "(ZOO_CONNECT_TIMEOUT)",
+        ) from None
     except requests.exceptions.ReadTimeout:
-        raise _Retry("timeout", f"{url}: no answer within {settings.read_timeout:g} s (ZOO_READ_TIMEOUT)") from None
+        raise _Retry(
+            "timeout", f"{url}: no answer within {settings.read_timeout:g} s (ZOO_READ_TIMEOUT)"
+        ) from None
     except requests.exceptions.ConnectionError as exc:
         if _is_name_resolution(exc):  # retrying rarely helps; mirrors might
-            raise SourceError(url, "connection", f"{url}: cannot resolve host {urlsplit(url).hostname!r} "
-                              "(DNS); offline, or a typo in the URL?") from None
+            raise SourceError(
+                url,
+                "connection",
+                f"{url}: cannot resolve host {urlsplit(url).hostname!r} "
+                "(DNS); offline, or a typo in the URL?",
+            ) from None
         raise _Retry("connection", f"{url}: cannot connect to {host} ({_short(exc)})") from None
     except requests.exceptions.RequestException as exc:
         raise SourceError(url, "http", f"{url}: {_short(exc)}") from None
@@ -186,10 +210,15 @@ def _attempt(session, url: str, part: Partial, *, size: int | None, settings: Se
             if offset and match and int(match.group(1)) == offset:
                 return  # we already hold every byte; the hash check decides
             part.restart()
-            raise _Retry("http", f"{url}: HTTP 416 for a resumed download; starting again", progressed=bool(offset))
+            raise _Retry(
+                "http", f"{url}: HTTP 416 for a resumed download; starting again", progressed=bool(offset)
+            )
         if status in (408, 429) or status >= 500:
-            raise _Retry("http", f"{url}: HTTP {status} {resp.reason or ''}".rstrip(),
-                         retry_after=retry_after_seconds(resp.headers.get("Retry-After")))
+            raise _Retry(
+                "http",
+                f"{url}: HTTP {status} {resp.reason or ''}".rstrip(),
+                retry_after=retry_after_seconds(resp.headers.get("Retry-After")),
+            )
         if status not in (200, 206):
             raise SourceError(url, "http", f"{url}: HTTP {status} {resp.reason or ''}".rstrip())
 
@@ -198,7 +227,9 @@ def _attempt(session, url: str, part: Partial, *, size: int | None, settings: Se
             match = _CONTENT_RANGE.match(resp.headers.get("Content-Range", ""))
             if not match or int(match.group(1)) != offset:
                 part.restart()
-                raise _Retry("http", f"{url}: server answered a different range; starting again", progressed=True)
+                raise _Retry(
+                    "http", f"{url}: server answered a different range; starting again", progressed=True
+                )
             total = int(match.group(3)) if match.group(3) != "*" else None
         else:
             if offset:
@@ -208,14 +239,25 @@ def _attempt(session, url: str, part: Partial, *, size: int | None, settings: Se
         if part.size == 0:
             part.etag, part.last_modified = resp.headers.get("ETag"), resp.headers.get("Last-Modified")
         if size is not None and total is not None and total != size:
-            raise SourceError(url, "integrity", f"{url}: the server has {total} bytes, expected {size} (the "
-                              "file upstream may have changed)")
+            raise SourceError(
+                url,
+                "integrity",
+                f"{url}: the server has {total} bytes, expected {size} (the file upstream may have changed)",
+            )
         if total is not None:
             check_free_space(part.path.parent, total - part.size, desc)
 
         start = part.size
-        bar = _progress_bar(total=total if total is not None else size, initial=start, unit="B", unit_scale=True,
-                            unit_divisor=1024, desc=desc, disable=not show, leave=False)
+        bar = _progress_bar(
+            total=total if total is not None else size,
+            initial=start,
+            unit="B",
+            unit_scale=True,
+            unit_divisor=1024,
+            desc=desc,
+            disable=not show,
+            leave=False,
+        )
         try:
             for chunk in _chunks(resp):
                 part.write(chunk)
@@ -224,13 +266,19 @@ def _attempt(session, url: str, part: Partial, *, size: int | None, settings: Se
                     raise SourceError(url, "integrity", f"{url}: sent more than the expected {size} bytes")
         except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError) as exc:
             kind = "timeout" if "timed out" in str(exc).lower() else "connection"
-            raise _Retry(kind, f"{url}: connection lost after {part.size} bytes ({_short(exc)})",
-                         progressed=part.size > start) from None
+            raise _Retry(
+                kind,
+                f"{url}: connection lost after {part.size} bytes ({_short(exc)})",
+                progressed=part.size > start,
+            ) from None
         finally:
             bar.close()
         if total is not None and part.size < total:
-            raise _Retry("connection", f"{url}: connection closed after {part.size} of {total} bytes",
-                         progressed=part.size > start)
+            raise _Retry(
+                "connection",
+                f"{url}: connection closed after {part.size} of {total} bytes",
+                progressed=part.size > start,
+            )
 
 
 def _chunks(resp):
