@@ -1,0 +1,139 @@
+"""zoo.summary and zoo.plot_model on a two-input video-QA-shaped model, a residual net and lazy layers."""
+
+from __future__ import annotations
+
+import struct
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+import zoo
+from zoo.layers import LSTM, Concatenate, Dense, Embedding, TimeDistributed
+from zoo.utils import normalize, to_categorical
+
+
+class VideoQA(nn.Module):
+    def __init__(self, frozen: bool = True) -> None:
+        super().__init__()
+        cnn = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        cnn.requires_grad_(not frozen)
+        self.frames = TimeDistributed(cnn)
+        self.video = LSTM(8)
+        self.embed = Embedding(50, 6, mask_zero=True)
+        self.question = LSTM(5)
+        self.merge = Concatenate()
+        self.hidden = Dense(7, activation=torch.relu)
+        self.answer = Dense(3)
+
+    def forward(self, video, question):
+        merged = self.merge([self.video(self.frames(video)), self.question(self.embed(question))])
+        return self.answer(self.hidden(merged))
+
+
+class Residual(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.a, self.b = nn.Linear(4, 4), nn.Linear(4, 4)
+        self.scale = nn.Parameter(torch.ones(4))  # used directly in forward, not in a layer
+
+    def forward(self, x):
+        y = self.a(x)
+        y += self.b(y)  # in-place merge written as plain torch
+        return torch.cat([y, x], -1) * torch.cat([self.scale, self.scale])
+
+
+SIZES = [(3, 3, 8, 8), (6,)]
+DTYPES = [torch.float32, torch.long]
+
+
+def test_summary_counts_equal_parameters_for_two_inputs_and_lazy_layers():
+    model = VideoQA()
+    lines = []
+    s = zoo.summary(model, SIZES, dtypes=DTYPES, print_fn=lines.append)
+    total = sum(p.numel() for p in model.parameters())  # lazy layers are materialised now
+    assert s.total_params == total == sum(r.params for r in s.rows)
+    frozen = sum(p.numel() for p in model.frames.parameters())
+    assert s.non_trainable_params == frozen and s.trainable_params == total - frozen
+    rows = {r.name: r for r in s.rows}
+    assert rows["frames"].trainable == "N" and rows["video"].trainable == "Y"
+    assert rows["video"].params == 4 * 8 * (4 + 8 + 2)  # torch LSTM: two bias vectors
+    assert rows["merge"].output_shape == "(None, 13)" and rows["merge"].connected_to == "video, question"
+    assert rows["embed"].output_shape == "(None, 6, 6)"
+    text = lines[0]
+    assert "Total params: " + f"{total:,}" in text and "Non-trainable params: " + f"{frozen:,}" in text
+    assert "frames (TimeDistributed)" in text and "(None, 3, 4)" in text
+    assert model.training  # mode restored
+
+
+def test_summary_with_example_tensors_inplace_ops_and_loose_parameters():
+    model = Residual()
+    s = zoo.summary(model, torch.randn(5, 4), print_fn=None)
+    assert s.total_params == sum(p.numel() for p in model.parameters()) == sum(r.params for r in s.rows)
+    names = [r.name for r in s.rows]
+    assert names[-1] == "(other parameters)" and s.rows[-1].params == 4
+    add = next(r for r in s.rows if r.type_name == "add")
+    assert add.connected_to == "a, b"
+    shared = nn.Sequential(nn.Linear(3, 3))
+    twice = nn.Sequential(shared, nn.ReLU(), shared)
+    s2 = zoo.summary(twice, (3,), print_fn=None)
+    assert [r.shared for r in s2.rows] == [False, False, False, True]
+    assert s2.total_params == 12 == sum(r.params for r in s2.rows)
+
+
+def test_summary_bad_input_sizes():
+    with pytest.raises(ValueError, match="input size must be a tuple of positive ints"):
+        zoo.summary(VideoQA(), [(3, 3, 8, 8), (0,)], dtypes=DTYPES, print_fn=None)
+    with pytest.raises(ValueError, match="2 input sizes but 1 dtypes"):
+        zoo.summary(VideoQA(), SIZES, dtypes=[torch.float32], print_fn=None)
+
+
+def _png_size(data: bytes) -> tuple[int, int]:
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR"
+    return struct.unpack(">II", data[16:24])
+
+
+def test_plot_model_writes_png_and_svg_of_the_graph(tmp_path):
+    model = VideoQA()
+    png = zoo.plot_model(model, SIZES, tmp_path / "model.png", dtypes=DTYPES)
+    width, height = _png_size(png.read_bytes())
+    assert 200 < width < 2000 and 300 < height < 3000 and png.stat().st_size > 5000
+    svg = zoo.plot_model(model, SIZES, tmp_path / "sub" / "model.svg", dtypes=DTYPES, rankdir="LR")
+    root = ET.parse(svg).getroot()
+    assert root.tag.endswith("svg")
+    text = svg.read_text()
+    for name in ("input_1", "input_2", "frames", "Concatenate", "answer"):
+        assert name in text
+    assert not list(tmp_path.glob(".*tmp"))
+    with pytest.raises(ValueError, match=r"png, svg, pdf.*model\.jpg"):
+        zoo.plot_model(model, SIZES, tmp_path / "model.jpg", dtypes=DTYPES)
+
+
+def test_plot_layout_puts_branches_side_by_side_and_merge_below():
+    from zoo.utils._trace import trace
+    from zoo.utils.plot import layout
+
+    model = VideoQA()
+    nodes, _ = trace(model, [torch.randn(2, 3, 3, 8, 8), torch.ones(2, 6, dtype=torch.long)])
+    pos = layout(nodes)
+    by_name = {n.name: pos[n.index] for n in nodes}
+    assert by_name["frames"][1] == by_name["embed"][1] == 1 and by_name["frames"][0] != by_name["embed"][0]
+    assert by_name["merge"][1] == 3 and by_name["answer"][1] == 5
+    merge = next(n for n in nodes if n.name == "merge")
+    assert [nodes[i].name for i in merge.inputs] == ["video", "question"]
+
+
+def test_to_categorical_and_normalize_like_keras():
+    np.testing.assert_array_equal(to_categorical([0, 2, 1]), np.eye(3, dtype="float32")[[0, 2, 1]])
+    assert to_categorical(np.array([[1], [0]]), num_classes=4).shape == (2, 4)
+    t = to_categorical(torch.tensor([[1, 0], [2, 2]]))
+    assert isinstance(t, torch.Tensor) and t.shape == (2, 2, 3) and t[1, 0, 2] == 1
+    with pytest.raises(ValueError, match=r"class ids must lie in \[0, 2\)"):
+        to_categorical([0, 3], num_classes=2)
+    x = np.array([[3.0, 4.0], [0.0, 0.0]])
+    np.testing.assert_allclose(normalize(x), [[0.6, 0.8], [0, 0]])
+    torch.testing.assert_close(
+        normalize(torch.tensor(x), order=1), torch.tensor([[3 / 7, 4 / 7], [0, 0]], dtype=torch.float64)
+    )

@@ -1,0 +1,225 @@
+"""Features of a frozen encoder, computed once and memory-mapped from disk afterwards.
+
+Transfer learning with a frozen backbone recomputes the same features every epoch; computing them once
+(inference mode, batched) turns an epoch into a pass over a small array. The cache key is a hash of
+
+* the encoder's state (every parameter and buffer, so a preprocessing module's mean/std count too),
+* an ``identity`` the caller adds (weights variant and file hash, preprocessing, pooling ...),
+* the data's ``fingerprint`` (what would change the pixels: dataset config, file sizes and times),
+
+so changing any of them computes afresh. Files live in ``$ZOO_HOME/features/<key>.npy``, are written to
+a temporary name, fsynced and renamed (a reader never sees half a file), under a per-key file lock (N
+processes compute once), and are read back with ``np.load(mmap_mode="r")``, so a cache larger than
+memory is paged in as batches touch it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+__all__ = ["FeatureCache", "state_digest"]
+
+
+def state_digest(module: nn.Module) -> str:
+    """sha256 of a module's class and state dict (names, dtypes, shapes and bytes)."""
+    digest = hashlib.sha256(f"{type(module).__module__}.{type(module).__qualname__}".encode())
+    for name, tensor in module.state_dict().items():
+        t = tensor.detach().to("cpu").contiguous().reshape(-1)
+        digest.update(f"{name}|{t.dtype}|{tuple(t.shape)}|".encode())
+        digest.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return digest.hexdigest()
+
+
+def _default_root() -> Path:
+    try:
+        from zoo.hub.config import home
+    except ImportError:  # pragma: no cover - the hub ships with zoo; this only guards partial installs
+        return Path(os.environ.get("ZOO_HOME", "~/.cache/zoo")).expanduser() / "features"
+    return home() / "features"
+
+
+class FeatureCache:
+    """``FeatureCache(encoder).features(batches, fingerprint=..., count=N)`` -> (N, ...) memory-mapped array.
+
+    ``encoder`` maps one input batch to one output row per sample (for video: (B, T, 3, H, W) ->
+    (B, T, F)). It is run in eval mode under ``torch.inference_mode``; it is not moved or changed,
+    except ``channels_last=True`` converts its 4-D weights to the channels-last memory format (often
+    faster for convolutions on CPU and GPU). ``transform`` turns each raw batch (e.g. uint8 numpy
+    frames) into the encoder's input tensor. ``dtype="float16"`` halves the disk size.
+    """
+
+    def __init__(
+        self,
+        encoder: nn.Module,
+        *,
+        identity: Mapping[str, Any] | None = None,
+        root: str | os.PathLike[str] | None = None,
+        transform: Callable[[Any], torch.Tensor] | None = None,
+        channels_last: bool = False,
+        dtype: str = "float32",
+        progress: bool = False,
+    ):
+        if dtype not in ("float32", "float16"):
+            raise ValueError(f"FeatureCache stores float32 or float16 features; got dtype={dtype!r}.")
+        self.encoder = encoder
+        self.identity = dict(identity or {})
+        self.root = Path(root) if root is not None else None
+        self.transform = transform
+        self.channels_last = channels_last
+        self.dtype = dtype
+        self.progress = progress
+        self.hits = 0
+        self.misses = 0
+        self._state: str | None = None
+        try:
+            json.dumps(self.identity, sort_keys=True)
+        except TypeError as exc:
+            raise TypeError(f"FeatureCache identity must be plain JSON data: {exc}") from None
+
+    # -- keys -----------------------------------------------------------------------------------------
+    @property
+    def directory(self) -> Path:
+        return self.root if self.root is not None else _default_root()
+
+    def key(self, fingerprint: str) -> str:
+        """The cache key of this encoder's features of the data with ``fingerprint``."""
+        if not isinstance(fingerprint, str) or not fingerprint:
+            raise ValueError("FeatureCache needs the data's fingerprint as a non-empty string.")
+        if self._state is None:
+            self._state = state_digest(self.encoder)
+        blob = json.dumps(
+            {"encoder": self._state, "identity": self.identity, "data": fingerprint, "dtype": self.dtype},
+            sort_keys=True,
+        )
+        return hashlib.sha256(blob.encode()).hexdigest()[:32]
+
+    def path(self, fingerprint: str) -> Path:
+        return self.directory / f"{self.key(fingerprint)}.npy"
+
+    # -- reading and computing ------------------------------------------------------------------------
+    def features(
+        self, batches: Iterable[Any] | Callable[[], Iterable[Any]], *, fingerprint: str, count: int
+    ) -> np.ndarray:
+        """The features of ``count`` samples, read from the cache or computed from ``batches``.
+
+        ``batches`` (or a function returning them, so that a hit does not even start a generator)
+        yields input batches in sample order; together they must hold exactly ``count`` samples.
+        """
+        if not isinstance(count, int) or count < 1:
+            raise ValueError(f"FeatureCache needs count >= 1 samples; got count={count!r}.")
+        path = self.path(fingerprint)
+        cached = self._read(path, count)
+        if cached is not None:
+            self.hits += 1
+            return cached
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with self._lock(path):
+            cached = self._read(path, count)  # another process may have written it meanwhile
+            if cached is not None:
+                self.hits += 1
+                return cached
+            self.misses += 1
+            self._compute(batches() if callable(batches) else batches, path, count, fingerprint)
+        result = self._read(path, count)
+        assert result is not None
+        return result
+
+    @staticmethod
+    def _read(path: Path, count: int) -> np.ndarray | None:
+        if not path.is_file():
+            return None
+        try:
+            array = np.load(path, mmap_mode="r", allow_pickle=False)
+        except (ValueError, OSError, EOFError):
+            return None  # unreadable (e.g. a disk filled up mid-copy by another tool): compute again
+        return array if array.shape[:1] == (count,) else None
+
+    @staticmethod
+    def _lock(path: Path):
+        try:
+            from filelock import FileLock
+        except ImportError:  # pragma: no cover - filelock is a zoo dependency
+            return contextlib.nullcontext()
+        return FileLock(str(path) + ".lock")
+
+    def _compute(self, batches: Iterable[Any], path: Path, count: int, fingerprint: str) -> None:
+        encoder = self.encoder
+        if self.channels_last:
+            encoder = encoder.to(memory_format=torch.channels_last)
+        was_training = encoder.training
+        encoder.eval()
+        device = next((p.device for p in encoder.parameters()), torch.device("cpu"))
+        fd, tmp_name = tempfile.mkstemp(prefix=path.stem + ".", suffix=".tmp", dir=path.parent)
+        os.close(fd)
+        tmp = Path(tmp_name)
+        start, written, out = time.perf_counter(), 0, None
+        bar = self._bar(count)
+        try:
+            with torch.inference_mode():
+                for batch in batches:
+                    x = self.transform(batch) if self.transform is not None else torch.as_tensor(batch)
+                    x = x.to(device)
+                    if self.channels_last and x.dim() == 4:
+                        x = x.contiguous(memory_format=torch.channels_last)
+                    y = encoder(x).float().cpu().numpy()
+                    if out is None:
+                        out = np.lib.format.open_memmap(
+                            tmp, mode="w+", dtype=self.dtype, shape=(count, *y.shape[1:])
+                        )
+                    if written + len(y) > count:
+                        raise ValueError(
+                            f"FeatureCache was told count={count} but the batches hold more samples."
+                        )
+                    out[written : written + len(y)] = y
+                    written += len(y)
+                    if bar is not None:
+                        bar.update(len(y))
+            if written != count:
+                raise ValueError(
+                    f"FeatureCache was told count={count} but the batches held {written} samples."
+                )
+            out.flush()
+            del out
+            with open(tmp, "rb+") as f:
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        finally:
+            if bar is not None:
+                bar.close()
+            encoder.train(was_training)
+        meta = {
+            "fingerprint": fingerprint,
+            "identity": self.identity,
+            "encoder_state_sha256": self._state,
+            "count": count,
+            "seconds": round(time.perf_counter() - start, 3),
+            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
+        meta_tmp = path.with_suffix(".json.tmp")
+        meta_tmp.write_text(json.dumps(meta, indent=2))
+        os.replace(meta_tmp, path.with_suffix(".json"))
+
+    def _bar(self, count: int):
+        if not self.progress:
+            return None
+        from tqdm.auto import tqdm
+
+        return tqdm(total=count, desc="features", unit="sample", leave=False)
+
+    def __repr__(self) -> str:
+        return f"FeatureCache(directory={str(self.directory)!r}, hits={self.hits}, misses={self.misses})"
