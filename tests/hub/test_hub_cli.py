@@ -153,6 +153,8 @@ def test_zoo_download_application_and_dataset(file_server, capsys):
         @zoo.hookimpl
         def zoo_register_datasets(self, register):
             register("tiny_data", "builtins:print", files=files)
+            missing = [{"url": file_server.url(f"/lost{i}.npz"), "sha256": None} for i in range(2)]
+            register("half_data", "builtins:print", files=[*files, *missing])
 
     zoo.plugins.get_plugin_manager().register(Plugin(), name="tiny")
     assert main(["download", "TinyNet"]) == 0
@@ -164,6 +166,9 @@ def test_zoo_download_application_and_dataset(file_server, capsys):
     assert "V1, V2" in capsys.readouterr().err
     assert main(["download", "tiny_data"]) == 0
     assert "data.npz" in capsys.readouterr().out
+    assert main(["download", "half_data"]) == 1  # fetches what it can, then reports every failure
+    captured = capsys.readouterr()
+    assert "data.npz" in captured.out and "2 of 3 files failed" in captured.err and "HTTP 404" in captured.err
     assert main(["download", "no_such_thing"]) == 1
     err = capsys.readouterr().err
     assert "no applications named 'no_such_thing'" in err and "no datasets named" in err

@@ -8,7 +8,7 @@ import sys
 import time
 from typing import Any
 
-from zoo.errors import UnknownNameError, ZooError
+from zoo.errors import DownloadError, UnknownNameError, ZooError
 from zoo.hub import maintenance
 from zoo.hub.fetch import cache_dir, fetch, fetch_spec
 from zoo.hub.store import Store
@@ -185,9 +185,22 @@ def cmd_download(args: argparse.Namespace) -> int:
     files = entry_files(entry.name, entry.kind, dict(entry.meta), args.weights)
     if not files:
         raise ZooError(f"{entry.kind} {entry.name!r} lists no files to download.")
+    failed: list[tuple[str, DownloadError]] = []
     for label, spec in files:
-        path = fetch_spec(spec, entry=entry.name)
+        try:
+            path = fetch_spec(spec, entry=entry.name)
+        except DownloadError as exc:
+            failed.append((label, exc))
+            print(f"{label}: FAILED", file=sys.stderr)
+            continue
         print(f"{label}: {path} ({human(path.stat().st_size)})")
+    if len(failed) == 1:
+        raise failed[0][1]
+    if failed:
+        labels = ", ".join(label for label, _ in failed)
+        raise type(failed[0][1])(
+            f"{len(failed)} of {len(files)} files failed ({labels}). The first: {failed[0][1]}"
+        )
     return 0
 
 

@@ -274,12 +274,14 @@ def offline_message(store: Store, urls: list[str], name: str, expected: str | No
     hash_opt = f" --sha256 {expected}" if expected else ""
     where = store.blobs / (expected if expected and len(expected) == 64 else "<sha256>") / name
     get = f"zoo download {entry}" if entry else f"zoo cache add {urls[0]}{hash_opt}"
+    torch_hint = (
+        f"place it at {torch_hub_checkpoints() / name}, or " if name.endswith((".pth", ".pt")) else ""
+    )
     return (
         f"ZOO_OFFLINE=1 and {name}{f' (sha256 {expected})' if expected else ''} is not in the zoo cache "
         f"({store.root}). It belongs at {where}. Either:\n"
         f"  * on a machine with network run '{get}', then copy its cache folder ('zoo cache dir') over "
         f"this machine's ZOO_HOME ({store.root});\n"
         f"  * or copy the file itself here (from {urls[0]}) and run 'zoo cache add /path/to/{name}{hash_opt}';\n"
-        f"  * or place it at {torch_hub_checkpoints() / name}, or in a shared folder named by "
-        "ZOO_MIRRORS=file:///that/folder."
+        f"  * or {torch_hint}put it in a shared folder named by ZOO_MIRRORS=file:///that/folder."
     )
