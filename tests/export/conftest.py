@@ -1,0 +1,51 @@
+"""Small models for the export tests: a CNN, a two-input model, and helpers to read artefacts back."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+
+class TinyCNN(nn.Module):
+    """Conv + BN + pooling + linear: the layer types of real image models, at a size that exports fast."""
+
+    def __init__(self, classes: int = 5) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+        self.bn = nn.BatchNorm2d(8)
+        self.head = nn.Linear(8, classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = torch.relu(self.bn(self.conv(x)))
+        return self.head(torch.flatten(nn.functional.adaptive_avg_pool2d(x, 1), 1))
+
+
+class ClipAndQuestion(nn.Module):
+    """Two inputs (frames and token ids) and two outputs, like the video-QA model."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.frames = nn.Linear(12, 6)
+        self.tokens = nn.Embedding(20, 6)
+        self.answer = nn.Linear(6, 4)
+
+    def forward(self, clip: torch.Tensor, question: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        joint = self.frames(clip).mean(1) * self.tokens(question).mean(1)
+        return self.answer(joint), joint
+
+
+@pytest.fixture
+def tiny_cnn() -> TinyCNN:
+    torch.manual_seed(0)
+    model = TinyCNN()
+    with torch.no_grad():  # non-trivial running statistics, so eval-mode BN matters
+        model.bn.running_mean.uniform_(-0.5, 0.5)
+        model.bn.running_var.uniform_(0.5, 2.0)
+    return model
+
+
+@pytest.fixture
+def clip_and_question() -> ClipAndQuestion:
+    torch.manual_seed(0)
+    return ClipAndQuestion()

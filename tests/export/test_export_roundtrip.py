@@ -1,0 +1,116 @@
+"""Round trips: each format's file, loaded by its own runtime, computes what the PyTorch model computes."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import onnx
+import onnxruntime
+import pytest
+import torch
+import torchvision
+
+import zoo
+from zoo.export import ExportResult
+
+
+def _load_back(fmt: str, path):
+    """The artefact loaded with the runtime a user would use, independently of zoo's own check."""
+    if fmt == "onnx":
+        session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        return lambda *xs: [torch.from_numpy(o) for o in session.run(None, {
+            i.name: x.numpy() for i, x in zip(session.get_inputs(), xs, strict=True)})]  # fmt: skip
+    if fmt == "torchscript":
+        return torch.jit.load(str(path))
+    with open(path, "rb") as f:
+        return torch.export.load(f).module()
+
+
+@pytest.mark.parametrize(
+    ("fmt", "suffix"), [("onnx", ".onnx"), ("torchscript", ".pt"), ("torch_export", ".pt2")]
+)
+def test_round_trip_each_format(tiny_cnn, tmp_path, fmt, suffix):
+    tiny_cnn.train()
+    result = zoo.export(tiny_cnn, fmt, tmp_path, torch.randn(1, 3, 16, 16))
+
+    assert isinstance(result, ExportResult)
+    assert result.path == tmp_path / f"tinycnn{suffix}" and result.path.is_file()
+    assert os.listdir(tmp_path) == [result.path.name]  # no temp files left over
+    assert result.format == fmt and result.batch_sizes == (1, 3)
+    assert 0 <= result.max_abs_diff <= result.tolerance
+    assert "max abs diff" in str(result) and fmt in str(result)
+    assert tiny_cnn.training, "export must restore the model's training flag"
+
+    tiny_cnn.eval()
+    runner = _load_back(fmt, result.path)
+    x = torch.randn(5, 3, 16, 16)  # a batch size neither traced nor checked
+    with torch.no_grad():
+        expected, got = tiny_cnn(x), runner(x)
+    got = got[0] if isinstance(got, list) else got
+    torch.testing.assert_close(got, expected, atol=1e-4, rtol=1e-4)
+
+
+def test_onnx_batch_axis_is_dynamic_for_every_input_and_output(clip_and_question, tmp_path):
+    example = (torch.randn(2, 3, 12), torch.randint(0, 20, (2, 7)))
+    result = zoo.export(clip_and_question, "onnx", tmp_path / "qa.onnx", example)
+
+    assert result.input_names == ("clip", "question")  # from forward's signature
+    assert result.output_names == ("output_0", "output_1")
+    graph = onnx.load(str(result.path)).graph
+    for value in [*graph.input, *graph.output]:
+        batch = value.type.tensor_type.shape.dim[0]
+        assert batch.dim_param == "batch" and not batch.dim_value, value.name
+    session = onnxruntime.InferenceSession(str(result.path), providers=["CPUExecutionProvider"])
+    for n in (1, 6):
+        clip, question = torch.randn(n, 3, 12), torch.randint(0, 20, (n, 7))
+        answer, joint = session.run(None, {"clip": clip.numpy(), "question": question.numpy()})
+        with torch.no_grad():
+            expected = clip_and_question(clip, question)
+        np.testing.assert_allclose(answer, expected[0].numpy(), atol=1e-5)
+        np.testing.assert_allclose(joint, expected[1].numpy(), atol=1e-5)
+
+
+def test_static_batch_fixes_the_batch_axis(tiny_cnn, tmp_path):
+    result = zoo.export(
+        tiny_cnn, "onnx", tmp_path / "fixed.onnx", input_shape=(3, 16, 16), dynamic_batch=False,
+        input_names=["image"], output_names=["logits"],
+    )  # fmt: skip
+    graph = onnx.load(str(result.path)).graph
+    assert [i.name for i in graph.input] == ["image"] and [o.name for o in graph.output] == ["logits"]
+    assert graph.input[0].type.tensor_type.shape.dim[0].dim_value == 2
+    assert result.batch_sizes == (2,) and not result.dynamic_batch
+
+
+def _model(name: str, size: int, **load_kwargs):
+    """The model by name once ``zoo.load`` provides it; until then the same torchvision architecture."""
+    if zoo.list("applications", name):
+        return name, {"weights": None, **load_kwargs}
+    if name == "resnet50":
+        return torchvision.models.resnet50(weights=None), None
+    model = torchvision.models.inception_v3(weights=None, aux_logits=False, init_weights=True)
+    model.fc = torch.nn.Identity()  # include_top=False, pooling="avg": (N, 2048) features
+    return model, None
+
+
+def test_resnet50_onnx_round_trip(tmp_path):
+    torch.manual_seed(0)
+    model, load_kwargs = _model("resnet50", 64)
+    result = zoo.export(
+        model, "onnx", tmp_path / "resnet50.onnx", torch.randn(2, 3, 64, 64), load_kwargs=load_kwargs
+    )
+    assert result.max_abs_diff <= result.tolerance and result.size_bytes > 90e6
+
+
+def test_inception_v3_features_onnx_round_trip(tmp_path):
+    torch.manual_seed(0)
+    model, load_kwargs = _model("inception_v3", 75, include_top=False, pooling="avg")
+    result = zoo.export(
+        model, "onnx", tmp_path / "inception.onnx", torch.randn(2, 3, 75, 75), load_kwargs=load_kwargs
+    )
+    session = onnxruntime.InferenceSession(str(result.path), providers=["CPUExecutionProvider"])
+    (features,) = session.run(
+        None, {"input": np.random.default_rng(0).standard_normal((3, 3, 75, 75), np.float32)}
+    )
+    assert features.shape == (3, 2048)
+    assert result.max_abs_diff <= result.tolerance

@@ -1,0 +1,85 @@
+"""Turn an exporter's failure into one line a user can act on, naming the operator that could not go.
+
+torch.onnx and torch.export bury the cause several exceptions deep, behind pages of advice meant for
+PyTorch developers. The operator's name is what a user needs: it tells them which layer to replace, or
+which translation to register.
+"""
+
+from __future__ import annotations
+
+import re
+
+from zoo.export.errors import ExportError, UnsupportedOperatorError
+
+# Where exporters name an operator, most specific first.
+_OP_PATTERNS = (
+    re.compile(
+        r"OpOverload\(op='(?P<op>[\w.]+)'"
+    ),  # torch.onnx: "No ONNX function found for <OpOverload(op='aten.kthvalue'..."
+    re.compile(
+        r"CustomOpDef\((?P<op>\w+::\w+)\)"
+    ),  # torch.export: "no fake impl registered for <CustomOpDef(ns::op)>"
+    re.compile(
+        r"target=torch\.ops\.(?P<op>[\w.]+)\]?\("
+    ),  # torch.onnx: "Error when translating node ... target=torch.ops.aten.x.default"
+    re.compile(r"Exporting the operator '(?P<op>[\w:.]+)'"),  # the legacy TorchScript-based ONNX exporter
+    re.compile(r"[Uu]nknown builtin op: (?P<op>[\w:.]+)"),  # torch.jit
+    re.compile(
+        r"[Nn]o (?:ONNX function|decomposition|kernel|fake impl|meta)\w* (?:found|registered) for (?P<op>\w+::\w+)"
+    ),
+)
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_OVERLOADS = re.compile(r"\.(default|Tensor|Scalar|int|float|self|out|dim|values|input)$")
+
+
+def causes(exc: BaseException) -> list[BaseException]:
+    """``exc`` and what caused it, outermost first."""
+    chain: list[BaseException] = []
+    while exc is not None and exc not in chain:
+        chain.append(exc)
+        exc = exc.__cause__ or (None if exc.__suppress_context__ else exc.__context__)
+    return chain
+
+
+def operator_name(exc: BaseException) -> str | None:
+    """The operator an export failure is about (``aten::kthvalue``), or None when it is not about one."""
+    texts = [_ANSI.sub("", str(e)) for e in causes(exc)]
+    for pattern in _OP_PATTERNS:
+        for text in reversed(texts):  # the innermost error is the most precise
+            match = pattern.search(text)
+            if match and match.group("op"):
+                return _canonical(match.group("op"))
+    return None
+
+
+def _canonical(op: str) -> str:
+    """``aten.kthvalue.default`` -> ``aten::kthvalue``, the spelling PyTorch uses in schemas."""
+    if "::" in op:
+        return op
+    namespace, _, rest = op.partition(".")
+    return f"{namespace}::{_OVERLOADS.sub('', rest)}" if rest else op
+
+
+def reason(exc: BaseException) -> str:
+    """The innermost error's first meaningful line, without exporter boilerplate."""
+    for error in reversed(causes(exc)):
+        for line in _ANSI.sub("", str(error)).splitlines():
+            line = line.strip()
+            if line:
+                return f"{type(error).__name__}: {line}"
+    return type(exc).__name__
+
+
+def explain(exc: BaseException, *, what: str, format: str) -> ExportError:
+    """The :class:`ExportError` to raise (from ``exc``) when exporting ``what`` to ``format`` failed."""
+    op = operator_name(exc)
+    why = reason(exc)
+    if op is not None:
+        return UnsupportedOperatorError(
+            f"cannot export {what} to {format}: the {format} exporter does not support the operator {op} "
+            f"({why}). Replace the layer that calls {op}, give the exporter a translation for it, or try "
+            "another format ('zoo list exporters').",
+            op=op,
+            format=format,
+        )
+    return ExportError(f"cannot export {what} to {format}: {why}")

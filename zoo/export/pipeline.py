@@ -1,0 +1,219 @@
+"""``zoo.export`` step by step: resolve the model and format, trace, write aside, check, then publish.
+
+Nothing reaches the target path until the check passed: the exporter writes into a fresh directory next to
+the target (same file system, so publishing is an ``os.replace``), and that directory is removed whatever
+happens.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from zoo.errors import ZooError
+from zoo.export import inputs as _inputs
+from zoo.export.base import Exporter, Signature
+from zoo.export.check import flat_outputs, verify
+from zoo.export.diagnose import explain, reason
+from zoo.export.errors import ExportError
+from zoo.export.result import ExportResult
+from zoo.plugins import get_registry
+
+
+def run_export(
+    model: nn.Module | str,
+    format: str,
+    path: str | os.PathLike[str] | None,
+    example_input: Any,
+    *,
+    input_shape: Sequence[int] | Sequence[Sequence[int]] | None,
+    load_kwargs: Mapping[str, Any] | None,
+    input_names: Sequence[str] | None,
+    output_names: Sequence[str] | None,
+    dynamic_batch: bool,
+    check: bool,
+    batch_sizes: Sequence[int],
+    atol: float | None,
+    rtol: float | None,
+    options: Mapping[str, Any],
+) -> ExportResult:
+    started = time.perf_counter()
+    entry = get_registry().lookup("exporters", format)
+    exporter: Exporter = entry(**options)
+    fmt = entry.name
+    exporter.check_requirements()  # before the (slow) model build
+    if check and (len(batch_sizes) == 0 or not all(isinstance(b, int) and b > 0 for b in batch_sizes)):
+        raise ValueError(f"batch_sizes must be positive integers, got {list(batch_sizes)!r}.")
+
+    label, module, meta = _resolve_model(model, load_kwargs)
+    target = _target_path(path, label, getattr(exporter, "suffix", ""))
+    if example_input is not None and input_shape is not None:
+        raise TypeError("give example_input or input_shape, not both.")
+    if example_input is not None:
+        example = _inputs.as_tuple(example_input)
+    elif input_shape is not None:
+        example = _inputs.from_shapes(input_shape)
+    else:
+        example = _inputs.default_example(module, meta)
+    traced_with = _inputs.for_tracing(example, dynamic_batch)
+
+    was_training = module.training
+    module.eval()
+    try:
+        with torch.no_grad():
+            try:
+                outputs = flat_outputs(module(*traced_with))
+            except Exception as exc:
+                raise ExportError(
+                    f"{label} fails on the example input (shapes {[tuple(t.shape) for t in traced_with]}) before "
+                    f"any export: {reason(exc)}. Pass an example_input or input_shape the model accepts."
+                ) from exc
+        signature = Signature(
+            input_names=_inputs.names(input_names, len(traced_with), "input", module),
+            output_names=_inputs.names(output_names, len(outputs), "output"),
+            dynamic_batch=dynamic_batch,
+        )
+        return _write_checked(
+            exporter, fmt, label, module, traced_with, target, signature,
+            check=check, batch_sizes=tuple(batch_sizes),
+            atol=exporter.atol if atol is None else atol, rtol=exporter.rtol if rtol is None else rtol,
+            started=started,
+        )  # fmt: skip
+    finally:
+        module.train(was_training)
+
+
+def _write_checked(
+    exporter: Exporter,
+    fmt: str,
+    label: str,
+    module: nn.Module,
+    traced_with: tuple[torch.Tensor, ...],
+    target: Path,
+    signature: Signature,
+    *,
+    check: bool,
+    batch_sizes: tuple[int, ...],
+    atol: float,
+    rtol: float,
+    started: float,
+) -> ExportResult:
+    created = _make_parents(target.parent)
+    workdir = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    published = False
+    try:
+        staged = workdir / target.name
+        try:
+            exporter.save(module, traced_with, staged, signature)
+        except ZooError:
+            raise
+        except Exception as exc:
+            raise explain(exc, what=label, format=fmt) from exc
+        if not staged.is_file():
+            raise ExportError(f"the {fmt} exporter reported success but wrote no file {target.name!r}.")
+        result = None
+        if check:
+            result = verify(
+                exporter,
+                staged,
+                signature,
+                module,
+                traced_with,
+                batch_sizes=batch_sizes,
+                atol=atol,
+                rtol=rtol,
+            )
+        files = _publish(workdir, target)
+        published = True
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+        if not published:
+            for directory in reversed(created):
+                with contextlib.suppress(OSError):  # only if still empty
+                    directory.rmdir()
+    return ExportResult(
+        path=target,
+        format=fmt,
+        model=label,
+        files=tuple(files),
+        size_bytes=sum(f.stat().st_size for f in files),
+        input_names=signature.input_names,
+        output_names=signature.output_names,
+        dynamic_batch=signature.dynamic_batch,
+        batch_sizes=result.batch_sizes if result else (),
+        max_abs_diff=result.max_abs_diff if result else None,
+        tolerance=result.tolerance if result else None,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _resolve_model(
+    model: Any, load_kwargs: Mapping[str, Any] | None
+) -> tuple[str, nn.Module, Mapping[str, Any]]:
+    """(label for messages and default file name, the module, registry metadata)."""
+    if isinstance(model, str):
+        import zoo
+
+        entry = get_registry().lookup("applications", model)
+        built = zoo.load(model, **dict(load_kwargs or {}))
+        if not isinstance(built, nn.Module):
+            raise ExportError(
+                f"zoo.load({model!r}) returned a {type(built).__name__}, not a torch.nn.Module."
+            )
+        return entry.name, built, entry.meta
+    if isinstance(model, nn.Module):
+        if load_kwargs:
+            raise TypeError(
+                "load_kwargs only apply when the model is given by name, e.g. zoo.export('resnet50', ...)."
+            )
+        return type(model).__name__, model, {}
+    raise TypeError(
+        f"model must be a torch.nn.Module or a registered model name, got {type(model).__name__}."
+    )
+
+
+def _target_path(path: str | os.PathLike[str] | None, label: str, suffix: str) -> Path:
+    default_name = label.replace(":", "_").lower() + suffix
+    if path is None:
+        return Path.cwd() / default_name
+    target = Path(path).expanduser()
+    if target.is_dir():
+        return target / default_name
+    return target.absolute()
+
+
+def _make_parents(directory: Path) -> list[Path]:
+    """Create ``directory`` and missing parents; return those created (outermost first)."""
+    missing = []
+    while not directory.exists():
+        missing.append(directory)
+        directory = directory.parent
+    for d in reversed(missing):
+        d.mkdir(exist_ok=True)
+    return list(reversed(missing))
+
+
+def _publish(workdir: Path, target: Path) -> list[Path]:
+    """Move every file the exporter wrote next to ``target``; the main file goes last, so whoever sees it
+    also finds its side files (ONNX external data) complete."""
+    staged = sorted(workdir.iterdir(), key=lambda p: (p.name == target.name, p.name))
+    for item in staged:
+        if not item.is_file():
+            raise ExportError(
+                f"the exporter wrote a directory {item.name!r}; exporters must write plain files."
+            )
+    moved = []
+    for item in staged:
+        final = target.parent / item.name
+        os.replace(item, final)
+        moved.append(final)
+    return moved[-1:] + moved[:-1]
