@@ -28,6 +28,7 @@ class FileServer:
     ``("status", code, headers)``   answer with that status (and headers), no body
     ``("drop", n)``                 promise the whole file, send ``n`` body bytes, close the connection
     ``("ignore_range",)``           answer 200 with the whole file whatever the Range
+    ``("ignore_range", n)``         ... and close the connection after ``n`` body bytes
     ``("stall", seconds)``          send headers, then nothing for ``seconds``
     ``("redirect", location)``      302 to ``location``
     ``("slow", seconds)``           wait ``seconds`` before sending the (correct) body
@@ -103,7 +104,7 @@ def make_handler(server: FileServer):
             self.send_header("ETag", etag)
             self.send_header("Accept-Ranges", "bytes")
             self.end_headers()
-            if action and action[0] == "drop":
+            if action and (action[0] == "drop" or (action[0] == "ignore_range" and len(action) > 1)):
                 body = body[: action[1]]
                 self.wfile.write(body)
                 self.wfile.flush()

@@ -83,13 +83,15 @@ def test_server_ignoring_range_restarts_from_zero(file_server, sleeps):
     assert second.headers["Range"] == "bytes=50000-" and second.sent == len(data)
 
 
-def test_416_with_whole_file_already_held_and_changed_file(file_server, home, sleeps):
-    data = payload(40_000, seed=6)
-    url = file_server.add("/done.bin", data)
-    # a parked part that already holds every byte: the server answers 416 and the hash decides
-    file_server.plan["/done.bin"] = [("drop", 40_000)]
-    # the drop sends everything and closes: complete already
-    assert fetch(url, sha256=sha(data)).read_bytes() == data
+def test_no_range_server_that_keeps_dropping_gives_up(file_server, sleeps, monkeypatch):
+    data = payload(50_000, seed=6)
+    url = file_server.add("/loop.bin", data)
+    file_server.plan["/loop.bin"] = [("ignore_range", 20_000)] * 20
+    monkeypatch.setenv("ZOO_MAX_RETRIES", "3")
+    with pytest.raises(zoo.DownloadError, match="connection"):
+        fetch(url, sha256=sha(data))
+    # the first drop made progress; each restart from 0 to the same 20000 bytes does not
+    assert len(file_server.gets("/loop.bin")) == 5 and len(sleeps) == 3
 
 
 def test_retries_500_500_200_with_backoff(file_server, sleeps):

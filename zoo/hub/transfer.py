@@ -228,7 +228,9 @@ def _attempt(
             if not match or int(match.group(1)) != offset:
                 part.restart()
                 raise _Retry(
-                    "http", f"{url}: server answered a different range; starting again", progressed=True
+                    "http",
+                    f"{url}: server answered a different range; starting again",
+                    progressed=bool(offset),
                 )
             total = int(match.group(3)) if match.group(3) != "*" else None
         else:
@@ -269,7 +271,7 @@ def _attempt(
             raise _Retry(
                 kind,
                 f"{url}: connection lost after {part.size} bytes ({_short(exc)})",
-                progressed=part.size > start,
+                progressed=part.size > offset,  # beyond where this attempt began, not just since a restart
             ) from None
         finally:
             bar.close()
@@ -277,7 +279,7 @@ def _attempt(
             raise _Retry(
                 "connection",
                 f"{url}: connection closed after {part.size} of {total} bytes",
-                progressed=part.size > start,
+                progressed=part.size > offset,
             )
 
 
