@@ -283,3 +283,12 @@ def test_ssl_failure_is_told_apart(file_server, sleeps):
     with pytest.raises(zoo.DownloadError) as info:
         fetch(url)
     assert "SSL/TLS error" in str(info.value) and "REQUESTS_CA_BUNDLE" in str(info.value)
+
+
+def test_importing_the_hub_imports_neither_torch_nor_requests():
+    import subprocess
+    import sys
+
+    code = "import sys, zoo.hub, zoo.hub.plugin; print(sorted({'torch', 'requests'} & set(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

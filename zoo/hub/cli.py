@@ -13,6 +13,7 @@ from zoo.hub import maintenance
 from zoo.hub.fetch import cache_dir, fetch, fetch_spec
 from zoo.hub.store import Store
 from zoo.hub.transfer import human
+from zoo.registry import natural_key
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -64,7 +65,7 @@ def cmd_dir(args: argparse.Namespace) -> int:
 
 def cmd_list(args: argparse.Namespace) -> int:
     store = Store(cache_dir())
-    entries = list(store.entries())
+    entries = sorted(store.entries(), key=lambda e: (natural_key(e.filename), e.sha256))
     if args.json:
         print(json.dumps([e.as_dict() for e in entries], indent=2))
         return 0
