@@ -1,3 +1,38 @@
-"""Built-in plugin: registers zoo's own applications (filled in by the applications work)."""
+"""Built-in plugin: every torchvision image classifier with all its weight variants, from the weights
+table, plus the ``zoo predict`` command. Importing it does not import torch."""
 
-from zoo.hookspecs import hookimpl  # noqa: F401
+from __future__ import annotations
+
+from typing import Any
+
+from zoo.applications import table
+from zoo.hookspecs import hookimpl
+
+
+@hookimpl
+def zoo_register_applications(register: Any) -> None:
+    for arch, facts in table.architectures().items():
+        default = facts["weights"][facts["default_weights"]]
+        register(
+            arch,
+            f"zoo.applications.models:{arch}",
+            aliases=facts["aliases"],
+            architecture=arch,
+            family=facts["family"],
+            pretrained=bool(facts["weights"]),
+            default_weights=facts["default_weights"],
+            weights=facts["weights"],
+            num_params=facts["num_params"],
+            min_size=facts["min_size"],
+            input_size=default["preprocessing"]["crop"],
+            categories=default["categories"],
+            top1=default["metrics"].get("ImageNet-1K", {}).get("acc@1"),
+            file_size_mb=default["file_size_mb"],
+        )
+
+
+@hookimpl
+def zoo_register_commands(subparsers: Any) -> None:
+    from zoo.applications.predict_cli import add_parser
+
+    add_parser(subparsers)

@@ -1,0 +1,232 @@
+"""``zoo.load(name, ...)``: a torchvision architecture with keras.applications options, built on the meta
+device and filled with memory-mapped weights.
+
+Order of work: resolve which weights (a variant of the table, a file, a URL, or none); read the file's
+tensors (``weights_only``, ``mmap``); build the architecture without allocating weights; *assign* the
+tensors; then adapt (drop the top, pool, resize the head, freeze) and attach ``model.zoo``.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from zoo.applications import families, table
+from zoo.applications.freezing import freeze, freeze_except
+from zoo.applications.info import ModelInfo
+from zoo.applications.loading import WeightsFileError, load_state_dict, rename_legacy_keys, with_metadata
+from zoo.applications.meta import empty_weights, meta_tensors
+
+log = logging.getLogger("zoo.applications")
+
+
+@dataclass
+class _Weights:
+    """The weights chosen: table facts of a variant (or the default's, for files), and where they are."""
+
+    tag: str | None
+    facts: dict[str, Any]
+    path: Path | None
+    source: str | None
+    sha256: str | None
+
+
+def build(
+    arch: str,
+    *,
+    weights: str | os.PathLike[str] | None = "imagenet",
+    include_top: bool = True,
+    pooling: str | None = None,
+    num_classes: int | None = None,
+    trainable: bool = True,
+    progress: bool | None = True,
+    sha256: str | None = None,
+    name: str | None = None,
+    **kwargs: Any,
+) -> nn.Module:
+    """Build ``arch`` (a torchvision model name) the keras.applications way; see ``zoo.load``.
+
+    Extra ``kwargs`` go to the torchvision builder (e.g. ``dropout=0.3``); they override the arguments the
+    weights need, so use them knowingly.
+    """
+    options = dict(weights=weights, include_top=include_top, pooling=pooling, num_classes=num_classes,
+                   trainable=trainable, progress=progress, sha256=sha256, **kwargs)  # fmt: skip
+    _check_options(include_top, pooling, num_classes, trainable)
+    arch_facts = table.architecture(arch)
+    spec = families.family(arch_facts["family"])
+    chosen = _resolve_weights(arch, weights, progress=progress, sha256=sha256)
+
+    import torchvision.models
+
+    builder = getattr(torchvision.models, arch)
+    dropped: list[str] = []
+    new_head: nn.Module | None = None
+    if chosen.path is None:
+        model = _build_random(builder, spec, num_classes, kwargs)
+    else:
+        state = rename_legacy_keys(load_state_dict(chosen.path), arch_facts["family"])
+        config = {**chosen.facts["build"], **kwargs}
+        if spec.aux:  # zoo drops auxiliary classifiers: skip building them and their keys in the file
+            config["aux_logits"] = False
+            state = with_metadata({k: v for k, v in state.items() if k.split(".", 1)[0] not in spec.aux}, state)
+        head_key = f"{spec.classifier}.weight"
+        swap = num_classes is not None
+        if swap and head_key in state and state[head_key].shape[0] == num_classes:
+            config["num_classes"], swap = num_classes, False  # the file already has this head
+        with empty_weights(tensor_math_in_init=spec.tensor_math_in_init):
+            model = builder(weights=None, **config)
+        _assign(model, state, arch, chosen)
+        if swap:
+            new_head, dropped = families.replace_classifier(model, spec.classifier, num_classes)  # type: ignore[arg-type]
+            log.info("%s: new %d-way classifier %r; dropped pretrained keys %s", arch, num_classes, spec.classifier, dropped)
+
+    full_keys = list(model.state_dict())
+    if not include_top:
+        model = families.FeatureExtractor(model, arch_facts["family"], pooling)
+        kept = set(model.state_dict())
+        dropped += [k for k in full_keys if k not in kept and k not in dropped]
+    model.eval()
+    if not trainable:
+        if new_head is not None:
+            freeze_except(model, new_head)
+        else:
+            freeze(model)
+
+    min_size = tuple((chosen.facts or arch_facts)["min_size"])
+    model.register_forward_pre_hook(functools.partial(check_input_size, name=arch, min_size=min_size,
+                                                      fixed=spec.fixed_size))  # fmt: skip
+    model.zoo = ModelInfo(  # type: ignore[assignment]
+        name=name or arch,
+        weights=chosen.tag,
+        sha256=chosen.sha256,
+        source=chosen.source,
+        categories=table.categories(chosen.facts["categories"]) if chosen.path and num_classes is None
+        and include_top else None,
+        preprocessing=chosen.facts["preprocessing"],
+        min_size=min_size,  # type: ignore[arg-type]
+        dropped_keys=dropped if chosen.path else [],
+        include_top=include_top,
+        pooling=pooling,
+    )
+    from zoo.plugins import get_plugin_manager
+
+    get_plugin_manager().hook.zoo_model_built(model=model, name=name or arch, options=options)
+    return model
+
+
+def _check_options(include_top: Any, pooling: Any, num_classes: Any, trainable: Any) -> None:
+    if not isinstance(include_top, bool):
+        raise TypeError(f"include_top must be True or False, got {include_top!r}.")
+    if not isinstance(trainable, bool):
+        raise TypeError(f"trainable must be True or False, got {trainable!r}.")
+    if pooling not in (None, "avg", "max"):
+        raise ValueError(f"pooling must be None, 'avg' or 'max', got {pooling!r}.")
+    if include_top and pooling is not None:
+        raise ValueError(
+            "pooling applies to the feature extractor only: pass include_top=False together with "
+            f"pooling={pooling!r} (with include_top=True the model ends in its classifier)."
+        )
+    if num_classes is not None:
+        if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
+            raise ValueError(f"num_classes must be a positive int, got {num_classes!r}.")
+        if not include_top:
+            raise ValueError("num_classes sets the size of the classifier; it needs include_top=True.")
+
+
+def _resolve_weights(arch: str, weights: Any, *, progress: bool | None, sha256: str | None) -> _Weights:
+    facts = table.architecture(arch)
+    default = facts["weights"][facts["default_weights"]]
+    if weights is None:
+        return _Weights(None, default, None, None, None)
+    if isinstance(weights, os.PathLike):
+        weights = os.fspath(weights)
+    if not isinstance(weights, str):
+        raise TypeError(
+            "weights must be 'imagenet', a variant tag, None, a file path or a URL, "
+            f"got {type(weights).__name__}."
+        )
+    if "://" in weights:
+        return _from_url(arch, weights, progress=progress, sha256=sha256)
+    tag = table.find_variant(arch, weights)
+    if tag is not None:
+        variant = facts["weights"][tag]
+        return _from_url(arch, variant["url"], progress=progress, sha256=sha256, tag=tag)
+    path = Path(weights).expanduser()
+    if path.is_file():
+        tag = table.variant_for_file(arch, path.name)
+        return _Weights(tag, facts["weights"][tag] if tag else default, path, str(path), sha256)
+    looks_like_path = os.sep in weights or "." in weights or (os.altsep or os.sep) in weights
+    if looks_like_path:
+        raise WeightsFileError(f"weights file {weights!r} does not exist; give the path of a saved state dict.")
+    variants = ", ".join(facts["weights"])
+    raise ValueError(
+        f"{arch} has no weights {weights!r}: use 'imagenet' (the recommended {facts['default_weights']}), "
+        f"one of {variants}, None for random initialisation, a file path or a URL."
+    )
+
+
+def _from_url(arch: str, url: str, *, progress: bool | None, sha256: str | None, tag: str | None = None) -> _Weights:
+    """Fetch through zoo's cache; a URL of a known variant gets that variant's hash and facts."""
+    from zoo import hub
+
+    facts = table.architecture(arch)
+    if tag is None:
+        tag = next((t for t, v in facts["weights"].items() if v["url"] == url), None)
+    variant = facts["weights"][tag] if tag else facts["weights"][facts["default_weights"]]
+    if tag is not None:
+        path = hub.fetch([variant["url"]], sha256=sha256 or variant["sha256"], size=variant["size"],
+                         filename=variant["filename"], progress=progress, entry=arch)  # fmt: skip
+    else:
+        path = hub.fetch([url], sha256=sha256, progress=progress, entry=arch)
+    digest = path.parent.name if len(path.parent.name) == 64 else (sha256 or (variant["sha256"] if tag else None))
+    return _Weights(tag, variant, path, variant["url"] if tag else url, digest)
+
+
+def _build_random(builder: Any, spec: families.Family, num_classes: int | None, kwargs: dict[str, Any]) -> nn.Module:
+    """``weights=None``: torchvision's own initialisation, without the auxiliary heads (one output tensor)."""
+    config: dict[str, Any] = {}
+    if spec.aux:
+        config.update(aux_logits=False, init_weights=True)
+    if num_classes is not None:
+        config["num_classes"] = num_classes
+    return builder(weights=None, **{**config, **kwargs})
+
+
+def _assign(model: nn.Module, state: dict[str, torch.Tensor], arch: str, chosen: _Weights) -> None:
+    try:
+        model.load_state_dict(state, strict=True, assign=True)
+    except RuntimeError as exc:
+        detail = str(exc).split("\n\t", 1)[-1].strip()[:600]
+        raise WeightsFileError(
+            f"the weights in {chosen.source} do not fit {arch}: {detail}. Is the file for this architecture? "
+            "For a checkpoint with a different classifier size, pass num_classes=N."
+        ) from None
+    missing = meta_tensors(model)
+    if missing:
+        raise WeightsFileError(f"the weights in {chosen.source} leave {arch} tensors unset: {missing[:5]}")
+
+
+def check_input_size(
+    module: nn.Module, args: tuple[Any, ...], *, name: str, min_size: tuple[int, int], fixed: bool
+) -> None:
+    """Forward pre-hook: a too-small image fails here with a clear message, not deep inside a conv."""
+    if not args or not isinstance(args[0], torch.Tensor) or args[0].ndim != 4:
+        shape = tuple(args[0].shape) if args and isinstance(args[0], torch.Tensor) else None
+        raise ValueError(f"{name} expects a batch of images shaped (N, C, H, W), got {shape or type(args[0]).__name__}.")
+    h, w = args[0].shape[-2:]
+    if fixed:
+        if (h, w) != tuple(min_size):
+            raise ValueError(f"{name} takes {min_size[0]}x{min_size[1]} images only, got {h}x{w}; resize them first "
+                             "(model.zoo.transforms() does).")  # fmt: skip
+    elif h < min_size[0] or w < min_size[1]:
+        raise ValueError(
+            f"{name} needs images of at least {min_size[0]}x{min_size[1]} pixels, got {h}x{w}; resize them "
+            "first (model.zoo.transforms() does)."
+        )

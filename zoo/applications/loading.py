@@ -1,0 +1,109 @@
+"""Read a weights file into a flat ``{name: tensor}`` dict without ever running code from it.
+
+``torch.load(..., weights_only=True)`` restricts unpickling to tensors and plain containers, so a file
+whose pickle would call ``os.system`` (or anything else) is refused before any of it runs. ``mmap=True``
+maps the tensors from the file instead of reading them, which is where most of the load-time win over
+``torchvision.models.NAME(weights=...)`` comes from; the mapping is copy-on-write, so training the loaded
+model never writes to the cached file.
+"""
+
+from __future__ import annotations
+
+import pickle
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from zoo.errors import ZooError
+
+
+class WeightsFileError(ZooError, ValueError):
+    """A weights file that is unsafe, unreadable or does not fit the architecture."""
+
+
+# torchvision's DenseNet files predate the rule against '.' in module names ('norm.1' -> 'norm1').
+_DENSENET_LEGACY = re.compile(
+    r"^(.*denselayer\d+\.(?:norm|relu|conv))\.((?:[12])\.(?:weight|bias|running_mean|running_var))$"
+)
+_NESTED_KEYS = ("state_dict", "model_state_dict", "model")
+
+
+def load_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
+    """The tensors in ``path``: a ``torch.save``-d state dict (or a checkpoint dict holding one under
+    ``state_dict``/``model_state_dict``/``model``), or a ``.safetensors`` file."""
+    path = Path(path)
+    if path.suffix == ".safetensors":
+        return _load_safetensors(path)
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except pickle.UnpicklingError as exc:
+        raise WeightsFileError(
+            f"refusing to load {path}: it holds Python objects other than tensors, and zoo never unpickles "
+            "arbitrary objects (it could run code). Re-save the weights with "
+            f"torch.save(model.state_dict(), path). Detail: {str(exc).splitlines()[0]}"
+        ) from None
+    except RuntimeError as exc:
+        if "mmap" not in str(exc):
+            raise WeightsFileError(f"cannot read weights file {path}: {exc}") from None
+        # Files written before torch 1.6 (not zip-based) cannot be memory-mapped; read them whole.
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except (OSError, EOFError) as exc:
+        raise WeightsFileError(f"cannot read weights file {path}: {exc}") from None
+    return _flat_tensors(obj, path)
+
+
+def _load_safetensors(path: Path) -> dict[str, torch.Tensor]:
+    try:
+        from safetensors.torch import load_file
+    except ImportError:
+        raise WeightsFileError(f"{path} is a safetensors file; install the 'safetensors' package to read it.") from None
+    return load_file(str(path), device="cpu")
+
+
+def _flat_tensors(obj: Any, path: Path) -> dict[str, torch.Tensor]:
+    if isinstance(obj, Mapping) and not _all_tensors(obj):
+        for key in _NESTED_KEYS:
+            if isinstance(obj.get(key), Mapping) and _all_tensors(obj[key]):
+                obj = obj[key]
+                break
+    if not isinstance(obj, Mapping) or not obj or not _all_tensors(obj):
+        raise WeightsFileError(
+            f"{path} is not a state dict (a mapping of names to tensors); save one with "
+            "torch.save(model.state_dict(), path)."
+        )
+    state = with_metadata(dict(obj), obj)
+    if all(k.startswith("module.") for k in state):  # saved from DataParallel / DistributedDataParallel
+        state = with_metadata({k[len("module."):]: v for k, v in state.items()}, state, strip="module.")
+    return state
+
+
+class StateDict(dict):
+    """A plain dict that can carry ``_metadata`` (per-module versions some ``_load_from_state_dict`` read,
+    e.g. torchvision's MNASNet), as the ``OrderedDict`` from ``torch.save`` does."""
+
+
+def with_metadata(new: dict[str, torch.Tensor], old: Any, strip: str = "") -> dict[str, torch.Tensor]:
+    metadata = getattr(old, "_metadata", None)
+    if metadata is None:
+        return new
+    state = StateDict(new)
+    state._metadata = {k[len(strip):] if strip and k.startswith(strip) else k: v for k, v in metadata.items()}  # type: ignore[attr-defined]
+    return state
+
+
+def _all_tensors(mapping: Mapping[Any, Any]) -> bool:
+    return all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in mapping.items())
+
+
+def rename_legacy_keys(state: dict[str, torch.Tensor], family: str) -> dict[str, torch.Tensor]:
+    """Map old key spellings still present in published files onto today's module names."""
+    if family != "densenet":
+        return state
+    renamed = {}
+    for key, value in state.items():
+        match = _DENSENET_LEGACY.match(key)
+        renamed[match.group(1) + match.group(2) if match else key] = value
+    return with_metadata(renamed, state)
