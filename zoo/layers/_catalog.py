@@ -23,6 +23,15 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "noise": ("GaussianNoise", "GaussianDropout", "AlphaDropout"),
 }  # fmt: skip
 
+#: Layers defined outside zoo.layers: full module path -> (category, names).
+EXTERNAL: dict[str, tuple[str, tuple[str, ...]]] = {
+    "zoo.preprocessing.augmentation": (
+        "preprocessing",
+        ("Rescaling", "Resizing", "CenterCrop", "RandomCrop", "RandomFlip", "RandomRotation", "RandomZoom",
+         "RandomTranslation", "RandomContrast", "RandomBrightness"),
+    ),
+}  # fmt: skip
+
 #: Keras' other spellings of the same layer (only those that normalisation does not already equate).
 ALIASES: dict[str, tuple[str, ...]] = {
     "Conv1D": ("Convolution1D",),

@@ -8,7 +8,7 @@ category=recurrent``.
 from __future__ import annotations
 
 from zoo.hookspecs import Register, hookimpl
-from zoo.layers._catalog import ALIASES, LAYERS
+from zoo.layers._catalog import ALIASES, EXTERNAL, LAYERS
 
 
 @hookimpl
@@ -16,3 +16,6 @@ def zoo_register_layers(register: Register) -> None:
     for module, names in LAYERS.items():
         for name in names:
             register(name, f"zoo.layers.{module}:{name}", aliases=ALIASES.get(name, ()), category=module)
+    for module, (category, names) in EXTERNAL.items():
+        for name in names:
+            register(name, f"{module}:{name}", category=category)
