@@ -15,7 +15,8 @@ from .conftest import payload, sha
 WORKER = """
 import os, sys, time
 from pathlib import Path
-import zoo.hub
+import zoo.hub, zoo.plugins
+zoo.plugins.get_plugin_manager()  # warm: after "go", each worker reaches the server within milliseconds
 Path(sys.argv[3]).touch()
 while not Path(sys.argv[4]).exists():
     time.sleep(0.01)
