@@ -30,7 +30,9 @@ def idx(array: np.ndarray) -> bytes:
 def mnist_like(n: int, rng: np.random.Generator) -> np.ndarray:
     """Mostly-black digits-like images, so gzip compresses them about as well as the real MNIST."""
     images = np.zeros((n, 28, 28), np.uint8)
-    images[:, 6:22, 8:20] = rng.integers(0, 256, (n, 16, 12), dtype=np.uint8) * (rng.random((n, 16, 12)) < 0.4)
+    images[:, 6:22, 8:20] = rng.integers(0, 256, (n, 16, 12), dtype=np.uint8) * (
+        rng.random((n, 16, 12)) < 0.4
+    )
     return images
 
 
@@ -66,10 +68,10 @@ def main() -> None:
         "test_images": mnist_like(10000, rng),
         "test_labels": rng.integers(0, 10, 10000, dtype=np.uint8),
     }
+    import torch  # noqa: F401 - imported before timing: the first load should not pay for it
+
     import zoo.datasets
     from zoo.datasets import sources
-
-    import torch  # noqa: F401 - imported before timing: the first load should not pay for it
 
     class Quiet(http.server.SimpleHTTPRequestHandler):
         def log_message(self, *args) -> None:
@@ -107,7 +109,13 @@ def main() -> None:
     for i, n in enumerate(lengths):
         seqs[i] = rng.integers(1, 88585, n).tolist()
     buf = io.BytesIO()
-    np.savez(buf, x_train=seqs[:25000], y_train=np.zeros(25000, int), x_test=seqs[25000:], y_test=np.zeros(25000, int))
+    np.savez(
+        buf,
+        x_train=seqs[:25000],
+        y_train=np.zeros(25000, int),
+        x_test=seqs[25000:],
+        y_test=np.zeros(25000, int),
+    )
     npz = work / "imdb.npz"
     npz.write_bytes(buf.getvalue())
 
