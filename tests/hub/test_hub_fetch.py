@@ -240,7 +240,7 @@ def test_mirrors_env_rewrite_and_plugin_hook(file_server, monkeypatch):
         "https://plugin.example/h.bin",
     ]
     assert refused[0][0] == "http://insecure.example/h.bin"
-    with pytest.raises(ValueError, match="ZOO_MIRRORS"):
+    with pytest.raises(zoo.ZooError, match="ZOO_MIRRORS"):
         all_sources(["https://a/b"], "b", None, mirrors="not-a-url", allow_http=False)
 
 
@@ -250,6 +250,14 @@ def test_unresolvable_host_fails_over_to_a_file_mirror_folder(tmp_path, monkeypa
     monkeypatch.setenv("ZOO_MIRRORS", tmp_path.as_uri())
     assert fetch("https://unreachable.invalid/f.bin", sha256=sha(data)).read_bytes() == data
     assert sleeps == []  # a DNS failure is not retried with backoff: the mirror is tried at once
+
+
+def test_403_is_told_apart_and_not_retried(file_server, sleeps):
+    url = file_server.url("/private.bin")
+    file_server.plan["/private.bin"] = [("status", 403)]
+    with pytest.raises(zoo.DownloadError, match=r"HTTP 403(.|\n)*credentials"):
+        fetch(url)
+    assert len(file_server.gets()) == 1 and sleeps == []
 
 
 def test_all_sources_404_is_a_download_error_naming_each(file_server, sleeps):

@@ -153,6 +153,20 @@ def cmd_prune(args: argparse.Namespace) -> int:
     return 0
 
 
+def _user_errors(command):
+    """Bad values typed on the command line become one-line errors, not tracebacks."""
+
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return command(args)
+        except (ValueError, TypeError) as exc:
+            raise ZooError(str(exc)) from None
+
+    run.__doc__ = command.__doc__
+    return run
+
+
+@_user_errors
 def cmd_add(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -169,6 +183,7 @@ def cmd_add(args: argparse.Namespace) -> int:
     return 0
 
 
+@_user_errors
 def cmd_download(args: argparse.Namespace) -> int:
     from zoo.plugins import get_registry
 

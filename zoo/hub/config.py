@@ -48,7 +48,7 @@ def home() -> Path:
     """The cache folder: ``$ZOO_HOME``, else the platform's user cache folder for ``zoo``."""
     raw = os.environ.get("ZOO_HOME", "").strip()
     if raw:
-        return Path(raw).expanduser()
+        return Path(raw).expanduser().absolute()
     import platformdirs
 
     return Path(platformdirs.user_cache_dir("zoo"))

@@ -12,6 +12,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from zoo import __version__
 from zoo.errors import DownloadError, IntegrityError, OfflineError
 from zoo.hub.config import Settings, torch_hub_checkpoints
 from zoo.hub.partial import NoSpaceError, Partial
@@ -211,7 +212,7 @@ def _download(
         SourceError(url, "refused", f"{url}: skipped, {why}") for url, why in refused
     ]
     with requests.Session() as session:
-        session.headers["User-Agent"] = "zoo-hub (python-requests)"
+        session.headers["User-Agent"] = f"zoo/{__version__} (+python-requests)"
         for url in sources:
             for fresh in (False, True):
                 part = Partial.new(store, key, url) if fresh else Partial.claim(store, key, url)
@@ -255,6 +256,7 @@ _HINTS = {
     "proxy": "Proxy errors: check HTTPS_PROXY, HTTP_PROXY and NO_PROXY.",
     "ssl": "SSL errors: a proxy that re-signs TLS needs its CA in REQUESTS_CA_BUNDLE; check the clock too.",
     "not_found": "Not found: the file may have moved; ZOO_MIRRORS can add a mirror.",
+    "denied": "Access denied (401/403): a private mirror needs credentials, e.g. in ~/.netrc.",
 }
 
 

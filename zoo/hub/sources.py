@@ -15,6 +15,8 @@ import re
 from collections.abc import Sequence
 from urllib.parse import quote, urlsplit
 
+from zoo.errors import ZooError
+
 _SPLIT = re.compile(r"[\s,]+")
 _URL = re.compile(r"^(https?|file)://", re.IGNORECASE)
 
@@ -31,7 +33,7 @@ def parse_mirrors(spec: str) -> list[tuple[str, str | None]]:
         elif _URL.match(item):
             items.append((item, None))
         else:
-            raise ValueError(
+            raise ZooError(
                 f"ZOO_MIRRORS item {item!r} is neither a base URL (https://host/path, file:///dir) nor a "
                 "rewrite FROM=TO of two URL prefixes."
             )

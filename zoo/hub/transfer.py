@@ -220,7 +220,11 @@ def _attempt(
                 retry_after=retry_after_seconds(resp.headers.get("Retry-After")),
             )
         if status not in (200, 206):
-            raise SourceError(url, "http", f"{url}: HTTP {status} {resp.reason or ''}".rstrip())
+            raise SourceError(
+                url,
+                "denied" if status in (401, 403) else "http",
+                f"{url}: HTTP {status} {resp.reason or ''}".rstrip(),
+            )
 
         total: int | None
         if status == 206:
