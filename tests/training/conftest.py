@@ -29,6 +29,16 @@ def make_data(n: int = 64, n_in: int = 4, n_out: int = 3, seed: int = 1):
     return x, y
 
 
+@pytest.fixture(name="make_mlp")
+def _make_mlp_fixture():
+    return make_mlp
+
+
+@pytest.fixture(name="make_data")
+def _make_data_fixture():
+    return make_data
+
+
 @pytest.fixture
 def mlp():
     return make_mlp()

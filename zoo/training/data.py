@@ -216,8 +216,7 @@ def make_source(
         raise ValueError(
             f"{what} is None; pass arrays/tensors, a Dataset, a DataLoader or a generator of batches."
         )
-    leaf = first_leaf(x)
-    if isinstance(leaf, (torch.Tensor, np.ndarray)):
+    if is_arrays(x):
         if batch_size is None or batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
         return ArraySource(x, y, sample_weight, batch_size, shuffle, rank, world)
@@ -241,6 +240,20 @@ def make_source(
         f"cannot read {what} of type {type(x).__name__}: pass tensors/numpy arrays, a torch Dataset, a "
         "DataLoader, an iterable/generator of batches, or a callable returning one."
     )
+
+
+def is_arrays(x: Any) -> bool:
+    """In-memory data rather than batches: a tensor/array, a tuple or dict of such (several inputs), or a
+    list of tensors/arrays (Keras' multi-input list). A list of tuples is a list of batches."""
+    if isinstance(x, (torch.Tensor, np.ndarray)):
+        return True
+    if isinstance(x, dict):
+        return bool(x) and all(is_arrays(v) for v in x.values())
+    if isinstance(x, tuple):
+        return bool(x) and all(is_arrays(v) for v in x)
+    if isinstance(x, list):
+        return bool(x) and all(isinstance(v, (torch.Tensor, np.ndarray)) for v in x)
+    return False
 
 
 class EpochIterator:

@@ -25,6 +25,7 @@ from zoo.training.callbacks.base import Callback, CallbackList
 from zoo.training.data import (
     EpochIterator,
     batch_size_of,
+    is_arrays,
     make_source,
     map_structure,
     to_device,
@@ -601,12 +602,8 @@ def _class_weight_table(class_weight: Mapping[int, float]) -> torch.Tensor:
 
 
 def _unpack_validation(data: Any) -> tuple[Any, Any, Any]:
-    if isinstance(data, (tuple, list)) and len(data) in (2, 3):
-        leaf = data[0]
-        while isinstance(leaf, (tuple, list)) and leaf:
-            leaf = leaf[0]
-        if isinstance(leaf, (torch.Tensor, np.ndarray)):
-            return data[0], data[1], data[2] if len(data) == 3 else None
+    if isinstance(data, tuple) and len(data) in (2, 3) and is_arrays(data[0]):
+        return data[0], data[1], data[2] if len(data) == 3 else None
     return data, None, None
 
 
@@ -616,13 +613,12 @@ def _split(x: Any, y: Any, sample_weight: Any, fraction: float) -> tuple[Any, An
         raise ValueError(f"validation_split must be in (0, 1), got {fraction!r}.")
     from zoo.training.data import first_leaf
 
-    leaf = first_leaf(x)
-    if not isinstance(leaf, (torch.Tensor, np.ndarray)):
+    if not is_arrays(x):
         raise ValueError(
             "validation_split works only with array/tensor data; for a Dataset, DataLoader or generator pass "
             "validation_data instead."
         )
-    n = int(leaf.shape[0])
+    n = int(first_leaf(x).shape[0])
     split_at = int(math.floor(n * (1.0 - fraction)))
     if split_at == 0 or split_at == n:
         raise ValueError(
