@@ -99,3 +99,16 @@ def test_cifar100_label_modes(serve, mini_cifar100, requests_seen):
 def test_unknown_option_is_a_type_error(serve, mini_mnist):
     with pytest.raises(TypeError):
         zoo.datasets.load("mnist", num_words=10)
+
+
+def test_idx_to_npy_handles_big_endian_multibyte_types(tmp_path, fmt):
+    from zoo.datasets.formats import idx_to_npy
+
+    for array in (np.arange(-6, 6, dtype=np.int32).reshape(3, 4), np.linspace(-1, 1, 10, dtype=np.float32)):
+        for compress in (True, False):
+            source = tmp_path / f"a-{array.dtype}-{compress}.idx"
+            raw = fmt.idx_bytes(array)
+            source.write_bytes(fmt.gz(raw) if compress else raw)
+            assert idx_to_npy(source, tmp_path / "out.npy") == array.shape
+            loaded = np.load(tmp_path / "out.npy")
+            assert loaded.dtype == array.dtype and np.array_equal(loaded, array)

@@ -45,7 +45,7 @@ def key(dataset: str, roles: Iterable[str], *extra: str) -> str:
     digest = hashlib.sha256(f"v{LAYOUT_VERSION}".encode())
     for role in roles:
         s = spec(dataset, role)
-        digest.update(f"|{role}:{s['sha256'] or ''}:{s['md5'] or ''}".encode())
+        digest.update(f"|{role}:{s.get('sha256') or ''}:{s.get('md5') or ''}".encode())
     for item in extra:
         digest.update(f"|{item}".encode())
     return digest.hexdigest()[:16]
@@ -58,7 +58,8 @@ def fetch(dataset: str, role: str, progress: bool | None = None) -> Path:
     upstream are verified here, right after the fetch; the result is remembered (by path, size and
     modification time), so later calls neither re-hash them nor ask the hub again."""
     s = spec(dataset, role)
-    memo = root() / "verified" / f"{s['md5']}.json" if s["sha256"] is None and s["md5"] else None
+    md5 = s.get("md5")
+    memo = root() / "verified" / f"{md5}.json" if not s.get("sha256") and md5 else None
     if memo is not None:
         remembered = _remembered(memo)
         if remembered is not None:
@@ -67,19 +68,20 @@ def fetch(dataset: str, role: str, progress: bool | None = None) -> Path:
 
     path = Path(
         hub.fetch(
-            [s["url"], *s["mirrors"]],
-            sha256=s["sha256"],
-            size=s["size"],
-            filename=s["filename"],
+            [s["url"], *(s.get("mirrors") or ())],
+            sha256=s.get("sha256"),
+            size=s.get("size"),
+            filename=s.get("filename"),
             progress=progress,
+            entry=dataset,
         )
     )
     if memo is not None:
         actual = file_md5(path)
-        if actual != s["md5"]:
+        if actual != md5:
             _evict(hub, path)
             raise IntegrityError(
-                f"{s['filename']} from {s['url']} has md5 {actual}, but {s['md5']} was expected: the file "
+                f"{path.name} from {s['url']} has md5 {actual}, but {md5} was expected: the file "
                 "upstream may have changed, or a mirror serves another version. The copy was removed from "
                 "the cache; loading again downloads it afresh."
             )

@@ -75,23 +75,6 @@ def idx_to_npy(source: str | os.PathLike[str], target: str | os.PathLike[str]) -
     return shape
 
 
-def read_idx(source: str | os.PathLike[str]) -> np.ndarray:
-    """A whole (gzipped) IDX file in memory; :func:`idx_to_npy` is the memory-mappable route."""
-    source = Path(source)
-    data = source.read_bytes()
-    try:
-        if data[:2] == b"\x1f\x8b":
-            data = gzip.decompress(data)
-    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
-        raise FormatError(f"{source.name} is damaged (truncated or corrupt gzip: {exc}).") from exc
-    stream = io.BytesIO(data)
-    dtype, shape = read_idx_header(stream, source.name)
-    body = data[stream.tell() :]
-    if len(body) != int(np.prod(shape)) * dtype.itemsize:
-        raise FormatError(f"{source.name}: {len(body)} data bytes do not fit the IDX shape {shape}.")
-    return np.frombuffer(body, dtype).reshape(shape).astype(dtype.newbyteorder("="))
-
-
 # -- CIFAR binary ---------------------------------------------------------------------------------------
 # https://www.cs.toronto.edu/~kriz/cifar.html: each record is <label bytes><3072 pixel bytes>, the pixels
 # being the red, green then blue 32x32 planes, row-major: exactly (3, 32, 32).

@@ -104,7 +104,7 @@ def _cifar(name: str, progress: bool | None) -> tuple[Split, Split]:
 
     def build(tmp):
         archive = cache.fetch(name, "archive", progress)
-        archive_hash = spec["sha256"] or f"md5:{spec['md5']}"
+        archive_hash = spec.get("sha256") or f"md5:{spec.get('md5')}"
         extracted = archives.extract(archive, cache.root() / name / "extracted", archive_hash=archive_hash)
         for split, files in (("train", train_files), ("test", test_files)):
             paths = [extracted / subdir / f for f in files]
