@@ -52,7 +52,7 @@ def verify(
     """Raise :class:`ExportCheckError` unless the artefact at ``path`` computes what ``model`` does."""
     fmt = exporter.name
     try:
-        runner: Callable[..., Any] | None = exporter.load(path, signature)
+        runner: Callable[..., Any] = exporter.load(path, signature)
     except Exception as exc:
         raise ExportCheckError(
             f"the {fmt} file just written could not be loaded back: {reason(exc)}"
@@ -67,7 +67,9 @@ def verify(
             try:
                 got = flat_outputs(runner(*x))
             except Exception as exc:
-                raise ExportCheckError(f"the exported {fmt} model fails on {where}: {reason(exc)}") from exc
+                raise ExportCheckError(
+                    f"the exported {fmt} model fails on {where}: {reason(exc)}{_batch_hint(runner, x, inputs)}"
+                ) from exc
         if len(got) != len(expected):
             raise ExportCheckError(
                 f"the exported {fmt} model returns {len(got)} outputs on {where}; PyTorch returns {len(expected)}."
@@ -76,7 +78,7 @@ def verify(
             if tuple(g.shape) != tuple(e.shape):
                 raise ExportCheckError(
                     f"output {name!r} of the exported {fmt} model has shape {tuple(g.shape)} on {where}; "
-                    f"PyTorch gives {tuple(e.shape)}. Was the batch size fixed while tracing?"
+                    f"PyTorch gives {tuple(e.shape)}.{_batch_hint(runner, x, inputs)}"
                 )
             diff, tol = _difference(e, g.to(e.device)), atol + rtol * _scale(e)
             if not diff <= tol:
@@ -94,6 +96,22 @@ def verify(
     else:  # every check ran at the traced shape
         sizes = (int(inputs[0].shape[0]),) if inputs[0].dim() else ()
     return CheckResult(batch_sizes=sizes, max_abs_diff=worst[0], tolerance=worst[1])
+
+
+def _batch_hint(
+    runner: Callable[..., Any], x: tuple[torch.Tensor, ...], traced: tuple[torch.Tensor, ...]
+) -> str:
+    """Name the usual cause when the artefact works at the traced batch size but not at this one."""
+    if not x or not x[0].dim() or x[0].shape[0] == traced[0].shape[0]:
+        return ""
+    try:
+        runner(*traced)
+    except Exception:
+        return ""
+    return (
+        f" It works at the batch size it was traced with ({traced[0].shape[0]}): the model fixes its batch size "
+        "(e.g. by turning x.shape[0] into a Python int); fix the model, or pass dynamic_batch=False."
+    )
 
 
 def _difference(expected: torch.Tensor, got: torch.Tensor) -> float:

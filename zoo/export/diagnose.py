@@ -60,13 +60,14 @@ def _canonical(op: str) -> str:
     return f"{namespace}::{_OVERLOADS.sub('', rest)}" if rest else op
 
 
-def reason(exc: BaseException) -> str:
-    """The innermost error's first meaningful line, without exporter boilerplate."""
+def reason(exc: BaseException, limit: int = 400) -> str:
+    """The first paragraph of the innermost error on one line: the cause, without the advice for PyTorch
+    developers that exporters append."""
     for error in reversed(causes(exc)):
-        for line in _ANSI.sub("", str(error)).splitlines():
-            line = line.strip()
-            if line:
-                return f"{type(error).__name__}: {line}"
+        text = " ".join(_ANSI.sub("", str(error)).strip().split("\n\n")[0].split())
+        if text:
+            text = text if len(text) <= limit else text[: limit - 3] + "..."
+            return f"{type(error).__name__}: {text}"
     return type(exc).__name__
 
 
