@@ -214,3 +214,12 @@ def test_keras_object_arrays_still_load_through_the_restricted_unpickler(tmp_pat
     np.savez(path, x=seqs, y=np.array([1, 0]))
     arrays = load_npz(path)
     assert arrays["x"].tolist() == [[1, 2, 3], [4]] and arrays["y"].tolist() == [1, 0]
+
+    # Files written by other numpy/Python versions: every pickle protocol, numpy < 2's module spelling.
+    for protocol in (2, 3, 4, 5):
+        stream = pickle.dumps(seqs, protocol=protocol)
+        if protocol == 2:  # GLOBAL opcodes name modules in plain text, so the old spelling can be swapped in
+            stream = stream.replace(b"numpy._core.multiarray", b"numpy.core.multiarray")
+        with zipfile.ZipFile(path, "w") as zf:
+            zf.writestr("x.npy", _npy_with_pickle(stream, (2,)))
+        assert load_npz(path)["x"].tolist() == [[1, 2, 3], [4]]

@@ -119,6 +119,7 @@ _ALLOWED_GLOBALS = frozenset(
         ("numpy", "dtype"),
         ("numpy.core.multiarray", "_reconstruct"),  # files written by numpy < 2
         ("numpy._core.multiarray", "_reconstruct"),  # and by numpy >= 2
+        ("_codecs", "encode"),  # how pickle protocol 2 spells bytes under Python 3; a pure function
     }
 )
 _MAX_MEMBER_BYTES = 4 << 30  # a member declaring more than this and 100x its stored size is a zip bomb
