@@ -112,3 +112,15 @@ def test_idx_to_npy_handles_big_endian_multibyte_types(tmp_path, fmt):
             assert idx_to_npy(source, tmp_path / "out.npy") == array.shape
             loaded = np.load(tmp_path / "out.npy")
             assert loaded.dtype == array.dtype and np.array_equal(loaded, array)
+
+
+def test_damaged_derived_folder_is_rebuilt_from_the_cache(serve, mini_mnist, monkeypatch, requests_seen):
+    serve("mnist", mini_mnist[1])
+    zoo.datasets.load("mnist")
+    folder = next(p for p in (cache.root() / "mnist").iterdir() if not p.name.startswith("."))
+    (folder / "test_images.npy").write_bytes(b"cut")  # damaged by hand
+    monkeypatch.setenv("ZOO_OFFLINE", "1")  # the downloads are still in the hub's cache
+    _, (x_test, _) = zoo.datasets.load("mnist")
+    assert torch.equal(x_test[:, 0], torch.from_numpy(mini_mnist[0]["test_images"]))
+    assert requests_seen() == 4
+    assert [p.name for p in (cache.root() / "mnist").iterdir()] == [folder.name]

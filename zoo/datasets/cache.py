@@ -128,30 +128,42 @@ def _write_atomic(path: Path, text: str) -> None:
 
 
 def derived(dataset: str, key: str, build: Callable[[Path], None]) -> Path:
-    """The folder ``$ZOO_HOME/datasets/<dataset>/<key>``, built once by ``build(tmp_folder)``."""
+    """The folder ``$ZOO_HOME/datasets/<dataset>/<key>``, built once by ``build(tmp_folder)``.
+
+    The ``.complete`` marker lists every file with its size; a folder that no longer matches it (a file
+    deleted or cut short by hand) is rebuilt rather than misread."""
     folder = root() / dataset / key
-    if (folder / _COMPLETE).exists():
+    if _intact(folder):
         return folder
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = folder.parent / f".{key}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
     tmp.mkdir()
     try:
         build(tmp)
-        (tmp / _COMPLETE).write_text("")
-        if (
-            folder.exists() and not (folder / _COMPLETE).exists()
-        ):  # debris of a crash: never a finished folder
-            shutil.rmtree(folder, ignore_errors=True)
+        sizes = {p.name: p.stat().st_size for p in tmp.iterdir() if p.is_file()}
+        (tmp / _COMPLETE).write_text(json.dumps(sizes))
+        if folder.exists() and not _intact(folder):
+            stale = folder.with_name(f".{key}.{uuid.uuid4().hex[:8]}.stale")
+            os.replace(folder, stale)
+            shutil.rmtree(stale, ignore_errors=True)
         try:
             os.replace(tmp, folder)
         except OSError:
-            if not (folder / _COMPLETE).exists():
+            if not _intact(folder):
                 raise
             shutil.rmtree(tmp, ignore_errors=True)  # another process finished first
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return folder
+
+
+def _intact(folder: Path) -> bool:
+    try:
+        sizes = json.loads((folder / _COMPLETE).read_text())
+        return all((folder / name).stat().st_size == size for name, size in sizes.items())
+    except (OSError, ValueError, AttributeError, TypeError):
+        return False
 
 
 def open_array(folder: Path, name: str) -> np.ndarray:
