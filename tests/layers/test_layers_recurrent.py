@@ -128,6 +128,8 @@ def test_lazy_input_size_optimizer_after_dry_run_and_rank_errors():
     opt.step()
     assert all(not torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))
     assert model[0].rnn.weight_ih_l0.shape == (16, 5)
+    moved = LSTM(3).to(torch.float64)  # .to() before the first call moves the placeholder too
+    assert moved(torch.randn(2, 4, 5, dtype=torch.float64)).dtype == torch.float64
     with pytest.raises(ValueError, match=r"LSTM expects a 3-D input.*\(2, 5\)"):
         model[0](torch.randn(2, 5))
     with pytest.raises(ValueError, match=r"LSTM\(4\) was built for 5 features.*\(2, 3, 6\)"):

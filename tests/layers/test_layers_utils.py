@@ -83,6 +83,30 @@ def test_summary_with_example_tensors_inplace_ops_and_loose_parameters():
     assert s2.total_params == 12 == sum(r.params for r in s2.rows)
 
 
+class Casting(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.a, self.b = nn.Linear(3, 3), nn.Linear(3, 2)
+        self.drop = nn.Dropout(0.5)
+
+    def forward(self, x):
+        return self.b(self.drop(self.a(x).double().float().contiguous()))
+
+
+def test_summary_keeps_each_modules_mode_and_follows_conversions():
+    model = Casting()
+    model.drop.eval()  # a submodule the user put in eval mode stays there
+    s = zoo.summary(model, (3,), print_fn=None)
+    assert model.training and not model.drop.training
+    links = {r.name: r.connected_to for r in s.rows}
+    assert links == {
+        "input_1": "",
+        "a": "",
+        "drop": "",
+        "b": "",
+    }  # a plain chain: .double().float() is no node
+
+
 def test_summary_bad_input_sizes():
     with pytest.raises(ValueError, match="input size must be a tuple of positive ints"):
         zoo.summary(VideoQA(), [(3, 3, 8, 8), (0,)], dtypes=DTYPES, print_fn=None)

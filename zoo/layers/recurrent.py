@@ -41,6 +41,10 @@ class _LazyRNNMixin(LazyModuleMixin):
         if not self.has_uninitialized_params():
             super().reset_parameters()
 
+    def flatten_parameters(self) -> None:  # ``.cuda()`` before the first call must not touch the placeholder
+        if not self.has_uninitialized_params():
+            super().flatten_parameters()
+
     def initialize_parameters(self, x: Any, *args: Any, **kwargs: Any) -> None:
         if not self.has_uninitialized_params():
             return

@@ -19,13 +19,17 @@ from torch.overrides import TorchFunctionMode
 from torch.utils._pytree import tree_flatten
 
 _CONTAINERS = (nn.Sequential, nn.ModuleList, nn.ModuleDict, nn.ParameterList, nn.ParameterDict)
-# Tensor methods that read metadata or convert, never a step of the model's computation.
+# Tensor methods that read metadata or compare, never a step of the model's computation.
 _IGNORED_OPS = {
     "size", "dim", "numel", "item", "tolist", "__len__", "__bool__", "__index__", "__int__", "__float__",
     "__format__", "__repr__", "__hash__", "__get__", "__set__", "__iter__", "stride", "is_floating_point",
-    "is_contiguous", "data_ptr", "element_size", "__array__", "numpy", "cpu", "cuda", "to", "detach",
-    "requires_grad_", "contiguous", "type", "float", "long", "int", "bool", "half", "double", "clone",
-    "__setitem__", "__eq__", "__ne__", "eq", "ne", "_zoo_mask", "__setattr__", "__getattribute__",
+    "is_contiguous", "data_ptr", "element_size", "__array__", "numpy", "requires_grad_", "__setitem__",
+    "__eq__", "__ne__", "eq", "ne", "__setattr__", "__getattribute__",
+}  # fmt: skip
+# Conversions: the result stands for the same graph value as the input (no node, the edge carries on).
+_PASSTHROUGH_OPS = {
+    "to", "cpu", "cuda", "detach", "contiguous", "clone", "type", "float", "double", "half", "bfloat16",
+    "long", "int", "bool",
 }  # fmt: skip
 
 
@@ -83,7 +87,11 @@ class _Recorder(TorchFunctionMode):
         if name in _IGNORED_OPS or not _tensors(result):
             return result
         inputs = [t for t in _tensors((args, kwargs)) if id(t) in self.producer]
-        if inputs:  # in-place ops (``out += identity``) too: the tensor's producer becomes the op
+        if inputs and name in _PASSTHROUGH_OPS:
+            for t in _tensors(result):
+                self.producer[id(t)] = self.producer[id(inputs[0])]
+                self.keep.append(t)
+        elif inputs:  # in-place ops (``out += identity``) too: the tensor's producer becomes the op
             self.add(name.strip("_"), "op", name.strip("_"), inputs, result)
         return result
 
@@ -124,6 +132,17 @@ def trace(
         for m in layers:
             m.__dict__.pop("_zoo_trace_inputs", None)
     return rec.nodes, output
+
+
+def trace_eval(model: nn.Module, inputs: Sequence[torch.Tensor], kwargs: dict | None = None) -> list[Node]:
+    """``trace`` in eval mode, restoring each submodule's own train/eval flag afterwards."""
+    modes = {m: m.training for m in model.modules()}
+    model.eval()
+    try:
+        return trace(model, inputs, kwargs)[0]
+    finally:
+        for m, mode in modes.items():
+            m.training = mode
 
 
 def example_inputs(

@@ -16,7 +16,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from zoo.utils._trace import Node, example_inputs, trace
+from zoo.utils._trace import Node, example_inputs, trace_eval
 from zoo.utils.summary import shape_text
 
 _COLOURS = {"input": "#d9ead3", "layer": "#dae8fc", "op": "#fff2cc"}
@@ -90,12 +90,7 @@ def plot_model(
         raise ImportError("plot_model needs matplotlib: pip install matplotlib (or zoo[plots]).") from None
 
     inputs = example_inputs(model, input_size, dtypes, batch_size, device)
-    was_training = model.training
-    model.eval()
-    try:
-        nodes, _ = trace(model, inputs, forward_kwargs)
-    finally:
-        model.train(was_training)
+    nodes = trace_eval(model, inputs, forward_kwargs)
     batch = inputs[0].shape[0] if inputs and inputs[0].ndim else batch_size
     labels = {n.index: _label(n, show_shapes, show_layer_names, batch) for n in nodes}
     pos = layout(nodes)
@@ -119,6 +114,7 @@ def plot_model(
             x, r = pos[i]
             return (r + 0.5) * (box_w + 0.8), size[1] / 2 - x * (box_h + 0.4)
 
+    dpi = min(dpi, int(60000 / max(size)))  # stay under the 65536-pixel limit of the image backends
     fig = Figure(figsize=size, dpi=dpi)
     ax = fig.add_axes((0, 0, 1, 1))
     ax.set_xlim(0, size[0])

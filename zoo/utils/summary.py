@@ -9,7 +9,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from zoo.utils._trace import Node, example_inputs, trace
+from zoo.utils._trace import Node, example_inputs, trace_eval
 
 
 @dataclass
@@ -162,12 +162,7 @@ def summary(
         raise TypeError(f"summary expects an nn.Module, got {type(model).__name__}.")
     inputs = example_inputs(model, input_size, dtypes, batch_size, device)
     batch = inputs[0].shape[0] if inputs and inputs[0].ndim else batch_size
-    was_training = model.training
-    model.eval()
-    try:
-        nodes, _ = trace(model, inputs, forward_kwargs)
-    finally:
-        model.train(was_training)
+    nodes = trace_eval(model, inputs, forward_kwargs)
     result = build_summary(model, nodes, batch)
     if print_fn is not None:
         print_fn(str(result))
