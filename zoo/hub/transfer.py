@@ -22,7 +22,7 @@ from zoo.errors import DownloadError
 from zoo.hub.config import Settings
 from zoo.hub.partial import Partial
 
-CHUNK = 1 << 16
+CHUNK = 1 << 20
 MAX_REDIRECTS = 10
 BACKOFF_BASE = 1.0
 BACKOFF_CAP = 60.0
