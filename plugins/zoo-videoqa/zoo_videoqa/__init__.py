@@ -1,0 +1,1 @@
+"""zoo-videoqa: video question answering by transfer learning, as a zoo plugin."""

@@ -1,0 +1,220 @@
+"""The ``video_qa`` application: the Keras video-QA reference design with any zoo application as frame encoder.
+
+    frames (N, T, 3, H, W) -> TimeDistributed(frozen backbone, global average pooling) -> LSTM(256)  = video
+    question ids (N, L)    -> Embedding(vocab, 256, mask_zero=True) -> LSTM(128)                     = question
+    concatenate -> Dense(128, relu) -> Dense(answers, softmax)
+
+The model is two modules: ``encoder`` (preprocessing + frozen backbone, per frame) and ``head`` (the
+rest). ``model(video, question)`` runs both; because the encoder is frozen, training can instead run
+``head(features, question)`` on features computed once (``zoo.utils.FeatureCache``), which gives the same
+outputs and gradients at a fraction of the cost.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+import zoo
+from zoo_videoqa.backbone import freeze
+
+IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+
+
+def _layer(name: str, *args: Any, **kwargs: Any) -> nn.Module:
+    return zoo.get("layers", name, *args, **kwargs)
+
+
+def backbone_normalisation(backbone: nn.Module) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """The mean/std a backbone's weights expect on [0, 1] RGB (ImageNet's when it does not say)."""
+    info = getattr(backbone, "zoo", None)
+    for source in (info, getattr(info, "meta", None) if info is not None else None):
+        if source is None:
+            continue
+        getter = source.get if isinstance(source, dict) else lambda k, s=source: getattr(s, k, None)
+        mean, std = getter("mean"), getter("std")
+        if mean is not None and std is not None:
+            return tuple(float(m) for m in mean), tuple(float(s) for s in std)
+    return IMAGENET_MEAN, IMAGENET_STD
+
+
+def video_tensor(clips: Any) -> torch.Tensor:
+    """(N, T, H, W, 3) uint8 clips (numpy or tensor) -> (N, T, 3, H, W) float32 in [0, 1]."""
+    x = torch.as_tensor(clips)
+    if x.dim() != 5 or x.shape[-1] != 3:
+        raise ValueError(f"expected clips of shape (N, T, H, W, 3); got {tuple(x.shape)}.")
+    return x.permute(0, 1, 4, 2, 3).float().div_(255)
+
+
+class Normalise(nn.Module):
+    """(x - mean) / std per channel; mean and std are buffers, so they are part of the encoder's state."""
+
+    def __init__(self, mean: tuple[float, ...], std: tuple[float, ...]):
+        super().__init__()
+        self.register_buffer("mean", torch.tensor(mean).view(1, -1, 1, 1))
+        self.register_buffer("std", torch.tensor(std).view(1, -1, 1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean) / self.std
+
+
+class FrameEncoder(nn.Module):
+    """Frames (N, T, 3, H, W) in [0, 1] -> per-frame features (N, T, F), all N*T frames in one batch."""
+
+    def __init__(self, backbone: nn.Module, mean: tuple[float, ...], std: tuple[float, ...]):
+        super().__init__()
+        self.frames = _layer("TimeDistributed", nn.Sequential(Normalise(mean, std), backbone))
+
+    @property
+    def backbone(self) -> nn.Module:
+        return self.frames.layer[1]
+
+    def forward(self, video: torch.Tensor) -> torch.Tensor:
+        if video.dim() != 5 or video.shape[2] != 3:
+            raise ValueError(
+                f"video_qa expects video as (batch, frames, 3, height, width) floats in [0, 1]; got shape "
+                f"{tuple(video.shape)}. Convert (N, T, H, W, 3) uint8 clips with zoo_videoqa.model.video_tensor."
+            )
+        return self.frames(video)
+
+
+class VideoQAHead(nn.Module):
+    """Everything after the frozen frame encoder, built from zoo's registered Keras-named layers."""
+
+    def __init__(
+        self,
+        feature_dim: int,
+        question_vocab_size: int,
+        num_answers: int,
+        *,
+        video_units: int = 256,
+        embed_dim: int = 256,
+        question_units: int = 128,
+        hidden_units: int = 128,
+    ):
+        super().__init__()
+        self.video_lstm = _layer("LSTM", video_units, input_size=feature_dim)
+        self.embedding = _layer("Embedding", question_vocab_size, embed_dim, mask_zero=True)
+        self.question_lstm = _layer("LSTM", question_units, input_size=embed_dim)
+        self.concatenate = _layer("Concatenate")
+        self.hidden = _layer("Dense", hidden_units, activation="relu", input_dim=video_units + question_units)
+        self.answer = _layer("Dense", num_answers, activation="softmax", input_dim=hidden_units)
+
+    def forward(self, features: torch.Tensor, question: torch.Tensor) -> torch.Tensor:
+        """Answer probabilities (N, answers) from frame features (N, T, F) and question ids (N, L)."""
+        video = self.video_lstm(features)
+        words = self.question_lstm(self.embedding(question))
+        return self.answer(self.hidden(self.concatenate(video, words)))
+
+
+class VideoQA(nn.Module):
+    """``model(video, question)`` -> answer probabilities; ``encoder`` and ``head`` are usable alone."""
+
+    def __init__(self, encoder: FrameEncoder, head: VideoQAHead, config: dict[str, Any]):
+        super().__init__()
+        self.encoder, self.head, self.config = encoder, head, config
+
+    def forward(self, video: torch.Tensor, question: torch.Tensor) -> torch.Tensor:
+        return self.head(self.encoder(video), question)
+
+
+def _feature_dim(encoder: FrameEncoder, frame_size: int) -> int:
+    probe = torch.zeros(1, 1, 3, frame_size, frame_size)
+    was_training = encoder.training
+    encoder.eval()
+    with torch.no_grad():
+        out = encoder(probe)
+    encoder.train(was_training)
+    if out.dim() != 3:
+        raise ValueError(
+            f"the backbone gives per-frame output of shape {tuple(out.shape[2:])}; video_qa needs a feature "
+            "vector per frame (load it with include_top=False, pooling='avg')."
+        )
+    return int(out.shape[-1])
+
+
+def video_qa(
+    backbone: str | nn.Module = "inception_v3",
+    backbone_weights: Any = "imagenet",
+    *,
+    question_vocab_size: int = 10000,
+    num_answers: int = 1000,
+    frame_size: int | None = None,
+    trainable_backbone: bool = False,
+    video_units: int = 256,
+    embed_dim: int = 256,
+    question_units: int = 128,
+    hidden_units: int = 128,
+    weights: str | Path | None = None,
+    num_classes: int | None = None,
+    include_top: bool = True,
+    pooling: str | None = None,
+    trainable: bool = True,
+    progress: bool = True,
+) -> VideoQA:
+    """Builder of the ``video_qa`` application (``zoo.load("video_qa", ...)``).
+
+    ``backbone``: any zoo application name (or a module giving (N, F) per image), loaded with
+    ``include_top=False, pooling="avg"`` and frozen unless ``trainable_backbone=True``.
+    ``backbone_weights=None`` builds it without downloading anything. ``frame_size`` (default: 150 as in
+    the reference, or the backbone's own input size when its weights declare one) is only used to probe
+    the feature size. ``weights``: a checkpoint of this model (its full or head state dict).
+    ``num_classes`` is accepted as a synonym of ``num_answers``; ``include_top``/``pooling`` make no
+    sense for this model and must keep their defaults.
+    """
+    if not include_top or pooling is not None:
+        raise ValueError("video_qa always ends in its answer layer: leave include_top and pooling unset.")
+    num_answers = num_classes or num_answers
+    for name, value in (("question_vocab_size", question_vocab_size), ("num_answers", num_answers)):
+        if not isinstance(value, int) or value < 1:
+            raise ValueError(f"video_qa needs a positive integer {name}; got {value!r}.")
+    if isinstance(backbone, str):
+        backbone_name = backbone
+        cnn = zoo.load(
+            backbone, weights=backbone_weights, include_top=False, pooling="avg",
+            trainable=trainable_backbone, progress=progress,
+        )  # fmt: skip
+    else:
+        backbone_name, cnn = type(backbone).__name__, backbone
+    if not trainable_backbone:
+        freeze(cnn)
+    info = getattr(cnn, "zoo", None)
+    if frame_size is None:
+        declared = getattr(info, "meta", {}).get("input_size") if info is not None else None
+        frame_size = int(declared[-1]) if declared and backbone_name.replace("-", "_") == "toy_cnn" else 150
+    mean, std = backbone_normalisation(cnn)
+    encoder = FrameEncoder(cnn, mean, std)
+    head = VideoQAHead(
+        _feature_dim(encoder, frame_size), question_vocab_size, num_answers,
+        video_units=video_units, embed_dim=embed_dim, question_units=question_units, hidden_units=hidden_units,
+    )  # fmt: skip
+    config = {
+        "backbone": backbone_name,
+        "backbone_weights": backbone_weights if isinstance(backbone_weights, (str, type(None))) else str(backbone_weights),
+        "backbone_sha256": getattr(info, "sha256", None),
+        "question_vocab_size": question_vocab_size,
+        "num_answers": num_answers,
+        "frame_size": frame_size,
+        "video_units": video_units,
+        "embed_dim": embed_dim,
+        "question_units": question_units,
+        "hidden_units": hidden_units,
+    }
+    model = VideoQA(encoder, head, config)
+    if weights is not None:
+        load_checkpoint(model, weights)
+    if not trainable:
+        freeze(model)
+    return model
+
+
+def load_checkpoint(model: VideoQA, path: str | Path) -> None:
+    """Load a full-model or head-only state dict (what training on cached features saves)."""
+    state = torch.load(Path(path), map_location="cpu", weights_only=True)
+    if isinstance(state, dict) and "state_dict" in state:
+        state = state["state_dict"]
+    target = model if any(k.startswith("head.") for k in state) else model.head
+    target.load_state_dict(state)
