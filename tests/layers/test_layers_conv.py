@@ -10,6 +10,7 @@ from torch.nn import functional as F
 from zoo.layers import (
     AveragePooling1D,
     AveragePooling2D,
+    AveragePooling3D,
     Conv1D,
     Conv2D,
     Conv2DTranspose,
@@ -22,6 +23,7 @@ from zoo.layers import (
     GlobalMaxPooling2D,
     LocallyConnected1D,
     LocallyConnected2D,
+    MaxPooling1D,
     MaxPooling2D,
     MaxPooling3D,
     SeparableConv2D,
@@ -55,7 +57,9 @@ def test_conv1d_causal_conv3d_and_depthwise_against_torch():
     torch.testing.assert_close(
         y, F.conv1d(F.pad(x, (4, 0)), causal.conv.weight, causal.conv.bias, dilation=2)
     )
-    assert Conv3D(2, 3, padding="same")(torch.randn(1, 2, 4, 5, 6)).shape == (1, 2, 4, 5, 6)
+    vol = torch.randn(1, 2, 4, 5, 6)
+    c3 = Conv3D(2, 3, padding="same")
+    torch.testing.assert_close(c3(vol), F.conv3d(vol, c3.conv.weight, c3.conv.bias, padding=1))
     img = torch.randn(2, 3, 8, 8)
     dw = DepthwiseConv2D(3, depth_multiplier=2, padding="same")
     torch.testing.assert_close(dw(img), F.conv2d(img, dw.weight, dw.bias, padding=1, groups=3))
@@ -99,6 +103,9 @@ def test_pooling_same_padding_semantics():
     torch.testing.assert_close(
         MaxPooling3D(2)(img[:, :, None].expand(-1, -1, 2, -1, -1)), F.max_pool2d(img, 2)[:, :, None]
     )
+    seq = torch.randn(2, 3, 9)
+    torch.testing.assert_close(MaxPooling1D(3, 2)(seq), F.max_pool1d(seq, 3, 2))
+    torch.testing.assert_close(AveragePooling3D(2)(vol3 := torch.randn(1, 2, 4, 4, 4)), F.avg_pool3d(vol3, 2))
     with pytest.raises(ValueError, match=r"MaxPooling2D.*\(1, 1, 1, 5\)"):
         MaxPooling2D(2)(torch.zeros(1, 1, 1, 5))
 

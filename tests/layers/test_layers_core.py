@@ -93,8 +93,12 @@ def test_shape_layers_against_numpy():
 
 def test_masking_and_embedding():
     x = torch.tensor([[[1.0, 2.0], [0.0, 0.0], [3.0, 0.0]]])
-    y = Masking(0.0)(x)
+    x[0, 1, 0] = 0.0
+    y = Masking(0.0)(x + torch.tensor([0.0, 0.0]))
     assert torch.equal(y._zoo_mask, torch.tensor([[True, False, True]]))
+    torch.testing.assert_close(y, x)  # masked steps are zero, others untouched
+    masked = Masking(-1.0)(torch.tensor([[[-1.0, -1.0], [-1.0, 2.0]]]))
+    assert torch.equal(masked, torch.tensor([[[0.0, 0.0], [-1.0, 2.0]]]))
     emb = Embedding(6, 3, mask_zero=True)
     ids = torch.tensor([[4, 0, 2]])
     out = emb(ids)
@@ -155,5 +159,8 @@ def test_merge_errors_name_layer_and_shapes():
 
 def test_registered_under_keras_names():
     assert isinstance(zoo.get("layers", "dense", 3), Dense)
+    for spelling in ("max_pooling2d", "MaxPool2D", "maxpooling2d"):
+        assert type(zoo.get("layers", spelling, 2)).__name__ == "MaxPooling2D"
+    assert type(zoo.get("layers", "conv2d", 4, 3)).__name__ == "Conv2D"
     assert zoo.info("LSTM", kind="layers")["category"] == "recurrent"
     assert "TimeDistributed" in zoo.list("layers", category="wrappers")

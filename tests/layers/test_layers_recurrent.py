@@ -38,6 +38,21 @@ def test_lstm_matches_step_loop_and_keras_return_semantics():
     assert out.shape == h_only.shape == (3, 7) and torch.equal(out, h_only)
 
 
+def test_gru_matches_reset_after_formula():
+    torch.manual_seed(0)
+    x = torch.randn(2, 4, 3)
+    layer = GRU(5, return_sequences=True)
+    seq = layer(x)
+    r = layer.rnn
+    h = torch.zeros(2, 5)
+    for t in range(4):
+        xr, xz, xn = (x[:, t] @ r.weight_ih_l0.T + r.bias_ih_l0).chunk(3, -1)
+        hr, hz, hn = (h @ r.weight_hh_l0.T + r.bias_hh_l0).chunk(3, -1)
+        reset, update = torch.sigmoid(xr + hr), torch.sigmoid(xz + hz)
+        h = (1 - update) * torch.tanh(xn + reset * hn) + update * h  # reset applied after the matmul
+        torch.testing.assert_close(seq[:, t], h)
+
+
 def test_simple_rnn_matches_formula_and_go_backwards_reverses():
     torch.manual_seed(0)
     x = torch.randn(2, 4, 3)

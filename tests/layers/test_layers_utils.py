@@ -66,6 +66,11 @@ def test_summary_counts_equal_parameters_for_two_inputs_and_lazy_layers():
     assert "Total params: " + f"{total:,}" in text and "Non-trainable params: " + f"{frozen:,}" in text
     assert "frames (TimeDistributed)" in text and "(None, 3, 4)" in text
     assert model.training  # mode restored
+    examples = [torch.randn(1, 3, 3, 8, 8), torch.tensor([[0, 0, 4, 5, 6, 7]])]
+    again = zoo.summary(model, examples, print_fn=None)  # example tensors instead of sizes
+    assert (
+        again.total_params == total and {r.name: r.output_shape for r in again.rows}["merge"] == "(None, 13)"
+    )
 
 
 def test_summary_with_example_tensors_inplace_ops_and_loose_parameters():
