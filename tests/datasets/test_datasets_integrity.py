@@ -114,3 +114,16 @@ def test_offline_miss_names_the_file(serve, mini_mnist, monkeypatch, requests_se
     with pytest.raises(zoo.OfflineError, match="idx(.|\n)*zoo download mnist"):
         zoo.datasets.load("mnist")
     assert requests_seen() == 0
+
+
+def test_md5_only_file_fails_over_to_a_mirror(serve, mini_cifar100, httpserver, isolated_zoo, monkeypatch):
+    (images, _, fine), archive = mini_cifar100
+    specs = serve("cifar100", {"archive": archive})
+    httpserver.clear_all_handlers()
+    httpserver.expect_request("/upstream/cifar-100-binary.tar.gz").respond_with_data(archive[::-1])
+    httpserver.expect_request("/mirror/cifar-100-binary.tar.gz").respond_with_data(archive)
+    monkeypatch.setitem(specs["archive"], "url", httpserver.url_for("/upstream/cifar-100-binary.tar.gz"))
+    monkeypatch.setitem(specs["archive"], "mirrors", [httpserver.url_for("/mirror/cifar-100-binary.tar.gz")])
+    (x_train, y_train), _ = zoo.datasets.load("cifar100")
+    assert y_train.tolist() == fine[:4].tolist()
+    assert cached_names(isolated_zoo) == ["cifar-100-binary.tar.gz"]  # the good copy only; the bad one went

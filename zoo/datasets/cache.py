@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from zoo.datasets import sources
-from zoo.errors import IntegrityError, ZooError
+from zoo.errors import DownloadError, IntegrityError, ZooError
 
 #: Bump when a derived layout changes, so old folders are not misread.
 LAYOUT_VERSION = 1
@@ -54,42 +54,51 @@ def key(dataset: str, roles: Iterable[str], *extra: str) -> str:
 def fetch(dataset: str, role: str, progress: bool | None = None) -> Path:
     """The verified local path of one of ``dataset``'s files, downloaded through the hub if needed.
 
-    Files with a known sha256 are verified by the hub before they enter its cache. Files with only an md5
-    upstream are verified here, right after the fetch; the result is remembered (by path, size and
-    modification time), so later calls neither re-hash them nor ask the hub again."""
-    s = spec(dataset, role)
-    md5 = s.get("md5")
-    memo = root() / "verified" / f"{md5}.json" if not s.get("sha256") and md5 else None
-    if memo is not None:
-        remembered = _remembered(memo)
-        if remembered is not None:
-            return remembered
+    Files with a known sha256 are verified by the hub before they enter its cache, failing over to the
+    mirrors on a mismatch. Files with only an md5 upstream are fetched one source at a time and verified
+    here: a mismatching copy is removed from the cache and the next mirror is tried. A verified md5 is
+    remembered (by path, size and modification time), so later calls neither re-hash the file nor ask the
+    hub again."""
     from zoo import hub
 
-    path = Path(
-        hub.fetch(
-            [s["url"], *(s.get("mirrors") or ())],
-            sha256=s.get("sha256"),
-            size=s.get("size"),
-            filename=s.get("filename"),
-            progress=progress,
-            entry=dataset,
-        )
-    )
-    if memo is not None:
+    s = spec(dataset, role)
+    urls = [s["url"], *(s.get("mirrors") or ())]
+    options = {"size": s.get("size"), "filename": s.get("filename"), "progress": progress, "entry": dataset}
+    md5 = s.get("md5")
+    if s.get("sha256") or not md5:
+        return Path(hub.fetch(urls, sha256=s.get("sha256"), **options))
+
+    memo = root() / "verified" / f"{md5}.json"
+    remembered = _remembered(memo)
+    if remembered is not None:
+        return remembered
+    cached = hub.cached_path(urls, filename=s.get("filename"), size=s.get("size"))
+    attempts: list[tuple[str, Path | None]] = [("the cache", cached)] if cached is not None else []
+    attempts += [(url, None) for url in urls]
+    failures: list[DownloadError] = []
+    for origin, path in attempts:
+        if path is None:
+            try:
+                path = Path(hub.fetch([origin], **options))
+            except DownloadError as exc:
+                failures.append(exc)
+                continue
         actual = file_md5(path)
-        if actual != md5:
-            _evict(hub, path)
-            raise IntegrityError(
-                f"{path.name} from {s['url']} has md5 {actual}, but {md5} was expected: the file "
-                "upstream may have changed, or a mirror serves another version. The copy was removed from "
-                "the cache; loading again downloads it afresh."
+        if actual == md5:
+            stat = path.stat()
+            record = {"path": str(path), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+            _write_atomic(memo, json.dumps(record))
+            return path
+        _evict(hub, path)
+        failures.append(
+            IntegrityError(
+                f"{path.name} from {origin} has md5 {actual}, but {md5} was expected (the file "
+                "upstream may have changed, or a mirror serves another version); the copy was removed."
             )
-        stat = path.stat()
-        _write_atomic(
-            memo, json.dumps({"path": str(path), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns})
         )
-    return path
+    kinds = {type(f) for f in failures}
+    error = kinds.pop() if len(kinds) == 1 else DownloadError
+    raise error("\n".join(str(f) for f in failures))
 
 
 def _evict(hub: Any, path: Path) -> None:
