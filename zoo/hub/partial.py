@@ -65,6 +65,8 @@ class Partial:
         except FileNotFoundError:
             part._open(truncate=True)
             return part
+        with contextlib.suppress(FileNotFoundError):
+            part.sidecar.unlink()  # describes bytes this process now owns; park() writes a new one
         part._open(truncate=False)
         if meta.get("offset") == part.size:  # sidecar describes these very bytes
             part.etag, part.last_modified = meta.get("etag"), meta.get("last_modified")
