@@ -41,8 +41,17 @@ class Feed(zoo.Callback):
 def run(model, data, callbacks, epochs=6, **kw):
     x, y = data
     kw.setdefault("optimizer", "sgd")
-    return zoo.fit(model, x, y, loss="sparse_categorical_crossentropy", epochs=epochs, batch_size=32,
-                   callbacks=callbacks, verbose=0, **kw)
+    return zoo.fit(
+        model,
+        x,
+        y,
+        loss="sparse_categorical_crossentropy",
+        epochs=epochs,
+        batch_size=32,
+        callbacks=callbacks,
+        verbose=0,
+        **kw,
+    )
 
 
 def _fake_trainer(lr=1.0, metrics=()):
@@ -60,10 +69,12 @@ def test_early_stopping_patience_and_min_delta(mlp, data):
 
 def test_early_stopping_restores_best_even_when_another_callback_stops(mlp, data):
     snapshots = []
-    stopper = LambdaCallback(on_epoch_end=lambda epoch, logs: (
-        snapshots.append({k: v.clone() for k, v in mlp.state_dict().items()}),
-        setattr(stopper.trainer, "stop_training", epoch == 3),
-    ))
+    stopper = LambdaCallback(
+        on_epoch_end=lambda epoch, logs: (
+            snapshots.append({k: v.clone() for k, v in mlp.state_dict().items()}),
+            setattr(stopper.trainer, "stop_training", epoch == 3),
+        )
+    )
     es = EarlyStopping(monitor="val_x", mode="min", patience=100, restore_best_weights=True)
     run(mlp, data, [Feed("val_x", [3.0, 1.0, 2.0, 2.5, 0, 0]), es, stopper])
     assert es.best_epoch == 1 and es.stopped_epoch == 0
@@ -156,9 +167,17 @@ def test_model_checkpoint_format_best_only_and_auto_mode(tmp_path, mlp, data):
 
 def test_model_checkpoint_batch_frequency_and_missing_key(tmp_path, mlp, data):
     x, y = data
-    zoo.fit(mlp, x, y, optimizer="sgd", loss="sparse_categorical_crossentropy", batch_size=8, epochs=1,
-            callbacks=[ModelCheckpoint(tmp_path / "b{epoch}-{batch}.pt", save_freq=3, save_weights_only=True)],
-            verbose=0)
+    zoo.fit(
+        mlp,
+        x,
+        y,
+        optimizer="sgd",
+        loss="sparse_categorical_crossentropy",
+        batch_size=8,
+        epochs=1,
+        callbacks=[ModelCheckpoint(tmp_path / "b{epoch}-{batch}.pt", save_freq=3, save_weights_only=True)],
+        verbose=0,
+    )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["b1-3.pt", "b1-6.pt"]
     with pytest.raises(KeyError, match="val_auc"):
         run(mlp, data, [ModelCheckpoint(tmp_path / "{val_auc}.pt")], epochs=1)
@@ -169,13 +188,31 @@ def test_csv_logger_columns_fixed_at_first_epoch_and_append(tmp_path, mlp, data)
     path = tmp_path / "log.csv"
     x, y = data
     extra = LambdaCallback(on_epoch_end=lambda epoch, logs: logs.update({"late": 1.0} if epoch else {}))
-    zoo.fit(mlp, x[:48], y[:48], optimizer="sgd", loss="sparse_categorical_crossentropy", epochs=2,
-            validation_data=(x[48:], y[48:]), validation_freq=2, callbacks=[extra, CSVLogger(path)], verbose=0)
+    zoo.fit(
+        mlp,
+        x[:48],
+        y[:48],
+        optimizer="sgd",
+        loss="sparse_categorical_crossentropy",
+        epochs=2,
+        validation_data=(x[48:], y[48:]),
+        validation_freq=2,
+        callbacks=[extra, CSVLogger(path)],
+        verbose=0,
+    )
     rows = list(csv.reader(path.open()))
     assert rows[0] == ["epoch", "loss", "val_loss"]  # 'late' appeared later: ignored; val_ expected
     assert rows[1][0] == "0" and rows[1][2] == "NA" and rows[2][2] != "NA"
-    zoo.fit(mlp, x, y, optimizer="sgd", loss="sparse_categorical_crossentropy", epochs=1,
-            callbacks=[CSVLogger(path, append=True)], verbose=0)
+    zoo.fit(
+        mlp,
+        x,
+        y,
+        optimizer="sgd",
+        loss="sparse_categorical_crossentropy",
+        epochs=1,
+        callbacks=[CSVLogger(path, append=True)],
+        verbose=0,
+    )
     rows = list(csv.reader(path.open()))
     assert len(rows) == 4 and rows[3][0] == "0" and rows.count(rows[0]) == 1  # no second header
 
@@ -195,13 +232,30 @@ def test_terminate_on_nan_stops_mid_epoch(data):
 
     model = Exploding()
     x, y = data
-    h = zoo.fit(model, x, y, optimizer="sgd", loss="sparse_categorical_crossentropy", batch_size=8, epochs=3,
-                callbacks=[TerminateOnNaN()], verbose=0)
+    h = zoo.fit(
+        model,
+        x,
+        y,
+        optimizer="sgd",
+        loss="sparse_categorical_crossentropy",
+        batch_size=8,
+        epochs=3,
+        callbacks=[TerminateOnNaN()],
+        verbose=0,
+    )
     assert model.calls == 2 and math.isnan(h.history["loss"][0]) and len(h.history["loss"]) == 1
     model.calls = 0
     with pytest.raises(RuntimeError, match="NaN or Inf loss"):
-        zoo.fit(model, x, y, optimizer="sgd", loss="sparse_categorical_crossentropy", batch_size=8,
-                callbacks=[TerminateOnNaN(raise_error=True)], verbose=0)
+        zoo.fit(
+            model,
+            x,
+            y,
+            optimizer="sgd",
+            loss="sparse_categorical_crossentropy",
+            batch_size=8,
+            callbacks=[TerminateOnNaN(raise_error=True)],
+            verbose=0,
+        )
 
 
 def test_learning_rate_scheduler_sets_and_logs(mlp, data):
@@ -214,8 +268,12 @@ def test_learning_rate_scheduler_sets_and_logs(mlp, data):
 def test_lambda_callback_and_base_logger(mlp, data):
     seen = []
     extra = LambdaCallback(on_train_batch_end=lambda batch, logs: logs.__setitem__("seen", float(batch)))
-    h = run(mlp, data, [extra, BaseLogger(), LambdaCallback(on_train_begin=lambda logs: seen.append("b"))],
-            epochs=2)
+    h = run(
+        mlp,
+        data,
+        [extra, BaseLogger(), LambdaCallback(on_train_begin=lambda logs: seen.append("b"))],
+        epochs=2,
+    )
     assert seen == ["b"]
     assert h.history["seen"] == [1.0, 1.0]  # BaseLogger carried the batch-level key into the epoch logs
     with pytest.raises(TypeError, match="unknown hook"):
@@ -223,7 +281,9 @@ def test_lambda_callback_and_base_logger(mlp, data):
 
 
 def test_callbacks_by_name_and_dict(tmp_path, mlp, data):
-    h = run(mlp, data, ["terminate_on_nan", {"name": "CSVLogger", "filename": str(tmp_path / "l.csv")}], epochs=1)
+    h = run(
+        mlp, data, ["terminate_on_nan", {"name": "CSVLogger", "filename": str(tmp_path / "l.csv")}], epochs=1
+    )
     assert (tmp_path / "l.csv").exists() and len(h.history["loss"]) == 1
 
 
@@ -232,9 +292,18 @@ def test_tensorboard_writes_train_and_validation_scalars(tmp_path, mlp, data):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     x, y = data
-    zoo.fit(mlp, x[:48], y[:48], optimizer="sgd", loss="sparse_categorical_crossentropy", epochs=2,
-            batch_size=16, validation_data=(x[48:], y[48:]), verbose=0,
-            callbacks=[TensorBoard(tmp_path, update_freq="batch", histogram_freq=1)])
+    zoo.fit(
+        mlp,
+        x[:48],
+        y[:48],
+        optimizer="sgd",
+        loss="sparse_categorical_crossentropy",
+        epochs=2,
+        batch_size=16,
+        validation_data=(x[48:], y[48:]),
+        verbose=0,
+        callbacks=[TensorBoard(tmp_path, update_freq="batch", histogram_freq=1)],
+    )
     train = EventAccumulator(str(tmp_path / "train")).Reload()
     val = EventAccumulator(str(tmp_path / "validation")).Reload()
     assert "epoch_loss" in train.Tags()["scalars"] and "epoch_loss" in val.Tags()["scalars"]
@@ -248,7 +317,12 @@ def test_remote_monitor_posts_form_and_json(httpserver, mlp, data):
     httpserver.expect_request("/publish/epoch/end/", method="POST").respond_with_data("ok")
     httpserver.expect_request("/json", method="POST").respond_with_data("ok")
     root = httpserver.url_for("/").rstrip("/")
-    run(mlp, data, [RemoteMonitor(root=root), RemoteMonitor(root=root, path="/json", send_as_json=True)], epochs=2)
+    run(
+        mlp,
+        data,
+        [RemoteMonitor(root=root), RemoteMonitor(root=root, path="/json", send_as_json=True)],
+        epochs=2,
+    )
     form = [r for r, _ in httpserver.log if r.path == "/publish/epoch/end/"]
     sent = [json.loads(r.form["data"]) for r in form]
     assert [s["epoch"] for s in sent] == [0, 1] and isinstance(sent[0]["loss"], float)
