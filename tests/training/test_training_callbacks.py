@@ -84,7 +84,9 @@ def test_early_stopping_restores_best_even_when_another_callback_stops(mlp, data
 
 def test_early_stopping_restores_best_at_train_end_when_not_stopped(mlp, data):
     snapshots = []
-    snap = LambdaCallback(on_epoch_end=lambda epoch, logs: snapshots.append(mlp.state_dict()["0.weight"].clone()))
+    snap = LambdaCallback(
+        on_epoch_end=lambda epoch, logs: snapshots.append(mlp.state_dict()["0.weight"].clone())
+    )
     es = EarlyStopping(monitor="val_x", mode="min", patience=100, restore_best_weights=True)
     run(mlp, data, [Feed("val_x", [3.0, 2.0, 0.5, 1.0]), es, snap], epochs=4)
     torch.testing.assert_close(mlp.state_dict()["0.weight"], snapshots[2])
