@@ -98,7 +98,7 @@ _CIFAR_LAYOUT = {
 }
 
 
-def _cifar(name: str, progress: bool | None) -> tuple[Split, Split]:
+def _cifar(name: str, label_column: int, progress: bool | None) -> tuple[Split, Split]:
     subdir, train_files, test_files, label_bytes = _CIFAR_LAYOUT[name]
     spec = cache.spec(name, "archive")
 
@@ -116,10 +116,12 @@ def _cifar(name: str, progress: bool | None) -> tuple[Split, Split]:
             formats.cifar_to_npy(paths, label_bytes, tmp / f"{split}_images.npy", tmp / f"{split}_labels.npy")
 
     folder = cache.derived(name, cache.key(name, ["archive"]), build)
-    return tuple(
-        (torch.from_numpy(cache.open_array(folder, f"{s}_images")), cache.open_array(folder, f"{s}_labels"))
-        for s in ("train", "test")
-    )  # type: ignore[return-value]
+
+    def split(which: str) -> Split:
+        labels = cache.open_array(folder, f"{which}_labels")[:, label_column]
+        return torch.from_numpy(cache.open_array(folder, f"{which}_images")), _labels(labels)
+
+    return split("train"), split("test")
 
 
 def cifar10(
@@ -127,10 +129,7 @@ def cifar10(
     progress: bool | None = None,
 ) -> tuple[Any, Any]:  # fmt: skip
     """CIFAR-10: x ``(N, 3, 32, 32)`` uint8, y ``(N,)`` int64; 50,000 train, 10,000 test."""
-    (xtr, ltr), (xte, lte) = _cifar("cifar10", progress)
-    return _finish(
-        (xtr, _labels(ltr[:, 0])), (xte, _labels(lte[:, 0])), as_dataset, transform, target_transform
-    )
+    return _finish(*_cifar("cifar10", 0, progress), as_dataset, transform, target_transform)
 
 
 def cifar100(
@@ -141,9 +140,7 @@ def cifar100(
     if label_mode not in ("fine", "coarse"):
         raise ValueError(f'label_mode must be one of "fine", "coarse". Received: label_mode={label_mode!r}.')
     column = 0 if label_mode == "coarse" else 1  # a binary record holds <coarse><fine><pixels>
-    (xtr, ltr), (xte, lte) = _cifar("cifar100", progress)
-    train, test = (xtr, _labels(ltr[:, column])), (xte, _labels(lte[:, column]))
-    return _finish(train, test, as_dataset, transform, target_transform)
+    return _finish(*_cifar("cifar100", column, progress), as_dataset, transform, target_transform)
 
 
 # -- sequences -----------------------------------------------------------------------------------------
