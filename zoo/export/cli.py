@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 from typing import Any
 
 from zoo.errors import ZooError
@@ -101,7 +102,7 @@ def _pairs(items: list[str], flag: str) -> dict[str, Any]:
 
 
 def _ints(text: str, flag: str) -> tuple[int, ...]:
-    try:
-        return tuple(int(part) for part in text.replace("x", ",").split(",") if part.strip())
-    except ValueError:
-        raise ZooError(f"{flag} expects comma-separated integers such as 3,224,224, got {text!r}.") from None
+    parts = re.split(r"[,x]", text.strip())
+    if not all(part.strip().isdigit() for part in parts):
+        raise ZooError(f"{flag} expects comma-separated integers such as 3,224,224, got {text!r}.")
+    return tuple(int(part) for part in parts)
