@@ -17,6 +17,7 @@ from zoo.layers import (
     Conv3D,
     Cropping2D,
     DepthwiseConv2D,
+    Embedding,
     GlobalAveragePooling1D,
     GlobalAveragePooling2D,
     GlobalMaxPooling1D,
@@ -121,6 +122,11 @@ def test_global_pooling_and_masked_1d_pooling():
     torch.testing.assert_close(avg[1], seq[1, :2].mean(0))
     mx = GlobalMaxPooling1D()(seq.transpose(1, 2), lengths=lengths)  # channels-first (N, F, T)
     torch.testing.assert_close(mx[1], seq[1, :2].amax(0))
+    emb = Embedding(9, 4, mask_zero=True)  # the classic Embedding -> GlobalAveragePooling1D model
+    ids = torch.tensor([[0, 0, 3, 5], [2, 7, 1, 0]])
+    pooled = GlobalAveragePooling1D(data_format="channels_last")(emb(ids))
+    torch.testing.assert_close(pooled[0], emb.embedding.weight[[3, 5]].mean(0))
+    torch.testing.assert_close(pooled[1], emb.embedding.weight[[2, 7, 1]].mean(0))
     with pytest.raises(ValueError, match="GlobalMaxPooling2D takes no mask"):
         GlobalMaxPooling2D()(img, lengths=lengths)
 

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from zoo.layers._base import check_rank, resolve_mask, tuple_n
+from zoo.layers._base import check_rank, get_mask, resolve_mask, tuple_n
 from zoo.layers.convolutional import _check_padding, pad_input
 
 _MAX = {1: F.max_pool1d, 2: F.max_pool2d, 3: F.max_pool3d}
@@ -111,8 +111,9 @@ class _GlobalPool(nn.Module):
         )
         dims = tuple(range(1, x.ndim - 1)) if last else tuple(range(2, x.ndim))
         if self.rank == 1:
-            steps_first = x if last else x.transpose(1, 2)
-            mask = resolve_mask(self, steps_first, mask, lengths)
+            if mask is None and lengths is None:
+                mask = get_mask(x)  # attached by Embedding(mask_zero=True) or Masking
+            mask = resolve_mask(self, x if last else x.transpose(1, 2), mask, lengths)
         elif mask is not None or lengths is not None:
             raise ValueError(f"{type(self).__name__} takes no mask; only the 1-D global poolings do.")
         if mask is not None:
