@@ -161,10 +161,12 @@ def test_word_index(serve, mini_imdb, mini_reuters, requests_seen, monkeypatch):
     index = zoo.datasets.get_word_index("imdb")
     assert index["film"] == 5 and len(index) == 7
     assert zoo.datasets.get_word_index("Reuters")["said"] == 3
+    first = zoo.datasets.load("imdb")
     seen = requests_seen()
     monkeypatch.setenv("ZOO_OFFLINE", "1")  # md5-verified once, then read without asking the network
     assert zoo.datasets.get_word_index("imdb") == index
-    assert requests_seen() == seen
+    assert zoo.datasets.load("imdb")[0][0] == first[0][0]
+    assert requests_seen() == seen == 3
     with pytest.raises(zoo.ZooError, match="no word index"):
         zoo.datasets.get_word_index("mnist")
 
