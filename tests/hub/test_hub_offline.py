@@ -67,6 +67,7 @@ def test_torch_hub_checkpoint_is_reused_not_downloaded(file_server, home):
     url = file_server.url(f"/models/{name}")  # the server does not even have it
     path = fetch(url, sha256=sha(data)[:8])
     assert path.read_bytes() == data and path.parent.name == sha(data)
+    assert path.stat().st_ino == (hub / name).stat().st_ino  # linked, not copied: no extra disk space
     assert file_server.gets() == []
 
 
@@ -122,6 +123,7 @@ def test_add_file_and_cached_path(tmp_path, home):
     assert not (home / "blobs").exists() or not any((home / "blobs").iterdir())
     path = add_file(src, sha256=sha(data)[:12])
     assert path.read_bytes() == data and src.exists()
+    assert path.stat().st_ino != src.stat().st_ino  # a copy: editing the original cannot touch the cache
     assert cached_path(filename="copied-by-hand.bin", sha256=sha(data)[:8]) == path
     assert cached_path("https://x.example/copied-by-hand.bin", sha256=sha(data)) == path
     assert cached_path(filename="copied-by-hand.bin", sha256="0" * 8) is None

@@ -168,7 +168,9 @@ def _from_torch_hub(store: Store, name: str, expected: str | None, size: int | N
     try:
         if not candidate.is_file() or (size is not None and candidate.stat().st_size != size):
             return None
-        return store.add_file(candidate, sha256=expected, filename=name, url=candidate.resolve().as_uri())
+        return store.add_file(
+            candidate, sha256=expected, filename=name, url=candidate.resolve().as_uri(), link=True
+        )
     except (IntegrityError, OSError):
         return None
 

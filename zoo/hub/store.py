@@ -291,9 +291,19 @@ class Store:
             write_json_atomic(target.with_name(f".{target.name}.json"), record)
 
     def add_file(
-        self, source: Path, *, sha256: str | None = None, filename: str | None = None, url: str | None = None
+        self,
+        source: Path,
+        *,
+        sha256: str | None = None,
+        filename: str | None = None,
+        url: str | None = None,
+        link: bool = False,
     ) -> Path:
-        """Import a local file (copied by hand from a machine with network) after checking its hash."""
+        """Import a local file (copied by hand from a machine with network) after checking its hash.
+
+        The bytes are copied, so later edits of ``source`` cannot change the cache. ``link=True`` hard-links
+        instead where it can (for torch's hub cache, whose files torch replaces but never edits in place).
+        """
         source = Path(source)
         if not source.is_file():
             raise ZooError(f"{source} is not a file; give the path of the file to put in the cache.")
@@ -303,6 +313,8 @@ class Store:
         tmp = self.temp_path(download_key(name, expected, url or str(source)))
         try:
             try:
+                if not link:
+                    raise OSError("copy requested")
                 os.link(source, tmp)
             except OSError:
                 shutil.copyfile(source, tmp)
