@@ -6,6 +6,7 @@ Reading at call time (not import time) lets a user or a test change the environm
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,7 +56,13 @@ def home() -> Path:
 
 
 def torch_hub_checkpoints() -> Path:
-    """``torch.hub.get_dir()/checkpoints`` computed the way torch does, without importing torch."""
+    """``torch.hub.get_dir()/checkpoints`` computed the way torch does, without importing torch.
+
+    When torch is already imported its own answer is used, so ``torch.hub.set_dir`` is honoured too.
+    """
+    hub = getattr(sys.modules.get("torch"), "hub", None)
+    if hub is not None and hasattr(hub, "get_dir"):
+        return Path(hub.get_dir()) / "checkpoints"
     torch_home = os.environ.get("TORCH_HOME")
     if not torch_home:
         xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join("~", ".cache")
