@@ -138,10 +138,10 @@ def to_masked(
         )
     targets = []
     for name, module in model.named_modules():
+        if isinstance(module, nn.modules.lazy.LazyModuleMixin) and module.has_uninitialized_params():
+            raise ValueError(f"layer {name!r} is lazy and not initialised yet; run one forward pass first")
         if type(module) not in _DENSE_TO_MASKED:
             continue
-        if isinstance(module.weight, nn.parameter.UninitializedParameter):
-            raise ValueError(f"layer {name!r} is lazy and not initialised yet; run one forward pass first")
         if (include is None or _matches(name, include)) and not _matches(name, exclude):
             targets.append(name)
     for name in targets:

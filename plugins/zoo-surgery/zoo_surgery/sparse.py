@@ -114,7 +114,13 @@ def decode(data: bytes) -> dict[str, torch.Tensor]:
         header = json.loads(bytes(view[9 : 9 + head_len]))
     except ValueError as exc:
         raise ValueError(f"sparse file header is corrupt: {exc}") from exc
-    offset = 9 + head_len
+    try:
+        return _decode_tensors(view, header, 9 + head_len)
+    except (KeyError, TypeError, IndexError) as exc:
+        raise ValueError(f"sparse file header is malformed ({type(exc).__name__}: {exc})") from exc
+
+
+def _decode_tensors(view: memoryview, header: dict, offset: int) -> dict[str, torch.Tensor]:
     out: dict[str, torch.Tensor] = {}
     for meta in header["tensors"]:
         parts = []
