@@ -42,12 +42,14 @@ class ModelInfo:
         Accepts PIL images and uint8/float tensors ``(C, H, W)`` or ``(N, C, H, W)``; gives the same output
         as ``torchvision.models.<Name>_Weights.<TAG>.transforms()``.
         """
-        from torchvision.transforms import InterpolationMode, v2
+        from torchvision.transforms import v2
+
+        from zoo.applications.transforms import Resize
 
         p = self.preprocessing
         return v2.Compose(
             [
-                v2.Resize(p["resize"], interpolation=InterpolationMode(p["interpolation"]), antialias=p["antialias"]),
+                Resize(p["resize"], p["interpolation"], p["antialias"]),
                 v2.CenterCrop(p["crop"]),
                 v2.PILToTensor(),
                 v2.ToDtype(torch.float32, scale=True),
@@ -77,12 +79,16 @@ def info_for(name_or_model: Any) -> ModelInfo:
     )
 
 
-def default_info(name: str) -> ModelInfo:
+def default_info(name: str, variant: str = "DEFAULT") -> ModelInfo:
+    """The :class:`ModelInfo` of an application's weights ``variant`` (the recommended one by default)."""
     from zoo.plugins import get_registry
 
     entry = get_registry().lookup("applications", name)
-    arch = table.architecture(entry.meta.get("architecture", entry.name))
-    tag = arch["default_weights"]
+    arch_name = entry.meta.get("architecture", entry.name)
+    arch = table.architecture(arch_name)
+    tag = table.find_variant(arch_name, variant)
+    if tag is None:
+        raise ValueError(f"{entry.name} has no weights {variant!r}; it has {', '.join(arch['weights'])}.")
     facts = arch["weights"][tag]
     return ModelInfo(
         name=entry.name,
