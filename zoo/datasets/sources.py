@@ -140,6 +140,7 @@ FILES: dict[str, dict[str, dict[str, Any]]] = {
             _KERAS + "imdb_word_index.json",
             sha256=None,
             md5="bfafd718b763782e994055a2d397834f",
+            size=1641221,
             mirrors=(_KERAS_OLD_TEXT + "imdb_word_index.json",),
         ),
     },
@@ -147,6 +148,7 @@ FILES: dict[str, dict[str, dict[str, Any]]] = {
         "data": _spec(
             _KERAS + "reuters.npz",
             sha256="d6586e694ee56d7a4e65172e12b3e987c03096cb01eab99753921ef915959916",
+            size=2110848,
             mirrors=(_KERAS_OLD_TEXT + "reuters.npz",),
         ),
         "word_index": _spec(
@@ -160,6 +162,7 @@ FILES: dict[str, dict[str, dict[str, Any]]] = {
         "data": _spec(
             _KERAS + "boston_housing.npz",
             sha256="f553886a1f8d56431e820c5b82552d9d95cfcb96d1e678153f8839538947dff5",
+            size=57026,
             mirrors=(_KERAS_OLD_BOSTON + "boston_housing.npz",),
         ),
     },
@@ -295,8 +298,7 @@ INFO: dict[str, dict[str, Any]] = {
 
 
 def download_size(name: str) -> int | None:
-    """Bytes to download for ``name``, or ``None`` when a file's size is not known."""
-    sizes = [spec["size"] for spec in FILES.get(name, {}).values()]
-    if not sizes or any(s is None for s in sizes):
-        return None
-    return sum(sizes)
+    """Bytes to download for all of ``name``'s files (a file of unknown size counts as 0); ``None`` when
+    nothing is downloaded."""
+    specs = FILES.get(name, {}).values()
+    return sum(spec["size"] or 0 for spec in specs) if specs else None
