@@ -130,6 +130,8 @@ def test_add_file_and_cached_path(tmp_path, home):
     # the same bytes under another name share the blob
     other = cached_path(filename="alias.bin", sha256=sha(data))
     assert other is not None and other.parent == path.parent and other.read_bytes() == data
+    again = add_file(src, sha256=sha(data), filename="third.bin")  # importing known bytes stores no copy
+    assert again.stat().st_ino == path.stat().st_ino == other.stat().st_ino
 
 
 def test_bad_arguments_are_clear():

@@ -257,10 +257,23 @@ class Store:
     def commit(
         self, tmp: Path, sha256: str, filename: str, *, url: str | None, requested: Sequence[str] = ()
     ) -> Path:
-        """Move a verified temp file into the cache (``os.replace``: atomic on one file system)."""
+        """Move a verified temp file into the cache (``os.replace``: atomic on one file system).
+
+        Bytes the cache already holds under another name are hard-linked to the new name instead, so one
+        content is stored once.
+        """
         folder = self.blobs / sha256
         folder.mkdir(parents=True, exist_ok=True)
         target = folder / filename
+        for other in self._names_in(folder):
+            if other.name != filename:
+                shared = self.temp_path("dedup")
+                try:
+                    os.link(other, shared)
+                except OSError:
+                    break  # no hard links here: keep our own copy
+                os.replace(shared, tmp)  # same verified bytes, stored once
+                break
         os.replace(tmp, target)
         fsync_dir(folder)
         self._record(target, url, requested)
