@@ -146,9 +146,10 @@ def test_locally_connected_2d_matches_direct_loop():
             ref[:, :, i, j] = torch.einsum("nchw,chwf->nf", patch, w[i, j]) + layer.bias[:, i, j]
     torch.testing.assert_close(y, ref)
     with pytest.raises(
-        ValueError, match=r"LocallyConnected2D\(4\) was built for inputs \(batch, 3, 6, 5\).*\(2, 3, 7, 5\)"
+        ValueError,
+        match=r"LocallyConnected2D\(4\) was built for 3 channels and 8 output positions.*\(2, 3, 8, 5\)",
     ):
-        layer(torch.randn(2, 3, 7, 5))
+        layer(torch.randn(2, 3, 8, 5))
     with pytest.raises(ValueError, match="padding"):
         LocallyConnected2D(4, 3, padding="same")
 

@@ -99,3 +99,21 @@ def test_noise_layers_train_only_with_right_statistics():
     assert abs(ad.mean().item()) < 0.05 and abs(ad.std().item() - 1) < 0.05
     with pytest.raises(ValueError, match="GaussianDropout: rate"):
         GaussianDropout(1.5)
+
+
+def test_lazy_layers_load_state_dict_before_first_call():
+    from zoo.layers import Conv2D, Conv2DTranspose, Dense, DepthwiseConv2D, Flatten, LocallyConnected2D
+
+    def make():
+        return nn.Sequential(
+            Conv2D(4, 3), BatchNormalization(), PReLU(), DepthwiseConv2D(3),
+            Conv2DTranspose(2, 3, strides=2, padding="same"), LocallyConnected2D(2, 3), Flatten(), Dense(5),
+        )  # fmt: skip
+
+    torch.manual_seed(0)
+    trained, x = make(), torch.randn(2, 3, 12, 12)
+    trained(x)
+    fresh = make()
+    fresh.load_state_dict(trained.state_dict())
+    trained.eval(), fresh.eval()
+    torch.testing.assert_close(fresh(x), trained(x))

@@ -143,6 +143,10 @@ def test_lazy_input_size_optimizer_after_dry_run_and_rank_errors():
     opt.step()
     assert all(not torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))
     assert model[0].rnn.weight_ih_l0.shape == (16, 5)
+    fresh = torch.nn.Sequential(LSTM(4), Dense(2))
+    fresh.load_state_dict(model.state_dict())  # materialises the lazy weights from the file's shapes
+    x = torch.randn(2, 3, 5)
+    torch.testing.assert_close(fresh(x), model(x))
     moved = LSTM(3).to(torch.float64)  # .to() before the first call moves the placeholder too
     assert moved(torch.randn(2, 4, 5, dtype=torch.float64)).dtype == torch.float64
     with pytest.raises(ValueError, match=r"LSTM expects a 3-D input.*\(2, 5\)"):

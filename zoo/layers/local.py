@@ -38,7 +38,6 @@ class _LocallyConnected(LazyLayer):
         self.weight = nn.UninitializedParameter()  # (positions, C * prod(kernel), filters)
         self.bias = nn.UninitializedParameter() if use_bias else None  # (filters, *out_spatial)
         self.activation = get_activation(activation)
-        self.input_spatial: tuple[int, ...] = ()
 
     def _out_spatial(self, x: torch.Tensor) -> tuple[int, ...]:
         out = tuple(
@@ -53,7 +52,6 @@ class _LocallyConnected(LazyLayer):
     def build(self, x: torch.Tensor) -> None:
         check_rank(self, x, self.rank + 2, "(batch, channels, spatial...)")
         out = self._out_spatial(x)
-        self.input_spatial = tuple(x.shape[1:])
         self.weight.materialize((math.prod(out), x.shape[1] * math.prod(self.kernel_size), self.filters))
         if self.bias is not None:
             self.bias.materialize((self.filters, *out))
@@ -67,12 +65,14 @@ class _LocallyConnected(LazyLayer):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_rank(self, x, self.rank + 2, "(batch, channels, spatial...)")
-        if self.input_spatial and tuple(x.shape[1:]) != self.input_spatial:
-            raise ValueError(
-                f"{type(self).__name__}({self.filters}) was built for inputs (batch, {', '.join(map(str, self.input_spatial))}), "
-                f"got {tuple(x.shape)}; unshared weights fix the input size."
-            )
         out = self._out_spatial(x)
+        positions, patch, _ = self.weight.shape
+        if math.prod(out) != positions or x.shape[1] * math.prod(self.kernel_size) != patch:
+            raise ValueError(
+                f"{type(self).__name__}({self.filters}) was built for {patch // math.prod(self.kernel_size)} "
+                f"channels and {positions} output positions, got input shape {tuple(x.shape)} "
+                f"({x.shape[1]} channels, output {out}); unshared weights fix the input size."
+            )
         patches = self._patches(x)  # (N, C * prod(kernel), positions)
         y = torch.einsum("ncp,pcf->nfp", patches, self.weight).reshape(x.shape[0], self.filters, *out)
         if self.bias is not None:

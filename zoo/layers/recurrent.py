@@ -46,7 +46,9 @@ class _LazyRNNMixin(LazyModuleMixin):
             super().flatten_parameters()
 
     def initialize_parameters(self, x: Any, *args: Any, **kwargs: Any) -> None:
-        if not self.has_uninitialized_params():
+        if not self.has_uninitialized_params():  # materialised by load_state_dict: adopt its size
+            self.input_size = int(self.weight_ih_l0.shape[1])
+            self._init_flat_weights()
             return
         data = x.data if isinstance(x, nn.utils.rnn.PackedSequence) else x
         with torch.no_grad():
