@@ -145,3 +145,27 @@ def test_bad_arguments_are_clear():
         fetch([])
     with pytest.raises(ValueError, match="only http"):
         fetch("ftp://x.example/a.bin")
+
+
+def test_environment_is_read_at_call_time_and_checked(monkeypatch, tmp_path):
+    import platformdirs
+
+    from zoo.hub import cache_dir
+    from zoo.hub.config import Settings
+
+    monkeypatch.delenv("ZOO_HOME")
+    assert cache_dir() == Path(platformdirs.user_cache_dir("zoo"))
+    monkeypatch.setenv("ZOO_HOME", str(tmp_path / "elsewhere"))
+    assert cache_dir() == tmp_path / "elsewhere"
+    monkeypatch.setenv("ZOO_CONNECT_TIMEOUT", "2.5")
+    monkeypatch.setenv("ZOO_READ_TIMEOUT", "7")
+    monkeypatch.setenv("ZOO_MAX_RETRIES", "0")
+    settings = Settings.from_env()
+    assert (settings.connect_timeout, settings.read_timeout, settings.max_retries) == (2.5, 7.0, 0)
+    monkeypatch.setenv("ZOO_READ_TIMEOUT", "soon")
+    with pytest.raises(zoo.ZooError, match="ZOO_READ_TIMEOUT='soon'"):
+        fetch("https://x.example/a.bin")
+    monkeypatch.setenv("ZOO_READ_TIMEOUT", "7")
+    monkeypatch.setenv("ZOO_OFFLINE", "maybe")
+    with pytest.raises(zoo.ZooError, match="ZOO_OFFLINE"):
+        fetch("https://x.example/a.bin")
