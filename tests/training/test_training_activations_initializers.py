@@ -50,7 +50,11 @@ def test_hard_sigmoid_keras2_slope_and_relu_options():
 def test_get_resolves_every_form():
     assert A.get(None) is A.linear
     assert A.get(torch.tanh) is torch.tanh
-    assert A.get("Swish") is A.silu
+    assert A.get("Swish").fn is A.silu
+    relu = zoo.get("activations", "relu")  # without a tensor: the function, for Dense(activation="relu")
+    assert relu(torch.tensor([-1.0, 2.0])).tolist() == [0.0, 2.0]
+    leaky = zoo.get("activations", "leaky_relu", negative_slope=0.25)
+    assert leaky(torch.tensor([-4.0])).item() == -1.0
     assert isinstance(A.get(torch.nn.ReLU), torch.nn.ReLU)
     leaky = A.get({"name": "leaky_relu", "negative_slope": 0.5})
     assert leaky(torch.tensor([-2.0])).item() == -1.0

@@ -9,6 +9,7 @@ clipped), available as ``hard_sigmoid(x, slope=0.2)``.
 from __future__ import annotations
 
 import functools
+import types
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -17,6 +18,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 __all__ = [
+    "Activation",
     "elu",
     "exponential",
     "gelu",
@@ -125,6 +127,39 @@ def linear(x: Tensor) -> Tensor:
     return x
 
 
+class Activation:
+    """A registered activation. Called with a tensor it applies the function; called without one it
+    returns the activation with those options bound, so that both ``zoo.get("activations", "relu")``
+    (-> a callable) and ``zoo.get("activations", "relu", x)`` (-> a tensor) work, as do options:
+    ``zoo.get("activations", "leaky_relu", negative_slope=0.1)``."""
+
+    def __init__(self, fn: Callable[..., Tensor], **options: Any) -> None:
+        functools.update_wrapper(self, fn)
+        self.fn, self.options = fn, options
+
+    def __call__(self, x: Tensor | None = None, **kwargs: Any) -> Any:
+        options = {**self.options, **kwargs}
+        if x is None:
+            return Activation(self.fn, **options)
+        return self.fn(x, **options)
+
+    def __repr__(self) -> str:
+        options = "".join(f", {k}={v!r}" for k, v in self.options.items())
+        return f"Activation({self.fn.__name__}{options})"
+
+
+#: What the plugin registers (``zoo.training.activations:registered.relu``).
+registered = types.SimpleNamespace(
+    **{
+        fn.__name__: Activation(fn)
+        for fn in (
+            softmax, log_softmax, elu, selu, softplus, softsign, relu, relu6, leaky_relu, gelu, silu, mish,
+            tanh, sigmoid, hard_sigmoid, hard_swish, exponential, linear,
+        )
+    }
+)  # fmt: skip
+
+
 def get(identifier: Any) -> Callable[[Tensor], Tensor]:
     """The activation ``identifier`` names: a registered name (any plugin's), a ``{"name": ..., **kwargs}``
     dict, ``None`` (linear), an ``nn.Module`` class (instantiated) or a callable (returned as is)."""
@@ -140,7 +175,7 @@ def get(identifier: Any) -> Callable[[Tensor], Tensor]:
         if not isinstance(name, str):
             raise ValueError(f"an activation dict needs a 'name' key, got {identifier!r}.")
         fn = get(name)
-        return functools.partial(fn, **config) if config else fn
+        return Activation(fn, **config) if config else fn
     if isinstance(identifier, type) and issubclass(identifier, nn.Module):
         return identifier()
     if callable(identifier):

@@ -145,7 +145,7 @@ def zoo_register_callbacks(register: Register) -> None:
 @hookimpl
 def zoo_register_activations(register: Register) -> None:
     for name, aliases in ACTIVATIONS.items():
-        register(name, f"{_ACT}:{name}", aliases=aliases)
+        register(name, f"{_ACT}:registered.{name}", aliases=aliases)
 
 
 @hookimpl
