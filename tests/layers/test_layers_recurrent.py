@@ -68,6 +68,17 @@ def test_simple_rnn_matches_formula_and_go_backwards_reverses():
     back.rnn.load_state_dict(r.state_dict())
     # Keras: go_backwards processes x reversed and returns outputs in processing order.
     torch.testing.assert_close(back(x), layer(x.flip(1)))
+    drop = SimpleRNN(5, activation="relu", return_sequences=True, dropout=0.5)
+    drop(x)
+    drop.rnn.load_state_dict(r.state_dict())
+    torch.manual_seed(1)
+    dropped = drop(torch.ones(2, 4, 3))
+    torch.manual_seed(1)
+    keep = torch.empty(2, 1, 3).bernoulli_(0.5)  # the same draw: one mask per sample for every step
+    torch.testing.assert_close(dropped, layer(torch.ones(2, 4, 3) * keep / 0.5))
+    torch.testing.assert_close(drop.eval()(x), layer(x))
+    with pytest.raises(TypeError, match="recurrent_dropout is not supported"):
+        LSTM(3, recurrent_dropout=0.2)
     with pytest.raises(ValueError, match="SimpleRNN.*activation"):
         SimpleRNN(3, activation="sigmoid")
 

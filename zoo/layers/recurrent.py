@@ -91,18 +91,28 @@ class _Recurrent(nn.Module):
         return_sequences: bool = False,
         return_state: bool = False,
         go_backwards: bool = False,
+        dropout: float = 0.0,
         input_size: int | None = None,
         **rnn_kwargs: Any,
     ) -> None:
         super().__init__()
+        if "recurrent_dropout" in rnn_kwargs:
+            raise TypeError(
+                f"{type(self).__name__}: recurrent_dropout is not supported (it would rule out the fused "
+                "kernels); use dropout= (on the inputs, as in Keras) or a Dropout layer on the outputs."
+            )
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"{type(self).__name__}: dropout must be in [0, 1), got {dropout!r}.")
         if not isinstance(units, int) or units <= 0:
             raise ValueError(f"{type(self).__name__}: units must be a positive int, got {units!r}.")
         self.units = units
         self.return_sequences = return_sequences
         self.return_state = return_state
         self.go_backwards = go_backwards
+        self.dropout = float(dropout)
         self._config = dict(units=units, return_sequences=return_sequences, return_state=return_state,
-                            go_backwards=go_backwards, input_size=input_size, **rnn_kwargs)  # fmt: skip
+                            go_backwards=go_backwards, dropout=dropout, input_size=input_size,
+                            **rnn_kwargs)  # fmt: skip
         self.rnn = _lazy_rnn(self._torch_cls, units, input_size, **rnn_kwargs)
 
     def forward(
@@ -138,6 +148,11 @@ class _Recurrent(nn.Module):
                 f"{type(self).__name__}({self.units}) was built for {in_size} features per step, got input "
                 f"shape {tuple(x.shape)}."
             )
+        if self.training and self.dropout:  # Keras: one input-dropout mask per sample, shared by all steps
+            keep = torch.empty(x.shape[0], 1, x.shape[2], device=x.device, dtype=x.dtype).bernoulli_(
+                1 - self.dropout
+            )
+            x = x * keep / (1 - self.dropout)
         hx = self._initial_state(x, initial_state)
         n, t = x.shape[:2]
         if mask is None:
