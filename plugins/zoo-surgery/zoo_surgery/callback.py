@@ -66,11 +66,26 @@ class DynamicNetworkSurgery(Callback):
                     "masked layers, call zoo_surgery.to_masked(model), or pass convert=True"
                 )
             to_masked(self.model, include=self.include, exclude=self.exclude)
-        self.surgery = DynamicSurgery(self.model, **self.config)
+        config = dict(self.config)
+        if config["seed"] is None:
+            config["seed"] = self._shared_seed()
+        self.surgery = DynamicSurgery(self.model, **config)
         self._surgery_model = self.model
         if self._pending_state is not None:
             self.surgery.load_state_dict(self._pending_state)
             self._pending_state = None
+
+    def _shared_seed(self) -> int | None:
+        """Under torch.distributed every rank must draw the same schedule: take rank 0's seed."""
+        import torch
+        import torch.distributed as dist
+
+        if not (dist.is_available() and dist.is_initialized()):
+            return None
+        device = getattr(self.trainer, "device", None) or torch.device("cpu")
+        seed = torch.randint(0, 2**62, (1,), dtype=torch.int64).to(device)
+        dist.broadcast(seed, src=0)
+        return int(seed.item())
 
     def on_train_batch_begin(self, batch: int, logs=None) -> None:
         self.surgery.step(self.iteration)
