@@ -1,0 +1,119 @@
+"""zoo.load(NAME) against torchvision.models.NAME(weights=...) on the same weights file, from a warm cache.
+
+No network here, so each architecture gets a random state dict saved in torchvision's format under the file
+name torchvision expects, in ``$TORCH_HOME/hub/checkpoints`` (torchvision checks the hash prefix only when
+it downloads, so it loads the file as is). zoo reads the same bytes through its own cache: a ``file://``
+URL fetched once beforehand, so every timed run is a cache hit. Each timed load runs in a fresh
+subprocess (imports are not timed) and reports wall time and peak RSS (``ru_maxrss``) over that load.
+
+    .venv/bin/python benchmarks/bench_load.py [--runs 5] [--arch resnet50 vgg16 inception_v3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+from pathlib import Path
+
+CHILD = textwrap.dedent(
+    """
+    import json, os, resource, sys, time, warnings
+    warnings.simplefilter("ignore")
+    import torch, torchvision, zoo, zoo.applications.builder
+
+    def rss_mb():
+        with open("/proc/self/status") as f:
+            return next(int(line.split()[1]) for line in f if line.startswith("VmRSS")) / 1024
+
+    lib, arch, url = sys.argv[1:4]
+    base = rss_mb()
+    start = time.perf_counter()
+    if lib == "zoo":
+        model = zoo.load(arch, weights=url, progress=False)
+    else:
+        model = getattr(torchvision.models, arch)(weights="DEFAULT", progress=False)
+    seconds = time.perf_counter() - start
+    loaded = rss_mb()
+    size = 299 if arch == "inception_v3" else 224
+    with torch.inference_mode():
+        model.eval()(torch.zeros(1, 3, size, size))
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"seconds": seconds, "load_mb": loaded - base, "forward_mb": rss_mb() - base,
+                      "peak_mb": peak}))
+    """
+)
+
+
+def make_weights(arch: str, torch_home: Path) -> Path:
+    """A torchvision-format file under the name torchvision's DEFAULT weights of ``arch`` use."""
+    import torch
+    import torchvision
+
+    from zoo.applications import table
+
+    facts = table.architecture(arch)
+    target = torch_home / "hub" / "checkpoints" / facts["weights"][facts["default_weights"]]["filename"]
+    if target.exists():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    extra = {"init_weights": False} if arch in ("vgg16", "inception_v3", "googlenet") else {}
+    with torch.device("meta"):  # only the shapes matter; fill with random numbers after
+        model = getattr(torchvision.models, arch)(weights=None, **extra)
+    state = {k: torch.randn(v.shape) if v.is_floating_point() else torch.zeros(v.shape, dtype=v.dtype)
+             for k, v in model.state_dict().items()}  # fmt: skip
+    torch.save(state, target)
+    return target
+
+
+def run_child(lib: str, arch: str, url: str, env: dict[str, str]) -> dict[str, float]:
+    out = subprocess.run([sys.executable, "-c", CHILD, lib, arch, url], env=env, capture_output=True, text=True)
+    if out.returncode != 0:
+        raise SystemExit(f"{lib} {arch} failed:\n{out.stderr[-2000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--arch", nargs="+", default=["resnet50", "vgg16", "inception_v3"])
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="zoo-bench-load-"))
+    env = {**os.environ, "TORCH_HOME": str(work / "torch"), "ZOO_HOME": str(work / "zoo"), "ZOO_QUIET": "1"}
+    env.pop("ZOO_OFFLINE", None)
+    rows = []
+    for arch in args.arch:
+        path = make_weights(arch, work / "torch")
+        url = path.as_uri()
+        run_child("zoo", arch, url, env)  # fills zoo's cache and the page cache: timed runs are warm
+        run_child("torchvision", arch, url, env)
+        results: dict[str, list[dict[str, float]]] = {"zoo": [], "torchvision": []}
+        for _ in range(args.runs):
+            for lib in results:  # interleaved, so load on the machine hits both alike
+                results[lib].append(run_child(lib, arch, url, env))
+        med = {lib: {k: statistics.median(r[k] for r in runs) for k in runs[0]} for lib, runs in results.items()}
+        rows.append((arch, path.stat().st_size / 2**20, med["torchvision"], med["zoo"]))
+
+    print(f"\nzoo.load vs torchvision weights=DEFAULT, warm cache, median of {args.runs} fresh processes")
+    print(f"(python {sys.version.split()[0]}, {os.cpu_count()} CPUs. Memory in MB: peak = peak RSS of the process "
+          "(imports included); +load = RSS growth over the load; +fwd = RSS growth after one forward pass,\n"
+          "which also counts zoo's memory-mapped weights once they are read: file-backed pages the OS can share "
+          "and drop, unlike torchvision's private copies)\n")  # fmt: skip
+    header = (f"{'model':14} {'file MB':>8} {'tv s':>7} {'zoo s':>7} {'speed-up':>8} {'tv peak':>8} {'zoo peak':>8} "
+              f"{'tv +load':>8} {'zoo +load':>9} {'tv +fwd':>8} {'zoo +fwd':>8}")  # fmt: skip
+    print(header)
+    print("-" * len(header))
+    for arch, size, tv, zo in rows:
+        print(f"{arch:14} {size:8.0f} {tv['seconds']:7.3f} {zo['seconds']:7.3f} {tv['seconds'] / zo['seconds']:7.1f}x "
+              f"{tv['peak_mb']:8.0f} {zo['peak_mb']:8.0f} {tv['load_mb']:8.0f} {zo['load_mb']:9.0f} "
+              f"{tv['forward_mb']:8.0f} {zo['forward_mb']:8.0f}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
