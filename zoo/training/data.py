@@ -49,6 +49,11 @@ def to_tensor(value: Any) -> Any:
 
 
 def to_device(data: Any, device: torch.device) -> Any:
+    if isinstance(data, torch.Tensor):  # the hot path: one tensor, often already there
+        return data if data.device == device else data.to(device, non_blocking=True)
+    if data is None:
+        return None
+
     def move(t: Any) -> Any:
         if isinstance(t, np.ndarray):
             t = to_tensor(t)

@@ -100,7 +100,12 @@ class Metric:
 
     def add_scalar(self, value: Tensor, weight: float) -> None:
         """Add one batch-level ``value`` counting ``weight`` samples (the loss tracker's update)."""
-        self._accumulate(value.detach() * weight, float(weight))
+        value = value.detach()
+        if self.total is None:
+            self.total = value * weight
+        else:
+            self.total.add_(value, alpha=weight)  # one in-place kernel per step
+        self.count = self.count + float(weight)
 
     def _accumulate(self, total: Tensor, count: Tensor | float) -> None:
         self.total = total if self.total is None else self.total + total
