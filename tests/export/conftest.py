@@ -30,6 +30,9 @@ class ClipAndQuestion(nn.Module):
         self.tokens = nn.Embedding(20, 6)
         self.answer = nn.Linear(6, 4)
 
+    def example_inputs(self, batch_size: int = 2) -> tuple[torch.Tensor, torch.Tensor]:
+        return torch.randn(batch_size, 3, 12), torch.randint(0, 20, (batch_size, 7))
+
     def forward(self, clip: torch.Tensor, question: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         joint = self.frames(clip).mean(1) * self.tokens(question).mean(1)
         return self.answer(joint), joint

@@ -9,7 +9,6 @@ import onnx
 import onnxruntime
 import pytest
 import torch
-import torchvision
 
 import zoo
 from zoo.export import ExportResult
@@ -52,8 +51,7 @@ def test_round_trip_each_format(tiny_cnn, tmp_path, fmt, suffix):
 
 
 def test_onnx_batch_axis_is_dynamic_for_every_input_and_output(clip_and_question, tmp_path):
-    example = (torch.randn(2, 3, 12), torch.randint(0, 20, (2, 7)))
-    result = zoo.export(clip_and_question, "onnx", tmp_path / "qa.onnx", example)
+    result = zoo.export(clip_and_question, "onnx", tmp_path / "qa.onnx")  # traced with its example_inputs()
 
     assert result.input_names == ("clip", "question")  # from forward's signature
     assert result.output_names == ("output_0", "output_1")
@@ -82,35 +80,24 @@ def test_static_batch_fixes_the_batch_axis(tiny_cnn, tmp_path):
     assert result.batch_sizes == (2,) and not result.dynamic_batch
 
 
-def _model(name: str, size: int, **load_kwargs):
-    """The model by name once ``zoo.load`` provides it; until then the same torchvision architecture."""
-    if zoo.list("applications", name):
-        return name, {"weights": None, **load_kwargs}
-    if name == "resnet50":
-        return torchvision.models.resnet50(weights=None), None
-    model = torchvision.models.inception_v3(weights=None, aux_logits=False, init_weights=True)
-    model.fc = torch.nn.Identity()  # include_top=False, pooling="avg": (N, 2048) features
-    return model, None
-
-
-def test_resnet50_onnx_round_trip(tmp_path):
+def test_resnet50_onnx_round_trip_by_name(tmp_path):
     torch.manual_seed(0)
-    model, load_kwargs = _model("resnet50", 64)
     result = zoo.export(
-        model, "onnx", tmp_path / "resnet50.onnx", torch.randn(2, 3, 64, 64), load_kwargs=load_kwargs
+        "ResNet50", "onnx", f"{tmp_path}/new/", input_shape=(3, 64, 64), load_kwargs={"weights": None}
     )
+    assert result.path == tmp_path / "new" / "resnet50.onnx" and result.model == "resnet50"
     assert result.max_abs_diff <= result.tolerance and result.size_bytes > 90e6
 
 
 def test_inception_v3_features_onnx_round_trip(tmp_path):
     torch.manual_seed(0)
-    model, load_kwargs = _model("inception_v3", 75, include_top=False, pooling="avg")
-    result = zoo.export(
-        model, "onnx", tmp_path / "inception.onnx", torch.randn(2, 3, 75, 75), load_kwargs=load_kwargs
-    )
+    model = zoo.load("inception_v3", weights=None, include_top=False, pooling="avg")
+    result = zoo.export(model, "onnx", tmp_path / "inception.onnx", torch.randn(2, 3, 75, 75))
+    assert result.model == "inception_v3" and result.max_abs_diff <= result.tolerance
     session = onnxruntime.InferenceSession(str(result.path), providers=["CPUExecutionProvider"])
-    (features,) = session.run(
-        None, {"input": np.random.default_rng(0).standard_normal((3, 3, 75, 75), np.float32)}
-    )
+    x = torch.randn(3, 3, 75, 75)
+    (features,) = session.run(None, {"input": x.numpy()})
+    with torch.no_grad():
+        expected = model(x)
     assert features.shape == (3, 2048)
-    assert result.max_abs_diff <= result.tolerance
+    np.testing.assert_allclose(features, expected.numpy(), rtol=0, atol=result.tolerance)

@@ -48,19 +48,24 @@ def default_example(model: nn.Module, meta: Mapping[str, Any]) -> tuple[torch.Te
     """What to trace a model with when the caller gave nothing.
 
     In order: the model's own ``example_inputs(batch_size)`` (multi-input models such as video-QA define
-    it); an ``input_size``/``input_shape`` in its registry metadata; for a model whose first layer is a 2-D
+    it); the crop size its weights were trained at (``model.zoo.preprocessing``, attached by ``zoo.load``);
+    an ``input_size``/``input_shape`` in its registry metadata; for a model whose first layer is a 2-D
     convolution, a 224x224 image with that layer's channels.
     """
     own = getattr(model, "example_inputs", None)
     if callable(own):
         return as_tuple(own(batch_size=2))
-    for key in ("input_size", "input_shape"):
-        shape = meta.get(key)
+    first = next((m for m in model.modules() if list(m.parameters(recurse=False))), None)
+    channels = first.in_channels if isinstance(first, nn.Conv2d) else IMAGE_SHAPE[0]
+    preprocessing = getattr(getattr(model, "zoo", None), "preprocessing", None)
+    crop = preprocessing.get("crop") if isinstance(preprocessing, Mapping) else None
+    for shape in (crop, meta.get("input_size"), meta.get("input_shape")):
+        if isinstance(shape, int):  # an image side, as in the applications' weight tables
+            return from_shapes((channels, shape, shape))
         if shape:
             return from_shapes(tuple(shape))
-    first = next((m for m in model.modules() if list(m.parameters(recurse=False))), None)
     if isinstance(first, nn.Conv2d):
-        return from_shapes((first.in_channels, *IMAGE_SHAPE[1:]))
+        return from_shapes((channels, *IMAGE_SHAPE[1:]))
     raise TypeError(
         f"cannot tell what input {type(model).__name__} takes: pass example_input=torch.randn(1, ...) (a tuple "
         "of tensors for several inputs), input_shape=(...) (one sample, without the batch axis), or give the "

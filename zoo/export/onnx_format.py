@@ -48,7 +48,7 @@ class OnnxExporter(Exporter):
     ) -> None:
         with warnings.catch_warnings():
             # torch.onnx notes that inputs sharing one batch Dim share one axis name; that is the intent.
-            warnings.filterwarnings("ignore", message=r"The axis name: .* will not be used")
+            warnings.filterwarnings("ignore", message=r".*The axis name: .* will not be used")
             program = torch.onnx.export(
                 model,
                 inputs,

@@ -175,7 +175,8 @@ def _resolve_model(
             raise TypeError(
                 "load_kwargs only apply when the model is given by name, e.g. zoo.export('resnet50', ...)."
             )
-        return type(model).__name__, model, {}
+        name = getattr(getattr(model, "zoo", None), "name", None)  # attached by zoo.load
+        return name if isinstance(name, str) else type(model).__name__, model, {}
     raise TypeError(
         f"model must be a torch.nn.Module or a registered model name, got {type(model).__name__}."
     )
@@ -186,7 +187,7 @@ def _target_path(path: str | os.PathLike[str] | None, label: str, suffix: str) -
     if path is None:
         return Path.cwd() / default_name
     target = Path(path).expanduser()
-    if target.is_dir():
+    if target.is_dir() or str(path).endswith(("/", os.sep)):
         return target / default_name
     return target.absolute()
 
