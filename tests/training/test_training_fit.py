@@ -444,3 +444,39 @@ def test_gradient_clipping_from_keras_argument():
         verbose=0,
     )
     assert model.weight.item() == pytest.approx(0.5)
+
+
+def test_progress_bar_on_a_tty_and_lines_otherwise(mlp, data):
+    import io
+
+    from zoo.training.callbacks import ProgbarLogger
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    tty, pipe = Tty(), io.StringIO()
+    for stream in (tty, pipe):
+        zoo.fit(
+            mlp,
+            *data,
+            optimizer="sgd",
+            loss="sparse_categorical_crossentropy",
+            epochs=2,
+            batch_size=16,
+            callbacks=[ProgbarLogger(stream=stream, refresh_seconds=0.0)],
+            verbose=1,
+        )
+    assert "Epoch 1/2" in tty.getvalue() and "4/4" in tty.getvalue() and "loss=" not in tty.getvalue()
+    assert "loss: " in tty.getvalue()  # the postfix carries the running logs
+    lines = pipe.getvalue().strip().splitlines()
+    assert len(lines) == 2 and lines[1].startswith("Epoch 2/2 - 4 steps") and "loss: " in lines[1]
+
+
+def test_sparse_crossentropy_on_segmentation_logits_with_axis_1():
+    logits = torch.randn(2, 3, 4, 5)
+    target = torch.randint(0, 3, (2, 4, 5))
+    loss = zoo.get("losses", "sparse_categorical_crossentropy", from_logits=True, axis=1)
+    assert loss(logits, target).item() == pytest.approx(
+        nn.functional.cross_entropy(logits, target).item(), rel=1e-6
+    )
