@@ -51,6 +51,12 @@ def test_two_gloo_processes_match_one_process_with_double_batch(tmp_path):
         torch.testing.assert_close(w0[key], w1[key], rtol=0, atol=0)  # identical on both ranks
         torch.testing.assert_close(w0[key], ref[key], rtol=1e-5, atol=1e-6)  # = one process, batch 8
 
+    for kind in ("loader", "batches"):  # DataLoader and list-of-batches inputs shard to the same result
+        for rank in (0, 1):
+            other = torch.load(ddp / "ranks" / f"{kind}{rank}.pt", weights_only=True)
+            for key in ref:
+                torch.testing.assert_close(other[key], ref[key], rtol=1e-5, atol=1e-6)
+
     h0 = json.loads((ddp / "ranks" / "history0.json").read_text())
     h1 = json.loads((ddp / "ranks" / "history1.json").read_text())
     hs = json.loads((single / "ranks" / "history0.json").read_text())

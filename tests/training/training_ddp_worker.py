@@ -57,6 +57,22 @@ def main(out: Path, batch_size: int) -> None:
         ],
     )
     torch.save(model.state_dict(), ranks / f"weights{rank}.pt")
+    # The same training from a DataLoader (rebuilt around a DistributedSampler) and from a list of batches
+    # (each rank takes every N-th batch: with N ranks of batch b this is the 1-process batch N*b).
+    common = dict(
+        optimizer={"name": "sgd", "lr": 0.5},
+        epochs=3,
+        verbose=0,
+        loss={"name": "sparse_categorical_crossentropy", "from_logits": True},
+    )
+    loader_model = build()
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=batch_size)
+    zoo.fit(loader_model, loader, **common)
+    torch.save(loader_model.state_dict(), ranks / f"loader{rank}.pt")
+    batches = [(x[i : i + batch_size], y[i : i + batch_size]) for i in range(0, len(x), batch_size)]
+    gen_model = build()
+    zoo.fit(gen_model, batches, **common)
+    torch.save(gen_model.state_dict(), ranks / f"batches{rank}.pt")
     # A stop decided on one rank only (mid-epoch) must stop every rank, or the others would hang.
     stopper = LambdaCallback(
         on_train_batch_end=lambda batch, logs: setattr(

@@ -181,7 +181,7 @@ class Trainer:
             index = y.argmax(-1)
         else:
             index = (y.squeeze(-1) if y.ndim >= 2 else y).round().long()
-        weight = table.to(index.device)[index]
+        weight = table[index]
         return (
             weight if sample_weight is None else weight * torch.as_tensor(sample_weight, device=weight.device)
         )
@@ -363,7 +363,7 @@ class Trainer:
             )
             val_iter = EpochIterator(val_source, validation_steps)
         if class_weight is not None:
-            self._class_weight_table = _class_weight_table(class_weight)
+            self._class_weight_table = _class_weight_table(class_weight).to(self.device)
 
         if self.optimizer is None:
             self.optimizer = resolve_optimizer(
