@@ -423,9 +423,16 @@ class Trainer:
         want_begin = cbs.wants("on_train_batch_begin")
         want_end = cbs.wants("on_train_batch_end")
         # Callbacks on every rank that look at batches may stop training mid-epoch: agree on it per step.
-        sync_batch_stop = self.ctx.active and any(
-            c.runs_on_all_ranks and c in cbs._batch["on_train_batch_end"] + cbs._batch["on_train_batch_begin"]
-            for c in cbs
+        # Not with uneven shards (join): a rank that ran out would miss the collective; the epoch-end
+        # agreement below still stops everyone.
+        sync_batch_stop = (
+            self.ctx.active
+            and not train_iter.source.needs_join
+            and any(
+                c.runs_on_all_ranks
+                and c in cbs._batch["on_train_batch_end"] + cbs._batch["on_train_batch_begin"]
+                for c in cbs
+            )
         )
         cbs.on_train_begin()
         if resume is not None:
