@@ -362,8 +362,9 @@ class Trainer:
                 what="validation_data",
             )
             val_iter = EpochIterator(val_source, validation_steps)
-        if class_weight is not None:
-            self._class_weight_table = _class_weight_table(class_weight).to(self.device)
+        self._class_weight_table = (
+            None if class_weight is None else _class_weight_table(class_weight).to(self.device)
+        )
 
         if self.optimizer is None:
             self.optimizer = resolve_optimizer(
