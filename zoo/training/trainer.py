@@ -375,19 +375,7 @@ class Trainer:
             from zoo.training.checkpoint import load_training_state
 
             resume_state = load_training_state(resume_from, map_location=self.device)
-            self.model.load_state_dict(resume_state["model"])
-            if resume_state.get("optimizer") is not None:
-                self.optimizer.load_state_dict(resume_state["optimizer"])
-            if self.scaler is not None and resume_state.get("scaler") is not None:
-                self.scaler.load_state_dict(resume_state["scaler"])
-            self.global_step = int(resume_state["global_step"])
             initial_epoch = int(resume_state["epoch"]) + 1
-
-        if self.ctx.active:
-            from torch.nn.parallel import DistributedDataParallel
-
-            device_ids = [self.device.index] if self.device.type == "cuda" else None
-            self.module = DistributedDataParallel(self.model, device_ids=device_ids)
         try:
             return self._fit_loop(
                 train_iter,
@@ -401,6 +389,18 @@ class Trainer:
             )
         finally:
             self.module = self.model
+
+    def _restore(self, state: Mapping[str, Any], callbacks: list[Callback]) -> None:
+        """Put a full training state back. Runs after ``on_train_begin``, so that a callback that changes
+        the model there (adds masks, swaps layers) sees its own checkpointed shape restored."""
+        self.model.load_state_dict(state["model"])
+        if state.get("optimizer") is not None:
+            self.optimizer.load_state_dict(state["optimizer"])
+        if self.scaler is not None and state.get("scaler") is not None:
+            self.scaler.load_state_dict(state["scaler"])
+        self.global_step = int(state["global_step"])
+        _load_callback_states(callbacks, state.get("callbacks", {}))
+        _set_rng_state(state["rng"])
 
     def _fit_loop(
         self, train_iter, val_iter, epochs, initial_epoch, verbose, callbacks, validation_freq, resume
@@ -437,8 +437,13 @@ class Trainer:
         )
         cbs.on_train_begin()
         if resume is not None:
-            _load_callback_states(cbs.callbacks, resume.get("callbacks", {}))
-            _set_rng_state(resume["rng"])
+            self._restore(resume, cbs.callbacks)
+        if self.ctx.active:
+            # Wrapped after on_train_begin, so DDP sees the model as callbacks left it.
+            from torch.nn.parallel import DistributedDataParallel
+
+            device_ids = [self.device.index] if self.device.type == "cuda" else None
+            self.module = DistributedDataParallel(self.model, device_ids=device_ids)
         training_logs: dict[str, Any] = {}
         join = (
             self.module.join if (self.ctx.active and train_iter.source.needs_join) else contextlib.nullcontext

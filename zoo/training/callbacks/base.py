@@ -19,7 +19,11 @@ class Callback:
       ``.epoch`` (the current 0-based epoch), ``.world_size``/``.rank`` and ``.is_main`` (rank 0).
 
     A callback that keeps state across a resumed run may define ``state_dict()`` and
-    ``load_state_dict(state)``; ``ModelCheckpoint(save_training_state=True)`` stores it.
+    ``load_state_dict(state)``: a full-state ``ModelCheckpoint`` (the default, ``save_weights_only=False``)
+    stores it, and ``fit(resume_from=...)`` loads it right after ``on_train_begin`` (together with the
+    model, optimizer and RNG state), so ``on_train_begin`` may reset or rebuild what the state refills.
+    The optimizer is built and the model moved to its device before ``on_train_begin``; under DDP the
+    model is wrapped after it.
     """
 
     #: ``False`` for callbacks that only write files or print; such callbacks then run on rank 0 only.
