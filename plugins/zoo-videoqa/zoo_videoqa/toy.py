@@ -8,8 +8,10 @@ growth and rotation change the pixels smoothly.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -170,9 +172,9 @@ def _clip_spec(rng: np.random.Generator, frames: int, size: int) -> ClipSpec:
 
 def render_clip(seed: int, split: str, index: int, frames: int = 8, size: int = 32) -> tuple[np.ndarray, ClipSpec]:
     """Clip ``index`` of ``split``: frames (T, S, S, 3) uint8 and what they show."""
-    rng = np.random.default_rng([seed, _SPLIT_IDS[split], index, GENERATOR_VERSION])
+    spec = _clip_spec(np.random.default_rng([seed, _SPLIT_IDS[split], index, GENERATOR_VERSION, 1]), frames, size)
+    rng = np.random.default_rng([seed, _SPLIT_IDS[split], index, GENERATOR_VERSION, 2])
     background = _background(rng, size)
-    spec = _clip_spec(rng, frames, size)
     shade = np.clip(np.asarray(COLOURS[spec.colour]) + rng.uniform(-0.06, 0.06, size=3), 0, 1)
     noise = rng.normal(0.0, 0.025, size=(frames, size, size, 3)).astype(np.float32)
     pixels = draw(background, spec.shape, shade, spec.cx, spec.cy, spec.radius, spec.angle, noise)
@@ -243,20 +245,23 @@ class ToyVideoQA(VideoQADataset):
         self.config = ToyConfig(seed, split, clips, frames, size)
         self.split, self.frames, self.size = split, frames, size
         self.name = "toy_video_qa"
-        qa = []
-        for index in range(clips):
-            _, spec = self._spec(index)
-            rng = np.random.default_rng([seed, _SPLIT_IDS[split], index, GENERATOR_VERSION, 7])
-            for kind, answer in (("colour", spec.colour), ("shape", spec.shape), ("action", spec.action)):
-                question = QUESTIONS[kind][int(rng.integers(len(QUESTIONS[kind])))]
-                qa.append(QA(index, question, answer, kind, f"{split} clip {index}"))
-        self.qa = qa
+        self.qa = _ToyRows(self)
 
-    def _spec(self, index: int) -> tuple[np.random.Generator, ClipSpec]:
-        # The spec needs only the first draws of the clip's generator, so listing questions stays cheap.
-        rng = np.random.default_rng([self.config.seed, _SPLIT_IDS[self.split], index, GENERATOR_VERSION])
-        _background(rng, self.size)
-        return rng, _clip_spec(rng, self.frames, self.size)
+    @functools.lru_cache(maxsize=64)  # noqa: B019 - per-dataset, bounded; rows of one clip come together
+    def _spec(self, index: int) -> ClipSpec:
+        # The spec has its own random stream, so listing questions draws no pixels.
+        rng = np.random.default_rng([self.config.seed, _SPLIT_IDS[self.split], index, GENERATOR_VERSION, 1])
+        return _clip_spec(rng, self.frames, self.size)
+
+    def row(self, index: int) -> QA:
+        """Question ``index``: clip ``index // 3``, type colour/shape/action by ``index % 3``."""
+        clip, which = divmod(index, len(QUESTIONS))
+        spec = self._spec(clip)
+        kind = tuple(QUESTIONS)[which]
+        rng = np.random.default_rng([self.config.seed, _SPLIT_IDS[self.split], clip, GENERATOR_VERSION, 7, which])
+        question = QUESTIONS[kind][int(rng.integers(len(QUESTIONS[kind])))]
+        answer = {"colour": spec.colour, "shape": spec.shape, "action": spec.action}[kind]
+        return QA(clip, question, answer, kind, f"{self.split} clip {clip}")
 
     @property
     def num_clips(self) -> int:
@@ -269,12 +274,31 @@ class ToyVideoQA(VideoQADataset):
 
     def describe(self, index: int) -> ClipSpec:
         """What clip ``index`` shows (its colour, shape, action and per-frame geometry)."""
-        return self._spec(index)[1]
+        return self._spec(index)
 
     @property
     def fingerprint(self) -> str:
         blob = json.dumps({"generator": GENERATOR_VERSION, **asdict(self.config)}, sort_keys=True)
         return "toy_video_qa-" + hashlib.sha256(blob.encode()).hexdigest()[:24]
+
+
+class _ToyRows(Sequence):
+    """The question rows of a toy dataset, computed on access: a million clips cost no memory."""
+
+    def __init__(self, dataset: ToyVideoQA):
+        self.dataset = dataset
+
+    def __len__(self) -> int:
+        return self.dataset.num_clips * len(QUESTIONS)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(f"question {index} out of range ({len(self)} questions)")
+        return self.dataset.row(index)
 
 
 def load_toy_video_qa(split: str = "train", **options) -> ToyVideoQA:

@@ -1,0 +1,298 @@
+"""Video question answering by transfer learning: zoo's flagship example.
+
+    python examples/video_qa.py                      # train on the embedded toy data, offline, a few minutes
+    python examples/video_qa.py ask --clip 3 "what colour is the object?"
+    python examples/video_qa.py --data my_videos/    # a video_qa_folder (qa.jsonl with a split column)
+
+Training follows the Keras reference: a frozen pretrained CNN encodes every frame, an LSTM the frame
+sequence, another LSTM the question; a small dense head picks the answer. Because the CNN is frozen its
+features are computed once and cached on disk (zoo.utils.FeatureCache), so each epoch runs only the
+recurrent head. The same architecture is trained twice on the same data -- with the packaged pretrained
+toy_cnn and with the same CNN frozen at random initialisation -- to show what transfer buys. Outputs
+(checkpoints, CSV logs, the training-curve PNG, the config ``ask`` needs) go to ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from zoo_videoqa.data import Vocabulary, encode, majority_baseline, tokenize
+from zoo_videoqa.model import video_tensor
+
+import zoo
+from zoo.utils.feature_cache import FeatureCache
+
+DEFAULT_OUT = Path("runs/video_qa")
+SPLITS = ("train", "validation", "test")
+
+
+# -- data --------------------------------------------------------------------------------------------
+def load_splits(args: argparse.Namespace) -> dict:
+    if args.data:
+        return {
+            s: zoo.get("datasets", "video_qa_folder", args.data, s, frames=args.frames, size=args.size)
+            for s in SPLITS
+        }
+    clips = dict(zip(SPLITS, (args.train_clips, args.val_clips, args.test_clips), strict=True))
+    return {
+        s: zoo.get("datasets", "toy_video_qa", s, clips=clips[s], frames=args.frames, size=args.size, seed=args.seed)
+        for s in SPLITS
+    }
+
+
+def one_hot(ids: np.ndarray, n: int) -> np.ndarray:
+    out = np.zeros((len(ids), n), np.float32)
+    out[np.arange(len(ids)), ids] = 1.0
+    return out
+
+
+def batches(features: np.ndarray, clip_ids, questions, answers, num_answers: int, batch_size: int, seed: int):
+    """A fresh shuffled epoch each call, read batch by batch from the memory-mapped features.
+
+    Only one batch of frame features is in memory at a time, so this streams a dataset of any size
+    (the Keras ``fit_generator`` pattern).
+    """
+    epoch = [0]
+
+    def one_epoch():
+        order = np.random.default_rng([seed, epoch[0]]).permutation(len(answers))
+        epoch[0] += 1
+        for start in range(0, len(order), batch_size):
+            idx = order[start : start + batch_size]
+            video = torch.from_numpy(np.ascontiguousarray(features[clip_ids[idx]]))
+            yield (video, torch.from_numpy(questions[idx])), torch.from_numpy(one_hot(answers[idx], num_answers))
+
+    return one_epoch
+
+
+# -- one training run ----------------------------------------------------------------------------------
+def run_variant(label: str, backbone_weights, data: dict, encoded: dict, vocab: tuple, args, out: Path) -> dict:
+    questions, answers = vocab
+    torch.manual_seed(args.seed)
+    t0 = time.perf_counter()
+    model = zoo.load(
+        "video_qa", backbone=args.backbone, backbone_weights=backbone_weights, question_vocab_size=len(questions),
+        num_answers=len(answers), frame_size=args.size,
+    )  # fmt: skip
+    cache = FeatureCache(
+        model.encoder,
+        identity={"backbone": args.backbone, "weights": str(backbone_weights), "size": args.size},
+        transform=video_tensor,
+        progress=not args.quiet,
+    )
+    features = {
+        s: cache.features(lambda d=data[s]: d.clip_batches(16), fingerprint=data[s].fingerprint, count=data[s].num_clips)
+        for s in SPLITS
+    }
+    t_features = time.perf_counter() - t0
+    c, q, a = encoded["train"]
+    cv, qv, av = encoded["validation"]
+    ct, qt, at = encoded["test"]
+    callbacks = [
+        zoo.get("callbacks", "EarlyStopping", monitor="val_accuracy", patience=args.patience, restore_best_weights=True),
+        zoo.get("callbacks", "ModelCheckpoint", out / f"{label}.pt", monitor="val_accuracy", save_best_only=True,
+                save_weights_only=True),
+        zoo.get("callbacks", "CSVLogger", out / f"{label}.csv"),
+    ]  # fmt: skip
+    history = zoo.fit(
+        model.head,
+        batches(features["train"], c, q, a, len(answers), args.batch_size, args.seed),
+        optimizer={"name": "adam", "learning_rate": args.lr},
+        loss="categorical_crossentropy",
+        metrics=["accuracy"],
+        epochs=args.epochs,
+        steps_per_epoch=math.ceil(len(a) / args.batch_size),
+        validation_data=((np.asarray(features["validation"][cv]), qv), one_hot(av, len(answers))),
+        callbacks=callbacks,
+        verbose=0 if args.quiet else 2,
+    )
+    t_train = time.perf_counter() - t0 - t_features
+    probs = zoo.predict(model.head, (np.asarray(features["test"][ct]), qt), batch_size=256, verbose=0)
+    correct = probs.argmax(1).numpy() == at
+    kinds = np.array([row.kind for row in data["test"].qa])
+    accuracy = {k: float(correct[kinds == k].mean()) for k in sorted(set(kinds))}
+    accuracy["overall"] = float(correct.mean())
+    print(
+        f"[{label}] features {t_features:.1f}s (cache hits {cache.hits}, misses {cache.misses}), "
+        f"training {t_train:.1f}s, {len(history.history['loss'])} epochs, test accuracy {accuracy['overall']:.3f}",
+        flush=True,
+    )
+    return {"accuracy": accuracy, "history": history.history, "seconds": t_features + t_train}
+
+
+def plot(results: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for label, result in results.items():
+        h = result["history"]
+        epochs = range(1, len(h["loss"]) + 1)
+        for ax, key in zip(axes, ("loss", "accuracy"), strict=True):
+            (line,) = ax.plot(epochs, h[key], label=f"{label} train")
+            ax.plot(epochs, h[f"val_{key}"], "--", color=line.get_color(), label=f"{label} validation")
+    for ax, key in zip(axes, ("loss", "accuracy"), strict=True):
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(key)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle("video QA: frozen pretrained vs frozen random backbone")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def train(args: argparse.Namespace) -> int:
+    start = time.perf_counter()
+    torch.manual_seed(args.seed)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    data = load_splits(args)
+    questions = Vocabulary.for_questions(row.question for row in data["train"].qa)
+    answers = Vocabulary.for_answers(row.answer for row in data["train"].qa)
+    encoded = {s: encode(data[s], questions, answers, args.question_length) for s in SPLITS}
+    print(
+        f"data: {', '.join(f'{s} {data[s].num_clips} clips/{len(data[s])} questions' for s in SPLITS)}; "
+        f"{len(questions)} question words, {len(answers)} answers; frames {args.frames}x{args.size}x{args.size}",
+        flush=True,
+    )
+    variants = {"pretrained": args.backbone_weights}
+    if not args.no_random:
+        variants["random"] = None
+    results = {}
+    for label, weights in variants.items():
+        results[label] = run_variant(label, weights, data, encoded, (questions, answers), args, out)
+    baseline = majority_baseline(data["train"].qa, data["test"].qa)
+
+    kinds = [k for k in baseline if k != "overall"] + ["overall"]
+    header = f"{'question type':<14}{'questions':>10}{'majority':>10}" + "".join(f"{v:>12}" for v in results)
+    print(f"\nheld-out test accuracy ({args.backbone} frozen; 'random' = same CNN, untrained weights)")
+    print(header)
+    print("-" * len(header))
+    for kind in kinds:
+        n = len(data["test"].qa) if kind == "overall" else sum(r.kind == kind for r in data["test"].qa)
+        row = f"{kind:<14}{n:>10}{baseline[kind]:>10.3f}" + "".join(f"{r['accuracy'][kind]:>12.3f}" for r in results.values())
+        print(row)
+    plot(results, out / "training_curves.png")
+    config = {
+        "dataset": "video_qa_folder" if args.data else "toy_video_qa",
+        "data": str(args.data) if args.data else None,
+        "frames": args.frames,
+        "size": args.size,
+        "seed": args.seed,
+        "clips": {"train": args.train_clips, "validation": args.val_clips, "test": args.test_clips},
+        "backbone": args.backbone,
+        "backbone_weights": args.backbone_weights,
+        "question_length": args.question_length,
+        "questions": questions.to_dict(),
+        "answers": answers.to_dict(),
+        "checkpoint": "pretrained.pt",
+        "accuracy": {label: r["accuracy"] for label, r in results.items()},
+        "majority_baseline": baseline,
+    }
+    (out / "video_qa.json").write_text(json.dumps(config, indent=2))
+    print(f"\nwrote {out}/training_curves.png, pretrained.pt, *.csv, video_qa.json in {time.perf_counter() - start:.0f}s")
+    return 0
+
+
+# -- ask -------------------------------------------------------------------------------------------------
+def ask(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    config_file = out / "video_qa.json"
+    if not config_file.is_file():
+        print(f"error: {config_file} not found; train first: python examples/video_qa.py --out {out}", file=sys.stderr)
+        return 2
+    config = json.loads(config_file.read_text())
+    if not tokenize(args.question):
+        print(f"error: the question {args.question!r} is empty; ask e.g. \"what colour is the object?\"", file=sys.stderr)
+        return 2
+    questions, answers = Vocabulary.from_dict(config["questions"]), Vocabulary.from_dict(config["answers"])
+    if config["dataset"] == "toy_video_qa":
+        dataset = zoo.get(
+            "datasets", "toy_video_qa", args.split, clips=config["clips"][args.split], frames=config["frames"],
+            size=config["size"], seed=config["seed"],
+        )  # fmt: skip
+    else:
+        dataset = zoo.get("datasets", "video_qa_folder", config["data"], args.split, frames=config["frames"], size=config["size"])
+    if not 0 <= args.clip < dataset.num_clips:
+        print(f"error: --clip must be in 0..{dataset.num_clips - 1} for the {args.split} split.", file=sys.stderr)
+        return 2
+    model = zoo.load(
+        "video_qa", backbone=config["backbone"], backbone_weights=config["backbone_weights"],
+        question_vocab_size=len(questions), num_answers=len(answers), frame_size=config["size"],
+        weights=out / config["checkpoint"],
+    )  # fmt: skip
+    model.eval()
+    video = video_tensor(dataset.clip(args.clip)[None])
+    question = torch.from_numpy(questions.encode_question(args.question, config["question_length"]))[None]
+    with torch.no_grad():
+        probs = model(video, question)[0]
+    top = probs.topk(min(3, len(answers)))
+    unknown = [w for w in tokenize(args.question) if w not in questions]
+    print(f"clip {args.clip} ({args.split}): {args.question}")
+    print(f"answer: {answers.words[int(top.indices[0])]}  ({float(top.values[0]):.1%})")
+    print("top 3: " + ", ".join(f"{answers.words[int(i)]} {float(p):.1%}" for p, i in zip(top.values, top.indices, strict=True)))
+    if unknown:
+        print(f"note: words never seen in training questions: {', '.join(unknown)}")
+    if hasattr(dataset, "describe"):
+        spec = dataset.describe(args.clip)
+        print(f"truth: a {spec.colour} {spec.shape}, {spec.action}")
+    return 0
+
+
+# -- command line ------------------------------------------------------------------------------------------
+def parse(argv: list[str]) -> argparse.Namespace:
+    if argv and argv[0] == "ask":
+        p = argparse.ArgumentParser(prog="video_qa.py ask", description="Answer a question about one clip.")
+        p.add_argument("question", help='e.g. "what colour is the object?"')
+        p.add_argument("--clip", type=int, required=True, help="clip index in --split")
+        p.add_argument("--split", default="test", choices=SPLITS)
+        p.add_argument("--out", default=str(DEFAULT_OUT), help="the training run's output folder")
+        args = p.parse_args(argv[1:])
+        args.command = "ask"
+        return args
+    if argv and argv[0] == "train":
+        argv = argv[1:]
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog="Sub-command: ask --clip N QUESTION")
+    p.add_argument("--data", type=Path, help="a video_qa_folder (default: the synthetic toy_video_qa)")
+    p.add_argument("--train-clips", type=int, default=1000)
+    p.add_argument("--val-clips", type=int, default=150)
+    p.add_argument("--test-clips", type=int, default=300)
+    p.add_argument("--frames", type=int, default=8, help="frames per clip")
+    p.add_argument("--size", type=int, default=32, help="frame height and width")
+    p.add_argument("--backbone", default="toy_cnn", help="any zoo application (e.g. inception_v3)")
+    p.add_argument("--backbone-weights", default="toy_shapes", help="weights variant of the backbone")
+    p.add_argument("--no-random", action="store_true", help="skip the frozen random-backbone comparison")
+    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--patience", type=int, default=6, help="EarlyStopping patience on val_accuracy")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--lr", type=float, default=3e-3, help="Adam learning rate")
+    p.add_argument("--question-length", type=int, default=12, help="question words kept (front-padded)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default=str(DEFAULT_OUT))
+    p.add_argument("--quiet", action="store_true", help="no per-epoch lines or progress bars")
+    args = p.parse_args(argv)
+    args.command = "train"
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(sys.argv[1:] if argv is None else argv)
+    try:
+        return ask(args) if args.command == "ask" else train(args)
+    except (zoo.ZooError, ValueError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
