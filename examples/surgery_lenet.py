@@ -60,6 +60,12 @@ C_RATES = {
     ("mnist", "lenet_300_100"): {"fc1": 3.5, "fc2": 3.5, "fc3": 2.0},
     ("mnist", "lenet5"): {"conv1": 2.0, "conv2": 3.0, "fc1": 4.0, "fc2": 3.0},
 }
+# The prune-only ablation at about the surgery run's compression (same thresholds make prune-only cut far
+# more, since nothing comes back): lower c_rates, calibrated once on digits; the table prints the compression
+# each run actually reached, so the match can be checked.
+MATCHED_C_RATES = {
+    ("digits", "lenet_300_100"): {"fc1": 2.6, "fc2": 2.6, "fc3": 1.6},
+}
 DEFAULT_ITERS = {  # (dense, surgery, iter_stop)
     "digits": (2000, 4000, 2000),
     "mnist": (10_000, 16_000, 14_000),
@@ -98,12 +104,26 @@ def surgery_run(dense, data, args, c_rates, *, splice: bool, seed: int) -> Run:
     (x, y), (xt, yt) = data
     model = copy.deepcopy(dense)
     callback = DynamicNetworkSurgery(
-        gamma=args.gamma, power=1.0, iter_stop=args.iter_stop, splice=splice, seed=seed,
+        gamma=args.gamma,
+        power=1.0,
+        iter_stop=args.iter_stop,
+        splice=splice,
+        seed=seed,
         layers={name: {"c_rate": c} for name, c in c_rates.items()},
     )
     epochs = math.ceil(args.surgery_iters / math.ceil(len(x) / args.batch_size))
-    zoo.fit(model, x, y, optimizer=optimizer(args.lr), loss=LOSS, epochs=epochs, batch_size=args.batch_size,
-            callbacks=[callback], verbose=0, device=args.device)
+    zoo.fit(
+        model,
+        x,
+        y,
+        optimizer=optimizer(args.lr),
+        loss=LOSS,
+        epochs=epochs,
+        batch_size=args.batch_size,
+        callbacks=[callback],
+        verbose=0,
+        device=args.device,
+    )
     rep = report(model)
     return Run(
         error=test_error(model, xt, yt),
@@ -115,16 +135,25 @@ def surgery_run(dense, data, args, c_rates, *, splice: bool, seed: int) -> Run:
     )
 
 
-def one_seed(seed: int, data, args, c_rates) -> dict[str, Run]:
+def one_seed(seed: int, data, args, variants: dict[str, tuple[dict[str, float], bool]]) -> dict[str, Run]:
     (x, y), (xt, yt) = data
     torch.manual_seed(seed)
     dense = zoo.load(args.model, weights=None, num_classes=10, input_shape=tuple(x.shape[1:]))
     epochs = math.ceil(args.dense_iters / math.ceil(len(x) / args.batch_size))
-    zoo.fit(dense, x, y, optimizer=optimizer(args.lr), loss=LOSS, epochs=epochs, batch_size=args.batch_size,
-            verbose=0, device=args.device)
+    zoo.fit(
+        dense,
+        x,
+        y,
+        optimizer=optimizer(args.lr),
+        loss=LOSS,
+        epochs=epochs,
+        batch_size=args.batch_size,
+        verbose=0,
+        device=args.device,
+    )
     runs = {"dense": Run(error=test_error(dense, xt, yt))}
-    runs["surgery"] = surgery_run(dense, data, args, c_rates, splice=True, seed=seed)
-    runs["prune-only"] = surgery_run(dense, data, args, c_rates, splice=False, seed=seed)
+    for label, (c_rates, splice) in variants.items():
+        runs[label] = surgery_run(dense, data, args, c_rates, splice=splice, seed=seed)
     return runs
 
 
@@ -136,52 +165,57 @@ def _ms(values: list[float], fmt: str = ".2f") -> str:
 
 def table(results: list[dict[str, Run]], args, params: dict[str, int]) -> str:
     paper = PAPER[args.model]
-    mean = statistics.fmean
+    labels = [k for k in results[0] if k != "dense"]
+    w = 22
+    head = f"{'':<26}{'DNS paper':>11}{'Han paper':>11}" + "".join(f"{label:>{w}}" for label in labels)
     lines = [
-        f"Dynamic network surgery, {args.model} on {args.dataset} ({len(results)} seeds); paper: {args.model} "
-        "on MNIST as reported (DNS = Guo et al. 2016, Han = Han et al. 2015)",
+        f"Dynamic network surgery, {args.model} on {args.dataset} ({len(results)} seeds, mean +- std); "
+        f"paper columns: {args.model} on MNIST as reported (DNS = Guo et al. 2016, Han = Han et al. 2015)",
         "",
-        f"{'layer':<8}{'params':>9}{'paper params':>14}{'DNS paper':>11}{'Han paper':>11}"
-        f"{'surgery':>10}{'prune-only':>12}",
+        "kept share of weights+biases per layer",
+        f"{'layer':<8}{'params':>9}{'(MNIST)':>9}" + head[26:],
     ]
     for name, count in params.items():
         dns, han = paper["kept"].get(name, (math.nan, math.nan))
-        ours = mean(r["surgery"].kept[name] for r in results)
-        ablation = mean(r["prune-only"].kept[name] for r in results)
-        lines.append(
-            f"{name:<8}{count:>9}{paper['params'].get(name, 0):>14}{dns:>11.1%}{han:>11.1%}{ours:>10.2%}"
-            f"{ablation:>12.2%}"
-        )
-    comp = [r["surgery"].compression for r in results]
-    comp_ablation = [r["prune-only"].compression for r in results]
-    total = sum(params.values())
+        ours = "".join(f"{_ms([100 * r[k].kept[name] for r in results]) + '%':>{w}}" for k in labels)
+        lines.append(f"{name:<8}{count:>9}{paper['params'].get(name, 0):>9}{dns:>11.1%}{han:>11.1%}{ours}")
+    total = "".join(f"{_ms([100 / r[k].compression for r in results]) + '%':>{w}}" for k in labels)
     lines.append(
-        f"{'total':<8}{total:>9}{sum(paper['params'].values()):>14}{paper['total_kept'][0]:>11.1%}"
-        f"{paper['total_kept'][1]:>11.1%}{1 / mean(comp):>10.2%}{1 / mean(comp_ablation):>12.2%}"
+        f"{'total':<8}{sum(params.values()):>9}{sum(paper['params'].values()):>9}"
+        f"{paper['total_kept'][0]:>11.1%}{paper['total_kept'][1]:>11.1%}{total}"
     )
     dense_err = [r["dense"].error for r in results]
-    pruned_err = [r["surgery"].error for r in results]
-    ablation_err = [r["prune-only"].error for r in results]
-    loss = [p - d for p, d in zip(pruned_err, dense_err, strict=True)]
+
+    def row(title: str, dns, han, values, fmt=".2f") -> str:
+        cells = "".join(f"{_ms(values(k), fmt):>{w}}" for k in labels)
+        return f"{title:<26}{dns:>11}{han:>11}{cells}"
+
     lines += [
         "",
-        f"{'':<28}{'DNS paper':>12}{'Han paper':>12}{'surgery':>18}{'prune-only':>18}",
-        f"{'compression (x)':<28}{paper['compression'][0]:>12}{paper['compression'][1]:>12}"
-        f"{_ms(comp, '.1f'):>18}{_ms(comp_ablation, '.1f'):>18}",
-        f"{'test error dense (%)':<28}{paper['error_dense'][0]:>12.2f}{paper['error_dense'][1]:>12.2f}"
-        f"{_ms(dense_err):>18}{_ms(dense_err):>18}",
-        f"{'test error pruned (%)':<28}{paper['error_pruned'][0]:>12.2f}{paper['error_pruned'][1]:>12.2f}"
-        f"{_ms(pruned_err):>18}{_ms(ablation_err):>18}",
-        f"{'error change (points)':<28}{paper['error_pruned'][0] - paper['error_dense'][0]:>12.2f}"
-        f"{paper['error_pruned'][1] - paper['error_dense'][1]:>12.2f}{_ms(loss):>18}"
-        f"{_ms([a - d for a, d in zip(ablation_err, dense_err, strict=True)]):>18}",
-        f"{'splice events':<28}{'-':>12}{'-':>12}{_ms([r['surgery'].splices for r in results], '.0f'):>18}"
-        f"{'0':>18}",
-        f"{'sparse file (bytes)':<28}{'-':>12}{'-':>12}"
-        f"{_ms([r['surgery'].sparse_bytes for r in results], '.0f'):>18}"
-        f"{_ms([r['prune-only'].sparse_bytes for r in results], '.0f'):>18}",
-        f"{'dense float32 (bytes)':<28}{'-':>12}{'-':>12}{results[0]['surgery'].dense_bytes:>18}"
-        f"{results[0]['surgery'].dense_bytes:>18}",
+        head,
+        row(
+            "compression (x)",
+            paper["compression"][0],
+            paper["compression"][1],
+            lambda k: [r[k].compression for r in results],
+            ".1f",
+        ),
+        row("test error dense (%)", paper["error_dense"][0], paper["error_dense"][1], lambda k: dense_err),
+        row(
+            "test error pruned (%)",
+            paper["error_pruned"][0],
+            paper["error_pruned"][1],
+            lambda k: [r[k].error for r in results],
+        ),
+        row(
+            "error change (points)",
+            f"{paper['error_pruned'][0] - paper['error_dense'][0]:+.2f}",
+            f"{paper['error_pruned'][1] - paper['error_dense'][1]:+.2f}",
+            lambda k: [r[k].error - r["dense"].error for r in results],
+        ),
+        row("splice events", "-", "-", lambda k: [r[k].splices for r in results], ".0f"),
+        row("sparse file (bytes)", "-", "-", lambda k: [r[k].sparse_bytes for r in results], ".0f"),
+        f"{'dense float32 (bytes)':<26}{'-':>11}{'-':>11}{results[0][labels[0]].dense_bytes:>{w}}",
     ]
     return "\n".join(lines)
 
@@ -192,16 +226,34 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--model", choices=("lenet_300_100", "lenet5"), default="lenet_300_100")
     parser.add_argument("--seeds", type=int, default=3, help="number of seeds (0, 1, ...)")
     parser.add_argument("--dense-iters", type=int, help="dense training iterations (rounded up to epochs)")
-    parser.add_argument("--surgery-iters", type=int, help="surgery fine-tuning iterations (rounded up to epochs)")
+    parser.add_argument(
+        "--surgery-iters", type=int, help="surgery fine-tuning iterations (rounded up to epochs)"
+    )
     parser.add_argument("--iter-stop", type=int, help="iteration after which masks stay fixed")
     parser.add_argument("--gamma", type=float, default=1e-4, help="mask update probability (1 + gamma*it)^-1")
-    parser.add_argument("--c-rate", action="append", default=[], metavar="LAYER=C",
-                        help="per-layer c_rate, e.g. --c-rate fc1=4 (repeatable)")
+    parser.add_argument(
+        "--c-rate",
+        action="append",
+        default=[],
+        metavar="LAYER=C",
+        help="per-layer c_rate, e.g. --c-rate fc1=4 (repeatable)",
+    )
+    parser.add_argument(
+        "--matched-c-rate",
+        action="append",
+        default=[],
+        metavar="LAYER=C",
+        help="per-layer c_rate of the compression-matched prune-only run",
+    )
+    parser.add_argument(
+        "--no-matched", action="store_true", help="skip the compression-matched prune-only run"
+    )
     parser.add_argument("--lr", type=float, default=0.01)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--device", default=None, help="e.g. cuda; default: zoo.fit's choice")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="torch intra-op threads (1 is fastest for these tiny models)")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="torch intra-op threads (1 is fastest for these tiny models)"
+    )
     parser.add_argument("--json", help="also write the per-seed results to this JSON file")
     args = parser.parse_args(argv)
     if args.dataset == "digits" and args.model == "lenet5":
@@ -215,43 +267,72 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+def _c_rates(defaults: dict[str, float], items: list[str], option: str) -> dict[str, float]:
+    c_rates = dict(defaults)
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or name not in c_rates:
+            raise SystemExit(
+                f"{option} expects LAYER=VALUE with LAYER one of {sorted(c_rates)}, got {item!r}"
+            )
+        c_rates[name] = float(value)
+    return c_rates
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
-    c_rates = dict(C_RATES[(args.dataset, args.model)])
-    for item in args.c_rate:
-        name, sep, value = item.partition("=")
-        if not sep or name not in c_rates:
-            raise SystemExit(f"--c-rate expects LAYER=VALUE with LAYER one of {sorted(c_rates)}, got {item!r}")
-        c_rates[name] = float(value)
+    key = (args.dataset, args.model)
+    c_rates = _c_rates(C_RATES[key], args.c_rate, "--c-rate")
+    variants = {"surgery": (c_rates, True), "prune-only": (c_rates, False)}
+    if not args.no_matched and (key in MATCHED_C_RATES or args.matched_c_rate):
+        matched = _c_rates(MATCHED_C_RATES.get(key, c_rates), args.matched_c_rate, "--matched-c-rate")
+        variants["prune-only matched"] = (matched, False)
     data = load_data(args.dataset)
-    print(f"{args.model} on {args.dataset}: {len(data[0][0])} train / {len(data[1][0])} test; dense "
-          f"{args.dense_iters} it, surgery {args.surgery_iters} it (masks fixed from {args.iter_stop}), "
-          f"gamma {args.gamma}, c_rate {c_rates}", flush=True)
+    print(
+        f"{args.model} on {args.dataset}: {len(data[0][0])} train / {len(data[1][0])} test; dense "
+        f"{args.dense_iters} it, surgery {args.surgery_iters} it (masks fixed from {args.iter_stop}), "
+        f"gamma {args.gamma}, c_rate {c_rates}"
+        + (f", matched prune-only c_rate {variants['prune-only matched'][0]}" if len(variants) > 2 else ""),
+        flush=True,
+    )
     results = []
     start = time.perf_counter()
     for seed in range(args.seeds):
-        runs = one_seed(seed, data, args, c_rates)
+        runs = one_seed(seed, data, args, variants)
         results.append(runs)
-        print(f"seed {seed}: dense {runs['dense'].error:.2f}% | surgery {runs['surgery'].error:.2f}% at "
-              f"{runs['surgery'].compression:.1f}x, {runs['surgery'].splices} splices | prune-only "
-              f"{runs['prune-only'].error:.2f}% at {runs['prune-only'].compression:.1f}x "
-              f"[{time.perf_counter() - start:.0f}s]", flush=True)
-    params = {name: count for name, count in _layer_params(args, data).items()}
+        done = " | ".join(
+            f"{k} {r.error:.2f}% at {r.compression:.1f}x ({r.splices} splices)"
+            for k, r in runs.items()
+            if k != "dense"
+        )
+        print(
+            f"seed {seed}: dense {runs['dense'].error:.2f}% | {done} [{time.perf_counter() - start:.0f}s]",
+            flush=True,
+        )
     print()
-    print(table(results, args, params))
+    print(table(results, args, _layer_params(args, data)))
     print(f"\nwall time {time.perf_counter() - start:.0f}s")
     if args.json:
         with open(args.json, "w") as fh:
-            json.dump({"args": vars(args), "c_rates": c_rates,
-                       "runs": [{k: vars(v) for k, v in r.items()} for r in results]}, fh, indent=1)
+            json.dump(
+                {
+                    "args": vars(args),
+                    "variants": {k: {"c_rate": c, "splice": sp} for k, (c, sp) in variants.items()},
+                    "runs": [{k: vars(v) for k, v in r.items()} for r in results],
+                },
+                fh,
+                indent=1,
+            )
     return 0
 
 
 def _layer_params(args, data) -> dict[str, int]:
     from zoo_surgery import masked_layers
 
-    model = zoo.load(args.model, weights=None, num_classes=10, input_shape=tuple(data[0][0].shape[1:]), masked=True)
+    model = zoo.load(
+        args.model, weights=None, num_classes=10, input_shape=tuple(data[0][0].shape[1:]), masked=True
+    )
     return {name: sum(p.numel() for _, p, _ in layer.masked_pairs()) for name, layer in masked_layers(model)}
 
 

@@ -44,8 +44,9 @@ def test_callback_works_on_a_conv_net_from_zoo_load():
     y = torch.randint(0, 4, (8,))
     callback = zoo.get("callbacks", "dynamic_network_surgery", c_rate=0.0, gamma=0.0, iter_stop=10)
     assert isinstance(callback, DynamicNetworkSurgery)
-    history = zoo.fit(model, x, y, optimizer="sgd", loss=LOSS, epochs=1, batch_size=4, verbose=0,
-                      callbacks=[callback])
+    history = zoo.fit(
+        model, x, y, optimizer="sgd", loss=LOSS, epochs=1, batch_size=4, verbose=0, callbacks=[callback]
+    )
     layers = dict(masked_layers(model))
     assert any(isinstance(m, MaskedConv2d) and m.groups > 1 for m in layers.values())  # depthwise too
     assert len(layers) == sum(isinstance(m, (nn.Conv2d, nn.Linear)) for m in model.modules())
@@ -64,8 +65,17 @@ def test_callback_by_name_in_fit_and_already_masked_model():
     torch.manual_seed(0)
     model = lenet_300_100(input_shape=(1, 8, 8), masked=True)
     x, y = _data()
-    history = zoo.fit(model, x, y, optimizer="sgd", loss=LOSS, epochs=2, batch_size=16, verbose=0,
-                      callbacks=[{"name": "dynamic_network_surgery", "c_rate": 0.5, "iter_stop": 100}])
+    history = zoo.fit(
+        model,
+        x,
+        y,
+        optimizer="sgd",
+        loss=LOSS,
+        epochs=2,
+        batch_size=16,
+        verbose=0,
+        callbacks=[{"name": "dynamic_network_surgery", "c_rate": 0.5, "iter_stop": 100}],
+    )
     assert len(history.history["surgery_kept"]) == 2
     assert model.fc1.weight_mask.mean() < 1  # the model's own masks were used, not new layers
     assert [n for n, _ in masked_layers(model)] == ["fc1", "fc2", "fc3"]
@@ -78,8 +88,17 @@ def test_iterations_thresholds_straight_through_and_freezing_inside_fit():
     surgery = DynamicNetworkSurgery(c_rate=0.5, gamma=0.0, iter_stop=6, layers={"fc3": None}, seed=1)
     recorder = _Recorder()
     opt = {"name": "sgd", "learning_rate": 0.5, "momentum": 0.9}
-    zoo.fit(model, x, y, optimizer=opt, loss=LOSS, epochs=4, batch_size=16, verbose=0,
-            callbacks=[surgery, recorder])
+    zoo.fit(
+        model,
+        x,
+        y,
+        optimizer=opt,
+        loss=LOSS,
+        epochs=4,
+        batch_size=16,
+        verbose=0,
+        callbacks=[surgery, recorder],
+    )
     assert surgery.iteration == 12  # 3 batches x 4 epochs, counted across epochs
     assert [s.name for s in surgery.surgery.layers] == ["fc1", "fc2"]
     # The threshold comes from the weights fit started with (the "trained" ones), once.
@@ -110,8 +129,17 @@ def test_convert_false_needs_masked_layers():
     model = lenet_300_100(input_shape=(1, 8, 8))
     x, y = _data(16)
     with pytest.raises(ValueError, match="convert=False"):
-        zoo.fit(model, x, y, optimizer="sgd", loss=LOSS, epochs=1, batch_size=16, verbose=0,
-                callbacks=[DynamicNetworkSurgery(convert=False)])
+        zoo.fit(
+            model,
+            x,
+            y,
+            optimizer="sgd",
+            loss=LOSS,
+            epochs=1,
+            batch_size=16,
+            verbose=0,
+            callbacks=[DynamicNetworkSurgery(convert=False)],
+        )
 
 
 def test_callback_state_resumes():

@@ -21,8 +21,24 @@ def _script(monkeypatch):
 def test_reproduction_script_smoke(tmp_path, capsys, monkeypatch):
     script = _script(monkeypatch)
     out = tmp_path / "runs.json"
-    args = ["--seeds", "1", "--dense-iters", "46", "--surgery-iters", "46", "--iter-stop", "23",
-            "--c-rate", "fc1=1.0", "--c-rate", "fc2=1.0", "--c-rate", "fc3=0.5", "--json", str(out)]
+    args = [
+        "--seeds",
+        "1",
+        "--dense-iters",
+        "46",
+        "--surgery-iters",
+        "46",
+        "--iter-stop",
+        "23",
+        "--c-rate",
+        "fc1=1.0",
+        "--c-rate",
+        "fc2=1.0",
+        "--c-rate",
+        "fc3=0.5",
+        "--json",
+        str(out),
+    ]
     assert script.main(args) == 0
     printed = capsys.readouterr().out
     for needle in ("fc1", "fc2", "fc3", "compression (x)", "test error pruned (%)", "splice events", "+-"):

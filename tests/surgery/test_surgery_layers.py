@@ -27,8 +27,12 @@ def test_masks_are_buffers_with_the_documented_names():
 
 
 def test_constructor_arguments_match_torch():
-    conv = MaskedConv2d(4, 8, (3, 5), stride=2, padding=1, dilation=1, groups=2, bias=True, padding_mode="reflect")
-    ref = nn.Conv2d(4, 8, (3, 5), stride=2, padding=1, dilation=1, groups=2, bias=True, padding_mode="reflect")
+    conv = MaskedConv2d(
+        4, 8, (3, 5), stride=2, padding=1, dilation=1, groups=2, bias=True, padding_mode="reflect"
+    )
+    ref = nn.Conv2d(
+        4, 8, (3, 5), stride=2, padding=1, dilation=1, groups=2, bias=True, padding_mode="reflect"
+    )
     ref.load_state_dict({k: v for k, v in conv.state_dict().items() if "mask" not in k})
     x = torch.randn(2, 4, 9, 9)
     torch.testing.assert_close(conv(x), ref(x))

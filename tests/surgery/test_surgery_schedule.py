@@ -50,7 +50,9 @@ def test_first_update_prunes_exactly_the_small_weights():
     assert torch.equal(net[0].weight_mask, (weight.abs() > 0.9 * theta).float())
     assert torch.equal(net[0].bias_mask, (bias.abs() > 0.9 * theta).float())
     assert 0 < net[0].weight_mask.mean() < 1
-    assert surgery.layers[0].prune_events == int((net[0].weight_mask == 0).sum() + (net[0].bias_mask == 0).sum())
+    assert surgery.layers[0].prune_events == int(
+        (net[0].weight_mask == 0).sum() + (net[0].bias_mask == 0).sum()
+    )
 
 
 def _band_setup(splice=True):
@@ -187,7 +189,9 @@ def test_masks_freeze_after_iter_stop_per_layer():
 
 def test_settings_validation_and_selection():
     net = _net()
-    surgery = DynamicSurgery(net, c_rate=2.0, layers={"*": {"gamma": 1e-4}, "2": {"c_rate": 4, "iter_stop": 14000}})
+    surgery = DynamicSurgery(
+        net, c_rate=2.0, layers={"*": {"gamma": 1e-4}, "2": {"c_rate": 4, "iter_stop": 14000}}
+    )
     first, second = surgery.layers
     assert first.settings == LayerSettings(c_rate=2.0, gamma=1e-4, power=1.0, iter_stop=8000)
     assert second.settings == LayerSettings(c_rate=4, gamma=1e-4, power=1.0, iter_stop=14000)

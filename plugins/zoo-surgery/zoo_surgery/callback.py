@@ -46,7 +46,13 @@ class DynamicNetworkSurgery(Callback):
     ) -> None:
         super().__init__()
         self.config: dict[str, Any] = dict(
-            c_rate=c_rate, gamma=gamma, power=power, iter_stop=iter_stop, layers=layers, splice=splice, seed=seed
+            c_rate=c_rate,
+            gamma=gamma,
+            power=power,
+            iter_stop=iter_stop,
+            layers=layers,
+            splice=splice,
+            seed=seed,
         )
         self.convert = convert
         self.include = include

@@ -33,7 +33,9 @@ def _plain_copy(layer: MaskedMixin) -> nn.Module:
         else:  # pragma: no cover - only the two masked layer types exist
             raise TypeError(f"cannot bake {type(layer).__name__}")
     with torch.no_grad():
-        plain.weight = nn.Parameter(layer.weight * layer.weight_mask, requires_grad=layer.weight.requires_grad)
+        plain.weight = nn.Parameter(
+            layer.weight * layer.weight_mask, requires_grad=layer.weight.requires_grad
+        )
         if layer.bias is not None:
             plain.bias = nn.Parameter(layer.bias * layer.bias_mask, requires_grad=layer.bias.requires_grad)
     plain.train(layer.training)
@@ -95,8 +97,10 @@ class SurgeryReport:
         for layer in self.layers:
             rows.append(f"{layer.name:<24}{layer.params:>10}{layer.nonzero:>10}{layer.kept:>9.2%}")
         rows.append(f"{'total':<24}{self.params:>10}{self.nonzero:>10}{self.nonzero / self.params:>9.2%}")
-        rows.append(f"compression {self.compression:.1f}x (parameters); bytes {self.dense_bytes} dense -> "
-                    f"{self.sparse_bytes} sparse ({self.byte_compression:.1f}x)")
+        rows.append(
+            f"compression {self.compression:.1f}x (parameters); bytes {self.dense_bytes} dense -> "
+            f"{self.sparse_bytes} sparse ({self.byte_compression:.1f}x)"
+        )
         return "\n".join(rows)
 
 

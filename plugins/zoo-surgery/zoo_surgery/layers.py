@@ -15,7 +15,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["MaskedConv2d", "MaskedLinear", "MaskedMixin", "masked_layers", "straight_through_mask", "to_masked"]
+__all__ = [
+    "MaskedConv2d",
+    "MaskedLinear",
+    "MaskedMixin",
+    "masked_layers",
+    "straight_through_mask",
+    "to_masked",
+]
 
 
 class _StraightThroughMask(torch.autograd.Function):

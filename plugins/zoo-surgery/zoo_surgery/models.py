@@ -64,7 +64,9 @@ class LeNet5(nn.Module):
 def _shape(input_shape: Sequence[int]) -> tuple[int, int, int]:
     shape = tuple(int(s) for s in input_shape)
     if len(shape) != 3 or min(shape) < 1:
-        raise ValueError(f"input_shape must be (channels, height, width) of positive sizes, got {input_shape}")
+        raise ValueError(
+            f"input_shape must be (channels, height, width) of positive sizes, got {input_shape}"
+        )
     return shape  # type: ignore[return-value]
 
 

@@ -7,23 +7,46 @@ _PAPER = "Guo, Yao, Chen. Dynamic Network Surgery for Efficient DNNs. NIPS 2016"
 
 @zoo.hookimpl
 def zoo_register_layers(register):
-    register("MaskedLinear", "zoo_surgery.layers:MaskedLinear",
-             description="nn.Linear computing with W*T; the gradient reaches every weight (straight-through)")
-    register("MaskedConv2d", "zoo_surgery.layers:MaskedConv2d",
-             description="nn.Conv2d computing with W*T; the gradient reaches every weight (straight-through)")
+    register(
+        "MaskedLinear",
+        "zoo_surgery.layers:MaskedLinear",
+        description="nn.Linear computing with W*T; the gradient reaches every weight (straight-through)",
+    )
+    register(
+        "MaskedConv2d",
+        "zoo_surgery.layers:MaskedConv2d",
+        description="nn.Conv2d computing with W*T; the gradient reaches every weight (straight-through)",
+    )
 
 
 @zoo.hookimpl
 def zoo_register_callbacks(register):
-    register("dynamic_network_surgery", "zoo_surgery.callback:DynamicNetworkSurgery",
-             description="prune with splicing while fine-tuning (" + _PAPER + ")")
+    register(
+        "dynamic_network_surgery",
+        "zoo_surgery.callback:DynamicNetworkSurgery",
+        description="prune with splicing while fine-tuning (" + _PAPER + ")",
+    )
 
 
 @zoo.hookimpl
 def zoo_register_applications(register):
-    register("lenet_300_100", "zoo_surgery.models:lenet_300_100", pretrained=False, weights=[None],
-             params=266_610, input_shape=(1, 28, 28), num_classes=10,
-             description="LeNet-300-100 MLP (Caffe's MNIST example); the paper prunes it 56x")
-    register("lenet5", "zoo_surgery.models:lenet5", pretrained=False, weights=[None],
-             params=431_080, input_shape=(1, 28, 28), num_classes=10,
-             description="LeNet-5 as in Caffe's MNIST example; the paper prunes it 108x")
+    register(
+        "lenet_300_100",
+        "zoo_surgery.models:lenet_300_100",
+        pretrained=False,
+        weights=[None],
+        params=266_610,
+        input_shape=(1, 28, 28),
+        num_classes=10,
+        description="LeNet-300-100 MLP (Caffe's MNIST example); the paper prunes it 56x",
+    )
+    register(
+        "lenet5",
+        "zoo_surgery.models:lenet5",
+        pretrained=False,
+        weights=[None],
+        params=431_080,
+        input_shape=(1, 28, 28),
+        num_classes=10,
+        description="LeNet-5 as in Caffe's MNIST example; the paper prunes it 108x",
+    )

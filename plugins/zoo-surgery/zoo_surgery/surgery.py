@@ -153,7 +153,10 @@ class DynamicSurgery:
             if state.theta is not None:
                 continue
             values = torch.cat(
-                [(param.detach() * mask).abs().flatten().double() for _, param, mask in state.layer.masked_pairs()]
+                [
+                    (param.detach() * mask).abs().flatten().double()
+                    for _, param, mask in state.layer.masked_pairs()
+                ]
             )
             values = values[values != 0]
             if values.numel() == 0:
@@ -207,8 +210,14 @@ class DynamicSurgery:
         return {
             "generator": self.generator.get_state(),
             "layers": {
-                s.name: {"mu": s.mu, "sigma": s.sigma, "theta": s.theta, "updates": s.updates,
-                         "prune_events": s.prune_events, "splice_events": s.splice_events}
+                s.name: {
+                    "mu": s.mu,
+                    "sigma": s.sigma,
+                    "theta": s.theta,
+                    "updates": s.updates,
+                    "prune_events": s.prune_events,
+                    "splice_events": s.splice_events,
+                }
                 for s in self.layers
             },
         }
@@ -218,7 +227,9 @@ class DynamicSurgery:
         for s in self.layers:
             saved = state["layers"].get(s.name)
             if saved is None:
-                raise ValueError(f"surgery state has no entry for layer {s.name!r}; it was saved for another model")
+                raise ValueError(
+                    f"surgery state has no entry for layer {s.name!r}; it was saved for another model"
+                )
             s.mu, s.sigma, s.theta, s.updates = saved["mu"], saved["sigma"], saved["theta"], saved["updates"]
             s._pruned = torch.tensor(saved["prune_events"])
             s._spliced = torch.tensor(saved["splice_events"])
