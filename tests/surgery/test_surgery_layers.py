@@ -123,6 +123,17 @@ def test_to_masked_converts_in_place_and_keeps_parameters():
     assert to_masked(net) is net and [n for n, _ in masked_layers(net)] == names  # idempotent
 
 
+def test_a_layer_used_twice_stays_shared():
+    shared = nn.Linear(3, 3)
+    net = nn.Sequential(shared, nn.ReLU(), shared)
+    to_masked(net)
+    assert net[0] is net[2] and isinstance(net[0], MaskedLinear)
+    from zoo_surgery import bake
+
+    baked = bake(net)
+    assert baked[0] is baked[2] and type(baked[0]) is nn.Linear
+
+
 def test_to_masked_include_exclude_and_errors():
     net = to_masked(_Net(), include=["features.*"], exclude=["features.2"])
     assert [name for name, _ in masked_layers(net)] == ["features.0"]

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from zoo_surgery.layers import MaskedConv2d, MaskedLinear, MaskedMixin
+from zoo_surgery.layers import MaskedConv2d, MaskedLinear, MaskedMixin, replace_modules
 from zoo_surgery.sparse import encode
 
 __all__ = ["LayerReport", "SurgeryReport", "bake", "report"]
@@ -51,11 +51,8 @@ def bake(model: nn.Module, *, inplace: bool = False) -> nn.Module:
     if isinstance(model, MaskedMixin):
         return _plain_copy(model)
     target = model if inplace else copy.deepcopy(model)
-    names = [name for name, module in target.named_modules() if isinstance(module, MaskedMixin)]
-    for name in names:
-        parent_name, _, child = name.rpartition(".")
-        parent = target.get_submodule(parent_name) if parent_name else target
-        setattr(parent, child, _plain_copy(parent.get_submodule(child)))
+    plain = {id(m): _plain_copy(m) for m in target.modules() if isinstance(m, MaskedMixin)}
+    replace_modules(target, plain)
     return target
 
 

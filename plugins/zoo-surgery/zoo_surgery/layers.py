@@ -20,6 +20,7 @@ __all__ = [
     "MaskedLinear",
     "MaskedMixin",
     "masked_layers",
+    "replace_modules",
     "straight_through_mask",
     "to_masked",
 ]
@@ -143,19 +144,24 @@ def to_masked(
             "to_masked converts the layers inside a model in place; to convert a lone layer use "
             "MaskedLinear/MaskedConv2d or wrap it: to_masked(nn.Sequential(layer))."
         )
-    targets = []
+    targets: dict[int, nn.Module] = {}
     for name, module in model.named_modules():
         if isinstance(module, nn.modules.lazy.LazyModuleMixin) and module.has_uninitialized_params():
             raise ValueError(f"layer {name!r} is lazy and not initialised yet; run one forward pass first")
         if type(module) not in _DENSE_TO_MASKED:
             continue
         if (include is None or _matches(name, include)) and not _matches(name, exclude):
-            targets.append(name)
-    for name in targets:
-        parent_name, _, child = name.rpartition(".")
-        parent = model.get_submodule(parent_name) if parent_name else model
-        setattr(parent, child, _masked_copy(parent.get_submodule(child)))
+            targets[id(module)] = _masked_copy(module)
+    replace_modules(model, targets)
     return model
+
+
+def replace_modules(model: nn.Module, replacements: dict[int, nn.Module]) -> None:
+    """Swap children by identity (``id(old) -> new``), so a layer used in two places stays shared."""
+    for parent in list(model.modules()):
+        for child_name, child in parent._modules.items():
+            if child is not None and id(child) in replacements:
+                parent._modules[child_name] = replacements[id(child)]
 
 
 def masked_layers(model: nn.Module) -> Iterator[tuple[str, MaskedMixin]]:
