@@ -82,7 +82,7 @@ def main() -> None:
         assert diff <= result.tolerance, f"onnxruntime differs from torch by {diff} at batch {batch}"
         row = (batch, f"{eager * 1e3:.1f}", f"{ort * 1e3:.1f}", f"{eager / ort:.2f}x",
                f"{batch / eager:.1f}", f"{batch / ort:.1f}")  # fmt: skip
-        print(" | ".join(map(str, row)))
+        print(" | ".join(map(str, row)), flush=True)
 
 
 if __name__ == "__main__":

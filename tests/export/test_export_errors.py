@@ -104,6 +104,8 @@ def test_bad_inputs_are_explained(tiny_cnn, tmp_path):
         zoo.export(tiny_cnn, "onnx", tmp_path / "m.onnx", input_shape=(5,))
     with pytest.raises(TypeError, match="cannot tell what input"):
         zoo.export(nn.Sequential(nn.Linear(3, 2)), "onnx", tmp_path / "m.onnx")
+    with pytest.raises(TypeError, match=r"bad option for the onnx exporter \(opset\)"):
+        zoo.export(tiny_cnn, "onnx", tmp_path / "m.onnx", opset=18)
     with pytest.raises(TypeError, match="load_kwargs only apply"):
         zoo.export(tiny_cnn, "onnx", tmp_path / "m.onnx", load_kwargs={"weights": None})
     assert os.listdir(tmp_path) == []

@@ -48,8 +48,13 @@ def run_export(
 ) -> ExportResult:
     started = time.perf_counter()
     entry = get_registry().lookup("exporters", format)
-    exporter: Exporter = entry(**options)
     fmt = entry.name
+    try:
+        exporter: Exporter = entry(**options)
+    except TypeError as exc:
+        raise TypeError(
+            f"bad option for the {fmt} exporter ({', '.join(options) or 'none given'}): {exc}"
+        ) from exc
     exporter.check_requirements()  # before the (slow) model build
     if check and (len(batch_sizes) == 0 or not all(isinstance(b, int) and b > 0 for b in batch_sizes)):
         raise ValueError(f"batch_sizes must be positive integers, got {list(batch_sizes)!r}.")
@@ -60,10 +65,14 @@ def run_export(
         raise TypeError("give example_input or input_shape, not both.")
     if example_input is not None:
         example = _inputs.as_tuple(example_input)
-    elif input_shape is not None:
-        example = _inputs.from_shapes(input_shape)
     else:
-        example = _inputs.default_example(module, meta)
+        made = (
+            _inputs.from_shapes(input_shape)
+            if input_shape is not None
+            else _inputs.default_example(module, meta)
+        )
+        device = next(module.parameters(), torch.empty(0)).device
+        example = tuple(t.to(device) for t in made)
     traced_with = _inputs.for_tracing(example, dynamic_batch)
 
     was_training = module.training
