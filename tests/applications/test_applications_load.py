@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import os
 import pickle
 
 import pytest
@@ -47,8 +48,12 @@ def test_default_weights_go_through_the_table_entry(weights_files, serve, monkey
     assert model.zoo.weights == "IMAGENET1K_V2" and model.zoo.sha256 == wf.sha256
     with torch.no_grad():
         torch.testing.assert_close(model(_x("resnet50")), wf.reference(_x("resnet50")))
-    # the V1 tag is another variant: it resolves to its own (unreachable) URL and prefix
+    # torchvision's enum member and its string spelling name the same variant (now a cache hit)
+    again = zoo.load("resnet50", weights=torchvision.models.ResNet50_Weights.IMAGENET1K_V2, progress=False)
+    assert again.zoo.weights == "IMAGENET1K_V2" and again.zoo.sha256 == wf.sha256
     assert table.find_variant("resnet50", "ResNet50_Weights.IMAGENET1K_V1") == "IMAGENET1K_V1"
+    with pytest.raises(ValueError, match="not weights of resnet50"):
+        zoo.load("resnet50", weights=torchvision.models.VGG16_Weights.IMAGENET1K_V1)
 
 
 def test_wrong_hash_is_refused_and_not_cached(weights_files, serve, monkeypatch):
@@ -242,3 +247,15 @@ def test_file_named_like_a_published_variant_gets_its_facts(weights_files, tmp_p
     model = zoo.load("inception_v3", weights=path)
     assert model.zoo.weights == "IMAGENET1K_V1" and model.zoo.preprocessing["crop"] == 299
     assert model.zoo.source == str(path) and model.zoo.sha256 is None  # not hashed: a local file is trusted
+
+
+def test_features_only_variant_needs_include_top_false(weights_files, tmp_path):
+    variant = table.architecture("vgg16")["weights"]["IMAGENET1K_FEATURES"]
+    path = tmp_path / variant["filename"]
+    os.link(weights_files["vgg16"].path, path)  # a second name, not a 528 MB copy
+    with pytest.raises(ValueError, match="include_top=False"):
+        zoo.load("vgg16", weights=path)
+    features = zoo.load("vgg16", weights=path, include_top=False, pooling="avg")
+    assert features.zoo.weights == "IMAGENET1K_FEATURES" and features.zoo.preprocessing["std"][0] < 0.01
+    with torch.no_grad():
+        assert features(_x("vgg16")).shape == (2, 512)

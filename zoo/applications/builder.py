@@ -68,6 +68,11 @@ def build(
     builder = getattr(torchvision.models, arch)
     dropped: list[str] = []
     new_head: nn.Module | None = None
+    if chosen.path is not None and chosen.facts["categories"] is None and include_top and num_classes is None:
+        raise ValueError(
+            f"{arch} weights {chosen.tag} hold only the convolutional features (their classifier is not "
+            "trained): pass include_top=False, or num_classes=N for a new classifier."
+        )
     if chosen.path is None:
         model = _build_random(builder, spec, num_classes, kwargs)
     else:
@@ -99,7 +104,10 @@ def build(
         else:
             freeze(model)
 
-    min_size = tuple((chosen.facts or arch_facts)["min_size"])
+    min_size = tuple(chosen.facts["min_size"])
+    custom = kwargs.get("image_size", kwargs.get("input_size"))  # a ViT/MaxViT built for another size
+    if custom is not None:
+        min_size = tuple(custom) if isinstance(custom, (tuple, list)) else (custom, custom)
     model.register_forward_pre_hook(functools.partial(check_input_size, name=arch, min_size=min_size,
                                                       fixed=spec.fixed_size))  # fmt: skip
     model.zoo = ModelInfo(  # type: ignore[assignment]
@@ -147,6 +155,12 @@ def _resolve_weights(arch: str, weights: Any, *, progress: bool | None, sha256: 
         return _Weights(None, default, None, None, None)
     if isinstance(weights, os.PathLike):
         weights = os.fspath(weights)
+    if not isinstance(weights, str) and isinstance(getattr(weights, "url", None), str):
+        # a torchvision Weights enum member: take the variant with the same file
+        tag = next((t for t, v in facts["weights"].items() if v["url"] == weights.url), None)
+        if tag is None:
+            raise ValueError(f"{weights!r} are not weights of {arch}; its variants are {', '.join(facts['weights'])}.")
+        weights = tag
     if not isinstance(weights, str):
         raise TypeError(
             "weights must be 'imagenet', a variant tag, None, a file path or a URL, "
