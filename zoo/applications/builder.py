@@ -157,7 +157,8 @@ def _resolve_weights(arch: str, weights: Any, *, progress: bool | None, sha256: 
         weights = os.fspath(weights)
     if not isinstance(weights, str) and isinstance(getattr(weights, "url", None), str):
         # a torchvision Weights enum member: take the variant with the same file
-        tag = next((t for t, v in facts["weights"].items() if v["url"] == weights.url), None)
+        filename = weights.url.rsplit("/", 1)[-1]
+        tag = next((t for t, v in facts["weights"].items() if v["filename"] == filename), None)
         if tag is None:
             raise ValueError(f"{weights!r} are not weights of {arch}; its variants are {', '.join(facts['weights'])}.")
         weights = tag
