@@ -162,10 +162,12 @@ def replace_classifier(model: nn.Module, path: str, num_classes: int) -> tuple[n
     Returns the new layer and the state-dict keys of the old one (the pretrained weights dropped).
     """
     old = model.get_submodule(path)
+    like = {"device": old.weight.device, "dtype": old.weight.dtype}
     if isinstance(old, nn.Linear):
-        new: nn.Module = nn.Linear(old.in_features, num_classes, bias=old.bias is not None)
+        new: nn.Module = nn.Linear(old.in_features, num_classes, bias=old.bias is not None, **like)
     elif isinstance(old, nn.Conv2d):  # squeezenet classifies with a 1x1 convolution
-        new = nn.Conv2d(old.in_channels, num_classes, old.kernel_size, old.stride, old.padding, bias=old.bias is not None)
+        new = nn.Conv2d(old.in_channels, num_classes, old.kernel_size, old.stride, old.padding,
+                        bias=old.bias is not None, **like)  # fmt: skip
     else:
         raise TypeError(f"cannot resize classifier {path!r} of type {type(old).__name__}.")
     dropped = [f"{path}.{key}" for key in old.state_dict()]

@@ -1,0 +1,51 @@
+"""The feature extractor of every architecture, checked on the meta device (shapes only, no compute)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torchvision
+
+from zoo.applications import families, table
+from zoo.applications.meta import empty_weights
+
+
+def _smallest_per_family() -> list[str]:
+    """One architecture per family (the smallest): every cut point is covered, the suite stays quick."""
+    best: dict[str, str] = {}
+    for name, facts in table.architectures().items():
+        current = best.get(facts["family"])
+        if current is None or facts["num_params"] < table.architecture(current)["num_params"]:
+            best[facts["family"]] = name
+    return sorted(best.values())
+
+
+ARCHS = _smallest_per_family()
+
+
+def test_every_family_in_the_table_is_known():
+    assert {facts["family"] for facts in table.architectures().values()} == set(families.FAMILIES)
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_pooled_features_feed_the_classifier(arch):
+    facts = table.architecture(arch)
+    spec = families.family(facts["family"])
+    variant = facts["weights"][facts["default_weights"]]
+    with empty_weights(tensor_math_in_init=spec.tensor_math_in_init):
+        model = getattr(torchvision.models, arch)(weights=None, **variant["build"]).eval()
+    families.drop_aux(model, spec)
+    head = model.get_submodule(spec.classifier)
+    width = head.in_features if isinstance(head, torch.nn.Linear) else head.in_channels
+    size = variant["preprocessing"]["crop"]
+    x = torch.empty(2, 3, size, size, device="meta")
+    with torch.no_grad():
+        fmap = families.FeatureExtractor(model, facts["family"])(x)
+        pooled = families.FeatureExtractor(model, facts["family"], "avg")(x)
+        logits = model(x)
+    assert fmap.ndim == 4 and fmap.shape[:2] == (2, pooled.shape[1]) and fmap.shape[2] >= 1
+    # what the classifier consumes: the pooled width, after a family's own pre-logits layers
+    assert pooled.shape == (2, width) or facts["family"] in ("alexnet", "vgg", "mobilenetv3", "maxvit")
+    assert logits.shape == (2, variant["num_classes"] or 1000)
+    new, dropped = families.replace_classifier(model, spec.classifier, 7)
+    assert model(x).shape == (2, 7) and dropped and all(k.startswith(spec.classifier) for k in dropped)
