@@ -46,7 +46,7 @@ def build(
     pooling: str | None = None,
     num_classes: int | None = None,
     trainable: bool = True,
-    progress: bool | None = True,
+    progress: bool | None = None,
     sha256: str | None = None,
     name: str | None = None,
     **kwargs: Any,
