@@ -42,6 +42,13 @@ class Calls(nn.Module):
         return self.op(x) + 1
 
 
+class ChecksValues(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.min() < -100:  # a validation on tensor values: fine eagerly, untraceable
+            raise ValueError("out of range")
+        return x * 2
+
+
 class BakesInBatch(nn.Module):
     """Converts the batch size to a Python int: a trace records it as a constant."""
 
@@ -70,6 +77,13 @@ def test_torch_export_names_an_op_without_fake_kernel(tmp_path):
     with pytest.raises(UnsupportedOperatorError) as info:
         zoo.export(Calls(opaque), "torch_export", tmp_path / "opaque.pt2", torch.randn(2, 3))
     assert info.value.op == "zoo_export_test::opaque"
+    assert os.listdir(tmp_path) == []
+
+
+def test_data_dependent_branch_is_located_in_the_model_code(tmp_path):
+    with pytest.raises(ExportError, match="branches on tensor values") as info:
+        zoo.export(ChecksValues(), "torch_export", tmp_path / "values.pt2", torch.randn(2, 3))
+    assert f"{__file__}:" in str(info.value) and "if x.min() < -100:" in str(info.value)
     assert os.listdir(tmp_path) == []
 
 

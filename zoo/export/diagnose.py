@@ -7,29 +7,36 @@ which translation to register.
 
 from __future__ import annotations
 
+import os
 import re
+import sys
+import sysconfig
+import traceback
 
 from zoo.export.errors import ExportError, UnsupportedOperatorError
 
-# Where exporters name an operator, most specific first.
+# Where exporters name an operator, most specific first:
+# torch.onnx "No ONNX function found for <OpOverload(op='aten.kthvalue', ...)>";
+# torch.export "no fake impl registered for <CustomOpDef(ns::op)>";
+# torch.onnx "Error when translating node ... target=torch.ops.aten.x.default";
+# the legacy TorchScript-based ONNX exporter; torch.jit; other "no kernel/meta for ns::op" messages.
 _OP_PATTERNS = (
-    re.compile(
-        r"OpOverload\(op='(?P<op>[\w.]+)'"
-    ),  # torch.onnx: "No ONNX function found for <OpOverload(op='aten.kthvalue'..."
-    re.compile(
-        r"CustomOpDef\((?P<op>\w+::\w+)\)"
-    ),  # torch.export: "no fake impl registered for <CustomOpDef(ns::op)>"
-    re.compile(
-        r"target=torch\.ops\.(?P<op>[\w.]+)\]?\("
-    ),  # torch.onnx: "Error when translating node ... target=torch.ops.aten.x.default"
-    re.compile(r"Exporting the operator '(?P<op>[\w:.]+)'"),  # the legacy TorchScript-based ONNX exporter
-    re.compile(r"[Uu]nknown builtin op: (?P<op>[\w:.]+)"),  # torch.jit
+    re.compile(r"OpOverload\(op='(?P<op>[\w.]+)'"),
+    re.compile(r"CustomOpDef\((?P<op>\w+::\w+)\)"),
+    re.compile(r"target=torch\.ops\.(?P<op>[\w.]+)\]?\("),
+    re.compile(r"Exporting the operator '(?P<op>[\w:.]+)'"),
+    re.compile(r"[Uu]nknown builtin op: (?P<op>[\w:.]+)"),
     re.compile(
         r"[Nn]o (?:ONNX function|decomposition|kernel|fake impl|meta)\w* (?:found|registered) for (?P<op>\w+::\w+)"
     ),
 )
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
+# torch.export names the user's line that forced a data-dependent decision.
+_RAISED_AT = re.compile(
+    r"The following call raised this error:\s*File \"(?P<file>[^\"]+)\", line (?P<line>\d+), in \S+\s*\n\s*(?P<code>[^\n]+)"
+)
 _OVERLOADS = re.compile(r"\.(default|Tensor|Scalar|int|float|self|out|dim|values|input)$")
+_TOOLCHAIN = ("torch", "functorch", "onnx", "onnxscript", "onnxruntime", "zoo.export")
 
 
 def causes(exc: BaseException) -> list[BaseException]:
@@ -71,6 +78,31 @@ def reason(exc: BaseException, limit: int = 400) -> str:
     return type(exc).__name__
 
 
+def location(exc: BaseException) -> str | None:
+    """``file:line (code)`` of the model's own code where export failed, when it can be told."""
+    for error in reversed(causes(exc)):
+        match = _RAISED_AT.search(_ANSI.sub("", str(error)))
+        if match:
+            return f"{match['file']}:{match['line']} ({match['code'].strip()})"
+    for error in reversed(causes(exc)):
+        frames = [f for f in traceback.extract_tb(error.__traceback__) if not _is_library(f.filename)]
+        if frames:
+            frame = frames[-1]
+            return f"{frame.filename}:{frame.lineno} ({(frame.line or '').strip()})"
+    return None
+
+
+def _is_library(filename: str) -> bool:
+    """Frames of the exporters, the standard library, or zoo.export itself: not where the model went wrong."""
+    roots = [sysconfig.get_paths()["stdlib"]]
+    for name in _TOOLCHAIN:
+        module = sys.modules.get(name)
+        if module is not None and getattr(module, "__file__", None):
+            roots.append(os.path.dirname(module.__file__))
+    path = os.path.abspath(filename)
+    return filename.startswith("<") or any(path.startswith(root + os.sep) for root in roots)
+
+
 def explain(exc: BaseException, *, what: str, format: str) -> ExportError:
     """The :class:`ExportError` to raise (from ``exc``) when exporting ``what`` to ``format`` failed."""
     op = operator_name(exc)
@@ -83,4 +115,11 @@ def explain(exc: BaseException, *, what: str, format: str) -> ExportError:
             op=op,
             format=format,
         )
-    return ExportError(f"cannot export {what} to {format}: {why}")
+    where = location(exc)
+    if any(type(e).__name__ == "GuardOnDataDependentSymNode" for e in causes(exc)):
+        return ExportError(
+            f"cannot export {what} to {format}: the model branches on tensor values"
+            f"{f' at {where}' if where else ''}, which a trace cannot follow ({why}). Skip that check while "
+            "exporting (if not torch.compiler.is_compiling(): ...) or express it with torch.cond."
+        )
+    return ExportError(f"cannot export {what} to {format}: {why}{f' (at {where})' if where else ''}")

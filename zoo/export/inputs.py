@@ -47,8 +47,8 @@ def from_shapes(shapes: Sequence[int] | Sequence[Sequence[int]], batch: int = 2)
 def default_example(model: nn.Module, meta: Mapping[str, Any]) -> tuple[torch.Tensor, ...]:
     """What to trace a model with when the caller gave nothing.
 
-    In order: the model's own ``example_inputs(batch_size)`` (multi-input models such as video-QA define
-    it); the crop size its weights were trained at (``model.zoo.preprocessing``, attached by ``zoo.load``);
+    In order: the model's own ``example_inputs(batch_size)`` (how a multi-input model says what it
+    takes); the crop size its weights were trained at (``model.zoo.preprocessing``, attached by ``zoo.load``);
     an ``input_size``/``input_shape`` in its registry metadata; for a model whose first layer is a 2-D
     convolution, a 224x224 image with that layer's channels.
     """
