@@ -176,3 +176,47 @@ def test_surgery_on_digits_compresses_and_keeps_accuracy():
     assert rep.compression > 10
     assert acc > dense_acc - 0.04
     assert surgery.surgery.splice_events > 0
+
+
+def test_resume_from_a_full_model_checkpoint(tmp_path):
+    from zoo.training.callbacks import ModelCheckpoint
+
+    torch.manual_seed(0)
+    x, y = _data()
+    path = tmp_path / "ckpt.pt"
+    model = lenet_300_100(input_shape=(1, 8, 8))
+    first = DynamicNetworkSurgery(c_rate=0.5, gamma=0.05, seed=3)
+    zoo.fit(
+        model,
+        x,
+        y,
+        optimizer="sgd",
+        loss=LOSS,
+        epochs=1,
+        batch_size=16,
+        verbose=0,
+        callbacks=[first, ModelCheckpoint(path, monitor="loss")],
+    )
+    state = torch.load(path, weights_only=True)  # the callback state is plain, weights_only-loadable data
+    assert state["callbacks"]["DynamicNetworkSurgery.0"]["iteration"] == 3
+    assert torch.equal(state["model"]["fc1.weight_mask"], model.fc1.weight_mask)  # the masks travel too
+    # Resume: the model is built with masked layers so the checkpoint's mask entries load into it.
+    resumed_model = lenet_300_100(input_shape=(1, 8, 8), masked=True)
+    second = DynamicNetworkSurgery(c_rate=0.5, gamma=0.05, seed=99)
+    zoo.fit(
+        resumed_model,
+        x,
+        y,
+        optimizer="sgd",
+        loss=LOSS,
+        epochs=2,
+        batch_size=16,
+        verbose=0,
+        callbacks=[second],
+        resume_from=path,
+    )
+    assert second.iteration == 6
+    assert second.surgery.layers[0].theta == first.surgery.layers[0].theta
+    # Continuing the original run gives the same draws as the resumed one.
+    zoo.fit(model, x, y, optimizer="sgd", loss=LOSS, epochs=1, batch_size=16, verbose=0, callbacks=[first])
+    assert first.surgery.generator.get_state().equal(second.surgery.generator.get_state())

@@ -103,7 +103,7 @@ class DynamicNetworkSurgery(Callback):
         if isinstance(logs, dict) and self.surgery is not None:
             logs["surgery_kept"] = self.surgery.kept_fraction()
 
-    # -- resuming (ModelCheckpoint(save_training_state=True) stores this) ------------------------------
+    # -- resuming (a full-state ModelCheckpoint stores this; zoo.fit(resume_from=...) restores it) ------
     def state_dict(self) -> dict[str, Any]:
         state: dict[str, Any] = {"iteration": self.iteration}
         if self.surgery is not None:
