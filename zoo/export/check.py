@@ -1,6 +1,6 @@
 """The check every export goes through: load the artefact back and compare it with the eager model.
 
-Random inputs of two batch sizes (neither the one traced with) catch both wrong numbers and a batch size
+Random inputs of two batch sizes (by default 1 and 3; tracing used 2) catch both wrong numbers and a batch size
 baked into the graph. The tolerance scales with the output: max |exported - eager| <= atol + rtol * max
 |eager|, because random-weight and real models alike can have outputs in the millions, where a fixed
 absolute tolerance means nothing.
