@@ -44,7 +44,7 @@ def test_reproduction_script_smoke(tmp_path, capsys, monkeypatch):
     for needle in ("fc1", "fc2", "fc3", "compression (x)", "test error pruned (%)", "splice events", "+-"):
         assert needle in printed
     runs = json.loads(out.read_text())["runs"]
-    assert len(runs) == 1 and set(runs[0]) == {"dense", "surgery", "prune-only"}
+    assert len(runs) == 1 and set(runs[0]) == {"dense", "surgery", "prune-only", "prune-only matched"}
     assert runs[0]["surgery"]["compression"] > 1.5
     assert runs[0]["prune-only"]["splices"] == 0
 
