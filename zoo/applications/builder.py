@@ -66,31 +66,17 @@ def build(
     import torchvision.models
 
     builder = getattr(torchvision.models, arch)
-    dropped: list[str] = []
-    new_head: nn.Module | None = None
     if chosen.path is not None and chosen.facts["categories"] is None and include_top and num_classes is None:
         raise ValueError(
             f"{arch} weights {chosen.tag} hold only the convolutional features (their classifier is not "
             "trained): pass include_top=False, or num_classes=N for a new classifier."
         )
+    new_head: nn.Module | None = None
+    dropped: list[str] = []
     if chosen.path is None:
         model = _build_random(builder, spec, num_classes, kwargs)
     else:
-        state = rename_legacy_keys(load_state_dict(chosen.path), arch_facts["family"])
-        config = {**chosen.facts["build"], **kwargs}
-        if spec.aux:  # zoo drops auxiliary classifiers: skip building them and their keys in the file
-            config["aux_logits"] = False
-            state = with_metadata({k: v for k, v in state.items() if k.split(".", 1)[0] not in spec.aux}, state)
-        head_key = f"{spec.classifier}.weight"
-        swap = num_classes is not None
-        if swap and head_key in state and state[head_key].shape[0] == num_classes:
-            config["num_classes"], swap = num_classes, False  # the file already has this head
-        with empty_weights(tensor_math_in_init=spec.tensor_math_in_init):
-            model = builder(weights=None, **config)
-        _assign(model, state, arch, chosen)
-        if swap:
-            new_head, dropped = families.replace_classifier(model, spec.classifier, num_classes)  # type: ignore[arg-type]
-            log.info("%s: new %d-way classifier %r; dropped pretrained keys %s", arch, num_classes, spec.classifier, dropped)
+        model, new_head, dropped = _build_pretrained(arch, builder, spec, chosen, num_classes, kwargs)
 
     full_keys = list(model.state_dict())
     if not include_top:
@@ -202,6 +188,32 @@ def _from_url(arch: str, url: str, *, progress: bool | None, sha256: str | None,
         path = hub.fetch([url], sha256=sha256, progress=progress, entry=arch)
     digest = path.parent.name if len(path.parent.name) == 64 else (sha256 or (variant["sha256"] if tag else None))
     return _Weights(tag, variant, path, variant["url"] if tag else url, digest)
+
+
+def _build_pretrained(
+    arch: str, builder: Any, spec: families.Family, chosen: _Weights, num_classes: int | None, kwargs: dict[str, Any]
+) -> tuple[nn.Module, nn.Module | None, list[str]]:
+    """Meta-device build + assigned, memory-mapped tensors; then a new head when ``num_classes`` asks.
+
+    Returns the model, the new head (or None) and the pretrained keys the new head replaced.
+    """
+    state = rename_legacy_keys(load_state_dict(chosen.path), table.architecture(arch)["family"])  # type: ignore[arg-type]
+    config = {**chosen.facts["build"], **kwargs}
+    if spec.aux:  # zoo drops auxiliary classifiers: skip building them and their keys in the file
+        config["aux_logits"] = False
+        state = with_metadata({k: v for k, v in state.items() if k.split(".", 1)[0] not in spec.aux}, state)
+    head_key = f"{spec.classifier}.weight"
+    swap = num_classes is not None
+    if swap and head_key in state and state[head_key].shape[0] == num_classes:
+        config["num_classes"], swap = num_classes, False  # the file already has this head
+    with empty_weights(tensor_math_in_init=spec.tensor_math_in_init):
+        model = builder(weights=None, **config)
+    _assign(model, state, arch, chosen)
+    if not swap:
+        return model, None, []
+    new_head, dropped = families.replace_classifier(model, spec.classifier, num_classes)  # type: ignore[arg-type]
+    log.info("%s: new %d-way classifier %r; dropped pretrained keys %s", arch, num_classes, spec.classifier, dropped)
+    return model, new_head, dropped
 
 
 def _build_random(builder: Any, spec: families.Family, num_classes: int | None, kwargs: dict[str, Any]) -> nn.Module:
