@@ -10,20 +10,21 @@ from typing import Any
 
 __version__ = "0.1.0"
 
+# Public name -> "module:attribute", or "module" for a submodule.
 _LAZY: dict[str, str] = {
-    "MaskedLinear": "zoo_surgery.layers",
-    "MaskedConv2d": "zoo_surgery.layers",
-    "to_masked": "zoo_surgery.layers",
-    "masked_layers": "zoo_surgery.layers",
-    "straight_through_mask": "zoo_surgery.layers",
-    "DynamicSurgery": "zoo_surgery.surgery",
-    "LayerSettings": "zoo_surgery.surgery",
-    "DynamicNetworkSurgery": "zoo_surgery.callback",
-    "bake": "zoo_surgery.finish",
-    "report": "zoo_surgery.finish",
-    "SurgeryReport": "zoo_surgery.finish",
-    "lenet5": "zoo_surgery.models",
-    "lenet_300_100": "zoo_surgery.models",
+    "MaskedLinear": "zoo_surgery.layers:MaskedLinear",
+    "MaskedConv2d": "zoo_surgery.layers:MaskedConv2d",
+    "to_masked": "zoo_surgery.layers:to_masked",
+    "masked_layers": "zoo_surgery.layers:masked_layers",
+    "straight_through_mask": "zoo_surgery.layers:straight_through_mask",
+    "DynamicSurgery": "zoo_surgery.surgery:DynamicSurgery",
+    "LayerSettings": "zoo_surgery.surgery:LayerSettings",
+    "DynamicNetworkSurgery": "zoo_surgery.callback:DynamicNetworkSurgery",
+    "bake": "zoo_surgery.finish:bake",
+    "report": "zoo_surgery.finish:report",
+    "SurgeryReport": "zoo_surgery.finish:SurgeryReport",
+    "lenet5": "zoo_surgery.models:lenet5",
+    "lenet_300_100": "zoo_surgery.models:lenet_300_100",
     "sparse": "zoo_surgery.sparse",
 }
 
@@ -31,10 +32,12 @@ __all__ = ["__version__", *_LAZY]
 
 
 def __getattr__(name: str) -> Any:
-    module_name = _LAZY.get(name)
-    if module_name is None:
+    target = _LAZY.get(name)
+    if target is None:
         raise AttributeError(f"module 'zoo_surgery' has no attribute {name!r}")
-    module = importlib.import_module(module_name)
-    value = module if module_name.endswith(name) else getattr(module, name)
+    module_name, _, attr = target.partition(":")
+    value = importlib.import_module(module_name)
+    if attr:
+        value = getattr(value, attr)
     globals()[name] = value
     return value
