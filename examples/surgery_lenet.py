@@ -11,7 +11,7 @@ Offline (the default) it runs LeNet-300-100 on scikit-learn's bundled 8x8 digits
 MNIST's 784, so the paper's numbers are a reference, not a target. ``--dataset mnist`` runs the paper's
 setting through ``zoo.datasets`` (needs the MNIST download).
 
-    python examples/surgery_lenet.py                      # digits, 3 seeds (about 2-3 minutes on 2 cores)
+    python examples/surgery_lenet.py                      # digits, 3 seeds (95 s on a shared 2-core machine)
     python examples/surgery_lenet.py --dataset mnist --model lenet5
 """
 
