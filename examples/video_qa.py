@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 import time
 from pathlib import Path
@@ -91,12 +90,15 @@ def run_variant(label: str, backbone_weights, data: dict, encoded: dict, vocab: 
         s: cache.features(lambda d=data[s]: d.clip_batches(16), fingerprint=data[s].fingerprint, count=data[s].num_clips)
         for s in SPLITS
     }
+    model.head.adapt(features["train"])  # centre and scale the frame features (Keras Normalization.adapt)
     t_features = time.perf_counter() - t0
     c, q, a = encoded["train"]
     cv, qv, av = encoded["validation"]
     ct, qt, at = encoded["test"]
     callbacks = [
-        zoo.get("callbacks", "EarlyStopping", monitor="val_accuracy", patience=args.patience, restore_best_weights=True),
+        # Motion questions plateau for ~10 epochs while colour and shape are learnt: judge after that.
+        zoo.get("callbacks", "EarlyStopping", monitor="val_accuracy", patience=args.patience, restore_best_weights=True,
+                start_from_epoch=args.warmup),
         zoo.get("callbacks", "ModelCheckpoint", out / f"{label}.pt", monitor="val_accuracy", save_best_only=True,
                 save_weights_only=True),
         zoo.get("callbacks", "CSVLogger", out / f"{label}.csv"),
@@ -108,7 +110,6 @@ def run_variant(label: str, backbone_weights, data: dict, encoded: dict, vocab: 
         loss="categorical_crossentropy",
         metrics=["accuracy"],
         epochs=args.epochs,
-        steps_per_epoch=math.ceil(len(a) / args.batch_size),
         validation_data=((np.asarray(features["validation"][cv]), qv), one_hot(av, len(answers))),
         callbacks=callbacks,
         verbose=0 if args.quiet else 2,
@@ -272,8 +273,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--backbone", default="toy_cnn", help="any zoo application (e.g. inception_v3)")
     p.add_argument("--backbone-weights", default="toy_shapes", help="weights variant of the backbone")
     p.add_argument("--no-random", action="store_true", help="skip the frozen random-backbone comparison")
-    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--epochs", type=int, default=40)
     p.add_argument("--patience", type=int, default=6, help="EarlyStopping patience on val_accuracy")
+    p.add_argument("--warmup", type=int, default=12, help="epochs before EarlyStopping starts watching")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=3e-3, help="Adam learning rate")
     p.add_argument("--question-length", type=int, default=12, help="question words kept (front-padded)")

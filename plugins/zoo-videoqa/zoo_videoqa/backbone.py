@@ -26,6 +26,12 @@ DEFAULT_WEIGHTS = "toy_shapes"
 MEAN, STD = (0.5, 0.5, 0.5), (0.25, 0.25, 0.25)
 CATEGORIES = [f"{c} {s}" for c in COLOURS for s in SHAPES]
 WIDTHS = (32, 64, 128, 128)
+#: Size of the per-frame feature vector. A linear 1x1 bottleneck keeps what pretraining asks for and
+#: little of the clutter; its first ``len(GEOMETRY)`` channels are trained to *be* the object's geometry
+#: (scaled to about [-1.5, 1.5]), so after average pooling a frame-to-frame change of position, size or
+#: orientation is a large change in a few features, which a recurrent layer picks up from few clips.
+EMBED = 32
+GEOMETRY = ("x", "y", "radius", "cos(k*angle)", "sin(k*angle)")
 
 
 def weights_table() -> dict[str, dict[str, Any]]:
@@ -52,10 +58,11 @@ def _block(cin: int, cout: int, stride: int) -> nn.Sequential:
 
 
 class ToyCNN(nn.Module):
-    """CoordConv stem + four conv blocks (/8 overall); ``include_top`` adds a colour-and-shape classifier.
+    """CoordConv stem, four conv blocks (/8 overall), a linear 1x1 bottleneck to 32 channels;
+    ``include_top`` adds a colour-and-shape classifier on the averaged bottleneck.
 
-    Like keras.applications: ``include_top=False`` gives the feature map (N, 128, H/8, W/8), and
-    ``pooling="avg"|"max"`` reduces it to (N, 128).
+    Like keras.applications: ``include_top=False`` gives the feature map (N, 32, H/8, W/8), and
+    ``pooling="avg"|"max"`` reduces it to (N, 32).
     """
 
     def __init__(self, num_classes: int = len(CATEGORIES), include_top: bool = True, pooling: str | None = None):
@@ -66,8 +73,9 @@ class ToyCNN(nn.Module):
         self.coords = AddCoords()
         chans = (5, *WIDTHS)
         strides = (2, 2, 1, 2)
-        self.features = nn.Sequential(*[_block(chans[i], chans[i + 1], strides[i]) for i in range(len(WIDTHS))])
-        self.num_features = WIDTHS[-1]
+        blocks = [_block(chans[i], chans[i + 1], strides[i]) for i in range(len(WIDTHS))]
+        self.features = nn.Sequential(*blocks, nn.Conv2d(WIDTHS[-1], EMBED, 1))
+        self.num_features = EMBED
         self.classifier = nn.Linear(self.num_features, num_classes) if include_top else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

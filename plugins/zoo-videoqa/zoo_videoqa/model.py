@@ -15,6 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -82,7 +83,14 @@ class FrameEncoder(nn.Module):
 
 
 class VideoQAHead(nn.Module):
-    """Everything after the frozen frame encoder, built from zoo's registered Keras-named layers."""
+    """Everything after the frozen frame encoder, built from zoo's registered Keras-named layers.
+
+    Frame features are first centred and scaled: ``(f - feature_mean) / feature_scale``, buffers that are
+    the identity until :meth:`adapt` sets them from training features (like Keras ``Normalization.adapt``).
+    One scale for all features keeps the geometry of the feature space; it matters for backbones whose
+    features vary on a tiny scale (a randomly initialised CNN's vary by ~1e-3), where an LSTM would
+    otherwise see almost constant inputs.
+    """
 
     def __init__(
         self,
@@ -96,6 +104,8 @@ class VideoQAHead(nn.Module):
         hidden_units: int = 128,
     ):
         super().__init__()
+        self.register_buffer("feature_mean", torch.zeros(feature_dim))
+        self.register_buffer("feature_scale", torch.ones(()))
         self.video_lstm = _layer("LSTM", video_units, input_size=feature_dim)
         self.embedding = _layer("Embedding", question_vocab_size, embed_dim, mask_zero=True)
         self.question_lstm = _layer("LSTM", question_units, input_size=embed_dim)
@@ -103,9 +113,26 @@ class VideoQAHead(nn.Module):
         self.hidden = _layer("Dense", hidden_units, activation="relu", input_dim=video_units + question_units)
         self.answer = _layer("Dense", num_answers, activation="softmax", input_dim=hidden_units)
 
+    @torch.no_grad()
+    def adapt(self, features: Any, chunk: int = 4096) -> None:
+        """Set the centring and scale from training features (N, T, F), read ``chunk`` samples at a time."""
+        n = len(features)
+        total = torch.zeros_like(self.feature_mean, dtype=torch.float64)
+        for start in range(0, n, chunk):
+            total += torch.as_tensor(np.asarray(features[start : start + chunk]), dtype=torch.float64).sum((0, 1))
+        count = n * features.shape[1]
+        mean = total / count
+        square = torch.zeros((), dtype=torch.float64)
+        for start in range(0, n, chunk):
+            block = torch.as_tensor(np.asarray(features[start : start + chunk]), dtype=torch.float64)
+            square += ((block - mean) ** 2).sum()
+        scale = (square / (count * mean.numel())).sqrt().clamp_min(1e-12)
+        self.feature_mean.copy_(mean)
+        self.feature_scale.copy_(scale)
+
     def forward(self, features: torch.Tensor, question: torch.Tensor) -> torch.Tensor:
         """Answer probabilities (N, answers) from frame features (N, T, F) and question ids (N, L)."""
-        video = self.video_lstm(features)
+        video = self.video_lstm((features - self.feature_mean) / self.feature_scale)
         words = self.question_lstm(self.embedding(question))
         return self.answer(self.hidden(self.concatenate(video, words)))
 

@@ -1,0 +1,148 @@
+"""Video QA: epochs with the frozen-backbone feature cache vs recomputing the backbone every epoch, and
+feature-extraction throughput with/without channels_last and batching across time.
+
+    python benchmarks/bench_videoqa.py                   # toy_cnn at 32x32 (the example's setting)
+    python benchmarks/bench_videoqa.py --backbone resnet18 --size 112 --clips 64
+
+Both training runs start from the same head weights and see the same batches in the same order, so
+their loss curves must agree (checked to 4 decimals); only where the frame features come from differs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import tempfile
+import time
+
+import numpy as np
+import torch
+
+import zoo
+from zoo.utils.feature_cache import FeatureCache
+from zoo_videoqa.data import Vocabulary, encode
+from zoo_videoqa.model import video_tensor
+
+
+def one_hot(ids: np.ndarray, n: int) -> torch.Tensor:
+    return torch.eye(n)[torch.from_numpy(ids)]
+
+
+def epochs_of(model, source, c, q, a, n_answers, args) -> tuple[list[float], float]:
+    """Train ``model`` with zoo.fit on batches whose first input comes from ``source[clip ids]``."""
+
+    def batches():
+        for epoch in range(args.epochs):
+            order = np.random.default_rng([args.seed, epoch]).permutation(len(a))
+            for start in range(0, len(a), args.batch_size):
+                idx = order[start : start + args.batch_size]
+                yield (source(c[idx]), torch.from_numpy(q[idx])), one_hot(a[idx], n_answers)
+
+    stream = batches()
+    start = time.perf_counter()
+    history = zoo.fit(
+        model, lambda: stream, optimizer="adam", loss="categorical_crossentropy", epochs=args.epochs,
+        steps_per_epoch=math.ceil(len(a) / args.batch_size), verbose=0,
+    )  # fmt: skip
+    return history.history["loss"], (time.perf_counter() - start) / args.epochs
+
+
+def throughput(encoder: torch.nn.Module, clips: np.ndarray, *, channels_last: bool, across_time: bool, repeat: int) -> float:
+    """Frames per second of the frozen per-frame backbone over ``clips`` (B, T, H, W, 3)."""
+    backbone = encoder.frames.layer  # normalisation + CNN, applied to (N, 3, H, W)
+    video = video_tensor(clips)
+    n, t = video.shape[:2]
+    if channels_last:
+        backbone = backbone.to(memory_format=torch.channels_last)
+    with torch.inference_mode():
+        frames = video.reshape(n * t, *video.shape[2:])
+        steps = [video[:, i] for i in range(t)]
+        if channels_last:
+            frames = frames.contiguous(memory_format=torch.channels_last)
+            steps = [s.contiguous(memory_format=torch.channels_last) for s in steps]
+        backbone(frames[:2])  # warm-up
+        start = time.perf_counter()
+        for _ in range(repeat):
+            if across_time:
+                backbone(frames)
+            else:
+                for step in steps:
+                    backbone(step)
+        seconds = time.perf_counter() - start
+    backbone.to(memory_format=torch.contiguous_format)
+    return repeat * n * t / seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backbone", default="toy_cnn")
+    parser.add_argument("--weights", default=None, help="backbone weights (default: toy_shapes for toy_cnn, else none)")
+    parser.add_argument("--clips", type=int, default=200)
+    parser.add_argument("--frames", type=int, default=8)
+    parser.add_argument("--size", type=int, default=32)
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    weights = args.weights or ("toy_shapes" if args.backbone == "toy_cnn" else None)
+
+    data = zoo.get("datasets", "toy_video_qa", "train", clips=args.clips, frames=args.frames, size=args.size, seed=args.seed)
+    clips = np.stack([data.clip(i) for i in range(data.num_clips)])  # both runs read the same pixels
+    questions = Vocabulary.for_questions(r.question for r in data.qa)
+    answers = Vocabulary.for_answers(r.answer for r in data.qa)
+    c, q, a = encode(data, questions, answers, 12)
+    torch.manual_seed(args.seed)
+    model = zoo.load("video_qa", backbone=args.backbone, backbone_weights=weights, question_vocab_size=len(questions),
+                     num_answers=len(answers), frame_size=args.size)  # fmt: skip
+    initial = {k: v.clone() for k, v in model.head.state_dict().items()}
+
+    # 1. recompute: the full model, frozen backbone included, on raw frames every epoch
+    torch.manual_seed(args.seed)
+    loss_full, epoch_full = epochs_of(model, lambda ids: video_tensor(clips[ids]), c, q, a, len(answers), args)
+
+    # 2. cache: features once, then the head alone on memory-mapped features
+    model.head.load_state_dict(initial)
+    torch.manual_seed(args.seed)
+    with tempfile.TemporaryDirectory() as root:
+        cache = FeatureCache(model.encoder, root=root, transform=video_tensor)
+        start = time.perf_counter()
+        features = cache.features(lambda: (clips[i : i + 32] for i in range(0, len(clips), 32)),
+                                  fingerprint=data.fingerprint, count=len(clips))  # fmt: skip
+        extract = time.perf_counter() - start
+        start = time.perf_counter()
+        cache.features([], fingerprint=data.fingerprint, count=len(clips))
+        reread = time.perf_counter() - start
+        loss_cached, epoch_cached = epochs_of(
+            model.head, lambda ids: torch.from_numpy(np.ascontiguousarray(features[ids])), c, q, a, len(answers), args
+        )
+    same = np.allclose(np.round(loss_full, 4), np.round(loss_cached, 4), atol=1.01e-4)
+
+    print(f"\nvideo QA training, {args.backbone} {args.size}x{args.size}, {args.clips} clips x {args.frames} frames, "
+          f"{len(a)} questions, batch {args.batch_size}, {torch.get_num_threads()} threads")  # fmt: skip
+    print(f"{'':34}{'s/epoch':>10}{'ratio':>10}")
+    print(f"{'recompute backbone every epoch':34}{epoch_full:>10.3f}{1.0:>10.2f}")
+    print(f"{'feature cache (head only)':34}{epoch_cached:>10.3f}{epoch_full / epoch_cached:>10.2f}")
+    print(f"one-off feature extraction {extract:.2f}s, cache hit {reread * 1000:.1f} ms")
+    print("loss per epoch, recompute:", " ".join(f"{x:.4f}" for x in loss_full))
+    print("loss per epoch, cached:   ", " ".join(f"{x:.4f}" for x in loss_cached))
+    print(f"loss curves match to 4 decimals: {same}")
+
+    sample = clips[: min(32, len(clips))]
+    print(f"\nfeature extraction, {len(sample)} clips x {args.frames} frames ({args.backbone}, inference mode)")
+    print(f"{'':40}{'frames/s':>10}{'ratio':>10}")
+    base = None
+    for label, cl, across in (
+        ("per time step (T calls of B frames)", False, False),
+        ("batched across time (1 call of B*T)", False, True),
+        ("per time step, channels_last", True, False),
+        ("batched across time, channels_last", True, True),
+    ):
+        fps = throughput(model.encoder, sample, channels_last=cl, across_time=across, repeat=3)
+        base = base or fps
+        print(f"{label:40}{fps:>10.0f}{fps / base:>10.2f}")
+    if not same:
+        raise SystemExit("loss curves differ")
+
+
+if __name__ == "__main__":
+    main()
