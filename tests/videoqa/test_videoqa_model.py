@@ -7,9 +7,9 @@ import shutil
 
 import pytest
 import torch
+from zoo_videoqa.model import VideoQA, video_tensor
 
 import zoo
-from zoo_videoqa.model import VideoQA, video_tensor
 
 
 def test_reference_inception_v3_builds_runs_and_trains_one_step():

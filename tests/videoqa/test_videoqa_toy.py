@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from zoo_videoqa.toy import ACTIONS, COLOURS, QUESTIONS, SHAPES
 
 import zoo
-from zoo_videoqa.toy import ACTIONS, COLOURS, QUESTIONS, SHAPES
 
 
 def toy(split="train", **kw):
