@@ -23,6 +23,8 @@ def test_reference_inception_v3_builds_runs_and_trains_one_step():
     assert head.embedding.output_dim == 256 and head.embedding.mask_zero
     assert head.question_lstm.units == 128 and head.hidden.units == 128 and head.answer.units == 7
     backbone = model.encoder.backbone
+    normalise = model.encoder.frames.layer[0]  # the backbone's own preprocessing (ImageNet mean/std)
+    torch.testing.assert_close(normalise.mean.flatten(), torch.tensor(backbone.zoo.preprocessing["mean"]))
     assert not any(p.requires_grad for p in backbone.parameters())  # frozen, as cnn.trainable = False
 
     video = torch.rand(2, 2, 3, 150, 150)  # batch 2, T=2 frames of 150x150
@@ -67,6 +69,8 @@ def test_toy_cnn_loads_packaged_weights_with_keras_semantics():
     assert top.zoo.sha256 == info["weights"]["toy_shapes"]["sha256"]
     x = torch.rand(2, 3, 32, 32)
     assert top(x).shape == (2, 15)
+    (best,) = top.zoo.decode_predictions(torch.eye(15)[[4]], top=1)[0]
+    assert best[1] == "green square"
     assert zoo.load("toy_cnn", include_top=False)(x).shape == (2, 32, 4, 4)
     pooled = zoo.load("toy_cnn", include_top=False, pooling="avg", trainable=False)
     assert pooled(x).shape == (2, 32)

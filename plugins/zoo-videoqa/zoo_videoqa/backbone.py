@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -89,24 +88,23 @@ class ToyCNN(nn.Module):
         return x
 
 
-@dataclass
-class ModelInfo:
-    """What ``model.zoo`` tells a user about a loaded toy model."""
+def model_info(variant, sha, path, named_classes: bool, include_top: bool, pooling):
+    """``model.zoo``: the same :class:`zoo.applications.info.ModelInfo` every zoo application carries."""
+    from zoo.applications.info import ModelInfo
 
-    name: str
-    weights: str | None
-    sha256: str | None
-    source: str | None
-    mean: tuple[float, ...] = MEAN
-    std: tuple[float, ...] = STD
-    categories: list[str] = field(default_factory=lambda: list(CATEGORIES))
-    meta: dict[str, Any] = field(default_factory=dict)
-
-    def transforms(self):
-        """Preprocessing of these weights: (N, 3, H, W) floats in [0, 1] -> normalised."""
-        from torchvision.transforms import Normalize
-
-        return Normalize(self.mean, self.std)
+    size = 32
+    return ModelInfo(
+        name="toy_cnn",
+        weights=variant,
+        sha256=sha,
+        source=str(path) if path is not None else None,
+        categories=list(CATEGORIES) if named_classes else None,
+        preprocessing={"resize": size, "crop": size, "mean": list(MEAN), "std": list(STD),
+                       "interpolation": "bilinear", "antialias": True},  # fmt: skip
+        min_size=(8, 8),
+        include_top=include_top,
+        pooling=pooling,
+    )
 
 
 def sha256_file(path: Path) -> str:
@@ -183,8 +181,15 @@ def toy_cnn(
             raise ValueError(f"{path} does not fit toy_cnn: missing {missing}, unexpected {unexpected}.")
     if sha is None and path is not None:
         sha = sha256_file(path)
-    model.zoo = ModelInfo("toy_cnn", variant, sha, str(path) if path else None,
-                          meta=dict(weights_table().get(variant or "", {})))
+    model.zoo = model_info(variant, sha, path, include_top and path is not None and classes == len(CATEGORIES),
+                           include_top, pooling)  # fmt: skip
+    from zoo.plugins import get_plugin_manager
+
+    get_plugin_manager().hook.zoo_model_built(
+        model=model, name="toy_cnn",
+        options={"weights": weights, "include_top": include_top, "pooling": pooling, "num_classes": num_classes,
+                 "trainable": trainable},
+    )  # fmt: skip
     if not trainable:
         freeze(model)
     return model

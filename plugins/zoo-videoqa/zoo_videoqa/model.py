@@ -30,16 +30,13 @@ def _layer(name: str, *args: Any, **kwargs: Any) -> nn.Module:
 
 
 def backbone_normalisation(backbone: nn.Module) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    """The mean/std a backbone's weights expect on [0, 1] RGB (ImageNet's when it does not say)."""
-    info = getattr(backbone, "zoo", None)
-    for source in (info, getattr(info, "meta", None) if info is not None else None):
-        if source is None:
-            continue
-        getter = source.get if isinstance(source, dict) else lambda k, s=source: getattr(s, k, None)
-        mean, std = getter("mean"), getter("std")
-        if mean is not None and std is not None:
-            return tuple(float(m) for m in mean), tuple(float(s) for s in std)
-    return IMAGENET_MEAN, IMAGENET_STD
+    """The mean/std a backbone's weights expect on [0, 1] RGB (``model.zoo.preprocessing``; ImageNet's
+    when the backbone does not say)."""
+    preprocessing = getattr(getattr(backbone, "zoo", None), "preprocessing", None) or {}
+    mean, std = preprocessing.get("mean"), preprocessing.get("std")
+    if mean is None or std is None:
+        return IMAGENET_MEAN, IMAGENET_STD
+    return tuple(float(m) for m in mean), tuple(float(s) for s in std)
 
 
 def video_tensor(clips: Any) -> torch.Tensor:
@@ -210,8 +207,9 @@ def video_qa(
         freeze(cnn)
     info = getattr(cnn, "zoo", None)
     if frame_size is None:
-        declared = getattr(info, "meta", {}).get("input_size") if info is not None else None
-        frame_size = int(declared[-1]) if declared and backbone_name.replace("-", "_") == "toy_cnn" else 150
+        crop = (getattr(info, "preprocessing", None) or {}).get("crop", 150)
+        crop = int(crop[-1]) if isinstance(crop, (list, tuple)) else int(crop)
+        frame_size = min(crop, 150)  # the reference's 150, or the size a small backbone was trained at
     mean, std = backbone_normalisation(cnn)
     encoder = FrameEncoder(cnn, mean, std)
     head = VideoQAHead(
