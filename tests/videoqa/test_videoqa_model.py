@@ -63,7 +63,7 @@ def test_head_on_cached_features_equals_the_full_model():
 
 def test_toy_cnn_loads_packaged_weights_with_keras_semantics():
     info = zoo.info("toy_cnn", "applications")
-    assert info["weights"]["toy_shapes"]["file_size"] <= 2 * 1024 * 1024
+    assert info["weights"]["toy_shapes"]["size"] <= 2 * 1024 * 1024
     top = zoo.load("toy_cnn")
     assert top.zoo.weights == "toy_shapes" and len(top.zoo.categories) == 15
     assert top.zoo.sha256 == info["weights"]["toy_shapes"]["sha256"]
