@@ -76,10 +76,12 @@ def run_variant(label: str, backbone_weights, data: dict, encoded: dict, vocab: 
     questions, answers = vocab
     torch.manual_seed(args.seed)
     t0 = time.perf_counter()
-    model = zoo.load(
-        "video_qa", backbone=args.backbone, backbone_weights=backbone_weights, question_vocab_size=len(questions),
-        num_answers=len(answers), frame_size=args.size,
-    )  # fmt: skip
+    # Transfer learning: a pretrained image model, without its classifier, one feature vector per frame, frozen.
+    cnn = zoo.load(args.backbone, weights=backbone_weights, include_top=False, pooling="avg", trainable=False)
+    # The Keras reference head around it, made of registered layers: TimeDistributed(cnn) -> LSTM(256);
+    # Embedding(vocab, 256, mask_zero=True) -> LSTM(128); Concatenate -> Dense(128, relu) -> Dense(softmax).
+    model = zoo.load("video_qa", backbone=cnn, question_vocab_size=len(questions), num_answers=len(answers),
+                     frame_size=args.size)  # fmt: skip
     cache = FeatureCache(
         model.encoder,
         identity={"backbone": args.backbone, "weights": str(backbone_weights), "size": args.size},
@@ -166,6 +168,8 @@ def train(args: argparse.Namespace) -> int:
         f"{len(questions)} question words, {len(answers)} answers; frames {args.frames}x{args.size}x{args.size}",
         flush=True,
     )
+    if args.backbone_weights is None:
+        args.backbone_weights = "toy_shapes" if args.backbone.replace("-", "_").lower() == "toy_cnn" else "imagenet"
     variants = {"pretrained": args.backbone_weights}
     if not args.no_random:
         variants["random"] = None
@@ -271,7 +275,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--frames", type=int, default=8, help="frames per clip")
     p.add_argument("--size", type=int, default=32, help="frame height and width")
     p.add_argument("--backbone", default="toy_cnn", help="any zoo application (e.g. inception_v3)")
-    p.add_argument("--backbone-weights", default="toy_shapes", help="weights variant of the backbone")
+    p.add_argument("--backbone-weights", help="weights of the backbone (default: toy_shapes for toy_cnn, else imagenet)")
     p.add_argument("--no-random", action="store_true", help="skip the frozen random-backbone comparison")
     p.add_argument("--epochs", type=int, default=40)
     p.add_argument("--patience", type=int, default=6, help="EarlyStopping patience on val_accuracy")

@@ -202,7 +202,10 @@ def video_qa(
             trainable=trainable_backbone, progress=progress,
         )  # fmt: skip
     else:
-        backbone_name, cnn = type(backbone).__name__, backbone
+        info = getattr(backbone, "zoo", None)
+        backbone_name, cnn = getattr(info, "name", None) or type(backbone).__name__, backbone
+        if info is not None:
+            backbone_weights = info.weights
     if not trainable_backbone:
         freeze(cnn)
     info = getattr(cnn, "zoo", None)
