@@ -44,7 +44,7 @@ _LAZY: dict[str, str] = {
     "preprocess_input": "zoo.applications:preprocess_input",
     "summary": "zoo.utils:summary",
     "plot_model": "zoo.utils:plot_model",
-    "export": "zoo.export:export",
+    "export": "zoo.exporters:export",
 }
 
 __all__ = [

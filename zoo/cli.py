@@ -120,8 +120,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=_cmd_info)
 
-    get_plugin_manager().hook.zoo_register_commands(subparsers=sub)
+    _add_plugin_commands(sub)
     return parser
+
+
+def _add_plugin_commands(subparsers: argparse._SubParsersAction) -> None:
+    """Each plugin adds its commands on its own, so one broken plugin cannot take the CLI down."""
+    pm = get_plugin_manager()
+    for impl in reversed(pm.hook.zoo_register_commands.get_hookimpls()):
+        try:
+            impl.function(subparsers=subparsers)
+        except Exception as exc:  # noqa: BLE001 - isolation is the point
+            pm.fail(impl.plugin_name, f"zoo_register_commands raised {type(exc).__name__}: {exc}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

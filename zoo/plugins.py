@@ -35,7 +35,7 @@ BUILTIN_PLUGINS: dict[str, str] = {
     "datasets": "zoo.datasets.plugin",
     "layers": "zoo.layers.plugin",
     "training": "zoo.training.plugin",
-    "export": "zoo.export.plugin",
+    "exporters": "zoo.exporters.plugin",
     "hub": "zoo.hub.plugin",
 }
 

@@ -88,3 +88,21 @@ def test_import_zoo_and_listing_do_not_import_torch():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "", f"importing/listing pulled in: {out.stdout.strip()} {out.stderr}"
+
+
+def test_a_plugin_whose_commands_fail_does_not_break_the_cli(make_pm, capsys):
+    class BadCommands:
+        @zoo.hookimpl
+        def zoo_register_commands(self, subparsers):
+            raise ImportError("no module named zoo_missing.cli")
+
+    class GoodCommands:
+        @zoo.hookimpl
+        def zoo_register_commands(self, subparsers):
+            p = subparsers.add_parser("hello")
+            p.set_defaults(func=lambda args: print("hi") or 0)
+
+    make_pm({"bad": BadCommands(), "good": GoodCommands()})
+    with pytest.warns(UserWarning, match=r"'bad'.*zoo_missing"):
+        assert main(["hello"]) == 0
+    assert capsys.readouterr().out == "hi\n"

@@ -20,12 +20,12 @@ import torch
 from torch import nn
 
 from zoo.errors import ZooError
-from zoo.export import inputs as _inputs
-from zoo.export.base import Exporter, Signature
-from zoo.export.check import flat_outputs, verify
-from zoo.export.diagnose import explain, reason
-from zoo.export.errors import ExportError
-from zoo.export.result import ExportResult
+from zoo.exporters import inputs as _inputs
+from zoo.exporters.base import Exporter, Signature
+from zoo.exporters.check import flat_outputs, verify
+from zoo.exporters.diagnose import explain, reason
+from zoo.exporters.errors import ExportError
+from zoo.exporters.result import ExportResult
 from zoo.plugins import get_registry
 
 

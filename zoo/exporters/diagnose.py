@@ -13,7 +13,7 @@ import sys
 import sysconfig
 import traceback
 
-from zoo.export.errors import ExportError, UnsupportedOperatorError
+from zoo.exporters.errors import ExportError, UnsupportedOperatorError
 
 # Where exporters name an operator, most specific first:
 # torch.onnx "No ONNX function found for <OpOverload(op='aten.kthvalue', ...)>";
@@ -36,7 +36,7 @@ _RAISED_AT = re.compile(
     r"The following call raised this error:\s*File \"(?P<file>[^\"]+)\", line (?P<line>\d+), in \S+\s*\n\s*(?P<code>[^\n]+)"
 )
 _OVERLOADS = re.compile(r"\.(default|Tensor|Scalar|int|float|self|out|dim|values|input)$")
-_TOOLCHAIN = ("torch", "functorch", "onnx", "onnxscript", "onnxruntime", "zoo.export")
+_TOOLCHAIN = ("torch", "functorch", "onnx", "onnxscript", "onnxruntime", "zoo.exporters")
 
 
 def causes(exc: BaseException) -> list[BaseException]:
@@ -93,7 +93,7 @@ def location(exc: BaseException) -> str | None:
 
 
 def _is_library(filename: str) -> bool:
-    """Frames of the exporters, the standard library, or zoo.export itself: not where the model went wrong."""
+    """Frames of the exporters, the standard library, or zoo.exporters itself: not where the model went wrong."""
     roots = [sysconfig.get_paths()["stdlib"]]
     for name in _TOOLCHAIN:
         module = sys.modules.get(name)

@@ -10,8 +10,8 @@ import torch
 
 import zoo
 import zoo.plugins
-from zoo.export import ExportCheckError, Exporter
-from zoo.export.inputs import dynamic_shapes
+from zoo.exporters import ExportCheckError, Exporter
+from zoo.exporters.inputs import dynamic_shapes
 
 
 class HalfPrecisionExporter(Exporter):

@@ -14,7 +14,7 @@ from zoo.hookspecs import Register, hookimpl
 def zoo_register_exporters(register: Register) -> None:
     register(
         "onnx",
-        "zoo.export.onnx_format:OnnxExporter",
+        "zoo.exporters.onnx_format:OnnxExporter",
         suffix=".onnx",
         runtime="onnxruntime",
         requires=["onnx", "onnxruntime", "onnxscript"],
@@ -23,7 +23,7 @@ def zoo_register_exporters(register: Register) -> None:
     )
     register(
         "torchscript",
-        "zoo.export.torch_formats:TorchScriptExporter",
+        "zoo.exporters.torch_formats:TorchScriptExporter",
         aliases=("jit",),
         suffix=".pt",
         runtime="torch.jit.load / libtorch",
@@ -31,7 +31,7 @@ def zoo_register_exporters(register: Register) -> None:
     )
     register(
         "torch_export",
-        "zoo.export.torch_formats:TorchExportExporter",
+        "zoo.exporters.torch_formats:TorchExportExporter",
         aliases=("pt2", "exported_program"),
         suffix=".pt2",
         runtime="torch.export.load",
@@ -41,6 +41,6 @@ def zoo_register_exporters(register: Register) -> None:
 
 @hookimpl
 def zoo_register_commands(subparsers: argparse._SubParsersAction) -> None:
-    from zoo.export.cli import add_command
+    from zoo.exporters.cli import add_command
 
     add_command(subparsers)

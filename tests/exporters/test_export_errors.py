@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 import zoo
-from zoo.export import ExportCheckError, ExportError, MissingDependencyError, UnsupportedOperatorError
+from zoo.exporters import ExportCheckError, ExportError, MissingDependencyError, UnsupportedOperatorError
 
 
 @torch.library.custom_op("zoo_export_test::wiggle", mutates_args=())

@@ -13,8 +13,8 @@ from typing import Any
 
 import torch
 
-from zoo.export.base import Exporter, Signature
-from zoo.export.inputs import dynamic_shapes
+from zoo.exporters.base import Exporter, Signature
+from zoo.exporters.inputs import dynamic_shapes
 
 
 class OnnxExporter(Exporter):

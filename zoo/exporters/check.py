@@ -18,10 +18,10 @@ import torch
 from torch import nn
 from torch.utils._pytree import tree_leaves
 
-from zoo.export.base import Exporter, Signature
-from zoo.export.diagnose import reason
-from zoo.export.errors import ExportCheckError
-from zoo.export.inputs import random_batch
+from zoo.exporters.base import Exporter, Signature
+from zoo.exporters.diagnose import reason
+from zoo.exporters.errors import ExportCheckError
+from zoo.exporters.inputs import random_batch
 
 
 @dataclass(frozen=True)

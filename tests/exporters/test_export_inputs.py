@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 import zoo
-from zoo.export import inputs
+from zoo.exporters import inputs
 
 
 def test_default_example_prefers_the_models_own(clip_and_question, tiny_cnn):

@@ -9,14 +9,17 @@ and a plugin adds more with ``zoo_register_exporters``. Importing this package d
 from __future__ import annotations
 
 import os
-import sys
-import types
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from zoo.export.base import Exporter, Signature
-from zoo.export.errors import ExportCheckError, ExportError, MissingDependencyError, UnsupportedOperatorError
-from zoo.export.result import ExportResult
+from zoo.exporters.base import Exporter, Signature
+from zoo.exporters.errors import (
+    ExportCheckError,
+    ExportError,
+    MissingDependencyError,
+    UnsupportedOperatorError,
+)
+from zoo.exporters.result import ExportResult
 
 if TYPE_CHECKING:
     import torch
@@ -64,7 +67,7 @@ def export(
     ``opset_version=18`` for ONNX or ``method="script"`` for TorchScript. The model is exported in eval
     mode and its training flag restored afterwards.
     """
-    from zoo.export.pipeline import run_export
+    from zoo.exporters.pipeline import run_export
 
     return run_export(
         model, format, path, example_input,
@@ -72,15 +75,3 @@ def export(
         dynamic_batch=dynamic_batch, check=check, batch_sizes=batch_sizes, atol=atol, rtol=rtol,
         options=options,
     )  # fmt: skip
-
-
-class _CallableModule(types.ModuleType):
-    """``zoo.export`` names both this package and :func:`export`. Importing the package (as the plugin
-    manager does) binds ``zoo.export`` to the module, so the module forwards calls to the function:
-    ``zoo.export(model, "onnx", path)`` works whichever of the two the name holds."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> ExportResult:
-        return export(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from zoo.export.errors import MissingDependencyError
+from zoo.exporters.errors import MissingDependencyError
 
 if TYPE_CHECKING:
     import torch

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 import zoo
-from zoo.export import ExportResult
+from zoo.exporters import ExportResult
 
 
 def _load_back(fmt: str, path):

@@ -53,7 +53,7 @@ def add_command(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import zoo.export
+    from zoo.exporters import export
 
     load_kwargs = _pairs(args.load, "--load")
     if args.weights is not None:
@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
         load_kwargs["pooling"] = args.pooling
     try:
         shapes = [_ints(s, "--input-shape") for s in args.input_shape or ()]
-        result = zoo.export.export(
+        result = export(
             args.name,
             args.format,
             args.output,
