@@ -160,3 +160,15 @@ def test_example_plugin_with_a_fresh_manager():
     assert torch.allclose(zoo.get("activations", "squareplus")(x), (x + torch.sqrt(x * x + 4)) / 2)
     layer = zoo.get("layers", "SquareplusDense", 3, 2)
     assert layer(x).shape == (2,) and bool((layer(x) > 0).all())
+
+
+def test_a_plugin_activation_resolves_by_name_in_layers():
+    """Plugin entries are first-class: Dense(activation=...) finds the example plugin's squareplus."""
+    torch = pytest.importorskip("torch")
+    from zoo.layers import Dense
+
+    layer = Dense(2, input_dim=3, activation="squareplus")
+    with torch.no_grad():
+        layer.weight.zero_()
+        layer.bias.zero_()
+    assert torch.allclose(layer(torch.ones(1, 3)), torch.ones(1, 2))  # squareplus(0) = sqrt(4) / 2

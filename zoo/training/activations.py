@@ -168,7 +168,7 @@ def get(identifier: Any) -> Callable[[Tensor], Tensor]:
     if isinstance(identifier, str):
         from zoo.plugins import get_registry
 
-        return get_registry().lookup("activations", identifier).resolve()
+        return get_registry().lookup("activations", identifier)()  # every target is a factory
     if isinstance(identifier, Mapping):
         config = dict(identifier)
         name = config.pop("name", None)
