@@ -169,6 +169,6 @@ def test_a_plugin_activation_resolves_by_name_in_layers():
 
     layer = Dense(2, input_dim=3, activation="squareplus")
     with torch.no_grad():
-        layer.weight.zero_()
-        layer.bias.zero_()
+        layer.linear.weight.zero_()
+        layer.linear.bias.zero_()
     assert torch.allclose(layer(torch.ones(1, 3)), torch.ones(1, 2))  # squareplus(0) = sqrt(4) / 2
