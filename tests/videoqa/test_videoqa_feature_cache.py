@@ -112,3 +112,29 @@ def test_bad_arguments(tmp_path):
         FeatureCache(Counting(), root=tmp_path).features([], fingerprint="d", count=0)
     with pytest.raises(TypeError, match="plain JSON"):
         FeatureCache(Counting(), identity={"x": object()})
+
+
+def test_concurrent_callers_compute_once(tmp_path):
+    import threading
+    import time
+
+    class Slow(Counting):
+        def forward(self, x):
+            time.sleep(0.05)
+            return super().forward(x)
+
+    enc, x = Slow(), data()
+    results = []
+
+    def worker():
+        cache = FeatureCache(enc, root=tmp_path)
+        results.append(cache.features(batched(x), fingerprint="d", count=10))
+
+    threads = [threading.Thread(target=worker) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert enc.seen == 10 and len(results) == 3  # one computed, the others waited on the lock and read it
+    for r in results[1:]:
+        np.testing.assert_array_equal(r, results[0])

@@ -191,26 +191,7 @@ def toy_cnn(
                  "trainable": trainable},
     )  # fmt: skip
     if not trainable:
-        freeze(model)
-    return model
-
-
-def freeze(model: nn.Module) -> nn.Module:
-    """``zoo.freeze`` when the applications plugin provides it; otherwise the same semantics here."""
-    try:
         import zoo
 
-        return zoo.freeze(model)
-    except (AttributeError, ImportError):
-        pass
-    for p in model.parameters():
-        p.requires_grad_(False)
-    model.eval()
-    original_train = model.train
-
-    def train(mode: bool = True) -> nn.Module:  # a frozen backbone stays in inference mode
-        original_train(False)
-        return model
-
-    model.train = train  # type: ignore[method-assign]
+        zoo.freeze(model)
     return model

@@ -20,7 +20,6 @@ import torch
 from torch import nn
 
 import zoo
-from zoo_videoqa.backbone import freeze
 
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
@@ -207,7 +206,7 @@ def video_qa(
         if info is not None:
             backbone_weights = info.weights
     if not trainable_backbone:
-        freeze(cnn)
+        zoo.freeze(cnn)
     info = getattr(cnn, "zoo", None)
     if frame_size is None:
         crop = (getattr(info, "preprocessing", None) or {}).get("crop", 150)
@@ -235,7 +234,7 @@ def video_qa(
     if weights is not None:
         load_checkpoint(model, weights)
     if not trainable:
-        freeze(model)
+        zoo.freeze(model)
     return model
 
 
