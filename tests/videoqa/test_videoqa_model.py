@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 
+import numpy as np
 import pytest
 import torch
 from zoo_videoqa.model import VideoQA, video_tensor
@@ -120,3 +121,18 @@ def test_bad_arguments():
     with pytest.raises(ValueError, match=r"\(batch, frames, 3, height, width\)"):
         model = zoo.load("video_qa", backbone="toy_cnn", question_vocab_size=5, num_answers=2)
         model(torch.rand(1, 32, 32, 3), torch.ones(1, 3, dtype=torch.long))
+
+
+def test_head_adapt_centres_and_scales_with_one_factor():
+    from zoo_videoqa.model import VideoQAHead
+
+    head = VideoQAHead(4, 10, 3, video_units=8, embed_dim=8, question_units=8, hidden_units=8)
+    assert torch.equal(head.feature_mean, torch.zeros(4)) and float(head.feature_scale) == 1.0  # identity
+    rng = np.random.default_rng(0)
+    features = (rng.normal(size=(50, 6, 4)) * [1e-3, 2e-3, 1e-3, 1e-3] + [5, -3, 0, 1]).astype(np.float32)
+    head.adapt(features, chunk=7)  # streamed in chunks, as from a memory-mapped cache
+    normalised = (torch.from_numpy(features) - head.feature_mean) / head.feature_scale
+    torch.testing.assert_close(normalised.mean((0, 1)), torch.zeros(4), atol=1e-3, rtol=0)
+    assert abs(float(normalised.pow(2).mean()) - 1) < 1e-3  # one common scale ...
+    stds = normalised.std((0, 1))
+    assert 1.5 < float(stds[1] / stds[0]) < 2.5  # ... so relative spreads are kept
