@@ -22,11 +22,15 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from zoo_videoqa.data import Vocabulary, encode, majority_baseline, tokenize
-from zoo_videoqa.model import video_tensor
 
 import zoo
 from zoo.utils.feature_cache import FeatureCache
+
+try:
+    from zoo_videoqa.data import Vocabulary, encode, majority_baseline, tokenize
+    from zoo_videoqa.model import video_tensor
+except ImportError:  # pragma: no cover - a hint for running the script outside scripts/video_qa.sh
+    sys.exit("this example needs the zoo-videoqa plugin: pip install -e plugins/zoo-videoqa (or bash scripts/video_qa.sh)")
 
 DEFAULT_OUT = Path("runs/video_qa")
 SPLITS = ("train", "validation", "test")
