@@ -1,0 +1,48 @@
+"""The timm plugin: every timm architecture as an application, from the JSON catalogue.
+
+Entries are *fallbacks* (a bare name such as ``resnet50`` stays with the built-in torchvision entry;
+``timm:resnet50`` reaches timm's), except the Keras applications that nothing else provides, which are
+registered as ordinary entries under their Keras names. Without timm the hook raises, so ``zoo plugins``
+lists this plugin as failed with the install command, and the rest of zoo keeps working.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from zoo.hookspecs import hookimpl
+
+#: timm architecture -> the keras.applications name it stands for. Keras' NASNetMobile has no timm
+#: counterpart (timm ships NASNet-A Large and PNASNet only), so it is not registered.
+KERAS_NAMES = {
+    "legacy_xception": "Xception",
+    "inception_resnet_v2": "InceptionResNetV2",
+    "mobilenetv1_100": "MobileNet",
+    "nasnetalarge": "NASNetLarge",
+}
+
+
+@hookimpl
+def zoo_register_applications(register: Any) -> None:
+    from zoo_timm import catalogue
+
+    for arch, facts in catalogue.architectures().items():
+        tag = facts["default_weights"]
+        default = facts["weights"][tag] if tag else facts["defaults"]
+        keras = KERAS_NAMES.get(arch)
+        register(
+            arch,
+            f"zoo_timm.models:{arch}",
+            aliases=(keras,) if keras else (),
+            fallback=keras is None,
+            architecture=arch,
+            family="timm",
+            keras_name=keras,
+            pretrained=bool(facts["weights"]),
+            default_weights=tag,
+            weights=facts["weights"],
+            input_size=default["input_size"][-1],
+            num_classes=default["num_classes"],
+            categories="imagenet1k" if default["num_classes"] == 1000 and tag else None,
+            license=default["license"],
+        )
