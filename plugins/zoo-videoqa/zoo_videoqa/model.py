@@ -183,8 +183,8 @@ def video_qa(
     ``backbone``: any zoo application name (or a module giving (N, F) per image), loaded with
     ``include_top=False, pooling="avg"`` and frozen unless ``trainable_backbone=True``.
     ``backbone_weights=None`` builds it without downloading anything. ``frame_size`` (default: 150 as in
-    the reference, or the backbone's own input size when its weights declare one) is only used to probe
-    the feature size. ``weights``: a checkpoint of this model (its full or head state dict).
+    the reference, or the backbone weights' crop size when smaller, e.g. toy_cnn's 32) is only used to
+    probe the feature size; any frame size the backbone accepts works afterwards. ``weights``: a checkpoint of this model (its full or head state dict).
     ``num_classes`` is accepted as a synonym of ``num_answers``; ``include_top``/``pooling`` make no
     sense for this model and must keep their defaults.
     """
