@@ -10,6 +10,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from zoo.layers._base import activation_repr, check_rank, get_activation, get_mask, with_mask
+from zoo.layers._tracing import is_tracing
 
 
 class Dense(nn.Module):
@@ -222,7 +223,8 @@ class Embedding(nn.Module):
                 f"Embedding expects integer ids, got a {ids.dtype} tensor of shape {tuple(ids.shape)}; "
                 "convert with ids.long()."
             )
-        if ids.numel() and (int(ids.min()) < 0 or int(ids.max()) >= self.input_dim):
+        # Reading values is eager-only: a trace cannot follow it (the export ran eagerly first, checked).
+        if not is_tracing() and ids.numel() and (int(ids.min()) < 0 or int(ids.max()) >= self.input_dim):
             raise ValueError(
                 f"Embedding({self.input_dim}, {self.output_dim}): ids must lie in [0, {self.input_dim}), got "
                 f"values in [{int(ids.min())}, {int(ids.max())}] (input shape {tuple(ids.shape)}); "

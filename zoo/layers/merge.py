@@ -101,8 +101,9 @@ class Concatenate(nn.Module):
                 f"got shapes {_shapes(xs)}."
             )
         axis = self.axis % rank
-        rest = {tuple(d for i, d in enumerate(x.shape) if i != axis) for x in xs}
-        if len(rest) > 1:
+        # Under torch.jit.trace sizes are tensors, which compare by identity; torch.cat checks them anyway.
+        rest = [x.shape[:axis] + x.shape[axis + 1 :] for x in xs]
+        if not torch.jit.is_tracing() and any(r != rest[0] for r in rest[1:]):
             raise ValueError(
                 f"Concatenate(axis={self.axis}): inputs must match on every axis except {self.axis}; "
                 f"got shapes {_shapes(xs)}."

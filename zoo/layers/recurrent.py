@@ -5,7 +5,9 @@ Inputs are batch-first ``(N, T, F)`` as in Keras. A mask (``mask=``, ``lengths=`
 front by default): the valid steps of each sample are gathered to the front, run as a
 ``PackedSequence`` through cuDNN/the fused kernel, and scattered back, so a padded sample gives exactly the
 result of the unpadded one. The final state is the state after the last valid step; with
-``return_sequences=True`` the outputs at padded steps are zeros and the mask is passed on.
+``return_sequences=True`` the outputs at padded steps are zeros and the mask is passed on. While traced for
+export (torch.export, ONNX, torch.jit.trace), which cannot follow packing, a masked run goes step by step
+instead, keeping the state over padded steps: same result, no data-dependent shapes.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from torch.nn.parameter import UninitializedParameter
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from zoo.layers._base import check_rank, resolve_mask, with_mask
+from zoo.layers._tracing import is_tracing
 
 _GATES = {"LSTM": 4, "GRU": 3, "RNN_TANH": 1, "RNN_RELU": 1}
 
@@ -158,6 +161,8 @@ class _Recurrent(nn.Module):
         if mask is None:
             out, state = self.rnn(x.flip(1) if reverse else x, hx)
             return (out.flip(1) if reverse else out), self._final(state)
+        if is_tracing():
+            return self._run_stepwise(x, mask, hx, reverse)
         lengths = mask.sum(1)
         order = _valid_first(mask, reverse)
         gathered = x.gather(1, order[..., None].expand_as(x))
@@ -174,6 +179,27 @@ class _Recurrent(nn.Module):
             initial = self._final(hx) if hx is not None else [torch.zeros_like(s) for s in states]
             states = [torch.where(empty[:, None], s0, s) for s0, s in zip(initial, states, strict=True)]
         return aligned, states
+
+    def _run_stepwise(
+        self, x: torch.Tensor, mask: torch.Tensor, hx: Any, reverse: bool
+    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """The masked run without packing, for torch.export, ONNX and torch.jit.trace, which cannot follow
+        ``pack_padded_sequence`` (its lengths are data). One fused-kernel step per time step; a padded step
+        leaves the state as it was and outputs zeros, so wherever the padding is (front, back, between) the
+        result is that of the packed path. Costs ``T`` kernel calls instead of one, hence export-only."""
+        n, t = x.shape[:2]
+        if hx is None:
+            zeros = x.new_zeros(1, n, self.units)
+            hx = (zeros,) * self._n_states if self._n_states > 1 else zeros
+        states = list(hx) if isinstance(hx, tuple) else [hx]
+        outputs: list[torch.Tensor] = [x.new_zeros(())] * t
+        for step in range(t - 1, -1, -1) if reverse else range(t):
+            out, new = self.rnn(x[:, step : step + 1], tuple(states) if self._n_states > 1 else states[0])
+            valid = mask[:, step, None]
+            outputs[step] = torch.where(valid, out[:, 0], torch.zeros_like(out[:, 0]))
+            news = list(new) if isinstance(new, tuple) else [new]
+            states = [torch.where(valid[None], s1, s0) for s0, s1 in zip(states, news, strict=True)]
+        return torch.stack(outputs, 1), [s[-1] for s in states]
 
     def _initial_state(self, x: torch.Tensor, initial_state: Any) -> Any:
         if initial_state is None:

@@ -1,0 +1,16 @@
+"""Whether a layer is being traced for export, so it can skip eager-only work.
+
+Input checks that read tensor values (``int(ids.max())``) and the packed-sequence path of the recurrent
+layers cannot be followed by a trace: torch.export (and the ONNX exporter built on it) stops at a value it
+cannot know, and ``torch.jit.trace`` would bake the example's values into the graph. Layers ask here and
+take a trace-friendly path instead; it computes the same result.
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+def is_tracing() -> bool:
+    """True under ``torch.export``/``torch.compile`` (ONNX export included) and ``torch.jit.trace``."""
+    return torch.compiler.is_compiling() or torch.jit.is_tracing() or torch.onnx.is_in_onnx_export()
