@@ -45,7 +45,11 @@ def check_timm() -> str:
     from zoo.errors import PluginError
 
     version = timm_version()
-    if version is None or importlib.util.find_spec("timm") is None:
+    try:
+        found = importlib.util.find_spec("timm") is not None
+    except (ImportError, ValueError):
+        found = False
+    if version is None or not found:
         raise PluginError("timm is not installed: pip install 'timm>=0.9' (the timm plugin needs it)")
     if _release(version) < MIN_TIMM:
         raise PluginError(f"timm {version} is too old for the timm plugin: pip install -U 'timm>=0.9'")

@@ -1,0 +1,324 @@
+"""``zoo.load("timm:NAME", ...)``: a timm architecture with keras.applications options, its weights
+fetched through zoo's cache.
+
+The weights are timm's own: the file of a pretrained config (Hugging Face Hub or release URL), read
+with ``weights_only``/safetensors, then handed to timm's ``load_pretrained`` so that timm's checkpoint
+filter, input-conv adaptation and label offset apply exactly as in ``timm.create_model(pretrained=True)``.
+The model is built with its parameters on the meta device and the file's tensors are *assigned*, which
+skips timm's random initialisation of weights that are overwritten at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import os
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from torch import nn
+
+from zoo.applications.builder import _check_options, check_input_size
+from zoo.applications.freezing import freeze, freeze_except
+from zoo.applications.info import ModelInfo
+from zoo.applications.loading import WeightsFileError, load_state_dict
+from zoo.applications.meta import empty_weights, meta_tensors
+from zoo.errors import DownloadError
+from zoo_timm import catalogue
+
+log = logging.getLogger("zoo_timm")
+_DEFAULT_SPELLINGS = {"imagenet", "default"}
+_build_lock = threading.Lock()
+
+
+@dataclass
+class _Weights:
+    """The weights chosen: the config's facts (the default's, for a file or URL) and where they are."""
+
+    tag: str | None
+    facts: dict[str, Any]
+    path: Path | None
+    source: str | None
+    sha256: str | None
+
+
+def build(
+    arch: str,
+    *,
+    weights: str | os.PathLike[str] | None = "imagenet",
+    include_top: bool = True,
+    pooling: str | None = None,
+    num_classes: int | None = None,
+    trainable: bool = True,
+    progress: bool | None = None,
+    sha256: str | None = None,
+    name: str | None = None,
+    **kwargs: Any,
+) -> nn.Module:
+    """Build timm's ``arch`` the keras.applications way; see ``zoo.load`` and the README's timm section.
+
+    ``weights`` is ``"imagenet"`` (timm's default pretrained config), a config tag such as ``"a1_in1k"``,
+    None (random), a local file or a URL. Extra ``kwargs`` go to ``timm.create_model`` (e.g.
+    ``drop_rate=0.2``, ``in_chans=1``).
+    """
+    options = dict(weights=weights, include_top=include_top, pooling=pooling, num_classes=num_classes,
+                   trainable=trainable, progress=progress, sha256=sha256, **kwargs)  # fmt: skip
+    _check_options(include_top, pooling, num_classes, trainable)
+    label = name or f"timm:{arch}"
+    chosen = resolve_weights(arch, weights, progress=progress, sha256=sha256)
+    if chosen.path is not None and chosen.facts["num_classes"] == 0 and include_top and num_classes is None:
+        raise ValueError(
+            f"{label} weights {chosen.tag} hold only features (no classifier): pass include_top=False, or "
+            "num_classes=N for a new classifier."
+        )
+    full_name = f"{arch}.{chosen.tag}" if chosen.tag else arch
+    new_head: nn.Module | None = None
+    dropped: list[str] = []
+    if chosen.path is None:
+        import timm
+
+        model = timm.create_model(full_name, pretrained=False, **_with(kwargs, num_classes=num_classes))
+    else:
+        model = load_pretrained(full_name, chosen.path, custom_load=chosen.facts.get("custom_load", False), **kwargs)
+        if num_classes is not None and num_classes != model.num_classes:
+            model, new_head, dropped = _new_classifier(model, num_classes)
+            log.info("%s: new %d-way classifier; dropped pretrained keys %s", label, num_classes, dropped)
+
+    if not include_top:
+        before = set(model.state_dict())
+        model.reset_classifier(0, global_pool=pooling or "")
+        dropped += sorted(before - set(model.state_dict()) - set(dropped))
+    model.eval()
+    if not trainable:
+        if new_head is not None:
+            freeze_except(model, new_head)
+        else:
+            freeze(model)
+
+    facts = chosen.facts
+    size = tuple(facts["input_size"][-2:])
+    fixed = bool(facts.get("fixed_input_size"))
+    known_min = facts.get("min_input_size")
+    min_size = size if fixed else tuple(known_min[-2:]) if known_min else (32, 32)
+    if fixed or known_min:
+        model.register_forward_pre_hook(functools.partial(check_input_size, name=label, min_size=min_size,
+                                                          fixed=fixed))  # fmt: skip
+    model.zoo = ModelInfo(  # type: ignore[assignment]
+        name=label,
+        weights=chosen.tag,
+        sha256=chosen.sha256,
+        source=chosen.source,
+        categories=_categories(model, facts) if chosen.path and num_classes is None and include_top else None,
+        preprocessing=preprocessing(facts),
+        min_size=min_size,  # type: ignore[arg-type]
+        dropped_keys=dropped if chosen.path else [],
+        include_top=include_top,
+        pooling=pooling,
+    )
+    from zoo.plugins import get_plugin_manager
+
+    get_plugin_manager().hook.zoo_model_built(model=model, name=label, options=options)
+    return model
+
+
+def _with(kwargs: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {**kwargs, **{k: v for k, v in extra.items() if v is not None}}
+
+
+# -- which weights ---------------------------------------------------------------------------------------
+def find_variant(arch: str, weights: str) -> str | None:
+    """The config tag ``weights`` names: ``imagenet``/``DEFAULT`` = timm's default, a tag, or ``arch.tag``."""
+    facts = catalogue.architecture(arch)
+    spelled = weights.strip()
+    if spelled.lower() in _DEFAULT_SPELLINGS:
+        return facts["default_weights"]
+    if spelled.lower().startswith(arch.lower() + "."):
+        spelled = spelled[len(arch) + 1:]
+    return next((t for t in facts["weights"] if t.lower() == spelled.lower()), None)
+
+
+def resolve_weights(arch: str, weights: Any, *, progress: bool | None = None, sha256: str | None = None) -> _Weights:
+    facts = catalogue.architecture(arch)
+    tag = facts["default_weights"]
+    default = facts["weights"][tag] if tag else facts["defaults"]
+    if weights is None:
+        return _Weights(None, default, None, None, None)
+    if isinstance(weights, os.PathLike):
+        weights = os.fspath(weights)
+    if not isinstance(weights, str):
+        raise TypeError(f"weights must be 'imagenet', a config tag, None, a file path or a URL, got {type(weights).__name__}.")
+    if "://" in weights:
+        from zoo import hub
+
+        path = hub.fetch([weights], sha256=sha256, progress=progress, entry=f"timm:{arch}")
+        return _Weights(tag, default, path, weights, _digest(path, sha256))
+    found = find_variant(arch, weights)
+    if found is not None:
+        path, spec = fetch_variant(arch, found, progress=progress, sha256=sha256)
+        return _Weights(found, facts["weights"][found], path, spec["url"], _digest(path, sha256))
+    path = Path(weights).expanduser()
+    if path.is_file():
+        return _Weights(tag, default, path, str(path), sha256)
+    if weights.lower() in _DEFAULT_SPELLINGS:
+        raise ValueError(f"timm has no pretrained weights for {arch}: pass weights=None for random initialisation.")
+    if os.sep in weights or (os.altsep and os.altsep in weights) or weights.endswith((".pth", ".bin", ".safetensors")):
+        raise WeightsFileError(f"weights file {weights!r} does not exist; give the path of a saved state dict.")
+    tags = ", ".join(facts["weights"]) or "none"
+    raise ValueError(
+        f"timm:{arch} has no weights {weights!r}: use 'imagenet' (timm's default, {tag}), one of its config "
+        f"tags ({tags}), None for random initialisation, a file path or a URL."
+    )
+
+
+def fetch_variant(arch: str, tag: str, *, progress: bool | None = None, sha256: str | None = None) -> tuple[Path, dict]:
+    """Fetch a config's file through zoo's cache, trying its files in timm's order (hub safetensors, hub
+    ``pytorch_model.bin``, release URL); raises the first file's error when none can be had."""
+    from zoo import hub
+
+    variant = catalogue.architecture(arch)["weights"][tag]
+    first: DownloadError | None = None
+    for spec in (variant, *variant.get("alternates", ())):
+        try:
+            path = hub.fetch([spec["url"]], sha256=sha256 or spec.get("sha256"), filename=spec["filename"],
+                             progress=progress, entry=f"timm:{arch}")  # fmt: skip
+            return path, spec
+        except DownloadError as exc:
+            first = first or exc
+    assert first is not None
+    raise first
+
+
+def _digest(path: Path, sha256: str | None) -> str | None:
+    """The full sha256 zoo's content-addressed cache files the weights under."""
+    return path.parent.name if len(path.parent.name) == 64 else sha256
+
+
+# -- building and loading ------------------------------------------------------------------------------
+def load_pretrained(full_name: str, path: Path, *, custom_load: bool = False, **kwargs: Any) -> nn.Module:
+    """``timm.create_model(full_name, pretrained=True)`` reading the weights from ``path``.
+
+    timm's loader runs unchanged (its filter function, channel adaptation, label offset); only its
+    ``load_state_dict`` assigns the tensors into a meta-device model. A model whose constructor cannot run
+    that way, or a config with a custom (``.npz``) loader, is built the ordinary way from the same file.
+    """
+    import timm
+
+    if not custom_load:
+        try:
+            return _load_on_meta(full_name, path, kwargs)
+        except _MetaBuildUnsupported as exc:
+            log.info("%s: building without the meta device (%s)", full_name, exc)
+    overlay = {"file": str(path), "url": None, "hf_hub_id": None}
+    return timm.create_model(full_name, pretrained=True, pretrained_cfg_overlay=overlay, **kwargs)
+
+
+class _MetaBuildUnsupported(Exception):
+    """The meta-device path does not apply to this model; the ordinary build does."""
+
+
+def _load_on_meta(full_name: str, path: Path, kwargs: dict[str, Any]) -> nn.Module:
+    import timm
+    from timm.models import _builder
+
+    calls: list[dict[str, Any]] = []
+    try:
+        with _deferred_timm_loading(_builder, calls), empty_weights(tensor_math_in_init=True):
+            model = timm.create_model(full_name, pretrained=True, **kwargs)
+    except (RuntimeError, NotImplementedError, TypeError, ValueError) as exc:
+        if isinstance(exc, WeightsFileError):
+            raise
+        raise _MetaBuildUnsupported(f"{type(exc).__name__}: {exc}") from exc
+    if len(calls) != 1:
+        raise _MetaBuildUnsupported("timm did not load weights through load_pretrained")
+    call = calls[0]
+    state = load_state_dict(path)
+    cfg = {**call["pretrained_cfg"], "state_dict": state, "file": None, "source": ""}
+    model.load_state_dict = functools.partial(_assigning_load, model)  # type: ignore[method-assign]
+    try:
+        _builder.load_pretrained(model, **{**call, "pretrained_cfg": cfg})
+    except (RuntimeError, KeyError) as exc:
+        detail = str(exc).split("\n\t", 1)[-1].strip()[:600]
+        raise WeightsFileError(
+            f"the weights in {path} do not fit timm's {full_name}: {detail}. Is the file for this architecture?"
+        ) from None
+    finally:
+        del model.load_state_dict
+    missing = meta_tensors(model)
+    if missing:
+        raise WeightsFileError(f"the weights in {path} leave timm's {full_name} tensors unset: {missing[:5]}")
+    return model
+
+
+def _assigning_load(model: nn.Module, state_dict: Any, strict: bool = True, assign: bool = False) -> Any:
+    return nn.Module.load_state_dict(model, state_dict, strict=strict, assign=True)
+
+
+@contextlib.contextmanager
+def _deferred_timm_loading(builder_module: Any, calls: list[dict[str, Any]]) -> Iterator[None]:
+    """Within this block timm's ``load_pretrained`` only records its arguments (the model is still on the
+    meta device); the caller runs it afterwards. Process-wide while it lasts, hence the lock."""
+    original = builder_module.load_pretrained
+
+    def record(model: nn.Module, pretrained_cfg: dict | None = None, num_classes: int = 1000, in_chans: int = 3,
+               filter_fn: Any = None, strict: bool = True, cache_dir: Any = None) -> None:  # fmt: skip
+        calls.append(dict(pretrained_cfg=dict(pretrained_cfg or {}), num_classes=num_classes, in_chans=in_chans,
+                          filter_fn=filter_fn, strict=strict))  # fmt: skip
+
+    with _build_lock:
+        builder_module.load_pretrained = record
+        try:
+            yield
+        finally:
+            builder_module.load_pretrained = original
+
+
+def _new_classifier(model: nn.Module, num_classes: int) -> tuple[nn.Module, nn.Module, list[str]]:
+    """A freshly initialised ``num_classes``-way head; returns the model, the head, the keys it replaced."""
+    head = model.get_classifier()
+    prefix = next((f"{n}." for n, m in model.named_modules() if m is head), None)
+    dropped = [k for k in model.state_dict() if prefix and k.startswith(prefix)]
+    model.reset_classifier(num_classes)
+    return model, model.get_classifier(), dropped
+
+
+# -- what model.zoo carries -------------------------------------------------------------------------------
+def preprocessing(facts: dict[str, Any]) -> dict[str, Any]:
+    """timm's eval transform as zoo's preprocessing dict: resize the shorter side to ``crop / crop_pct``,
+    centre-crop, normalise (``timm.data.create_transform`` for ``crop_mode='center'``)."""
+    import math
+
+    h, w = facts["input_size"][-2:]
+    crop_pct = facts.get("crop_pct") or 1.0
+    return {
+        "resize": math.floor(min(h, w) / crop_pct),
+        "crop": h if h == w else [h, w],
+        "mean": list(facts["mean"]),
+        "std": list(facts["std"]),
+        "interpolation": facts.get("interpolation") or "bilinear",
+        "antialias": True,
+        "crop_mode": facts.get("crop_mode", "center"),
+    }
+
+
+def _categories(model: nn.Module, facts: dict[str, Any]) -> list[str] | None:
+    """ImageNet-1k names in zoo's spelling; other ImageNet subsets from timm's label tables; else None."""
+    n = facts["num_classes"]
+    if n == 1000:
+        from zoo.applications import table
+
+        return table.categories("imagenet1k")
+    try:
+        from timm.data import ImageNetInfo, infer_imagenet_subset
+
+        subset = infer_imagenet_subset(model)
+        if subset:
+            info = ImageNetInfo(subset)
+            if info.num_classes() == n:
+                return [info.index_to_description(i) for i in range(n)]
+    except Exception:  # noqa: BLE001 - category names are a convenience; the model is fine without them
+        return None
+    return None

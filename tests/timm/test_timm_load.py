@@ -1,0 +1,108 @@
+"""Weights served over HTTP load through zoo's cache into timm's architecture and match timm's own
+loading of the same file; keras.applications options on timm models."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+import torch
+
+import zoo
+from zoo.errors import OfflineError
+
+
+def _timm_reference(files, path):
+    import timm
+
+    model = timm.create_model(f"{files.arch}.{files.tag}", pretrained=True,
+                              pretrained_cfg_overlay={"file": str(path)})  # fmt: skip
+    return model.eval()
+
+
+def _image(size: int = 64) -> torch.Tensor:
+    return torch.randn(2, 3, size, size, generator=torch.Generator().manual_seed(1))
+
+
+def test_served_safetensors_load_through_cache_like_timm(timm_files, serve, local_catalogue, httpserver):
+    url = serve(timm_files.safetensors, local_catalogue("model.safetensors"))
+    model = zoo.load("MobileNet")
+    assert not any(t.is_meta for t in (*model.parameters(), *model.buffers()))
+    x = _image()
+    with torch.no_grad():
+        assert torch.equal(model(x), _timm_reference(timm_files, timm_files.safetensors)(x))
+    assert model.zoo.sha256 == timm_files.sha256 and model.zoo.source == url
+    assert model.zoo.weights == timm_files.tag and len(model.zoo.categories) == 1000
+    cached = zoo.hub.cached_path(url, filename=f"{timm_files.arch}.{timm_files.tag}.safetensors")
+    assert cached is not None and hashlib.sha256(cached.read_bytes()).hexdigest() == timm_files.sha256
+    requests_before = len(httpserver.log)
+    again = zoo.load("timm:mobilenetv1_100", weights=timm_files.tag)  # warm cache: no request
+    assert len(httpserver.log) == requests_before
+    with torch.no_grad():
+        assert torch.equal(again(x), model(x))
+
+
+def test_missing_safetensors_falls_back_to_pytorch_model_bin(timm_files, serve, local_catalogue, monkeypatch,
+                                                             httpserver):
+    httpserver.expect_request(local_catalogue("model.safetensors")).respond_with_data("", status=404)
+    serve(timm_files.bin, local_catalogue("pytorch_model.bin"))
+    model = zoo.load("mobilenet")
+    with torch.no_grad():
+        assert torch.equal(model(_image()), _timm_reference(timm_files, timm_files.bin)(_image()))
+    monkeypatch.setenv("ZOO_OFFLINE", "1")  # cached now: offline loads open no socket
+    assert zoo.load("MobileNet").zoo.source.endswith("pytorch_model.bin")
+
+
+def test_offline_miss_names_the_download_command(local_catalogue, monkeypatch):
+    monkeypatch.setenv("ZOO_OFFLINE", "1")
+    with pytest.raises(OfflineError, match="zoo download timm:mobilenetv1_100"):
+        zoo.load("MobileNet")
+
+
+def test_weights_from_url_and_local_file(timm_files, serve):
+    url = serve(timm_files.safetensors, "/files/mine.safetensors")
+    reference = _timm_reference(timm_files, timm_files.safetensors)
+    x = _image()
+    for weights in (url, str(timm_files.safetensors), str(timm_files.bin)):
+        model = zoo.load("MobileNet", weights=weights)
+        with torch.no_grad():
+            assert torch.equal(model(x), reference(x)), weights
+    with pytest.raises(ValueError, match="no weights 'nope'.*ra4_e3600_r224_in1k"):
+        zoo.load("MobileNet", weights="nope")
+
+
+def test_features_pooling_and_new_head(timm_files):
+    path = str(timm_files.safetensors)
+    x = _image()
+    reference = _timm_reference(timm_files, timm_files.safetensors)
+    with torch.no_grad():
+        fmap = zoo.load("MobileNet", weights=path, include_top=False)
+        assert fmap(x).shape == (2, 1024, 2, 2)
+        assert torch.equal(fmap(x), reference.forward_features(x))
+        assert fmap.zoo.dropped_keys == ["classifier.bias", "classifier.weight"]
+        avg = zoo.load("MobileNet", weights=path, include_top=False, pooling="avg")
+        assert torch.allclose(avg(x), reference.forward_features(x).mean((2, 3)), atol=1e-6)
+        assert zoo.load("MobileNet", weights=path, include_top=False, pooling="max")(x).shape == (2, 1024)
+
+    head = zoo.load("MobileNet", weights=path, num_classes=10, trainable=False)
+    assert head(x).shape == (2, 10) and head.zoo.categories is None
+    assert head.zoo.dropped_keys == ["classifier.weight", "classifier.bias"]
+    trainable = [n for n, p in head.named_parameters() if p.requires_grad]
+    assert trainable == ["classifier.weight", "classifier.bias"]
+    head.train()
+    assert not head.bn1.training and head.classifier.training  # frozen BN stays in eval mode
+    with torch.no_grad():
+        assert torch.equal(head.forward_features(x), reference.forward_features(x))
+    with pytest.raises(ValueError, match="pooling"):
+        zoo.load("MobileNet", weights=None, pooling="avg")
+
+
+def test_transforms_match_timm(timm_files):
+    import numpy as np
+    import timm.data
+    from PIL import Image
+
+    model = zoo.load("MobileNet", weights=str(timm_files.safetensors))
+    image = Image.fromarray(np.random.default_rng(0).integers(0, 255, (300, 400, 3), dtype=np.uint8))
+    theirs = timm.data.create_transform(**timm.data.resolve_data_config(model=model))
+    assert torch.allclose(model.zoo.transforms()(image), theirs(image), atol=1e-6)
