@@ -33,7 +33,6 @@ def _sha256(path: Path) -> str:
 def timm_files(tmp_path_factory) -> TimmFiles:
     import timm
     from safetensors.torch import save_file
-
     from zoo_timm import catalogue
 
     tag = catalogue.architecture(ARCH)["default_weights"]

@@ -1,0 +1,126 @@
+"""Registration: the Keras names, timm's catalogue behind fallback entries, listing without importing timm
+or torch, ``zoo plugins``, a missing timm, and a catalogue for a timm version nobody shipped."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+import zoo
+from zoo.plugins import get_registry
+
+ZOO = str(Path(sys.executable).with_name("zoo"))
+
+# Keras name -> (timm architecture, smallest convenient input side)
+KERAS = {
+    "Xception": ("legacy_xception", 71),
+    "InceptionResNetV2": ("inception_resnet_v2", 75),
+    "MobileNet": ("mobilenetv1_100", 32),
+    "NASNetLarge": ("nasnetalarge", 32),
+}
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ZOO_")}
+    env.update(ZOO_HOME=os.environ["ZOO_HOME"], **extra)
+    return env
+
+
+@pytest.mark.parametrize("keras_name", sorted(KERAS))
+def test_keras_names_build_and_run(keras_name):
+    arch, side = KERAS[keras_name]
+    entry = get_registry().lookup("applications", keras_name)
+    assert entry.qualified_name == f"timm:{arch}" and entry.meta["keras_name"] == keras_name
+    assert entry.meta["pretrained"] and entry.meta["weights"][entry.meta["default_weights"]]["url"]
+    torch.manual_seed(0)
+    model = zoo.load(keras_name, weights=None)
+    with torch.no_grad():
+        out = model(torch.randn(1, 3, side, side))
+    assert out.shape == (1, 1000) and torch.isfinite(out).all()
+    assert model.zoo.name == f"timm:{arch}" and model.zoo.weights is None and not model.training
+
+
+def test_bare_names_stay_with_builtins_and_timm_is_qualified():
+    registry = get_registry()
+    assert registry.lookup("applications", "resnet50").plugin == "applications"
+    assert registry.lookup("applications", "timm:resnet50").plugin == "timm"
+    assert registry.lookup("applications", "resnet50d").qualified_name == "timm:resnet50d"  # timm only
+    names = zoo.list("applications", "resnet50*")
+    assert "resnet50" in names and "timm:resnet50" in names and "resnet50d" in names
+    assert "nasnetamobile" not in zoo.list("applications", "*nasnet*")  # timm has no NASNetMobile
+
+
+def test_listing_imports_neither_timm_nor_torch():
+    code = (
+        "import sys, json, zoo; names = zoo.list('applications'); info = zoo.info('Xception');"
+        "print(json.dumps([len(names), info['qualified_name'], info['input_size'],"
+        " 'timm' in sys.modules, 'torch' in sys.modules]))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=_env(), check=True)
+    count, qualified, size, timm_imported, torch_imported = json.loads(out.stdout)
+    assert count > 1000 and qualified == "timm:legacy_xception" and size == 299
+    assert not timm_imported and not torch_imported
+
+
+def test_zoo_plugins_shows_the_plugin_and_its_counts():
+    from zoo_timm import catalogue
+
+    expected = len(catalogue.architectures())
+    out = subprocess.run([ZOO, "plugins"], capture_output=True, text=True, env=_env(), check=True).stdout
+    line = next(row for row in out.splitlines() if row.startswith("timm "))
+    assert "zoo-timm" in line and f"{expected} applications" in line and line.rstrip().endswith("ok")
+
+
+# A meta-path finder that makes ``import timm`` fail as if it were not installed.
+_HIDE_TIMM = """
+import sys
+class _NoTimm:
+    def find_spec(self, name, path=None, target=None):
+        if name == "timm" or name.startswith("timm."):
+            raise ModuleNotFoundError("No module named 'timm'", name="timm")
+sys.meta_path.insert(0, _NoTimm())
+from zoo.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_without_timm_the_plugin_is_failed_and_zoo_works():
+    run = [sys.executable, "-c", _HIDE_TIMM]
+    plugins = subprocess.run([*run, "plugins"], capture_output=True, text=True, env=_env())
+    assert plugins.returncode == 0, plugins.stderr
+    line = next(row for row in plugins.stdout.splitlines() if row.startswith("timm "))
+    assert "FAILED" in line and "timm is not installed: pip install" in line
+    listed = subprocess.run([*run, "list", "applications"], capture_output=True, text=True, env=_env())
+    assert listed.returncode == 0, listed.stderr
+    names = listed.stdout.split()
+    assert "resnet50" in names and "legacy_xception" not in names and "timm:resnet50" not in names
+
+
+def test_catalogue_for_an_unshipped_timm_version_is_generated_once(monkeypatch, isolated_zoo):
+    from zoo_timm import catalogue
+
+    monkeypatch.setattr(catalogue, "timm_version", lambda: "1.0.31.post9")
+    catalogue.load.cache_clear()
+    try:
+        archs = catalogue.architectures()
+        written = isolated_zoo / "timm" / "catalogue-1.0.31.post9.json"
+        assert written.is_file() and "legacy_xception" in archs
+        assert archs["nasnetalarge"]["weights"]["tf_in1k"]["input_size"] == [3, 331, 331]
+    finally:
+        catalogue.load.cache_clear()
+
+
+def test_too_old_timm_is_refused(monkeypatch):
+    from zoo_timm import catalogue
+
+    from zoo.errors import PluginError
+
+    monkeypatch.setattr(catalogue, "timm_version", lambda: "0.6.13")
+    with pytest.raises(PluginError, match="too old"):
+        catalogue.check_timm()
