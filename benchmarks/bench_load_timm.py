@@ -1,0 +1,121 @@
+"""zoo.load("timm:NAME") from a warm cache against timm.create_model(NAME, pretrained=True), same file.
+
+No network here, so each architecture gets a random state dict saved as the file timm's default config names
+(``model.safetensors`` from the Hugging Face Hub, or a release ``.pth``) in a folder laid out like its URL. zoo fetches it once
+through ``ZOO_MIRRORS=https://=file://...`` so every timed ``zoo.load`` is a cache hit
+(``ZOO_OFFLINE=1`` makes sure); timm reads the same file through ``pretrained_cfg_overlay=dict(file=...)``,
+its own loading path without the download. Each timed load runs in a fresh subprocess (imports are not
+timed) and reports wall time and peak RSS.
+
+    .venv/bin/python benchmarks/bench_load_timm.py [--runs 5] [--arch resnet50 legacy_xception nasnetalarge]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+from pathlib import Path
+
+CHILD = textwrap.dedent(
+    """
+    import json, resource, sys, time, warnings
+    warnings.simplefilter("ignore")
+    import torch, timm, zoo, zoo_timm.builder
+
+    def rss_mb():
+        with open("/proc/self/status") as f:
+            return next(int(line.split()[1]) for line in f if line.startswith("VmRSS")) / 1024
+
+    lib, arch, path = sys.argv[1:4]
+    base = rss_mb()
+    start = time.perf_counter()
+    if lib == "zoo":
+        model = zoo.load(f"timm:{arch}", progress=False)
+    else:
+        model = timm.create_model(arch, pretrained=True, pretrained_cfg_overlay={"file": path})
+    seconds = time.perf_counter() - start
+    loaded = rss_mb()
+    size = model.pretrained_cfg["input_size"][-1]
+    with torch.inference_mode():
+        model.eval()(torch.zeros(1, 3, size, size))
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"seconds": seconds, "load_mb": loaded - base, "peak_mb": peak}))
+    """
+)
+
+
+def make_weights(arch: str, hub: Path) -> tuple[Path, str]:
+    """A random weights file for timm's default config of ``arch`` where its URL points (mirrored under
+    ``hub``): ``model.safetensors`` for a Hub file, a ``torch.save``-d state dict for a release URL."""
+    import timm
+    import torch
+    from safetensors.torch import save_file
+    from zoo_timm import catalogue
+
+    facts = catalogue.architecture(arch)
+    tag = facts["default_weights"]
+    url = facts["weights"][tag]["url"]
+    path = hub / url.removeprefix("https://")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(0)
+    state = {k: v.contiguous() for k, v in timm.create_model(f"{arch}.{tag}", pretrained=False).state_dict().items()}
+    if path.suffix == ".safetensors":
+        save_file(state, str(path))
+    else:
+        torch.save(state, path)
+    return path, url
+
+
+def run_child(lib: str, arch: str, path: Path, env: dict[str, str]) -> dict[str, float]:
+    out = subprocess.run([sys.executable, "-c", CHILD, lib, arch, str(path)], env=env, capture_output=True,
+                         text=True, check=True)  # fmt: skip
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--arch", nargs="+", default=["resnet50", "legacy_xception", "nasnetalarge"])
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        hub = Path(tmp) / "hub"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ZOO_")}
+        env.update(ZOO_HOME=str(Path(tmp) / "zoo"), ZOO_QUIET="1", ZOO_OFFLINE="1",
+                   ZOO_MIRRORS=f"https://={hub.as_uri()}/")  # fmt: skip
+        os.environ.update(env)
+        from zoo_timm import catalogue
+        from zoo_timm.builder import fetch_variant
+
+        from zoo import hub as zoo_hub
+
+        files = {}
+        for arch in args.arch:
+            path, _ = make_weights(arch, hub)
+            cached, _ = fetch_variant(arch, catalogue.architecture(arch)["default_weights"])  # warm the cache
+            assert zoo_hub.cache_dir() in cached.parents
+            files[arch] = path
+        rows = []
+        for arch in args.arch:
+            results = {lib: [run_child(lib, arch, files[arch], env) for _ in range(args.runs)] for lib in ("timm", "zoo")}
+            med = {lib: {k: statistics.median(r[k] for r in runs) for k in runs[0]} for lib, runs in results.items()}
+            rows.append((arch, files[arch].stat().st_size / 2**20, med["timm"], med["zoo"]))
+
+    print(f"\nzoo.load('timm:NAME') vs timm.create_model(NAME, pretrained=True), same file, warm cache, median of "
+          f"{args.runs} fresh processes (python {sys.version.split()[0]}, {os.cpu_count()} CPUs; memory in MB)")
+    header = (f"{'model':16} {'file MB':>8} {'timm s':>7} {'zoo s':>7} {'speed-up':>8} {'timm peak':>9} {'zoo peak':>8} "
+              f"{'timm load':>9} {'zoo load':>8}")  # fmt: skip
+    print(header)
+    print("-" * len(header))
+    for arch, size, tm, zo in rows:
+        print(f"{arch:16} {size:8.0f} {tm['seconds']:7.3f} {zo['seconds']:7.3f} {tm['seconds'] / zo['seconds']:7.1f}x "
+              f"{tm['peak_mb']:9.0f} {zo['peak_mb']:8.0f} {tm['load_mb']:9.0f} {zo['load_mb']:8.0f}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
