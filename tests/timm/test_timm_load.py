@@ -117,3 +117,26 @@ def test_transforms_match_timm(timm_files):
     image = Image.fromarray(np.random.default_rng(0).integers(0, 255, (300, 400, 3), dtype=np.uint8))
     theirs = timm.data.create_transform(**timm.data.resolve_data_config(model=model))
     assert torch.allclose(model.zoo.transforms()(image), theirs(image), atol=1e-6)
+
+
+def test_ordinary_build_path_and_wrong_files(timm_files, monkeypatch, tmp_path):
+    """A model that cannot be built on the meta device is built the ordinary way from the same file; a file
+    for another architecture fails with a message naming it."""
+    from safetensors.torch import save_file
+    from zoo_timm import builder
+
+    from zoo.applications import WeightsFileError
+
+    def unsupported(*args, **kwargs):
+        raise builder._MetaBuildUnsupported("forced by the test")
+
+    x = _image()
+    reference = _timm_reference(timm_files, timm_files.safetensors)
+    with monkeypatch.context() as patch:
+        patch.setattr(builder, "_load_on_meta", unsupported)
+        assert_same_model(zoo.load("MobileNet", weights=str(timm_files.safetensors)), reference, x)
+
+    wrong = tmp_path / "other.safetensors"
+    save_file({"conv_stem.weight": torch.zeros(8, 3, 3, 3)}, str(wrong))
+    with pytest.raises(WeightsFileError, match=r"do not fit timm's mobilenetv1_100"):
+        zoo.load("MobileNet", weights=str(wrong))
