@@ -246,9 +246,10 @@ class ToyVideoQA(VideoQADataset):
         self.split, self.frames, self.size = split, frames, size
         self.name = "toy_video_qa"
         self.qa = _ToyRows(self)
+        # The three rows of a clip are read together: remember the last few clips' specs.
+        self._spec = functools.lru_cache(maxsize=64)(self._draw_spec)
 
-    @functools.lru_cache(maxsize=64)  # noqa: B019 - per-dataset, bounded; rows of one clip come together
-    def _spec(self, index: int) -> ClipSpec:
+    def _draw_spec(self, index: int) -> ClipSpec:
         # The spec has its own random stream, so listing questions draws no pixels.
         rng = np.random.default_rng([self.config.seed, _SPLIT_IDS[self.split], index, GENERATOR_VERSION, 1])
         return _clip_spec(rng, self.frames, self.size)
