@@ -124,3 +124,12 @@ def test_too_old_timm_is_refused(monkeypatch):
     monkeypatch.setattr(catalogue, "timm_version", lambda: "0.6.13")
     with pytest.raises(PluginError, match="too old"):
         catalogue.check_timm()
+
+
+def test_name_based_preprocessing_points_to_the_model_for_timm_entries():
+    import torch
+
+    import zoo.applications
+
+    with pytest.raises(ValueError, match="pass the loaded model"):
+        zoo.applications.preprocess_input(torch.zeros(1, 3, 8, 8), "Xception")

@@ -85,6 +85,11 @@ def default_info(name: str, variant: str = "DEFAULT") -> ModelInfo:
 
     entry = get_registry().lookup("applications", name)
     arch_name = entry.meta.get("architecture", entry.name)
+    if entry.plugin != "applications" or arch_name not in table.architectures():
+        raise ValueError(
+            f"{entry.qualified_name} comes from the {entry.plugin!r} plugin, whose weight facts zoo cannot read "
+            "by name; pass the loaded model instead (its `model.zoo` carries categories and preprocessing)."
+        )
     arch = table.architecture(arch_name)
     tag = table.find_variant(arch_name, variant)
     if tag is None:
