@@ -15,5 +15,10 @@ if ! .venv/bin/python -c "import torch, torchvision" 2>/dev/null; then
 fi
 plugins=()
 for dir in plugins/*/; do [ -f "$dir/pyproject.toml" ] && plugins+=(-e "$dir"); done
-.venv/bin/python -m pip install --quiet -e '.[test,all]' "${plugins[@]}" 2>&1 | grep -v "^WARNING: Location" || true
+log=.venv/zoo-install.log
+if ! .venv/bin/python -m pip install --quiet -e '.[test,all]' "${plugins[@]}" >"$log" 2>&1; then
+  cat "$log" >&2
+  echo "bootstrap: installing zoo and its plugins failed (log above, kept in $log)" >&2
+  exit 1
+fi
 .venv/bin/python -c "import zoo" >/dev/null
