@@ -8,9 +8,7 @@ use.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
+from zoo._lazy import lazy_exports
 from zoo.api import get, info, list, load
 from zoo.errors import (
     AmbiguousNameError,
@@ -65,18 +63,4 @@ __all__ = [
     *_LAZY,
 ]
 
-
-def __getattr__(name: str) -> Any:
-    target = _LAZY.get(name)
-    if target is None:
-        raise AttributeError(f"module 'zoo' has no attribute {name!r}")
-    module_name, _, attr = target.partition(":")
-    value = importlib.import_module(module_name)
-    if attr:
-        value = getattr(value, attr)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

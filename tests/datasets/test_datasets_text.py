@@ -125,8 +125,9 @@ def test_imdb_as_dataset_and_padding(serve, mini_imdb):
         assert row[: 5 - lengths[label]] == [0] * (5 - lengths[label])  # padded at the front, as Keras
 
 
-def test_pad_sequences_keras_semantics():
-    pad = zoo.datasets.pad_sequences
+def test_pad_sequences_on_loaded_text_keras_semantics():
+    from zoo.preprocessing import pad_sequences as pad
+
     assert pad([[1, 2, 3], [4]]).tolist() == [[1, 2, 3], [0, 0, 4]]
     assert pad([[1, 2, 3], [4]], maxlen=2).tolist() == [[2, 3], [0, 4]]
     assert pad([[1, 2, 3], [4]], maxlen=2, padding="post", truncating="post").tolist() == [[1, 2], [4, 0]]

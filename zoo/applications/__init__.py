@@ -6,32 +6,20 @@ work with what it returns. This package imports torch only when one of them is u
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from zoo._lazy import lazy_exports
 
 _LAZY = {
-    "freeze": "zoo.applications.freezing",
-    "unfreeze": "zoo.applications.freezing",
-    "is_frozen": "zoo.applications.freezing",
-    "decode_predictions": "zoo.applications.info",
-    "preprocess_input": "zoo.applications.info",
-    "ModelInfo": "zoo.applications.info",
-    "FeatureExtractor": "zoo.applications.families",
-    "build": "zoo.applications.builder",
-    "WeightsFileError": "zoo.applications.loading",
+    "freeze": "zoo.applications.freezing:freeze",
+    "unfreeze": "zoo.applications.freezing:unfreeze",
+    "is_frozen": "zoo.applications.freezing:is_frozen",
+    "decode_predictions": "zoo.applications.info:decode_predictions",
+    "preprocess_input": "zoo.applications.info:preprocess_input",
+    "ModelInfo": "zoo.applications.info:ModelInfo",
+    "FeatureExtractor": "zoo.applications.families:FeatureExtractor",
+    "build": "zoo.applications.builder:build",
+    "WeightsFileError": "zoo.applications.loading:WeightsFileError",
 }
 
 __all__ = sorted(_LAZY)
 
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

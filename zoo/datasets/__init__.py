@@ -12,6 +12,8 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from zoo._lazy import lazy_exports
+
 __all__ = [
     "SequenceDataset",
     "TensorPairDataset",
@@ -25,17 +27,15 @@ __all__ = [
     "load",
     "mnist",
     "pad_collate",
-    "pad_sequences",
     "reuters",
 ]
 
 _LAZY = {
-    "pad_sequences": "zoo.datasets.text",
-    "pad_collate": "zoo.datasets.torchdata",
-    "TensorPairDataset": "zoo.datasets.torchdata",
-    "SequenceDataset": "zoo.datasets.torchdata",
+    "pad_collate": "zoo.datasets.torchdata:pad_collate",
+    "TensorPairDataset": "zoo.datasets.torchdata:TensorPairDataset",
+    "SequenceDataset": "zoo.datasets.torchdata:SequenceDataset",
     **{
-        name: "zoo.datasets.loaders"
+        name: f"zoo.datasets.loaders:{name}"
         for name in (
             "mnist",
             "fashion_mnist",
@@ -75,14 +75,4 @@ def get_word_index(name: str, **options: Any) -> dict[str, int]:
     return getattr(importlib.import_module(module_name), attr)(entry.name, **options)
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'zoo.datasets' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

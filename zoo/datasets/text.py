@@ -112,35 +112,3 @@ def check_split(test_split: float, *, upper_inclusive: bool = False) -> None:
     if isinstance(test_split, bool) or not isinstance(test_split, (int, float)) or not ok:
         bound = "]" if upper_inclusive else ")"
         raise ValueError(f"test_split must be a fraction in [0, 1{bound}, got {test_split!r}.")
-
-
-def pad_sequences(
-    sequences: Sequence[Sequence[int]],
-    maxlen: int | None = None,
-    *,
-    padding: str = "pre",
-    truncating: str = "pre",
-    value: int = 0,
-):
-    """Keras' ``pad_sequences`` for int sequences, as an ``(N, maxlen)`` int64 tensor.
-
-    ``padding``/``truncating`` = ``"pre"`` (default, as Keras) or ``"post"``; ``maxlen`` defaults to the
-    longest sequence."""
-    import torch
-
-    for name, mode in (("padding", padding), ("truncating", truncating)):
-        if mode not in ("pre", "post"):
-            raise ValueError(f'{name} must be "pre" or "post", got {mode!r}.')
-    if maxlen is None:
-        maxlen = max((len(s) for s in sequences), default=0)
-    out = torch.full((len(sequences), maxlen), value, dtype=torch.int64)
-    for i, seq in enumerate(sequences):
-        if not len(seq) or not maxlen:
-            continue
-        seq = list(seq)[-maxlen:] if truncating == "pre" else list(seq)[:maxlen]
-        row = torch.as_tensor(seq, dtype=torch.int64)
-        if padding == "post":
-            out[i, : len(row)] = row
-        else:
-            out[i, maxlen - len(row) :] = row
-    return out

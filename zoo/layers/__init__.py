@@ -8,26 +8,16 @@ layer's module loads on first use.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
+from zoo._lazy import lazy_exports
 from zoo.layers._catalog import FUNCTIONS, LAYERS
 
 _WHERE: dict[str, str] = {
-    name: module for table in (LAYERS, FUNCTIONS) for module, names in table.items() for name in names
+    name: f"zoo.layers.{module}:{name}"
+    for table in (LAYERS, FUNCTIONS)
+    for module, names in table.items()
+    for name in names
 }
 
 __all__ = sorted(_WHERE)
 
-
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module 'zoo.layers' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"zoo.layers.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_exports(__name__, _WHERE)

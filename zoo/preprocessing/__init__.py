@@ -6,8 +6,7 @@ this package does not import torch."""
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from zoo._lazy import lazy_exports
 
 _AUGMENTATIONS = (
     "Rescaling", "Resizing", "CenterCrop", "RandomCrop", "RandomFlip", "RandomRotation", "RandomZoom",
@@ -15,29 +14,18 @@ _AUGMENTATIONS = (
 )  # fmt: skip
 
 _LAZY: dict[str, str] = {
-    "pad_sequences": "zoo.preprocessing.sequence",
-    "text_to_word_sequence": "zoo.preprocessing.text",
-    "Tokenizer": "zoo.preprocessing.text",
-    "tokenizer_from_json": "zoo.preprocessing.text",
-    "load_img": "zoo.preprocessing.image",
-    "img_to_array": "zoo.preprocessing.image",
-    "array_to_img": "zoo.preprocessing.image",
-    "to_categorical": "zoo.utils.numerical",
-    "normalize": "zoo.utils.numerical",
-    **{name: "zoo.preprocessing.augmentation" for name in _AUGMENTATIONS},
+    "pad_sequences": "zoo.preprocessing.sequence:pad_sequences",
+    "text_to_word_sequence": "zoo.preprocessing.text:text_to_word_sequence",
+    "Tokenizer": "zoo.preprocessing.text:Tokenizer",
+    "tokenizer_from_json": "zoo.preprocessing.text:tokenizer_from_json",
+    "load_img": "zoo.preprocessing.image:load_img",
+    "img_to_array": "zoo.preprocessing.image:img_to_array",
+    "array_to_img": "zoo.preprocessing.image:array_to_img",
+    "to_categorical": "zoo.utils.numerical:to_categorical",
+    "normalize": "zoo.utils.numerical:normalize",
+    **{name: f"zoo.preprocessing.augmentation:{name}" for name in _AUGMENTATIONS},
 }
 
 __all__ = sorted(_LAZY)
 
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'zoo.preprocessing' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)
