@@ -5,8 +5,7 @@ Importing this package does not import torch; the names below load on first use.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from zoo._lazy import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -30,14 +29,4 @@ _LAZY: dict[str, str] = {
 
 __all__ = ["__version__", *_LAZY]
 
-
-def __getattr__(name: str) -> Any:
-    target = _LAZY.get(name)
-    if target is None:
-        raise AttributeError(f"module 'zoo_surgery' has no attribute {name!r}")
-    module_name, _, attr = target.partition(":")
-    value = importlib.import_module(module_name)
-    if attr:
-        value = getattr(value, attr)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

@@ -8,30 +8,14 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from zoo_surgery.layers import MaskedConv2d, MaskedLinear, MaskedMixin, replace_modules
+from zoo_surgery.layers import MaskedMixin, empty_like, replace_modules
 from zoo_surgery.sparse import encode
 
 __all__ = ["LayerReport", "SurgeryReport", "bake", "report"]
 
 
 def _plain_copy(layer: MaskedMixin) -> nn.Module:
-    with torch.device("meta"):
-        if isinstance(layer, MaskedLinear):
-            plain = nn.Linear(layer.in_features, layer.out_features, bias=layer.bias is not None)
-        elif isinstance(layer, MaskedConv2d):
-            plain = nn.Conv2d(
-                layer.in_channels,
-                layer.out_channels,
-                layer.kernel_size,
-                stride=layer.stride,
-                padding=layer.padding,
-                dilation=layer.dilation,
-                groups=layer.groups,
-                bias=layer.bias is not None,
-                padding_mode=layer.padding_mode,
-            )
-        else:  # pragma: no cover - only the two masked layer types exist
-            raise TypeError(f"cannot bake {type(layer).__name__}")
+    plain = empty_like(layer, nn.Linear, nn.Conv2d)
     with torch.no_grad():
         plain.weight = nn.Parameter(
             layer.weight * layer.weight_mask, requires_grad=layer.weight.requires_grad

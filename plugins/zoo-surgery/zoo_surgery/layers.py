@@ -19,6 +19,7 @@ __all__ = [
     "MaskedConv2d",
     "MaskedLinear",
     "MaskedMixin",
+    "empty_like",
     "masked_layers",
     "replace_modules",
     "straight_through_mask",
@@ -96,14 +97,14 @@ class MaskedConv2d(MaskedMixin, nn.Conv2d):
 _DENSE_TO_MASKED: dict[type[nn.Module], type[nn.Module]] = {nn.Linear: MaskedLinear, nn.Conv2d: MaskedConv2d}
 
 
-def _masked_copy(layer: nn.Module) -> nn.Module:
-    """A masked layer sharing ``layer``'s parameter objects, so an optimizer built on them stays valid."""
-    weight = layer.weight
+def empty_like(layer: nn.Linear | nn.Conv2d, linear: type[nn.Linear], conv: type[nn.Conv2d]) -> nn.Module:
+    """A ``linear``/``conv`` layer of ``layer``'s geometry, built on the meta device: the caller assigns its
+    tensors, so no random initialisation is wasted."""
     with torch.device("meta"):
         if isinstance(layer, nn.Linear):
-            new = MaskedLinear(layer.in_features, layer.out_features, bias=layer.bias is not None)
-        else:
-            new = MaskedConv2d(
+            return linear(layer.in_features, layer.out_features, bias=layer.bias is not None)
+        if isinstance(layer, nn.Conv2d):
+            return conv(
                 layer.in_channels,
                 layer.out_channels,
                 layer.kernel_size,
@@ -114,6 +115,13 @@ def _masked_copy(layer: nn.Module) -> nn.Module:
                 bias=layer.bias is not None,
                 padding_mode=layer.padding_mode,
             )
+    raise TypeError(f"expected an nn.Linear or nn.Conv2d, got {type(layer).__name__}")
+
+
+def _masked_copy(layer: nn.Module) -> nn.Module:
+    """A masked layer sharing ``layer``'s parameter objects, so an optimizer built on them stays valid."""
+    weight = layer.weight
+    new = empty_like(layer, MaskedLinear, MaskedConv2d)
     new.weight = weight
     new.bias = layer.bias
     new.weight_mask = torch.ones_like(weight, requires_grad=False)
