@@ -78,6 +78,11 @@ class FrameEncoder(nn.Module):
         return self.frames(video)
 
 
+def _float64_block(features: Any, start: int, chunk: int) -> torch.Tensor:
+    """Rows ``start:start+chunk`` as a float64 copy (a read-only memmap must not reach torch uncopied)."""
+    return torch.from_numpy(np.array(features[start : start + chunk], dtype=np.float64))
+
+
 class VideoQAHead(nn.Module):
     """Everything after the frozen frame encoder, built from zoo's registered Keras-named layers.
 
@@ -115,12 +120,12 @@ class VideoQAHead(nn.Module):
         n = len(features)
         total = torch.zeros_like(self.feature_mean, dtype=torch.float64)
         for start in range(0, n, chunk):
-            total += torch.as_tensor(np.asarray(features[start : start + chunk]), dtype=torch.float64).sum((0, 1))
+            total += _float64_block(features, start, chunk).sum((0, 1))
         count = n * features.shape[1]
         mean = total / count
         square = torch.zeros((), dtype=torch.float64)
         for start in range(0, n, chunk):
-            block = torch.as_tensor(np.asarray(features[start : start + chunk]), dtype=torch.float64)
+            block = _float64_block(features, start, chunk)
             square += ((block - mean) ** 2).sum()
         scale = (square / (count * mean.numel())).sqrt().clamp_min(1e-12)
         self.feature_mean.copy_(mean)
