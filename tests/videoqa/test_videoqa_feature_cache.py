@@ -138,3 +138,15 @@ def test_concurrent_callers_compute_once(tmp_path):
     assert enc.seen == 10 and len(results) == 3  # one computed, the others waited on the lock and read it
     for r in results[1:]:
         np.testing.assert_array_equal(r, results[0])
+
+
+def test_weights_changed_after_first_use_recompute(tmp_path):
+    """One cache object, its encoder fine-tuned in place between calls: the old features must not return."""
+    enc, x = Counting(), data()
+    cache = FeatureCache(enc, root=tmp_path)
+    before = np.array(cache.features(batched(x), fingerprint="d1", count=10))
+    with torch.no_grad():
+        enc.linear.weight.mul_(2.0)
+    after = cache.features(batched(x), fingerprint="d1", count=10)
+    assert (cache.misses, enc.seen) == (2, 20)
+    np.testing.assert_allclose(after, 2.0 * before, rtol=1e-6)

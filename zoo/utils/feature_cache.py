@@ -94,11 +94,14 @@ class FeatureCache:
         return self.root if self.root is not None else _default_root()
 
     def key(self, fingerprint: str) -> str:
-        """The cache key of this encoder's features of the data with ``fingerprint``."""
+        """The cache key of this encoder's features of the data with ``fingerprint``.
+
+        The encoder's state is hashed afresh on every call (not once per cache object): an encoder
+        trained or edited in place between two calls must not get its old features back.
+        """
         if not isinstance(fingerprint, str) or not fingerprint:
             raise ValueError("FeatureCache needs the data's fingerprint as a non-empty string.")
-        if self._state is None:
-            self._state = state_digest(self.encoder)
+        self._state = state_digest(self.encoder)
         blob = json.dumps(
             {"encoder": self._state, "identity": self.identity, "data": fingerprint, "dtype": self.dtype},
             sort_keys=True,
