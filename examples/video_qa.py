@@ -194,7 +194,7 @@ def train(args: argparse.Namespace) -> int:
     plot(results, out / "training_curves.png")
     config = {
         "dataset": "video_qa_folder" if args.data else "toy_video_qa",
-        "data": str(args.data) if args.data else None,
+        "data": str(args.data.resolve()) if args.data else None,  # ask may run from another directory
         "frames": args.frames,
         "size": args.size,
         "seed": args.seed,
