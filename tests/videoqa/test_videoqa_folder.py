@@ -39,6 +39,9 @@ def test_csv_annotations(qa_folder):
     (qa_folder / "qa.csv").write_text("video,question,answer\nclips/a.mp4,what is he doing?,packing\n")
     data = zoo.get("datasets", "video_qa_folder", qa_folder)
     assert data.qa[0].answer == "packing" and data.qa[0].where.endswith("qa.csv:2")
+    # a spreadsheet's export starts with a byte-order mark: the header must still read "video"
+    (qa_folder / "qa.csv").write_text("\ufeffvideo,question,answer\nclips/a.mp4,what?,packing\n", encoding="utf-8")
+    assert zoo.get("datasets", "video_qa_folder", qa_folder).qa[0].question == "what?"
 
 
 def test_fingerprint_follows_the_files(qa_folder, write_video):

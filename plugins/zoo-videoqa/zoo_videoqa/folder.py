@@ -71,7 +71,7 @@ def _rows(table: Path) -> list[tuple[int, dict]]:
     """(line number, row) of a qa.jsonl or qa.csv file, with clear errors for malformed lines."""
     rows: list[tuple[int, dict]] = []
     if table.suffix == ".jsonl":
-        for number, line in enumerate(table.read_text(encoding="utf-8").splitlines(), 1):
+        for number, line in enumerate(table.read_text(encoding="utf-8-sig").splitlines(), 1):
             if not line.strip():
                 continue
             try:
@@ -82,7 +82,7 @@ def _rows(table: Path) -> list[tuple[int, dict]]:
                 raise ValueError(f"{table}:{number}: each line must be a JSON object with {', '.join(REQUIRED)}.")
             rows.append((number, row))
     elif table.suffix == ".csv":
-        with open(table, newline="", encoding="utf-8") as f:
+        with open(table, newline="", encoding="utf-8-sig") as f:  # -sig: a spreadsheet's BOM
             reader = csv.DictReader(f)
             missing = [c for c in REQUIRED if c not in (reader.fieldnames or [])]
             if missing:
