@@ -1,6 +1,8 @@
-"""Small models for the export tests: a CNN, a two-input model, and helpers to read artefacts back."""
+"""Small models for the export tests: a CNN, a two-input model, and a helper to read artefacts back."""
 
 from __future__ import annotations
+
+import warnings
 
 import pytest
 import torch
@@ -52,3 +54,30 @@ def tiny_cnn() -> TinyCNN:
 def clip_and_question() -> ClipAndQuestion:
     torch.manual_seed(0)
     return ClipAndQuestion()
+
+
+def _load_back(fmt: str, path):
+    """The artefact loaded with the runtime a user would use, independently of zoo's own check; an ONNX
+    model with one output returns that tensor, as the PyTorch runtimes do."""
+    if fmt == "onnx":
+        import onnxruntime
+
+        session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+
+        def run(*xs):
+            feeds = {i.name: x.numpy() for i, x in zip(session.get_inputs(), xs, strict=True)}
+            outputs = [torch.from_numpy(o) for o in session.run(None, feeds)]
+            return outputs[0] if len(outputs) == 1 else outputs
+
+        return run
+    if fmt == "torchscript":
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)  # torch.jit.load is deprecated
+            return torch.jit.load(str(path))
+    with open(path, "rb") as f:
+        return torch.export.load(f).module()
+
+
+@pytest.fixture
+def load_back():
+    return _load_back

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import warnings
 
 import numpy as np
 import onnx
@@ -16,24 +15,10 @@ import zoo
 from zoo.exporters import ExportResult
 
 
-def _load_back(fmt: str, path):
-    """The artefact loaded with the runtime a user would use, independently of zoo's own check."""
-    if fmt == "onnx":
-        session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-        return lambda *xs: [torch.from_numpy(o) for o in session.run(None, {
-            i.name: x.numpy() for i, x in zip(session.get_inputs(), xs, strict=True)})]  # fmt: skip
-    if fmt == "torchscript":
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", FutureWarning)  # torch.jit.load is deprecated
-            return torch.jit.load(str(path))
-    with open(path, "rb") as f:
-        return torch.export.load(f).module()
-
-
 @pytest.mark.parametrize(
     ("fmt", "suffix"), [("onnx", ".onnx"), ("torchscript", ".pt"), ("torch_export", ".pt2")]
 )
-def test_round_trip_each_format(tiny_cnn, tmp_path, fmt, suffix):
+def test_round_trip_each_format(tiny_cnn, tmp_path, fmt, suffix, load_back):
     tiny_cnn.train()
     deprecated = fmt == "torchscript"  # said once by zoo instead of by each torch.jit call
     with (
@@ -52,11 +37,10 @@ def test_round_trip_each_format(tiny_cnn, tmp_path, fmt, suffix):
     assert tiny_cnn.training, "export must restore the model's training flag"
 
     tiny_cnn.eval()
-    runner = _load_back(fmt, result.path)
+    runner = load_back(fmt, result.path)
     x = torch.randn(5, 3, 16, 16)  # a batch size neither traced nor checked
     with torch.no_grad():
         expected, got = tiny_cnn(x), runner(x)
-    got = got[0] if isinstance(got, list) else got
     torch.testing.assert_close(got, expected, atol=1e-4, rtol=1e-4)
 
 

@@ -8,29 +8,13 @@ at the front (Keras' default) and at the back, including an all-padding question
 from __future__ import annotations
 
 import contextlib
-import warnings
 
-import onnxruntime
 import pytest
 import torch
 
 import zoo
 
 VOCAB = 12
-
-
-def _load_back(fmt: str, path):
-    """The artefact loaded with the runtime a user would use, independently of zoo's own check."""
-    if fmt == "onnx":
-        session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-        return lambda *xs: torch.from_numpy(session.run(None, {
-            i.name: x.numpy() for i, x in zip(session.get_inputs(), xs, strict=True)})[0])  # fmt: skip
-    if fmt == "torchscript":
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", FutureWarning)  # torch.jit.load is deprecated
-            return torch.jit.load(str(path))
-    with open(path, "rb") as f:
-        return torch.export.load(f).module()
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +40,7 @@ def _questions(n: int, length: int, padding: str, generator: torch.Generator) ->
     "ignore::torch.jit.TracerWarning",  # shape checks, static here: only the batch axis varies
 )
 @pytest.mark.parametrize("fmt", ["onnx", "torchscript", "torch_export"])
-def test_video_qa_exports_and_matches_on_padded_questions(video_qa, tmp_path, fmt):
+def test_video_qa_exports_and_matches_on_padded_questions(video_qa, tmp_path, fmt, load_back):
     g = torch.Generator().manual_seed(0)
     video = torch.rand(2, 3, 3, 16, 16, generator=g)  # (N, T=3 frames, RGB, 16, 16)
     question = torch.tensor([[0, 0, 3, 4, 5, 6], [1, 2, 3, 11, 0, 0]])
@@ -71,7 +55,7 @@ def test_video_qa_exports_and_matches_on_padded_questions(video_qa, tmp_path, fm
     assert result.input_names == ("video", "question")
     assert 0 <= result.max_abs_diff <= result.tolerance
 
-    runner = _load_back(fmt, result.path)
+    runner = load_back(fmt, result.path)
     for padding in ("pre", "post"):
         videos, questions = torch.rand(4, 3, 3, 16, 16, generator=g), _questions(4, 6, padding, g)
         with torch.no_grad():
