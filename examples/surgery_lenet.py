@@ -98,6 +98,23 @@ def test_error(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> floa
     return 100.0 * (1.0 - result["accuracy"])
 
 
+def train(model, x, y, iterations: int, args, callbacks=()) -> None:
+    """``zoo.fit`` for at least ``iterations`` batches (whole epochs), with the run's optimizer settings."""
+    epochs = math.ceil(iterations / math.ceil(len(x) / args.batch_size))
+    zoo.fit(
+        model,
+        x,
+        y,
+        optimizer=optimizer(args.lr),
+        loss=LOSS,
+        epochs=epochs,
+        batch_size=args.batch_size,
+        callbacks=list(callbacks),
+        verbose=0,
+        device=args.device,
+    )
+
+
 def surgery_run(dense, data, args, c_rates, *, splice: bool, seed: int) -> Run:
     from zoo_surgery import DynamicNetworkSurgery, report
 
@@ -111,19 +128,7 @@ def surgery_run(dense, data, args, c_rates, *, splice: bool, seed: int) -> Run:
         seed=seed,
         layers={name: {"c_rate": c} for name, c in c_rates.items()},
     )
-    epochs = math.ceil(args.surgery_iters / math.ceil(len(x) / args.batch_size))
-    zoo.fit(
-        model,
-        x,
-        y,
-        optimizer=optimizer(args.lr),
-        loss=LOSS,
-        epochs=epochs,
-        batch_size=args.batch_size,
-        callbacks=[callback],
-        verbose=0,
-        device=args.device,
-    )
+    train(model, x, y, args.surgery_iters, args, callbacks=[callback])
     rep = report(model)
     return Run(
         error=test_error(model, xt, yt),
@@ -139,18 +144,7 @@ def one_seed(seed: int, data, args, variants: dict[str, tuple[dict[str, float], 
     (x, y), (xt, yt) = data
     torch.manual_seed(seed)
     dense = zoo.load(args.model, weights=None, num_classes=10, input_shape=tuple(x.shape[1:]))
-    epochs = math.ceil(args.dense_iters / math.ceil(len(x) / args.batch_size))
-    zoo.fit(
-        dense,
-        x,
-        y,
-        optimizer=optimizer(args.lr),
-        loss=LOSS,
-        epochs=epochs,
-        batch_size=args.batch_size,
-        verbose=0,
-        device=args.device,
-    )
+    train(dense, x, y, args.dense_iters, args)
     runs = {"dense": Run(error=test_error(dense, xt, yt))}
     for label, (c_rates, splice) in variants.items():
         runs[label] = surgery_run(dense, data, args, c_rates, splice=splice, seed=seed)
