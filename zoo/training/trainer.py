@@ -519,6 +519,20 @@ class Trainer:
         cbs.on_test_end(logs)
         return logs
 
+    def _one_pass_callbacks(
+        self, callbacks: Iterable[Any], iterator: EpochIterator, verbose: int
+    ) -> CallbackList:
+        """The callbacks of ``evaluate``/``predict``: one pass, no History."""
+        return CallbackList(
+            resolve_callbacks(callbacks),
+            add_progbar=verbose != 0,
+            model=self.model,
+            trainer=self,
+            epochs=1,
+            steps=iterator.num_steps,
+            verbose=verbose,
+        )
+
     def evaluate(
         self,
         x: Any = None,
@@ -539,16 +553,7 @@ class Trainer:
         if source.num_batches == 0:
             raise ValueError("the evaluation data is empty (0 samples).")
         iterator = EpochIterator(source, steps)
-        cbs = CallbackList(
-            resolve_callbacks(callbacks),
-            add_progbar=verbose != 0,
-            model=self.model,
-            trainer=self,
-            epochs=1,
-            steps=iterator.num_steps,
-            verbose=verbose,
-        )
-        return self._test_loop(iterator, cbs)
+        return self._test_loop(iterator, self._one_pass_callbacks(callbacks, iterator, verbose))
 
     def predict(
         self,
@@ -561,15 +566,7 @@ class Trainer:
     ) -> Any:
         verbose = _resolve_verbose(verbose)
         iterator = EpochIterator(make_source(x, batch_size=batch_size), steps)
-        cbs = CallbackList(
-            resolve_callbacks(callbacks),
-            add_progbar=verbose != 0,
-            model=self.model,
-            trainer=self,
-            epochs=1,
-            steps=iterator.num_steps,
-            verbose=verbose,
-        )
+        cbs = self._one_pass_callbacks(callbacks, iterator, verbose)
         self.model.eval()
         outputs: list[Any] = []
         cbs.on_predict_begin()
