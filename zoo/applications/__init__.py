@@ -17,6 +17,11 @@ _LAZY = {
     "ModelInfo": "zoo.applications.info:ModelInfo",
     "FeatureExtractor": "zoo.applications.families:FeatureExtractor",
     "build": "zoo.applications.builder:build",
+    # for plugins whose builders end like the built-ins (zoo-timm)
+    "ChosenWeights": "zoo.applications.builder:ChosenWeights",
+    "check_options": "zoo.applications.builder:check_options",
+    "finish": "zoo.applications.builder:finish",
+    "architecture_builders": "zoo.applications.models:architecture_builders",
     "WeightsFileError": "zoo.applications.loading:WeightsFileError",
 }
 

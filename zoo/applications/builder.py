@@ -28,8 +28,11 @@ log = logging.getLogger("zoo.applications")
 
 
 @dataclass
-class _Weights:
-    """The weights chosen: table facts of a variant (or the default's, for files), and where they are."""
+class ChosenWeights:
+    """The weights chosen: facts of a variant (or the default's, for files), and where they are.
+
+    Public so that a plugin's builder (zoo-timm) resolves into the same shape and can ``finish`` with it.
+    """
 
     tag: str | None
     facts: dict[str, Any]
@@ -58,7 +61,7 @@ def build(
     """
     options = dict(weights=weights, include_top=include_top, pooling=pooling, num_classes=num_classes,
                    trainable=trainable, progress=progress, sha256=sha256, **kwargs)  # fmt: skip
-    _check_options(include_top, pooling, num_classes, trainable)
+    check_options(include_top, pooling, num_classes, trainable)
     arch_facts = table.architecture(arch)
     spec = families.family(arch_facts["family"])
     chosen = _resolve_weights(arch, weights, progress=progress, sha256=sha256)
@@ -83,39 +86,67 @@ def build(
         model = families.FeatureExtractor(model, arch_facts["family"], pooling)
         kept = set(model.state_dict())
         dropped += [k for k in full_keys if k not in kept and k not in dropped]
-    model.eval()
-    if not trainable:
-        if new_head is not None:
-            freeze_except(model, new_head)
-        else:
-            freeze(model)
-
     min_size = tuple(chosen.facts["min_size"])
     custom = kwargs.get("image_size", kwargs.get("input_size"))  # a ViT/MaxViT built for another size
     if custom is not None:
         min_size = tuple(custom) if isinstance(custom, (tuple, list)) else (custom, custom)
-    model.register_forward_pre_hook(functools.partial(check_input_size, name=arch, min_size=min_size,
-                                                      fixed=spec.fixed_size))  # fmt: skip
+    categories = chosen.facts["categories"] if chosen.path and num_classes is None and include_top else None
+    return finish(
+        model, name=name or arch, chosen=chosen, options=options, new_head=new_head, dropped=dropped,
+        categories=table.categories(categories) if categories else None,
+        preprocessing=chosen.facts["preprocessing"], min_size=min_size, fixed_size=spec.fixed_size,
+    )  # fmt: skip
+
+
+def finish(
+    model: nn.Module,
+    *,
+    name: str,
+    chosen: ChosenWeights,
+    options: dict[str, Any],
+    new_head: nn.Module | None,
+    dropped: list[str],
+    categories: list[str] | None,
+    preprocessing: dict[str, Any],
+    min_size: tuple[int, int],
+    fixed_size: bool = False,
+    check_size: bool = True,
+) -> nn.Module:
+    """The steps every application builder ends with, shared so that a plugin's models (zoo-timm) behave
+    exactly like the built-ins: eval mode, freezing that spares a new head, the input-size check (unless
+    ``check_size`` is False: a size the builder only guesses), ``model.zoo``, and the ``zoo_model_built`` hook.
+
+    ``options`` are the keyword arguments of the ``zoo.load`` call, for the hook.
+    """
+    model.eval()
+    if not options.get("trainable", True):
+        if new_head is not None:
+            freeze_except(model, new_head)
+        else:
+            freeze(model)
+    if check_size:
+        model.register_forward_pre_hook(functools.partial(check_input_size, name=name, min_size=min_size,
+                                                          fixed=fixed_size))  # fmt: skip
     model.zoo = ModelInfo(  # type: ignore[assignment]
-        name=name or arch,
+        name=name,
         weights=chosen.tag,
         sha256=chosen.sha256,
         source=chosen.source,
-        categories=table.categories(chosen.facts["categories"]) if chosen.path and num_classes is None
-        and include_top else None,
-        preprocessing=chosen.facts["preprocessing"],
-        min_size=min_size,  # type: ignore[arg-type]
+        categories=categories,
+        preprocessing=preprocessing,
+        min_size=min_size,
         dropped_keys=dropped if chosen.path else [],
-        include_top=include_top,
-        pooling=pooling,
+        include_top=options.get("include_top", True),
+        pooling=options.get("pooling"),
     )
     from zoo.plugins import get_plugin_manager
 
-    get_plugin_manager().hook.zoo_model_built(model=model, name=name or arch, options=options)
+    get_plugin_manager().hook.zoo_model_built(model=model, name=name, options=options)
     return model
 
 
-def _check_options(include_top: Any, pooling: Any, num_classes: Any, trainable: Any) -> None:
+def check_options(include_top: Any, pooling: Any, num_classes: Any, trainable: Any) -> None:
+    """The keras.applications options checked up front, before any download or build, for every builder."""
     if not isinstance(include_top, bool):
         raise TypeError(f"include_top must be True or False, got {include_top!r}.")
     if not isinstance(trainable, bool):
@@ -134,11 +165,11 @@ def _check_options(include_top: Any, pooling: Any, num_classes: Any, trainable: 
             raise ValueError("num_classes sets the size of the classifier; it needs include_top=True.")
 
 
-def _resolve_weights(arch: str, weights: Any, *, progress: bool | None, sha256: str | None) -> _Weights:
+def _resolve_weights(arch: str, weights: Any, *, progress: bool | None, sha256: str | None) -> ChosenWeights:
     facts = table.architecture(arch)
     default = facts["weights"][facts["default_weights"]]
     if weights is None:
-        return _Weights(None, default, None, None, None)
+        return ChosenWeights(None, default, None, None, None)
     if isinstance(weights, os.PathLike):
         weights = os.fspath(weights)
     if not isinstance(weights, str) and isinstance(getattr(weights, "url", None), str):
@@ -162,7 +193,7 @@ def _resolve_weights(arch: str, weights: Any, *, progress: bool | None, sha256: 
     path = Path(weights).expanduser()
     if path.is_file():
         tag = table.variant_for_file(arch, path.name)
-        return _Weights(tag, facts["weights"][tag] if tag else default, path, str(path), sha256)
+        return ChosenWeights(tag, facts["weights"][tag] if tag else default, path, str(path), sha256)
     looks_like_path = os.sep in weights or "." in weights or (os.altsep or os.sep) in weights
     if looks_like_path:
         raise WeightsFileError(f"weights file {weights!r} does not exist; give the path of a saved state dict.")
@@ -173,7 +204,7 @@ def _resolve_weights(arch: str, weights: Any, *, progress: bool | None, sha256: 
     )
 
 
-def _from_url(arch: str, url: str, *, progress: bool | None, sha256: str | None, tag: str | None = None) -> _Weights:
+def _from_url(arch: str, url: str, *, progress: bool | None, sha256: str | None, tag: str | None = None) -> ChosenWeights:
     """Fetch through zoo's cache; a URL of a known variant gets that variant's hash and facts."""
     from zoo import hub
 
@@ -187,11 +218,11 @@ def _from_url(arch: str, url: str, *, progress: bool | None, sha256: str | None,
     else:
         path = hub.fetch([url], sha256=sha256, progress=progress, entry=arch)
     digest = path.parent.name if len(path.parent.name) == 64 else (sha256 or (variant["sha256"] if tag else None))
-    return _Weights(tag, variant, path, variant["url"] if tag else url, digest)
+    return ChosenWeights(tag, variant, path, variant["url"] if tag else url, digest)
 
 
 def _build_pretrained(
-    arch: str, builder: Any, spec: families.Family, chosen: _Weights, num_classes: int | None, kwargs: dict[str, Any]
+    arch: str, builder: Any, spec: families.Family, chosen: ChosenWeights, num_classes: int | None, kwargs: dict[str, Any]
 ) -> tuple[nn.Module, nn.Module | None, list[str]]:
     """Meta-device build + assigned, memory-mapped tensors; then a new head when ``num_classes`` asks.
 
@@ -226,7 +257,7 @@ def _build_random(builder: Any, spec: families.Family, num_classes: int | None, 
     return builder(weights=None, **{**config, **kwargs})
 
 
-def _assign(model: nn.Module, state: dict[str, torch.Tensor], arch: str, chosen: _Weights) -> None:
+def _assign(model: nn.Module, state: dict[str, torch.Tensor], arch: str, chosen: ChosenWeights) -> None:
     try:
         model.load_state_dict(state, strict=True, assign=True)
     except RuntimeError as exc:

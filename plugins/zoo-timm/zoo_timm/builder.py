@@ -16,15 +16,12 @@ import logging
 import os
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from torch import nn
 
-from zoo.applications.builder import _check_options, check_input_size
-from zoo.applications.freezing import freeze, freeze_except
-from zoo.applications.info import ModelInfo
+from zoo.applications import ChosenWeights, check_options, finish
 from zoo.applications.loading import WeightsFileError, load_state_dict
 from zoo.applications.meta import empty_weights, meta_tensors
 from zoo.errors import DownloadError
@@ -33,17 +30,6 @@ from zoo_timm import catalogue
 log = logging.getLogger("zoo_timm")
 _DEFAULT_SPELLINGS = {"imagenet", "default"}
 _build_lock = threading.Lock()
-
-
-@dataclass
-class _Weights:
-    """The weights chosen: the config's facts (the default's, for a file or URL) and where they are."""
-
-    tag: str | None
-    facts: dict[str, Any]
-    path: Path | None
-    source: str | None
-    sha256: str | None
 
 
 def build(
@@ -67,7 +53,7 @@ def build(
     """
     options = dict(weights=weights, include_top=include_top, pooling=pooling, num_classes=num_classes,
                    trainable=trainable, progress=progress, sha256=sha256, **kwargs)  # fmt: skip
-    _check_options(include_top, pooling, num_classes, trainable)
+    check_options(include_top, pooling, num_classes, trainable)
     label = name or f"timm:{arch}"
     chosen = resolve_weights(arch, weights, progress=progress, sha256=sha256)
     if chosen.path is not None and chosen.facts["num_classes"] == 0 and include_top and num_classes is None:
@@ -92,37 +78,17 @@ def build(
         before = set(model.state_dict())
         model.reset_classifier(0, global_pool=pooling or "")
         dropped += sorted(before - set(model.state_dict()) - set(dropped))
-    model.eval()
-    if not trainable:
-        if new_head is not None:
-            freeze_except(model, new_head)
-        else:
-            freeze(model)
-
     facts = chosen.facts
     size = tuple(facts["input_size"][-2:])
     fixed = bool(facts.get("fixed_input_size"))
     known_min = facts.get("min_input_size")
     min_size = size if fixed else tuple(known_min[-2:]) if known_min else (32, 32)
-    if fixed or known_min:
-        model.register_forward_pre_hook(functools.partial(check_input_size, name=label, min_size=min_size,
-                                                          fixed=fixed))  # fmt: skip
-    model.zoo = ModelInfo(  # type: ignore[assignment]
-        name=label,
-        weights=chosen.tag,
-        sha256=chosen.sha256,
-        source=chosen.source,
-        categories=_categories(model, facts) if chosen.path and num_classes is None and include_top else None,
-        preprocessing=preprocessing(facts),
-        min_size=min_size,  # type: ignore[arg-type]
-        dropped_keys=dropped if chosen.path else [],
-        include_top=include_top,
-        pooling=pooling,
-    )
-    from zoo.plugins import get_plugin_manager
-
-    get_plugin_manager().hook.zoo_model_built(model=model, name=label, options=options)
-    return model
+    categories = _categories(model, facts) if chosen.path and num_classes is None and include_top else None
+    return finish(
+        model, name=label, chosen=chosen, options=options, new_head=new_head, dropped=dropped,
+        categories=categories, preprocessing=preprocessing(facts), min_size=min_size,  # type: ignore[arg-type]
+        fixed_size=fixed, check_size=fixed or bool(known_min),
+    )  # fmt: skip
 
 
 def _with(kwargs: dict[str, Any], **extra: Any) -> dict[str, Any]:
@@ -141,12 +107,12 @@ def find_variant(arch: str, weights: str) -> str | None:
     return next((t for t in facts["weights"] if t.lower() == spelled.lower()), None)
 
 
-def resolve_weights(arch: str, weights: Any, *, progress: bool | None = None, sha256: str | None = None) -> _Weights:
+def resolve_weights(arch: str, weights: Any, *, progress: bool | None = None, sha256: str | None = None) -> ChosenWeights:
     facts = catalogue.architecture(arch)
     tag = facts["default_weights"]
     default = facts["weights"][tag] if tag else facts["defaults"]
     if weights is None:
-        return _Weights(None, default, None, None, None)
+        return ChosenWeights(None, default, None, None, None)
     if isinstance(weights, os.PathLike):
         weights = os.fspath(weights)
     if not isinstance(weights, str):
@@ -155,14 +121,14 @@ def resolve_weights(arch: str, weights: Any, *, progress: bool | None = None, sh
         from zoo import hub
 
         path = hub.fetch([weights], sha256=sha256, progress=progress, entry=f"timm:{arch}")
-        return _Weights(tag, default, path, weights, _digest(path, sha256))
+        return ChosenWeights(tag, default, path, weights, _digest(path, sha256))
     found = find_variant(arch, weights)
     if found is not None:
         path, spec = fetch_variant(arch, found, progress=progress, sha256=sha256)
-        return _Weights(found, facts["weights"][found], path, spec["url"], _digest(path, sha256))
+        return ChosenWeights(found, facts["weights"][found], path, spec["url"], _digest(path, sha256))
     path = Path(weights).expanduser()
     if path.is_file():
-        return _Weights(tag, default, path, str(path), sha256)
+        return ChosenWeights(tag, default, path, str(path), sha256)
     if weights.lower() in _DEFAULT_SPELLINGS:
         raise ValueError(f"timm has no pretrained weights for {arch}: pass weights=None for random initialisation.")
     if os.sep in weights or (os.altsep and os.altsep in weights) or weights.endswith((".pth", ".bin", ".safetensors")):
