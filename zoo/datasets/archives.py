@@ -19,6 +19,7 @@ import tarfile
 import uuid
 import zipfile
 import zlib
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
 from zoo.errors import ZooError
@@ -40,16 +41,43 @@ def extract(
     archive, destination = Path(archive), Path(destination)
     if _marker_hash(destination) == archive_hash:
         return destination
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    tmp = destination.parent / f".{destination.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
-    tmp.mkdir()
-    try:
+
+    def fill(tmp: Path) -> None:
         if zipfile.is_zipfile(archive):
             _extract_zip(archive, tmp)
         else:
             _extract_tar(archive, tmp)
         (tmp / MARKER).write_text(json.dumps({"archive": archive.name, "hash": archive_hash}))
-        _install(tmp, destination, archive_hash)
+
+    return build_folder(destination, fill, lambda folder: _marker_hash(folder) == archive_hash)
+
+
+def build_folder(
+    destination: Path, fill: Callable[[Path], None], is_complete: Callable[[Path], bool]
+) -> Path:
+    """Build ``destination`` as a temp sibling filled by ``fill(tmp)``, then rename it into place.
+
+    A folder already there that ``is_complete`` rejects (stale, damaged) is moved aside first; one it
+    accepts is a concurrent process's finished work and is kept. Nothing half-built is ever left behind.
+    """
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    tmp = destination.parent / f".{destination.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
+    tmp.mkdir()
+    try:
+        fill(tmp)
+        if destination.exists():
+            if is_complete(destination):  # another process finished first
+                shutil.rmtree(tmp, ignore_errors=True)
+                return destination
+            stale = destination.with_name(f".{destination.name}.{uuid.uuid4().hex[:8]}.stale")
+            os.replace(destination, stale)
+            shutil.rmtree(stale, ignore_errors=True)
+        try:
+            os.replace(tmp, destination)
+        except OSError:
+            if not is_complete(destination):
+                raise
+            shutil.rmtree(tmp, ignore_errors=True)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -61,23 +89,6 @@ def _marker_hash(folder: Path) -> str | None:
         return json.loads((folder / MARKER).read_text()).get("hash")
     except (OSError, ValueError, AttributeError):
         return None
-
-
-def _install(tmp: Path, destination: Path, archive_hash: str) -> None:
-    """Rename ``tmp`` into place; a stale folder is moved aside first, a concurrent winner is kept."""
-    if destination.exists():
-        if _marker_hash(destination) == archive_hash:  # another process finished first
-            shutil.rmtree(tmp, ignore_errors=True)
-            return
-        stale = destination.with_name(f".{destination.name}.{uuid.uuid4().hex[:8]}.stale")
-        os.replace(destination, stale)
-        shutil.rmtree(stale, ignore_errors=True)
-    try:
-        os.replace(tmp, destination)
-    except OSError:
-        if _marker_hash(destination) != archive_hash:
-            raise
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 # -- checks ------------------------------------------------------------------------------------------

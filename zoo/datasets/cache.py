@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import uuid
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from zoo.datasets import sources
+from zoo.datasets.archives import build_folder
 from zoo.errors import DownloadError, IntegrityError, ZooError
 
 #: Bump when a derived layout changes, so old folders are not misread.
@@ -144,27 +144,13 @@ def derived(dataset: str, key: str, build: Callable[[Path], None]) -> Path:
     folder = root() / dataset / key
     if _intact(folder):
         return folder
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = folder.parent / f".{key}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
-    tmp.mkdir()
-    try:
+
+    def fill(tmp: Path) -> None:
         build(tmp)
         sizes = {p.name: p.stat().st_size for p in tmp.iterdir() if p.is_file()}
         (tmp / _COMPLETE).write_text(json.dumps(sizes))
-        if folder.exists() and not _intact(folder):
-            stale = folder.with_name(f".{key}.{uuid.uuid4().hex[:8]}.stale")
-            os.replace(folder, stale)
-            shutil.rmtree(stale, ignore_errors=True)
-        try:
-            os.replace(tmp, folder)
-        except OSError:
-            if not _intact(folder):
-                raise
-            shutil.rmtree(tmp, ignore_errors=True)  # another process finished first
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return folder
+
+    return build_folder(folder, fill, _intact)
 
 
 def _intact(folder: Path) -> bool:
