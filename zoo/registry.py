@@ -215,6 +215,10 @@ class Registry:
     def _unknown(self, kind: str, name: str, plugin: str | None = None) -> UnknownNameError:
         suggestions = self.suggest(kind, name, plugin=plugin)
         hint = f" Did you mean: {', '.join(suggestions)}?" if suggestions else ""
+        # zoo.load("mnist") is a kind mix-up, not a typo: name the kind that has it
+        elsewhere = [k for k, keys in self._by_key.items() if k != kind and normalize(name) in keys]
+        if elsewhere and plugin is None:
+            hint = f" {name!r} is one of the {' and '.join(elsewhere)}: zoo.get({elsewhere[0]!r}, {name!r})."
         return UnknownNameError(f"no {kind} named {name!r}.{hint} Run 'zoo list {kind}' to see them all.")
 
     def names(self, kind: str, pattern: str = "*", **filters: Any) -> list[str]:

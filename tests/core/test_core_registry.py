@@ -80,6 +80,13 @@ def test_unknown_name_names_kind_and_close_matches():
     assert isinstance(err.value, zoo.ZooError)
 
 
+def test_unknown_name_of_another_kind_names_that_kind():
+    reg = Registry()
+    reg.add_all([entry("resnet50"), entry("mnist", kind="datasets")])
+    with pytest.raises(zoo.UnknownNameError, match=r"one of the datasets: zoo.get\('datasets', 'MNIST'\)"):
+        reg.lookup("applications", "MNIST")
+
+
 def test_unknown_plugin_and_unknown_kind():
     reg = Registry()
     reg.add_all([entry("resnet50", plugin="applications")])
