@@ -197,7 +197,7 @@ def cmd_download(args: argparse.Namespace) -> int:
         except UnknownNameError as exc:
             misses.append(str(exc))
     if entry is None:
-        raise UnknownNameError(" ".join(misses))
+        raise UnknownNameError("\n".join(misses))  # one line per kind searched
     files = entry_files(entry.name, entry.kind, dict(entry.meta), args.weights)
     if not files:
         raise ZooError(f"{entry.kind} {entry.name!r} lists no files to download.")
