@@ -48,9 +48,7 @@ def find(name: str) -> builtins.list[Entry]:
         except UnknownNameError:
             continue
     if not found:
-        close = [
-            f"{registry.suggest(kind, name)[0]} ({kind})" for kind in KINDS if registry.suggest(kind, name)
-        ]
-        hint = f" Did you mean: {', '.join(close)}?" if close else ""
+        close = [f"{', '.join(near[:3])} ({kind})" for kind in KINDS if (near := registry.suggest(kind, name))]
+        hint = f" Did you mean: {'; '.join(close)}?" if close else ""
         raise UnknownNameError(f"nothing is registered as {name!r}.{hint} Run 'zoo list' to see every name.")
     return found
