@@ -140,3 +140,25 @@ def test_ordinary_build_path_and_wrong_files(timm_files, monkeypatch, tmp_path):
     save_file({"conv_stem.weight": torch.zeros(8, 3, 3, 3)}, str(wrong))
     with pytest.raises(WeightsFileError, match=r"do not fit timm's mobilenetv1_100"):
         zoo.load("MobileNet", weights=str(wrong))
+
+
+def test_timm_models_end_like_the_builtins():
+    """Eval mode, freezing, the fixed-size input check and the zoo_model_built hook come from the same
+    zoo.applications.finish as torchvision models."""
+    seen = []
+
+    class Spy:
+        @zoo.hookimpl
+        def zoo_model_built(self, model, name, options):
+            seen.append((name, options["trainable"], model.zoo.name))
+
+    zoo.plugins.get_plugin_manager().register(Spy(), name="spy")
+    torch.manual_seed(0)
+    vit = zoo.load("timm:test_vit", weights=None, trainable=False)
+    assert not vit.training and not any(p.requires_grad for p in vit.parameters())
+    assert vit.zoo.min_size == (160, 160) and vit.zoo.weights is None and vit.zoo.categories is None
+    with pytest.raises(ValueError, match="takes 160x160 images only, got 64x64"):
+        vit(_image(64))
+    cnn = zoo.load("timm:test_resnet", weights=None, include_top=False, pooling="avg")
+    assert cnn(_image(64)).shape[0] == 2  # not fixed-size: no input check for a size timm only suggests
+    assert seen == [("timm:test_vit", False, "timm:test_vit"), ("timm:test_resnet", True, "timm:test_resnet")]
