@@ -58,6 +58,11 @@ def test_get_resolves_every_form():
     assert isinstance(A.get(torch.nn.ReLU), torch.nn.ReLU)
     leaky = A.get({"name": "leaky_relu", "negative_slope": 0.5})
     assert leaky(torch.tensor([-2.0])).item() == -1.0
+    # Keras' serialized form
+    keras_form = A.get({"class_name": "LeakyReLU", "config": {"negative_slope": 0.5}})
+    assert keras_form(torch.tensor([-2.0])).item() == -1.0
+    with pytest.raises(ValueError, match="'name' key"):
+        A.get({"negative_slope": 0.5})
     with pytest.raises(zoo.UnknownNameError, match="relu"):
         A.get("reluu")
     with pytest.raises(TypeError):

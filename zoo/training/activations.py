@@ -162,7 +162,7 @@ registered = types.SimpleNamespace(
 
 def get(identifier: Any) -> Callable[[Tensor], Tensor]:
     """The activation ``identifier`` names: a registered name (any plugin's), a ``{"name": ..., **kwargs}``
-    dict, ``None`` (linear), an ``nn.Module`` class (instantiated) or a callable (returned as is)."""
+    dict (or Keras' ``{"class_name": ..., "config": {...}}``), ``None`` (linear), an ``nn.Module`` class (instantiated) or a callable (returned as is)."""
     if identifier is None:
         return linear
     if isinstance(identifier, str):
@@ -170,10 +170,9 @@ def get(identifier: Any) -> Callable[[Tensor], Tensor]:
 
         return get_registry().lookup("activations", identifier)()  # every target is a factory
     if isinstance(identifier, Mapping):
-        config = dict(identifier)
-        name = config.pop("name", None)
-        if not isinstance(name, str):
-            raise ValueError(f"an activation dict needs a 'name' key, got {identifier!r}.")
+        from zoo.training.resolve import name_and_config
+
+        name, config = name_and_config(identifier, "activation")
         fn = get(name)
         return Activation(fn, **config) if config else fn
     if isinstance(identifier, type) and issubclass(identifier, nn.Module):

@@ -13,7 +13,7 @@ from zoo.training.callbacks.base import Callback
 from zoo.training.metrics import Accuracy, MeanMetricWrapper, Metric
 
 
-def _name_and_config(spec: Mapping[str, Any], kind: str) -> tuple[str, dict[str, Any]]:
+def name_and_config(spec: Mapping[str, Any], kind: str) -> tuple[str, dict[str, Any]]:
     """``{"name": "adam", "lr": 1e-3}`` or Keras' ``{"class_name": "Adam", "config": {...}}``."""
     spec = dict(spec)
     if "class_name" in spec:
@@ -21,7 +21,7 @@ def _name_and_config(spec: Mapping[str, Any], kind: str) -> tuple[str, dict[str,
     name = spec.pop("name", None)
     if not isinstance(name, str):
         raise ValueError(
-            f"a {kind} given as a dict needs a 'name' key (e.g. {{'name': ..., **options}}), got {spec}."
+            f"the {kind} given as a dict needs a 'name' key (e.g. {{'name': ..., **options}}), got {spec}."
         )
     return name, spec
 
@@ -38,7 +38,7 @@ def resolve_optimizer(spec: Any, model: nn.Module) -> torch.optim.Optimizer:
     if isinstance(spec, str):
         return _get("optimizers", spec, model.parameters())
     if isinstance(spec, Mapping):
-        name, config = _name_and_config(spec, "optimizer")
+        name, config = name_and_config(spec, "optimizer")
         return _get("optimizers", name, model.parameters(), **config)
     if callable(spec):
         return spec(model.parameters())
@@ -52,7 +52,7 @@ def resolve_loss(spec: Any) -> Any:
     if isinstance(spec, str):
         return _get("losses", spec)
     if isinstance(spec, Mapping):
-        name, config = _name_and_config(spec, "loss")
+        name, config = name_and_config(spec, "loss")
         return _get("losses", name, **config)
     if isinstance(spec, type) and issubclass(spec, nn.Module):
         return spec()
@@ -84,7 +84,7 @@ def resolve_metric(spec: Any, loss: Any = None) -> Metric:
             return metric
         return MeanMetricWrapper(metric, name=spec)
     if isinstance(spec, Mapping):
-        name, config = _name_and_config(spec, "metric")
+        name, config = name_and_config(spec, "metric")
         metric = _get("metrics", name, **config)
         return metric if isinstance(metric, Metric) else MeanMetricWrapper(metric, name=name)
     if isinstance(spec, type) and issubclass(spec, Metric):
@@ -124,7 +124,7 @@ def resolve_callbacks(specs: Iterable[Any] | None) -> list[Callback]:
         if isinstance(spec, str):
             spec = _get("callbacks", spec)
         elif isinstance(spec, Mapping):
-            name, config = _name_and_config(spec, "callback")
+            name, config = name_and_config(spec, "callback")
             spec = _get("callbacks", name, **config)
         callbacks.append(spec)
     return callbacks
