@@ -300,3 +300,21 @@ def test_importing_the_hub_imports_neither_torch_nor_requests():
     code = "import sys, zoo.hub, zoo.hub.plugin; print(sorted({'torch', 'requests'} & set(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_fetch_spec_falls_back_to_alternate_files(file_server, home, monkeypatch):
+    """timm's configs list pytorch_model.bin after model.safetensors: zoo download must get what zoo.load
+    would, and a missing primary must not hide a cached alternate offline."""
+    from zoo.hub import fetch_spec
+
+    primary, alternate = payload(4000, seed=7), payload(3000, seed=8)
+    spec = {"url": file_server.url("/gone/model.safetensors"), "sha256": sha(primary),
+            "filename": "m.safetensors",
+            "alternates": [{"url": file_server.add("/m/pytorch_model.bin", alternate), "sha256": sha(alternate),
+                            "filename": "m.bin"}]}  # fmt: skip
+    path = fetch_spec(spec)
+    assert path.read_bytes() == alternate and path.name == "m.bin"
+    monkeypatch.setenv("ZOO_OFFLINE", "1")
+    assert fetch_spec(spec) == path
+    with pytest.raises(zoo.OfflineError, match="m.safetensors"):  # none cached: the primary's error
+        fetch_spec({**spec, "alternates": [{**spec["alternates"][0], "sha256": sha(primary)}]})

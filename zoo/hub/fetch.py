@@ -126,18 +126,26 @@ def fetch(
 
 def fetch_spec(spec: dict, *, entry: str | None = None, progress: bool | None = None) -> Path:
     """``fetch`` for one file as entries describe it in their metadata: a dict with ``url`` and optional
-    ``sha256``, ``size``, ``filename`` and ``mirrors`` (a list of URLs tried after ``url``)."""
+    ``sha256``, ``size``, ``filename``, ``mirrors`` (a list of URLs tried after ``url``) and ``alternates``
+    (specs of *other* files with the same content, e.g. timm's ``pytorch_model.bin`` beside its
+    ``model.safetensors``, tried in order when this one cannot be had; the first error is raised)."""
     if not isinstance(spec, dict) or not spec.get("url"):
         raise ValueError(f"a file spec needs at least a 'url'; got {spec!r}.")
-    urls = [spec["url"], *(spec.get("mirrors") or ())]
-    return fetch(
-        urls,
-        sha256=spec.get("sha256"),
-        size=spec.get("size"),
-        filename=spec.get("filename"),
-        progress=progress,
-        entry=entry,
-    )
+    first: DownloadError | None = None
+    for one in (spec, *(spec.get("alternates") or ())):
+        try:
+            return fetch(
+                [one["url"], *(one.get("mirrors") or ())],
+                sha256=one.get("sha256"),
+                size=one.get("size"),
+                filename=one.get("filename"),
+                progress=progress,
+                entry=entry,
+            )
+        except DownloadError as exc:
+            first = first or exc
+    assert first is not None
+    raise first
 
 
 def _url_list(urls: str | Sequence[str]) -> list[str]:

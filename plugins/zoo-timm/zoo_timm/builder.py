@@ -24,7 +24,6 @@ from torch import nn
 from zoo.applications import ChosenWeights, check_options, finish
 from zoo.applications.loading import WeightsFileError, load_state_dict
 from zoo.applications.meta import empty_weights, meta_tensors
-from zoo.errors import DownloadError
 from zoo_timm import catalogue
 
 log = logging.getLogger("zoo_timm")
@@ -142,20 +141,14 @@ def resolve_weights(arch: str, weights: Any, *, progress: bool | None = None, sh
 
 def fetch_variant(arch: str, tag: str, *, progress: bool | None = None, sha256: str | None = None) -> tuple[Path, dict]:
     """Fetch a config's file through zoo's cache, trying its files in timm's order (hub safetensors, hub
-    ``pytorch_model.bin``, release URL); raises the first file's error when none can be had."""
+    ``pytorch_model.bin``, release URL: the catalogue's ``alternates``, as ``zoo download`` does); returns
+    the file and the spec it came from."""
     from zoo import hub
 
     variant = catalogue.architecture(arch)["weights"][tag]
-    first: DownloadError | None = None
-    for spec in (variant, *variant.get("alternates", ())):
-        try:
-            path = hub.fetch([spec["url"]], sha256=sha256 or spec.get("sha256"), filename=spec["filename"],
-                             progress=progress, entry=f"timm:{arch}")  # fmt: skip
-            return path, spec
-        except DownloadError as exc:
-            first = first or exc
-    assert first is not None
-    raise first
+    specs = [{**spec, "sha256": sha256 or spec.get("sha256")} for spec in (variant, *variant.get("alternates", ()))]
+    path = hub.fetch_spec({**specs[0], "alternates": specs[1:]}, progress=progress, entry=f"timm:{arch}")
+    return path, next((spec for spec in specs if spec["filename"] == path.name), specs[0])
 
 
 def _digest(path: Path, sha256: str | None) -> str | None:
