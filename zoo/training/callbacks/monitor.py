@@ -24,11 +24,6 @@ def get_lr(optimizer: Any) -> float:
     return float(optimizer.param_groups[0]["lr"])
 
 
-def set_lr(optimizer: Any, value: float) -> None:
-    for group in optimizer.param_groups:
-        group["lr"] = value
-
-
 class EarlyStopping(Callback):
     """Stop when ``monitor`` stops improving (Keras 3 semantics, ``keras/src/callbacks/early_stopping.py``).
 
