@@ -136,3 +136,15 @@ def test_head_adapt_centres_and_scales_with_one_factor():
     assert abs(float(normalised.pow(2).mean()) - 1) < 1e-3  # one common scale ...
     stds = normalised.std((0, 1))
     assert 1.5 < float(stds[1] / stds[0]) < 2.5  # ... so relative spreads are kept
+
+
+def test_checkpoint_of_the_head_loads_and_a_mismatched_one_names_the_file(tmp_path):
+    small = dict(backbone="toy_cnn", video_units=8, embed_dim=8, question_units=8, hidden_units=8)
+    torch.manual_seed(0)
+    trained = zoo.load("video_qa", question_vocab_size=6, num_answers=3, **small)
+    torch.save(trained.head.state_dict(), tmp_path / "head.pt")  # what training on cached features saves
+    loaded = zoo.load("video_qa", question_vocab_size=6, num_answers=3, weights=tmp_path / "head.pt", **small)
+    for key, value in trained.head.state_dict().items():
+        torch.testing.assert_close(loaded.head.state_dict()[key], value)
+    with pytest.raises(ValueError, match=r"head\.pt does not fit this video_qa model \(question_vocab_size=9"):
+        zoo.load("video_qa", question_vocab_size=9, num_answers=3, weights=tmp_path / "head.pt", **small)

@@ -248,5 +248,13 @@ def load_checkpoint(model: VideoQA, path: str | Path) -> None:
     state = torch.load(Path(path), map_location="cpu", weights_only=True)
     if isinstance(state, dict) and "state_dict" in state:
         state = state["state_dict"]
+    if not isinstance(state, dict):
+        raise ValueError(f"checkpoint {path} holds a {type(state).__name__}, not a state dict.")
     target = model if any(k.startswith("head.") for k in state) else model.head
-    target.load_state_dict(state)
+    try:
+        target.load_state_dict(state)
+    except RuntimeError as exc:  # e.g. trained with another vocabulary: say which file and why
+        raise ValueError(
+            f"checkpoint {path} does not fit this video_qa model (question_vocab_size="
+            f"{model.config['question_vocab_size']}, num_answers={model.config['num_answers']}): {exc}"
+        ) from exc
