@@ -106,3 +106,12 @@ def test_a_plugin_whose_commands_fail_does_not_break_the_cli(make_pm, capsys):
     with pytest.warns(UserWarning, match=r"'bad'.*zoo_missing"):
         assert main(["hello"]) == 0
     assert capsys.readouterr().out == "hi\n"
+
+
+def test_closed_stdout_pipe_is_not_a_traceback():
+    """`zoo list | head` closes the pipe before zoo is done writing."""
+    proc = subprocess.Popen([sys.executable, "-m", "zoo.cli", "list", "applications"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    proc.stdout.close()  # the reader is gone before the first write
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 0 and "Traceback" not in err and "BrokenPipe" not in err
