@@ -71,6 +71,11 @@ def test_text_to_word_sequence_and_tokenizer_like_keras():
     np.testing.assert_array_equal(m[0, :3], [0, 2, 1])
     tfidf = plain.texts_to_matrix(["the the cat"], mode="tfidf")
     assert tfidf[0, 1] == pytest.approx((1 + np.log(2)) * np.log(1 + 3 / 4))
+    ids = Tokenizer(num_words=4)  # Keras' fit_on_sequences: document counts for tfidf without texts
+    ids.fit_on_sequences([[1, 1, 2], [1], [3]])
+    assert ids.document_count == 3 and dict(ids.index_docs) == {1: 2, 2: 1, 3: 1}
+    row = ids.sequences_to_matrix([[1, 1, 3]], mode="tfidf")[0]
+    np.testing.assert_allclose(row, [0, (1 + np.log(2)) * np.log(1 + 3 / 3), 0, np.log(1 + 3 / 2)])
     restored = tokenizer_from_json(tok.to_json())
     assert restored.word_index == tok.word_index
     assert restored.texts_to_sequences(["dog sat"]) == tok.texts_to_sequences(["dog sat"])

@@ -75,6 +75,13 @@ class Tokenizer:
         self.index_word = {i: w for w, i in self.word_index.items()}
         self.index_docs = defaultdict(int, {self.word_index[w]: c for w, c in self.word_docs.items()})
 
+    def fit_on_sequences(self, sequences: Iterable[Sequence[int]]) -> None:
+        """Count in how many documents each id occurs (what ``tfidf`` needs) from sequences of ids."""
+        for seq in sequences:
+            self.document_count += 1
+            for i in set(seq):
+                self.index_docs[int(i)] += 1
+
     def _check_fitted(self) -> None:
         if not self.word_index:
             raise ValueError("Tokenizer has no vocabulary yet: call fit_on_texts first.")
@@ -125,7 +132,7 @@ class Tokenizer:
         if not width:
             raise ValueError("give num_words or call fit_on_texts first: the matrix width is unknown.")
         if mode == "tfidf" and not self.document_count:
-            raise ValueError("tfidf needs document counts: call fit_on_texts first.")
+            raise ValueError("tfidf needs document counts: call fit_on_texts or fit_on_sequences first.")
         matrix = np.zeros((len(sequences), width))
         for row, seq in enumerate(sequences):
             counts: dict[int, int] = defaultdict(int)
