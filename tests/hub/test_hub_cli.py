@@ -164,6 +164,8 @@ def test_zoo_download_application_and_dataset(file_server, capsys):
     assert "tiny_net V2:" in out and "net-v2.pth" in out
     assert main(["download", "tiny-net", "--weights", "v1"]) == 0
     assert "tiny_net V1:" in capsys.readouterr().out
+    assert main(["download", "tiny_net", "--weights", "TinyNet_Weights.V1"]) == 0  # as zoo.load spells it
+    assert "tiny_net V1:" in capsys.readouterr().out
     assert main(["download", "tiny_net", "--weights", "V9"]) == 1
     assert "V1, V2" in capsys.readouterr().err
     assert main(["download", "tiny_data"]) == 0

@@ -236,7 +236,9 @@ def entry_files(name: str, kind: str, meta: dict[str, Any], weights: str | None)
         )
         if wanted is None:
             wanted = next(iter(table))
-        tag = wanted if wanted in table else {t.lower(): t for t in table}.get(str(wanted).lower())
+        by_lower = {t.lower(): t for t in table}
+        # the spellings zoo.load takes too: "resnet50.a1_in1k" (timm), "ResNet50_Weights.IMAGENET1K_V1"
+        tag = by_lower.get(str(wanted).lower()) or by_lower.get(str(wanted).rsplit(".", 1)[-1].lower())
         if tag is None:
             raise ZooError(f"{name} has no weights {weights!r}; it has: {', '.join(table)} (or 'all').")
         return [(f"{name} {tag}", table[tag])]
