@@ -15,6 +15,12 @@ if ! .venv/bin/python -c "import torch, torchvision" 2>/dev/null; then
 fi
 plugins=()
 for dir in plugins/*/; do [ -f "$dir/pyproject.toml" ] && plugins+=(-e "$dir"); done
+# Skip the (editable, so code changes need none) install when no pyproject.toml changed since the last one:
+# a second run then needs neither the network nor a build backend.
+stamp=.venv/zoo-installed.stamp
+if [ -f "$stamp" ] && [ -z "$(find pyproject.toml plugins/*/pyproject.toml -newer "$stamp" 2>/dev/null)" ]; then
+  exit 0
+fi
 log=.venv/zoo-install.log
 if ! .venv/bin/python -m pip install --quiet -e '.[test,all]' "${plugins[@]}" >"$log" 2>&1; then
   cat "$log" >&2
@@ -22,3 +28,4 @@ if ! .venv/bin/python -m pip install --quiet -e '.[test,all]' "${plugins[@]}" >"
   exit 1
 fi
 .venv/bin/python -c "import zoo" >/dev/null
+touch "$stamp"
