@@ -121,6 +121,16 @@ def test_sparse_categorical_crossentropy_matches_dense_and_ignore_class():
     )
     ignored = L.sparse_categorical_crossentropy(logits, labels, from_logits=True, ignore_class=int(labels[0]))
     assert ignored[0] == 0 and torch.all(ignored[labels != labels[0]] > 0)
+    # Keras 3 masks ignored entries: the module's mean is over the kept ones, weights included
+    kept = labels != labels[0]
+    module = zoo.get(
+        "losses", "sparse_categorical_crossentropy", from_logits=True, ignore_class=int(labels[0])
+    )
+    torch.testing.assert_close(module(logits, labels), ignored[kept].mean())
+    weights = torch.arange(1.0, 7.0, dtype=torch.float64)
+    torch.testing.assert_close(
+        module(logits, labels, sample_weight=weights), (ignored * weights).sum() / kept.sum()
+    )
 
 
 def test_binary_crossentropy_clipping_logits_and_smoothing():

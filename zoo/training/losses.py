@@ -310,10 +310,29 @@ CategoricalCrossentropy = _module(
     categorical_crossentropy,
     "Cross-entropy with one-hot/probability targets; ``from_logits``, ``label_smoothing``, ``axis``.",
 )
-SparseCategoricalCrossentropy = _module(
-    sparse_categorical_crossentropy,
-    "Cross-entropy with integer class targets; ``from_logits``, ``ignore_class``, ``axis``.",
-)
+
+
+class SparseCategoricalCrossentropy(LossFunctionWrapper):
+    """Cross-entropy with integer class targets; ``from_logits``, ``ignore_class``, ``axis``.
+
+    With ``ignore_class`` the ignored entries are masked out, and ``reduction="mean"`` averages over the
+    valid ones only (``sum(loss * sample_weight) / valid``), as Keras 3's masked reduction does.
+    """
+
+    def __init__(self, reduction: str = "mean", name: str | None = None, **kwargs: Any) -> None:
+        super().__init__(
+            sparse_categorical_crossentropy, reduction, name or "sparse_categorical_crossentropy", **kwargs
+        )
+
+    def forward(self, input: Tensor, target: Tensor, sample_weight: Tensor | None = None) -> Tensor:
+        loss = super().forward(input, target, sample_weight)
+        ignore = self.kwargs.get("ignore_class")
+        if ignore is None or self.reduction != "mean":
+            return loss
+        valid = target != ignore
+        return loss * (valid.numel() / (valid.sum() + EPSILON))
+
+
 BinaryCrossentropy = _module(
     binary_crossentropy, "Binary cross-entropy, probabilities clipped to ``[1e-7, 1-1e-7]``; ``from_logits``."
 )
