@@ -34,6 +34,10 @@ def _launch(out: Path, nproc: int, batch_size: int) -> subprocess.CompletedProce
             str(batch_size),
         ]
     result = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
+    if result.returncode != 0 and "terminate called without an active exception" in result.stderr:
+        # A rare abort in gloo's C++ teardown on an overloaded machine (seen ~1 in 6 runs at load average
+        # 10, never when idle); the training results are still checked below, so rerun once.
+        result = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return result
 

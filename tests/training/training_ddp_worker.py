@@ -100,6 +100,7 @@ def main(out: Path, batch_size: int) -> None:
         )
     )
     if dist.is_initialized():
+        dist.barrier()  # no rank tears gloo down while another still has a collective in flight
         dist.destroy_process_group()
 
 
