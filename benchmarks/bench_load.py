@@ -12,41 +12,22 @@ subprocess (imports are not timed) and reports wall time and peak RSS (``ru_maxr
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import statistics
-import subprocess
 import sys
 import tempfile
-import textwrap
 from pathlib import Path
 
-CHILD = textwrap.dedent(
-    """
-    import json, os, resource, sys, time, warnings
-    warnings.simplefilter("ignore")
-    import torch, torchvision, zoo, zoo.applications.builder
+from fresh_process import child_script, medians, run_child
 
-    def rss_mb():
-        with open("/proc/self/status") as f:
-            return next(int(line.split()[1]) for line in f if line.startswith("VmRSS")) / 1024
-
-    lib, arch, url = sys.argv[1:4]
-    base = rss_mb()
-    start = time.perf_counter()
-    if lib == "zoo":
-        model = zoo.load(arch, weights=url, progress=False)
-    else:
-        model = getattr(torchvision.models, arch)(weights="DEFAULT", progress=False)
-    seconds = time.perf_counter() - start
-    loaded = rss_mb()
-    size = 299 if arch == "inception_v3" else 224
-    with torch.inference_mode():
-        model.eval()(torch.zeros(1, 3, size, size))
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"seconds": seconds, "load_mb": loaded - base, "forward_mb": rss_mb() - base,
-                      "peak_mb": peak}))
-    """
+CHILD = child_script(
+    imports="import torchvision, zoo",
+    load="""
+        if lib == "zoo":
+            model = zoo.load(arch, weights=source, progress=False)
+        else:
+            model = getattr(torchvision.models, arch)(weights="DEFAULT", progress=False)
+    """,
+    input_side='299 if arch == "inception_v3" else 224',
 )
 
 
@@ -71,13 +52,6 @@ def make_weights(arch: str, torch_home: Path) -> Path:
     return target
 
 
-def run_child(lib: str, arch: str, url: str, env: dict[str, str]) -> dict[str, float]:
-    out = subprocess.run([sys.executable, "-c", CHILD, lib, arch, url], env=env, capture_output=True, text=True)
-    if out.returncode != 0:
-        raise SystemExit(f"{lib} {arch} failed:\n{out.stderr[-2000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
@@ -91,13 +65,13 @@ def main() -> None:
     for arch in args.arch:
         path = make_weights(arch, work / "torch")
         url = path.as_uri()
-        run_child("zoo", arch, url, env)  # fills zoo's cache and the page cache: timed runs are warm
-        run_child("torchvision", arch, url, env)
+        run_child(CHILD, "zoo", arch, url, env)  # fills zoo's cache and the page cache: timed runs are warm
+        run_child(CHILD, "torchvision", arch, url, env)
         results: dict[str, list[dict[str, float]]] = {"zoo": [], "torchvision": []}
         for _ in range(args.runs):
             for lib in results:  # interleaved, so load on the machine hits both alike
-                results[lib].append(run_child(lib, arch, url, env))
-        med = {lib: {k: statistics.median(r[k] for r in runs) for k in runs[0]} for lib, runs in results.items()}
+                results[lib].append(run_child(CHILD, lib, arch, url, env))
+        med = {lib: medians(runs) for lib, runs in results.items()}
         rows.append((arch, path.stat().st_size / 2**20, med["torchvision"], med["zoo"]))
 
     print(f"\nzoo.load vs torchvision weights=DEFAULT, warm cache, median of {args.runs} fresh processes")

@@ -13,40 +13,22 @@ timed) and reports wall time and peak RSS.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import statistics
-import subprocess
 import sys
 import tempfile
-import textwrap
 from pathlib import Path
 
-CHILD = textwrap.dedent(
-    """
-    import json, resource, sys, time, warnings
-    warnings.simplefilter("ignore")
-    import torch, timm, zoo, zoo_timm.builder
+from fresh_process import child_script, medians, run_child
 
-    def rss_mb():
-        with open("/proc/self/status") as f:
-            return next(int(line.split()[1]) for line in f if line.startswith("VmRSS")) / 1024
-
-    lib, arch, path = sys.argv[1:4]
-    base = rss_mb()
-    start = time.perf_counter()
-    if lib == "zoo":
-        model = zoo.load(f"timm:{arch}", progress=False)
-    else:
-        model = timm.create_model(arch, pretrained=True, pretrained_cfg_overlay={"file": path})
-    seconds = time.perf_counter() - start
-    loaded = rss_mb()
-    size = model.pretrained_cfg["input_size"][-1]
-    with torch.inference_mode():
-        model.eval()(torch.zeros(1, 3, size, size))
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"seconds": seconds, "load_mb": loaded - base, "peak_mb": peak}))
-    """
+CHILD = child_script(
+    imports="import timm, zoo",
+    load="""
+        if lib == "zoo":
+            model = zoo.load(f"timm:{arch}", progress=False)
+        else:
+            model = timm.create_model(arch, pretrained=True, pretrained_cfg_overlay={"file": source})
+    """,
+    input_side='model.pretrained_cfg["input_size"][-1]',
 )
 
 
@@ -70,12 +52,6 @@ def make_weights(arch: str, hub: Path) -> tuple[Path, str]:
     else:
         torch.save(state, path)
     return path, url
-
-
-def run_child(lib: str, arch: str, path: Path, env: dict[str, str]) -> dict[str, float]:
-    out = subprocess.run([sys.executable, "-c", CHILD, lib, arch, str(path)], env=env, capture_output=True,
-                         text=True, check=True)  # fmt: skip
-    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
@@ -102,8 +78,8 @@ def main() -> None:
             files[arch] = path
         rows = []
         for arch in args.arch:
-            results = {lib: [run_child(lib, arch, files[arch], env) for _ in range(args.runs)] for lib in ("timm", "zoo")}
-            med = {lib: {k: statistics.median(r[k] for r in runs) for k in runs[0]} for lib, runs in results.items()}
+            results = {lib: [run_child(CHILD, lib, arch, str(files[arch]), env) for _ in range(args.runs)] for lib in ("timm", "zoo")}
+            med = {lib: medians(runs) for lib, runs in results.items()}
             rows.append((arch, files[arch].stat().st_size / 2**20, med["timm"], med["zoo"]))
 
     print(f"\nzoo.load('timm:NAME') vs timm.create_model(NAME, pretrained=True), same file, warm cache, median of "
