@@ -14,7 +14,6 @@ Environment (read when the manager is built):
 
 from __future__ import annotations
 
-import gc
 import importlib
 import os
 import threading
@@ -27,6 +26,7 @@ from typing import Any
 import pluggy
 
 from zoo import hookspecs
+from zoo._gc import without_gc
 from zoo.errors import PluginError, ZooError
 from zoo.registry import Entry, Registry
 
@@ -142,22 +142,9 @@ class ZooPluginManager(pluggy.PluginManager):
                 self.add_plugin(plugin, ep.name, version=version, distribution=dist_name)
 
     # -- registration hooks -> registry ---------------------------------------------------------------
+    @without_gc  # thousands of small objects (zoo/_gc.py says why)
     def build_registry(self) -> Registry:
-        """Call every plugin's register hooks one plugin at a time, so one failure stays contained.
-
-        The cyclic garbage collector is paused meanwhile: registration creates thousands of small objects
-        (a catalogue plugin parses a large JSON file), and with torch already imported each collection walks
-        torch's millions of objects, which made the first ``zoo.load`` after ``import torch`` 0.2 s slower.
-        """
-        paused = gc.isenabled()
-        gc.disable()
-        try:
-            return self._build_registry()
-        finally:
-            if paused:
-                gc.enable()
-
-    def _build_registry(self) -> Registry:
+        """Call every plugin's register hooks one plugin at a time, so one failure stays contained."""
         registry = Registry()
         for kind in hookspecs.KINDS:
             caller = getattr(self.hook, f"zoo_register_{kind}")

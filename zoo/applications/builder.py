@@ -18,6 +18,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from zoo._gc import without_gc
 from zoo.applications import families, table
 from zoo.applications.freezing import freeze, freeze_except
 from zoo.applications.info import ModelInfo
@@ -41,6 +42,7 @@ class ChosenWeights:
     sha256: str | None
 
 
+@without_gc  # constructing a network is an allocation burst (zoo/_gc.py says why)
 def build(
     arch: str,
     *,

@@ -21,6 +21,7 @@ from typing import Any
 
 from torch import nn
 
+from zoo._gc import without_gc
 from zoo.applications import ChosenWeights, check_options, finish
 from zoo.applications.loading import WeightsFileError, load_state_dict
 from zoo.applications.meta import empty_weights, meta_tensors
@@ -31,6 +32,7 @@ _DEFAULT_SPELLINGS = {"imagenet", "default"}
 _build_lock = threading.Lock()
 
 
+@without_gc  # constructing a network is an allocation burst (zoo/_gc.py says why)
 def build(
     arch: str,
     *,
