@@ -37,6 +37,7 @@ _SINGULAR = {
 _DIGIT_SEPARATOR = re.compile(r"(?<=\d)[-_ .](?=\d)")
 _SEPARATORS = re.compile(r"[-_ .]")
 _VALID_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\- ]*$")
+_LAZY_TARGET = re.compile(r"^[\w.]+:[\w.]+$")
 
 
 def normalize(name: str) -> str:
@@ -91,7 +92,8 @@ class Entry:
         return self.resolve()(*args, **kwargs)
 
     def describe(self) -> dict[str, Any]:
-        """Plain-data view for ``zoo info`` and ``--json``."""
+        """Plain-data view for ``zoo info`` and ``--json`` (a plugin may give a meta value as a lazy
+        ``Mapping``, read only now: zoo-timm's weights tables)."""
         target = self.target if isinstance(self.target, str) else _callable_path(self.target)
         return {
             "name": self.name,
@@ -100,7 +102,7 @@ class Entry:
             "qualified_name": self.qualified_name,
             "aliases": list(self.aliases),
             "target": target,
-            **dict(self.meta),
+            **{key: dict(value) if isinstance(value, Mapping) else value for key, value in self.meta.items()},
         }
 
 
@@ -118,10 +120,11 @@ class Registry:
     # -- building -------------------------------------------------------------------------------------
     def add_all(self, entries: Iterable[Entry]) -> None:
         """Add one plugin's entries for one kind, all or none."""
-        entries = list(entries)
+        keyed: list[tuple[Entry, dict[str, None]]] = []
         staged: dict[tuple[str, str], str] = {}
         for entry in entries:
             self._check(entry)
+            keys: dict[str, None] = {}  # the entry's distinct keys, in order
             for spelling in (entry.name, *entry.aliases):
                 key = normalize(spelling)
                 slot = (entry.kind, key)
@@ -132,9 +135,10 @@ class Registry:
                         f"as its {previous!r} once case and separators are ignored; rename one of them."
                     )
                 staged[slot] = entry.name
-        for entry in entries:
+                keys[key] = None
+            keyed.append((entry, keys))
+        for entry, keys in keyed:
             self._entries[entry.kind].append(entry)
-            keys = {normalize(s) for s in (entry.name, *entry.aliases)}
             for key in keys:
                 self._by_key[entry.kind].setdefault(key, []).append(entry)
 
@@ -155,7 +159,7 @@ class Registry:
                 )
         target = entry.target
         if isinstance(target, str):
-            if not re.match(r"^[\w.]+:[\w.]+$", target):
+            if not _LAZY_TARGET.match(target):
                 raise RegistrationError(
                     f"{where} registers {entry.kind} {entry.name!r} with target {target!r}; a lazy target "
                     "must read 'package.module:attribute'."

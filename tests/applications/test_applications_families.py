@@ -49,3 +49,30 @@ def test_pooled_features_feed_the_classifier(arch):
     assert logits.shape == (2, variant["num_classes"] or 1000)
     new, dropped = families.replace_classifier(model, spec.classifier, 7)
     assert model(x).shape == (2, 7) and dropped and all(k.startswith(spec.classifier) for k in dropped)
+
+
+@pytest.mark.parametrize("tensor_math_in_init", [False, True])
+def test_empty_weights_skips_init_of_meta_tensors_only(tensor_math_in_init):
+    """Inside a build, ``torch.nn.init`` returns meta tensors untouched, yet a model another thread builds
+    on the CPU meanwhile is initialised exactly as usual; afterwards ``torch.nn.init`` is torch's again."""
+    import threading
+
+    originals = {name: getattr(torch.nn.init, name) for name in ("kaiming_uniform_", "normal_", "trunc_normal_")}
+    torch.manual_seed(3)
+    reference = torch.nn.Linear(16, 8).state_dict()
+    inside, built = threading.Event(), {}
+
+    def other_thread():
+        inside.wait()
+        torch.manual_seed(3)
+        built["cpu"] = torch.nn.Linear(16, 8).state_dict()
+
+    worker = threading.Thread(target=other_thread)
+    worker.start()
+    with empty_weights(tensor_math_in_init=tensor_math_in_init):
+        meta_model = torchvision.models.resnet18()
+        inside.set()
+        worker.join()
+    assert all(p.is_meta for p in meta_model.parameters())
+    assert all(torch.equal(built["cpu"][k], reference[k]) for k in reference)
+    assert {name: getattr(torch.nn.init, name) for name in originals} == originals

@@ -96,11 +96,14 @@ def test_cache_prune(file_server, home, capsys):
     live.write_bytes(b"being written")
     (home / "blobs" / ("e" * 64)).mkdir()
     (keep.parent / ".missing.bin.json").write_text("{}")
+    (keep.parent / ".missing.bin.tensors.json").write_text("{}")  # derived facts of a name that is gone
+    derived = keep.parent / ".keep.bin.tensors.json"  # ... and of one still there: kept
+    derived.write_text("{}")
 
     assert main(["cache", "prune", "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert (
-        "would remove partial/abc-x.bin.part " in out and "6 item(s)" in out.splitlines()[-1]
+        "would remove partial/abc-x.bin.part " in out and "7 item(s)" in out.splitlines()[-1]
     )  # + the unused lock file
     assert (partial / "abc-x.bin.part").exists()
     assert main(["cache", "prune"]) == 0
@@ -108,6 +111,7 @@ def test_cache_prune(file_server, home, capsys):
     assert not (partial / "abc-x.bin.part").exists() and not stale.exists()
     assert live.exists()  # its process (this one) is alive
     assert not (home / "blobs" / ("e" * 64)).exists() and not (keep.parent / ".missing.bin.json").exists()
+    assert not (keep.parent / ".missing.bin.tensors.json").exists() and derived.exists()
     assert keep.exists() and main(["cache", "verify"]) == 0
 
 

@@ -68,6 +68,35 @@ def test_listing_imports_neither_timm_nor_torch():
     assert not timm_imported and not torch_imported
 
 
+def test_registering_reads_the_index_and_weights_tables_only_when_asked(monkeypatch):
+    """zoo.load("resnet50") must not pay for parsing timm's whole catalogue (1.6 MB of JSON)."""
+    from zoo_timm import catalogue
+
+    from zoo.plugins import create_plugin_manager
+
+    full = catalogue.architectures()
+
+    def unread():
+        raise AssertionError("the full catalogue was read while registering")
+
+    monkeypatch.setattr(catalogue, "architectures", unread)
+    registry = create_plugin_manager().build_registry()
+    entry = registry.lookup("applications", "timm:resnet50")
+    assert entry.meta["default_weights"] == full["resnet50"]["default_weights"]
+    monkeypatch.setattr(catalogue, "architectures", lambda: full)
+    described = entry.describe()
+    assert described["weights"] == full["resnet50"]["weights"] and type(described["weights"]) is dict
+    json.dumps(described)  # plain data for `zoo info --json`
+
+
+def test_shipped_index_is_the_shipped_catalogues():
+    from zoo_timm import catalogue
+
+    version = catalogue.timm_version()
+    index = json.loads(catalogue.shipped_path(version, "index").read_text())
+    assert index == catalogue.index_of(json.loads(catalogue.shipped_path(version).read_text()))
+
+
 def test_zoo_plugins_shows_the_plugin_and_its_counts():
     from zoo_timm import catalogue
 
@@ -107,13 +136,19 @@ def test_catalogue_for_an_unshipped_timm_version_is_generated_once(monkeypatch, 
 
     monkeypatch.setattr(catalogue, "timm_version", lambda: "1.0.31.post9")
     catalogue.load.cache_clear()
+    catalogue.load_index.cache_clear()
     try:
+        index = catalogue.index()
         archs = catalogue.architectures()
         written = isolated_zoo / "timm" / "catalogue-1.0.31.post9.json"
         assert written.is_file() and "legacy_xception" in archs
         assert archs["nasnetalarge"]["weights"]["tf_in1k"]["input_size"] == [3, 331, 331]
+        assert index["nasnetalarge"] == {"default_weights": "tf_in1k", "input_size": 331, "num_classes": 1000,
+                                         "license": archs["nasnetalarge"]["weights"]["tf_in1k"]["license"]}  # fmt: skip
+        assert json.loads((written.parent / "index-1.0.31.post9.json").read_text())["architectures"] == index
     finally:
         catalogue.load.cache_clear()
+        catalogue.load_index.cache_clear()
 
 
 def test_too_old_timm_is_refused(monkeypatch):

@@ -4,7 +4,8 @@
 whose pickle would call ``os.system`` (or anything else) is refused before any of it runs. ``mmap=True``
 maps the tensors from the file instead of reading them, which is where most of the load-time win over
 ``torchvision.models.NAME(weights=...)`` comes from; the mapping is copy-on-write, so training the loaded
-model never writes to the cached file.
+model never writes to the cached file. Once a cached file has been read this way, later loads take its
+tensors from the layout recorded beside it (:mod:`zoo.applications.tensor_layout`) and skip the unpickler.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 import torch
 
+from zoo.applications import tensor_layout
 from zoo.errors import ZooError
 
 
@@ -37,6 +39,9 @@ def load_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     path = Path(path)
     if path.suffix == ".safetensors":
         return _load_safetensors(path)
+    recorded = tensor_layout.load(path)
+    if recorded is not None:
+        return _attach(*recorded)
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
     except pickle.UnpicklingError as exc:
@@ -52,7 +57,9 @@ def load_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except (OSError, EOFError) as exc:
         raise WeightsFileError(f"cannot read weights file {path}: {exc}") from None
-    return _flat_tensors(obj, path)
+    state = _flat_tensors(obj, path)
+    tensor_layout.save(path, state)
+    return state
 
 
 def _load_safetensors(path: Path) -> dict[str, torch.Tensor]:
@@ -86,11 +93,18 @@ class StateDict(dict):
 
 
 def with_metadata(new: dict[str, torch.Tensor], old: Any, strip: str = "") -> dict[str, torch.Tensor]:
+    """``new`` carrying ``old``'s ``_metadata`` (its keys without the prefix ``strip``)."""
     metadata = getattr(old, "_metadata", None)
+    if metadata is not None and strip:
+        metadata = {k[len(strip):] if k.startswith(strip) else k: v for k, v in metadata.items()}
+    return _attach(new, metadata)
+
+
+def _attach(state: dict[str, torch.Tensor], metadata: dict[str, Any] | None) -> dict[str, torch.Tensor]:
     if metadata is None:
-        return new
-    state = StateDict(new)
-    state._metadata = {k[len(strip):] if strip and k.startswith(strip) else k: v for k, v in metadata.items()}  # type: ignore[attr-defined]
+        return state
+    state = StateDict(state)
+    state._metadata = metadata  # type: ignore[attr-defined]
     return state
 
 

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from zoo.errors import DownloadError, UnknownNameError, ZooError
@@ -198,7 +199,7 @@ def cmd_download(args: argparse.Namespace) -> int:
             misses.append(str(exc))
     if entry is None:
         raise UnknownNameError("\n".join(misses))  # one line per kind searched
-    files = entry_files(entry.name, entry.kind, dict(entry.meta), args.weights)
+    files = entry_files(entry.name, entry.kind, entry.meta, args.weights)
     if not files:
         raise ZooError(f"{entry.kind} {entry.name!r} lists no files to download.")
     failed: list[tuple[str, DownloadError]] = []
@@ -220,13 +221,13 @@ def cmd_download(args: argparse.Namespace) -> int:
     return 0
 
 
-def entry_files(name: str, kind: str, meta: dict[str, Any], weights: str | None) -> list[tuple[str, dict]]:
+def entry_files(name: str, kind: str, meta: Mapping[str, Any], weights: str | None) -> list[tuple[str, dict]]:
     """The file specs an entry's metadata lists: ``weights[variant]`` for an application, ``files`` for a
     dataset (or anything else carrying them)."""
     if weights is not None and not meta.get("weights"):
         raise ZooError(f"{kind} {name!r} has no weights variants; drop --weights.")
     if meta.get("weights"):
-        table: dict[str, dict] = meta["weights"]
+        table: Mapping[str, dict] = meta["weights"]
         if weights == "all":
             return [(f"{name} {tag}", spec) for tag, spec in table.items()]
         wanted = (

@@ -87,11 +87,17 @@ def prune_candidates(store: Store) -> list[tuple[Path, str]]:
                 found.append((folder, "empty entry"))
                 continue
             for extra in folder.iterdir():
-                if extra.name.startswith(".") and not (
-                    extra.name.endswith(".json") and extra.name[1:-5] in names
-                ):
+                if extra.name.startswith(".") and not _records_a_name(extra.name, names):
                     found.append((extra, "orphaned record"))
     return found
+
+
+def _records_a_name(record: str, names: set[str]) -> bool:
+    """``.<name>.json`` or ``.<name>.<what>.json`` of a name still in the folder."""
+    if not record.endswith(".json"):
+        return False
+    stem = record[1:-5]
+    return stem in names or any(stem.startswith(f"{name}.") for name in names)
 
 
 def size_of(path: Path) -> int:

@@ -5,6 +5,7 @@ Layout under ``ZOO_HOME``::
     CACHEDIR.TAG                      tells backup tools to skip the folder
     blobs/<sha256>/<filename>         a whole, verified file; more names for the same bytes are hard links
     blobs/<sha256>/.<filename>.json   where it came from (URL, size, when)
+    blobs/<sha256>/.<filename>.*.json facts a reader derived from the bytes (e.g. a weights file's tensor layout)
     partial/<key>.part (+ .part.json) a download to resume: bytes so far, URL, ETag/Last-Modified, offset
     partial/<key>.<host>.<pid>.<n>.tmp  the file one process is writing right now
     locks/<key>.lock                  one lock per file, so N processes download it once
@@ -16,6 +17,7 @@ A file reaches ``blobs/`` only through :meth:`Store.commit`, after its hash was 
 from __future__ import annotations
 
 import contextlib
+import glob
 import hashlib
 import json
 import os
@@ -348,8 +350,9 @@ class Store:
         freed = 0 if others else entry.size
         with contextlib.suppress(FileNotFoundError):
             entry.path.unlink()
-        with contextlib.suppress(FileNotFoundError):
-            entry.path.with_name(f".{entry.filename}.json").unlink()
+        for record in entry.path.parent.glob(f".{glob.escape(entry.filename)}.*json"):
+            with contextlib.suppress(FileNotFoundError):
+                record.unlink()
         if not self._names_in(entry.path.parent):
             shutil.rmtree(entry.path.parent, ignore_errors=True)
         return freed

@@ -101,9 +101,18 @@ def build_catalogue() -> dict[str, Any]:
 
 
 def write_catalogue(path: Path) -> Path:
-    """Write the catalogue atomically (a reader never sees half a file)."""
+    """Write the catalogue and, beside it, its index (``index-<version>.json``, what registration reads)."""
+    from zoo_timm.catalogue import index_of
+
+    catalogue = build_catalogue()
+    _write_json(path.with_name(path.name.replace("catalogue-", "index-", 1)), index_of(catalogue))
+    return _write_json(path, catalogue)
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> Path:
+    """Atomically: a reader never sees half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(build_catalogue(), separators=(",", ":"), sort_keys=False)
+    text = json.dumps(data, separators=(",", ":"), sort_keys=False)
     fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -124,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=default, help=f"output file (default: {default})")
     args = parser.parse_args(argv)
     path = write_catalogue(args.out)
-    print(f"{path}: {len(json.loads(path.read_text())['architectures'])} architectures")
+    print(f"{path} (and its index): {len(json.loads(path.read_text())['architectures'])} architectures")
     return 0
 
 

@@ -9,4 +9,4 @@ from __future__ import annotations
 from zoo.applications import architecture_builders
 from zoo_timm import catalogue
 
-__getattr__ = architecture_builders(__name__, catalogue.architectures, "zoo_timm.builder:build")
+__getattr__ = architecture_builders(__name__, catalogue.index, "zoo_timm.builder:build")

@@ -1,4 +1,4 @@
-"""The timm plugin: every timm architecture as an application, from the JSON catalogue.
+"""The timm plugin: every timm architecture as an application, from the JSON catalogue's index.
 
 Entries are *fallbacks* (a bare name such as ``resnet50`` stays with the built-in torchvision entry;
 ``timm:resnet50`` reaches timm's), except the Keras applications that nothing else provides, which are
@@ -26,9 +26,8 @@ KERAS_NAMES = {
 def zoo_register_applications(register: Any) -> None:
     from zoo_timm import catalogue
 
-    for arch, facts in catalogue.architectures().items():
+    for arch, facts in catalogue.index().items():
         tag = facts["default_weights"]
-        default = facts["weights"][tag] if tag else facts["defaults"]
         keras = KERAS_NAMES.get(arch)
         register(
             arch,
@@ -38,11 +37,11 @@ def zoo_register_applications(register: Any) -> None:
             architecture=arch,
             family="timm",
             keras_name=keras,
-            pretrained=bool(facts["weights"]),
+            pretrained=tag is not None,
             default_weights=tag,
-            weights=facts["weights"],
-            input_size=default["input_size"][-1],
-            num_classes=default["num_classes"],
-            categories="imagenet1k" if default["num_classes"] == 1000 and tag else None,
-            license=default["license"],
+            weights=catalogue.WeightsTable(arch),
+            input_size=facts["input_size"],
+            num_classes=facts["num_classes"],
+            categories="imagenet1k" if facts["num_classes"] == 1000 and tag else None,
+            license=facts["license"],
         )

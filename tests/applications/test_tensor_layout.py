@@ -1,0 +1,136 @@
+"""The tensor layout recorded beside a cached weights file: later loads cut the tensors out of one
+memory map instead of unpickling, and give exactly what ``torch.load`` gives."""
+
+from __future__ import annotations
+
+import collections
+import hashlib
+import json
+
+import pytest
+import torch
+
+import zoo
+from zoo import hub
+from zoo.applications import tensor_layout
+from zoo.applications.loading import load_state_dict
+
+
+def _state() -> collections.OrderedDict:
+    """Every kind of tensor a state dict holds: floats, int64 counters, fp16, a non-contiguous view,
+    two names sharing one storage, a 0-d tensor; plus the per-module ``_metadata`` torch.save keeps."""
+    torch.manual_seed(0)
+    base = torch.randn(6, 4)
+    state = collections.OrderedDict(
+        [
+            ("conv.weight", torch.randn(8, 3, 3, 3)),
+            ("bn.num_batches_tracked", torch.tensor(7)),
+            ("half", torch.randn(5).half()),
+            ("transposed", base.t()),
+            ("tied.a", base),
+            ("tied.b", base[2:]),
+            ("scalar", torch.tensor(3.5)),
+        ]
+    )
+    state._metadata = collections.OrderedDict([("", {"version": 1}), ("bn", {"version": 2})])
+    return state
+
+
+def _cached(tmp_path, state, name="net.pth"):
+    source = tmp_path / name
+    torch.save(state, source)
+    return hub.add_file(source, sha256=hashlib.sha256(source.read_bytes()).hexdigest())
+
+
+def _same(got, want):
+    assert list(got) == list(want)
+    for key, tensor in want.items():
+        assert got[key].dtype == tensor.dtype and got[key].shape == tensor.shape, key
+        assert got[key].stride() == tensor.stride() and torch.equal(got[key], tensor), key
+    assert got._metadata == want._metadata
+
+
+def test_warm_load_cuts_tensors_from_the_record_without_unpickling(tmp_path, monkeypatch):
+    path = _cached(tmp_path, _state())
+    first = load_state_dict(path)
+    record = tensor_layout.record_path(path)
+    assert record.is_file()
+    _same(first, _state())
+
+    def no_unpickling(*args, **kwargs):
+        raise AssertionError("torch.load ran although the file has a tensor record")
+
+    monkeypatch.setattr(torch, "load", no_unpickling)
+    warm = load_state_dict(path)
+    _same(warm, _state())
+    assert warm["tied.a"].untyped_storage().data_ptr() == warm["tied.b"].untyped_storage().data_ptr()
+
+
+def test_recorded_tensors_are_copy_on_write(tmp_path):
+    path = _cached(tmp_path, _state())
+    load_state_dict(path)
+    before = hashlib.sha256(path.read_bytes()).hexdigest()
+    warm = load_state_dict(path)
+    warm["conv.weight"].zero_()
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == before
+    assert torch.equal(load_state_dict(path)["conv.weight"], _state()["conv.weight"])
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda r: "not json",
+        lambda r: json.dumps({**r, "size": r["size"] + 1}),  # another file's record
+        lambda r: json.dumps({**r, "format": 999}),
+        lambda r: json.dumps({**r, "tensors": {k: [v[0], v[1], v[2], v[3], 10**9, v[5]] for k, v in r["tensors"].items()}}),
+        lambda r: json.dumps({**r, "tensors": {k: ["__class__", *v[1:]] for k, v in r["tensors"].items()}}),
+    ],
+    ids=["garbage", "wrong-size", "future-format", "out-of-bounds", "not-a-dtype"],
+)
+def test_a_damaged_record_is_ignored_and_rewritten(tmp_path, damage):
+    path = _cached(tmp_path, _state())
+    load_state_dict(path)
+    record = tensor_layout.record_path(path)
+    good = json.loads(record.read_text())
+    record.write_text(damage(good))
+    _same(load_state_dict(path), _state())
+    assert json.loads(record.read_text()) == good
+
+
+def test_no_record_beside_a_file_outside_the_cache(tmp_path):
+    path = tmp_path / "mine.pth"
+    torch.save(_state(), path)
+    _same(load_state_dict(path), _state())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.pth"]
+
+
+def test_a_checkpoint_with_more_tensors_than_the_state_dict_gets_no_record(tmp_path):
+    """The flat state dict is part of the file: the layout cannot be matched record by record, so none."""
+    checkpoint = {"state_dict": _state(), "optimizer": {"momentum": torch.ones(3)}}
+    path = _cached(tmp_path, checkpoint, "ckpt.pth")
+    assert list(load_state_dict(path)) == list(_state())
+    assert not tensor_layout.record_path(path).exists()
+
+
+def test_removing_a_name_removes_its_record(tmp_path):
+    path = _cached(tmp_path, _state())
+    twin = hub.add_file(path, filename="twin.pth")  # same bytes, a second name
+    for name in (path, twin):
+        load_state_dict(name)
+    store = hub.Store(hub.cache_dir())
+    store.remove(next(e for e in store.entries() if e.filename == "net.pth"))
+    assert not tensor_layout.record_path(path).exists()
+    assert tensor_layout.record_path(twin).is_file() and twin.is_file()
+
+
+def test_zoo_load_twice_gives_torchvision_outputs(weights_files, serve):
+    """End to end: the second load (from the record) computes what torchvision's model computes."""
+    wf = weights_files["resnet50"]
+    url = serve(wf.path)
+    x = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        want = wf.reference(x)
+        for _ in range(2):
+            model = zoo.load("resnet50", weights=url, sha256=wf.sha256).eval()
+            torch.testing.assert_close(model(x), want, rtol=0, atol=0)
+    assert [p.name for p in hub.cache_dir().glob("blobs/*/.*.tensors.json")] == [".resnet50-test.pth.tensors.json"]
