@@ -18,7 +18,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from fresh_process import child_script, medians, run_child
+from fresh_process import child_script, compile_zoo, medians, run_child
 
 CHILD = child_script(
     imports="import timm, zoo",
@@ -59,6 +59,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--arch", nargs="+", default=["resnet50", "legacy_xception", "nasnetalarge"])
     args = parser.parse_args()
+    compile_zoo()
     with tempfile.TemporaryDirectory() as tmp:
         hub = Path(tmp) / "hub"
         env = {k: v for k, v in os.environ.items() if not k.startswith("ZOO_")}
