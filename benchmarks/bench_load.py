@@ -33,8 +33,9 @@ CHILD = child_script(
 )
 
 
-def make_weights(arch: str, torch_home: Path) -> Path:
-    """A torchvision-format file under the name torchvision's DEFAULT weights of ``arch`` use."""
+def make_weights(arch: str, torch_home: Path, fmt: str) -> Path:
+    """A torchvision-format file under the name torchvision's DEFAULT weights of ``arch`` use, in torch's zip
+    format (torch >= 1.6: resnet50's IMAGENET1K_V2 file) or its legacy one (vgg16's file, from 2017)."""
     import torch
     import torchvision
 
@@ -50,7 +51,7 @@ def make_weights(arch: str, torch_home: Path) -> Path:
         model = getattr(torchvision.models, arch)(weights=None, **extra)
     state = {k: torch.randn(v.shape) if v.is_floating_point() else torch.zeros(v.shape, dtype=v.dtype)
              for k, v in model.state_dict().items()}  # fmt: skip
-    torch.save(state, target)
+    torch.save(state, target, _use_new_zipfile_serialization=fmt == "zip")
     return target
 
 
@@ -58,36 +59,42 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--arch", nargs="+", default=["resnet50", "vgg16", "inception_v3"])
+    parser.add_argument("--format", nargs="+", choices=["zip", "legacy"], default=["zip", "legacy"],
+                        help="torch's file format: zip (torch >= 1.6) and/or legacy (torchvision's oldest files)")
     args = parser.parse_args()
     compile_zoo()
 
     work = Path(tempfile.mkdtemp(prefix="zoo-bench-load-"))
-    env = {**os.environ, "TORCH_HOME": str(work / "torch"), "ZOO_HOME": str(work / "zoo"), "ZOO_QUIET": "1"}
-    env.pop("ZOO_OFFLINE", None)
     rows = []
-    for arch in args.arch:
-        path = make_weights(arch, work / "torch")
-        url = path.as_uri()
-        run_child(CHILD, "zoo", arch, url, env)  # fills zoo's cache and the page cache: timed runs are warm
-        run_child(CHILD, "torchvision", arch, url, env)
-        results: dict[str, list[dict[str, float]]] = {"zoo": [], "torchvision": []}
-        for _ in range(args.runs):
-            for lib in results:  # interleaved, so load on the machine hits both alike
-                results[lib].append(run_child(CHILD, lib, arch, url, env))
-        med = {lib: medians(runs) for lib, runs in results.items()}
-        rows.append((arch, path.stat().st_size / 2**20, med["torchvision"], med["zoo"]))
+    for fmt in args.format:
+        env = {**os.environ, "TORCH_HOME": str(work / fmt / "torch"), "ZOO_HOME": str(work / fmt / "zoo"),
+               "ZOO_QUIET": "1"}  # fmt: skip
+        env.pop("ZOO_OFFLINE", None)
+        for arch in args.arch:
+            path = make_weights(arch, work / fmt / "torch", fmt)
+            url = path.as_uri()
+            run_child(CHILD, "zoo", arch, url, env)  # fills zoo's cache and the page cache: timed runs are warm
+            run_child(CHILD, "torchvision", arch, url, env)
+            mapped = any((work / fmt / "zoo" / "blobs").glob(f"*/.{path.name}.tensors.json"))
+            results: dict[str, list[dict[str, float]]] = {"zoo": [], "torchvision": []}
+            for _ in range(args.runs):
+                for lib in results:  # interleaved, so load on the machine hits both alike
+                    results[lib].append(run_child(CHILD, lib, arch, url, env))
+            med = {lib: medians(runs) for lib, runs in results.items()}
+            label = f"{arch} {fmt}{'' if mapped or fmt == 'zip' else ' (unmapped)'}"
+            rows.append((label, path.stat().st_size / 2**20, med["torchvision"], med["zoo"]))
 
     print(f"\nzoo.load vs torchvision weights=DEFAULT, warm cache, median of {args.runs} fresh processes")
     print(f"(python {sys.version.split()[0]}, {os.cpu_count()} CPUs. Memory in MB: peak = peak RSS of the process "
           "(imports included); +load = RSS growth over the load; +fwd = RSS growth after one forward pass,\n"
           "which also counts zoo's memory-mapped weights once they are read: file-backed pages the OS can share "
           "and drop, unlike torchvision's private copies)\n")  # fmt: skip
-    header = (f"{'model':14} {'file MB':>8} {'tv s':>7} {'zoo s':>7} {'speed-up':>8} {'tv peak':>8} {'zoo peak':>8} "
+    header = (f"{'model, file format':26} {'file MB':>8} {'tv s':>7} {'zoo s':>7} {'speed-up':>8} {'tv peak':>8} {'zoo peak':>8} "
               f"{'tv +load':>8} {'zoo +load':>9} {'tv +fwd':>8} {'zoo +fwd':>8}")  # fmt: skip
     print(header)
     print("-" * len(header))
     for arch, size, tv, zo in rows:
-        print(f"{arch:14} {size:8.0f} {tv['seconds']:7.3f} {zo['seconds']:7.3f} {tv['seconds'] / zo['seconds']:7.1f}x "
+        print(f"{arch:26} {size:8.0f} {tv['seconds']:7.3f} {zo['seconds']:7.3f} {tv['seconds'] / zo['seconds']:7.1f}x "
               f"{tv['peak_mb']:8.0f} {zo['peak_mb']:8.0f} {tv['load_mb']:8.0f} {zo['load_mb']:9.0f} "
               f"{tv['forward_mb']:8.0f} {zo['forward_mb']:8.0f}")  # fmt: skip
 

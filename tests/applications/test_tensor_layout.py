@@ -97,6 +97,52 @@ def test_a_damaged_record_is_ignored_and_rewritten(tmp_path, damage):
     assert json.loads(record.read_text()) == good
 
 
+def _legacy_data_start(path) -> int:
+    """Where torch's pre-1.6 format puts the first storage: after its five pickles."""
+    import pickletools
+
+    with open(path, "rb") as f:
+        for _ in range(5):
+            for _op in pickletools.genops(f):
+                pass
+        return f.tell() + 8  # an int64 element count comes first
+
+
+def _legacy_cached(tmp_path, aligned: bool):
+    """A file in torch's old format (like torchvision's VGG weights) whose float32 data starts 4-byte aligned,
+    or not: the pickle's length decides, so a key of the right length is picked."""
+    torch.manual_seed(1)
+    for pad in range(8):
+        state = collections.OrderedDict([("w" * (pad + 1), torch.randn(4, 6)), ("b", torch.randn(6))])
+        state._metadata = collections.OrderedDict([("", {"version": 1})])
+        source = tmp_path / f"legacy{pad}.pth"
+        torch.save(state, source, _use_new_zipfile_serialization=False)
+        if (_legacy_data_start(source) % 4 == 0) == aligned:
+            return hub.add_file(source, sha256=hashlib.sha256(source.read_bytes()).hexdigest()), state
+    raise AssertionError("no key length gave the alignment wanted")
+
+
+def test_legacy_format_file_is_mapped_from_its_record_once_read(tmp_path, monkeypatch):
+    path, state = _legacy_cached(tmp_path, aligned=True)
+    with pytest.raises(RuntimeError, match="mmap"):
+        torch.load(path, weights_only=True, mmap=True)  # torch itself cannot map this format
+    _same(load_state_dict(path), state)
+    assert tensor_layout.record_path(path).is_file()
+    monkeypatch.setattr(torch, "load", lambda *a, **k: pytest.fail("torch.load ran despite the record"))
+    _same(load_state_dict(path), state)
+
+
+def test_legacy_format_storages_at_odd_addresses_are_copied_aligned(tmp_path, monkeypatch):
+    """Mapping float32 data at an odd address would hand kernels misaligned pointers: such storages are
+    copied out of the mapping instead."""
+    path, state = _legacy_cached(tmp_path, aligned=False)
+    load_state_dict(path)
+    monkeypatch.setattr(torch, "load", lambda *a, **k: pytest.fail("torch.load ran despite the record"))
+    warm = load_state_dict(path)
+    _same(warm, state)
+    assert all(t.data_ptr() % t.element_size() == 0 for t in warm.values())
+
+
 def test_no_record_beside_a_file_outside_the_cache(tmp_path):
     path = tmp_path / "mine.pth"
     torch.save(_state(), path)

@@ -7,11 +7,15 @@ shape, stride and byte range in the file (plus the state dict's ``_metadata``). 
 file once and cut the tensors out of it (1.5 ms for resnet50), the same copy-on-write mapping
 ``torch.load(mmap=True)`` makes.
 
-The record is only derived from what the safe load returned and checked against the zip's own offsets; a
-file it cannot describe exactly (another byte order, compressed records, a layout torch changes one day)
-simply gets no record. Nothing in it can run code: a damaged record fails torch's bounds checks and the
-file is read the ordinary way again. Only files in zoo's cache get one (never a user's own file), as
-``.<filename>.tensors.json`` next to the name it describes.
+Both of torch's formats are described: the zip archive of torch >= 1.6 and the older one torchvision's
+oldest weights (VGG, DenseNet, the first ResNets) still use, which ``mmap=True`` cannot open at all: such a
+file is read whole on its first load, and mapped on every later one. A record is written only when, at the
+place the format puts each storage, the file's bytes equal those of the storage the safe load returned, so it
+is right by construction; a file it cannot describe that way (compressed records, a format torch changes one
+day) simply gets none. The old format does not align its data: a storage that does not start at a multiple
+of its element size is copied out of the mapping rather than handed to kernels at an odd address. Nothing in a record can run code: a damaged one fails torch's
+bounds checks and the file is read the ordinary way again. Only files in zoo's cache get one (never a
+user's own file), as ``.<filename>.tensors.json`` next to the name it describes.
 """
 
 from __future__ import annotations
@@ -20,11 +24,13 @@ import contextlib
 import json
 import logging
 import os
+import pickletools
 import struct
 import sys
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import torch
 
@@ -70,19 +76,22 @@ def _cut(path: Path, record: dict[str, Any]) -> tuple[dict[str, torch.Tensor], d
             raise TypeError(f"{dtype_name!r} is not a torch dtype")
         storage = storages.get(start)
         if storage is None:
-            storage = storages[start] = whole[start : start + nbytes]
+            storage = whole[start : start + nbytes]
+            if start % dtype.itemsize:  # kernels may assume aligned data: copy the few such storages
+                storage = storage.clone()
+            storages[start] = storage
         state[name] = torch.empty((0,), dtype=dtype).set_(storage, offset, shape, stride)
     return state, record["metadata"]
 
 
 def save(path: Path, state: dict[str, torch.Tensor]) -> None:
-    """Record where ``state``'s tensors (just loaded from ``path`` with ``mmap=True``) lie in the file."""
+    """Record where ``state``'s tensors (just read from ``path`` by ``torch.load(weights_only=True)``) lie."""
     record_file = record_path(path)
     if record_file is None:
         return
     try:
         record = _describe(path, state)
-    except (OSError, ValueError, TypeError, zipfile.BadZipFile) as exc:  # TypeError: metadata not JSON
+    except (OSError, ValueError, TypeError, RuntimeError, zipfile.BadZipFile) as exc:  # TypeError: metadata not JSON
         record = None
         log.debug("no tensor record for %s: %s", path, exc)
     if record is None:
@@ -96,42 +105,61 @@ def save(path: Path, state: dict[str, torch.Tensor]) -> None:
 
 
 def _describe(path: Path, state: dict[str, torch.Tensor]) -> dict[str, Any] | None:
-    offsets = _storage_offsets(path)
-    if offsets is None:
-        return None
-    # torch.load(mmap=True) cuts every storage out of one mapping of the file, in file order: the k-th
-    # storage by address is the k-th data record by offset, and address - offset is the same for all.
-    by_address: dict[int, int] = {}
+    """Each storage's byte range in the file, found where the format says storages lie and accepted only
+    where the file's bytes there equal the safely loaded storage's (so a record is right by construction)."""
+    size = os.path.getsize(path)
+    whole = torch.UntypedStorage.from_file(os.fspath(path), False, size)
+    unplaced: dict[int, list[torch.UntypedStorage]] = {}  # by size in bytes
+    element_size: dict[int, int] = {}  # by data_ptr
     for tensor in state.values():
         if tensor.layout != torch.strided or tensor.is_quantized or tensor.device.type != "cpu":
             return None
         storage = tensor.untyped_storage()
-        by_address[storage.data_ptr()] = storage.nbytes()
-    addresses = sorted(by_address)
-    if len(addresses) != len(offsets) or 0 in by_address.values():
-        return None
-    base = addresses[0] - offsets[0]
-    if any(address - base != offset for address, offset in zip(addresses, offsets, strict=True)):
+        if storage.data_ptr() not in element_size:
+            unplaced.setdefault(storage.nbytes(), []).append(storage)
+        element_size[storage.data_ptr()] = max(element_size.get(storage.data_ptr(), 1), tensor.element_size())
+    starts: dict[int, int] = {}
+
+    def place(start: int, nbytes: int) -> bool:
+        """Find the unplaced storage whose bytes lie at ``start``; False when none does."""
+        candidates = unplaced.get(nbytes, [])
+        found = _bytes(whole[start : start + nbytes]) if start + nbytes <= size else None
+        for n, storage in enumerate(candidates):
+            if found is not None and torch.equal(found, _bytes(storage)):
+                starts[storage.data_ptr()] = start
+                del candidates[n]
+                return True
+        return False
+
+    with open(path, "rb") as raw:
+        if zipfile.is_zipfile(raw):
+            regions = _zip_regions(raw)
+            if regions is None or not all(place(start, nbytes) for start, nbytes in regions):
+                return None
+        elif not _walk_legacy(raw, size, place, element_sizes=sorted(set(element_size.values()))):
+            return None
+    if any(unplaced.values()):
         return None
     tensors = {}
     for name, tensor in state.items():
         storage = tensor.untyped_storage()
-        start = storage.data_ptr() - base
         tensors[name] = [str(tensor.dtype).removeprefix("torch."), list(tensor.shape), list(tensor.stride()),
-                         tensor.storage_offset(), start, storage.nbytes()]  # fmt: skip
+                         tensor.storage_offset(), starts[storage.data_ptr()], storage.nbytes()]  # fmt: skip
     metadata = getattr(state, "_metadata", None)
-    return {"format": _FORMAT, "size": os.path.getsize(path), "tensors": tensors,
+    return {"format": _FORMAT, "size": size, "tensors": tensors,
             "metadata": json.loads(json.dumps(metadata)) if metadata is not None else None}  # fmt: skip
 
 
-def _storage_offsets(path: Path) -> list[int] | None:
-    """Byte offsets of the data records (``<archive>/data/<key>``) in file order, if all are stored raw."""
-    offsets = []
-    with zipfile.ZipFile(path) as archive, open(path, "rb") as raw:
+def _bytes(storage: torch.UntypedStorage) -> torch.Tensor:
+    return torch.empty((0,), dtype=torch.uint8).set_(storage)
+
+
+def _zip_regions(raw: BinaryIO) -> list[tuple[int, int]] | None:
+    """(start, size) of each data record (``<archive>/data/<key>``) of torch's zip format, stored raw."""
+    regions = []
+    with zipfile.ZipFile(raw) as archive:
         for info in archive.infolist():
             parts = info.filename.split("/")
-            if len(parts) == 2 and parts[1] == "byteorder" and archive.read(info).decode() != sys.byteorder:
-                return None
             if len(parts) != 3 or parts[1] != "data":
                 continue
             if info.compress_type != zipfile.ZIP_STORED:
@@ -140,5 +168,29 @@ def _storage_offsets(path: Path) -> list[int] | None:
             signature, name_length, extra_length = _LOCAL_HEADER.unpack(raw.read(_LOCAL_HEADER.size))
             if signature != b"PK\x03\x04":
                 return None
-            offsets.append(info.header_offset + _LOCAL_HEADER.size + name_length + extra_length)
-    return sorted(offsets)
+            regions.append((info.header_offset + _LOCAL_HEADER.size + name_length + extra_length, info.file_size))
+    return regions
+
+
+def _walk_legacy(raw: BinaryIO, size: int, place: Callable[[int, int], bool], element_sizes: list[int]) -> bool:
+    """torch's format before 1.6 (``_use_new_zipfile_serialization=False``, still the format of torchvision's
+    oldest weights, VGG and DenseNet among them): five pickles (magic number, protocol, system info, the
+    object, the storage keys), then each storage as an int64 element count and its bytes, back to back.
+    The pickles are only stepped over (``pickletools.genops`` decodes opcodes, builds no object)."""
+    raw.seek(0)
+    for _ in range(5):
+        for _op in pickletools.genops(raw):
+            pass
+    position = raw.tell()
+    while position < size:
+        raw.seek(position)
+        header = raw.read(8)
+        if len(header) != 8:
+            return False
+        count = int.from_bytes(header, sys.byteorder)
+        start = position + 8
+        nbytes = next((count * e for e in element_sizes if place(start, count * e)), None)
+        if nbytes is None:
+            return False
+        position = start + nbytes
+    return position == size
