@@ -75,7 +75,7 @@ def main() -> None:
             url = path.as_uri()
             run_child(CHILD, "zoo", arch, url, env)  # fills zoo's cache and the page cache: timed runs are warm
             run_child(CHILD, "torchvision", arch, url, env)
-            mapped = any((work / fmt / "zoo" / "blobs").glob(f"*/.{path.name}.tensors.json"))
+            mapped = any((work / fmt / "zoo" / "blobs").glob(f"*/..{path.name}.tensors.json"))
             results: dict[str, list[dict[str, float]]] = {"zoo": [], "torchvision": []}
             for _ in range(args.runs):
                 for lib in results:  # interleaved, so load on the machine hits both alike

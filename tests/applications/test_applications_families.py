@@ -52,14 +52,23 @@ def test_pooled_features_feed_the_classifier(arch):
 
 
 @pytest.mark.parametrize("tensor_math_in_init", [False, True])
-def test_empty_weights_skips_init_of_meta_tensors_only(tensor_math_in_init):
+def test_empty_weights_skips_init_of_meta_tensors_only(tensor_math_in_init, monkeypatch):
     """Inside a build, ``torch.nn.init`` returns meta tensors untouched, yet a model another thread builds
     on the CPU meanwhile is initialised exactly as usual; afterwards ``torch.nn.init`` is torch's again."""
     import threading
 
+    calls = {"meta": 0, "cpu": 0}
+    real = torch.nn.init.kaiming_uniform_
+
+    def counting(tensor, *args, **kwargs):
+        calls["meta" if tensor.is_meta else "cpu"] += 1
+        return real(tensor, *args, **kwargs)
+
+    monkeypatch.setattr(torch.nn.init, "kaiming_uniform_", counting)
     originals = {name: getattr(torch.nn.init, name) for name in ("kaiming_uniform_", "normal_", "trunc_normal_")}
     torch.manual_seed(3)
     reference = torch.nn.Linear(16, 8).state_dict()
+    calls["cpu"] = 0
     inside, built = threading.Event(), {}
 
     def other_thread():
@@ -70,9 +79,25 @@ def test_empty_weights_skips_init_of_meta_tensors_only(tensor_math_in_init):
     worker = threading.Thread(target=other_thread)
     worker.start()
     with empty_weights(tensor_math_in_init=tensor_math_in_init):
-        meta_model = torchvision.models.resnet18()
+        meta_model = torchvision.models.resnet18()  # its Linear head calls kaiming_uniform_
         inside.set()
         worker.join()
+    assert calls == {"meta": 0, "cpu": 1}  # the other thread's Linear only
     assert all(p.is_meta for p in meta_model.parameters())
     assert all(torch.equal(built["cpu"][k], reference[k]) for k in reference)
     assert {name: getattr(torch.nn.init, name) for name in originals} == originals
+
+
+def test_empty_weights_leaves_a_later_patch_of_torch_in_place():
+    """Another library that patches ``torch.nn.init`` while zoo builds keeps its patch afterwards."""
+    real = torch.nn.init.normal_
+
+    def theirs(tensor, *args, **kwargs):
+        return tensor
+
+    try:
+        with empty_weights():
+            torch.nn.init.normal_ = theirs
+        assert torch.nn.init.normal_ is theirs
+    finally:
+        torch.nn.init.normal_ = real

@@ -84,8 +84,14 @@ def test_recorded_tensors_are_copy_on_write(tmp_path):
         lambda r: json.dumps({**r, "format": 999}),
         lambda r: json.dumps({**r, "tensors": {k: [v[0], v[1], v[2], v[3], 10**9, v[5]] for k, v in r["tensors"].items()}}),
         lambda r: json.dumps({**r, "tensors": {k: ["__class__", *v[1:]] for k, v in r["tensors"].items()}}),
+        lambda r: json.dumps({**r, "tensors": {k: ["qint8", *v[1:]] for k, v in r["tensors"].items()}}),
+        lambda r: json.dumps({**r, "tensors": {k: [*v[:4], -64, v[5]] for k, v in r["tensors"].items()}}),
+        lambda r: json.dumps({**r, "tensors": {k: [*v[:5], v[5] + 10**6] for k, v in r["tensors"].items()}}),
+        lambda r: json.dumps({**r, "metadata": ["not", "a", "dict"]}),
+        lambda r: json.dumps({**r, "mtime_ns": r["mtime_ns"] + 1}),  # the file changed since
     ],
-    ids=["garbage", "wrong-size", "future-format", "out-of-bounds", "not-a-dtype"],
+    ids=["garbage", "wrong-size", "future-format", "out-of-bounds", "not-a-dtype", "quantized", "negative-start",
+         "past-the-end", "bad-metadata", "newer-file"],  # fmt: skip
 )
 def test_a_damaged_record_is_ignored_and_rewritten(tmp_path, damage):
     path = _cached(tmp_path, _state())
@@ -158,15 +164,33 @@ def test_a_checkpoint_with_more_tensors_than_the_state_dict_gets_no_record(tmp_p
     assert not tensor_layout.record_path(path).exists()
 
 
-def test_removing_a_name_removes_its_record(tmp_path):
+def test_removing_a_name_removes_its_records_only(tmp_path):
     path = _cached(tmp_path, _state())
-    twin = hub.add_file(path, filename="twin.pth")  # same bytes, a second name
+    twin = hub.add_file(path, filename="net.pth.bin")  # same bytes, a second name that extends the first
     for name in (path, twin):
         load_state_dict(name)
     store = hub.Store(hub.cache_dir())
     store.remove(next(e for e in store.entries() if e.filename == "net.pth"))
+    assert not tensor_layout.record_path(path).exists() and not path.with_name(".net.pth.json").exists()
+    assert tensor_layout.record_path(twin).is_file() and twin.with_name(".net.pth.bin.json").is_file()
+    assert twin.is_file()
+
+
+def test_a_read_only_cache_loads_without_recording(tmp_path, monkeypatch):
+    path = _cached(tmp_path, _state())
+    monkeypatch.setattr(tensor_layout, "_describe", lambda *a: pytest.fail("described a file it cannot record"))
+    monkeypatch.setattr(tensor_layout.os, "access", lambda *a: False)
+    _same(load_state_dict(path), _state())
     assert not tensor_layout.record_path(path).exists()
-    assert tensor_layout.record_path(twin).is_file() and twin.is_file()
+
+
+def test_views_a_record_cannot_express_get_no_record(tmp_path):
+    """A conjugate view reads its bytes differently from a plain tensor: such a file keeps torch.load."""
+    state = {"z": torch.randn(3, dtype=torch.complex64).conj(), "w": torch.randn(2)}
+    path = _cached(tmp_path, state, "conj.pth")
+    got = load_state_dict(path)
+    assert got["z"].is_conj() and torch.equal(got["z"].resolve_conj(), state["z"].resolve_conj())
+    assert not tensor_layout.record_path(path).exists()
 
 
 def test_zoo_load_twice_gives_torchvision_outputs(weights_files, serve):
@@ -179,4 +203,4 @@ def test_zoo_load_twice_gives_torchvision_outputs(weights_files, serve):
         for _ in range(2):
             model = zoo.load("resnet50", weights=url, sha256=wf.sha256).eval()
             torch.testing.assert_close(model(x), want, rtol=0, atol=0)
-    assert [p.name for p in hub.cache_dir().glob("blobs/*/.*.tensors.json")] == [".resnet50-test.pth.tensors.json"]
+    assert [p.name for p in hub.cache_dir().glob("blobs/*/*.tensors.json")] == ["..resnet50-test.pth.tensors.json"]

@@ -96,8 +96,8 @@ def test_cache_prune(file_server, home, capsys):
     live.write_bytes(b"being written")
     (home / "blobs" / ("e" * 64)).mkdir()
     (keep.parent / ".missing.bin.json").write_text("{}")
-    (keep.parent / ".missing.bin.tensors.json").write_text("{}")  # derived facts of a name that is gone
-    derived = keep.parent / ".keep.bin.tensors.json"  # ... and of one still there: kept
+    (keep.parent / "..missing.bin.tensors.json").write_text("{}")  # derived facts of a name that is gone
+    derived = keep.parent / "..keep.bin.tensors.json"  # ... and of one still there: kept
     derived.write_text("{}")
 
     assert main(["cache", "prune", "--dry-run"]) == 0
@@ -111,7 +111,7 @@ def test_cache_prune(file_server, home, capsys):
     assert not (partial / "abc-x.bin.part").exists() and not stale.exists()
     assert live.exists()  # its process (this one) is alive
     assert not (home / "blobs" / ("e" * 64)).exists() and not (keep.parent / ".missing.bin.json").exists()
-    assert not (keep.parent / ".missing.bin.tensors.json").exists() and derived.exists()
+    assert not (keep.parent / "..missing.bin.tensors.json").exists() and derived.exists()
     assert keep.exists() and main(["cache", "verify"]) == 0
 
 

@@ -72,7 +72,7 @@ class _Patches:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._users = 0
-        self._originals: list[tuple[object, str, Any]] = []
+        self._installed: list[tuple[object, str, Any, Any]] = []  # owner, name, original, wrapper
 
     def _targets(self) -> list[tuple[object, str, Callable[[Any], Any]]]:
         return [
@@ -87,8 +87,9 @@ class _Patches:
             if self._users == 0:
                 for owner, name, wrap in self._targets():
                     original = getattr(owner, name)
-                    self._originals.append((owner, name, original))
-                    setattr(owner, name, wrap(original))
+                    wrapper = wrap(original)
+                    self._installed.append((owner, name, original, wrapper))
+                    setattr(owner, name, wrapper)
             self._users += 1
         try:
             yield
@@ -96,9 +97,10 @@ class _Patches:
             with self._lock:
                 self._users -= 1
                 if self._users == 0:
-                    for owner, name, original in self._originals:
-                        setattr(owner, name, original)
-                    self._originals.clear()
+                    for owner, name, original, wrapper in self._installed:
+                        if getattr(owner, name) is wrapper:  # not if another library patched it since
+                            setattr(owner, name, original)
+                    self._installed.clear()
 
 
 _patches = _Patches()

@@ -15,7 +15,7 @@ is right by construction; a file it cannot describe that way (compressed records
 day) simply gets none. The old format does not align its data: a storage that does not start at a multiple
 of its element size is copied out of the mapping rather than handed to kernels at an odd address. Nothing in a record can run code: a damaged one fails torch's
 bounds checks and the file is read the ordinary way again. Only files in zoo's cache get one (never a
-user's own file), as ``.<filename>.tensors.json`` next to the name it describes.
+user's own file), as ``..<filename>.tensors.json`` next to the name it describes.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ import os
 import pickletools
 import struct
 import sys
+import tempfile
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -37,15 +38,20 @@ import torch
 log = logging.getLogger("zoo.applications")
 
 _FORMAT = 1
+#: What a record may hold: plain numeric dtypes (no quantized ones, whose scale a record does not carry).
+_DTYPES = {
+    str(dtype).removeprefix("torch."): dtype
+    for dtype in (torch.float64, torch.float32, torch.float16, torch.bfloat16, torch.complex64, torch.complex128,
+                  torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8, torch.bool)
+}  # fmt: skip
 _LOCAL_HEADER = struct.Struct("<4s22xHH")  # signature, then the name and extra-field lengths
 
 
 def record_path(path: Path) -> Path | None:
     """The record's path for a file in zoo's cache (``blobs/<sha256>/<name>``), else None."""
-    folder = path.parent
-    if folder.parent.name != "blobs" or len(folder.name) != 64:
-        return None
-    return path.with_name(f".{path.name}.tensors.json")
+    from zoo.hub.store import derived_record, is_blob_folder
+
+    return derived_record(path, "tensors") if is_blob_folder(path.parent) else None
 
 
 def load(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any] | None] | None:
@@ -56,7 +62,8 @@ def load(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any] | None] | 
         return None
     try:
         record = json.loads(record_file.read_text())
-        if record.get("format") != _FORMAT or record.get("size") != os.path.getsize(path):
+        stat = os.stat(path)
+        if record.get("format") != _FORMAT or [record.get("size"), record.get("mtime_ns")] != [stat.st_size, stat.st_mtime_ns]:
             return None
         return _cut(path, record)
     except FileNotFoundError:
@@ -67,28 +74,34 @@ def load(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any] | None] | 
 
 
 def _cut(path: Path, record: dict[str, Any]) -> tuple[dict[str, torch.Tensor], dict[str, Any] | None]:
-    whole = torch.UntypedStorage.from_file(os.fspath(path), False, record["size"])  # private: copy-on-write
+    size, metadata = record["size"], record["metadata"]
+    if metadata is not None and not (
+        isinstance(metadata, dict) and all(isinstance(v, dict) for v in metadata.values())
+    ):
+        raise TypeError("metadata is not a dict of dicts")
+    whole = torch.UntypedStorage.from_file(os.fspath(path), False, size)  # private: copy-on-write
     storages: dict[int, torch.UntypedStorage] = {}
     state: dict[str, torch.Tensor] = {}
     for name, (dtype_name, shape, stride, offset, start, nbytes) in record["tensors"].items():
-        dtype = getattr(torch, dtype_name)
-        if not isinstance(dtype, torch.dtype):
-            raise TypeError(f"{dtype_name!r} is not a torch dtype")
+        dtype = _DTYPES[dtype_name]
+        numbers = [*shape, *stride, offset, start, nbytes]
+        if not all(type(n) is int for n in numbers) or start < 0 or nbytes < 0 or start + nbytes > size:
+            raise ValueError(f"{name}: byte range {start}+{nbytes} is not inside the file")
         storage = storages.get(start)
         if storage is None:
             storage = whole[start : start + nbytes]
             if start % dtype.itemsize:  # kernels may assume aligned data: copy the few such storages
                 storage = storage.clone()
             storages[start] = storage
-        state[name] = torch.empty((0,), dtype=dtype).set_(storage, offset, shape, stride)
-    return state, record["metadata"]
+        state[name] = torch.empty((0,), dtype=dtype).set_(storage, offset, shape, stride)  # checks the bounds
+    return state, metadata
 
 
 def save(path: Path, state: dict[str, torch.Tensor]) -> None:
     """Record where ``state``'s tensors (just read from ``path`` by ``torch.load(weights_only=True)``) lie."""
     record_file = record_path(path)
-    if record_file is None:
-        return
+    if record_file is None or not os.access(record_file.parent, os.W_OK):
+        return  # a read-only cache still loads, only without the shortcut (and without checking every byte)
     try:
         record = _describe(path, state)
     except (OSError, ValueError, TypeError, RuntimeError, zipfile.BadZipFile) as exc:  # TypeError: metadata not JSON
@@ -96,12 +109,19 @@ def save(path: Path, state: dict[str, torch.Tensor]) -> None:
         log.debug("no tensor record for %s: %s", path, exc)
     if record is None:
         return
-    tmp = record_file.with_name(f"{record_file.name}.{os.getpid()}.tmp")
-    with contextlib.suppress(OSError):  # a read-only cache still loads, only without the shortcut
-        tmp.write_text(json.dumps(record, separators=(",", ":")))
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f"{record_file.name}.", suffix=".tmp", dir=record_file.parent)
+    except OSError:
+        return
+    try:
+        with os.fdopen(fd, "w") as out:
+            json.dump(record, out, separators=(",", ":"))
         os.replace(tmp, record_file)
-    with contextlib.suppress(OSError):
-        tmp.unlink()
+    except OSError as exc:
+        log.debug("cannot write %s: %s", record_file, exc)
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
 
 
 def _describe(path: Path, state: dict[str, torch.Tensor]) -> dict[str, Any] | None:
@@ -112,8 +132,10 @@ def _describe(path: Path, state: dict[str, torch.Tensor]) -> dict[str, Any] | No
     unplaced: dict[int, list[torch.UntypedStorage]] = {}  # by size in bytes
     element_size: dict[int, int] = {}  # by data_ptr
     for tensor in state.values():
-        if tensor.layout != torch.strided or tensor.is_quantized or tensor.device.type != "cpu":
-            return None
+        if (type(tensor) is not torch.Tensor or tensor.requires_grad or tensor.layout != torch.strided
+                or tensor.dtype not in _DTYPES.values() or tensor.device.type != "cpu" or tensor.is_conj()
+                or tensor.is_neg()):  # fmt: skip
+            return None  # a record holds plain strided tensors only
         storage = tensor.untyped_storage()
         if storage.data_ptr() not in element_size:
             unplaced.setdefault(storage.nbytes(), []).append(storage)
@@ -146,7 +168,7 @@ def _describe(path: Path, state: dict[str, torch.Tensor]) -> dict[str, Any] | No
         tensors[name] = [str(tensor.dtype).removeprefix("torch."), list(tensor.shape), list(tensor.stride()),
                          tensor.storage_offset(), starts[storage.data_ptr()], storage.nbytes()]  # fmt: skip
     metadata = getattr(state, "_metadata", None)
-    return {"format": _FORMAT, "size": size, "tensors": tensors,
+    return {"format": _FORMAT, "size": size, "mtime_ns": os.stat(path).st_mtime_ns, "tensors": tensors,
             "metadata": json.loads(json.dumps(metadata)) if metadata is not None else None}  # fmt: skip
 
 

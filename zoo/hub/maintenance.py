@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from zoo.hub.store import CachedFile, Store, hash_file, host_tag
+from zoo.hub.store import DERIVED_KINDS, CachedFile, Store, hash_file, host_tag
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _TMP = re.compile(r"^.+\.(?P<host>[^.]+)\.(?P<pid>\d+)\.\d+\.tmp$")
@@ -93,11 +93,10 @@ def prune_candidates(store: Store) -> list[tuple[Path, str]]:
 
 
 def _records_a_name(record: str, names: set[str]) -> bool:
-    """``.<name>.json`` or ``.<name>.<what>.json`` of a name still in the folder."""
-    if not record.endswith(".json"):
-        return False
-    stem = record[1:-5]
-    return stem in names or any(stem.startswith(f"{name}.") for name in names)
+    """``.<name>.json`` (where it came from) or ``..<name>.<kind>.json`` (derived facts) of a name still there."""
+    if record.startswith(".."):
+        return any(record == f"..{name}.{kind}.json" for name in names for kind in DERIVED_KINDS)
+    return record.endswith(".json") and record[1:-5] in names
 
 
 def size_of(path: Path) -> int:

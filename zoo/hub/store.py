@@ -5,7 +5,7 @@ Layout under ``ZOO_HOME``::
     CACHEDIR.TAG                      tells backup tools to skip the folder
     blobs/<sha256>/<filename>         a whole, verified file; more names for the same bytes are hard links
     blobs/<sha256>/.<filename>.json   where it came from (URL, size, when)
-    blobs/<sha256>/.<filename>.*.json facts a reader derived from the bytes (e.g. a weights file's tensor layout)
+    blobs/<sha256>/..<filename>.<kind>.json  facts a reader derived from the bytes (kinds: DERIVED_KINDS)
     partial/<key>.part (+ .part.json) a download to resume: bytes so far, URL, ETag/Last-Modified, offset
     partial/<key>.<host>.<pid>.<n>.tmp  the file one process is writing right now
     locks/<key>.lock                  one lock per file, so N processes download it once
@@ -17,7 +17,6 @@ A file reaches ``blobs/`` only through :meth:`Store.commit`, after its hash was 
 from __future__ import annotations
 
 import contextlib
-import glob
 import hashlib
 import json
 import os
@@ -39,6 +38,8 @@ CACHEDIR_TAG = (
     "# For information about cache directory tags, see https://bford.info/cachedir/\n"
 )
 _HEX = re.compile(r"^[0-9a-f]+$")
+#: Kinds of record a reader may derive from a cached file's bytes and keep beside it (see derived_record).
+DERIVED_KINDS = ("tensors",)
 _CHUNK = 1 << 20
 MIN_PREFIX = 8
 
@@ -119,6 +120,22 @@ def host_tag() -> str:
 def _private_name(path: Path) -> Path:
     """A sibling name no other process or thread uses (for write-then-``os.replace``)."""
     return path.with_name(f".{path.name}.{host_tag()}.{os.getpid()}.{threading.get_ident()}.tmp")
+
+
+def derived_record(path: Path, kind: str) -> Path:
+    """Where facts of ``kind`` derived from the cached file ``path`` are kept: ``..<name>.<kind>.json``.
+
+    Two dots, because a cached name never starts with one: it cannot be mistaken for a name's own record
+    (``.<name>.json``), whatever the names. Removed with the name; ``zoo cache prune`` keeps it meanwhile.
+    """
+    if kind not in DERIVED_KINDS:
+        raise ValueError(f"unknown derived record kind {kind!r}; known: {', '.join(DERIVED_KINDS)}")
+    return path.with_name(f"..{path.name}.{kind}.json")
+
+
+def is_blob_folder(folder: Path) -> bool:
+    """``folder`` is ``.../blobs/<sha256>``, the home of one cached content."""
+    return folder.parent.name == "blobs" and len(folder.name) == 64 and _HEX.match(folder.name) is not None
 
 
 def write_json_atomic(path: Path, data: dict) -> None:
@@ -350,7 +367,8 @@ class Store:
         freed = 0 if others else entry.size
         with contextlib.suppress(FileNotFoundError):
             entry.path.unlink()
-        for record in entry.path.parent.glob(f".{glob.escape(entry.filename)}.*json"):
+        for record in (entry.path.with_name(f".{entry.filename}.json"),
+                       *(derived_record(entry.path, kind) for kind in DERIVED_KINDS)):  # fmt: skip
             with contextlib.suppress(FileNotFoundError):
                 record.unlink()
         if not self._names_in(entry.path.parent):

@@ -96,8 +96,19 @@ def load(version: str) -> dict[str, Any]:
 
 @functools.lru_cache(maxsize=4)
 def load_index(version: str) -> dict[str, Any]:
-    """What registration needs of each architecture (the index written beside the catalogue)."""
-    return _read(version, "index") or index_of(load(version))
+    """What registration needs of each architecture (the index written beside the catalogue; derived and
+    written now for a catalogue generated before indexes existed)."""
+    found = _read(version, "index")
+    if found is not None:
+        return found
+    index = index_of(load(version))
+    from zoo_timm.generate import write_json
+
+    try:
+        write_json(cached_path(version, "index"), index)
+    except OSError as exc:
+        log.warning("zoo-timm: cannot write the catalogue index (%s); it is derived in every process", exc)
+    return index
 
 
 def index_of(catalogue: dict[str, Any]) -> dict[str, Any]:

@@ -105,12 +105,12 @@ def write_catalogue(path: Path) -> Path:
     from zoo_timm.catalogue import index_of
 
     catalogue = build_catalogue()
-    _write_json(path.with_name(path.name.replace("catalogue-", "index-", 1)), index_of(catalogue))
-    return _write_json(path, catalogue)
+    write_json(path.with_name(path.name.replace("catalogue-", "index-", 1)), index_of(catalogue))
+    return write_json(path, catalogue)
 
 
-def _write_json(path: Path, data: dict[str, Any]) -> Path:
-    """Atomically: a reader never sees half a file."""
+def write_json(path: Path, data: dict[str, Any]) -> Path:
+    """Write ``data`` atomically: a reader never sees half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(data, separators=(",", ":"), sort_keys=False)
     fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
