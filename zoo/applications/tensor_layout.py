@@ -13,9 +13,12 @@ file is read whole on its first load, and mapped on every later one. A record is
 place the format puts each storage, the file's bytes equal those of the storage the safe load returned, so it
 is right by construction; a file it cannot describe that way (compressed records, a format torch changes one
 day) simply gets none. The old format does not align its data: a storage that does not start at a multiple
-of its element size is copied out of the mapping rather than handed to kernels at an odd address. Nothing in a record can run code: a damaged one fails torch's
-bounds checks and the file is read the ordinary way again. Only files in zoo's cache get one (never a
-user's own file), as ``..<filename>.tensors.json`` next to the name it describes.
+of its element size is copied out of the mapping rather than handed to kernels at an odd address.
+
+Nothing in a record can run code, and a damaged one (byte ranges outside the file, unknown dtypes, sizes
+torch's bounds checks refuse, a file changed since) is ignored: the file is read the ordinary way again and
+the record rewritten. Only files in zoo's cache get one (never a user's own file), as
+``..<filename>.tensors.json`` next to the name it describes.
 """
 
 from __future__ import annotations
@@ -63,7 +66,8 @@ def load(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any] | None] | 
     try:
         record = json.loads(record_file.read_text())
         stat = os.stat(path)
-        if record.get("format") != _FORMAT or [record.get("size"), record.get("mtime_ns")] != [stat.st_size, stat.st_mtime_ns]:
+        recorded = [record.get("format"), record.get("size"), record.get("mtime_ns")]
+        if recorded != [_FORMAT, stat.st_size, stat.st_mtime_ns]:
             return None
         return _cut(path, record)
     except FileNotFoundError:
