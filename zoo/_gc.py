@@ -10,31 +10,24 @@ from __future__ import annotations
 
 import functools
 import gc
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
 
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def without_gc(func: Callable[P, R]) -> Callable[P, R]:
-    """Decorator form of :func:`paused_gc`."""
+    """Run ``func`` with the cyclic collector paused (and restored as it was, even on an error)."""
 
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        with paused_gc():
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
             return func(*args, **kwargs)
+        finally:
+            if was_enabled:
+                gc.enable()
 
     return wrapper

@@ -172,3 +172,18 @@ def test_a_plugin_activation_resolves_by_name_in_layers():
         layer.linear.weight.zero_()
         layer.linear.bias.zero_()
     assert torch.allclose(layer(torch.ones(1, 3)), torch.ones(1, 2))  # squareplus(0) = sqrt(4) / 2
+
+
+def test_registering_runs_with_the_garbage_collector_paused(make_pm):
+    """Thousands of registrations would each trigger collections that walk torch's objects (zoo/_gc.py)."""
+    import gc
+
+    seen = []
+
+    class Spy:
+        @zoo.hookimpl
+        def zoo_register_layers(self, register):
+            seen.append(gc.isenabled())
+
+    make_pm({"spy": Spy()}).build_registry()
+    assert seen == [False] and gc.isenabled()

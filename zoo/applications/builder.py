@@ -219,7 +219,7 @@ def _from_url(arch: str, url: str, *, progress: bool | None, sha256: str | None,
                          filename=variant["filename"], progress=progress, entry=arch)  # fmt: skip
     else:
         path = hub.fetch([url], sha256=sha256, progress=progress, entry=arch)
-    digest = path.parent.name if len(path.parent.name) == 64 else (sha256 or (variant["sha256"] if tag else None))
+    digest = hub.content_sha256(path) or sha256 or (variant["sha256"] if tag else None)
     return ChosenWeights(tag, variant, path, variant["url"] if tag else url, digest)
 
 

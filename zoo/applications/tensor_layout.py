@@ -23,20 +23,20 @@ the record rewritten. Only files in zoo's cache get one (never a user's own file
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
 import pickletools
 import struct
 import sys
-import tempfile
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import torch
+
+from zoo.hub.store import derived_record, is_blob_folder, write_json_atomic
 
 log = logging.getLogger("zoo.applications")
 
@@ -52,8 +52,6 @@ _LOCAL_HEADER = struct.Struct("<4s22xHH")  # signature, then the name and extra-
 
 def record_path(path: Path) -> Path | None:
     """The record's path for a file in zoo's cache (``blobs/<sha256>/<name>``), else None."""
-    from zoo.hub.store import derived_record, is_blob_folder
-
     return derived_record(path, "tensors") if is_blob_folder(path.parent) else None
 
 
@@ -114,18 +112,9 @@ def save(path: Path, state: dict[str, torch.Tensor]) -> None:
     if record is None:
         return
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f"{record_file.name}.", suffix=".tmp", dir=record_file.parent)
-    except OSError:
-        return
-    try:
-        with os.fdopen(fd, "w") as out:
-            json.dump(record, out, separators=(",", ":"))
-        os.replace(tmp, record_file)
+        write_json_atomic(record_file, record, compact=True)
     except OSError as exc:
         log.debug("cannot write %s: %s", record_file, exc)
-    finally:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
 
 
 def _describe(path: Path, state: dict[str, torch.Tensor]) -> dict[str, Any] | None:

@@ -7,6 +7,6 @@ torch nor requests.
 """
 
 from zoo.hub.fetch import add_file, cache_dir, cached_path, fetch, fetch_spec
-from zoo.hub.store import CachedFile, Store
+from zoo.hub.store import CachedFile, Store, content_sha256
 
-__all__ = ["CachedFile", "Store", "add_file", "cache_dir", "cached_path", "fetch", "fetch_spec"]
+__all__ = ["CachedFile", "Store", "add_file", "cache_dir", "cached_path", "content_sha256", "fetch", "fetch_spec"]

@@ -11,9 +11,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from zoo.hub.store import DERIVED_KINDS, CachedFile, Store, hash_file, host_tag
+from zoo.hub.store import DERIVED_KINDS, CachedFile, Store, hash_file, host_tag, is_blob_folder
 
-_HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _TMP = re.compile(r"^.+\.(?P<host>[^.]+)\.(?P<pid>\d+)\.\d+\.tmp$")
 FOREIGN_TMP_AGE = 24 * 3600  # a temp file of another host is left alone for a day
 
@@ -79,7 +78,7 @@ def prune_candidates(store: Store) -> list[tuple[Path, str]]:
         found.append((path, "unused lock file"))
     if store.blobs.is_dir():
         for folder in sorted(store.blobs.iterdir()):
-            if not folder.is_dir() or not _HEX64.match(folder.name):
+            if not folder.is_dir() or not is_blob_folder(folder):
                 found.append((folder, "not a cache entry"))
                 continue
             names = {p.name for p in folder.iterdir() if not p.name.startswith(".")}

@@ -138,11 +138,22 @@ def is_blob_folder(folder: Path) -> bool:
     return folder.parent.name == "blobs" and len(folder.name) == 64 and _HEX.match(folder.name) is not None
 
 
-def write_json_atomic(path: Path, data: dict) -> None:
+def content_sha256(path: Path) -> str | None:
+    """The full sha256 a cached file is filed under (its blob folder's name); None outside the cache."""
+    return path.parent.name if is_blob_folder(path.parent) else None
+
+
+def write_json_atomic(path: Path, data: dict, *, compact: bool = False) -> None:
+    """Write ``data`` so that a reader sees the old file or the whole new one (``compact``: no indentation,
+    for machine-only records)."""
     tmp = _private_name(path)
-    with open(tmp, "w") as f:
-        json.dump(data, f, indent=1, sort_keys=True)
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w") as f:
+            json.dump(data, f, **({"separators": (",", ":")} if compact else {"indent": 1, "sort_keys": True}))
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
 
 
 def read_json(path: Path) -> dict | None:

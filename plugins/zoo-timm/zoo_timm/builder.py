@@ -21,6 +21,7 @@ from typing import Any
 
 from torch import nn
 
+from zoo import hub
 from zoo._gc import without_gc
 from zoo.applications import ChosenWeights, check_options, finish
 from zoo.applications.loading import WeightsFileError, load_state_dict
@@ -119,14 +120,12 @@ def resolve_weights(arch: str, weights: Any, *, progress: bool | None = None, sh
     if not isinstance(weights, str):
         raise TypeError(f"weights must be 'imagenet', a config tag, None, a file path or a URL, got {type(weights).__name__}.")
     if "://" in weights:
-        from zoo import hub
-
         path = hub.fetch([weights], sha256=sha256, progress=progress, entry=f"timm:{arch}")
-        return ChosenWeights(tag, default, path, weights, _digest(path, sha256))
+        return ChosenWeights(tag, default, path, weights, hub.content_sha256(path) or sha256)
     found = find_variant(arch, weights)
     if found is not None:
         path, spec = fetch_variant(arch, found, progress=progress, sha256=sha256)
-        return ChosenWeights(found, facts["weights"][found], path, spec["url"], _digest(path, sha256))
+        return ChosenWeights(found, facts["weights"][found], path, spec["url"], hub.content_sha256(path) or sha256)
     path = Path(weights).expanduser()
     if path.is_file():
         return ChosenWeights(tag, default, path, str(path), sha256)
@@ -145,17 +144,10 @@ def fetch_variant(arch: str, tag: str, *, progress: bool | None = None, sha256: 
     """Fetch a config's file through zoo's cache, trying its files in timm's order (hub safetensors, hub
     ``pytorch_model.bin``, release URL: the catalogue's ``alternates``, as ``zoo download`` does); returns
     the file and the spec it came from."""
-    from zoo import hub
-
     variant = catalogue.architecture(arch)["weights"][tag]
     specs = [{**spec, "sha256": sha256 or spec.get("sha256")} for spec in (variant, *variant.get("alternates", ()))]
     path = hub.fetch_spec({**specs[0], "alternates": specs[1:]}, progress=progress, entry=f"timm:{arch}")
     return path, next((spec for spec in specs if spec["filename"] == path.name), specs[0])
-
-
-def _digest(path: Path, sha256: str | None) -> str | None:
-    """The full sha256 zoo's content-addressed cache files the weights under."""
-    return path.parent.name if len(path.parent.name) == 64 else sha256
 
 
 # -- building and loading ------------------------------------------------------------------------------
