@@ -34,9 +34,15 @@ def _image(size: int = 64) -> torch.Tensor:
     return torch.randn(2, 3, size, size, generator=torch.Generator().manual_seed(1))
 
 
-def test_served_safetensors_load_through_cache_like_timm(timm_files, serve, local_catalogue, httpserver):
+def test_served_safetensors_load_through_cache_like_timm(timm_files, serve, local_catalogue, httpserver,
+                                                         monkeypatch):
+    from zoo_timm import builder
+
+    on_meta, real = [], builder._load_on_meta
+    monkeypatch.setattr(builder, "_load_on_meta", lambda *args: on_meta.append(real(*args)) or on_meta[-1])
     url = serve(timm_files.safetensors, local_catalogue("model.safetensors"))
     model = zoo.load("MobileNet")
+    assert on_meta == [model]  # built on the meta device, not the ordinary (random-init) way
     assert not any(t.is_meta for t in (*model.parameters(), *model.buffers()))
     x = _image()
     assert_same_model(model, _timm_reference(timm_files, timm_files.safetensors), x)
@@ -132,12 +138,13 @@ def test_ordinary_build_path_and_wrong_files(timm_files, monkeypatch, tmp_path):
 
     x = _image()
     reference = _timm_reference(timm_files, timm_files.safetensors)
+    wrong = tmp_path / "other.safetensors"
+    save_file({"conv_stem.weight": torch.zeros(8, 3, 3, 3)}, str(wrong))
     with monkeypatch.context() as patch:
         patch.setattr(builder, "_load_on_meta", unsupported)
         assert_same_model(zoo.load("MobileNet", weights=str(timm_files.safetensors)), reference, x)
-
-    wrong = tmp_path / "other.safetensors"
-    save_file({"conv_stem.weight": torch.zeros(8, 3, 3, 3)}, str(wrong))
+        with pytest.raises(WeightsFileError, match=r"do not fit timm's mobilenetv1_100"):  # the same error
+            zoo.load("MobileNet", weights=str(wrong))
     with pytest.raises(WeightsFileError, match=r"do not fit timm's mobilenetv1_100"):
         zoo.load("MobileNet", weights=str(wrong))
 
@@ -162,3 +169,26 @@ def test_timm_models_end_like_the_builtins():
     cnn = zoo.load("timm:test_resnet", weights=None, include_top=False, pooling="avg")
     assert cnn(_image(64)).shape[0] == 2  # not fixed-size: no input check for a size timm only suggests
     assert seen == [("timm:test_vit", False, "timm:test_vit"), ("timm:test_resnet", True, "timm:test_resnet")]
+
+
+def test_deferred_loading_defers_only_the_building_threads_calls():
+    """While zoo builds a timm model on the meta device, another thread's timm.create_model(pretrained=True)
+    must still load its weights, not have them silently recorded and dropped."""
+    import threading
+    from types import SimpleNamespace
+
+    from zoo_timm.builder import _deferred_timm_loading
+
+    loaded = []
+    fake_builder = SimpleNamespace(
+        load_pretrained=lambda model, pretrained_cfg=None, num_classes=1000: loaded.append(model)
+    )
+    calls: list = []
+    with _deferred_timm_loading(fake_builder, calls):
+        other = threading.Thread(target=fake_builder.load_pretrained, args=("other thread's model",))
+        other.start()
+        other.join()
+        fake_builder.load_pretrained("zoo's model", {"url": "u"}, num_classes=7)
+    assert loaded == ["other thread's model"]
+    assert calls == [{"pretrained_cfg": {"url": "u"}, "num_classes": 7}]
+    assert fake_builder.load_pretrained("after") is None and loaded[-1] == "after"  # restored

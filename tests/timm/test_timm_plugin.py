@@ -75,15 +75,16 @@ def test_registering_reads_the_index_and_weights_tables_only_when_asked(monkeypa
     from zoo.plugins import create_plugin_manager
 
     full = catalogue.architectures()
+    real_load = catalogue.load
 
-    def unread():
+    def unread(version):
         raise AssertionError("the full catalogue was read while registering")
 
-    monkeypatch.setattr(catalogue, "architectures", unread)
+    monkeypatch.setattr(catalogue, "load", unread)
     registry = create_plugin_manager().build_registry()
     entry = registry.lookup("applications", "timm:resnet50")
     assert entry.meta["default_weights"] == full["resnet50"]["default_weights"]
-    monkeypatch.setattr(catalogue, "architectures", lambda: full)
+    monkeypatch.setattr(catalogue, "load", real_load)
     described = entry.describe()
     assert described["weights"] == full["resnet50"]["weights"] and type(described["weights"]) is dict
     json.dumps(described)  # plain data for `zoo info --json`
@@ -147,6 +148,11 @@ def test_catalogue_for_an_unshipped_timm_version_is_generated_once(monkeypatch, 
                                          "license": archs["nasnetalarge"]["weights"]["tf_in1k"]["license"]}  # fmt: skip
         index_file = written.parent / "index-1.0.31.post9.json"
         assert json.loads(index_file.read_text())["architectures"] == index
+        from zoo_timm import generate
+
+        catalogue.load.cache_clear()  # as a new process: read back, never generated again
+        monkeypatch.setattr(generate, "build_catalogue", lambda: pytest.fail("generated a second time"))
+        assert catalogue.architectures() == archs
         index_file.unlink()  # a catalogue generated before indexes existed: its index is derived, and kept
         catalogue.load_index.cache_clear()
         assert catalogue.index() == index and json.loads(index_file.read_text())["architectures"] == index

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import inspect
 import logging
 import os
 import threading
@@ -166,7 +167,10 @@ def load_pretrained(full_name: str, path: Path, *, custom_load: bool = False, **
         except _MetaBuildUnsupported as exc:
             log.info("%s: building without the meta device (%s)", full_name, exc)
     overlay = {"file": str(path), "url": None, "hf_hub_id": None}
-    return timm.create_model(full_name, pretrained=True, pretrained_cfg_overlay=overlay, **kwargs)
+    try:
+        return timm.create_model(full_name, pretrained=True, pretrained_cfg_overlay=overlay, **kwargs)
+    except (RuntimeError, KeyError) as exc:
+        raise _not_fitting(path, full_name, exc) from None
 
 
 class _MetaBuildUnsupported(Exception):
@@ -192,16 +196,20 @@ def _load_on_meta(full_name: str, path: Path, kwargs: dict[str, Any]) -> nn.Modu
     try:
         _builder.load_pretrained(model, **{**call, "pretrained_cfg": cfg})
     except (RuntimeError, KeyError) as exc:
-        detail = str(exc).split("\n\t", 1)[-1].strip()[:600]
-        raise WeightsFileError(
-            f"the weights in {path} do not fit timm's {full_name}: {detail}. Is the file for this architecture?"
-        ) from None
+        raise _not_fitting(path, full_name, exc) from None
     finally:
         del model.load_state_dict
     missing = meta_tensors(model)
     if missing:
         raise WeightsFileError(f"the weights in {path} leave timm's {full_name} tensors unset: {missing[:5]}")
     return model
+
+
+def _not_fitting(path: Path, full_name: str, exc: Exception) -> WeightsFileError:
+    detail = str(exc).split("\n\t", 1)[-1].strip()[:600]
+    return WeightsFileError(
+        f"the weights in {path} do not fit timm's {full_name}: {detail}. Is the file for this architecture?"
+    )
 
 
 def _assigning_load(model: nn.Module, state_dict: Any, strict: bool = True, assign: bool = False) -> Any:
@@ -211,13 +219,22 @@ def _assigning_load(model: nn.Module, state_dict: Any, strict: bool = True, assi
 @contextlib.contextmanager
 def _deferred_timm_loading(builder_module: Any, calls: list[dict[str, Any]]) -> Iterator[None]:
     """Within this block timm's ``load_pretrained`` only records its arguments (the model is still on the
-    meta device); the caller runs it afterwards. Process-wide while it lasts, hence the lock."""
+    meta device); the caller runs it afterwards. The patch is process-wide while it lasts (hence the lock
+    between zoo's builds), but defers only this thread's calls: a ``timm.create_model(pretrained=True)``
+    another thread runs meanwhile loads its weights as usual."""
     original = builder_module.load_pretrained
+    signature = inspect.signature(original)
+    builder_thread = threading.get_ident()
 
-    def record(model: nn.Module, pretrained_cfg: dict | None = None, num_classes: int = 1000, in_chans: int = 3,
-               filter_fn: Any = None, strict: bool = True, cache_dir: Any = None) -> None:  # fmt: skip
-        calls.append(dict(pretrained_cfg=dict(pretrained_cfg or {}), num_classes=num_classes, in_chans=in_chans,
-                          filter_fn=filter_fn, strict=strict))  # fmt: skip
+    @functools.wraps(original)
+    def record(model: nn.Module, *args: Any, **kwargs: Any) -> Any:
+        if threading.get_ident() != builder_thread:
+            return original(model, *args, **kwargs)
+        call = signature.bind(model, *args, **kwargs)
+        call.apply_defaults()
+        arguments = {name: value for name, value in call.arguments.items() if name != "model"}
+        calls.append({**arguments, "pretrained_cfg": dict(arguments.get("pretrained_cfg") or {})})
+        return None
 
     with _build_lock:
         builder_module.load_pretrained = record

@@ -86,12 +86,13 @@ def load(version: str) -> dict[str, Any]:
 
     path = cached_path(version)
     log.warning("zoo-timm: no catalogue for timm %s yet; writing %s (once per timm version)", version, path)
+    # filed under the version asked for: timm.__version__ may spell it differently from the installed metadata
+    data = {**build_catalogue(), "timm_version": version}
     try:
-        write_catalogue(path)
+        write_catalogue(path, data)
     except OSError as exc:  # a read-only ZOO_HOME: keep it in memory for this process
         log.warning("zoo-timm: cannot write %s (%s); the catalogue is rebuilt in every process", path, exc)
-        return build_catalogue()
-    return json.loads(path.read_text(encoding="utf-8"))
+    return data
 
 
 @functools.lru_cache(maxsize=4)

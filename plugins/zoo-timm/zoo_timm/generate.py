@@ -14,16 +14,13 @@ zoo does not invent one (see the README, "Integrity").
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 HF_RESOLVE = "https://huggingface.co/{repo}/resolve/{revision}/{filename}"
 
 
-def hf_files(hub_id: str, hub_filename: str | None) -> list[str]:
+def hf_files(hub_filename: str | None) -> list[str]:
     """The file names timm tries in a hub repo, in its order."""
     if hub_filename:
         if hub_filename.endswith(".safetensors"):
@@ -41,7 +38,7 @@ def variant_sources(arch: str, tag: str, cfg: dict[str, Any]) -> list[dict[str, 
     hub_id = cfg.get("hf_hub_id")
     if hub_id:
         repo, _, revision = hub_id.partition("@")
-        for name in hf_files(hub_id, cfg.get("hf_hub_filename")):
+        for name in hf_files(cfg.get("hf_hub_filename")):
             suffix = name[name.index("."):] if "." in name else ""
             sources.append({
                 "url": HF_RESOLVE.format(repo=repo, revision=revision or "main", filename=name),
@@ -100,29 +97,20 @@ def build_catalogue() -> dict[str, Any]:
     return {"timm_version": timm.__version__, "architectures": archs}
 
 
-def write_catalogue(path: Path) -> Path:
-    """Write the catalogue and, beside it, its index (``index-<version>.json``, what registration reads)."""
+def write_catalogue(path: Path, catalogue: dict[str, Any]) -> None:
+    """Write ``catalogue`` and, beside it, its index (``index-<version>.json``, what registration reads)."""
     from zoo_timm.catalogue import index_of
 
-    catalogue = build_catalogue()
     write_json(path.with_name(path.name.replace("catalogue-", "index-", 1)), index_of(catalogue))
-    return write_json(path, catalogue)
+    write_json(path, catalogue)
 
 
-def write_json(path: Path, data: dict[str, Any]) -> Path:
-    """Write ``data`` atomically: a reader never sees half a file."""
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    """Write ``data`` atomically (a reader never sees half a file), creating the folder."""
+    from zoo.hub.store import write_json_atomic
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(data, separators=(",", ":"), sort_keys=False)
-    fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    write_json_atomic(path, data, compact=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -132,8 +120,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=default, help=f"output file (default: {default})")
     args = parser.parse_args(argv)
-    path = write_catalogue(args.out)
-    print(f"{path} (and its index): {len(json.loads(path.read_text())['architectures'])} architectures")
+    catalogue = build_catalogue()
+    write_catalogue(args.out, catalogue)
+    print(f"{args.out} (and its index): {len(catalogue['architectures'])} architectures")
     return 0
 
 
