@@ -19,7 +19,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from fresh_process import child_script, compile_zoo, medians, run_child
+from fresh_process import child_script, compare, compile_zoo
+
+from zoo.hub.store import derived_record
 
 CHILD = child_script(
     imports="import torchvision, zoo",
@@ -72,15 +74,9 @@ def main() -> None:
         env.pop("ZOO_OFFLINE", None)
         for arch in args.arch:
             path = make_weights(arch, work / fmt / "torch", fmt)
-            url = path.as_uri()
-            run_child(CHILD, "zoo", arch, url, env)  # fills zoo's cache and the page cache: timed runs are warm
-            run_child(CHILD, "torchvision", arch, url, env)
-            mapped = any((work / fmt / "zoo" / "blobs").glob(f"*/..{path.name}.tensors.json"))
-            results: dict[str, list[dict[str, float]]] = {"zoo": [], "torchvision": []}
-            for _ in range(args.runs):
-                for lib in results:  # interleaved, so load on the machine hits both alike
-                    results[lib].append(run_child(CHILD, lib, arch, url, env))
-            med = {lib: medians(runs) for lib, runs in results.items()}
+            med = compare(CHILD, ("zoo", "torchvision"), arch, path.as_uri(), env, args.runs)
+            record = derived_record(path, "tensors").name
+            mapped = any((work / fmt / "zoo" / "blobs").glob(f"*/{record}"))
             label = f"{arch} {fmt}{'' if mapped or fmt == 'zip' else ' (unmapped)'}"
             rows.append((label, path.stat().st_size / 2**20, med["torchvision"], med["zoo"]))
 

@@ -18,7 +18,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from fresh_process import child_script, compile_zoo, medians, run_child
+from fresh_process import child_script, compare, compile_zoo
 
 CHILD = child_script(
     imports="import timm, zoo",
@@ -32,7 +32,7 @@ CHILD = child_script(
 )
 
 
-def make_weights(arch: str, hub: Path) -> tuple[Path, str]:
+def make_weights(arch: str, hub: Path) -> Path:
     """A random weights file for timm's default config of ``arch`` where its URL points (mirrored under
     ``hub``): ``model.safetensors`` for a Hub file, a ``torch.save``-d state dict for a release URL."""
     import timm
@@ -51,7 +51,7 @@ def make_weights(arch: str, hub: Path) -> tuple[Path, str]:
         save_file(state, str(path))
     else:
         torch.save(state, path)
-    return path, url
+    return path
 
 
 def main() -> None:
@@ -73,14 +73,13 @@ def main() -> None:
 
         files = {}
         for arch in args.arch:
-            path, _ = make_weights(arch, hub)
+            path = make_weights(arch, hub)
             cached, _ = fetch_variant(arch, catalogue.architecture(arch)["default_weights"])  # warm the cache
             assert zoo_hub.cache_dir() in cached.parents
             files[arch] = path
         rows = []
         for arch in args.arch:
-            results = {lib: [run_child(CHILD, lib, arch, str(files[arch]), env) for _ in range(args.runs)] for lib in ("timm", "zoo")}
-            med = {lib: medians(runs) for lib, runs in results.items()}
+            med = compare(CHILD, ("timm", "zoo"), arch, str(files[arch]), env, args.runs)
             rows.append((arch, files[arch].stat().st_size / 2**20, med["timm"], med["zoo"]))
 
     print(f"\nzoo.load('timm:NAME') vs timm.create_model(NAME, pretrained=True), same file, warm cache, median of "

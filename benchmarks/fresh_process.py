@@ -63,5 +63,18 @@ def run_child(script: str, lib: str, arch: str, source: str, env: dict[str, str]
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def compare(script: str, libs: tuple[str, ...], arch: str, source: str, env: dict[str, str], runs: int
+            ) -> dict[str, dict[str, float]]:  # fmt: skip
+    """Median figures per library: one untimed load each first (caches, zoo's tensor record, the page
+    cache), then ``runs`` timed loads interleaved, so load on the machine hits every library alike."""
+    for lib in libs:
+        run_child(script, lib, arch, source, env)
+    results: dict[str, list[dict[str, float]]] = {lib: [] for lib in libs}
+    for _ in range(runs):
+        for lib in libs:
+            results[lib].append(run_child(script, lib, arch, source, env))
+    return {lib: medians(timed) for lib, timed in results.items()}
+
+
 def medians(runs: list[dict[str, float]]) -> dict[str, float]:
     return {key: statistics.median(run[key] for run in runs) for key in runs[0]}
