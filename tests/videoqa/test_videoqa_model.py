@@ -85,6 +85,20 @@ def test_toy_cnn_loads_packaged_weights_with_keras_semantics():
     assert random.zoo.weights is None and not torch.equal(random.features[0][0].weight, top.features[0][0].weight)
 
 
+def test_toy_cnn_ends_like_the_builtin_applications():
+    """zoo.applications.finish: eval mode, a new head left trainable when the rest is frozen, the options
+    checked up front, the input-size check."""
+    assert not zoo.load("toy_cnn").training
+    frozen = zoo.load("toy_cnn", num_classes=4, trainable=False)
+    trainable = {name for name, p in frozen.named_parameters() if p.requires_grad}
+    assert trainable == {"classifier.weight", "classifier.bias"}
+    assert frozen.zoo.dropped_keys == ["classifier.weight", "classifier.bias"]
+    with pytest.raises(ValueError, match="pooling applies to the feature extractor only"):
+        zoo.load("toy_cnn", pooling="avg")
+    with pytest.raises(ValueError, match="toy_cnn"):
+        zoo.load("toy_cnn")(torch.rand(1, 3, 4, 4))
+
+
 def test_toy_cnn_pretrained_recognises_toy_frames():
     """The packaged weights really are trained: they classify fresh synthetic frames (seed never used)."""
     from zoo_videoqa.backbone import CATEGORIES
@@ -107,7 +121,7 @@ def test_damaged_weights_fail_the_hash_check(tmp_path, monkeypatch):
     data = bytearray((copy / "toy_cnn.pt").read_bytes())
     data[len(data) // 2] ^= 0xFF
     (copy / "toy_cnn.pt").write_bytes(bytes(data))
-    assert hashlib.sha256(data).hexdigest() != backbone.weights_table()["toy_shapes"]["sha256"]
+    assert hashlib.sha256(data).hexdigest() != backbone.variants()["toy_shapes"]["sha256"]
     monkeypatch.setattr(backbone, "WEIGHTS_DIR", copy)
     with pytest.raises(zoo.IntegrityError, match="toy_cnn.pt has sha256"):
         zoo.load("toy_cnn")
@@ -136,6 +150,10 @@ def test_head_adapt_centres_and_scales_with_one_factor():
     assert abs(float(normalised.pow(2).mean()) - 1) < 1e-3  # one common scale ...
     stds = normalised.std((0, 1))
     assert 1.5 < float(stds[1] / stds[0]) < 2.5  # ... so relative spreads are kept
+    seen = []
+    head.video_lstm.register_forward_pre_hook(lambda module, args: seen.append(args[0]))
+    head(torch.from_numpy(features[:5]), torch.ones(5, 3, dtype=torch.long))
+    torch.testing.assert_close(seen[0], normalised[:5])  # forward feeds the LSTM what adapt set up
 
 
 def test_checkpoint_of_the_head_loads_and_a_mismatched_one_names_the_file(tmp_path):

@@ -10,18 +10,17 @@ channel reads out where the object is. ``pretrain.py`` trains it with one head p
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
+from zoo.applications import ChosenWeights, check_options, finish
 from zoo_videoqa.toy import COLOURS, SHAPES
+from zoo_videoqa.variants import DEFAULT_WEIGHTS, MIN_SIZE, WEIGHTS_DIR, variants
 
-WEIGHTS_DIR = Path(__file__).parent / "weights"
-DEFAULT_WEIGHTS = "toy_shapes"
-#: Inputs are RGB in [0, 1]; this is the normalisation the weights were trained with.
+#: Inputs are RGB in [0, 1]; this is the normalisation the weights were trained with (pretrain.py).
 MEAN, STD = (0.5, 0.5, 0.5), (0.25, 0.25, 0.25)
 CATEGORIES = [f"{c} {s}" for c in COLOURS for s in SHAPES]
 WIDTHS = (32, 64, 128, 128)
@@ -31,15 +30,6 @@ WIDTHS = (32, 64, 128, 128)
 #: orientation is a large change in a few features, which a recurrent layer picks up from few clips.
 EMBED = 32
 GEOMETRY = ("x", "y", "radius", "cos(k*angle)", "sin(k*angle)")
-
-
-def weights_table() -> dict[str, dict[str, Any]]:
-    """The packaged weight variants, read from ``weights/*.json`` (written by ``pretrain.py``)."""
-    table = {}
-    for meta_file in sorted(WEIGHTS_DIR.glob("*.json")):
-        meta = json.loads(meta_file.read_text())
-        table[meta["variant"]] = meta
-    return table
 
 
 class AddCoords(nn.Module):
@@ -88,25 +78,6 @@ class ToyCNN(nn.Module):
         return x
 
 
-def model_info(variant, sha, path, named_classes: bool, include_top: bool, pooling):
-    """``model.zoo``: the same :class:`zoo.applications.info.ModelInfo` every zoo application carries."""
-    from zoo.applications.info import ModelInfo
-
-    size = 32
-    return ModelInfo(
-        name="toy_cnn",
-        weights=variant,
-        sha256=sha,
-        source=str(path) if path is not None else None,
-        categories=list(CATEGORIES) if named_classes else None,
-        preprocessing={"resize": size, "crop": size, "mean": list(MEAN), "std": list(STD),
-                       "interpolation": "bilinear", "antialias": True},  # fmt: skip
-        min_size=(8, 8),
-        include_top=include_top,
-        pooling=pooling,
-    )
-
-
 def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as f:
@@ -115,19 +86,21 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _resolve_weights(weights: Any) -> tuple[str | None, Path | None, str | None]:
-    """(variant, file, expected sha256) for the ``weights`` argument of ``zoo.load``."""
+def _resolve_weights(weights: Any) -> ChosenWeights:
+    """Which weights the ``weights`` argument of ``zoo.load`` means: a packaged variant, a file, or none."""
+    table = variants()
+    default = table[DEFAULT_WEIGHTS]
     if weights is None or weights is False:
-        return None, None, None
-    table = weights_table()
+        return ChosenWeights(None, default, None, None, None)
     if weights is True or (isinstance(weights, str) and weights.lower() in ("default", "imagenet", "pretrained")):
         weights = DEFAULT_WEIGHTS
     if isinstance(weights, str) and weights in table:
-        meta = table[weights]
-        return weights, WEIGHTS_DIR / meta["file"], meta["sha256"]
+        facts = table[weights]
+        path = WEIGHTS_DIR / facts["filename"]
+        return ChosenWeights(weights, facts, path, str(path), facts["sha256"])
     path = Path(str(weights)).expanduser()
     if path.is_file():
-        return None, path, None
+        return ChosenWeights(None, default, path, str(path), None)
     from zoo.errors import UnknownNameError
 
     raise UnknownNameError(
@@ -156,10 +129,11 @@ def toy_cnn(
     pooling: str | None = None,
     num_classes: int | None = None,
     trainable: bool = True,
-    progress: bool = True,
+    progress: bool | None = None,
     **options: Any,
 ) -> ToyCNN:
-    """Builder of the ``toy_cnn`` application, with keras.applications semantics.
+    """Builder of the ``toy_cnn`` application, with keras.applications semantics (and zoo's own ending,
+    ``zoo.applications.finish``: eval mode, freezing that spares a new head, the input-size check).
 
     ``weights``: ``"toy_shapes"`` (default, also ``"imagenet"``/``"DEFAULT"``/``True``) = the packaged
     file, ``None`` = random, or a path. ``num_classes`` with pretrained weights keeps the backbone and
@@ -167,31 +141,28 @@ def toy_cnn(
     """
     if options:
         raise TypeError(f"toy_cnn got unexpected options {sorted(options)}")
+    check_options(include_top, pooling, num_classes, trainable)
     del progress  # nothing is downloaded: the weights ship inside the package
-    variant, path, sha = _resolve_weights(weights)
+    chosen = _resolve_weights(weights)
     classes = num_classes or len(CATEGORIES)
     model = ToyCNN(classes, include_top=include_top, pooling=pooling)
-    if path is not None:
-        state = load_state(path, sha)
-        fresh_head = not include_top or classes != len(CATEGORIES)
-        if fresh_head:
-            state = {k: v for k, v in state.items() if not k.startswith("classifier.")}
+    dropped: list[str] = []
+    if chosen.path is not None:
+        state = load_state(chosen.path, chosen.sha256)
+        if not include_top or classes != len(CATEGORIES):  # no classifier, or a fresh one
+            dropped = [k for k in state if k.startswith("classifier.")]
+            state = {k: v for k, v in state.items() if k not in dropped}
         missing, unexpected = model.load_state_dict(state, strict=False)
-        if unexpected or [k for k in missing if not (fresh_head and k.startswith("classifier."))]:
-            raise ValueError(f"{path} does not fit toy_cnn: missing {missing}, unexpected {unexpected}.")
-    if sha is None and path is not None:
-        sha = sha256_file(path)
-    model.zoo = model_info(variant, sha, path, include_top and path is not None and classes == len(CATEGORIES),
-                           include_top, pooling)  # fmt: skip
-    from zoo.plugins import get_plugin_manager
-
-    get_plugin_manager().hook.zoo_model_built(
-        model=model, name="toy_cnn",
-        options={"weights": weights, "include_top": include_top, "pooling": pooling, "num_classes": num_classes,
-                 "trainable": trainable},
+        if unexpected or [k for k in missing if not (dropped and k.startswith("classifier."))]:
+            raise ValueError(f"{chosen.path} does not fit toy_cnn: missing {missing}, unexpected {unexpected}.")
+        if chosen.sha256 is None:
+            chosen.sha256 = sha256_file(chosen.path)
+    named = include_top and chosen.path is not None and not dropped
+    options = dict(weights=weights, include_top=include_top, pooling=pooling, num_classes=num_classes,
+                   trainable=trainable)  # fmt: skip
+    return finish(
+        model, name="toy_cnn", chosen=chosen, options=options,
+        new_head=model.classifier if include_top and dropped else None, dropped=dropped,
+        categories=list(chosen.facts["categories"]) if named else None,
+        preprocessing=chosen.facts["preprocessing"], min_size=MIN_SIZE,
     )  # fmt: skip
-    if not trainable:
-        import zoo
-
-        zoo.freeze(model)
-    return model

@@ -2,34 +2,8 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import zoo
-
-_WEIGHTS = Path(__file__).parent / "weights"
-
-
-def _toy_weights() -> dict[str, dict]:
-    """The packaged variants, described with the keys zoo's own applications use."""
-    table = {}
-    for meta_file in sorted(_WEIGHTS.glob("*.json")):
-        meta = json.loads(meta_file.read_text())
-        size = meta["input_size"][-1]
-        table[meta["variant"]] = {
-            "filename": meta["file"],
-            "sha256": meta["sha256"],
-            "size": meta["file_size"],
-            "file_size_mb": round(meta["file_size"] / 1e6, 3),
-            "num_classes": len(meta["categories"]),
-            "preprocessing": {"resize": size, "crop": size, "mean": meta["mean"], "std": meta["std"],
-                              "interpolation": "bilinear", "antialias": True},  # fmt: skip
-            "metrics": {"toy frames": meta["metrics"]},
-            "num_params": meta["num_params"],
-            "trained_on": meta["trained_on"],
-            "recipe": meta["command"],
-        }
-    return table
+from zoo_videoqa.variants import DEFAULT_WEIGHTS, MIN_SIZE, variants
 
 
 @zoo.hookimpl
@@ -43,8 +17,8 @@ def zoo_register_applications(register):
         pretrained=False,
         weights={},
     )
-    weights = _toy_weights()
-    default = weights.get("toy_shapes", {})
+    weights = variants()
+    default = weights.get(DEFAULT_WEIGHTS, {})
     register(
         "toy_cnn",
         "zoo_videoqa.backbone:toy_cnn",
@@ -53,11 +27,11 @@ def zoo_register_applications(register):
         architecture="toy_cnn",
         family="toy_cnn",
         pretrained=bool(weights),
-        default_weights="toy_shapes" if weights else None,
+        default_weights=DEFAULT_WEIGHTS if weights else None,
         weights=weights,
         num_params=default.get("num_params"),
-        min_size=[8, 8],
-        input_size=32,
+        min_size=list(MIN_SIZE),
+        input_size=default.get("preprocessing", {}).get("crop"),
         file_size_mb=default.get("file_size_mb"),
     )
 
