@@ -32,10 +32,15 @@ def _mask(n: int, t: int, padding: str, generator: torch.Generator) -> torch.Ten
 
 
 def _both_paths(layer: nn.Module, monkeypatch: pytest.MonkeyPatch, *args, **kwargs):
-    """(packed eager result, step-by-step trace-path result) of one call."""
+    """(packed eager result, step-by-step trace-path result) of one call; the second must not pack."""
     packed = layer(*args, **kwargs)
+
+    def no_packing(*args, **kwargs):
+        raise AssertionError("the trace path packed the sequence (its lengths would be baked into a trace)")
+
     with monkeypatch.context() as patch:
         patch.setattr(recurrent_module, "is_tracing", lambda: True)
+        patch.setattr(recurrent_module, "pack_padded_sequence", no_packing)
         stepwise = layer(*args, **kwargs)
     return packed, stepwise
 

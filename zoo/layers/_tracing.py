@@ -8,9 +8,14 @@ take a trace-friendly path instead; it computes the same result.
 
 from __future__ import annotations
 
+import sys
+
 import torch
 
 
 def is_tracing() -> bool:
     """True under ``torch.export``/``torch.compile`` (ONNX export included) and ``torch.jit.trace``."""
-    return torch.compiler.is_compiling() or torch.jit.is_tracing() or torch.onnx.is_in_onnx_export()
+    if torch.compiler.is_compiling() or torch.jit.is_tracing():
+        return True
+    onnx = sys.modules.get("torch.onnx")  # not imported: no ONNX export runs (and importing it costs 20 ms)
+    return onnx is not None and onnx.is_in_onnx_export()

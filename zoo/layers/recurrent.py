@@ -199,7 +199,7 @@ class _Recurrent(nn.Module):
             outputs[step] = torch.where(valid, out[:, 0], torch.zeros_like(out[:, 0]))
             news = list(new) if isinstance(new, tuple) else [new]
             states = [torch.where(valid[None], s1, s0) for s0, s1 in zip(states, news, strict=True)]
-        return torch.stack(outputs, 1), [s[-1] for s in states]
+        return torch.stack(outputs, 1), self._final(tuple(states))
 
     def _initial_state(self, x: torch.Tensor, initial_state: Any) -> Any:
         if initial_state is None:
