@@ -131,6 +131,11 @@ def test_sparse_categorical_crossentropy_matches_dense_and_ignore_class():
     torch.testing.assert_close(
         module(logits, labels, sample_weight=weights), (ignored * weights).sum() / kept.sum()
     )
+    metric = zoo.get(
+        "metrics", "sparse_categorical_crossentropy", from_logits=True, ignore_class=int(labels[0])
+    )
+    metric.update(logits, labels)
+    torch.testing.assert_close(metric.result(), module(logits, labels))  # the same mean as the loss
 
 
 def test_binary_crossentropy_clipping_logits_and_smoothing():

@@ -17,6 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from zoo.layers._base import get_mask, with_mask
+
 EPSILON = 1e-7
 
 __all__ = [
@@ -195,8 +197,8 @@ def sparse_categorical_crossentropy(
         target = torch.where(valid, target, torch.zeros_like(target))
     picked = log_prob.gather(class_axis, target.unsqueeze(class_axis)).squeeze(class_axis)
     values = -picked
-    if valid is not None:
-        values = values * valid.to(values.dtype)
+    if valid is not None:  # zeros where ignored, and the mask travels on: means count the kept entries only
+        values = with_mask(values * valid.to(values.dtype), valid)
     return values
 
 
@@ -239,11 +241,14 @@ class Loss(nn.Module):
 
     def forward(self, input: Tensor, target: Tensor, sample_weight: Tensor | None = None) -> Tensor:
         values = self.call(input, target)
+        mask = get_mask(values)  # entries a function masked out (ignore_class) count in no mean
         if sample_weight is not None:
             values = values * _broadcast_weight(sample_weight, values)
         if self.reduction == "none":
             return values
-        return values.sum() if self.reduction == "sum" else values.mean()
+        if self.reduction == "sum":
+            return values.sum()
+        return values.mean() if mask is None else values.sum() / mask.sum().clamp_min(1)
 
 
 def _broadcast_weight(weight: Tensor, values: Tensor) -> Tensor:
@@ -312,25 +317,11 @@ CategoricalCrossentropy = _module(
 )
 
 
-class SparseCategoricalCrossentropy(LossFunctionWrapper):
-    """Cross-entropy with integer class targets; ``from_logits``, ``ignore_class``, ``axis``.
-
-    With ``ignore_class`` the ignored entries are masked out, and ``reduction="mean"`` averages over the
-    valid ones only (``sum(loss * sample_weight) / valid``), as Keras 3's masked reduction does.
-    """
-
-    def __init__(self, reduction: str = "mean", name: str | None = None, **kwargs: Any) -> None:
-        super().__init__(
-            sparse_categorical_crossentropy, reduction, name or "sparse_categorical_crossentropy", **kwargs
-        )
-
-    def forward(self, input: Tensor, target: Tensor, sample_weight: Tensor | None = None) -> Tensor:
-        loss = super().forward(input, target, sample_weight)
-        ignore = self.kwargs.get("ignore_class")
-        if ignore is None or self.reduction != "mean":
-            return loss
-        valid = target != ignore
-        return loss * (valid.numel() / (valid.sum() + EPSILON))
+SparseCategoricalCrossentropy = _module(
+    sparse_categorical_crossentropy,
+    "Cross-entropy with integer class targets; ``from_logits``, ``ignore_class``, ``axis``. Ignored entries "
+    "are masked out: ``reduction='mean'`` is ``sum(loss * sample_weight) / kept``, as Keras 3's masked mean.",
+)
 
 
 BinaryCrossentropy = _module(

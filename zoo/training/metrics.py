@@ -14,6 +14,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from zoo.layers._base import get_mask
 from zoo.training import losses as _losses
 from zoo.training.data import batch_size_of
 
@@ -137,7 +138,13 @@ class MeanMetricWrapper(Metric):
     def update(self, y_pred: Tensor, y_true: Tensor, sample_weight: Tensor | None = None) -> None:
         with torch.no_grad():
             values = torch.as_tensor(self.fn(y_pred, y_true, **self.kwargs))
-        if values.ndim == 0:
+        mask = get_mask(values)
+        if mask is not None:  # entries the function masked out (ignore_class) count in no mean, as in the loss
+            weight = mask.to(values.dtype)
+            if sample_weight is not None:
+                weight = weight * _losses._broadcast_weight(sample_weight, values)
+            self._accumulate((values * weight).sum(), weight.sum())
+        elif values.ndim == 0:
             # A function that already averaged the batch (a loss module, say): weight it by batch size.
             if sample_weight is not None:
                 weight = torch.as_tensor(sample_weight, device=values.device).float().sum()
