@@ -14,6 +14,12 @@ from zoo.training import Callback
 LOSS = {"name": "sparse_categorical_crossentropy", "from_logits": True}
 
 
+def _fit(model, x, y, callbacks, **options):
+    """zoo.fit with this file's defaults (plain SGD, one epoch of batches of 16, quiet)."""
+    return zoo.fit(model, x, y, **{"optimizer": "sgd", "loss": LOSS, "epochs": 1, "batch_size": 16, "verbose": 0,
+                                   "callbacks": callbacks, **options})  # fmt: skip
+
+
 def _data(n=48, seed=0):
     g = torch.Generator().manual_seed(seed)
     x = torch.randn(n, 1, 8, 8, generator=g)
@@ -44,9 +50,7 @@ def test_callback_works_on_a_conv_net_from_zoo_load():
     y = torch.randint(0, 4, (8,))
     callback = zoo.get("callbacks", "dynamic_network_surgery", c_rate=0.0, gamma=0.0, iter_stop=10)
     assert isinstance(callback, DynamicNetworkSurgery)
-    history = zoo.fit(
-        model, x, y, optimizer="sgd", loss=LOSS, epochs=1, batch_size=4, verbose=0, callbacks=[callback]
-    )
+    history = _fit(model, x, y, [callback], batch_size=4)
     layers = dict(masked_layers(model))
     assert any(isinstance(m, MaskedConv2d) and m.groups > 1 for m in layers.values())  # depthwise too
     assert len(layers) == sum(isinstance(m, (nn.Conv2d, nn.Linear)) for m in model.modules())
@@ -65,17 +69,7 @@ def test_callback_by_name_in_fit_and_already_masked_model():
     torch.manual_seed(0)
     model = lenet_300_100(input_shape=(1, 8, 8), masked=True)
     x, y = _data()
-    history = zoo.fit(
-        model,
-        x,
-        y,
-        optimizer="sgd",
-        loss=LOSS,
-        epochs=2,
-        batch_size=16,
-        verbose=0,
-        callbacks=[{"name": "dynamic_network_surgery", "c_rate": 0.5, "iter_stop": 100}],
-    )
+    history = _fit(model, x, y, [{"name": "dynamic_network_surgery", "c_rate": 0.5, "iter_stop": 100}], epochs=2)
     assert len(history.history["surgery_kept"]) == 2
     assert model.fc1.weight_mask.mean() < 1  # the model's own masks were used, not new layers
     assert [n for n, _ in masked_layers(model)] == ["fc1", "fc2", "fc3"]
@@ -88,17 +82,7 @@ def test_iterations_thresholds_straight_through_and_freezing_inside_fit():
     surgery = DynamicNetworkSurgery(c_rate=0.5, gamma=0.0, iter_stop=6, layers={"fc3": None}, seed=1)
     recorder = _Recorder()
     opt = {"name": "sgd", "learning_rate": 0.5, "momentum": 0.9}
-    zoo.fit(
-        model,
-        x,
-        y,
-        optimizer=opt,
-        loss=LOSS,
-        epochs=4,
-        batch_size=16,
-        verbose=0,
-        callbacks=[surgery, recorder],
-    )
+    _fit(model, x, y, [surgery, recorder], optimizer=opt, epochs=4)
     assert surgery.iteration == 12  # 3 batches x 4 epochs, counted across epochs
     assert [s.name for s in surgery.surgery.layers] == ["fc1", "fc2"]
     # The threshold comes from the weights fit started with (the "trained" ones), once.
@@ -121,7 +105,7 @@ def test_iterations_thresholds_straight_through_and_freezing_inside_fit():
     assert not torch.equal(recorder.weights[11]["fc1"][pruned], recorder.weights[5]["fc1"][pruned])
     assert model.fc3.weight_mask.all()  # excluded layer untouched
     # A second fit keeps counting and keeps the threshold.
-    zoo.fit(model, x, y, optimizer="sgd", loss=LOSS, epochs=1, batch_size=16, verbose=0, callbacks=[surgery])
+    _fit(model, x, y, [surgery])
     assert surgery.iteration == 15 and surgery.surgery.layers[0].theta == pytest.approx(theta.item())
 
 
@@ -129,17 +113,7 @@ def test_convert_false_needs_masked_layers():
     model = lenet_300_100(input_shape=(1, 8, 8))
     x, y = _data(16)
     with pytest.raises(ValueError, match="convert=False"):
-        zoo.fit(
-            model,
-            x,
-            y,
-            optimizer="sgd",
-            loss=LOSS,
-            epochs=1,
-            batch_size=16,
-            verbose=0,
-            callbacks=[DynamicNetworkSurgery(convert=False)],
-        )
+        _fit(model, x, y, [DynamicNetworkSurgery(convert=False)])
 
 
 def test_callback_state_resumes():
@@ -147,15 +121,15 @@ def test_callback_state_resumes():
     model = lenet_300_100(input_shape=(1, 8, 8), masked=True)
     x, y = _data()
     first = DynamicNetworkSurgery(c_rate=0.5, gamma=0.01, seed=3)
-    zoo.fit(model, x, y, optimizer="sgd", loss=LOSS, epochs=1, batch_size=16, verbose=0, callbacks=[first])
+    _fit(model, x, y, [first])
     state = first.state_dict()
     second = DynamicNetworkSurgery(c_rate=0.5, gamma=0.01, seed=99)
     second.load_state_dict(state)
-    zoo.fit(model, x, y, optimizer="sgd", loss=LOSS, epochs=1, batch_size=16, verbose=0, callbacks=[second])
+    _fit(model, x, y, [second])
     assert second.iteration == 6
     assert second.surgery.layers[0].theta == first.surgery.layers[0].theta
     # The resumed run drew what the first callback would have drawn next.
-    zoo.fit(model, x, y, optimizer="sgd", loss=LOSS, epochs=1, batch_size=16, verbose=0, callbacks=[first])
+    _fit(model, x, y, [first])
     assert first.surgery.generator.get_state().equal(second.surgery.generator.get_state())
 
 
@@ -186,37 +160,16 @@ def test_resume_from_a_full_model_checkpoint(tmp_path):
     path = tmp_path / "ckpt.pt"
     model = lenet_300_100(input_shape=(1, 8, 8))
     first = DynamicNetworkSurgery(c_rate=0.5, gamma=0.05, seed=3)
-    zoo.fit(
-        model,
-        x,
-        y,
-        optimizer="sgd",
-        loss=LOSS,
-        epochs=1,
-        batch_size=16,
-        verbose=0,
-        callbacks=[first, ModelCheckpoint(path, monitor="loss")],
-    )
+    _fit(model, x, y, [first, ModelCheckpoint(path, monitor="loss")])
     state = torch.load(path, weights_only=True)  # the callback state is plain, weights_only-loadable data
     assert state["callbacks"]["DynamicNetworkSurgery.0"]["iteration"] == 3
     assert torch.equal(state["model"]["fc1.weight_mask"], model.fc1.weight_mask)  # the masks travel too
     # Resume: the model is built with masked layers so the checkpoint's mask entries load into it.
     resumed_model = lenet_300_100(input_shape=(1, 8, 8), masked=True)
     second = DynamicNetworkSurgery(c_rate=0.5, gamma=0.05, seed=99)
-    zoo.fit(
-        resumed_model,
-        x,
-        y,
-        optimizer="sgd",
-        loss=LOSS,
-        epochs=2,
-        batch_size=16,
-        verbose=0,
-        callbacks=[second],
-        resume_from=path,
-    )
+    _fit(resumed_model, x, y, [second], epochs=2, resume_from=path)
     assert second.iteration == 6
     assert second.surgery.layers[0].theta == first.surgery.layers[0].theta
     # Continuing the original run gives the same draws as the resumed one.
-    zoo.fit(model, x, y, optimizer="sgd", loss=LOSS, epochs=1, batch_size=16, verbose=0, callbacks=[first])
+    _fit(model, x, y, [first])
     assert first.surgery.generator.get_state().equal(second.surgery.generator.get_state())
