@@ -82,7 +82,6 @@ class FeatureCache:
         self.progress = progress
         self.hits = 0
         self.misses = 0
-        self._state: str | None = None
         try:
             json.dumps(self.identity, sort_keys=True)
         except TypeError as exc:
@@ -99,17 +98,21 @@ class FeatureCache:
         The encoder's state is hashed afresh on every call (not once per cache object): an encoder
         trained or edited in place between two calls must not get its old features back.
         """
+        return self._key(fingerprint, state_digest(self.encoder))
+
+    def path(self, fingerprint: str) -> Path:
+        return self._path(fingerprint, state_digest(self.encoder))
+
+    def _key(self, fingerprint: str, state: str) -> str:
         if not isinstance(fingerprint, str) or not fingerprint:
             raise ValueError("FeatureCache needs the data's fingerprint as a non-empty string.")
-        self._state = state_digest(self.encoder)
         blob = json.dumps(
-            {"encoder": self._state, "identity": self.identity, "data": fingerprint, "dtype": self.dtype},
-            sort_keys=True,
+            {"encoder": state, "identity": self.identity, "data": fingerprint, "dtype": self.dtype}, sort_keys=True
         )
         return hashlib.sha256(blob.encode()).hexdigest()[:32]
 
-    def path(self, fingerprint: str) -> Path:
-        return self.directory / f"{self.key(fingerprint)}.npy"
+    def _path(self, fingerprint: str, state: str) -> Path:
+        return self.directory / f"{self._key(fingerprint, state)}.npy"
 
     # -- reading and computing ------------------------------------------------------------------------
     def features(
@@ -122,7 +125,8 @@ class FeatureCache:
         """
         if not isinstance(count, int) or count < 1:
             raise ValueError(f"FeatureCache needs count >= 1 samples; got count={count!r}.")
-        path = self.path(fingerprint)
+        state = state_digest(self.encoder)
+        path = self._path(fingerprint, state)
         cached = self._read(path, count)
         if cached is not None:
             self.hits += 1
@@ -134,7 +138,7 @@ class FeatureCache:
                 self.hits += 1
                 return cached
             self.misses += 1
-            self._compute(batches() if callable(batches) else batches, path, count, fingerprint)
+            self._compute(batches() if callable(batches) else batches, path, count, fingerprint, state)
         result = self._read(path, count)
         assert result is not None
         return result
@@ -157,7 +161,7 @@ class FeatureCache:
             return contextlib.nullcontext()
         return FileLock(str(path) + ".lock")
 
-    def _compute(self, batches: Iterable[Any], path: Path, count: int, fingerprint: str) -> None:
+    def _compute(self, batches: Iterable[Any], path: Path, count: int, fingerprint: str, state: str) -> None:
         encoder = self.encoder
         if self.channels_last:
             encoder = encoder.to(memory_format=torch.channels_last)
@@ -208,7 +212,7 @@ class FeatureCache:
         meta = {
             "fingerprint": fingerprint,
             "identity": self.identity,
-            "encoder_state_sha256": self._state,
+            "encoder_state_sha256": state,
             "count": count,
             "seconds": round(time.perf_counter() - start, 3),
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
