@@ -21,11 +21,8 @@ from zoo_videoqa.data import Vocabulary, encode
 from zoo_videoqa.model import video_tensor
 
 import zoo
+from zoo.utils import to_categorical
 from zoo.utils.feature_cache import FeatureCache
-
-
-def one_hot(ids: np.ndarray, n: int) -> torch.Tensor:
-    return torch.eye(n)[torch.from_numpy(ids)]
 
 
 def epochs_of(model, source, c, q, a, n_answers, args) -> tuple[list[float], float]:
@@ -36,7 +33,7 @@ def epochs_of(model, source, c, q, a, n_answers, args) -> tuple[list[float], flo
             order = np.random.default_rng([args.seed, epoch]).permutation(len(a))
             for start in range(0, len(a), args.batch_size):
                 idx = order[start : start + args.batch_size]
-                yield (source(c[idx]), torch.from_numpy(q[idx])), one_hot(a[idx], n_answers)
+                yield (source(c[idx]), torch.from_numpy(q[idx])), torch.from_numpy(to_categorical(a[idx], n_answers))
 
     stream = batches()
     start = time.perf_counter()
