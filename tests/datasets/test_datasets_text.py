@@ -125,17 +125,6 @@ def test_imdb_as_dataset_and_padding(serve, mini_imdb):
         assert row[: 5 - lengths[label]] == [0] * (5 - lengths[label])  # padded at the front, as Keras
 
 
-def test_pad_sequences_on_loaded_text_keras_semantics():
-    from zoo.preprocessing import pad_sequences as pad
-
-    assert pad([[1, 2, 3], [4]]).tolist() == [[1, 2, 3], [0, 0, 4]]
-    assert pad([[1, 2, 3], [4]], maxlen=2).tolist() == [[2, 3], [0, 4]]
-    assert pad([[1, 2, 3], [4]], maxlen=2, padding="post", truncating="post").tolist() == [[1, 2], [4, 0]]
-    assert pad([[], [5]], value=-1).tolist() == [[-1], [5]]
-    with pytest.raises(ValueError, match="padding"):
-        pad([[1]], padding="middle")
-
-
 def test_reuters_defaults_and_split(serve, mini_reuters):
     serve("reuters", mini_reuters)
     (x_train, y_train), (x_test, y_test) = zoo.datasets.load("reuters")

@@ -41,6 +41,7 @@ def test_pad_sequences_keras_semantics():
     vectors = pad_sequences([np.ones((2, 3)), np.ones((1, 3))], dtype="float32")
     assert vectors.shape == (2, 2, 3) and vectors[1, 0].sum() == 0
     assert pad_sequences([[1, 2]], maxlen=0).shape == (1, 0)
+    assert pad_sequences([[], [5]], value=-1).tolist() == [[-1], [5]]  # an empty sequence is all padding
     with pytest.raises(ValueError, match="padding must be 'pre' or 'post'"):
         pad_sequences(seqs, padding="middle")
     with pytest.raises(ValueError, match="item 1 is 3"):
