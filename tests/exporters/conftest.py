@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from contextlib import nullcontext
 
 import pytest
 import torch
@@ -81,3 +82,8 @@ def _load_back(fmt: str, path):
 @pytest.fixture
 def load_back():
     return _load_back
+
+
+def deprecation_said(fmt: str):
+    """TorchScript's deprecation is said once by zoo (not by each torch.jit call); other formats say none."""
+    return pytest.warns(FutureWarning, match="TorchScript is deprecated") if fmt == "torchscript" else nullcontext()

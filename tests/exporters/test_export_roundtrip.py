@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 
 import numpy as np
@@ -14,18 +13,15 @@ import torch
 import zoo
 from zoo.exporters import ExportResult
 
+from .conftest import deprecation_said
+
 
 @pytest.mark.parametrize(
     ("fmt", "suffix"), [("onnx", ".onnx"), ("torchscript", ".pt"), ("torch_export", ".pt2")]
 )
 def test_round_trip_each_format(tiny_cnn, tmp_path, fmt, suffix, load_back):
     tiny_cnn.train()
-    deprecated = fmt == "torchscript"  # said once by zoo instead of by each torch.jit call
-    with (
-        pytest.warns(FutureWarning, match="TorchScript is deprecated")
-        if deprecated
-        else contextlib.nullcontext()
-    ):
+    with deprecation_said(fmt):
         result = zoo.export(tiny_cnn, fmt, tmp_path, torch.randn(1, 3, 16, 16))
 
     assert isinstance(result, ExportResult)

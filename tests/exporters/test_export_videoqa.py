@@ -7,12 +7,12 @@ at the front (Keras' default) and at the back, including an all-padding question
 
 from __future__ import annotations
 
-import contextlib
-
 import pytest
 import torch
 
 import zoo
+
+from .conftest import deprecation_said
 
 VOCAB = 12
 
@@ -44,11 +44,7 @@ def test_video_qa_exports_and_matches_on_padded_questions(video_qa, tmp_path, fm
     g = torch.Generator().manual_seed(0)
     video = torch.rand(2, 3, 3, 16, 16, generator=g)  # (N, T=3 frames, RGB, 16, 16)
     question = torch.tensor([[0, 0, 3, 4, 5, 6], [1, 2, 3, 11, 0, 0]])
-    with (
-        pytest.warns(FutureWarning, match="TorchScript is deprecated")
-        if fmt == "torchscript"
-        else contextlib.nullcontext()
-    ):
+    with deprecation_said(fmt):
         result = zoo.export(video_qa, fmt, tmp_path, example_input=(video, question))
 
     assert result.path.is_file() and result.batch_sizes == (1, 3)
