@@ -87,6 +87,21 @@ def test_data_dependent_branch_is_located_in_the_model_code(tmp_path):
     assert os.listdir(tmp_path) == []
 
 
+class FailsWhileTracing(nn.Module):
+    def forward(self, x):
+        if torch.jit.is_tracing():
+            raise RuntimeError("this layer cannot be traced")
+        return x * 2
+
+
+@pytest.mark.filterwarnings("ignore::FutureWarning")
+def test_an_error_raised_in_model_code_is_located_from_its_traceback(tmp_path):
+    """No exporter message names the place here: the traceback's last frame outside torch does."""
+    with pytest.raises(ExportError, match="this layer cannot be traced") as info:
+        zoo.export(FailsWhileTracing(), "torchscript", tmp_path / "fails.pt", torch.randn(2, 3))
+    assert f"{__file__}:" in str(info.value) and 'raise RuntimeError("this layer cannot be traced")' in str(info.value)
+
+
 @pytest.mark.filterwarnings("ignore::FutureWarning", "ignore::torch.jit.TracerWarning")
 @pytest.mark.parametrize("fmt", ["torchscript", "onnx"])
 def test_failed_check_is_an_error_and_leaves_no_file(tmp_path, fmt):
