@@ -200,19 +200,20 @@ def video_qa(
         if not isinstance(value, int) or value < 1:
             raise ValueError(f"video_qa needs a positive integer {name}; got {value!r}.")
     if isinstance(backbone, str):
-        backbone_name = backbone
         cnn = zoo.load(
             backbone, weights=backbone_weights, include_top=False, pooling="avg",
             trainable=trainable_backbone, progress=progress,
         )  # fmt: skip
     else:
-        info = getattr(backbone, "zoo", None)
-        backbone_name, cnn = getattr(info, "name", None) or type(backbone).__name__, backbone
-        if info is not None:
-            backbone_weights = info.weights
+        cnn = backbone
     if not trainable_backbone:
         zoo.freeze(cnn)
-    info = getattr(cnn, "zoo", None)
+    info = getattr(cnn, "zoo", None)  # a zoo application's ModelInfo: what the config records of it
+    if isinstance(backbone, str):
+        backbone_name = backbone
+    else:
+        backbone_name = getattr(info, "name", None) or type(backbone).__name__
+        backbone_weights = info.weights if info is not None else backbone_weights
     if frame_size is None:
         crop = (getattr(info, "preprocessing", None) or {}).get("crop", 150)
         crop = int(crop[-1]) if isinstance(crop, (list, tuple)) else int(crop)
