@@ -74,7 +74,7 @@ def build(
     else:
         model = load_pretrained(full_name, chosen.path, custom_load=chosen.facts.get("custom_load", False), **kwargs)
         if num_classes is not None and num_classes != model.num_classes:
-            model, new_head, dropped = _new_classifier(model, num_classes)
+            new_head, dropped = _new_classifier(model, num_classes)
             log.info("%s: new %d-way classifier; dropped pretrained keys %s", label, num_classes, dropped)
 
     if not include_top:
@@ -244,13 +244,13 @@ def _deferred_timm_loading(builder_module: Any, calls: list[dict[str, Any]]) -> 
             builder_module.load_pretrained = original
 
 
-def _new_classifier(model: nn.Module, num_classes: int) -> tuple[nn.Module, nn.Module, list[str]]:
-    """A freshly initialised ``num_classes``-way head; returns the model, the head, the keys it replaced."""
+def _new_classifier(model: nn.Module, num_classes: int) -> tuple[nn.Module, list[str]]:
+    """Give ``model`` a freshly initialised ``num_classes``-way head; returns it and the keys it replaced."""
     head = model.get_classifier()
     prefix = next((f"{n}." for n, m in model.named_modules() if m is head), None)
     dropped = [k for k in model.state_dict() if prefix and k.startswith(prefix)]
     model.reset_classifier(num_classes)
-    return model, model.get_classifier(), dropped
+    return model.get_classifier(), dropped
 
 
 # -- what model.zoo carries -------------------------------------------------------------------------------
