@@ -241,7 +241,7 @@ def _build_pretrained(
         config["num_classes"], swap = num_classes, False  # the file already has this head
     with empty_weights(tensor_math_in_init=spec.tensor_math_in_init):
         model = builder(weights=None, **config)
-    _assign(model, state, arch, chosen)
+    assign_weights(model, state, name=arch, source=chosen.source)
     if not swap:
         return model, None, []
     new_head, dropped = families.replace_classifier(model, spec.classifier, num_classes)  # type: ignore[arg-type]
@@ -259,18 +259,20 @@ def _build_random(builder: Any, spec: families.Family, num_classes: int | None, 
     return builder(weights=None, **{**config, **kwargs})
 
 
-def _assign(model: nn.Module, state: dict[str, torch.Tensor], arch: str, chosen: ChosenWeights) -> None:
+def assign_weights(model: nn.Module, state: dict[str, torch.Tensor], *, name: str, source: str | None) -> None:
+    """Assign ``state``'s tensors into ``model`` (built under ``empty_weights``): every key must fit and no
+    tensor may stay on the meta device; anything else is a :class:`WeightsFileError` naming ``source``."""
     try:
         model.load_state_dict(state, strict=True, assign=True)
     except RuntimeError as exc:
         detail = str(exc).split("\n\t", 1)[-1].strip()[:600]
         raise WeightsFileError(
-            f"the weights in {chosen.source} do not fit {arch}: {detail}. Is the file for this architecture? "
+            f"the weights in {source} do not fit {name}: {detail}. Is the file for this architecture? "
             "For a checkpoint with a different classifier size, pass num_classes=N."
         ) from None
     missing = meta_tensors(model)
     if missing:
-        raise WeightsFileError(f"the weights in {chosen.source} leave {arch} tensors unset: {missing[:5]}")
+        raise WeightsFileError(f"the weights in {source} leave {name} tensors unset: {missing[:5]}")
 
 
 def check_input_size(

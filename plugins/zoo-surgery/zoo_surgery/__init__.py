@@ -5,7 +5,7 @@ Importing this package does not import torch; the names below load on first use.
 
 from __future__ import annotations
 
-from zoo._lazy import lazy_exports
+from zoo.plugin import lazy_exports
 
 __version__ = "0.1.0"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from zoo.training import Callback
+from zoo.plugin import Callback
 from zoo_surgery.layers import masked_layers, to_masked
 from zoo_surgery.surgery import DynamicSurgery
 

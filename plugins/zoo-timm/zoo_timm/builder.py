@@ -22,11 +22,19 @@ from typing import Any
 
 from torch import nn
 
-from zoo import hub
-from zoo._gc import without_gc
-from zoo.applications import ChosenWeights, check_options, finish
-from zoo.applications.loading import WeightsFileError, load_state_dict
-from zoo.applications.meta import empty_weights, meta_tensors
+from zoo.plugin import (
+    ChosenWeights,
+    WeightsFileError,
+    check_options,
+    content_sha256,
+    empty_weights,
+    fetch,
+    fetch_spec,
+    finish,
+    load_state_dict,
+    meta_tensors,
+    without_gc,
+)
 from zoo_timm import catalogue
 
 log = logging.getLogger("zoo_timm")
@@ -121,12 +129,12 @@ def resolve_weights(arch: str, weights: Any, *, progress: bool | None = None, sh
     if not isinstance(weights, str):
         raise TypeError(f"weights must be 'imagenet', a config tag, None, a file path or a URL, got {type(weights).__name__}.")
     if "://" in weights:
-        path = hub.fetch([weights], sha256=sha256, progress=progress, entry=f"timm:{arch}")
-        return ChosenWeights(tag, default, path, weights, hub.content_sha256(path) or sha256)
+        path = fetch([weights], sha256=sha256, progress=progress, entry=f"timm:{arch}")
+        return ChosenWeights(tag, default, path, weights, content_sha256(path) or sha256)
     found = find_variant(arch, weights)
     if found is not None:
         path, spec = fetch_variant(arch, found, progress=progress, sha256=sha256)
-        return ChosenWeights(found, facts["weights"][found], path, spec["url"], hub.content_sha256(path) or sha256)
+        return ChosenWeights(found, facts["weights"][found], path, spec["url"], content_sha256(path) or sha256)
     path = Path(weights).expanduser()
     if path.is_file():
         return ChosenWeights(tag, default, path, str(path), sha256)
@@ -147,7 +155,7 @@ def fetch_variant(arch: str, tag: str, *, progress: bool | None = None, sha256: 
     the file and the spec it came from."""
     variant = catalogue.architecture(arch)["weights"][tag]
     specs = [{**spec, "sha256": sha256 or spec.get("sha256")} for spec in (variant, *variant.get("alternates", ()))]
-    path = hub.fetch_spec({**specs[0], "alternates": specs[1:]}, progress=progress, entry=f"timm:{arch}")
+    path = fetch_spec({**specs[0], "alternates": specs[1:]}, progress=progress, entry=f"timm:{arch}")
     return path, next((spec for spec in specs if spec["filename"] == path.name), specs[0])
 
 
@@ -276,9 +284,9 @@ def _categories(model: nn.Module, facts: dict[str, Any]) -> list[str] | None:
     """ImageNet-1k names in zoo's spelling; other ImageNet subsets from timm's label tables; else None."""
     n = facts["num_classes"]
     if n == 1000:
-        from zoo.applications import table
+        from zoo.plugin import category_names
 
-        return table.categories("imagenet1k")
+        return category_names("imagenet1k")
     try:
         from timm.data import ImageNetInfo, infer_imagenet_subset
 

@@ -43,7 +43,7 @@ def check_timm() -> str:
     """The installed timm version; raises a ``PluginError`` saying how to install timm otherwise."""
     import importlib.util
 
-    from zoo.errors import PluginError
+    from zoo.plugin import PluginError
 
     version = timm_version()
     try:
@@ -62,7 +62,7 @@ def shipped_path(version: str, part: str = "catalogue") -> Path:
 
 
 def cached_path(version: str, part: str = "catalogue") -> Path:
-    from zoo.hub import cache_dir
+    from zoo.plugin import cache_dir
 
     return cache_dir() / "timm" / f"{part}-{version}.json"
 

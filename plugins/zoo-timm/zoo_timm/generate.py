@@ -107,7 +107,7 @@ def write_catalogue(path: Path, catalogue: dict[str, Any]) -> None:
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
     """Write ``data`` atomically (a reader never sees half a file), creating the folder."""
-    from zoo.hub.store import write_json_atomic
+    from zoo.plugin import write_json_atomic
 
     path.parent.mkdir(parents=True, exist_ok=True)
     write_json_atomic(path, data, compact=True)

@@ -6,7 +6,7 @@ per-model code and resolving one imports torch and timm only then.
 
 from __future__ import annotations
 
-from zoo.applications import architecture_builders
+from zoo.plugin import architecture_builders
 from zoo_timm import catalogue
 
 __getattr__ = architecture_builders(__name__, catalogue.index, "zoo_timm.builder:build")

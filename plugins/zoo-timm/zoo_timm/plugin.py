@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from zoo.hookspecs import hookimpl
+from zoo.plugin import hookimpl
 
 #: timm architecture -> the keras.applications name it stands for. Keras' NASNetMobile has no timm
 #: counterpart (timm ships NASNet-A Large and PNASNet only), so it is not registered.

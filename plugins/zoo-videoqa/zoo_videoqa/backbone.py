@@ -16,7 +16,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from zoo.applications import ChosenWeights, check_options, finish
+from zoo.plugin import ChosenWeights, check_options, finish
 from zoo_videoqa.toy import COLOURS, SHAPES
 from zoo_videoqa.variants import DEFAULT_WEIGHTS, MIN_SIZE, WEIGHTS_DIR, variants
 
@@ -101,7 +101,7 @@ def _resolve_weights(weights: Any) -> ChosenWeights:
     path = Path(str(weights)).expanduser()
     if path.is_file():
         return ChosenWeights(None, default, path, str(path), None)
-    from zoo.errors import UnknownNameError
+    from zoo.plugin import UnknownNameError
 
     raise UnknownNameError(
         f"toy_cnn has no weights {weights!r}: use one of {', '.join(table) or '(none packaged)'}, None for "
@@ -114,7 +114,7 @@ def load_state(path: Path, expected_sha256: str | None) -> dict[str, torch.Tenso
     if expected_sha256 is not None:
         actual = sha256_file(path)
         if actual != expected_sha256:
-            from zoo.errors import IntegrityError
+            from zoo.plugin import IntegrityError
 
             raise IntegrityError(
                 f"{path} has sha256 {actual}, expected {expected_sha256}: the packaged weights are damaged; "

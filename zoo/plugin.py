@@ -1,0 +1,78 @@
+"""The public plugin API: everything a zoo plugin may import from zoo, in one module.
+
+A plugin imports ``zoo`` (the user API: ``zoo.load``, ``zoo.Callback``, the errors) and ``zoo.plugin``;
+nothing else of zoo is promised to stay where it is (a test checks the in-tree plugins keep to this).
+Importing this module does not import torch: the helpers that need torch load on first use.
+
+What is here, by task:
+
+* hooks: :data:`hookimpl` (the marker for ``zoo_*`` hook functions), :data:`Register` (the ``register``
+  callback every ``zoo_register_<kind>`` hook receives), :data:`KINDS`;
+* a torch-free package: :func:`lazy_exports` (a package ``__getattr__`` importing names on first use),
+  :func:`without_gc` (pause the cyclic collector around an allocation burst such as building a network);
+* building an application: :func:`empty_weights` (build on the meta device), :func:`load_state_dict`
+  (read a weights file, never unpickling code), :func:`assign_weights` (assign the tensors into the meta
+  model), :func:`meta_tensors`, :class:`WeightsFileError`; :func:`check_options`, :class:`ChosenWeights`
+  and :func:`finish` (the keras.applications options and the ending every builder shares);
+  :func:`architecture_builders` (one lazy target per architecture of a catalogue); :func:`category_names`
+  (the names behind a categories reference such as ``"imagenet1k"``);
+* files: :func:`fetch`, :func:`fetch_spec`, :func:`content_sha256`, :func:`cache_dir`
+  (zoo's verified download cache), :func:`write_json_atomic`;
+* training: :class:`Callback`.
+"""
+
+from __future__ import annotations
+
+from zoo._gc import without_gc
+from zoo._lazy import lazy_exports
+from zoo.errors import (
+    AmbiguousNameError,
+    DownloadError,
+    IntegrityError,
+    OfflineError,
+    PluginError,
+    RegistrationError,
+    UnknownNameError,
+    ZooError,
+)
+from zoo.hookspecs import KINDS, PROJECT_NAME, Register, hookimpl
+
+# Public names that need torch (or a heavier module), served on first use: attribute -> "module:attr".
+_LAZY: dict[str, str] = {
+    "ChosenWeights": "zoo.applications.builder:ChosenWeights",
+    "check_options": "zoo.applications.builder:check_options",
+    "finish": "zoo.applications.builder:finish",
+    "assign_weights": "zoo.applications.builder:assign_weights",
+    "architecture_builders": "zoo.applications.models:architecture_builders",
+    "category_names": "zoo.applications.table:categories",
+    "WeightsFileError": "zoo.applications.loading:WeightsFileError",
+    "load_state_dict": "zoo.applications.loading:load_state_dict",
+    "empty_weights": "zoo.applications.meta:empty_weights",
+    "meta_tensors": "zoo.applications.meta:meta_tensors",
+    "fetch": "zoo.hub:fetch",
+    "fetch_spec": "zoo.hub:fetch_spec",
+    "content_sha256": "zoo.hub:content_sha256",
+    "cache_dir": "zoo.hub:cache_dir",
+    "write_json_atomic": "zoo.hub.store:write_json_atomic",
+    "Callback": "zoo.training:Callback",
+}
+
+__all__ = [
+    "KINDS",
+    "PROJECT_NAME",
+    "AmbiguousNameError",
+    "DownloadError",
+    "IntegrityError",
+    "OfflineError",
+    "PluginError",
+    "Register",
+    "RegistrationError",
+    "UnknownNameError",
+    "ZooError",
+    "hookimpl",
+    "lazy_exports",
+    "without_gc",
+    *_LAZY,
+]
+
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)
