@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from zoo.layers._base import get_mask, with_mask
+from zoo.training.fused_losses import FUSED, FusedLoss
 
 EPSILON = 1e-7
 
@@ -266,7 +267,14 @@ def _snake(name: str) -> str:
 
 
 class LossFunctionWrapper(Loss):
-    """Turn a per-sample function ``fn(input, target, **kwargs)`` into a ``Loss`` module."""
+    """Turn a per-sample function ``fn(input, target, **kwargs)`` into a ``Loss`` module.
+
+    ``fused``: PyTorch's own reduced kernel for the same loss (``fused_losses``); ``forward`` takes it
+    when there is no ``sample_weight`` and the reduction is ``"mean"`` or ``"sum"``, and falls back to
+    ``fn`` when it answers ``None`` (options where the semantics differ).
+    """
+
+    fused: FusedLoss | None = None
 
     def __init__(
         self, fn: Callable[..., Tensor], reduction: str = "mean", name: str | None = None, **kwargs: Any
@@ -278,6 +286,13 @@ class LossFunctionWrapper(Loss):
     def call(self, input: Tensor, target: Tensor) -> Tensor:
         return self.fn(input, target, **self.kwargs)
 
+    def forward(self, input: Tensor, target: Tensor, sample_weight: Tensor | None = None) -> Tensor:
+        if self.fused is not None and sample_weight is None and self.reduction != "none":
+            value = self.fused(input, target, self.reduction, **self.kwargs)
+            if value is not None:
+                return value
+        return super().forward(input, target, sample_weight)
+
     def extra_repr(self) -> str:
         options = ", ".join(f"{k}={v!r}" for k, v in self.kwargs.items())
         return f"reduction={self.reduction!r}" + (f", {options}" if options else "")
@@ -288,9 +303,10 @@ def _module(fn: Callable[..., Tensor], doc: str) -> type[LossFunctionWrapper]:
         LossFunctionWrapper.__init__(self, fn, reduction, name or fn.__name__, **kwargs)
 
     cls_name = "".join(part.capitalize() for part in fn.__name__.split("_"))
-    return type(
-        cls_name, (LossFunctionWrapper,), {"__init__": __init__, "__doc__": doc, "__module__": __name__}
-    )
+    namespace: dict[str, Any] = {"__init__": __init__, "__doc__": doc, "__module__": __name__}
+    if fn.__name__ in FUSED:
+        namespace["fused"] = staticmethod(FUSED[fn.__name__])
+    return type(cls_name, (LossFunctionWrapper,), namespace)
 
 
 MeanSquaredError = _module(mean_squared_error, "``mean((input - target)**2)`` over the last axis.")
