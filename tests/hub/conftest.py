@@ -32,6 +32,8 @@ class FileServer:
     ``("stall", seconds)``          send headers, then nothing for ``seconds``
     ``("redirect", location)``      302 to ``location``
     ``("slow", seconds)``           wait ``seconds`` before sending the (correct) body
+    ``("throttle", n, seconds)``    send the body ``n`` bytes at a time, ``seconds`` apart
+    ``("body", data, headers)``     answer 200 with ``data`` (e.g. an HTML error page) instead of the file
     With no action left the server behaves: Range/If-Range honoured, 206 or 416 as HTTP says.
     """
 
@@ -70,6 +72,15 @@ def make_handler(server: FileServer):
                     self.send_header(k, v)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
+                return
+            if action and action[0] == "body":
+                self.send_response(200)
+                for k, v in (action[2] if len(action) > 2 else {}).items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(action[1])))
+                self.end_headers()
+                self.wfile.write(action[1])
+                record.sent = len(action[1])
                 return
             if action and action[0] == "redirect":
                 self.send_response(302)
@@ -110,6 +121,13 @@ def make_handler(server: FileServer):
                 self.wfile.flush()
                 record.sent = len(body)
                 self.close_connection = True
+                return
+            if action and action[0] == "throttle":
+                for i in range(0, len(body), action[1]):
+                    self.wfile.write(body[i : i + action[1]])
+                    self.wfile.flush()
+                    record.sent += len(body[i : i + action[1]])
+                    time.sleep(action[2])
                 return
             if action and action[0] == "slow":
                 self.wfile.flush()

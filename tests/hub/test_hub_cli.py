@@ -127,7 +127,7 @@ def test_cache_add_url_and_local_file(file_server, tmp_path, capsys):
     assert main(["cache", "add", str(local), "--sha256", sha(data)]) == 0
     assert main(["cache", "add", str(tmp_path / "nope.bin")]) == 1
     assert main(["cache", "add", str(local), "--sha256", "xyz"]) == 1  # one line, no traceback
-    assert "sha256='xyz'" in capsys.readouterr().err
+    assert "'xyz' is not a sha256 hex digest" in capsys.readouterr().err
 
 
 def test_zoo_download_application_and_dataset(file_server, capsys):

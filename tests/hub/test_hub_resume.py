@@ -8,6 +8,7 @@ import json
 import pytest
 
 from zoo.hub import fetch
+from zoo.hub.hashes import parse
 from zoo.hub.store import download_key
 
 from .conftest import payload, sha
@@ -16,7 +17,7 @@ from .conftest import payload, sha
 def park(home, url, filename, digest, data: bytes, **meta):
     partial = home / "partial"
     partial.mkdir(parents=True, exist_ok=True)
-    key = download_key(filename, digest, url)
+    key = download_key(filename, parse(digest), url)
     (partial / f"{key}.part").write_bytes(data)
     (partial / f"{key}.part.json").write_text(json.dumps({"url": url, "offset": len(data), **meta}))
     return partial / f"{key}.part"

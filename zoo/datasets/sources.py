@@ -6,8 +6,8 @@ is also how tests point a dataset at a local server (``monkeypatch.setitem(FILES
 
 A file spec is ``{"url", "mirrors", "filename", "sha256", "md5", "size"}``. ``sha256`` is passed to
 ``zoo.hub.fetch``, which verifies it before the file enters the cache. Where upstream publishes only an
-md5 (the CIFAR-100 archive, Keras' word-index files), ``sha256`` is ``None`` and the loader verifies the
-md5 itself right after the fetch. ``size`` is given only where it was confirmed from published figures.
+md5 (the CIFAR-100 archive, Keras' word-index files), ``sha256`` is ``None`` and the hub verifies the
+md5 instead (``zoo.hub.fetch_spec``), with the same failover and eviction. ``size`` is given only where it was confirmed from published figures.
 
 Provenance of the hashes: the Keras files' sha256 (and the word indices' md5) are those in
 ``keras/src/datasets/*.py``; MNIST's IDX sha256/sizes are the ones TensorFlow Datasets and PyTorch's mirror

@@ -11,7 +11,7 @@ from typing import Any
 
 from zoo.errors import DownloadError, UnknownNameError, ZooError
 from zoo.hub import maintenance
-from zoo.hub.fetch import cache_dir, fetch, fetch_spec
+from zoo.hub.fetch import add_file, cache_dir, fetch, fetch_spec
 from zoo.hub.store import Store
 from zoo.hub.transfer import human
 from zoo.registry import natural_key
@@ -45,7 +45,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("add", help="put a file in the cache: a URL to download, or a local file to import")
     p.add_argument("source", help="https://... URL, or the path of a file copied by hand")
-    p.add_argument("--sha256", help="expected sha256 (full, or a prefix of at least 8 hex digits)")
+    p.add_argument(
+        "--sha256",
+        "--hash",
+        dest="hash",
+        help="expected hash: sha256 hex (full, or a prefix of at least 8 digits), or md5:HEX / sha1:HEX",
+    )
     p.add_argument("--filename", help="name in the cache (default: the URL's or file's name)")
     p.add_argument("--size", type=int, help="expected size in bytes")
     p.set_defaults(func=cmd_add)
@@ -173,11 +178,11 @@ def cmd_add(args: argparse.Namespace) -> int:
 
     source = args.source
     if "://" in source:
-        path = fetch(source, sha256=args.sha256, size=args.size, filename=args.filename)
+        path = fetch(source, known_hash=args.hash, size=args.size, filename=args.filename)
     else:
         if not Path(source).is_file():
             raise ZooError(f"{source} is neither a URL nor an existing file.")
-        path = Store(cache_dir()).add_file(Path(source), sha256=args.sha256, filename=args.filename)
+        path = add_file(source, known_hash=args.hash, filename=args.filename)
         if args.size is not None and path.stat().st_size != args.size:
             raise ZooError(f"{source} has {path.stat().st_size} bytes, expected {args.size}.")
     print(path)

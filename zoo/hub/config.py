@@ -83,6 +83,7 @@ class Settings:
     mirrors: str
     locks: bool
     allow_http: bool
+    name_hash: bool
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -96,4 +97,5 @@ class Settings:
             mirrors=os.environ.get("ZOO_MIRRORS", ""),
             locks=env_flag("ZOO_LOCKS", True),
             allow_http=env_flag("ZOO_ALLOW_HTTP"),
+            name_hash=env_flag("ZOO_NAME_HASH", True),
         )

@@ -14,17 +14,12 @@ from pathlib import Path
 
 from zoo import __version__
 from zoo.errors import DownloadError, IntegrityError, OfflineError
+from zoo.hub import hashes
 from zoo.hub.config import Settings, torch_hub_checkpoints
+from zoo.hub.hashes import Digest
 from zoo.hub.partial import NoSpaceError, Partial
 from zoo.hub.sources import all_sources, scheme
-from zoo.hub.store import (
-    Store,
-    check_filename,
-    download_key,
-    filename_from_url,
-    normalize_sha256,
-    sha256_matches,
-)
+from zoo.hub.store import Store, check_filename, download_key, filename_from_url
 from zoo.hub.transfer import SourceError, check_free_space, download
 
 LOCK_NOTICE_AFTER = 2.0
@@ -39,16 +34,20 @@ def cached_path(
     urls: str | Sequence[str] | None = None,
     *,
     sha256: str | None = None,
+    known_hash: str | None = None,
     filename: str | None = None,
     size: int | None = None,
+    name_hash: bool = True,
 ) -> Path | None:
-    """The cached file matching these, or ``None``; never touches the network or torch's cache."""
+    """The cached file matching these, or ``None``; never touches the network or torch's cache.
+
+    The hash is looked for as :func:`fetch` would check it (the URL's torch.hub name prefix included)."""
     url_list = _url_list(urls) if urls is not None else []
     if filename is None:
         if not url_list:
             raise ValueError("cached_path needs a URL or a filename.")
         filename = filename_from_url(url_list[0])
-    expected = normalize_sha256(sha256)
+    expected = _expected(sha256, known_hash, url_list, name_hash and Settings.from_env().name_hash)
     hit = Store(cache_dir()).find(
         check_filename(filename), expected, url_list if expected is None and url_list else None
     )
@@ -57,34 +56,42 @@ def cached_path(
     return hit
 
 
-def add_file(path: str | Path, *, sha256: str | None = None, filename: str | None = None) -> Path:
+def add_file(
+    path: str | Path, *, sha256: str | None = None, known_hash: str | None = None, filename: str | None = None
+) -> Path:
     """Put a local file (copied by hand, e.g. onto an offline cluster) into the cache, checking its hash."""
-    return Store(cache_dir()).add_file(Path(path), sha256=sha256, filename=filename)
+    digest = hashes.expected(sha256, known_hash)
+    return Store(cache_dir()).add_file(Path(path), digest=digest, filename=filename)
 
 
 def fetch(
     urls: str | Sequence[str],
     *,
     sha256: str | None = None,
+    known_hash: str | None = None,
     size: int | None = None,
     filename: str | None = None,
     progress: bool | None = None,
     entry: str | None = None,
+    name_hash: bool = True,
 ) -> Path:
     """The path of a verified copy of the file in the cache, downloading it only when it is missing.
 
-    ``sha256`` is the full hex digest or a prefix of at least 8 digits (torchvision's file names carry
-    one, e.g. ``resnet50-11ad3fa6.pth``); a prefix is checked as a prefix. ``filename`` defaults to the
-    URL's last path segment. ``progress=None`` shows a bar on a terminal only; ``ZOO_QUIET=1`` hides it.
-    ``entry`` names what needs the file (e.g. ``"resnet50"``), only to say ``zoo download resnet50`` in
-    an offline error.
+    ``sha256`` is the full hex digest or a prefix of at least 8 digits; a prefix is checked as a prefix.
+    ``known_hash`` names the algorithm, pooch's way: ``"md5:<hex>"``, ``"sha1:<hex>"``, ``"sha256:<hex>"``
+    (bare hex is sha256); give one of the two. Without either, a URL whose file name carries a torch.hub
+    hash prefix (``resnet50-11ad3fa6.pth``: ``-<hex>.``, at least 8 digits) is checked against it, as
+    ``torch.hub.load_state_dict_from_url(check_hash=True)`` does; ``name_hash=False`` (or
+    ``ZOO_NAME_HASH=0``) turns that off. ``filename`` defaults to the URL's last path segment.
+    ``progress=None`` shows a bar on a terminal only; ``ZOO_QUIET=1`` hides it. ``entry`` names what
+    needs the file (e.g. ``"resnet50"``), only to say ``zoo download resnet50`` in an offline error.
     """
     url_list = _url_list(urls)
-    expected = normalize_sha256(sha256)
+    settings = Settings.from_env()
+    expected = _expected(sha256, known_hash, url_list, name_hash and settings.name_hash)
     name = check_filename(filename) if filename is not None else filename_from_url(url_list[0])
     if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 0):
         raise ValueError(f"size must be a byte count (int >= 0) or None, got {size!r}.")
-    settings = Settings.from_env()
     store = Store(settings.home)
     lookup_urls = None if expected is not None else url_list
 
@@ -95,9 +102,24 @@ def fetch(
     hit = _from_torch_hub(store, name, expected, size)
     if hit is not None:
         return hit
+    show = not settings.quiet and (progress if progress is not None else _is_tty())
+    return _fetch_missing(store, settings, url_list, name, expected, size, show, entry)
 
+
+def _fetch_missing(
+    store: Store,
+    settings: Settings,
+    url_list: list[str],
+    name: str,
+    expected: Digest | None,
+    size: int | None,
+    show: bool,
+    entry: str | None,
+) -> Path:
+    """Download a file the cache lacks, once across processes (the lock), offline rules applied."""
     sources, refused = all_sources(
-        url_list, name, expected, mirrors=settings.mirrors, allow_http=settings.allow_http
+        url_list, name, expected.sha256 if expected else None, mirrors=settings.mirrors,
+        allow_http=settings.allow_http,
     )
     if settings.offline:
         sources = [s for s in sources if scheme(s) == "file"]
@@ -105,13 +127,13 @@ def fetch(
             raise OfflineError(offline_message(store, url_list, name, expected, entry))
 
     key = download_key(name, expected, url_list[0])
+    lookup_urls = None if expected is not None else url_list
     with _lock(store, key, settings, name):
         hit = _cached(store, name, expected, lookup_urls, size)  # another process may have finished it
         if hit is not None:
             return hit
         if size is not None:
             check_free_space(store.partial, size, name)
-        show = not settings.quiet and (progress if progress is not None else _is_tty())
         try:
             return _download(store, key, sources, refused, name, expected, size, settings, show, url_list)
         except OfflineError:
@@ -126,7 +148,8 @@ def fetch(
 
 def fetch_spec(spec: dict, *, entry: str | None = None, progress: bool | None = None) -> Path:
     """``fetch`` for one file as entries describe it in their metadata: a dict with ``url`` and optional
-    ``sha256``, ``size``, ``filename``, ``mirrors`` (a list of URLs tried after ``url``) and ``alternates``
+    ``sha256`` (or ``md5`` / ``sha1`` / ``known_hash``, when upstream publishes only those), ``size``,
+    ``filename``, ``mirrors`` (a list of URLs tried after ``url``) and ``alternates``
     (specs of *other* files with the same content, e.g. timm's ``pytorch_model.bin`` beside its
     ``model.safetensors``, tried in order when this one cannot be had; the first error is raised)."""
     if not isinstance(spec, dict) or not spec.get("url"):
@@ -137,6 +160,7 @@ def fetch_spec(spec: dict, *, entry: str | None = None, progress: bool | None = 
             return fetch(
                 [one["url"], *(one.get("mirrors") or ())],
                 sha256=one.get("sha256"),
+                known_hash=None if one.get("sha256") else spec_hash(one),
                 size=one.get("size"),
                 filename=one.get("filename"),
                 progress=progress,
@@ -146,6 +170,26 @@ def fetch_spec(spec: dict, *, entry: str | None = None, progress: bool | None = 
             first = first or exc
     assert first is not None
     raise first
+
+
+def spec_hash(spec: dict) -> str | None:
+    """A spec's expected hash other than sha256, algorithm-tagged (``known_hash`` wins)."""
+    if spec.get("known_hash"):
+        return spec["known_hash"]
+    for algorithm in ("sha1", "md5"):
+        if spec.get(algorithm):
+            return f"{algorithm}:{spec[algorithm]}"
+    return None
+
+
+def _expected(
+    sha256: str | None, known_hash: str | None, urls: list[str], from_name: bool
+) -> Digest | None:
+    digest = hashes.expected(sha256, known_hash)
+    if digest is None and from_name and urls:
+        with contextlib.suppress(ValueError):
+            digest = hashes.name_hash(filename_from_url(urls[0]))
+    return digest
 
 
 def _url_list(urls: str | Sequence[str]) -> list[str]:
@@ -160,7 +204,7 @@ def _is_tty() -> bool:
 
 
 def _cached(
-    store: Store, name: str, expected: str | None, urls: list[str] | None, size: int | None
+    store: Store, name: str, expected: Digest | None, urls: list[str] | None, size: int | None
 ) -> Path | None:
     hit = store.find(name, expected, urls)
     if hit is not None and size is not None and hit.stat().st_size != size:
@@ -168,7 +212,7 @@ def _cached(
     return hit
 
 
-def _from_torch_hub(store: Store, name: str, expected: str | None, size: int | None) -> Path | None:
+def _from_torch_hub(store: Store, name: str, expected: Digest | None, size: int | None) -> Path | None:
     """Reuse ``$TORCH_HOME/hub/checkpoints/<name>`` when its hash matches (never without a hash)."""
     if expected is None:
         return None
@@ -177,7 +221,7 @@ def _from_torch_hub(store: Store, name: str, expected: str | None, size: int | N
         if not candidate.is_file() or (size is not None and candidate.stat().st_size != size):
             return None
         return store.add_file(
-            candidate, sha256=expected, filename=name, url=candidate.resolve().as_uri(), link=True
+            candidate, digest=expected, filename=name, url=candidate.resolve().as_uri(), link=True
         )
     except (IntegrityError, OSError):
         return None
@@ -210,7 +254,7 @@ def _download(
     sources: list[str],
     refused: list[tuple[str, str]],
     name: str,
-    expected: str | None,
+    expected: Digest | None,
     size: int | None,
     settings: Settings,
     show: bool,
@@ -221,18 +265,24 @@ def _download(
     failures: list[SourceError] = [
         SourceError(url, "refused", f"{url}: skipped, {why}") for url, why in refused
     ]
+    algorithm = expected.algorithm if expected is not None else None
     with requests.Session() as session:
         session.headers["User-Agent"] = f"zoo/{__version__} (+python-requests)"
         for url in sources:
             for fresh in (False, True):
-                part = Partial.new(store, key, url) if fresh else Partial.claim(store, key, url)
+                part = (
+                    Partial.new(store, key, url, algorithm)
+                    if fresh
+                    else Partial.claim(store, key, url, algorithm, locked=settings.locks)
+                )
                 try:
                     download(session, url, part, size=size, settings=settings, show=show, desc=name)
                     path = part.finish()
-                    actual = part.sha256
-                    problem = _check(part.size, actual, size, expected)
+                    problem = _check(part, size, expected)
                     if problem is None:
-                        return store.commit(path, actual, name, url=url, requested=requested)
+                        part.forget_sidecar()
+                        other = {algorithm: part.hexdigest(algorithm)} if algorithm not in (None, "sha256") else {}
+                        return store.commit(path, part.sha256, name, url=url, requested=requested, hashes=other)
                     part.discard()
                     if part.resumed_from and not fresh:
                         continue  # the older bytes may be from another version: once more from zero
@@ -247,16 +297,20 @@ def _download(
     raise _failure(name, expected, failures)
 
 
-def _check(got_size: int, actual: str, size: int | None, expected: str | None) -> str | None:
-    if size is not None and got_size != size:
-        return f"got {got_size} bytes, expected {size} (the file upstream may have changed)"
-    if not sha256_matches(actual, expected):
-        kind = "sha256" if len(expected) == 64 else f"sha256 prefix ({len(expected)} digits)"
-        return (
-            f"{kind} mismatch: expected {expected}, got {actual} (the file upstream may have changed, or a "
-            "mirror serves another version)"
-        )
-    return None
+def _check(part: Partial, size: int | None, expected: Digest | None) -> str | None:
+    if size is not None and part.size != size:
+        return f"got {part.size} bytes, expected {size} (the file upstream may have changed)"
+    if expected is None:
+        return None
+    actual = part.hexdigest(expected.algorithm)
+    if expected.matches(actual):
+        return None
+    advice = (
+        "if those digits are not a hash, pass the right sha256=, or name_hash=False (ZOO_NAME_HASH=0)"
+        if expected.from_name
+        else "the file upstream may have changed, or a mirror serves another version"
+    )
+    return f"{expected.describe()} mismatch: expected {expected.hex}, got {actual} ({advice})"
 
 
 _HINTS = {
@@ -270,8 +324,8 @@ _HINTS = {
 }
 
 
-def _failure(name: str, expected: str | None, failures: list[SourceError]) -> DownloadError:
-    what = f"{name} (sha256 {expected})" if expected else name
+def _failure(name: str, expected: Digest | None, failures: list[SourceError]) -> DownloadError:
+    what = f"{name} ({expected.algorithm} {expected.hex})" if expected else name
     lines = [f"could not download {what} from any of its {len(failures)} source(s):"]
     lines += [f"  - {exc}" for exc in failures]
     reasons = {exc.reason for exc in failures}
@@ -282,15 +336,21 @@ def _failure(name: str, expected: str | None, failures: list[SourceError]) -> Do
     return error
 
 
-def offline_message(store: Store, urls: list[str], name: str, expected: str | None, entry: str | None) -> str:
-    hash_opt = f" --sha256 {expected}" if expected else ""
-    where = store.blobs / (expected if expected and len(expected) == 64 else "<sha256>") / name
+def offline_message(
+    store: Store, urls: list[str], name: str, expected: Digest | None, entry: str | None
+) -> str:
+    hash_opt = ""
+    if expected is not None and not expected.from_name:
+        hash_opt = f" --sha256 {expected.hex}" if expected.sha256 else f" --hash {expected}"
+    full = expected is not None and expected.sha256 is not None and not expected.is_prefix
+    where = store.blobs / (expected.hex if full else "<sha256>") / name
     get = f"zoo download {entry}" if entry else f"zoo cache add {urls[0]}{hash_opt}"
     torch_hint = (
         f"place it at {torch_hub_checkpoints() / name}, or " if name.endswith((".pth", ".pt")) else ""
     )
     return (
-        f"ZOO_OFFLINE=1 and {name}{f' (sha256 {expected})' if expected else ''} is not in the zoo cache "
+        f"ZOO_OFFLINE=1 and {name}{f' ({expected.algorithm} {expected.hex})' if expected else ''} is not in the "
+        "zoo cache "
         f"({store.root}). It belongs at {where}. Either:\n"
         f"  * on a machine with network run '{get}', then copy its cache folder ('zoo cache dir') over "
         f"this machine's ZOO_HOME ({store.root});\n"

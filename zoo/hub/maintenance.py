@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import contextlib
-import os
-import re
 import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from zoo.hub.store import DERIVED_KINDS, CachedFile, Store, hash_file, host_tag, is_blob_folder
+from zoo.hub.hashes import hash_file
+from zoo.hub.store import DERIVED_KINDS, CachedFile, Store, host_tag, is_blob_folder, owner_gone, temp_owner
 
-_TMP = re.compile(r"^.+\.(?P<host>[^.]+)\.(?P<pid>\d+)\.\d+\.tmp$")
 FOREIGN_TMP_AGE = 24 * 3600  # a temp file of another host is left alone for a day
 
 
@@ -33,41 +31,40 @@ def verify(store: Store, entries: list[CachedFile] | None = None) -> Iterator[Ve
         yield Verdict(entry, hash_file(entry.path))
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _tmp_is_stale(path: Path, now: float) -> bool:
-    match = _TMP.match(path.name)
-    if match is None:
-        return now - path.stat().st_mtime > FOREIGN_TMP_AGE
-    if match.group("host") == host_tag():
-        return not _pid_alive(int(match.group("pid")))
+    owner = temp_owner(path)
+    if owner is not None and owner[0] == host_tag():
+        return owner_gone(path, other_hosts=False)
     return now - path.stat().st_mtime > FOREIGN_TMP_AGE
 
 
 def prune_candidates(store: Store) -> list[tuple[Path, str]]:
     """What ``prune`` removes, with why: parked partial downloads, temp files of dead processes,
     lock files nobody holds, and anything in ``blobs/`` that is not a named, whole file."""
-    import filelock
+    return [*_partial_candidates(store), *_lock_candidates(store), *_blob_candidates(store)]
 
+
+def _partial_candidates(store: Store) -> Iterator[tuple[Path, str]]:
     now = time.time()
-    found: list[tuple[Path, str]] = []
     for path in sorted(store.partial.glob("*")) if store.partial.is_dir() else []:
         if path.name.endswith(".part"):
-            found.append((path, "partial download"))
+            yield path, "partial download"
         elif path.name.endswith(".part.json"):
-            found.append((path, "partial download record"))
+            yield path, "partial download record"
         elif path.name.endswith(".tmp"):
             with contextlib.suppress(FileNotFoundError):
                 if _tmp_is_stale(path, now):
-                    found.append((path, "temp file of a process that is gone"))
+                    yield path, "temp file of a process that is gone"
+        elif path.name.endswith(".tmp.json"):
+            data = path.with_name(path.name[: -len(".json")])
+            with contextlib.suppress(FileNotFoundError):
+                if not data.exists() or _tmp_is_stale(data, now):
+                    yield path, "record of a temp file of a process that is gone"
+
+
+def _lock_candidates(store: Store) -> Iterator[tuple[Path, str]]:
+    import filelock
+
     for path in sorted(store.locks.glob("*.lock")) if store.locks.is_dir() else []:
         lock = filelock.FileLock(str(path))
         try:
@@ -75,20 +72,21 @@ def prune_candidates(store: Store) -> list[tuple[Path, str]]:
         except filelock.Timeout:
             continue
         lock.release()
-        found.append((path, "unused lock file"))
-    if store.blobs.is_dir():
-        for folder in sorted(store.blobs.iterdir()):
-            if not folder.is_dir() or not is_blob_folder(folder):
-                found.append((folder, "not a cache entry"))
-                continue
-            names = {p.name for p in folder.iterdir() if not p.name.startswith(".")}
-            if not names:
-                found.append((folder, "empty entry"))
-                continue
-            for extra in folder.iterdir():
-                if extra.name.startswith(".") and not _records_a_name(extra.name, names):
-                    found.append((extra, "orphaned record"))
-    return found
+        yield path, "unused lock file"
+
+
+def _blob_candidates(store: Store) -> Iterator[tuple[Path, str]]:
+    for folder in sorted(store.blobs.iterdir()) if store.blobs.is_dir() else []:
+        if not folder.is_dir() or not is_blob_folder(folder):
+            yield folder, "not a cache entry"
+            continue
+        names = {p.name for p in folder.iterdir() if not p.name.startswith(".")}
+        if not names:
+            yield folder, "empty entry"
+            continue
+        for extra in folder.iterdir():
+            if extra.name.startswith(".") and not _records_a_name(extra.name, names):
+                yield extra, "orphaned record"
 
 
 def _records_a_name(record: str, names: set[str]) -> bool:

@@ -1,22 +1,27 @@
 """A download in progress: a temp file only this process writes, hashed as it grows, resumable later.
 
-An interrupted download is *parked* as ``partial/<key>.part`` with a sidecar ``<key>.part.json`` (URL,
-ETag, Last-Modified, offset). The next attempt, in this process or a later one, *claims* it with an atomic
-``os.rename`` to its own temp name, so two processes never append to one file even when file locks do
-not work. The sidecar is only a hint: the final hash check decides whether the bytes are right.
+The file is ``partial/<key>.<host>.<pid>.<n>.tmp``; before its first byte a sidecar ``<that>.json`` records
+the URL and the response's validators (ETag, Last-Modified), so bytes left behind by a process that died
+(``kill -9``, a power cut, an out-of-memory kill) can be resumed with ``Range``/``If-Range``. A Python-level
+failure *parks* the bytes as ``partial/<key>.part`` (+ ``.part.json``) at once. The next attempt *claims*
+a parked file, or else the largest temp file of ``key`` whose owner is gone (its pid has ended on this
+host; on another host sharing the cache, the caller holds the file's lock, which the owner held
+throughout), with an atomic ``os.rename`` to its own temp name, so two processes never append to one file
+even when file locks do not work. The sidecar is only a hint: the final hash check decides.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
-import hashlib
 import os
+import socket
 import time
 from pathlib import Path
 
 from zoo.errors import DownloadError
-from zoo.hub.store import Store, read_json, write_json_atomic
+from zoo.hub.hashes import Hasher
+from zoo.hub.store import Store, owner_gone, read_json, write_json_atomic
 
 _NO_SPACE = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
 
@@ -30,52 +35,90 @@ class NoSpaceError(DownloadError):
     """The disk holding the cache filled up; the partial file was deleted."""
 
 
+def sidecar_of(path: Path) -> Path:
+    return path.with_name(path.name + ".json")
+
+
 class Partial:
-    def __init__(self, store: Store, key: str, url: str) -> None:
+    def __init__(self, store: Store, key: str, url: str, algorithm: str | None = None) -> None:
         self.store = store
         self.key = key
         self.url = url
+        self.algorithm = algorithm
         self.parked = store.partial / f"{key}.part"
-        self.sidecar = store.partial / f"{key}.part.json"
         self.path = store.temp_path(key)
         self.etag: str | None = None
         self.last_modified: str | None = None
         self.size = 0
-        self._hash = hashlib.sha256()
+        self._hash = Hasher(algorithm)
         self._file = None
         self.resumed_from = 0
 
     @classmethod
-    def new(cls, store: Store, key: str, url: str) -> Partial:
-        """An empty download, ignoring any parked one."""
-        part = cls(store, key, url)
+    def new(cls, store: Store, key: str, url: str, algorithm: str | None = None) -> Partial:
+        """An empty download, ignoring any left-over one."""
+        part = cls(store, key, url, algorithm)
         part._open(truncate=True)
         return part
 
     @classmethod
-    def claim(cls, store: Store, key: str, url: str) -> Partial:
-        """Take over a parked download of ``key`` from ``url`` if there is one, else start empty."""
-        part = cls(store, key, url)
-        meta = read_json(part.sidecar) or {}
-        if meta.get("url") != url:  # parked bytes of another source (or none): leave them for it
-            part._open(truncate=True)
-            return part
-        try:
-            os.rename(part.parked, part.path)  # atomic: only one claimant wins
-        except FileNotFoundError:
-            part._open(truncate=True)
-            return part
-        with contextlib.suppress(FileNotFoundError):
-            part.sidecar.unlink()  # describes bytes this process now owns; park() writes a new one
-        part._open(truncate=False)
-        if meta.get("offset") == part.size:  # sidecar describes these very bytes
+    def claim(
+        cls, store: Store, key: str, url: str, algorithm: str | None = None, *, locked: bool = False
+    ) -> Partial:
+        """Take over bytes of ``key`` from ``url`` left by an earlier attempt, else start empty.
+
+        ``locked``: the caller holds ``key``'s lock, so a temp file of another host is abandoned too."""
+        part = cls(store, key, url, algorithm)
+        for candidate in part._leftovers(locked):
+            meta = read_json(sidecar_of(candidate)) or {}
+            if meta.get("url") != url:  # bytes of another source (or unknown): leave them for it
+                continue
+            try:
+                os.rename(candidate, part.path)  # atomic: only one claimant wins
+            except FileNotFoundError:
+                continue
+            with contextlib.suppress(FileNotFoundError):
+                sidecar_of(candidate).unlink()
+            part._open(truncate=False)
             part.etag, part.last_modified = meta.get("etag"), meta.get("last_modified")
-        part.resumed_from = part.size
+            part._write_sidecar()
+            part.resumed_from = part.size
+            return part
+        part._open(truncate=True)
         return part
+
+    def _leftovers(self, locked: bool) -> list[Path]:
+        """The parked file first, then temp files of gone owners, largest first."""
+        parked = [self.parked] if self.parked.is_file() else []
+        orphans = []
+        for path in self.store.partial.glob(f"{_glob_escape(self.key)}.*.tmp"):
+            with contextlib.suppress(OSError):
+                if owner_gone(path, other_hosts=locked):
+                    orphans.append((path.stat().st_size, path))
+        return parked + [p for _, p in sorted(orphans, reverse=True)]
+
+    def begin(self, etag: str | None, last_modified: str | None) -> None:
+        """A response from byte 0 is about to be written: record what it was before its first byte."""
+        self.etag, self.last_modified = etag, last_modified
+        self._write_sidecar()
+
+    def _write_sidecar(self) -> None:
+        with contextlib.suppress(OSError):
+            write_json_atomic(
+                sidecar_of(self.path),
+                {
+                    "url": self.url,
+                    "etag": self.etag,
+                    "last_modified": self.last_modified,
+                    "host": socket.gethostname(),
+                    "pid": os.getpid(),
+                    "started": time.time(),
+                },
+            )
 
     def _open(self, *, truncate: bool) -> None:
         self._file = open(self.path, "wb" if truncate else "ab")  # noqa: SIM115 - lives as long as self
-        self._hash = hashlib.sha256()
+        self._hash = Hasher(self.algorithm)
         self.size = 0
         if not truncate:
             with open(self.path, "rb") as f:
@@ -113,7 +156,10 @@ class Partial:
 
     @property
     def sha256(self) -> str:
-        return self._hash.hexdigest()
+        return self._hash.sha256
+
+    def hexdigest(self, algorithm: str) -> str:
+        return self._hash.hexdigest(algorithm)
 
     def finish(self) -> Path:
         """Flush and fsync; the caller checks the hash and commits."""
@@ -132,24 +178,17 @@ class Partial:
         return self.path
 
     def park(self) -> None:
-        """Keep the bytes so far for a later attempt (sidecar first, then the data)."""
+        """Keep the bytes so far for a later attempt in this process or another (sidecar first)."""
         if self._file is not None and not self._file.closed:
             with contextlib.suppress(OSError):
                 self._file.close()
         if self.size == 0 or not self.path.exists():
             self.discard()
             return
+        if not sidecar_of(self.path).exists():
+            self._write_sidecar()
         try:
-            write_json_atomic(
-                self.sidecar,
-                {
-                    "url": self.url,
-                    "etag": self.etag,
-                    "last_modified": self.last_modified,
-                    "offset": self.size,
-                    "updated": time.time(),
-                },
-            )
+            os.replace(sidecar_of(self.path), sidecar_of(self.parked))
             os.replace(self.path, self.parked)
         except OSError:
             self.discard()
@@ -158,5 +197,17 @@ class Partial:
         if self._file is not None and not self._file.closed:
             with contextlib.suppress(OSError):
                 self._file.close()
+        for path in (self.path, sidecar_of(self.path)):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+
+    def forget_sidecar(self) -> None:
+        """The bytes are whole (they are about to enter the cache): nothing left to resume."""
         with contextlib.suppress(FileNotFoundError):
-            self.path.unlink()
+            sidecar_of(self.path).unlink()
+
+
+def _glob_escape(text: str) -> str:
+    import glob
+
+    return glob.escape(text)

@@ -31,6 +31,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from zoo.errors import IntegrityError, ZooError
+from zoo.hub.hashes import MIN_PREFIX, Digest, hash_file
 
 CACHEDIR_TAG = (
     "Signature: 8a477f597d28d172789f06886806bc55\n"
@@ -40,30 +41,6 @@ CACHEDIR_TAG = (
 _HEX = re.compile(r"^[0-9a-f]+$")
 #: Kinds of record a reader may derive from a cached file's bytes and keep beside it (see derived_record).
 DERIVED_KINDS = ("tensors",)
-_CHUNK = 1 << 20
-MIN_PREFIX = 8
-
-
-def normalize_sha256(value: str | None) -> str | None:
-    """A full sha256 hex digest or a prefix of one (>= 8 hex digits), lower-cased; ``None`` stays ``None``."""
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise TypeError(f"sha256 must be a hex string, got {type(value).__name__}.")
-    digest = value.strip().lower()
-    if digest.startswith("sha256:"):
-        digest = digest[len("sha256:") :]
-    if not _HEX.match(digest) or not MIN_PREFIX <= len(digest) <= 64:
-        raise ValueError(
-            f"sha256={value!r} is not a sha256 hex digest: give the 64 hex digits, or a prefix of at "
-            f"least {MIN_PREFIX} (as in torchvision file names such as resnet50-11ad3fa6.pth)."
-        )
-    return digest
-
-
-def sha256_matches(actual: str, expected: str | None) -> bool:
-    """A prefix is verified as a prefix: ``expected`` may be shorter than 64 digits."""
-    return expected is None or actual.startswith(expected)
 
 
 def filename_from_url(url: str) -> str:
@@ -89,17 +66,14 @@ def check_filename(name: str) -> str:
     return name
 
 
-def hash_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def download_key(filename: str, sha256: str | None, url: str | None) -> str:
+def download_key(filename: str, digest: Digest | None, url: str | None) -> str:
     """Names a download's partial file and lock: the same file wanted again maps to the same key."""
-    tag = sha256[:16] if sha256 else "u" + hashlib.sha256((url or "").encode()).hexdigest()[:15]
+    if digest is None:
+        tag = "u" + hashlib.sha256((url or "").encode()).hexdigest()[:15]
+    elif digest.algorithm == "sha256":
+        tag = digest.hex[:16]
+    else:
+        tag = f"{digest.algorithm}{digest.hex[:12]}"
     return f"{tag}-{filename[:100]}"
 
 
@@ -115,6 +89,37 @@ def fsync_dir(path: Path) -> None:
 def host_tag() -> str:
     """This host's name as it appears in temp file names (no dots, so names stay parseable)."""
     return re.sub(r"[^A-Za-z0-9_-]", "_", socket.gethostname()) or "host"
+
+
+_TMP = re.compile(r"^.+\.(?P<host>[^.]+)\.(?P<pid>\d+)\.\d+\.tmp$")
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def temp_owner(path: Path) -> tuple[str, int] | None:
+    """The host and pid a temp file (:meth:`Store.temp_path`) belongs to, from its name."""
+    match = _TMP.match(path.name)
+    return (match.group("host"), int(match.group("pid"))) if match else None
+
+
+def owner_gone(path: Path, *, other_hosts: bool) -> bool:
+    """The process that wrote the temp file ``path`` has ended: on this host, its pid is gone; on another,
+    only the caller can know (``other_hosts``: it holds the file's lock, which the writer held throughout)."""
+    owner = temp_owner(path)
+    if owner is None:
+        return False
+    host, pid = owner
+    if host == host_tag():
+        return pid != os.getpid() and not pid_alive(pid)
+    return other_hosts
 
 
 def _private_name(path: Path) -> Path:
@@ -222,15 +227,16 @@ class Store:
             and (sha256 is None or e.name.startswith(sha256))
         ]
 
-    def find(
-        self, filename: str, sha256: str | None = None, urls: Sequence[str] | None = None
-    ) -> Path | None:
+    def find(self, filename: str, digest: Digest | None = None, urls: Sequence[str] | None = None) -> Path | None:
         """The cached file for ``filename`` with this hash (full or prefix), without any network.
 
         Without a hash, a file is only taken when it came from one of ``urls`` (when given), so two
         different files that share a name are not confused. Bytes cached under another name are linked
-        to this name, not fetched again.
+        to this name, not fetched again (for a sha256; another algorithm is looked up by name only).
         """
+        if digest is not None and digest.sha256 is None:
+            return self._find_by_other_hash(filename, digest)
+        sha256 = digest.sha256 if digest is not None else None
         candidates = self._blob_dirs(sha256)
         named = [d / filename for d in candidates if (d / filename).is_file()]
         if sha256 is None and urls is not None:
@@ -244,6 +250,27 @@ class Store:
             for other in self._names_in(folder):
                 with contextlib.suppress(OSError):
                     return self._add_name(other, filename, url=None)
+        return None
+
+    def _find_by_other_hash(self, filename: str, digest: Digest) -> Path | None:
+        """A file named ``filename`` whose md5/sha1 (recorded at commit, else computed once and recorded)
+        matches."""
+        for folder in self._blob_dirs(None):
+            path = folder / filename
+            if not path.is_file():
+                continue
+            record = self.source(path) or {}
+            known = (record.get("hashes") or {}).get(digest.algorithm)
+            if not isinstance(known, str):
+                try:
+                    known = hash_file(path, digest.algorithm)
+                except OSError:
+                    continue
+                record.setdefault("hashes", {})[digest.algorithm] = known
+                with contextlib.suppress(OSError):
+                    write_json_atomic(path.with_name(f".{path.name}.json"), record)
+            if digest.matches(known):
+                return path
         return None
 
     def _names_in(self, folder: Path) -> list[Path]:
@@ -285,7 +312,14 @@ class Store:
         return self.partial / f"{key}.{host_tag()}.{os.getpid()}.{time.monotonic_ns()}.tmp"
 
     def commit(
-        self, tmp: Path, sha256: str, filename: str, *, url: str | None, requested: Sequence[str] = ()
+        self,
+        tmp: Path,
+        sha256: str,
+        filename: str,
+        *,
+        url: str | None,
+        requested: Sequence[str] = (),
+        hashes: dict[str, str] | None = None,
     ) -> Path:
         """Move a verified temp file into the cache (``os.replace``: atomic on one file system).
 
@@ -306,7 +340,7 @@ class Store:
                 break
         os.replace(tmp, target)
         fsync_dir(folder)
-        self._record(target, url, requested)
+        self._record(target, url, requested, hashes)
         return target
 
     def _add_name(self, existing: Path, filename: str, *, url: str | None) -> Path:
@@ -322,7 +356,9 @@ class Store:
         self._record(target, url or (self.source(existing) or {}).get("url"))
         return target
 
-    def _record(self, target: Path, url: str | None, requested: Sequence[str] = ()) -> None:
+    def _record(
+        self, target: Path, url: str | None, requested: Sequence[str] = (), hashes: dict[str, str] | None = None
+    ) -> None:
         record = {
             "filename": target.name,
             "url": url,
@@ -330,6 +366,8 @@ class Store:
             "size": target.stat().st_size,
             "added": time.time(),
         }
+        if hashes:
+            record["hashes"] = dict(hashes)
         with contextlib.suppress(OSError):
             write_json_atomic(target.with_name(f".{target.name}.json"), record)
 
@@ -337,7 +375,7 @@ class Store:
         self,
         source: Path,
         *,
-        sha256: str | None = None,
+        digest: Digest | None = None,
         filename: str | None = None,
         url: str | None = None,
         link: bool = False,
@@ -350,10 +388,9 @@ class Store:
         source = Path(source)
         if not source.is_file():
             raise ZooError(f"{source} is not a file; give the path of the file to put in the cache.")
-        expected = normalize_sha256(sha256)
         name = check_filename(filename or source.name)
         self.ensure()
-        tmp = self.temp_path(download_key(name, expected, url or str(source)))
+        tmp = self.temp_path(download_key(name, digest, url or str(source)))
         try:
             try:
                 if not link:
@@ -362,12 +399,16 @@ class Store:
             except OSError:
                 shutil.copyfile(source, tmp)
             actual = hash_file(tmp)
-            if not sha256_matches(actual, expected):
+            other = {}
+            if digest is not None and digest.algorithm != "sha256":
+                other = {digest.algorithm: hash_file(tmp, digest.algorithm)}
+            got = other.get(digest.algorithm, actual) if digest is not None else actual
+            if digest is not None and not digest.matches(got):
                 raise IntegrityError(
-                    f"{source} has sha256 {actual}, expected {expected}{'...' if len(expected) < 64 else ''}; "
+                    f"{source} has {digest.algorithm} {got}, expected {digest.hex}{'...' if digest.is_prefix else ''}; "
                     "it is not the file wanted (or it is damaged), so it was not added to the cache."
                 )
-            return self.commit(tmp, actual, name, url=url or source.resolve().as_uri())
+            return self.commit(tmp, actual, name, url=url or source.resolve().as_uri(), hashes=other)
         finally:
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()

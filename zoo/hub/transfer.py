@@ -156,94 +156,16 @@ def _open(session, url: str, headers: dict[str, str], timeout: tuple[float, floa
 def _attempt(
     session, url: str, part: Partial, *, size: int | None, settings: Settings, show: bool, desc: str
 ) -> None:
-    import requests
-    import urllib3
-
+    """One request: classify the answer, then stream its body into ``part``."""
     offset = part.size
-    headers = {"Accept-Encoding": "identity"}
-    if offset:
-        headers["Range"] = f"bytes={offset}-"
-        if part.validator:
-            headers["If-Range"] = part.validator
-    host = urlsplit(url).netloc
-    try:
-        resp = _open(session, url, headers, (settings.connect_timeout, settings.read_timeout))
-    except requests.exceptions.ProxyError as exc:
-        raise SourceError(
-            url, "proxy", f"{url}: proxy error ({_short(exc)}); check HTTPS_PROXY / HTTP_PROXY / NO_PROXY"
-        ) from None
-    except requests.exceptions.SSLError as exc:
-        raise SourceError(
-            url,
-            "ssl",
-            f"{url}: SSL/TLS error ({_short(exc)}); if a proxy re-signs traffic, set "
-            "REQUESTS_CA_BUNDLE to its CA certificate",
-        ) from None
-    except requests.exceptions.ConnectTimeout:
-        raise _Retry(
-            "connection",
-            f"{url}: connecting to {host} timed out after {settings.connect_timeout:g} s "
-            "(ZOO_CONNECT_TIMEOUT)",
-        ) from None
-    except requests.exceptions.ReadTimeout:
-        raise _Retry(
-            "timeout", f"{url}: no answer within {settings.read_timeout:g} s (ZOO_READ_TIMEOUT)"
-        ) from None
-    except requests.exceptions.ConnectionError as exc:
-        if _is_name_resolution(exc):  # retrying rarely helps; mirrors might
-            raise SourceError(
-                url,
-                "connection",
-                f"{url}: cannot resolve host {urlsplit(url).hostname!r} "
-                "(DNS); offline, or a typo in the URL?",
-            ) from None
-        raise _Retry("connection", f"{url}: cannot connect to {host} ({_short(exc)})") from None
-    except requests.exceptions.RequestException as exc:
-        raise SourceError(url, "http", f"{url}: {_short(exc)}") from None
-
+    resp = _request(session, url, _range_headers(part), settings)
     with resp:
-        status = resp.status_code
-        if status in (404, 410):
-            raise SourceError(url, "not_found", f"{url}: HTTP {status} {resp.reason or 'Not Found'}")
-        if status == 416:
-            match = _UNSATISFIED_RANGE.match(resp.headers.get("Content-Range", ""))
-            if offset and match and int(match.group(1)) == offset:
-                return  # we already hold every byte; the hash check decides
-            part.restart()
-            raise _Retry(
-                "http", f"{url}: HTTP 416 for a resumed download; starting again", progressed=bool(offset)
-            )
-        if status in (408, 429) or status >= 500:
-            raise _Retry(
-                "http",
-                f"{url}: HTTP {status} {resp.reason or ''}".rstrip(),
-                retry_after=retry_after_seconds(resp.headers.get("Retry-After")),
-            )
-        if status not in (200, 206):
-            raise SourceError(
-                url,
-                "denied" if status in (401, 403) else "http",
-                f"{url}: HTTP {status} {resp.reason or ''}".rstrip(),
-            )
-
-        total: int | None
-        if status == 206:
-            match = _CONTENT_RANGE.match(resp.headers.get("Content-Range", ""))
-            if not match or int(match.group(1)) != offset:
-                part.restart()
-                raise _Retry(
-                    "http",
-                    f"{url}: server answered a different range; starting again",
-                    progressed=bool(offset),
-                )
-            total = int(match.group(3)) if match.group(3) != "*" else None
-        else:
-            if offset:
-                part.restart()  # Range ignored, or If-Range said the file changed: whole file follows
-            length = resp.headers.get("Content-Length")
-            total = int(length) if length and length.isdigit() else None
+        if _already_whole(resp, url, part, offset):
+            return
+        _check_status(resp, url)
+        total = _body_total(resp, url, part, offset)
         if part.size == 0:
-            part.etag, part.last_modified = resp.headers.get("ETag"), resp.headers.get("Last-Modified")
+            part.begin(resp.headers.get("ETag"), resp.headers.get("Last-Modified"))
         if size is not None and total is not None and total != size:
             raise SourceError(
                 url,
@@ -252,39 +174,137 @@ def _attempt(
             )
         if total is not None:
             check_free_space(part.path.parent, total - part.size, desc)
+        _stream(resp, url, part, offset=offset, total=total, size=size, show=show, desc=desc)
 
-        start = part.size
-        bar = _progress_bar(
-            total=total if total is not None else size,
-            initial=start,
-            unit="B",
-            unit_scale=True,
-            unit_divisor=1024,
-            desc=desc,
-            disable=not show,
-            leave=False,
+
+def _range_headers(part: Partial) -> dict[str, str]:
+    headers = {"Accept-Encoding": "identity"}
+    if part.size:
+        headers["Range"] = f"bytes={part.size}-"
+        if part.validator:
+            headers["If-Range"] = part.validator
+    return headers
+
+
+def _request(session, url: str, headers: dict[str, str], settings: Settings):
+    """The response to a GET, or the failure sorted: :class:`_Retry` if waiting may help, else SourceError."""
+    import requests
+
+    try:
+        return _open(session, url, headers, (settings.connect_timeout, settings.read_timeout))
+    except requests.exceptions.RequestException as exc:
+        raise _request_failure(exc, url, settings) from None
+
+
+def _request_failure(exc: BaseException, url: str, settings: Settings) -> Exception:
+    import requests
+
+    host = urlsplit(url).netloc
+    if isinstance(exc, requests.exceptions.ProxyError):
+        return SourceError(
+            url, "proxy", f"{url}: proxy error ({_short(exc)}); check HTTPS_PROXY / HTTP_PROXY / NO_PROXY"
         )
-        try:
-            for chunk in _chunks(resp):
-                part.write(chunk)
-                bar.update(len(chunk))
-                if size is not None and part.size > size:
-                    raise SourceError(url, "integrity", f"{url}: sent more than the expected {size} bytes")
-        except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError) as exc:
-            kind = "timeout" if "timed out" in str(exc).lower() else "connection"
-            raise _Retry(
-                kind,
-                f"{url}: connection lost after {part.size} bytes ({_short(exc)})",
-                progressed=part.size > offset,  # beyond where this attempt began, not just since a restart
-            ) from None
-        finally:
-            bar.close()
-        if total is not None and part.size < total:
-            raise _Retry(
+    if isinstance(exc, requests.exceptions.SSLError):
+        return SourceError(
+            url,
+            "ssl",
+            f"{url}: SSL/TLS error ({_short(exc)}); if a proxy re-signs traffic, set "
+            "REQUESTS_CA_BUNDLE to its CA certificate",
+        )
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return _Retry(
+            "connection",
+            f"{url}: connecting to {host} timed out after {settings.connect_timeout:g} s (ZOO_CONNECT_TIMEOUT)",
+        )
+    if isinstance(exc, requests.exceptions.ReadTimeout):
+        return _Retry("timeout", f"{url}: no answer within {settings.read_timeout:g} s (ZOO_READ_TIMEOUT)")
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        if _is_name_resolution(exc):  # retrying rarely helps; mirrors might
+            return SourceError(
+                url,
                 "connection",
-                f"{url}: connection closed after {part.size} of {total} bytes",
-                progressed=part.size > offset,
+                f"{url}: cannot resolve host {urlsplit(url).hostname!r} (DNS); offline, or a typo in the URL?",
             )
+        return _Retry("connection", f"{url}: cannot connect to {host} ({_short(exc)})")
+    return SourceError(url, "http", f"{url}: {_short(exc)}")
+
+
+def _already_whole(resp, url: str, part: Partial, offset: int) -> bool:
+    """A 416 to a resumed request: True when we already hold every byte (the hash check decides)."""
+    if resp.status_code != 416:
+        return False
+    match = _UNSATISFIED_RANGE.match(resp.headers.get("Content-Range", ""))
+    if offset and match and int(match.group(1)) == offset:
+        return True
+    part.restart()
+    raise _Retry("http", f"{url}: HTTP 416 for a resumed download; starting again", progressed=bool(offset))
+
+
+def _check_status(resp, url: str) -> None:
+    """Anything but 200/206 raises: 404/410 and other 4xx move on to the next source, 408/429/5xx retry."""
+    status = resp.status_code
+    if status in (200, 206):
+        return
+    line = f"{url}: HTTP {status} {resp.reason or ''}".rstrip()
+    if status in (404, 410):
+        raise SourceError(url, "not_found", f"{url}: HTTP {status} {resp.reason or 'Not Found'}")
+    if status in (408, 429) or status >= 500:
+        raise _Retry("http", line, retry_after=retry_after_seconds(resp.headers.get("Retry-After")))
+    raise SourceError(url, "denied" if status in (401, 403) else "http", line)
+
+
+def _body_total(resp, url: str, part: Partial, offset: int) -> int | None:
+    """The whole file's size as the response states it; restarts ``part`` when the body starts at 0."""
+    if resp.status_code == 206:
+        match = _CONTENT_RANGE.match(resp.headers.get("Content-Range", ""))
+        if not match or int(match.group(1)) != offset:
+            part.restart()
+            raise _Retry(
+                "http", f"{url}: server answered a different range; starting again", progressed=bool(offset)
+            )
+        return int(match.group(3)) if match.group(3) != "*" else None
+    if offset:
+        part.restart()  # Range ignored, or If-Range said the file changed: whole file follows
+    length = resp.headers.get("Content-Length")
+    return int(length) if length and length.isdigit() else None
+
+
+def _stream(
+    resp, url: str, part: Partial, *, offset: int, total: int | None, size: int | None, show: bool, desc: str
+) -> None:
+    """The body into ``part``; a dropped or short connection is a :class:`_Retry` that resumes."""
+    import requests
+    import urllib3
+
+    bar = _progress_bar(
+        total=total if total is not None else size,
+        initial=part.size,
+        unit="B",
+        unit_scale=True,
+        unit_divisor=1024,
+        desc=desc,
+        disable=not show,
+        leave=False,
+    )
+    try:
+        for chunk in _chunks(resp):
+            part.write(chunk)
+            bar.update(len(chunk))
+            if size is not None and part.size > size:
+                raise SourceError(url, "integrity", f"{url}: sent more than the expected {size} bytes")
+    except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError) as exc:
+        kind = "timeout" if "timed out" in str(exc).lower() else "connection"
+        raise _Retry(
+            kind,
+            f"{url}: connection lost after {part.size} bytes ({_short(exc)})",
+            progressed=part.size > offset,  # beyond where this attempt began, not just since a restart
+        ) from None
+    finally:
+        bar.close()
+    if total is not None and part.size < total:
+        raise _Retry(
+            "connection", f"{url}: connection closed after {part.size} of {total} bytes", progressed=part.size > offset
+        )
 
 
 def _chunks(resp):
