@@ -43,6 +43,7 @@ _LAZY: dict[str, str] = {
     "summary": "zoo.utils:summary",
     "plot_model": "zoo.utils:plot_model",
     "export": "zoo.exporters:export",
+    "benchmark": "zoo.applications.benchmark:benchmark",
 }
 
 __all__ = [

@@ -33,6 +33,7 @@ def zoo_register_applications(register: Any) -> None:
 
 @hookimpl
 def zoo_register_commands(subparsers: Any) -> None:
-    from zoo.applications.predict_cli import add_parser
+    from zoo.applications import benchmark_cli, predict_cli
 
-    add_parser(subparsers)
+    predict_cli.add_parser(subparsers)
+    benchmark_cli.add_parser(subparsers)
