@@ -6,7 +6,8 @@ the layout, the environment variables and the offline workflow. Importing this m
 torch nor requests.
 """
 
-from zoo.hub.fetch import add_file, cache_dir, cached_path, fetch, fetch_spec
+from zoo.hub.fetch import add_file, cache_dir, cached_path, fetch, fetch_spec, forget_unverified
 from zoo.hub.store import CachedFile, Store, content_sha256
 
-__all__ = ["CachedFile", "Store", "add_file", "cache_dir", "cached_path", "content_sha256", "fetch", "fetch_spec"]
+__all__ = ["CachedFile", "Store", "add_file", "cache_dir", "cached_path", "content_sha256", "fetch", "fetch_spec",
+           "forget_unverified"]

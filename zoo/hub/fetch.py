@@ -30,6 +30,13 @@ def cache_dir() -> Path:
     return Settings.from_env().home
 
 
+def forget_unverified(path: str | Path) -> str | None:
+    """Remove a cached file that was downloaded without a hash (it did not load as what it was fetched
+    for: a server's error page, say), so the next ``fetch`` downloads it again; returns its URL, or None
+    (and keeps the file) when it is not such a download."""
+    return Store(cache_dir()).forget_unverified(Path(path))
+
+
 def cached_path(
     urls: str | Sequence[str] | None = None,
     *,
@@ -282,7 +289,8 @@ def _download(
                     if problem is None:
                         part.forget_sidecar()
                         other = {algorithm: part.hexdigest(algorithm)} if algorithm not in (None, "sha256") else {}
-                        return store.commit(path, part.sha256, name, url=url, requested=requested, hashes=other)
+                        return store.commit(path, part.sha256, name, url=url, requested=requested, hashes=other,
+                                            verified=algorithm)  # fmt: skip
                     part.discard()
                     if part.resumed_from and not fresh:
                         continue  # the older bytes may be from another version: once more from zero

@@ -320,6 +320,7 @@ class Store:
         url: str | None,
         requested: Sequence[str] = (),
         hashes: dict[str, str] | None = None,
+        verified: str | None = "sha256",
     ) -> Path:
         """Move a verified temp file into the cache (``os.replace``: atomic on one file system).
 
@@ -340,7 +341,7 @@ class Store:
                 break
         os.replace(tmp, target)
         fsync_dir(folder)
-        self._record(target, url, requested, hashes)
+        self._record(target, url, requested, hashes, verified)
         return target
 
     def _add_name(self, existing: Path, filename: str, *, url: str | None) -> Path:
@@ -357,7 +358,12 @@ class Store:
         return target
 
     def _record(
-        self, target: Path, url: str | None, requested: Sequence[str] = (), hashes: dict[str, str] | None = None
+        self,
+        target: Path,
+        url: str | None,
+        requested: Sequence[str] = (),
+        hashes: dict[str, str] | None = None,
+        verified: str | None = "sha256",
     ) -> None:
         record = {
             "filename": target.name,
@@ -365,6 +371,7 @@ class Store:
             "urls": list(requested),
             "size": target.stat().st_size,
             "added": time.time(),
+            "verified": verified,  # the algorithm the bytes were checked against before entering; None: none
         }
         if hashes:
             record["hashes"] = dict(hashes)
@@ -408,10 +415,23 @@ class Store:
                     f"{source} has {digest.algorithm} {got}, expected {digest.hex}{'...' if digest.is_prefix else ''}; "
                     "it is not the file wanted (or it is damaged), so it was not added to the cache."
                 )
-            return self.commit(tmp, actual, name, url=url or source.resolve().as_uri(), hashes=other)
+            return self.commit(tmp, actual, name, url=url or source.resolve().as_uri(), hashes=other,
+                               verified=digest.algorithm if digest is not None else "added by hand")  # fmt: skip
         finally:
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
+
+    def forget_unverified(self, path: Path) -> str | None:
+        """Remove ``path`` from the cache if it was downloaded with no hash to check; its URL, else None."""
+        if not is_blob_folder(path.parent) or not str(path.absolute()).startswith(str(self.blobs.absolute())):
+            return None
+        record = self.source(path) or {}
+        if "verified" not in record or record["verified"] is not None:
+            return None
+        for entry in self.match(path.name):
+            if entry.path == path:
+                self.remove(entry)
+        return record.get("url") or str(path)
 
     def remove(self, entry: CachedFile) -> int:
         """Delete one name; the blob folder goes when its last name does. Returns bytes freed."""
