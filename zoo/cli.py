@@ -1,14 +1,19 @@
 """The ``zoo`` command. Core commands live here; plugins add theirs through ``zoo_register_commands``.
 
-Errors from zoo exit with status 1 and one line on stderr, never a traceback.
+No command prints a traceback: a zoo error is its message on stderr and exit status 1; any other exception
+is one line naming it, also status 1. ``--debug`` (anywhere on the line) or ``ZOO_DEBUG=1`` shows the
+traceback. Warnings are one line each (``zoo: warning: ...``), each said once per run.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
+import traceback
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -24,7 +29,8 @@ def _cmd_plugins(args: argparse.Namespace) -> int:
     get_registry()  # registering fills in the per-kind counts and any register failures
     infos = sorted(pm.info.values(), key=lambda i: (not i.builtin, i.name))
     if args.json:
-        print(json.dumps([vars(i) for i in infos], indent=2))
+        rows = [{**vars(i), "version": zoo.__version__ if i.builtin else i.version} for i in infos]
+        print(json.dumps(rows, indent=2, default=str))
         return 0
     rows = []
     for info in infos:
@@ -37,23 +43,47 @@ def _cmd_plugins(args: argparse.Namespace) -> int:
     return 0
 
 
-def _parse_filters(items: Sequence[str]) -> dict[str, Any]:
-    filters: dict[str, Any] = {}
+_PYTHON_LITERALS = {"true": True, "false": False, "none": None, "null": None}
+
+
+def parse_value(raw: str) -> Any:
+    """A command-line value: JSON (``3``, ``[1, 2]``, ``"x"``), Python's ``True``/``False``/``None`` in
+    any case, else the text itself."""
+    if raw.strip().lower() in _PYTHON_LITERALS:
+        return _PYTHON_LITERALS[raw.strip().lower()]
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError:
+        return raw
+
+
+def parse_pairs(items: Sequence[str], flag: str) -> dict[str, Any]:
+    """``KEY=VALUE`` items (``--where``, ``--load``, ``--option``) as a dict of parsed values."""
+    out: dict[str, Any] = {}
     for item in items:
         key, sep, raw = item.partition("=")
-        if not sep:
-            raise ZooError(f"--where expects KEY=VALUE, got {item!r}.")
-        try:
-            filters[key] = json.loads(raw)
-        except json.JSONDecodeError:
-            filters[key] = raw
-    return filters
+        if not sep or not key.strip():
+            raise ZooError(f"{flag} expects KEY=VALUE, got {item!r}.")
+        out[key.strip()] = parse_value(raw)
+    return out
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
-    filters = _parse_filters(args.where)
+    where = list(args.where)
+    pattern = args.pattern
+    if "=" in pattern:  # 'zoo list layers category=recurrent': a filter, not a name pattern
+        where.append(pattern)
+        pattern = "*"
+    filters = parse_pairs(where, "--where")
     kinds = [args.kind] if args.kind else list(KINDS)
-    result = {kind: zoo.list(kind, args.pattern, **filters) for kind in kinds}
+    if args.kind is not None and args.kind not in KINDS:
+        get_registry().names(args.kind)  # raises, naming the kinds
+    result = {kind: zoo.list(kind, pattern, **filters) for kind in kinds}
+    if args.kind and not result[args.kind] and not args.json:
+        asked = " and ".join(x for x in (f"pattern {pattern!r}" if pattern != "*" else "", _said(filters)) if x)
+        print(f"zoo: no {args.kind} match {asked or 'at all'}; see 'zoo list {args.kind}' and 'zoo info NAME' "
+              "for the metadata keys to filter on", file=sys.stderr)  # fmt: skip
+        return 1
     if args.json:
         print(json.dumps(result if not args.kind else result[args.kind], indent=2))
     elif args.kind:
@@ -62,6 +92,10 @@ def _cmd_list(args: argparse.Namespace) -> int:
         for kind, names in result.items():
             print(f"{kind} ({len(names)}): {', '.join(names)}")
     return 0
+
+
+def _said(filters: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v!r}" for k, v in filters.items())
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
@@ -136,24 +170,68 @@ def _add_plugin_commands(subparsers: argparse._SubParsersAction) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    try:
-        parser = build_parser()
-        args = parser.parse_args(argv)
-        if not getattr(args, "func", None):
-            parser.print_help()
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args_list or os.environ.get("ZOO_DEBUG", "").strip().lower() in ("1", "true", "yes")
+    args_list = [a for a in args_list if a != "--debug"]
+    with one_line_warnings():
+        try:
+            return _run(args_list)
+        except KeyboardInterrupt:
+            print("zoo: interrupted", file=sys.stderr)
+            return 130
+        except BrokenPipeError:
+            # `zoo list | head` closed the pipe: not an error. Point stdout at devnull so that the interpreter's
+            # final flush does not raise again (the recipe in Python's signal module docs).
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             return 0
-        return int(args.func(args) or 0)
-    except ZooError as exc:
-        print(f"zoo: error: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("zoo: interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:
-        # `zoo list | head` closed the pipe: not an error. Point stdout at devnull so that the interpreter's
-        # final flush does not raise again (the recipe in Python's signal module docs).
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except Exception as exc:  # noqa: BLE001 - the promise: never a traceback without --debug
+            print(f"zoo: error: {_error_line(exc)}", file=sys.stderr)
+            if debug:
+                traceback.print_exc()
+            return 1
+
+
+def _error_line(exc: Exception) -> str:
+    if isinstance(exc, ZooError):
+        return str(exc)
+    if isinstance(exc, (ValueError, TypeError)):  # a bad value that reached Python's own checks
+        return _one_line(exc)
+    return (
+        f"{type(exc).__name__}: {_one_line(exc)} (unexpected; run with --debug or ZOO_DEBUG=1 for the "
+        "traceback, and please report it)"
+    )
+
+
+def _run(argv: list[str]) -> int:
+    parser = build_parser()
+    parser.add_argument("--debug", action="store_true", help="show tracebacks (also: ZOO_DEBUG=1)")
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
         return 0
+    return int(args.func(args) or 0)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return (text[:500] + " ...") if len(text) > 500 else text or type(exc).__name__
+
+
+@contextlib.contextmanager
+def one_line_warnings():
+    """Warnings as ``zoo: warning: Category: message`` on one line, each said once, without Python's
+    file-and-source-line noise."""
+    seen: set[str] = set()
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        text = f"zoo: warning: {category.__name__}: {_one_line(message) if isinstance(message, Exception) else ' '.join(str(message).split())}"
+        if text not in seen:
+            seen.add(text)
+            print(text, file=sys.stderr)
+
+    with warnings.catch_warnings():
+        warnings.showwarning = show
+        yield
 
 
 if __name__ == "__main__":

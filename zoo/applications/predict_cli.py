@@ -1,4 +1,6 @@
-"""``zoo predict NAME IMAGE... [--weights V] [--top K]``: classify image files, print the top classes.
+"""``zoo predict NAME IMAGE... [--weights V] [--num-classes N --categories C] [--top K]``: classify image
+files, print the top classes. A fine-tuned checkpoint with its own head takes ``--num-classes`` and names
+its classes with ``--categories`` (a file with one name per line, or names separated by commas).
 
 Only the parser is built at import; torch and the model load when the command runs.
 """
@@ -15,7 +17,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("predict", help="classify images with a pretrained application")
     p.add_argument("name", help="application name, e.g. resnet50")
     p.add_argument("images", nargs="+", type=Path, metavar="IMAGE", help="image files (JPEG, PNG, ...)")
-    p.add_argument("--weights", default="imagenet", help="variant tag, file path or URL (default: imagenet)")
+    p.add_argument(
+        "--weights", default="imagenet", help="variant tag, file path, URL or 'none' (default: imagenet)"
+    )
+    p.add_argument("--num-classes", type=int, help="size of the checkpoint's own classifier (a fine-tuned head)")
+    p.add_argument(
+        "--categories", metavar="FILE|A,B,...", help="class names: a text file, one per line, or a comma list"
+    )
     p.add_argument("--top", type=int, default=5, help="how many classes to show per image (default: 5)")
     p.set_defaults(func=run)
 
@@ -28,6 +36,12 @@ def run(args: argparse.Namespace) -> int:
 
     if args.top < 1:
         raise ZooError(f"--top must be >= 1, got {args.top}.")
+    if args.num_classes is not None and args.num_classes < 1:
+        raise ZooError(f"--num-classes must be >= 1, got {args.num_classes}.")
+    categories = _categories(args.categories) if args.categories is not None else None
+    if categories is not None and args.num_classes is not None and len(categories) != args.num_classes:
+        raise ZooError(f"--categories names {len(categories)} classes but --num-classes is {args.num_classes}.")
+    weights = None if args.weights.strip().lower() == "none" else args.weights
     images = []
     for path in args.images:
         try:
@@ -35,17 +49,44 @@ def run(args: argparse.Namespace) -> int:
                 images.append(img.convert("RGB"))
         except (OSError, UnidentifiedImageError) as exc:
             raise ZooError(f"cannot read image {path}: {exc}") from None
-    model = zoo.load(args.name, weights=args.weights)
-    if model.zoo.categories is None:
-        raise ZooError(f"{args.name} weights {args.weights!r} have no category names to predict with.")
+    num_classes = args.num_classes if args.num_classes is not None else (len(categories) if categories else None)
+    options = {"num_classes": num_classes} if num_classes is not None else {}
+    model = zoo.load(args.name, weights=weights, **options)
+    categories = categories or model.zoo.categories
+    if categories is None:
+        what = "random weights (--weights none)" if weights is None else f"weights {args.weights!r}"
+        raise ZooError(
+            f"{args.name} with {what} has no category names to predict with; name the classes with "
+            "--categories FILE (one per line) or --categories a,b,c."
+        )
     preprocess = model.zoo.transforms()
     batch = torch.stack([preprocess(img) for img in images])
     with torch.inference_mode():
-        results = model.zoo.decode_predictions(model(batch), top=args.top)
+        logits = model(batch)
+    if logits.shape[-1] != len(categories):
+        raise ZooError(
+            f"the model has {logits.shape[-1]} outputs but {len(categories)} categories were given; "
+            "pass --num-classes to match the checkpoint's head."
+        )
+    results = zoo.decode_predictions(logits, top=min(args.top, len(categories)), categories=categories)
     for path, rows in zip(args.images, results, strict=True):
-        print(f"{path}  ({model.zoo.name}, {model.zoo.weights or args.weights})")
+        print(f"{path}  ({model.zoo.name}, {model.zoo.weights or weights or 'random weights'})")
         width = max(len(name) for _, name, _ in rows)
         print(f"  {'rank':>4}  {'class'.ljust(width)}  {'index':>5}  {'prob':>7}")
         for rank, (index, name, score) in enumerate(rows, 1):
             print(f"  {rank:>4}  {name.ljust(width)}  {index:>5}  {score:>7.2%}")
     return 0
+
+
+def _categories(spec: str) -> list[str]:
+    path = Path(spec).expanduser()
+    if path.is_file():
+        try:
+            names = [line.strip() for line in path.read_text().splitlines() if line.strip()]
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ZooError(f"cannot read --categories file {path}: {exc}") from None
+    else:
+        names = [name.strip() for name in spec.split(",") if name.strip()]
+    if not names:
+        raise ZooError(f"--categories {spec!r} names no classes: give a file with one name per line, or a,b,c.")
+    return names

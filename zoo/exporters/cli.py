@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import re
-from typing import Any
 
 from zoo.errors import ZooError
 
@@ -53,9 +52,10 @@ def add_command(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from zoo.cli import parse_pairs
     from zoo.exporters import export
 
-    load_kwargs = _pairs(args.load, "--load")
+    load_kwargs = parse_pairs(args.load, "--load")
     if args.weights is not None:
         load_kwargs["weights"] = None if args.weights.lower() == "none" else args.weights
     if args.no_top:
@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
             batch_sizes=_ints(args.batch_sizes, "--batch-sizes"),
             atol=args.atol,
             rtol=args.rtol,
-            **_pairs(args.option, "--option"),
+            **parse_pairs(args.option, "--option"),
         )
     except (TypeError, ValueError) as exc:  # bad option values; zoo's own errors pass through to main()
         raise ZooError(str(exc)) from exc
@@ -86,19 +86,6 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(result)
     return 0
-
-
-def _pairs(items: list[str], flag: str) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for item in items:
-        key, sep, raw = item.partition("=")
-        if not sep or not key.strip():
-            raise ZooError(f"{flag} expects KEY=VALUE, got {item!r}.")
-        try:
-            out[key.strip()] = json.loads(raw)
-        except json.JSONDecodeError:
-            out[key.strip()] = raw
-    return out
 
 
 def _ints(text: str, flag: str) -> tuple[int, ...]:

@@ -37,6 +37,11 @@ class OnnxExporter(Exporter):
         custom_translation_table: Mapping[Callable[..., Any], Callable[..., Any]] | None = None,
         providers: Sequence[str] = ("CPUExecutionProvider",),
     ) -> None:
+        if opset_version is not None and (isinstance(opset_version, bool) or not isinstance(opset_version, int)):
+            raise TypeError(f"opset_version must be an ONNX opset number such as 18, got {opset_version!r}.")
+        for label, flag in (("optimize", optimize), ("external_data", external_data)):
+            if flag is not None and not isinstance(flag, bool):
+                raise TypeError(f"{label} must be true or false, got {flag!r}.")
         self.opset_version = opset_version
         self.optimize = optimize
         self.external_data = external_data

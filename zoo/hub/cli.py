@@ -132,8 +132,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
     print(
         f"{checked} checked, {bad} damaged"
         + ("" if not bad or args.fix else "; 'zoo cache verify --fix' removes them so they download again")
+        + ("; all removed (they download again when needed)" if bad and args.fix else "")
     )
-    return 1 if bad else 0
+    return 1 if bad and not args.fix else 0  # after --fix the cache holds no damaged file
 
 
 def cmd_remove(args: argparse.Namespace) -> int:
@@ -159,20 +160,6 @@ def cmd_prune(args: argparse.Namespace) -> int:
     return 0
 
 
-def _user_errors(command):
-    """Bad values typed on the command line become one-line errors, not tracebacks."""
-
-    def run(args: argparse.Namespace) -> int:
-        try:
-            return command(args)
-        except (ValueError, TypeError) as exc:
-            raise ZooError(str(exc)) from None
-
-    run.__doc__ = command.__doc__
-    return run
-
-
-@_user_errors
 def cmd_add(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -189,7 +176,6 @@ def cmd_add(args: argparse.Namespace) -> int:
     return 0
 
 
-@_user_errors
 def cmd_download(args: argparse.Namespace) -> int:
     from zoo.plugins import get_registry
 
