@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -81,7 +82,7 @@ def build(
     if chosen.path is None:
         model = _build_random(builder, spec, num_classes, kwargs)
     else:
-        model, new_head, dropped = _build_pretrained(arch, builder, spec, chosen, num_classes, kwargs)
+        model, new_head, dropped = _build_pretrained(arch, builder, spec, chosen, num_classes, include_top, kwargs)
 
     full_keys = list(model.state_dict())
     if not include_top:
@@ -224,11 +225,19 @@ def _from_url(arch: str, url: str, *, progress: bool | None, sha256: str | None,
 
 
 def _build_pretrained(
-    arch: str, builder: Any, spec: families.Family, chosen: ChosenWeights, num_classes: int | None, kwargs: dict[str, Any]
+    arch: str,
+    builder: Any,
+    spec: families.Family,
+    chosen: ChosenWeights,
+    num_classes: int | None,
+    include_top: bool,
+    kwargs: dict[str, Any],
 ) -> tuple[nn.Module, nn.Module | None, list[str]]:
     """Meta-device build + assigned, memory-mapped tensors; then a new head when ``num_classes`` asks.
 
-    Returns the model, the new head (or None) and the pretrained keys the new head replaced.
+    With ``include_top=False`` or ``num_classes``, a file may lack the parts that are replaced or cut off
+    (a backbone-only checkpoint, as self-supervised and detection backbones ship). Returns the model, the
+    new head (or None) and the pretrained keys the new head replaced.
     """
     state = rename_legacy_keys(load_state_dict(chosen.path), table.architecture(arch)["family"])  # type: ignore[arg-type]
     config = {**chosen.facts["build"], **kwargs}
@@ -241,12 +250,33 @@ def _build_pretrained(
         config["num_classes"], swap = num_classes, False  # the file already has this head
     with empty_weights(tensor_math_in_init=spec.tensor_math_in_init):
         model = builder(weights=None, **config)
-    assign_weights(model, state, name=arch, source=chosen.source)
+    optional = _replaced_keys(model, spec, arch, include_top, num_classes)
+    assign_weights(model, state, name=arch, source=chosen.source, optional=optional)
+    absent = [k for k in optional if k not in state]
+    if absent:
+        log.info("%s: %s has no %s (%d keys: %s); loaded as a backbone", arch, chosen.source,
+                 "classifier" if num_classes is not None else "top", len(absent), ", ".join(absent[:4]))  # fmt: skip
     if not swap:
         return model, None, []
-    new_head, dropped = families.replace_classifier(model, spec.classifier, num_classes)  # type: ignore[arg-type]
+    new_head, dropped = families.replace_classifier(model, spec.classifier, num_classes,  # type: ignore[arg-type]
+                                                    device="cpu" if absent else None)  # fmt: skip
+    dropped = [k for k in dropped if k in state]  # a head the file lacked was never pretrained
     log.info("%s: new %d-way classifier %r; dropped pretrained keys %s", arch, num_classes, spec.classifier, dropped)
     return model, new_head, dropped
+
+
+def _replaced_keys(
+    model: nn.Module, spec: families.Family, arch: str, include_top: bool, num_classes: int | None
+) -> list[str]:
+    """Keys the result will not use: the classifier a new head replaces, or all a feature extractor cuts."""
+    tensors = model.state_dict(keep_vars=True)
+    if not include_top:
+        extractor = families.FeatureExtractor(model, table.architecture(arch)["family"])
+        kept = {id(t) for t in extractor.state_dict(keep_vars=True).values()}
+        return [k for k, t in tensors.items() if id(t) not in kept]
+    if num_classes is not None:
+        return [k for k in tensors if k.startswith(spec.classifier + ".")]
+    return []
 
 
 def _build_random(builder: Any, spec: families.Family, num_classes: int | None, kwargs: dict[str, Any]) -> nn.Module:
@@ -259,20 +289,60 @@ def _build_random(builder: Any, spec: families.Family, num_classes: int | None, 
     return builder(weights=None, **{**config, **kwargs})
 
 
-def assign_weights(model: nn.Module, state: dict[str, torch.Tensor], *, name: str, source: str | None) -> None:
+def assign_weights(
+    model: nn.Module,
+    state: dict[str, torch.Tensor],
+    *,
+    name: str,
+    source: str | None,
+    optional: Collection[str] = (),
+) -> None:
     """Assign ``state``'s tensors into ``model`` (built under ``empty_weights``): every key must fit and no
-    tensor may stay on the meta device; anything else is a :class:`WeightsFileError` naming ``source``."""
-    try:
-        model.load_state_dict(state, strict=True, assign=True)
-    except RuntimeError as exc:
-        detail = str(exc).split("\n\t", 1)[-1].strip()[:600]
-        raise WeightsFileError(
-            f"the weights in {source} do not fit {name}: {detail}. Is the file for this architecture? "
-            "For a checkpoint with a different classifier size, pass num_classes=N."
-        ) from None
-    missing = meta_tensors(model)
+    tensor may stay on the meta device, except the ``optional`` keys (parts the caller replaces or cuts
+    off), which the file may lack; anything else is a :class:`WeightsFileError` naming ``source``."""
+    expected = model.state_dict(keep_vars=True)
+    missing = [k for k in expected if k not in state and k not in optional]
+    unexpected = [k for k in state if k not in expected]
+    shapes = [k for k in state if k in expected and tuple(state[k].shape) != tuple(expected[k].shape)]
+    if missing or unexpected or shapes:
+        raise WeightsFileError(_mismatch(name, source, state, missing, unexpected, shapes, expected))
+    model.load_state_dict(state, strict=False, assign=True)
+    left = [k for k in meta_tensors(model) if k not in optional]
+    if left:
+        raise WeightsFileError(f"the weights in {source} leave {name} tensors unset: {', '.join(left[:5])}")
+
+
+def _mismatch(
+    name: str,
+    source: str | None,
+    state: dict[str, torch.Tensor],
+    missing: list[str],
+    unexpected: list[str],
+    shapes: list[str],
+    expected: dict[str, torch.Tensor],
+) -> str:
+    from zoo.applications import signatures
+
+    parts = []
     if missing:
-        raise WeightsFileError(f"the weights in {source} leave {name} tensors unset: {missing[:5]}")
+        parts.append(f"{len(missing)} missing keys ({_few(missing)})")
+    if unexpected:
+        parts.append(f"{len(unexpected)} unexpected keys ({_few(unexpected)})")
+    if shapes:
+        shown = ", ".join(f"{k}: file {tuple(state[k].shape)} vs model {tuple(expected[k].shape)}" for k in shapes[:3])
+        parts.append(f"{len(shapes)} of other shapes ({shown}{', ...' if len(shapes) > 3 else ''})")
+    text = f"the weights in {source} do not fit {name}: {'; '.join(parts)}."
+    fits = signatures.fitting(state, exclude=name)
+    if fits:
+        text += " They fit " + "; ".join(f"{arch} {how}" for arch, how in fits[:3]) + " - is the file for that?"
+    return text + (
+        " For a checkpoint with another classifier size pass num_classes=N; for one without a classifier, "
+        "include_top=False (or num_classes=N for a new head)."
+    )
+
+
+def _few(keys: list[str], n: int = 3) -> str:
+    return ", ".join(keys[:n]) + (f", ... {len(keys) - n} more" if len(keys) > n else "")
 
 
 def check_input_size(

@@ -156,13 +156,16 @@ class FeatureExtractor(nn.Module):
         return f"family={self.family!r}, pooling={self.pooling!r}"
 
 
-def replace_classifier(model: nn.Module, path: str, num_classes: int) -> tuple[nn.Module, list[str]]:
-    """Swap the final classifier layer at ``path`` for a freshly initialised ``num_classes``-way one.
+def replace_classifier(
+    model: nn.Module, path: str, num_classes: int, device: torch.device | str | None = None
+) -> tuple[nn.Module, list[str]]:
+    """Swap the final classifier layer at ``path`` for a freshly initialised ``num_classes``-way one, on
+    ``device`` (default: the old layer's; a head a file lacked is still on the meta device).
 
     Returns the new layer and the state-dict keys of the old one (the pretrained weights dropped).
     """
     old = model.get_submodule(path)
-    like = {"device": old.weight.device, "dtype": old.weight.dtype}
+    like = {"device": device or old.weight.device, "dtype": old.weight.dtype}
     if isinstance(old, nn.Linear):
         new: nn.Module = nn.Linear(old.in_features, num_classes, bias=old.bias is not None, **like)
     elif isinstance(old, nn.Conv2d):  # squeezenet classifies with a 1x1 convolution
