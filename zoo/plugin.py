@@ -47,6 +47,8 @@ _LAZY: dict[str, str] = {
     "category_names": "zoo.applications.table:categories",
     "WeightsFileError": "zoo.applications.loading:WeightsFileError",
     "load_state_dict": "zoo.applications.loading:load_state_dict",
+    "file_sha256": "zoo.applications.local_weights:file_sha256",
+    "choose_preprocessing": "zoo.applications.local_weights:choose_preprocessing",
     "empty_weights": "zoo.applications.meta:empty_weights",
     "meta_tensors": "zoo.applications.meta:meta_tensors",
     "fetch": "zoo.hub:fetch",

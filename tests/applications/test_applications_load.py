@@ -249,7 +249,7 @@ def test_file_named_like_a_published_variant_gets_its_facts(weights_files, tmp_p
     path.write_bytes(weights_files["inception_v3"].path.read_bytes())
     model = zoo.load("inception_v3", weights=path)
     assert model.zoo.weights == "IMAGENET1K_V1" and model.zoo.preprocessing["crop"] == 299
-    assert model.zoo.source == str(path) and model.zoo.sha256 is None  # not hashed: a local file is trusted
+    assert model.zoo.source == str(path) and model.zoo.sha256 == weights_files["inception_v3"].sha256
 
 
 def test_features_only_variant_needs_include_top_false(weights_files, tmp_path):

@@ -192,3 +192,18 @@ def test_deferred_loading_defers_only_the_building_threads_calls():
     assert loaded == ["other thread's model"]
     assert calls == [{"pretrained_cfg": {"url": "u"}, "num_classes": 7}]
     assert fake_builder.load_pretrained("after") is None and loaded[-1] == "after"  # restored
+
+
+def test_local_file_model_zoo_is_like_the_builtins(timm_files):
+    """weights = the tag asked for or None, sha256 = the file's digest, as for torchvision models."""
+    import hashlib
+
+    path = timm_files.safetensors
+    model = zoo.load("MobileNet", weights=str(path))
+    assert model.zoo.weights is None and model.zoo.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    tagged = zoo.load("MobileNet", weights=str(path), preprocessing=timm_files.tag)
+    assert tagged.zoo.weights == timm_files.tag
+    custom = zoo.load("MobileNet", weights=str(path), preprocessing={"crop": 200, "resize": 210})
+    assert (custom.zoo.preprocessing["crop"], custom.zoo.preprocessing["resize"]) == (200, 210)
+    with pytest.raises(ValueError, match="no weights variant 'nope'"):
+        zoo.load("MobileNet", weights=str(path), preprocessing="nope")

@@ -24,6 +24,7 @@ from zoo.applications import families, table
 from zoo.applications.freezing import freeze, freeze_except
 from zoo.applications.info import ModelInfo
 from zoo.applications.loading import WeightsFileError, load_state_dict, rename_legacy_keys, with_metadata
+from zoo.applications.local_weights import choose_preprocessing, file_sha256
 from zoo.applications.meta import empty_weights, meta_tensors
 
 log = logging.getLogger("zoo.applications")
@@ -55,9 +56,13 @@ def build(
     progress: bool | None = None,
     sha256: str | None = None,
     name: str | None = None,
+    preprocessing: str | dict[str, Any] | None = None,
     **kwargs: Any,
 ) -> nn.Module:
     """Build ``arch`` (a torchvision model name) the keras.applications way; see ``zoo.load``.
+
+    ``preprocessing`` (a variant tag, or a dict of preprocessing keys) says how the images for a weights
+    file or URL must be prepared; by default, as for the recommended variant.
 
     Extra ``kwargs`` go to the torchvision builder (e.g. ``dropout=0.3``); they override the arguments the
     weights need, so use them knowingly.
@@ -68,6 +73,7 @@ def build(
     arch_facts = table.architecture(arch)
     spec = families.family(arch_facts["family"])
     chosen = _resolve_weights(arch, weights, progress=progress, sha256=sha256)
+    chosen = _with_preprocessing(arch, chosen, preprocessing)
 
     import torchvision.models
 
@@ -195,8 +201,10 @@ def _resolve_weights(arch: str, weights: Any, *, progress: bool | None, sha256: 
         return _from_url(arch, variant["url"], progress=progress, sha256=sha256, tag=tag)
     path = Path(weights).expanduser()
     if path.is_file():
-        tag = table.variant_for_file(arch, path.name)
-        return ChosenWeights(tag, facts["weights"][tag] if tag else default, path, str(path), sha256)
+        tag = table.variant_for_file(arch, path.name)  # a file named as a published variant's is that variant
+        digest = file_sha256(path)
+        _check_local_hash(path, digest, sha256)
+        return ChosenWeights(tag, facts["weights"][tag] if tag else default, path, str(path), digest)
     looks_like_path = os.sep in weights or "." in weights or (os.altsep or os.sep) in weights
     if looks_like_path:
         raise WeightsFileError(f"weights file {weights!r} does not exist; give the path of a saved state dict.")
@@ -205,6 +213,30 @@ def _resolve_weights(arch: str, weights: Any, *, progress: bool | None, sha256: 
         f"{arch} has no weights {weights!r}: use 'imagenet' (the recommended {facts['default_weights']}), "
         f"one of {variants}, None for random initialisation, a file path or a URL."
     )
+
+
+def _check_local_hash(path: Path, digest: str, sha256: str | None) -> None:
+    from zoo.errors import IntegrityError
+    from zoo.hub.hashes import expected
+
+    want = expected(sha256, None)
+    if want is not None and not want.matches(digest):
+        raise IntegrityError(f"{path} has sha256 {digest}, but sha256={sha256!r} was given: it is not the file meant.")
+
+
+def _with_preprocessing(arch: str, chosen: ChosenWeights, requested: str | dict[str, Any] | None) -> ChosenWeights:
+    if requested is None:
+        return chosen
+    variants = table.architecture(arch)["weights"]
+    tag, prep = choose_preprocessing(
+        requested, chosen.facts["preprocessing"],
+        lambda t: variants[found]["preprocessing"] if (found := table.find_variant(arch, t)) else None,
+        arch, list(variants),
+    )  # fmt: skip
+    if tag is not None:
+        tag = table.find_variant(arch, tag)
+        return ChosenWeights(tag, variants[tag], chosen.path, chosen.source, chosen.sha256)
+    return ChosenWeights(chosen.tag, {**chosen.facts, "preprocessing": prep}, chosen.path, chosen.source, chosen.sha256)
 
 
 def _from_url(arch: str, url: str, *, progress: bool | None, sha256: str | None, tag: str | None = None) -> ChosenWeights:

@@ -26,10 +26,12 @@ from zoo.plugin import (
     ChosenWeights,
     WeightsFileError,
     check_options,
+    choose_preprocessing,
     content_sha256,
     empty_weights,
     fetch,
     fetch_spec,
+    file_sha256,
     finish,
     load_state_dict,
     meta_tensors,
@@ -54,6 +56,7 @@ def build(
     progress: bool | None = None,
     sha256: str | None = None,
     name: str | None = None,
+    preprocessing: str | dict[str, Any] | None = None,
     **kwargs: Any,
 ) -> nn.Module:
     """Build timm's ``arch`` the keras.applications way; see ``zoo.load`` and the README's timm section.
@@ -67,6 +70,7 @@ def build(
     check_options(include_top, pooling, num_classes, trainable)
     label = name or f"timm:{arch}"
     chosen = resolve_weights(arch, weights, progress=progress, sha256=sha256)
+    chosen = _with_preprocessing(arch, chosen, preprocessing, label)
     if chosen.path is not None and chosen.facts["num_classes"] == 0 and include_top and num_classes is None:
         raise ValueError(
             f"{label} weights {chosen.tag} hold only features (no classifier): pass include_top=False, or "
@@ -97,7 +101,8 @@ def build(
     categories = _categories(model, facts) if chosen.path and num_classes is None and include_top else None
     return finish(
         model, name=label, chosen=chosen, options=options, new_head=new_head, dropped=dropped,
-        categories=categories, preprocessing=preprocessing(facts), min_size=min_size,  # type: ignore[arg-type]
+        categories=categories, preprocessing=facts.get("zoo_preprocessing") or preprocessing_of(facts),
+        min_size=min_size,  # type: ignore[arg-type]
         fixed_size=fixed, check_size=fixed or bool(known_min),
     )  # fmt: skip
 
@@ -136,8 +141,8 @@ def resolve_weights(arch: str, weights: Any, *, progress: bool | None = None, sh
         path, spec = fetch_variant(arch, found, progress=progress, sha256=sha256)
         return ChosenWeights(found, facts["weights"][found], path, spec["url"], content_sha256(path) or sha256)
     path = Path(weights).expanduser()
-    if path.is_file():
-        return ChosenWeights(tag, default, path, str(path), sha256)
+    if path.is_file():  # a local file: no config tag (unless preprocessing= names one), its own digest
+        return ChosenWeights(None, default, path, str(path), file_sha256(path))
     if weights.lower() in _DEFAULT_SPELLINGS:
         raise ValueError(f"timm has no pretrained weights for {arch}: pass weights=None for random initialisation.")
     if os.sep in weights or (os.altsep and os.altsep in weights) or weights.endswith((".pth", ".bin", ".safetensors")):
@@ -262,7 +267,24 @@ def _new_classifier(model: nn.Module, num_classes: int) -> tuple[nn.Module, list
 
 
 # -- what model.zoo carries -------------------------------------------------------------------------------
-def preprocessing(facts: dict[str, Any]) -> dict[str, Any]:
+def _with_preprocessing(arch: str, chosen: ChosenWeights, requested: Any, label: str) -> ChosenWeights:
+    """``preprocessing=``: a config tag's (its facts, as if that config's file) or a dict over the default."""
+    if requested is None:
+        return chosen
+    variants = catalogue.architecture(arch)["weights"]
+    tag, prep = choose_preprocessing(
+        requested, preprocessing_of(chosen.facts),
+        lambda t: preprocessing_of(variants[found]) if (found := find_variant(arch, t)) else None,
+        label, list(variants),
+    )  # fmt: skip
+    if tag is not None:
+        tag = find_variant(arch, tag)
+        return ChosenWeights(tag, variants[tag], chosen.path, chosen.source, chosen.sha256)
+    return ChosenWeights(chosen.tag, {**chosen.facts, "zoo_preprocessing": prep}, chosen.path, chosen.source,
+                         chosen.sha256)  # fmt: skip
+
+
+def preprocessing_of(facts: dict[str, Any]) -> dict[str, Any]:
     """timm's eval transform as zoo's preprocessing dict: resize the shorter side to ``crop / crop_pct``,
     centre-crop, normalise (``timm.data.create_transform`` for ``crop_mode='center'``)."""
     import math

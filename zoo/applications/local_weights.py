@@ -1,0 +1,83 @@
+"""What every application builder (built-in and plugins alike) records for weights given as a file or
+URL: the file's sha256 (hashed once per file version, remembered under ``$ZOO_HOME/digests``) and the
+preprocessing asked for with ``preprocessing=`` (a variant tag of the architecture, or a dict)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+PREPROCESSING_KEYS = ("resize", "crop", "mean", "std", "interpolation", "antialias", "crop_mode")
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """The sha256 of a weights file: free for a file in zoo's cache (its folder's name), else hashed once
+    and remembered by path, size and modification time."""
+    from zoo.hub import cache_dir, content_sha256
+    from zoo.hub.hashes import hash_file
+    from zoo.hub.store import read_json, write_json_atomic
+
+    path = Path(path).absolute()
+    cached = content_sha256(path)
+    if cached is not None:
+        return cached
+    stat = path.stat()
+    memo = cache_dir() / "digests" / f"{hashlib.sha256(str(path).encode()).hexdigest()[:24]}.json"
+    known = read_json(memo) or {}
+    if [known.get("path"), known.get("size"), known.get("mtime_ns")] == [str(path), stat.st_size, stat.st_mtime_ns]:
+        return known["sha256"]
+    digest = hash_file(path)
+    try:
+        memo.parent.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(memo, {"path": str(path), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
+                                 "sha256": digest}, compact=True)  # fmt: skip
+    except OSError:
+        pass  # a read-only cache: hash again next time
+    return digest
+
+
+def choose_preprocessing(
+    requested: str | Mapping[str, Any] | None,
+    default: dict[str, Any],
+    variant: Callable[[str], dict[str, Any] | None],
+    label: str,
+    tags: list[str],
+) -> tuple[str | None, dict[str, Any]]:
+    """``(tag, preprocessing)`` for ``preprocessing=``: ``None`` keeps ``default``; a tag takes that
+    variant's (``variant(tag)``, None when unknown); a dict overrides keys of ``default``."""
+    if requested is None:
+        return None, default
+    if isinstance(requested, str):
+        found = variant(requested)
+        if found is None:
+            raise ValueError(
+                f"{label} has no weights variant {requested!r} to take the preprocessing of; its variants: "
+                f"{', '.join(tags) or 'none'} (or pass a dict such as {{'resize': 256, 'crop': 224}})."
+            )
+        return requested, found
+    if not isinstance(requested, Mapping):
+        raise TypeError(f"preprocessing must be a variant tag or a dict, got {type(requested).__name__}.")
+    unknown = sorted(set(requested) - set(PREPROCESSING_KEYS))
+    if unknown:
+        raise ValueError(f"unknown preprocessing keys {unknown}; known: {', '.join(PREPROCESSING_KEYS)}.")
+    merged = {**default, **dict(requested)}
+    _check(merged)
+    return None, json.loads(json.dumps(merged))  # a plain copy the caller may keep
+
+
+def _check(p: dict[str, Any]) -> None:
+    for key in ("resize", "crop"):
+        value = p.get(key)
+        sizes = value if isinstance(value, (list, tuple)) else [value]
+        if not sizes or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in sizes):
+            raise ValueError(f"preprocessing {key!r} must be a positive int (or [h, w]), got {value!r}.")
+    for key in ("mean", "std"):
+        value = p.get(key)
+        if not isinstance(value, (list, tuple)) or not all(isinstance(v, (int, float)) for v in value):
+            raise ValueError(f"preprocessing {key!r} must be a list of numbers (one per channel), got {value!r}.")
+    if not all(v > 0 for v in p["std"]):
+        raise ValueError(f"preprocessing 'std' must be positive, got {p['std']!r}.")
