@@ -90,7 +90,9 @@ def preprocessing(weights: WeightsEnum) -> dict[str, Any]:
     """Read the preset by instantiating it, so defaults of ``ImageClassification`` are included."""
     preset = weights.transforms()
     if type(preset).__name__ != "ImageClassification":
-        raise SystemExit(f"{weights!r}: unexpected preset {type(preset).__name__}; teach the generator about it")
+        raise SystemExit(
+            f"{weights!r}: unexpected preset {type(preset).__name__}; teach the generator about it"
+        )
     return {
         "resize": int(preset.resize_size[0]),
         "crop": int(preset.crop_size[0]),
@@ -124,7 +126,9 @@ def check_build(name: str, builder: Any, weights: WeightsEnum, kwargs: dict[str,
         raise SystemExit(f"{name}: some weights were allocated although building on meta")
     shapes = lambda m: {k: tuple(v.shape) for k, v in m.state_dict().items()}  # noqa: E731
     if repr(ours) != repr(reference) or shapes(ours) != shapes(reference):
-        raise SystemExit(f"{name} {weights.name}: recorded build arguments {kwargs} differ from torchvision's")
+        raise SystemExit(
+            f"{name} {weights.name}: recorded build arguments {kwargs} differ from torchvision's"
+        )
     if getattr(ours, "transform_input", None) != getattr(reference, "transform_input", None):
         raise SystemExit(f"{name} {weights.name}: transform_input differs from torchvision's")
 

@@ -14,8 +14,9 @@ Registration hooks say *what exists*. Each receives a ``register`` callback and 
 ``"package.module:attribute"`` string, so that listing entries never imports torch or model code.
 ``meta`` is plain data that users list, filter and show (``zoo info``): weight variants, parameter counts,
 accuracy, file sizes, URLs. ``fallback=True`` marks an entry that yields a bare name to any ordinary
-entry of the same name (a catalogue plugin mirroring names the built-ins already have); it stays
-reachable as ``plugin:name``.
+entry of the same name (a catalogue plugin mirroring names the built-ins already have); ``fallback=2``
+yields to those fallbacks as well (a catalogue of last resort: zoo-keras, beside zoo-timm). A bare name
+resolves to the one entry of the lowest rank; every entry stays reachable as ``plugin:name``.
 
 Behaviour hooks say *how things work*: extra download sources, a look at each model after it is built,
 and extra CLI sub-commands.

@@ -186,7 +186,7 @@ def _make_register(kind: str, plugin: str, staged: list[Entry]):
         target: Any,
         *,
         aliases: Iterable[str] = (),
-        fallback: bool = False,
+        fallback: bool | int = False,
         **meta: Any,
     ) -> None:
         if isinstance(aliases, str):

@@ -72,7 +72,14 @@ class Entry:
     plugin: str
     aliases: tuple[str, ...] = ()
     meta: Mapping[str, Any] = field(default_factory=dict)
-    fallback: bool = False
+    #: False for an ordinary entry; True (= 1) yields a bare name to ordinary entries; 2 also to rank-1
+    #: fallbacks (a catalogue of last resort, such as zoo-keras beside zoo-timm). ``rank`` reads it.
+    fallback: bool | int = False
+
+    @property
+    def rank(self) -> int:
+        """Who wins a bare name: the lowest rank among the entries claiming it (0 = ordinary)."""
+        return int(self.fallback)
 
     @property
     def qualified_name(self) -> str:
@@ -197,7 +204,8 @@ class Registry:
             return chosen[0]
         if not candidates:
             raise self._unknown(kind, bare)
-        primary = [e for e in candidates if not e.fallback] or candidates
+        best = min(e.rank for e in candidates)
+        primary = [e for e in candidates if e.rank == best]
         if len(primary) > 1:
             names = ", ".join(sorted(e.qualified_name for e in primary))
             raise AmbiguousNameError(
@@ -235,14 +243,14 @@ class Registry:
         kind = canonical_kind(kind)
         pattern_key = pattern.lower()
         shown: list[str] = []
-        bare_count: dict[str, int] = {}
+        ranks: dict[str, list[int]] = {}  # every selected entry's rank, by key
         selected = [e for e in self._entries[kind] if _matches(e, pattern_key) and _passes(e, filters)]
         for entry in selected:
-            if not entry.fallback:
-                bare_count[normalize(entry.name)] = bare_count.get(normalize(entry.name), 0) + 1
+            ranks.setdefault(normalize(entry.name), []).append(entry.rank)
         for entry in selected:
-            key = normalize(entry.name)
-            clash = bare_count.get(key, 0) > 1 or (entry.fallback and key in bare_count)
+            claims = ranks[normalize(entry.name)]
+            # shown bare only when it is what the bare name resolves to: the one entry of the lowest rank
+            clash = entry.rank > min(claims) or claims.count(entry.rank) > 1
             shown.append(entry.qualified_name if clash else entry.name)
         return sorted(dict.fromkeys(shown), key=natural_key)
 

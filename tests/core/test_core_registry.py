@@ -70,6 +70,30 @@ def test_fallback_entry_yields_the_bare_name():
     assert reg.names("applications") == ["resnet50", "timm:resnet50", "xception"]
 
 
+def test_fallback_ranks_last_resort_yields_to_fallbacks_too():
+    """zoo-keras (fallback=2) beside zoo-timm (fallback=True) and the built-ins: the lowest rank wins a bare
+    name, two of one rank are ambiguous, and listing qualifies every name that is not what it resolves to."""
+    reg = Registry()
+    reg.add_all([entry("ConvNeXtXLarge", plugin="keras", fallback=2), entry("NASNetMobile", plugin="keras", fallback=2),
+                 entry("ResNet50", plugin="keras", fallback=2)])  # fmt: skip
+    reg.add_all(
+        [
+            entry("convnext_xlarge", plugin="timm", fallback=True),
+            entry("resnet50", plugin="timm", fallback=True),
+        ]
+    )
+    reg.add_all([entry("resnet50", plugin="applications")])
+    assert reg.lookup("applications", "ConvNeXtXLarge").plugin == "timm"
+    assert reg.lookup("applications", "NASNetMobile").plugin == "keras"
+    assert reg.lookup("applications", "ResNet50").plugin == "applications"
+    assert reg.lookup("applications", "keras:ResNet50").plugin == "keras"
+    assert reg.names("applications") == ["convnext_xlarge", "keras:ConvNeXtXLarge", "keras:ResNet50", "NASNetMobile",
+                                         "resnet50", "timm:resnet50"]  # fmt: skip
+    reg.add_all([entry("NASNetMobile", plugin="other", fallback=2)])
+    with pytest.raises(zoo.AmbiguousNameError, match="keras:NASNetMobile, other:NASNetMobile"):
+        reg.lookup("applications", "NASNetMobile")
+
+
 def test_unknown_name_names_kind_and_close_matches():
     reg = Registry()
     reg.add_all([entry("resnet50"), entry("resnet101"), entry("vgg16")])

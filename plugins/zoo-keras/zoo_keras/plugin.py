@@ -1,0 +1,43 @@
+"""The Keras plugin: every keras.applications name as a *fallback* application.
+
+``keras:NAME`` always reaches Keras' network; a bare name reaches it only where no other plugin serves that
+name, not even as a fallback (torchvision's ``ResNet50``, timm's ``Xception``, ``NASNetLarge`` and
+``convnext_xlarge`` stay theirs: ``fallback=2``), so the names only Keras
+has (``NASNetMobile``, ``ResNet50V2``, ``EfficientNetV2B0`` ...) resolve bare to this plugin and every
+keras.applications name resolves to exactly one application. Registration reads a JSON table and imports
+neither Keras nor torch; without Keras installed the hook raises, so ``zoo plugins`` shows this plugin as
+failed with the install command and nothing else changes.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from typing import Any
+
+from zoo.plugin import PluginError, hookimpl
+
+
+@hookimpl
+def zoo_register_applications(register: Any) -> None:
+    if importlib.util.find_spec("keras") is None:
+        raise PluginError("Keras is not installed: pip install 'keras>=3' h5py (zoo-keras runs it on torch).")
+    from zoo_keras import table
+
+    for name, facts in table.applications().items():
+        register(
+            name,
+            f"zoo_keras.models:{name}",
+            fallback=2,
+            architecture=name,
+            family="keras",
+            keras_name=name,
+            pretrained=True,
+            default_weights="imagenet",
+            weights={
+                tag: {**files["top"], "notop": files["notop"]} for tag, files in facts["weights"].items()
+            },
+            num_params=facts["num_params"],
+            input_size=facts["input_size"],
+            min_size=[facts["min_size"], facts["min_size"]],
+            categories="imagenet1k",
+        )
