@@ -152,3 +152,33 @@ def test_a_live_owners_temp_file_is_not_adopted(file_server, home, sleeps):
     assert fetch(url, sha256=sha(data)).read_bytes() == data
     (only,) = file_server.gets()
     assert "Range" not in only.headers and live.read_bytes() == data[:20_000]
+
+
+def test_an_unverified_download_can_be_forgotten_and_a_verified_one_cannot(file_server, home, sleeps):
+    from zoo.hub import forget_unverified
+
+    data = payload(5_000, seed=47)
+    url = file_server.add("/model.bin", data)
+    file_server.plan["/model.bin"] = [("body", b"<html><title>Login</title></html>", {"Content-Type": "text/html"})]
+    page = fetch(url)  # no hash: what the server said is stored as is
+    assert page.read_bytes().startswith(b"<html>")
+    assert forget_unverified(page) == url and not page.exists() and cached_path(url) is None
+    assert fetch(url).read_bytes() == data  # asked again, not reused
+    assert len(file_server.gets("/model.bin")) == 2
+    other = payload(5_000, seed=48)
+    verified = fetch(file_server.add("/checked.bin", other), sha256=sha(other))
+    assert forget_unverified(verified) is None and verified.exists()
+
+
+def test_prune_removes_the_record_of_a_dead_process_temp_file(home):
+    from zoo.hub import maintenance
+    from zoo.hub.store import Store, host_tag
+
+    store = Store(home)
+    store.ensure()
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    tmp = store.partial / f"k-x.bin.{host_tag()}.{int(dead.stdout)}.1.tmp"
+    tmp.write_bytes(b"123")
+    tmp.with_name(tmp.name + ".json").write_text("{}")
+    found = {p.name for p, _ in maintenance.prune_candidates(store)}
+    assert {tmp.name, tmp.name + ".json"} <= found

@@ -30,25 +30,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import torch
-    from PIL import Image, UnidentifiedImageError
 
     import zoo
 
-    if args.top < 1:
-        raise ZooError(f"--top must be >= 1, got {args.top}.")
-    if args.num_classes is not None and args.num_classes < 1:
-        raise ZooError(f"--num-classes must be >= 1, got {args.num_classes}.")
-    categories = _categories(args.categories) if args.categories is not None else None
-    if categories is not None and args.num_classes is not None and len(categories) != args.num_classes:
-        raise ZooError(f"--categories names {len(categories)} classes but --num-classes is {args.num_classes}.")
+    categories = _check_args(args)
     weights = None if args.weights.strip().lower() == "none" else args.weights
-    images = []
-    for path in args.images:
-        try:
-            with Image.open(path) as img:
-                images.append(img.convert("RGB"))
-        except (OSError, UnidentifiedImageError) as exc:
-            raise ZooError(f"cannot read image {path}: {exc}") from None
+    images = _read_images(args.images)
     num_classes = args.num_classes if args.num_classes is not None else (len(categories) if categories else None)
     options = {"num_classes": num_classes} if num_classes is not None else {}
     model = zoo.load(args.name, weights=weights, **options)
@@ -69,13 +56,43 @@ def run(args: argparse.Namespace) -> int:
             "pass --num-classes to match the checkpoint's head."
         )
     results = zoo.decode_predictions(logits, top=min(args.top, len(categories)), categories=categories)
+    label = model.zoo.weights or weights or "random weights"
     for path, rows in zip(args.images, results, strict=True):
-        print(f"{path}  ({model.zoo.name}, {model.zoo.weights or weights or 'random weights'})")
-        width = max(len(name) for _, name, _ in rows)
-        print(f"  {'rank':>4}  {'class'.ljust(width)}  {'index':>5}  {'prob':>7}")
-        for rank, (index, name, score) in enumerate(rows, 1):
-            print(f"  {rank:>4}  {name.ljust(width)}  {index:>5}  {score:>7.2%}")
+        _print_rows(f"{path}  ({model.zoo.name}, {label})", rows)
     return 0
+
+
+def _check_args(args: argparse.Namespace) -> list[str] | None:
+    """The numbers checked before anything loads; returns the --categories names (or None)."""
+    if args.top < 1:
+        raise ZooError(f"--top must be >= 1, got {args.top}.")
+    if args.num_classes is not None and args.num_classes < 1:
+        raise ZooError(f"--num-classes must be >= 1, got {args.num_classes}.")
+    categories = _categories(args.categories) if args.categories is not None else None
+    if categories is not None and args.num_classes is not None and len(categories) != args.num_classes:
+        raise ZooError(f"--categories names {len(categories)} classes but --num-classes is {args.num_classes}.")
+    return categories
+
+
+def _read_images(paths: list[Path]) -> list:
+    from PIL import Image, UnidentifiedImageError
+
+    images = []
+    for path in paths:
+        try:
+            with Image.open(path) as img:
+                images.append(img.convert("RGB"))
+        except (OSError, UnidentifiedImageError, ValueError) as exc:
+            raise ZooError(f"cannot read image {path}: {exc}") from None
+    return images
+
+
+def _print_rows(title: str, rows: list[tuple[int, str, float]]) -> None:
+    print(title)
+    width = max(len(name) for _, name, _ in rows)
+    print(f"  {'rank':>4}  {'class'.ljust(width)}  {'index':>5}  {'prob':>7}")
+    for rank, (index, name, score) in enumerate(rows, 1):
+        print(f"  {rank:>4}  {name.ljust(width)}  {index:>5}  {score:>7.2%}")
 
 
 def _categories(spec: str) -> list[str]:

@@ -29,6 +29,13 @@ from zoo.exporters.result import ExportResult
 from zoo.plugins import get_registry
 
 
+def _check_tolerances(**values: float | None) -> None:
+    for label, value in values.items():
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0
+                                  or value == float("inf")):  # fmt: skip
+            raise ValueError(f"{label} must be a finite number >= 0 (a tolerance), got {value!r}.")
+
+
 def run_export(
     model: nn.Module | str,
     format: str,
@@ -55,10 +62,7 @@ def run_export(
         raise TypeError(
             f"bad option for the {fmt} exporter ({', '.join(options) or 'none given'}): {exc}"
         ) from exc
-    for label, value in (("atol", atol), ("rtol", rtol)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0
-                                  or value == float("inf")):  # fmt: skip
-            raise ValueError(f"{label} must be a finite number >= 0 (a tolerance), got {value!r}.")
+    _check_tolerances(atol=atol, rtol=rtol)
     exporter.check_requirements()  # before the (slow) model build
     if check and (len(batch_sizes) == 0 or not all(isinstance(b, int) and b > 0 for b in batch_sizes)):
         raise ValueError(f"batch_sizes must be positive integers, got {list(batch_sizes)!r}.")
