@@ -5,6 +5,7 @@ Reading at call time (not import time) lets a user or a test change the environm
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from dataclasses import dataclass
@@ -47,7 +48,12 @@ def _env_number(name: str, default: float, kind: type = float) -> float:
 
 def home() -> Path:
     """The cache folder: ``$ZOO_HOME``, else the platform's user cache folder for ``zoo``."""
-    raw = os.environ.get("ZOO_HOME", "").strip()
+    return _home_for(os.environ.get("ZOO_HOME", "").strip(), os.environ.get("HOME", ""), os.getcwd())
+
+
+@functools.lru_cache(maxsize=16)
+def _home_for(raw: str, user_home: str, cwd: str) -> Path:
+    """The variable read each call, the path made once per value (every warm ``fetch`` asks)."""
     if raw:
         return Path(raw).expanduser().absolute()
     import platformdirs

@@ -242,6 +242,8 @@ class Store:
         if sha256 is None and urls is not None:
             wanted = set(urls)
             named = [p for p in named if wanted & _recorded_urls(self.source(p))]
+        if len(named) == 1:  # the usual case: no stat needed to choose
+            return named[0]
         if named:
             return max(named, key=lambda p: p.stat().st_mtime)
         if sha256 is None:
