@@ -24,3 +24,45 @@ def isolated_zoo(tmp_path_factory, monkeypatch):
     zoo.plugins.use(None)
     yield home
     zoo.plugins.use(None)
+
+
+@pytest.fixture
+def fake_hub(httpserver, monkeypatch):
+    """A local server answering like the Hugging Face Hub (``HF_ENDPOINT`` points at it): ``HEAD`` on a
+    ``resolve`` URL gives ``X-Repo-Commit`` and, for LFS files, ``X-Linked-Etag`` (the sha256) and
+    ``X-Linked-Size`` with a redirect to the file's CDN URL; ``GET`` redirects there. Small files are plain
+    git files (their ETag a git blob id, not a sha256). Returns ``add(repo, filename, data, lfs=True,
+    advertised=None) -> commit``; ``advertised`` is the sha256 the Hub states (default: the true one)."""
+    import hashlib
+
+    from werkzeug.wrappers import Response
+
+    monkeypatch.setenv("HF_ENDPOINT", httpserver.url_for("/").rstrip("/"))
+    monkeypatch.setattr(httpserver, "no_handler_status_code", 404)  # the Hub's answer for what it lacks
+    commits: dict[str, str] = {}
+
+    def add(repo: str, filename: str, data: bytes, *, lfs: bool = True, advertised: str | None = None) -> str:
+        commit = commits.setdefault(repo, hashlib.sha1(repo.encode()).hexdigest())
+        sha256 = advertised or hashlib.sha256(data).hexdigest()
+        cdn = f"/cdn/{repo}/{commit}/{filename}"
+        if lfs:
+            facts = {"X-Repo-Commit": commit, "X-Linked-Etag": f'"{sha256}"', "X-Linked-Size": str(len(data)),
+                     "Location": httpserver.url_for(cdn)}  # fmt: skip
+        else:
+            blob = hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+            facts = {"X-Repo-Commit": commit, "ETag": f'"{blob}"', "Content-Length": str(len(data))}
+        for revision in ("main", commit):
+            path = f"/{repo}/resolve/{revision}/{filename}"
+            httpserver.expect_request(path, method="HEAD").respond_with_response(
+                Response(status=302 if lfs else 200, headers=facts)
+            )
+            if lfs:
+                httpserver.expect_request(path, method="GET").respond_with_response(
+                    Response(status=302, headers={"Location": httpserver.url_for(cdn)})
+                )
+            else:
+                httpserver.expect_request(path, method="GET").respond_with_data(data)
+        httpserver.expect_request(cdn, method="GET").respond_with_data(data)
+        return commit
+
+    return add

@@ -20,8 +20,13 @@ def load(name: str, **kwargs: Any) -> Any:
     """A pretrained application as a plain ``torch.nn.Module``: ``zoo.load("resnet50")``.
 
     Keyword arguments follow keras.applications: ``weights``, ``include_top``, ``pooling``,
-    ``num_classes``, ``trainable``, ``progress``; see the README.
+    ``num_classes``, ``trainable``, ``progress``; see the README. ``"hf-hub:ORG/REPO[@REVISION]"`` loads a
+    model from a Hugging Face Hub repository in timm's layout.
     """
+    if isinstance(name, str) and name.startswith("hf-hub:"):
+        from zoo.applications import hub_source
+
+        return hub_source.load(name, **kwargs)
     return get("applications", name, **kwargs)
 
 
@@ -48,7 +53,9 @@ def find(name: str) -> builtins.list[Entry]:
         except UnknownNameError:
             continue
     if not found:
-        close = [f"{', '.join(near[:3])} ({kind})" for kind in KINDS if (near := registry.suggest(kind, name))]
+        close = [
+            f"{', '.join(near[:3])} ({kind})" for kind in KINDS if (near := registry.suggest(kind, name))
+        ]
         hint = f" Did you mean: {'; '.join(close)}?" if close else ""
         raise UnknownNameError(f"nothing is registered as {name!r}.{hint} Run 'zoo list' to see every name.")
     return found

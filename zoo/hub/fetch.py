@@ -14,7 +14,7 @@ from pathlib import Path
 
 from zoo import __version__
 from zoo.errors import DownloadError, IntegrityError, OfflineError
-from zoo.hub import hashes
+from zoo.hub import hashes, hf
 from zoo.hub.config import Settings, torch_hub_checkpoints
 from zoo.hub.hashes import Digest
 from zoo.hub.partial import NoSpaceError, Partial
@@ -90,11 +90,15 @@ def fetch(
     hash prefix (``resnet50-11ad3fa6.pth``: ``-<hex>.``, at least 8 digits) is checked against it, as
     ``torch.hub.load_state_dict_from_url(check_hash=True)`` does; ``name_hash=False`` (or
     ``ZOO_NAME_HASH=0``) turns that off. ``filename`` defaults to the URL's last path segment.
+    An ``hf://ORG/REPO/FILE@REVISION`` URL is a Hugging Face Hub file (zoo/hub/hf.py): fetched from the
+    Hub's resolve URL pinned to the revision's commit, verified by the sha256 the Hub states.
     ``progress=None`` shows a bar on a terminal only; ``ZOO_QUIET=1`` hides it. ``entry`` names what
     needs the file (e.g. ``"resnet50"``), only to say ``zoo download resnet50`` in an offline error.
     """
     url_list = _url_list(urls)
     settings = Settings.from_env()
+    if url_list[0].startswith(hf.SCHEME):
+        url_list, sha256, size, filename = _hub_source(url_list, sha256, known_hash, size, filename, settings)
     expected = _expected(sha256, known_hash, url_list, name_hash and settings.name_hash)
     name = check_filename(filename) if filename is not None else filename_from_url(url_list[0])
     if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 0):
@@ -125,7 +129,10 @@ def _fetch_missing(
 ) -> Path:
     """Download a file the cache lacks, once across processes (the lock), offline rules applied."""
     sources, refused = all_sources(
-        url_list, name, expected.sha256 if expected else None, mirrors=settings.mirrors,
+        url_list,
+        name,
+        expected.sha256 if expected else None,
+        mirrors=settings.mirrors,
         allow_http=settings.allow_http,
     )
     if settings.offline:
@@ -189,14 +196,34 @@ def spec_hash(spec: dict) -> str | None:
     return None
 
 
-def _expected(
-    sha256: str | None, known_hash: str | None, urls: list[str], from_name: bool
-) -> Digest | None:
+def _expected(sha256: str | None, known_hash: str | None, urls: list[str], from_name: bool) -> Digest | None:
     digest = hashes.expected(sha256, known_hash)
     if digest is None and from_name and urls:
         with contextlib.suppress(ValueError):
             digest = hashes.name_hash(filename_from_url(urls[0]))
     return digest
+
+
+def _hub_source(
+    url_list: list[str],
+    sha256: str | None,
+    known_hash: str | None,
+    size: int | None,
+    filename: str | None,
+    settings: Settings,
+) -> tuple[list[str], str | None, int | None, str]:
+    """An ``hf://`` file as the Hub's resolve URL pinned to the revision's commit (and the revision's own
+    URL after it, so that an offline lookup by the URL asked for finds the file), with the sha256 and size
+    the Hub states, unless the caller gave a hash."""
+    file = hf.HubFile.parse(url_list[0])
+    name = filename or file.filename.rsplit("/", 1)[-1]
+    rest = url_list[1:]
+    if settings.offline:
+        return [file.url(), *rest], sha256, size, name
+    facts = hf.file_facts(file, timeout=(settings.connect_timeout, settings.read_timeout))
+    pinned = [file.url(facts.commit)] if facts.commit and facts.commit != file.revision else []
+    given = sha256 is not None or known_hash is not None
+    return [*pinned, file.url(), *rest], sha256 if given else facts.sha256, size or facts.size, name
 
 
 def _url_list(urls: str | Sequence[str]) -> list[str]:
@@ -288,7 +315,11 @@ def _download(
                     problem = _check(part, size, expected)
                     if problem is None:
                         part.forget_sidecar()
-                        other = {algorithm: part.hexdigest(algorithm)} if algorithm not in (None, "sha256") else {}
+                        other = (
+                            {algorithm: part.hexdigest(algorithm)}
+                            if algorithm not in (None, "sha256")
+                            else {}
+                        )
                         return store.commit(path, part.sha256, name, url=url, requested=requested, hashes=other,
                                             verified=algorithm)  # fmt: skip
                     part.discard()
