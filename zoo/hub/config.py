@@ -48,11 +48,12 @@ def _env_number(name: str, default: float, kind: type = float) -> float:
 
 def home() -> Path:
     """The cache folder: ``$ZOO_HOME``, else the platform's user cache folder for ``zoo``."""
-    return _home_for(os.environ.get("ZOO_HOME", "").strip(), os.environ.get("HOME", ""), os.getcwd())
+    env = os.environ
+    return _home_for(env.get("ZOO_HOME", "").strip(), env.get("HOME", ""), env.get("XDG_CACHE_HOME", ""), os.getcwd())
 
 
 @functools.lru_cache(maxsize=16)
-def _home_for(raw: str, user_home: str, cwd: str) -> Path:
+def _home_for(raw: str, user_home: str, xdg_cache: str, cwd: str) -> Path:
     """The variable read each call, the path made once per value (every warm ``fetch`` asks)."""
     if raw:
         return Path(raw).expanduser().absolute()
