@@ -152,3 +152,19 @@ def test_predict_with_random_weights_and_a_fine_tuned_head(tmp_path):
     assert any(name in out for name in ("cat", "dog", "fox"))
     code, _, err = run(["predict", "resnet18", str(image), "--weights", str(checkpoint), "--categories", "a,b"])
     assert code == 1 and "Traceback" not in err
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(weights=st.one_of(st.text(max_size=12), st.sampled_from(
+    ["none", "NONE", "imagenet", "DEFAULT", "IMAGENET1K_V1", "ResNet18_Weights.X", "./missing.pth", "http://",
+     "https://127.0.0.1:9/r-0000aaaa.pth", "file:///etc/hostname", "/", ".", "~"])))  # fmt: skip
+def test_fuzzed_predict_weights_never_print_a_traceback(weights, tmp_path_factory, text_file, monkeypatch):
+    from PIL import Image
+
+    monkeypatch.setenv("ZOO_OFFLINE", "1")
+    image = tmp_path_factory.getbasetemp() / "fuzz.png"
+    if not image.exists():
+        Image.new("RGB", (32, 32)).save(image)
+    for value in (weights, text_file):
+        code, out, err = run(["predict", "resnet18", str(image), "--weights", value])
+        assert "Traceback" not in out + err and code in (0, 1, 2), (value, err)
