@@ -20,9 +20,15 @@ def load(name: str, **kwargs: Any) -> Any:
     """A pretrained application as a plain ``torch.nn.Module``: ``zoo.load("resnet50")``.
 
     Keyword arguments follow keras.applications: ``weights``, ``include_top``, ``pooling``,
-    ``num_classes``, ``trainable``, ``progress``; see the README. ``"hf-hub:ORG/REPO[@REVISION]"`` loads a
+    ``num_classes``, ``trainable``, ``progress``; ``features_only=True`` (with ``out_indices``) gives a CNN's
+    feature maps at each scale; see the README. ``"hf-hub:ORG/REPO[@REVISION]"`` loads a
     model from a Hugging Face Hub repository in timm's layout.
     """
+    if kwargs.get("features_only") or "out_indices" in kwargs:
+        from zoo.applications import features
+
+        return features.load(name, **kwargs)
+    kwargs.pop("features_only", None)
     if isinstance(name, str) and name.startswith("hf-hub:"):
         from zoo.applications import hub_source
 
