@@ -44,6 +44,7 @@ _LAZY: dict[str, str] = {
     "plot_model": "zoo.utils:plot_model",
     "export": "zoo.exporters:export",
     "benchmark": "zoo.applications.benchmark:benchmark",
+    "catalogue": "zoo.catalogue:catalogue",
 }
 
 __all__ = [

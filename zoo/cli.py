@@ -22,6 +22,7 @@ import zoo.api
 from zoo.errors import ZooError
 from zoo.hookspecs import KINDS
 from zoo.plugins import get_plugin_manager, get_registry
+from zoo.registry import canonical_kind
 
 
 def _cmd_plugins(args: argparse.Namespace) -> int:
@@ -69,6 +70,8 @@ def parse_pairs(items: Sequence[str], flag: str) -> dict[str, Any]:
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
+    if _wants_catalogue(args):
+        return _cmd_catalogue(args)
     where = list(args.where)
     pattern = args.pattern
     if "=" in pattern:  # 'zoo list layers category=recurrent': a filter, not a name pattern
@@ -80,7 +83,9 @@ def _cmd_list(args: argparse.Namespace) -> int:
         get_registry().names(args.kind)  # raises, naming the kinds
     result = {kind: zoo.list(kind, pattern, **filters) for kind in kinds}
     if args.kind and not result[args.kind] and not args.json:
-        asked = " and ".join(x for x in (f"pattern {pattern!r}" if pattern != "*" else "", _said(filters)) if x)
+        asked = " and ".join(
+            x for x in (f"pattern {pattern!r}" if pattern != "*" else "", _said(filters)) if x
+        )
         print(f"zoo: no {args.kind} match {asked or 'at all'}; see 'zoo list {args.kind}' and 'zoo info NAME' "
               "for the metadata keys to filter on", file=sys.stderr)  # fmt: skip
         return 1
@@ -91,6 +96,47 @@ def _cmd_list(args: argparse.Namespace) -> int:
     else:
         for kind, names in result.items():
             print(f"{kind} ({len(names)}): {', '.join(names)}")
+    return 0
+
+
+def _wants_catalogue(args: argparse.Namespace) -> bool:
+    """The catalogue's view (a row per weights variant): asked by --sort/--columns/--format or a comparison."""
+    asked = args.sort or args.columns or args.format or any(op in w for w in args.where for op in "<>!")
+    if asked and args.kind is not None and canonical_kind(args.kind) != "applications":
+        raise ZooError(
+            "--sort, --columns, --format and comparisons apply to the catalogue of applications only."
+        )
+    return bool(asked)
+
+
+def _cmd_catalogue(args: argparse.Namespace) -> int:
+    import csv
+    import io
+
+    from zoo.catalogue import DEFAULT_COLUMNS, catalogue, column
+
+    columns = (
+        [column(c) for c in args.columns.split(",") if c.strip()] if args.columns else list(DEFAULT_COLUMNS)
+    )
+    rows = catalogue(args.pattern, where=args.where, sort=args.sort.split(",") if args.sort else None)
+    table = [{c: getattr(row, c) for c in columns} for row in rows]
+    fmt = args.format or ("json" if args.json else "table")
+    if fmt == "json":
+        print(json.dumps(table, indent=2))
+    elif fmt == "csv":
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(table)
+        sys.stdout.write(out.getvalue())
+    else:
+        _table(columns, [["" if row[c] is None else row[c] for c in columns] for row in table])
+    if not rows:
+        print(
+            "zoo: no weights variant matches; see 'zoo list applications --columns name,weights,acc1'",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 
@@ -145,8 +191,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("list", help="list registered names of one kind (or of all kinds)")
     p.add_argument("kind", nargs="?", help=f"one of: {', '.join(KINDS)}")
     p.add_argument("pattern", nargs="?", default="*", help="fnmatch pattern, e.g. 'resnet*'")
-    p.add_argument("--where", action="append", default=[], metavar="KEY=VALUE", help="metadata filter")
+    p.add_argument("--where", action="append", default=[], metavar="KEY=VALUE",
+                   help="metadata filter; for applications also a comparison such as 'params<10e6' or 'acc1>=80'")  # fmt: skip
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument(
+        "--sort", help="applications catalogue: sort by these columns ('-acc1' descending, 'a,-b')"
+    )
+    p.add_argument(
+        "--columns", help="applications catalogue: columns to show, e.g. name,weights,acc1,params,gflops"
+    )
+    p.add_argument("--format", choices=("table", "csv", "json"), help="applications catalogue: output format")
     p.set_defaults(func=_cmd_list)
 
     p = sub.add_parser("info", help="show what zoo knows about a name")
@@ -169,10 +223,21 @@ def _add_plugin_commands(subparsers: argparse._SubParsersAction) -> None:
             pm.fail(impl.plugin_name, f"zoo_register_commands raised {type(exc).__name__}: {exc}")
 
 
+def _descending_sorts(args: list[str]) -> list[str]:
+    """``--sort -acc1`` as ``--sort=-acc1``: argparse would read ``-acc1`` as an unknown option."""
+    out: list[str] = []
+    for arg in args:
+        if out and out[-1] == "--sort" and arg.startswith("-") and not arg.startswith("--"):
+            out[-1] = f"--sort={arg}"
+        else:
+            out.append(arg)
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args_list or os.environ.get("ZOO_DEBUG", "").strip().lower() in ("1", "true", "yes")
-    args_list = [a for a in args_list if a != "--debug"]
+    args_list = _descending_sorts([a for a in args_list if a != "--debug"])
     with one_line_warnings():
         try:
             return _run(args_list)

@@ -237,22 +237,27 @@ class Registry:
         """Names of ``kind`` matching an fnmatch ``pattern`` and metadata ``filters``, naturally sorted.
 
         A filter ``key=value`` keeps entries whose ``meta[key]`` equals ``value``; for a list or dict
-        value (e.g. ``weights``), ``key=True`` keeps entries where it is non-empty. Names that two plugins
-        share are shown qualified.
+        value (e.g. ``weights``), ``key=True`` keeps entries where it is non-empty. A name is shown bare only
+        when the bare name resolves to that entry; otherwise qualified.
         """
+        return [shown for shown, _ in self.listing(kind, pattern, **filters)]
+
+    def listing(self, kind: str, pattern: str = "*", **filters: Any) -> list[tuple[str, Entry]]:
+        """``(name as shown, entry)`` for :meth:`names`' entries, in its order; the shown name resolves
+        back to the entry."""
         kind = canonical_kind(kind)
         pattern_key = pattern.lower()
-        shown: list[str] = []
-        ranks: dict[str, list[int]] = {}  # every selected entry's rank, by key
-        selected = [e for e in self._entries[kind] if _matches(e, pattern_key) and _passes(e, filters)]
-        for entry in selected:
+        ranks: dict[str, list[int]] = {}  # every entry's rank, by key: what a bare name resolves to
+        for entry in self._entries[kind]:
             ranks.setdefault(normalize(entry.name), []).append(entry.rank)
-        for entry in selected:
+        shown: dict[str, Entry] = {}
+        for entry in self._entries[kind]:
+            if not (_matches(entry, pattern_key) and _passes(entry, filters)):
+                continue
             claims = ranks[normalize(entry.name)]
-            # shown bare only when it is what the bare name resolves to: the one entry of the lowest rank
             clash = entry.rank > min(claims) or claims.count(entry.rank) > 1
-            shown.append(entry.qualified_name if clash else entry.name)
-        return sorted(dict.fromkeys(shown), key=natural_key)
+            shown.setdefault(entry.qualified_name if clash else entry.name, entry)
+        return sorted(shown.items(), key=lambda item: natural_key(item[0]))
 
 
 def _matches(entry: Entry, pattern: str) -> bool:

@@ -84,7 +84,11 @@ def test_options_that_do_not_apply_are_loud():
         zoo.load("resnet18", weights=None, features_only=True, num_classes=3)
     with pytest.raises(zoo.ZooError, match="features_only must be True or False"):
         zoo.load("resnet18", weights=None, features_only="yes")
-    with pytest.raises(zoo.ZooError, match="vit_b_16 has no multi-scale feature maps"):
+    with pytest.raises(zoo.ZooError, match="mlp has no .N, C, H, W. feature maps"):
+        extract(torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(12, 2)), None, name="mlp", size=2)
+    with pytest.raises(zoo.ZooError, match="lenet_300_100: features_only cuts the model without its top"):
+        zoo.load("lenet_300_100", weights=None, features_only=True)
+    with pytest.raises(zoo.ZooError, match="vit_b_16: features_only does not serve it .a ViT has one scale"):
         zoo.load("vit_b_16", weights=None, features_only=True)
 
 

@@ -79,7 +79,9 @@ def local_catalogue(monkeypatch, httpserver):
     local = httpserver.url_for("/").rstrip("/")
 
     def move(spec: dict) -> None:
-        spec["url"] = spec["url"].replace("https://huggingface.co", local).replace("https://github.com", local)
+        spec["url"] = (
+            spec["url"].replace("https://huggingface.co", local).replace("https://github.com", local)
+        )
 
     move(variant)
     for alt in variant["alternates"]:

@@ -34,8 +34,9 @@ def _image(size: int = 64) -> torch.Tensor:
     return torch.randn(2, 3, size, size, generator=torch.Generator().manual_seed(1))
 
 
-def test_served_safetensors_load_through_cache_like_timm(timm_files, serve, local_catalogue, httpserver,
-                                                         monkeypatch):
+def test_served_safetensors_load_through_cache_like_timm(
+    timm_files, serve, local_catalogue, httpserver, monkeypatch
+):
     from zoo_timm import builder
 
     on_meta, real = [], builder._load_on_meta
@@ -56,8 +57,9 @@ def test_served_safetensors_load_through_cache_like_timm(timm_files, serve, loca
     assert_same_model(again, model, x)
 
 
-def test_missing_safetensors_falls_back_to_pytorch_model_bin(timm_files, serve, local_catalogue, monkeypatch,
-                                                             httpserver):
+def test_missing_safetensors_falls_back_to_pytorch_model_bin(
+    timm_files, serve, local_catalogue, monkeypatch, httpserver
+):
     httpserver.expect_request(local_catalogue("model.safetensors")).respond_with_data("", status=404)
     serve(timm_files.bin, local_catalogue("pytorch_model.bin"))
     model = zoo.load("mobilenet")
@@ -109,7 +111,9 @@ def test_features_pooling_and_new_head(timm_files):
     head.train()
     assert not head.bn1.training and head.classifier.training  # frozen BN stays in eval mode
     with torch.no_grad():
-        torch.testing.assert_close(head.forward_features(x), reference.forward_features(x), rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(
+            head.forward_features(x), reference.forward_features(x), rtol=1e-5, atol=1e-6
+        )
     with pytest.raises(ValueError, match="pooling"):
         zoo.load("MobileNet", weights=None, pooling="avg")
 

@@ -86,7 +86,15 @@ def test_registering_reads_the_index_and_weights_tables_only_when_asked(monkeypa
     assert entry.meta["default_weights"] == full["resnet50"]["default_weights"]
     monkeypatch.setattr(catalogue, "load", real_load)
     described = entry.describe()
-    assert described["weights"] == full["resnet50"]["weights"] and type(described["weights"]) is dict
+    assert type(described["weights"]) is dict
+    # each variant is the catalogue's facts plus timm's published figures for it (results-imagenet.json)
+    published = catalogue.published_results()
+    for tag, variant in described["weights"].items():
+        added = {k: variant.pop(k) for k in ("metrics", "gflops", "num_params") if k in variant}
+        assert variant == full["resnet50"]["weights"][tag]
+        if f"resnet50.{tag}" in published:
+            assert added["metrics"]["ImageNet-1K"]["acc@1"] == published[f"resnet50.{tag}"]["acc@1"]
+    assert described["weights"]["a1_in1k"] and "resnet50.a1_in1k" in published
     json.dumps(described)  # plain data for `zoo info --json`
 
 

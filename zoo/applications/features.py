@@ -23,9 +23,10 @@ from torch import nn
 
 from zoo.errors import ZooError
 
-#: Families whose feature maps are not (N, C, H, W) at growing strides (transformers): not supported.
-NOT_CNN = {"vision_transformer": "a ViT has one scale of tokens", "swin_transformer": "Swin's maps are channels-last",
-           "maxvit": "MaxViT's blocks are windowed attention"}  # fmt: skip
+#: Families features_only does not serve, and why: transformers (no (N, C, H, W) maps at growing strides)
+#: and zoo-keras' networks (Keras layers do not trace with torch.fx).
+UNSUPPORTED = {"vision_transformer": "a ViT has one scale of tokens", "swin_transformer": "Swin's maps are channels-last",
+               "maxvit": "MaxViT's blocks are windowed attention", "keras": "Keras layers do not trace with torch.fx"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -56,13 +57,18 @@ def load(name: str, *, features_only: Any = False, out_indices: Any = None, **op
             )
     facts = zoo.info(name, kind="applications")
     family = facts.get("family")
-    if family in NOT_CNN:
+    if family in UNSUPPORTED:
         raise ZooError(
-            f"{facts['name']} has no multi-scale feature maps ({NOT_CNN[family]}); features_only is for CNNs."
+            f"{facts['name']}: features_only does not serve it ({UNSUPPORTED[family]}); it is for CNNs."
         )
     size = facts.get("input_size") or 224
     size = int(size if isinstance(size, int) else size[-1])
-    model = zoo.get("applications", name, include_top=False, **options)
+    try:
+        model = zoo.get("applications", name, include_top=False, **options)
+    except (TypeError, ValueError) as exc:
+        raise ZooError(
+            f"{facts['name']}: features_only cuts the model without its top, which it does not build ({exc})."
+        ) from None
     extractor = extract(model, out_indices, name=facts["name"], size=size)
     if options.get("trainable") is False:  # a new root module: freeze it again, BatchNorm kept in eval
         zoo.freeze(extractor)
@@ -75,6 +81,8 @@ def extract(model: nn.Module, out_indices: Sequence[int] | None, *, name: str, s
     from torchvision.models.feature_extraction import create_feature_extractor
 
     levels = feature_levels(model, size=size)
+    if not levels:
+        raise ZooError(f"{name} has no (N, C, H, W) feature maps to return; features_only is for CNNs.")
     chosen = select(levels, out_indices, name=name)
     try:
         extractor = create_feature_extractor(

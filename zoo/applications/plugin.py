@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from zoo.applications import table
+from zoo.applications import papers, table
 from zoo.hookspecs import hookimpl
 
 
@@ -28,6 +28,7 @@ def zoo_register_applications(register: Any) -> None:
             categories=default["categories"],
             top1=default["metrics"].get("ImageNet-1K", {}).get("acc@1"),
             file_size_mb=default["file_size_mb"],
+            extra={"paper": papers.paper(arch)},
         )
 
 

@@ -84,7 +84,9 @@ def build(
 
         model = timm.create_model(full_name, pretrained=False, **_with(kwargs, num_classes=num_classes))
     else:
-        model = load_pretrained(full_name, chosen.path, custom_load=chosen.facts.get("custom_load", False), **kwargs)
+        model = load_pretrained(
+            full_name, chosen.path, custom_load=chosen.facts.get("custom_load", False), **kwargs
+        )
         if num_classes is not None and num_classes != model.num_classes:
             new_head, dropped = _new_classifier(model, num_classes)
             log.info("%s: new %d-way classifier; dropped pretrained keys %s", label, num_classes, dropped)
@@ -119,11 +121,13 @@ def find_variant(arch: str, weights: str) -> str | None:
     if spelled.lower() in _DEFAULT_SPELLINGS:
         return facts["default_weights"]
     if spelled.lower().startswith(arch.lower() + "."):
-        spelled = spelled[len(arch) + 1:]
+        spelled = spelled[len(arch) + 1 :]
     return next((t for t in facts["weights"] if t.lower() == spelled.lower()), None)
 
 
-def resolve_weights(arch: str, weights: Any, *, progress: bool | None = None, sha256: str | None = None) -> ChosenWeights:
+def resolve_weights(
+    arch: str, weights: Any, *, progress: bool | None = None, sha256: str | None = None
+) -> ChosenWeights:
     facts = catalogue.architecture(arch)
     tag = facts["default_weights"]
     default = facts["weights"][tag] if tag else facts["defaults"]
@@ -132,21 +136,33 @@ def resolve_weights(arch: str, weights: Any, *, progress: bool | None = None, sh
     if isinstance(weights, os.PathLike):
         weights = os.fspath(weights)
     if not isinstance(weights, str):
-        raise TypeError(f"weights must be 'imagenet', a config tag, None, a file path or a URL, got {type(weights).__name__}.")
+        raise TypeError(
+            f"weights must be 'imagenet', a config tag, None, a file path or a URL, got {type(weights).__name__}."
+        )
     if "://" in weights:
         path = fetch([weights], sha256=sha256, progress=progress, entry=f"timm:{arch}")
         return ChosenWeights(tag, default, path, weights, content_sha256(path) or sha256)
     found = find_variant(arch, weights)
     if found is not None:
         path, spec = fetch_variant(arch, found, progress=progress, sha256=sha256)
-        return ChosenWeights(found, facts["weights"][found], path, spec["url"], content_sha256(path) or sha256)
+        return ChosenWeights(
+            found, facts["weights"][found], path, spec["url"], content_sha256(path) or sha256
+        )
     path = Path(weights).expanduser()
     if path.is_file():  # a local file: no config tag (unless preprocessing= names one), its own digest
         return ChosenWeights(None, default, path, str(path), file_sha256(path))
     if weights.lower() in _DEFAULT_SPELLINGS:
-        raise ValueError(f"timm has no pretrained weights for {arch}: pass weights=None for random initialisation.")
-    if os.sep in weights or (os.altsep and os.altsep in weights) or weights.endswith((".pth", ".bin", ".safetensors")):
-        raise WeightsFileError(f"weights file {weights!r} does not exist; give the path of a saved state dict.")
+        raise ValueError(
+            f"timm has no pretrained weights for {arch}: pass weights=None for random initialisation."
+        )
+    if (
+        os.sep in weights
+        or (os.altsep and os.altsep in weights)
+        or weights.endswith((".pth", ".bin", ".safetensors"))
+    ):
+        raise WeightsFileError(
+            f"weights file {weights!r} does not exist; give the path of a saved state dict."
+        )
     tags = ", ".join(facts["weights"]) or "none"
     raise ValueError(
         f"timm:{arch} has no weights {weights!r}: use 'imagenet' (timm's default, {tag}), one of its config "
@@ -154,12 +170,16 @@ def resolve_weights(arch: str, weights: Any, *, progress: bool | None = None, sh
     )
 
 
-def fetch_variant(arch: str, tag: str, *, progress: bool | None = None, sha256: str | None = None) -> tuple[Path, dict]:
+def fetch_variant(
+    arch: str, tag: str, *, progress: bool | None = None, sha256: str | None = None
+) -> tuple[Path, dict]:
     """Fetch a config's file through zoo's cache, trying its files in timm's order (hub safetensors, hub
     ``pytorch_model.bin``, release URL: the catalogue's ``alternates``, as ``zoo download`` does); returns
     the file and the spec it came from."""
     variant = catalogue.architecture(arch)["weights"][tag]
-    specs = [{**spec, "sha256": sha256 or spec.get("sha256")} for spec in (variant, *variant.get("alternates", ()))]
+    specs = [
+        {**spec, "sha256": sha256 or spec.get("sha256")} for spec in (variant, *variant.get("alternates", ()))
+    ]
     path = fetch_spec({**specs[0], "alternates": specs[1:]}, progress=progress, entry=f"timm:{arch}")
     return path, next((spec for spec in specs if spec["filename"] == path.name), specs[0])
 

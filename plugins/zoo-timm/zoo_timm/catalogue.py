@@ -135,7 +135,14 @@ def index() -> dict[str, dict[str, Any]]:
 
 def architectures() -> dict[str, dict[str, Any]]:
     """Architecture name -> {default_weights, weights, defaults} for the installed timm."""
-    return load(check_timm())["architectures"]
+    return load(_checked_timm())["architectures"]
+
+
+@functools.cache
+def _checked_timm() -> str:
+    """check_timm once per process for the weights tables: asking importlib.metadata costs 2 ms a call, and
+    the catalogue reads every architecture's table (registration still checks afresh, through index())."""
+    return check_timm()
 
 
 class WeightsTable(Mapping[str, dict[str, Any]]):
@@ -151,7 +158,13 @@ class WeightsTable(Mapping[str, dict[str, Any]]):
         return architecture(self.arch)["weights"]
 
     def __getitem__(self, tag: str) -> dict[str, Any]:
-        return self._table()[tag]
+        variant = self._table()[tag]
+        reported = published_results().get(f"{self.arch}.{tag}")
+        if reported is None:
+            return variant
+        figures = {k: reported[k] for k in ("acc@1", "acc@5", "resolution")}
+        return {**variant, "metrics": {"ImageNet-1K": figures}, "gflops": reported["gflops"],
+                "num_params": reported["num_params"]}  # fmt: skip
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._table())
@@ -161,6 +174,13 @@ class WeightsTable(Mapping[str, dict[str, Any]]):
 
     def __repr__(self) -> str:
         return repr(self._table())
+
+
+@functools.cache
+def published_results() -> dict[str, dict[str, Any]]:
+    """timm's published ImageNet-1k figures per ``arch.tag`` (results-imagenet.json: provenance inside,
+    written by tools/generate_timm_results.py from timm's repository, where they live)."""
+    return json.loads(Path(__file__).with_name("results-imagenet.json").read_text())["results"]
 
 
 def architecture(arch: str) -> dict[str, Any]:

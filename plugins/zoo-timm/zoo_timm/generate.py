@@ -26,7 +26,11 @@ def hf_files(hub_filename: str | None) -> list[str]:
         if hub_filename.endswith(".safetensors"):
             return [hub_filename]
         stem = hub_filename.rsplit(".", 1)[0]
-        safe = "model.safetensors" if stem == "pytorch_model" else f"{stem.replace('pytorch_model', 'model')}.safetensors"
+        safe = (
+            "model.safetensors"
+            if stem == "pytorch_model"
+            else f"{stem.replace('pytorch_model', 'model')}.safetensors"
+        )
         return [safe, hub_filename]
     return ["model.safetensors", "pytorch_model.bin"]
 
@@ -39,11 +43,13 @@ def variant_sources(arch: str, tag: str, cfg: dict[str, Any]) -> list[dict[str, 
     if hub_id:
         repo, _, revision = hub_id.partition("@")
         for name in hf_files(cfg.get("hf_hub_filename")):
-            suffix = name[name.index("."):] if "." in name else ""
-            sources.append({
-                "url": HF_RESOLVE.format(repo=repo, revision=revision or "main", filename=name),
-                "filename": f"{label}{suffix}",
-            })
+            suffix = name[name.index(".") :] if "." in name else ""
+            sources.append(
+                {
+                    "url": HF_RESOLVE.format(repo=repo, revision=revision or "main", filename=name),
+                    "filename": f"{label}{suffix}",
+                }
+            )
     if cfg.get("url"):
         sources.append({"url": cfg["url"], "filename": cfg["url"].rsplit("/", 1)[-1].split("?")[0]})
     return sources
