@@ -17,6 +17,20 @@ from typing import Any
 from zoo.plugin import PluginError, hookimpl
 
 
+def _variant(files: dict[str, Any]) -> dict[str, Any]:
+    """A weights variant as registry metadata: the file with the top (what ``zoo download`` fetches), its
+    Keras hash under the algorithm's key, the file without the top under ``extra``."""
+    return {**_spec(files["top"]), "extra": {"notop": _spec(files["notop"])}}
+
+
+def _spec(file: dict[str, Any]) -> dict[str, Any]:
+    spec = {"url": file["url"], "filename": file["filename"]}
+    if file["known_hash"]:
+        algorithm, _, digest = file["known_hash"].partition(":")
+        spec[algorithm] = digest
+    return spec
+
+
 @hookimpl
 def zoo_register_applications(register: Any) -> None:
     if importlib.util.find_spec("keras") is None:
@@ -33,9 +47,7 @@ def zoo_register_applications(register: Any) -> None:
             keras_name=name,
             pretrained=True,
             default_weights="imagenet",
-            weights={
-                tag: {**files["top"], "notop": files["notop"]} for tag, files in facts["weights"].items()
-            },
+            weights={tag: _variant(files) for tag, files in facts["weights"].items()},
             num_params=facts["num_params"],
             input_size=facts["input_size"],
             min_size=[facts["min_size"], facts["min_size"]],
