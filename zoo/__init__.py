@@ -45,6 +45,7 @@ _LAZY: dict[str, str] = {
     "export": "zoo.exporters:export",
     "benchmark": "zoo.applications.benchmark:benchmark",
     "catalogue": "zoo.catalogue:catalogue",
+    "save_pretrained": "zoo.saving:save_pretrained",
 }
 
 __all__ = [

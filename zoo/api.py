@@ -20,10 +20,15 @@ def load(name: str, **kwargs: Any) -> Any:
     """A pretrained application as a plain ``torch.nn.Module``: ``zoo.load("resnet50")``.
 
     Keyword arguments follow keras.applications: ``weights``, ``include_top``, ``pooling``,
-    ``num_classes``, ``trainable``, ``progress``; ``features_only=True`` (with ``out_indices``) gives a CNN's
+    ``num_classes``, ``trainable``, ``progress``; a folder ``zoo.save_pretrained`` wrote (or
+    ``"local-dir:DIR"``) loads that saved model; ``features_only=True`` (with ``out_indices``) gives a CNN's
     feature maps at each scale; see the README. ``"hf-hub:ORG/REPO[@REVISION]"`` loads a
     model from a Hugging Face Hub repository in timm's layout.
     """
+    from zoo import saving
+
+    if saving.is_saved_model(name):
+        return saving.load(name, **kwargs)
     if kwargs.get("features_only") or "out_indices" in kwargs:
         from zoo.applications import features
 

@@ -88,7 +88,9 @@ def build(
     if chosen.path is None:
         model = _build_random(builder, spec, num_classes, kwargs)
     else:
-        model, new_head, dropped = _build_pretrained(arch, builder, spec, chosen, num_classes, include_top, kwargs)
+        model, new_head, dropped = _build_pretrained(
+            arch, builder, spec, chosen, num_classes, include_top, kwargs
+        )
 
     full_keys = list(model.state_dict())
     if not include_top:
@@ -147,11 +149,15 @@ def finish(
         dropped_keys=dropped if chosen.path else [],
         include_top=options.get("include_top", True),
         pooling=options.get("pooling"),
+        load_options={k: v for k, v in options.items() if k not in _NOT_REBUILDING and v is not None},
     )
     from zoo.plugins import get_plugin_manager
 
     get_plugin_manager().hook.zoo_model_built(model=model, name=name, options=options)
     return model
+
+
+_NOT_REBUILDING = {"weights", "progress", "sha256", "preprocessing", "trainable"}
 
 
 def check_options(include_top: Any, pooling: Any, num_classes: Any, trainable: Any) -> None:
@@ -186,7 +192,9 @@ def _resolve_weights(arch: str, weights: Any, *, progress: bool | None, sha256: 
         filename = weights.url.rsplit("/", 1)[-1]
         tag = next((t for t, v in facts["weights"].items() if v["filename"] == filename), None)
         if tag is None:
-            raise ValueError(f"{weights!r} are not weights of {arch}; its variants are {', '.join(facts['weights'])}.")
+            raise ValueError(
+                f"{weights!r} are not weights of {arch}; its variants are {', '.join(facts['weights'])}."
+            )
         weights = tag
     if not isinstance(weights, str):
         raise TypeError(
@@ -207,7 +215,9 @@ def _resolve_weights(arch: str, weights: Any, *, progress: bool | None, sha256: 
         return ChosenWeights(tag, facts["weights"][tag] if tag else default, path, str(path), digest)
     looks_like_path = os.sep in weights or "." in weights or (os.altsep or os.sep) in weights
     if looks_like_path:
-        raise WeightsFileError(f"weights file {weights!r} does not exist; give the path of a saved state dict.")
+        raise WeightsFileError(
+            f"weights file {weights!r} does not exist; give the path of a saved state dict."
+        )
     variants = ", ".join(facts["weights"])
     raise ValueError(
         f"{arch} has no weights {weights!r}: use 'imagenet' (the recommended {facts['default_weights']}), "
@@ -221,10 +231,14 @@ def _check_local_hash(path: Path, digest: str, sha256: str | None) -> None:
 
     want = expected(sha256, None)
     if want is not None and not want.matches(digest):
-        raise IntegrityError(f"{path} has sha256 {digest}, but sha256={sha256!r} was given: it is not the file meant.")
+        raise IntegrityError(
+            f"{path} has sha256 {digest}, but sha256={sha256!r} was given: it is not the file meant."
+        )
 
 
-def _with_preprocessing(arch: str, chosen: ChosenWeights, requested: str | dict[str, Any] | None) -> ChosenWeights:
+def _with_preprocessing(
+    arch: str, chosen: ChosenWeights, requested: str | dict[str, Any] | None
+) -> ChosenWeights:
     if requested is None:
         return chosen
     variants = table.architecture(arch)["weights"]
@@ -236,10 +250,14 @@ def _with_preprocessing(arch: str, chosen: ChosenWeights, requested: str | dict[
     if tag is not None:
         tag = table.find_variant(arch, tag)
         return ChosenWeights(tag, variants[tag], chosen.path, chosen.source, chosen.sha256)
-    return ChosenWeights(chosen.tag, {**chosen.facts, "preprocessing": prep}, chosen.path, chosen.source, chosen.sha256)
+    return ChosenWeights(
+        chosen.tag, {**chosen.facts, "preprocessing": prep}, chosen.path, chosen.source, chosen.sha256
+    )
 
 
-def _from_url(arch: str, url: str, *, progress: bool | None, sha256: str | None, tag: str | None = None) -> ChosenWeights:
+def _from_url(
+    arch: str, url: str, *, progress: bool | None, sha256: str | None, tag: str | None = None
+) -> ChosenWeights:
     """Fetch through zoo's cache; a URL of a known variant gets that variant's hash and facts."""
     from zoo import hub
 
@@ -293,7 +311,13 @@ def _build_pretrained(
     new_head, dropped = families.replace_classifier(model, spec.classifier, num_classes,  # type: ignore[arg-type]
                                                     device="cpu" if absent else None)  # fmt: skip
     dropped = [k for k in dropped if k in state]  # a head the file lacked was never pretrained
-    log.info("%s: new %d-way classifier %r; dropped pretrained keys %s", arch, num_classes, spec.classifier, dropped)
+    log.info(
+        "%s: new %d-way classifier %r; dropped pretrained keys %s",
+        arch,
+        num_classes,
+        spec.classifier,
+        dropped,
+    )
     return model, new_head, dropped
 
 
@@ -311,7 +335,9 @@ def _replaced_keys(
     return []
 
 
-def _build_random(builder: Any, spec: families.Family, num_classes: int | None, kwargs: dict[str, Any]) -> nn.Module:
+def _build_random(
+    builder: Any, spec: families.Family, num_classes: int | None, kwargs: dict[str, Any]
+) -> nn.Module:
     """``weights=None``: torchvision's own initialisation, without the auxiliary heads (one output tensor)."""
     config: dict[str, Any] = {}
     if spec.aux:
@@ -361,12 +387,16 @@ def _mismatch(
     if unexpected:
         parts.append(f"{len(unexpected)} unexpected keys ({_few(unexpected)})")
     if shapes:
-        shown = ", ".join(f"{k}: file {tuple(state[k].shape)} vs model {tuple(expected[k].shape)}" for k in shapes[:3])
+        shown = ", ".join(
+            f"{k}: file {tuple(state[k].shape)} vs model {tuple(expected[k].shape)}" for k in shapes[:3]
+        )
         parts.append(f"{len(shapes)} of other shapes ({shown}{', ...' if len(shapes) > 3 else ''})")
     text = f"the weights in {source} do not fit {name}: {'; '.join(parts)}."
     fits = signatures.fitting(state, exclude=name)
     if fits:
-        text += " They fit " + "; ".join(f"{arch} {how}" for arch, how in fits[:3]) + " - is the file for that?"
+        text += (
+            " They fit " + "; ".join(f"{arch} {how}" for arch, how in fits[:3]) + " - is the file for that?"
+        )
     return text + (
         " For a checkpoint with another classifier size pass num_classes=N; for one without a classifier, "
         "include_top=False (or num_classes=N for a new head)."
@@ -383,7 +413,9 @@ def check_input_size(
     """Forward pre-hook: a too-small image fails here with a clear message, not deep inside a conv."""
     if not args or not isinstance(args[0], torch.Tensor) or args[0].ndim != 4:
         shape = tuple(args[0].shape) if args and isinstance(args[0], torch.Tensor) else None
-        raise ValueError(f"{name} expects a batch of images shaped (N, C, H, W), got {shape or type(args[0]).__name__}.")
+        raise ValueError(
+            f"{name} expects a batch of images shaped (N, C, H, W), got {shape or type(args[0]).__name__}."
+        )
     h, w = args[0].shape[-2:]
     if fixed:
         if (h, w) != tuple(min_size):

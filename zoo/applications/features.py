@@ -70,6 +70,10 @@ def load(name: str, *, features_only: Any = False, out_indices: Any = None, **op
             f"{facts['name']}: features_only cuts the model without its top, which it does not build ({exc})."
         ) from None
     extractor = extract(model, out_indices, name=facts["name"], size=size)
+    if getattr(extractor, "zoo", None) is not None:  # what rebuilds it (zoo.save_pretrained): these levels
+        kept = {k: v for k, v in extractor.zoo.load_options.items() if k != "include_top"}
+        chosen = [level.index for level in extractor.zoo.feature_info]
+        extractor.zoo.load_options = {**kept, "features_only": True, "out_indices": chosen}
     if options.get("trainable") is False:  # a new root module: freeze it again, BatchNorm kept in eval
         zoo.freeze(extractor)
     return extractor
@@ -97,8 +101,7 @@ def extract(model: nn.Module, out_indices: Sequence[int] | None, *, name: str, s
     if info is not None:
         import dataclasses
 
-        extractor.zoo = dataclasses.replace(info, include_top=False, pooling=None)  # type: ignore[assignment]
-        extractor.zoo.feature_info = list(chosen)  # type: ignore[union-attr]
+        extractor.zoo = dataclasses.replace(info, include_top=False, pooling=None, feature_info=list(chosen))  # type: ignore[assignment]
     return extractor
 
 

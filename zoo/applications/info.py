@@ -35,6 +35,11 @@ class ModelInfo:
     dropped_keys: list[str] = field(default_factory=list)
     include_top: bool = True
     pooling: str | None = None
+    #: The ``zoo.load`` options that rebuild this architecture (``num_classes``, ``include_top`` ...), for
+    #: ``zoo.save_pretrained``; weights, progress, hashes, preprocessing and freezing are not among them.
+    load_options: dict[str, Any] = field(default_factory=dict)
+    #: ``features_only=True``: the returned levels (``zoo.applications.features.FeatureLevel``), else None.
+    feature_info: list[Any] | None = None
 
     def transforms(self):
         """The preprocessing these weights were trained with, as a ``torchvision.transforms.v2`` pipeline.
@@ -116,8 +121,12 @@ def preprocess_input(x: torch.Tensor, name_or_model: Any = "resnet50") -> torch.
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"preprocess_input expects a torch.Tensor, got {type(x).__name__}.")
     if x.ndim not in (3, 4) or x.shape[-3] not in (1, 3):
-        hint = " It looks channels-last: use x.permute(0, 3, 1, 2)." if x.ndim == 4 and x.shape[-1] == 3 else ""
-        raise ValueError(f"preprocess_input expects (C, H, W) or (N, C, H, W) images, got shape {tuple(x.shape)}.{hint}")
+        hint = (
+            " It looks channels-last: use x.permute(0, 3, 1, 2)." if x.ndim == 4 and x.shape[-1] == 3 else ""
+        )
+        raise ValueError(
+            f"preprocess_input expects (C, H, W) or (N, C, H, W) images, got shape {tuple(x.shape)}.{hint}"
+        )
     p = info_for(name_or_model).preprocessing
     if x.dtype == torch.uint8:
         x = x.float() / 255.0
@@ -143,7 +152,9 @@ def decode_predictions(
     if preds.ndim == 1:
         preds = preds.unsqueeze(0)
     if preds.ndim != 2:
-        raise ValueError(f"decode_predictions expects (N, num_classes) scores, got shape {tuple(preds.shape)}.")
+        raise ValueError(
+            f"decode_predictions expects (N, num_classes) scores, got shape {tuple(preds.shape)}."
+        )
     names = _category_names(categories)
     if preds.shape[1] != len(names):
         raise ValueError(
@@ -163,7 +174,9 @@ def decode_predictions(
 
 
 def _are_probabilities(x: torch.Tensor) -> bool:
-    return bool((x >= 0).all() and (x <= 1).all() and torch.allclose(x.sum(dim=1), torch.ones(len(x)), atol=1e-3))
+    return bool(
+        (x >= 0).all() and (x <= 1).all() and torch.allclose(x.sum(dim=1), torch.ones(len(x)), atol=1e-3)
+    )
 
 
 def _category_names(categories: Any) -> list[str]:

@@ -1,0 +1,246 @@
+"""zoo's one saved-model format: a folder (or a zip of one) that a person can read and no loader unpickles.
+
+::
+
+    my-model/
+      config.json         what to build: {"format": "zoo-saved-model", "format_version": 1, "kind": ..., ...}
+      model.safetensors   the weights (safetensors: tensors only, never code)
+      README.md           a model card: what it is, its metrics, data and licence, and how to load it
+
+``kind`` says which loader rebuilds the model: ``"application"`` (``zoo.save_pretrained`` of a ``zoo.load``
+model: the application's name and load options) here; the Keras-style models register theirs
+(``register_loader``). ``zoo.load(DIR)`` and ``zoo.load("local-dir:DIR")`` read any kind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from zoo.errors import ZooError
+
+FORMAT = "zoo-saved-model"
+FORMAT_VERSION = 1
+CONFIG, WEIGHTS, CARD = "config.json", "model.safetensors", "README.md"
+PREFIX = "local-dir:"
+
+Loader = Callable[["SavedModel", dict[str, Any]], Any]
+_LOADERS: dict[str, Loader] = {}
+
+
+@dataclass(frozen=True)
+class SavedModel:
+    """A saved model as read back: its config and where its files are."""
+
+    folder: Path
+    config: dict[str, Any]
+
+    @property
+    def kind(self) -> str:
+        return self.config["kind"]
+
+    @property
+    def weights(self) -> Path:
+        return self.folder / WEIGHTS
+
+
+def register_loader(kind: str, loader: Loader) -> None:
+    """``loader(saved, overrides) -> model`` rebuilds saved models of ``kind``."""
+    _LOADERS[kind] = loader
+
+
+def save_folder(path: str | os.PathLike[str], *, config: Mapping[str, Any], state_dict: Mapping[str, Any],
+                card: str) -> Path:  # fmt: skip
+    """Write ``path`` (a folder; ``.zip`` makes a zip of it) whole or not at all: the files are written into a
+    temporary folder beside it, which then takes its place."""
+    from safetensors.torch import save_file
+
+    target = Path(path).expanduser()
+    if target.exists() and not (target.is_dir() or target.suffix == ".zip"):
+        raise ZooError(f"{target} exists and is not a folder; save into a folder (or a .zip).")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        document = {"format": FORMAT, "format_version": FORMAT_VERSION, **config}
+        (staging / CONFIG).write_text(json.dumps(document, indent=2, default=_json_default) + "\n")
+        # safetensors refuses tensors that share memory (tied weights): each is written as its own copy
+        tensors = {key: value.detach().cpu().clone().contiguous() for key, value in state_dict.items()}
+        save_file(tensors, str(staging / WEIGHTS), metadata={"format": FORMAT})
+        (staging / CARD).write_text(card)
+        if target.suffix == ".zip":
+            archive = staging.with_suffix(".zip")
+            with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+                for name in (CONFIG, WEIGHTS, CARD):
+                    zf.write(staging / name, name)
+            os.replace(archive, target)
+        else:
+            if target.exists():
+                shutil.rmtree(target)
+            os.replace(staging, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def read_folder(path: str | os.PathLike[str]) -> SavedModel:
+    """The saved model at ``path`` (a folder or a zip); what is not one is a ZooError saying what is missing."""
+    source = Path(str(path).removeprefix(PREFIX)).expanduser()
+    if source.is_file() and zipfile.is_zipfile(source):
+        source = _unzipped(source)
+    if not source.is_dir():
+        raise ZooError(f"{source} is not a saved model: no such folder (or zip of one).")
+    try:
+        config = json.loads((source / CONFIG).read_text())
+    except FileNotFoundError:
+        raise ZooError(
+            f"{source} has no {CONFIG}: it is not a zoo saved model (zoo.save_pretrained writes one)."
+        ) from None
+    except ValueError as exc:
+        raise ZooError(f"{source / CONFIG} is not valid JSON: {exc}") from None
+    if not isinstance(config, dict) or config.get("format") != FORMAT:
+        raise ZooError(f'{source / CONFIG} is not a zoo saved model\'s config (no "format": "{FORMAT}").')
+    if config.get("format_version", 0) > FORMAT_VERSION:
+        raise ZooError(
+            f"{source} was saved by a newer zoo (format version {config['format_version']}); upgrade zoo."
+        )
+    if not (source / WEIGHTS).is_file():
+        raise ZooError(f"{source} has no {WEIGHTS}: the saved model's weights are missing.")
+    return SavedModel(source, config)
+
+
+def load(path: str | os.PathLike[str], **overrides: Any) -> Any:
+    """Rebuild a saved model of any registered kind (``zoo.load(DIR)``)."""
+    saved = read_folder(path)
+    loader = _LOADERS.get(saved.kind) or _BUILT_IN.get(saved.kind)
+    if loader is None:
+        known = ", ".join(sorted({*_LOADERS, *_BUILT_IN}))
+        raise ZooError(
+            f"{saved.folder} holds a model of kind {saved.kind!r}, which nothing here loads (kinds: {known})."
+        )
+    return loader(saved, overrides)
+
+
+def is_saved_model(name: Any) -> bool:
+    """``zoo.load`` of a ``local-dir:`` name, or of an existing folder or zip holding a config.json."""
+    if not isinstance(name, (str, os.PathLike)):
+        return False
+    text = os.fspath(name)
+    if text.startswith(PREFIX):
+        return True
+    path = Path(text).expanduser()
+    return (path.is_dir() and (path / CONFIG).is_file()) or (path.suffix == ".zip" and path.is_file())
+
+
+def _unzipped(archive: Path) -> Path:
+    """A zip's members extracted into a fresh folder, refusing anything but the format's three plain files."""
+    target = Path(tempfile.mkdtemp(prefix="zoo-saved-"))
+    with zipfile.ZipFile(archive) as zf:
+        for info in zf.infolist():
+            if info.filename not in (CONFIG, WEIGHTS, CARD) or info.is_dir():
+                raise ZooError(
+                    f"{archive} holds {info.filename!r}; a saved model's zip holds only {CONFIG}, {WEIGHTS}, {CARD}."
+                )
+            zf.extract(info, target)
+    return target
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return list(value)
+    if isinstance(value, Path):
+        return str(value)
+    raise ZooError(f"cannot write {value!r} ({type(value).__name__}) into config.json: give plain data.")
+
+
+# -- applications: zoo.save_pretrained -------------------------------------------------------------------
+def save_pretrained(
+    model: Any,
+    path: str | os.PathLike[str],
+    *,
+    metrics: Mapping[str, float] | None = None,
+    dataset: str | None = None,
+    license: str | None = None,  # noqa: A002 - the model card's word
+    description: str | None = None,
+) -> Path:
+    """Save a ``zoo.load`` model (fine-tuned or not) in zoo's format; ``zoo.load(path)`` gives it back with
+    identical outputs. ``metrics``, ``dataset``, ``license`` and ``description`` go into the model card."""
+    info = getattr(model, "zoo", None)
+    if info is None or not getattr(info, "name", None):
+        raise ZooError(
+            "save_pretrained saves models that zoo.load built (they carry model.zoo); for a zoo.Sequential or "
+            "functional zoo.Model use model.save(path), for any other module torch's own state_dict saving."
+        )
+    options = dict(getattr(info, "load_options", None) or {})
+    config = {
+        "kind": "application",
+        "application": info.name,
+        "options": options,
+        "preprocessing": info.preprocessing,
+        "categories": info.categories,
+        "base_weights": {"weights": info.weights, "sha256": info.sha256, "source": info.source},
+    }
+    card = _card(
+        info, options, path, metrics=metrics, dataset=dataset, license=license, description=description
+    )
+    return save_folder(path, config=config, state_dict=model.state_dict(), card=card)
+
+
+def _load_application(saved: SavedModel, overrides: dict[str, Any]) -> Any:
+    """The architecture built as saved (no weights), then the saved tensors loaded strictly: one path for
+    every plugin, whatever its builder does with files of other heads."""
+    import dataclasses
+
+    import zoo
+    from zoo.plugin import file_sha256, load_state_dict
+
+    config = saved.config
+    options = {**config.get("options", {}), **overrides}
+    if "weights" in options:
+        raise ZooError(f"{saved.folder} brings its own weights; drop weights=.")
+    model = zoo.load(config["application"], weights=None, **options)
+    try:
+        model.load_state_dict(load_state_dict(saved.weights), strict=True)
+    except RuntimeError as exc:
+        raise ZooError(f"{saved.weights} does not fit {config['application']} built with {options}: {exc}") from None
+    model.zoo = dataclasses.replace(
+        model.zoo,
+        sha256=file_sha256(saved.weights),
+        source=str(saved.folder),
+        preprocessing=config.get("preprocessing") or model.zoo.preprocessing,
+        categories=list(config["categories"]) if config.get("categories") else model.zoo.categories,
+    )
+    return model
+
+
+_BUILT_IN: dict[str, Loader] = {"application": _load_application}
+
+
+def _card(info: Any, options: Mapping[str, Any], path: Any, **facts: Any) -> str:
+    name = Path(str(path)).name
+    lines = [f"# {name}", "", facts.get("description") or f"`{info.name}` saved by zoo.", ""]
+    lines += ["## Model", "", f"- application: `{info.name}`",
+              f"- started from weights: `{info.weights}` ({info.source})" if info.source else "- started from random weights",
+              f"- load options: `{json.dumps(dict(options))}`", ""]  # fmt: skip
+    if facts.get("metrics"):
+        lines += ["## Metrics", "", "| metric | value |", "|---|---|"]
+        lines += [f"| {key} | {value} |" for key, value in facts["metrics"].items()] + [""]
+    lines += [
+        "## Data",
+        "",
+        facts.get("dataset") or "not stated",
+        "",
+        "## Licence",
+        "",
+        facts.get("license") or "not stated",
+        "",
+    ]
+    lines += ["## How to load", "", "```python", "import zoo", "", f'model = zoo.load("{name}")   # or "local-dir:{name}"',
+              "preprocess = model.zoo.transforms()", "```", ""]  # fmt: skip
+    return "\n".join(lines)
