@@ -10,6 +10,7 @@ Importing this package does not import torch or numpy: the loaders load on first
 from __future__ import annotations
 
 import importlib
+import os
 from typing import Any
 
 from zoo._lazy import lazy_exports
@@ -24,6 +25,7 @@ __all__ = [
     "fashion_mnist",
     "get_word_index",
     "imdb",
+    "import_folder",
     "load",
     "mnist",
     "pad_collate",
@@ -58,6 +60,16 @@ def load(name: str, **options: Any) -> Any:
     from zoo.api import get
 
     return get("datasets", name, **options)
+
+
+def import_folder(name: str, folder: str | os.PathLike[str]) -> list[Any]:
+    """Import the IDX dataset ``name`` (mnist, fashion_mnist) from files in ``folder`` into the cache, each
+    verified by its upstream ``.gz`` or raw IDX sha256; later ``load(name)`` calls read it from there.
+    Returns the files with the digest each matched. ``load(name, from_dir=folder)`` does the same and loads."""
+    from zoo.datasets.loaders import import_folder as run
+    from zoo.plugins import get_registry
+
+    return run(get_registry().lookup("datasets", name).name, folder)
 
 
 def get_word_index(name: str, **options: Any) -> dict[str, int]:

@@ -10,13 +10,14 @@ CIFAR). The sequence datasets give ``x`` as a list of int lists, exactly as Kera
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import torch
 
-from zoo.datasets import archives, cache, formats, sources, text
+from zoo.datasets import archives, cache, formats, local, sources, text
 from zoo.errors import ZooError
 
 Split = tuple[Any, Any]
@@ -49,13 +50,20 @@ def _labels(y: np.ndarray) -> torch.Tensor:
 
 
 # -- IDX image sets ------------------------------------------------------------------------------------
-_IDX_ROLES = ("train_images", "train_labels", "test_images", "test_labels")
+def _idx_images(
+    name: str, progress: bool | None, local_files: dict[str, local.LocalFile] | None = None
+) -> tuple[Split, Split]:
+    """The four IDX files, fetched through the hub or (``local_files``) verified in a local folder.
 
+    Either way they are parsed into the same derived folder, under the same key, so after a ``from_dir``
+    import an ordinary ``load(name)`` reads the arrays without asking for the files again."""
 
-def _idx_images(name: str, progress: bool | None) -> tuple[Split, Split]:
+    def source(role: str):
+        return local_files[role].path if local_files else cache.fetch(name, role, progress)
+
     def build(tmp):
-        for role in _IDX_ROLES:
-            formats.idx_to_npy(cache.fetch(name, role, progress), tmp / f"{role}.npy")
+        for role in local.IDX_ROLES:
+            formats.idx_to_npy(source(role), tmp / f"{role}.npy")
         for split in ("train", "test"):
             images, labels = (
                 cache.open_array(tmp, f"{split}_images"),
@@ -66,7 +74,9 @@ def _idx_images(name: str, progress: bool | None) -> tuple[Split, Split]:
                     f"{name}: {split} images {images.shape} and labels {labels.shape} do not match."
                 )
 
-    folder = cache.derived(name, cache.key(name, _IDX_ROLES), build)
+    folder = cache.derived(name, cache.key(name, local.IDX_ROLES), build)
+    if local_files:
+        _keep_upstream_files(name, local_files)
     out = []
     for split in ("train", "test"):
         images = torch.from_numpy(cache.open_array(folder, f"{split}_images")).unsqueeze(1)
@@ -74,20 +84,52 @@ def _idx_images(name: str, progress: bool | None) -> tuple[Split, Split]:
     return out[0], out[1]
 
 
+def _keep_upstream_files(name: str, files: dict[str, local.LocalFile]) -> None:
+    """Byte-identical upstream ``.gz`` files also go into the hub's cache, where ``zoo cache list`` shows
+    them and a rebuild of the arrays finds them; a recompressed or unpacked copy has no place there (the
+    hub keys files by the upstream digest), its arrays are what is kept."""
+    from zoo import hub
+
+    for role, file in files.items():
+        spec = cache.spec(name, role)
+        if file.is_upstream_gz and hub.cached_path(sha256=spec["sha256"], filename=spec["filename"]) is None:
+            hub.add_file(file.path, sha256=spec["sha256"], filename=spec["filename"])
+
+
+def import_folder(name: str, folder: str | os.PathLike[str]) -> list[local.LocalFile]:
+    """Import an IDX dataset from a local folder into the cache (what ``from_dir=`` does, and
+    ``zoo cache add DIR --dataset NAME``); returns the verified files."""
+    files = local.verified(name, folder)
+    _idx_images(name, None, files)
+    return list(files.values())
+
+
+def _from(name: str, from_dir: str | os.PathLike[str] | None) -> dict[str, local.LocalFile] | None:
+    return None if from_dir is None else local.verified(name, from_dir)
+
+
 def mnist(
-    *, as_dataset: bool = False, transform: Transform = None, target_transform: Transform = None,
-    progress: bool | None = None,
+    *, from_dir: str | os.PathLike[str] | None = None, as_dataset: bool = False, transform: Transform = None,
+    target_transform: Transform = None, progress: bool | None = None,
 ) -> tuple[Any, Any]:  # fmt: skip
-    """MNIST handwritten digits: x ``(N, 1, 28, 28)`` uint8, y ``(N,)`` int64; 60,000 train, 10,000 test."""
-    return _finish(*_idx_images("mnist", progress), as_dataset, transform, target_transform)
+    """MNIST handwritten digits: x ``(N, 1, 28, 28)`` uint8, y ``(N,)`` int64; 60,000 train, 10,000 test.
+
+    ``from_dir`` imports a local copy instead of downloading: a folder holding the four IDX files (upstream
+    ``.gz`` or unpacked, either name style), or torchvision's root (``<from_dir>/MNIST/raw``)."""
+    splits = _idx_images("mnist", progress, _from("mnist", from_dir))
+    return _finish(*splits, as_dataset, transform, target_transform)
 
 
 def fashion_mnist(
-    *, as_dataset: bool = False, transform: Transform = None, target_transform: Transform = None,
-    progress: bool | None = None,
+    *, from_dir: str | os.PathLike[str] | None = None, as_dataset: bool = False, transform: Transform = None,
+    target_transform: Transform = None, progress: bool | None = None,
 ) -> tuple[Any, Any]:  # fmt: skip
-    """Fashion-MNIST: x ``(N, 1, 28, 28)`` uint8, y ``(N,)`` int64; 60,000 train, 10,000 test."""
-    return _finish(*_idx_images("fashion_mnist", progress), as_dataset, transform, target_transform)
+    """Fashion-MNIST: x ``(N, 1, 28, 28)`` uint8, y ``(N,)`` int64; 60,000 train, 10,000 test.
+
+    ``from_dir`` as for :func:`mnist` (torchvision's ``FashionMNIST/raw``, or Debian's
+    ``/usr/share/datasets/fashion-mnist``)."""
+    splits = _idx_images("fashion_mnist", progress, _from("fashion_mnist", from_dir))
+    return _finish(*splits, as_dataset, transform, target_transform)
 
 
 # -- CIFAR ---------------------------------------------------------------------------------------------

