@@ -90,7 +90,7 @@ def run_variant(label: str, backbone_weights, data: dict, encoded: dict, vocab: 
         model.encoder,
         identity={"backbone": args.backbone, "weights": str(backbone_weights), "size": args.size},
         transform=video_tensor,
-        progress=not args.quiet,
+        progress=False if args.quiet else None,  # a bar on a terminal, none in a log file
     )
     features = {
         s: cache.features(lambda d=data[s]: d.clip_batches(16), fingerprint=data[s].fingerprint, count=data[s].num_clips)

@@ -100,10 +100,7 @@ def test_progress_bar_total_and_resumed_offset(file_server, monkeypatch, sleeps)
     url = file_server.add("/p.bin", data)
     file_server.plan["/p.bin"] = [("drop", 80_000)]
     fetch(url, sha256=sha(data), progress=True)
-    assert [(b["total"], b["initial"], b["disable"]) for b in bars] == [
-        (200_000, 0, False),
-        (200_000, 80_000, False),
-    ]
+    assert [(b["total"], b["initial"], b["show"]) for b in bars] == [(200_000, 0, True), (200_000, 80_000, True)]
 
     bars.clear()
     url2 = file_server.add("/q.bin", data[:1000])
@@ -111,7 +108,7 @@ def test_progress_bar_total_and_resumed_offset(file_server, monkeypatch, sleeps)
     monkeypatch.setenv("ZOO_QUIET", "1")
     url3 = file_server.add("/r.bin", data[:2000])
     fetch(url3, progress=True)  # ZOO_QUIET wins
-    assert [b["disable"] for b in bars] == [True, True]
+    assert [b["show"] for b in bars] == [False, False]
 
 
 def test_add_file_and_cached_path(tmp_path, home):

@@ -18,11 +18,16 @@ def run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 
 
 def test_tiny_run_then_ask(tmp_path):
-    out = tmp_path / "run"
-    done = run("--train-clips", "90", "--val-clips", "30", "--test-clips", "60", "--frames", "6", "--epochs", "12",
-               "--patience", "12", "--quiet", "--out", str(out), cwd=tmp_path)  # fmt: skip
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert "held-out test accuracy" in done.stdout and "majority" in done.stdout
+    out, log = tmp_path / "run", tmp_path / "job.log"
+    with log.open("w") as sink:  # the main job as a batch system runs it: stdout and stderr to a file
+        env = {**os.environ, "OMP_NUM_THREADS": "1"}
+        done = subprocess.run([sys.executable, str(EXAMPLE), "--train-clips", "90", "--val-clips", "30", "--test-clips",
+                               "60", "--frames", "6", "--epochs", "12", "--patience", "12", "--out", str(out)],
+                              cwd=tmp_path, env=env, stdout=sink, stderr=subprocess.STDOUT, timeout=300)  # fmt: skip
+    text = log.read_text()
+    assert done.returncode == 0, text[-3000:]
+    assert "held-out test accuracy" in text and "majority" in text and "Epoch 2/12 - " in text
+    assert "\r" not in text and "it/s" not in text and "%|" not in text, text[:2000]  # no progress-bar fragments
     result = json.loads((out / "video_qa.json").read_text())
     pretrained, baseline = result["accuracy"]["pretrained"], result["majority_baseline"]
     assert pretrained["overall"] > baseline["overall"] + 0.2, done.stdout

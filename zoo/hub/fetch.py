@@ -21,6 +21,7 @@ from zoo.hub.partial import NoSpaceError, Partial
 from zoo.hub.sources import all_sources, scheme
 from zoo.hub.store import Store, check_filename, download_key, filename_from_url
 from zoo.hub.transfer import SourceError, check_free_space, download
+from zoo.utils.progress import wants_bar
 
 LOCK_NOTICE_AFTER = 2.0
 
@@ -113,7 +114,7 @@ def fetch(
     hit = _from_torch_hub(store, name, expected, size)
     if hit is not None:
         return hit
-    show = not settings.quiet and (progress if progress is not None else _is_tty())
+    show = wants_bar(progress)
     return _fetch_missing(store, settings, url_list, name, expected, size, show, entry)
 
 
@@ -231,10 +232,6 @@ def _url_list(urls: str | Sequence[str]) -> list[str]:
     if not url_list or not all(isinstance(u, str) and u.strip() for u in url_list):
         raise ValueError(f"expected a URL or a non-empty list of URLs, got {urls!r}.")
     return [u.strip() for u in url_list]
-
-
-def _is_tty() -> bool:
-    return bool(getattr(sys.stderr, "isatty", None) and sys.stderr.isatty())
 
 
 def _cached(

@@ -29,6 +29,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from zoo.utils.progress import progress
+
 __all__ = ["FeatureCache", "state_digest"]
 
 
@@ -57,7 +59,8 @@ class FeatureCache:
     (B, T, F)). It is run in eval mode under ``torch.inference_mode``; it is not moved or changed,
     except ``channels_last=True`` converts its 4-D weights to the channels-last memory format (often
     faster for convolutions on CPU and GPU). ``transform`` turns each raw batch (e.g. uint8 numpy
-    frames) into the encoder's input tensor. ``dtype="float16"`` halves the disk size.
+    frames) into the encoder's input tensor. ``dtype="float16"`` halves the disk size. ``progress``: the
+    extraction bar, by default only on a terminal (``zoo.utils.progress``); ``True`` even in a log.
     """
 
     def __init__(
@@ -69,7 +72,7 @@ class FeatureCache:
         transform: Callable[[Any], torch.Tensor] | None = None,
         channels_last: bool = False,
         dtype: str = "float32",
-        progress: bool = False,
+        progress: bool | None = None,
     ):
         if dtype not in ("float32", "float16"):
             raise ValueError(f"FeatureCache stores float32 or float16 features; got dtype={dtype!r}.")
@@ -191,8 +194,7 @@ class FeatureCache:
                         )
                     out[written : written + len(y)] = y
                     written += len(y)
-                    if bar is not None:
-                        bar.update(len(y))
+                    bar.update(len(y))
             if written != count:
                 raise ValueError(
                     f"FeatureCache was told count={count} but the batches held {written} samples."
@@ -206,8 +208,7 @@ class FeatureCache:
             tmp.unlink(missing_ok=True)
             raise
         finally:
-            if bar is not None:
-                bar.close()
+            bar.close()
             encoder.train(was_training)
         meta = {
             "fingerprint": fingerprint,
@@ -222,11 +223,7 @@ class FeatureCache:
         os.replace(meta_tmp, path.with_suffix(".json"))
 
     def _bar(self, count: int):
-        if not self.progress:
-            return None
-        from tqdm.auto import tqdm
-
-        return tqdm(total=count, desc="features", unit="sample", leave=False)
+        return progress(total=count, desc="features", unit="sample", show=self.progress)
 
     def __repr__(self) -> str:
         return f"FeatureCache(directory={str(self.directory)!r}, hits={self.hits}, misses={self.misses})"

@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 from zoo.training.callbacks.base import Callback
+from zoo.utils.progress import progress, wants_bar
 
 
 def format_logs(logs: Any) -> str:
@@ -40,17 +41,12 @@ class ProgbarLogger(Callback):
     def _out(self) -> Any:
         return self.stream if self.stream is not None else sys.stdout
 
-    def _tty(self) -> bool:
-        return self.params.get("verbose", 1) == 1 and getattr(self._out, "isatty", lambda: False)()
-
     def _open(self, desc: str) -> None:
         self._epoch_start = time.monotonic()
         self._last_refresh = self._epoch_start
-        if self._tty():
-            from tqdm.auto import tqdm
-
-            self._bar = tqdm(
-                total=self.params.get("steps"), desc=desc, file=self._out, leave=True, unit="step"
+        if self.params.get("verbose", 1) == 1 and wants_bar(None, self._out):
+            self._bar = progress(
+                total=self.params.get("steps"), desc=desc, file=self._out, leave=True, unit="step", show=True
             )
 
     def _advance(self, logs: Any) -> None:
