@@ -224,6 +224,24 @@ def test_sample_weight_and_class_weight(make_mlp, make_data):
     assert h.history["loss"][0] == pytest.approx((per * weights).mean().item(), rel=1e-6)
 
 
+def test_sample_weight_never_changes_the_users_loss(make_mlp, make_data):
+    """A torch loss is weighted through a per-element copy: the user's object keeps its reduction even
+    while it is being computed (another thread, or the loss itself, may read it)."""
+    x, y = make_data(16)
+    reductions_seen = []
+
+    class Watched(nn.CrossEntropyLoss):
+        def forward(self, y_pred, target):
+            reductions_seen.append(user_loss.reduction)
+            return super().forward(y_pred, target)
+
+    user_loss = Watched()
+    h = zoo.fit(make_mlp(), x, y, optimizer=sgd(0.0), loss=user_loss, sample_weight=torch.ones(16), verbose=0)
+    assert reductions_seen and set(reductions_seen) == {"mean"}
+    assert user_loss.reduction == "mean"
+    assert h.history["loss"][0] > 0
+
+
 def test_callback_hooks_order_and_keras2_spellings(mlp, data):
     events = []
 

@@ -1,14 +1,26 @@
-"""Checkpoint files: written atomically, read with ``weights_only=True`` (never unpickling code)."""
+"""Training state and its files: what a full checkpoint holds, writing it atomically, reading it back with
+``weights_only=True`` (never unpickling code), and putting it back into a run.
+
+A full state holds the model, optimizer and AMP scaler, the epoch and step counters, every callback's
+``state_dict()`` and the torch (CPU and CUDA), numpy and Python RNG states, so a resumed run continues
+exactly where the saved one was.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import random
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
+from torch import nn
+
+CHECKPOINT_FORMAT = "zoo.training/1"
 
 
 def atomic_save(obj: Any, path: str | os.PathLike) -> None:
@@ -30,10 +42,55 @@ def atomic_save(obj: Any, path: str | os.PathLike) -> None:
         raise
 
 
+def training_state(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer | None,
+    scaler: Any,
+    *,
+    epoch: int,
+    global_step: int,
+    callbacks: list[Any],
+) -> dict[str, Any]:
+    """Everything ``restore`` needs to continue a run, as a ``weights_only``-loadable dict."""
+    return {
+        "format": CHECKPOINT_FORMAT,
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict() if optimizer is not None else None,
+        "scaler": scaler.state_dict() if scaler is not None else None,
+        "epoch": epoch,
+        "global_step": global_step,
+        "callbacks": {
+            key: callback.state_dict()
+            for key, callback in _keyed(callbacks)
+            if hasattr(callback, "state_dict")
+        },
+        "rng": _rng_state(),
+    }
+
+
+def restore(
+    state: Mapping[str, Any],
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer | None,
+    scaler: Any,
+    callbacks: list[Any],
+) -> int:
+    """Load a ``training_state`` into the run's objects and the RNGs; returns the global step to go on from."""
+    model.load_state_dict(state["model"])
+    if state.get("optimizer") is not None:
+        optimizer.load_state_dict(state["optimizer"])
+    if scaler is not None and state.get("scaler") is not None:
+        scaler.load_state_dict(state["scaler"])
+    states = state.get("callbacks", {})
+    for key, callback in _keyed(callbacks):
+        if key in states and hasattr(callback, "load_state_dict"):
+            callback.load_state_dict(states[key])
+    _set_rng_state(state["rng"])
+    return int(state["global_step"])
+
+
 def load_training_state(path: str | os.PathLike, map_location: Any = "cpu") -> dict[str, Any]:
     """A full training state written by ``ModelCheckpoint(save_weights_only=False)`` / ``Trainer.save``."""
-    from zoo.training.trainer import CHECKPOINT_FORMAT
-
     if not Path(path).is_file():
         raise FileNotFoundError(f"resume_from={str(path)!r}: no such checkpoint file.")
     state = torch.load(path, map_location=map_location, weights_only=True)
@@ -44,3 +101,34 @@ def load_training_state(path: str | os.PathLike, map_location: Any = "cpu") -> d
             "plain weights with model.load_state_dict(torch.load(path, weights_only=True))."
         )
     return state
+
+
+def _keyed(callbacks: list[Any]) -> list[tuple[str, Any]]:
+    """Stable keys for callback state: class name plus its index among callbacks of that class."""
+    seen: dict[str, int] = {}
+    out = []
+    for callback in callbacks:
+        name = type(callback).__name__
+        out.append((f"{name}.{seen.get(name, 0)}", callback))
+        seen[name] = seen.get(name, 0) + 1
+    return out
+
+
+def _rng_state() -> dict[str, Any]:
+    np_state = np.random.get_state()
+    return {
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        "numpy": [np_state[0], torch.from_numpy(np_state[1].astype(np.int64)), *np_state[2:]],
+        "python": random.getstate(),
+    }
+
+
+def _set_rng_state(state: Mapping[str, Any]) -> None:
+    torch.set_rng_state(state["torch"].cpu())
+    if state.get("cuda") and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda"]])
+    kind, keys, *rest = state["numpy"]
+    np.random.set_state((kind, keys.numpy().astype(np.uint32), *rest))
+    version, internal, gauss = state["python"]
+    random.setstate((version, tuple(internal), gauss))

@@ -305,3 +305,52 @@ class EpochIterator:
                 return
             yield batch
             step += 1
+
+
+# -- fit's validation data and predict's outputs --------------------------------------------------------
+def unpack_validation(data: Any) -> Batch:
+    """``validation_data`` as ``(x, y, sample_weight)``: an ``(x, y[, sw])`` tuple of arrays, or batches."""
+    if isinstance(data, tuple) and len(data) in (2, 3) and is_arrays(data[0]):
+        return data[0], data[1], data[2] if len(data) == 3 else None
+    return data, None, None
+
+
+def split_validation(x: Any, y: Any, sample_weight: Any, fraction: float) -> tuple[Any, Any, Any, Batch]:
+    """Keras' ``train_validation_split``: the *last* ``fraction`` of the samples, taken before shuffling."""
+    if not 0.0 < fraction < 1.0:
+        raise ValueError(f"validation_split must be in (0, 1), got {fraction!r}.")
+    if not is_arrays(x):
+        raise ValueError(
+            "validation_split works only with array/tensor data; for a Dataset, DataLoader or generator pass "
+            "validation_data instead."
+        )
+    n = int(first_leaf(x).shape[0])
+    split_at = int(math.floor(n * (1.0 - fraction)))
+    if split_at == 0 or split_at == n:
+        raise ValueError(
+            f"validation_split={fraction} leaves an empty training or validation set with {n} samples; "
+            "use more data or another fraction."
+        )
+
+    def head(t: Any) -> Any:
+        return to_tensor(t)[:split_at]
+
+    def tail(t: Any) -> Any:
+        return to_tensor(t)[split_at:]
+
+    return (
+        map_structure(head, x),
+        map_structure(head, y),
+        map_structure(head, sample_weight),
+        (map_structure(tail, x), map_structure(tail, y), map_structure(tail, sample_weight)),
+    )
+
+
+def concat_outputs(outputs: list[Any]) -> Any:
+    """Per-batch model outputs joined along the batch dimension, keeping their tuple/dict structure."""
+    first = outputs[0]
+    if isinstance(first, (tuple, list)):
+        return type(first)(concat_outputs([o[i] for o in outputs]) for i in range(len(first)))
+    if isinstance(first, dict):
+        return {k: concat_outputs([o[k] for o in outputs]) for k in first}
+    return torch.cat(outputs) if torch.is_tensor(first) else outputs

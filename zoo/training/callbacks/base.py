@@ -134,9 +134,10 @@ class CallbackList:
     def __iter__(self):
         return iter(self.callbacks)
 
-    def wants(self, hook: str) -> bool:
-        """Whether any callback overrides a batch hook (so the loop may skip building its logs)."""
-        return bool(self._batch[hook])
+    def wants(self, hook: str, *, all_ranks: bool = False) -> bool:
+        """Whether any callback overrides a batch hook (so the loop may skip building its logs);
+        ``all_ranks=True`` counts only callbacks that run on every rank."""
+        return any(c.runs_on_all_ranks for c in self._batch[hook]) if all_ranks else bool(self._batch[hook])
 
     def _call(self, hook: str, *args: Any) -> None:
         for callback in self.callbacks:

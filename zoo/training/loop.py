@@ -1,0 +1,185 @@
+"""The loops: epochs of training batches (with validation), one evaluation pass, one prediction pass.
+
+They drive a ``Trainer`` through its public surface only (``train_step``, ``test_step``, ``tracker``,
+``should_stop`` ...). Hot-path rules: batch logs are lazy (``LazyLogs``) and a batch hook nobody overrides
+is not dispatched, so an unobserved step never calls ``.item()``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+from zoo.training import distributed
+from zoo.training.callbacks.base import CallbackList
+from zoo.training.data import EpochIterator, concat_outputs, map_structure, to_device, unpack
+from zoo.training.logs import LazyLogs
+from zoo.training.step import call_model
+
+if TYPE_CHECKING:
+    from zoo.training.trainer import Trainer
+
+
+def fit_loop(
+    trainer: Trainer,
+    cbs: CallbackList,
+    train_iter: EpochIterator,
+    val_iter: EpochIterator | None,
+    *,
+    epochs: int,
+    initial_epoch: int,
+    validation_freq: int,
+    resume: dict[str, Any] | None,
+) -> Any:
+    """Train from ``initial_epoch`` up to ``epochs``; returns the ``History``."""
+    _begin(trainer, cbs, resume)
+    sync_batch_stop = _syncs_batch_stop(trainer, cbs, train_iter)
+    uneven = trainer.ctx.active and train_iter.source.needs_join
+    join = trainer.module.join if uneven else contextlib.nullcontext
+    logs: dict[str, Any] = {}
+    for epoch in range(initial_epoch, epochs):
+        steps = _train_epoch(trainer, cbs, train_iter, epoch, sync_batch_stop, join)
+        if steps == 0 and epoch == initial_epoch and not trainer.ctx.active:
+            raise ValueError(
+                "the training data gave no batches in the first epoch; check that the dataset or generator "
+                "is not empty (a one-shot generator is used up after one pass: pass a callable returning "
+                "a fresh one instead)."
+            )
+        logs = _end_epoch(trainer, cbs, val_iter, epoch, validation_freq)
+        if _ran_dry(train_iter, epoch, epochs) or trainer.should_stop:
+            break
+    cbs.on_train_end(logs)
+    return cbs.history
+
+
+def _begin(trainer: Trainer, cbs: CallbackList, resume: dict[str, Any] | None) -> None:
+    trainer.stop_training = False
+    if "stop_training" in vars(trainer.model):
+        trainer.model.stop_training = False
+    cbs.on_train_begin()
+    if resume is not None:
+        trainer.restore(resume)
+    if trainer.ctx.active:
+        # Wrapped after on_train_begin, so DDP sees the model as callbacks left it.
+        from torch.nn.parallel import DistributedDataParallel
+
+        device_ids = [trainer.device.index] if trainer.device.type == "cuda" else None
+        trainer.module = DistributedDataParallel(trainer.model, device_ids=device_ids)
+
+
+def _syncs_batch_stop(trainer: Trainer, cbs: CallbackList, train_iter: EpochIterator) -> bool:
+    """Callbacks on every rank that look at batches may stop training mid-epoch: agree on it per step.
+    Not with uneven shards (join): a rank that ran out would miss the collective; the epoch-end
+    agreement still stops everyone."""
+    if not trainer.ctx.active or train_iter.source.needs_join:
+        return False
+    return cbs.wants("on_train_batch_begin", all_ranks=True) or cbs.wants(
+        "on_train_batch_end", all_ranks=True
+    )
+
+
+def _train_epoch(
+    trainer: Trainer,
+    cbs: CallbackList,
+    train_iter: EpochIterator,
+    epoch: int,
+    sync_batch_stop: bool,
+    join: Callable[[], contextlib.AbstractContextManager],
+) -> int:
+    """One epoch of training batches (until ``steps_per_epoch``, the data's end or a stop); their count."""
+    trainer.epoch = epoch
+    trainer.tracker.reset()
+    cbs.on_epoch_begin(epoch)
+    trainer.module.train()
+    want_begin, want_end = cbs.wants("on_train_batch_begin"), cbs.wants("on_train_batch_end")
+    steps = 0
+    with join():
+        for step, batch in enumerate(train_iter.epoch(epoch)):
+            if want_begin:
+                cbs.on_train_batch_begin(step)
+            trainer.train_step(batch)
+            steps += 1
+            if want_end:
+                cbs.on_train_batch_end(step, LazyLogs(trainer.tracker.running))
+            trainer.flush_saves()
+            if sync_batch_stop:
+                trainer.stop_training = distributed.any_rank(trainer.should_stop, trainer.device)
+            if trainer.should_stop:
+                break
+    return steps
+
+
+def _end_epoch(
+    trainer: Trainer, cbs: CallbackList, val_iter: EpochIterator | None, epoch: int, validation_freq: int
+) -> dict[str, float]:
+    logs = trainer.tracker.results(trainer.ctx, trainer.device)
+    trainer.model.eval()
+    if val_iter is not None and (epoch + 1) % validation_freq == 0:
+        val_logs = test_loop(trainer, cbs, val_iter, epoch)
+        logs.update({"val_" + k: v for k, v in val_logs.items()})
+    cbs.on_epoch_end(epoch, logs)
+    trainer.flush_saves()
+    if trainer.ctx.active:
+        trainer.stop_training = distributed.any_rank(trainer.should_stop, trainer.device)
+    return logs
+
+
+def _ran_dry(train_iter: EpochIterator, epoch: int, epochs: int) -> bool:
+    if train_iter.exhausted and epoch + 1 < epochs:
+        warnings.warn(
+            f"the training generator ran out of data after epoch {epoch + 1}; training stops. Pass "
+            "steps_per_epoch with an endless generator, or a callable returning a fresh iterator.",
+            stacklevel=4,
+        )
+        return True
+    return False
+
+
+def test_loop(
+    trainer: Trainer, cbs: CallbackList, iterator: EpochIterator, epoch: int = 0
+) -> dict[str, float]:
+    """One pass over ``iterator`` without gradients; the loss and metrics as floats."""
+    trainer.model.eval()
+    trainer.tracker.reset()
+    cbs.on_test_begin()
+    want_begin, want_end = cbs.wants("on_test_batch_begin"), cbs.wants("on_test_batch_end")
+    steps = 0
+    with torch.no_grad():
+        for step, batch in enumerate(iterator.epoch(epoch)):
+            if want_begin:
+                cbs.on_test_batch_begin(step)
+            trainer.test_step(batch)
+            steps += 1
+            if want_end:
+                cbs.on_test_batch_end(step, LazyLogs(trainer.tracker.running))
+    if steps == 0 and not trainer.ctx.active:
+        raise ValueError(
+            "the evaluation data gave no batches; check it is not empty (a one-shot generator is used up "
+            "after one pass: give validation_steps with an endless one, or a callable)."
+        )
+    logs = trainer.tracker.results(trainer.ctx, trainer.device)
+    cbs.on_test_end(logs)
+    return logs
+
+
+def predict_loop(trainer: Trainer, cbs: CallbackList, iterator: EpochIterator) -> Any:
+    """The model's outputs for every batch, concatenated on the CPU."""
+    trainer.model.eval()
+    outputs: list[Any] = []
+    cbs.on_predict_begin()
+    with torch.no_grad():
+        for step, batch in enumerate(iterator.epoch(0)):
+            cbs.on_predict_batch_begin(step)
+            bx, _, _ = unpack(batch)
+            with trainer.precision.autocast():
+                out = call_model(trainer.model, to_device(bx, trainer.device))
+            outputs.append(map_structure(lambda t: t.detach().cpu() if torch.is_tensor(t) else t, out))
+            cbs.on_predict_batch_end(step, {"outputs": outputs[-1]})
+    cbs.on_predict_end()
+    if not outputs:
+        raise ValueError("predict got no batches; check that the data is not empty.")
+    return concat_outputs(outputs)

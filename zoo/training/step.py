@@ -1,0 +1,88 @@
+"""One optimisation step: forward, loss, backward, gradient clipping, update (and LBFGS's closure).
+
+Where regularization plugs in (two marked places, nothing else needs to change):
+
+* **penalties** -- ``objective`` is the one function that turns a batch into the loss that is
+  differentiated; add the model's penalty terms (Keras ``model.losses``) to ``loss`` there, and every
+  optimizer (LBFGS re-evaluates it inside its closure), the reported ``loss`` and ``evaluate`` see them.
+* **constraints** -- ``take_step`` has one line after the update (LBFGS's and the others'); project
+  the constrained parameters there (Keras applies constraints right after the optimizer's update).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import nn
+
+from zoo.training.loss_computation import compute_loss
+from zoo.training.precision import Precision
+
+#: ``() -> (y_pred, loss)``: the forward pass and loss of the current batch.
+Objective = Callable[[], "tuple[Any, torch.Tensor]"]
+
+
+def call_model(module: nn.Module, x: Any) -> Any:
+    """A tuple/list ``x`` is several positional inputs (``model(video, question)``), a dict keywords."""
+    if isinstance(x, (tuple, list)):
+        return module(*x)
+    if isinstance(x, dict):
+        return module(**x)
+    return module(x)
+
+
+def objective(
+    module: nn.Module, loss: Any, precision: Precision, x: Any, y: Any, sample_weight: Any
+) -> tuple[Any, torch.Tensor]:
+    """The model's outputs on ``x`` and the loss that training minimises."""
+    with precision.autocast():
+        y_pred = call_model(module, x)
+        value = compute_loss(loss, y_pred, y, sample_weight)
+    # Penalty hook: regularizer penalties are added to ``value`` here.
+    return y_pred, value
+
+
+def take_step(
+    optimizer: torch.optim.Optimizer, precision: Precision, evaluate: Objective
+) -> tuple[Any, torch.Tensor]:
+    """Minimise ``evaluate()`` by one optimizer update; returns its ``(y_pred, loss)``."""
+    if isinstance(optimizer, torch.optim.LBFGS):
+        result = _lbfgs_step(optimizer, evaluate)
+    else:
+        result = evaluate()
+        optimizer.zero_grad(set_to_none=True)
+        precision.backward(result[1])
+        clip_gradients(optimizer, precision)
+        precision.step(optimizer)
+    # Constraint hook: parameter constraints are applied here, after every update.
+    return result
+
+
+def _lbfgs_step(optimizer: torch.optim.LBFGS, evaluate: Objective) -> tuple[Any, torch.Tensor]:
+    """LBFGS calls its closure several times per step; the last evaluation is the step's result."""
+    last: list[tuple[Any, torch.Tensor]] = []
+
+    def closure() -> torch.Tensor:
+        optimizer.zero_grad(set_to_none=True)
+        last[:] = [evaluate()]
+        last[0][1].backward()
+        return last[0][1]
+
+    optimizer.step(closure)
+    return last[0]
+
+
+def clip_gradients(optimizer: torch.optim.Optimizer, precision: Precision) -> None:
+    """Keras' ``clipvalue`` then ``clipnorm``, read from the optimizer (``resolve_optimizer`` sets them)."""
+    clipnorm = getattr(optimizer, "clipnorm", None)
+    clipvalue = getattr(optimizer, "clipvalue", None)
+    if clipnorm is None and clipvalue is None:
+        return
+    precision.unscale(optimizer)
+    params = [p for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
+    if clipvalue is not None:
+        torch.nn.utils.clip_grad_value_(params, clipvalue)
+    if clipnorm is not None:
+        torch.nn.utils.clip_grad_norm_(params, clipnorm)
