@@ -1,10 +1,13 @@
 """Layers against plain torch, same run: masked LSTM and TimeDistributed.
 
-    .venv/bin/python benchmarks/bench_layers.py [--device cuda]
+    .venv/bin/python benchmarks/bench_layers.py [--device cuda] [--rounds 9] [--threads 1]
 
 * masked LSTM: zoo's ``LSTM(mask=...)`` (valid steps gathered, packed, scattered back; padding anywhere)
-  vs torch's ``pack_padded_sequence`` + ``nn.LSTM`` (post-padding only) and vs ``nn.LSTM`` ignoring the mask.
-* TimeDistributed: zoo (all N*T frames in one call) vs a Python loop over frames.
+  vs torch's ``pack_padded_sequence`` + ``nn.LSTM`` (post-padding only); and without a mask vs ``nn.LSTM``.
+* TimeDistributed: zoo vs a Python loop over frames and vs one call on all N*T frames.
+
+Cases of one table run interleaved (A B C A B C ...), every ratio is taken within a round and printed as
+median (min-max) over the rounds, with the machine's load average at start and end.
 """
 
 from __future__ import annotations
@@ -13,33 +16,35 @@ import argparse
 import time
 
 import torch
+from measure import Spread, paired_ratio, report_load, time_cases
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from zoo.layers import LSTM, TimeDistributed
 
 
-def timeit(fn, device: str, repeat: int) -> float:
-    fn()
-    if device == "cuda":
-        torch.cuda.synchronize()
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        if device == "cuda":
-            torch.cuda.synchronize()
-        best = min(best, time.perf_counter() - start)
-    return best
+def table(title: str, cases: dict, anchor: str, args, sync) -> dict[str, Spread]:
+    clock = time.perf_counter if sync else time.process_time  # CPU time: less disturbed by other jobs
+    times = time_cases(cases, rounds=args.rounds, warmup=2, sync=sync, clock=clock)
+    print(f"\n{title}")
+    print(f"{'case':44}{'ms, median (min-max)':>28}{f'ratio to {anchor}':>28}")
+    for name, spread in times.items():
+        print(f"{name:44}{spread.scaled(1e3).show('.2f'):>28}{paired_ratio(spread, times[anchor]).show('.3f'):>28}")
+    return times
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=9)
+    parser.add_argument("--threads", type=int, default=1, help="1: two threads on a shared 2-core machine stall")
     args = parser.parse_args()
-    dev, rows = args.device, []
+    torch.set_num_threads(args.threads)
+    dev = args.device
+    sync = torch.cuda.synchronize if dev == "cuda" else None
     torch.manual_seed(0)
+    report_load("start")
+    print(f"device: {dev}, torch {torch.__version__}, threads {torch.get_num_threads()}")
 
     n, t, f, h = 64, 40, 128, 128
     x = torch.randn(n, t, f, device=dev)
@@ -52,45 +57,27 @@ def main() -> None:
         packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
         return pad_packed_sequence(ref(packed)[0], batch_first=True, total_length=t)
 
+    cnn = nn.Sequential(nn.Conv2d(3, 32, 3, padding=1), nn.ReLU(), nn.Conv2d(32, 64, 3, stride=2), nn.ReLU(),
+                        nn.AdaptiveAvgPool2d(1), nn.Flatten()).to(dev)  # fmt: skip
+    video = torch.randn(8, 16, 3, 32, 32, device=dev)
+    td, auto = TimeDistributed(cnn), TimeDistributed(cnn, chunk_size="auto")
     with torch.no_grad():
-        base = timeit(torch_packed, dev, args.repeat)
-        rows.append(
-            (
-                "masked LSTM (N=64,T=40)",
-                "torch pack_padded",
-                base,
-                timeit(lambda: ours(x, mask=mask), dev, args.repeat),
-            )
-        )
-        rows.append(
-            (
-                "LSTM, no mask",
-                "nn.LSTM",
-                timeit(lambda: ref(x), dev, args.repeat),
-                timeit(lambda: ours(x), dev, args.repeat),
-            )
-        )
-
-        cnn = nn.Sequential(nn.Conv2d(3, 32, 3, padding=1), nn.ReLU(), nn.Conv2d(32, 64, 3, stride=2), nn.ReLU(),
-                            nn.AdaptiveAvgPool2d(1), nn.Flatten()).to(dev)  # fmt: skip
-        video = torch.randn(8, 16, 3, 32, 32, device=dev)
-        td = TimeDistributed(cnn)
-        loop = timeit(
-            lambda: torch.stack([cnn(video[:, i]) for i in range(video.shape[1])], 1), dev, args.repeat
-        )
-        rows.append(
-            (
-                "TimeDistributed(CNN) 8x16 frames",
-                "per-frame loop",
-                loop,
-                timeit(lambda: td(video), dev, args.repeat),
-            )
-        )
-
-    print(f"device: {dev}, torch {torch.__version__}, threads {torch.get_num_threads()}")
-    print(f"{'case':36} {'anchor':18} {'anchor ms':>10} {'zoo ms':>8} {'zoo/anchor':>10}")
-    for case, anchor, a, z in rows:
-        print(f"{case:36} {anchor:18} {a * 1e3:10.2f} {z * 1e3:8.2f} {z / a:10.2f}")
+        table(f"masked LSTM, N={n}, T={t}, F=H={h}",
+              {"torch pack_padded + nn.LSTM": torch_packed, "zoo LSTM(mask=)": lambda: ours(x, mask=mask)},
+              "torch pack_padded + nn.LSTM", args, sync)  # fmt: skip
+        table("LSTM without mask", {"nn.LSTM": lambda: ref(x), "zoo LSTM": lambda: ours(x)}, "nn.LSTM", args, sync)
+        auto(video)  # measures its chunking once, untimed
+        times = table("TimeDistributed(small CNN), 8 x 16 frames 32x32", {
+            "per-frame loop": lambda: torch.stack([cnn(video[:, i]) for i in range(video.shape[1])], 1),
+            "one call on N*T frames": lambda: cnn(video.reshape(-1, *video.shape[2:])).reshape(8, 16, -1),
+            "zoo TimeDistributed(chunk_size=None)": lambda: td(video),
+            "zoo TimeDistributed(chunk_size='auto')": lambda: auto(video),
+        }, "per-frame loop", args, sync)  # fmt: skip
+        better = Spread(tuple(map(min, times["per-frame loop"].samples, times["one call on N*T frames"].samples)))
+        over = paired_ratio(times["zoo TimeDistributed(chunk_size='auto')"], better)
+        print(f"chunk_size='auto' chose {list(auto.chosen_chunks.values())} frames per call; its time over the "
+              f"better of loop and one call, per round: {over.show('.3f')}")  # fmt: skip
+    report_load("end")
 
 
 if __name__ == "__main__":

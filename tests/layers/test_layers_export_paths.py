@@ -40,7 +40,7 @@ def _both_paths(layer: nn.Module, monkeypatch: pytest.MonkeyPatch, *args, **kwar
 
     with monkeypatch.context() as patch:
         patch.setattr(recurrent_module, "is_tracing", lambda: True)
-        patch.setattr(recurrent_module, "pack_padded_sequence", no_packing)
+        patch.setattr(recurrent_module._PackedLayout, "of", no_packing)
         stepwise = layer(*args, **kwargs)
     return packed, stepwise
 

@@ -79,3 +79,55 @@ def test_time_distributed_dense_keeps_embedding_mask_and_checks_rank():
     assert y.shape == (2, 3, 4) and torch.all(y[ids == 0] == 0)
     with pytest.raises(ValueError, match=r"TimeDistributed expects a 3.*\(2, 3\)"):
         td(torch.randn(2, 3))
+
+
+class _Counting(nn.Module):
+    """A small CNN with BatchNorm that records the batch size of every call."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.Flatten())
+        self.calls: list[int] = []
+
+    def forward(self, x):
+        self.calls.append(x.shape[0])
+        return self.net(x)
+
+
+def test_auto_chunk_measures_once_per_shape_without_side_effects():
+    torch.manual_seed(0)
+    layer = _Counting().train()
+    td = TimeDistributed(layer, chunk_size="auto")
+    x = torch.randn(4, 8, 3, 6, 6)
+    stats = layer.net[1].running_mean.clone()
+    out = td(x)
+    (key, chosen), = td.chosen_chunks.items()
+    assert key[0] == (32, 3, 6, 6) and chosen in (32, 16, 8)
+    assert layer.training and layer.net[1].training  # the measurement ran in eval mode and restored it
+    after_first = len(layer.calls)
+    assert after_first > 32 // chosen  # it measured
+    td(x)
+    assert len(layer.calls) - after_first == -(-32 // chosen)  # no second measurement: the chosen chunking
+    assert not torch.equal(layer.net[1].running_mean, stats)  # only the real calls updated the statistics
+    torch.testing.assert_close(out.shape, torch.Size([4, 8, 4 * 4 * 4]))
+    layer.eval()
+    torch.testing.assert_close(td(x), TimeDistributed(layer)(x))
+
+
+def test_auto_chunk_never_measures_while_tracing(monkeypatch):
+    from zoo.layers import wrappers
+
+    layer = _Counting().eval()
+    td = TimeDistributed(layer, chunk_size="auto")
+    monkeypatch.setattr(wrappers, "is_tracing", lambda: True)
+    td(torch.randn(2, 16, 3, 6, 6))
+    assert layer.calls == [32] and td.chosen_chunks == {}  # one call, nothing timed, nothing recorded
+    td.chosen_chunks[((32, 3, 6, 6), torch.device("cpu"), torch.float32)] = 8
+    td(torch.randn(2, 16, 3, 6, 6))
+    assert layer.calls[1:] == [8, 8, 8, 8]  # a size chosen eagerly is used while tracing
+
+
+@pytest.mark.parametrize("bad", [0, -3, 2.5, "fast"])
+def test_chunk_size_must_be_positive_int_none_or_auto(bad):
+    with pytest.raises(ValueError, match="chunk_size must be a positive int, None"):
+        TimeDistributed(nn.Identity(), chunk_size=bad)
