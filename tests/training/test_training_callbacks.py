@@ -24,7 +24,8 @@ from zoo.training.callbacks import (
     TensorBoard,
     TerminateOnNaN,
 )
-from zoo.training.metrics import Accuracy
+from zoo.training.callbacks.monitor_callback import UnknownDirectionError
+from zoo.training.metrics import Accuracy, Metric
 
 
 class Feed(zoo.Callback):
@@ -122,6 +123,60 @@ def test_early_stopping_auto_mode(mlp, data):
         es.on_epoch_end(0, {"val_weird": 1.0})
 
 
+# -- the direction rule shared by EarlyStopping, ReduceLROnPlateau, ModelCheckpoint ------------------------
+class MyScore(Metric):
+    """A user's metric: lower is better, declared as such."""
+
+    direction = "down"
+
+
+class AUC(Metric):
+    direction = "up"
+
+
+WATCHERS = {
+    "EarlyStopping": lambda monitor, **kw: EarlyStopping(monitor=monitor, **kw),
+    "ReduceLROnPlateau": lambda monitor, **kw: ReduceLROnPlateau(monitor=monitor, **kw),
+    "ModelCheckpoint": lambda monitor, **kw: ModelCheckpoint(
+        "m.pt", monitor=monitor, save_best_only=True, **kw
+    ),
+}
+
+
+def _direction_after_first_epoch(make, monitor, metrics, **kw):
+    trainer = _fake_trainer(metrics=metrics)
+    trainer.request_save = lambda path, weights_only=False: None
+    callback = make(monitor, **kw)
+    callback.set_trainer(trainer)
+    callback.on_train_begin()
+    callback.on_epoch_end(0, {monitor: 0.5})
+    return callback.direction
+
+
+@pytest.mark.parametrize("make", WATCHERS.values(), ids=WATCHERS.keys())
+@pytest.mark.parametrize(
+    ("monitor", "metrics", "expected"),
+    [
+        ("val_loss", [], "down"),
+        ("loss", [Accuracy()], "down"),
+        ("accuracy", [Accuracy()], "up"),
+        ("val_auc", [AUC(name="auc")], "up"),
+        ("val_my_score", [MyScore(), Accuracy()], "down"),
+    ],
+)
+def test_auto_mode_is_one_rule_for_all_monitoring_callbacks(make, monitor, metrics, expected):
+    assert _direction_after_first_epoch(make, monitor, metrics) == expected
+
+
+@pytest.mark.parametrize("make", WATCHERS.values(), ids=WATCHERS.keys())
+def test_auto_mode_on_an_undeclared_quantity_asks_for_mode(make):
+    # "val_auc" without a compiled metric of that name: no guessing from the name, in any of the three.
+    with pytest.raises(UnknownDirectionError, match="mode='max'.*mode='min'"):
+        _direction_after_first_epoch(make, "val_auc", [Accuracy()])
+    assert _direction_after_first_epoch(make, "val_auc", [], mode="max") == "up"
+    assert _direction_after_first_epoch(make, "val_accuracy", [Accuracy()], mode="min") == "down"
+
+
 # -- ReduceLROnPlateau ----------------------------------------------------------------------------------
 def test_reduce_lr_on_plateau_cooldown_min_lr_and_logs():
     trainer = _fake_trainer(lr=1.0)
@@ -140,7 +195,7 @@ def test_reduce_lr_on_plateau_cooldown_min_lr_and_logs():
 
 
 def test_reduce_lr_auto_mode_maximises_acc():
-    trainer = _fake_trainer(lr=1.0)
+    trainer = _fake_trainer(lr=1.0, metrics=[Accuracy(name="acc")])
     cb = ReduceLROnPlateau(monitor="val_acc", factor=0.1, patience=1)
     cb.set_trainer(trainer)
     cb.on_train_begin()
@@ -160,8 +215,8 @@ def test_model_checkpoint_format_best_only_and_auto_mode(tmp_path, mlp, data):
     run(mlp, data, [Feed("val_loss", [0.5, 0.7, 0.25, 0.3]), ckpt], epochs=4)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m-01-0.50.pt", "m-03-0.25.pt"]
     acc = ModelCheckpoint(tmp_path / "acc-{epoch}.pt", monitor="val_acc", save_best_only=True)
-    assert acc.maximise
-    run(mlp, data, [Feed("val_acc", [0.5, 0.4, 0.6]), acc], epochs=3)
+    run(mlp, data, [Feed("val_acc", [0.5, 0.4, 0.6]), acc], epochs=3, metrics=["acc"])
+    assert acc.direction == "up"
     assert sorted(p.name for p in tmp_path.glob("acc-*")) == ["acc-1.pt", "acc-3.pt"]
     state = torch.load(tmp_path / "acc-3.pt", weights_only=True)
     assert state["epoch"] == 2 and "optimizer" in state and "rng" in state

@@ -37,7 +37,7 @@ class Metric:
     ``total / count`` (0 before any update). ``total`` is a tensor on the data's device; ``count`` is a
     plain number while no sample weights were seen (the batch sizes are known on the host, so counting
     them costs no device work) and a tensor otherwise. ``direction`` ("up" or "down") tells
-    ``EarlyStopping``/``ModelCheckpoint`` in ``mode="auto"`` which way is better.
+    ``EarlyStopping``/``ModelCheckpoint``/``ReduceLROnPlateau`` in ``mode="auto"`` which way is better.
     """
 
     direction = "down"

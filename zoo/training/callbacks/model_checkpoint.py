@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import math
 import os
 import warnings
 from typing import Any
 
-from zoo.training.callbacks.base import Callback
+from zoo.training.callbacks.monitor_callback import MonitorCallback
 
 
-class ModelCheckpoint(Callback):
+class ModelCheckpoint(MonitorCallback):
     """Save the model at the end of each epoch (or every ``save_freq`` batches), Keras 3 semantics.
 
     ``filepath`` may hold ``str.format`` fields filled from the logs plus ``epoch`` (1-based) and
@@ -38,27 +37,16 @@ class ModelCheckpoint(Callback):
         save_freq: str | int = "epoch",
         initial_value_threshold: float | None = None,
     ) -> None:
-        super().__init__()
+        super().__init__(monitor, mode, baseline=initial_value_threshold)
         self.filepath = os.fspath(filepath)
-        self.monitor, self.verbose = monitor, verbose
+        self.verbose = verbose
         self.save_best_only, self.save_weights_only = save_best_only, save_weights_only
         if save_freq != "epoch" and not (isinstance(save_freq, int) and save_freq > 0):
             raise ValueError(f"save_freq must be 'epoch' or a positive integer (batches), got {save_freq!r}.")
         self.save_freq = save_freq
-        if mode not in ("auto", "min", "max"):
-            warnings.warn(f"ModelCheckpoint mode {mode!r} is unknown, fallback to auto mode.", stacklevel=2)
-            mode = "auto"
-        self.maximise = mode == "max" or (
-            mode == "auto" and ("acc" in monitor or monitor.startswith("fmeasure"))
-        )
-        default = -math.inf if self.maximise else math.inf
-        self.best = default if initial_value_threshold is None else initial_value_threshold
         self._batches_since_save = 0
         self._last_batch = -1
         self._current_epoch = 0
-
-    def _better(self, current: float) -> bool:
-        return current > self.best if self.maximise else current < self.best
 
     def on_epoch_begin(self, epoch: int, logs=None) -> None:
         self._current_epoch = epoch
@@ -97,7 +85,7 @@ class ModelCheckpoint(Callback):
             if current is None:
                 warnings.warn(f"Can save best model only with {self.monitor} available.", stacklevel=2)
                 return
-            if not self._better(current):
+            if not self._is_improvement(current, self.best):
                 if self.verbose > 0:
                     print(f"\nEpoch {epoch + 1}: {self.monitor} did not improve from {self.best:.5f}")
                 return

@@ -7,28 +7,18 @@ import warnings
 from typing import Any
 
 from zoo.training.callbacks.base import Callback
-
-
-def _metric_direction(monitor: str, trainer: Any) -> str | None:
-    """``"down"``/``"up"`` for ``loss`` and for metrics that declare a ``direction``; else ``None``."""
-    name = monitor.removeprefix("val_")
-    if name == "loss":
-        return "down"
-    for metric in getattr(trainer, "metrics", None) or ():
-        if getattr(metric, "name", None) == name and getattr(metric, "direction", None) in ("up", "down"):
-            return metric.direction
-    return None
+from zoo.training.callbacks.monitor_callback import MonitorCallback
 
 
 def get_lr(optimizer: Any) -> float:
     return float(optimizer.param_groups[0]["lr"])
 
 
-class EarlyStopping(Callback):
+class EarlyStopping(MonitorCallback):
     """Stop when ``monitor`` stops improving (Keras 3 semantics, ``keras/src/callbacks/early_stopping.py``).
 
-    ``mode="auto"`` minimises ``loss`` and uses a metric's ``direction`` (accuracies go up, error
-    metrics down); an unknown quantity needs ``mode="min"`` or ``"max"``. ``min_delta`` is the smallest
+    ``mode="auto"`` follows ``MonitorCallback``'s rule (``loss`` down, a metric its declared
+    ``direction``, anything else needs ``mode="min"`` or ``"max"``). ``min_delta`` is the smallest
     change counted as an improvement; ``baseline``: training also stops unless the quantity beats it
     within ``patience`` epochs; ``start_from_epoch`` skips the first epochs. With
     ``restore_best_weights=True`` the best epoch's weights are restored at the end of training whoever
@@ -46,38 +36,14 @@ class EarlyStopping(Callback):
         restore_best_weights: bool = False,
         start_from_epoch: int = 0,
     ) -> None:
-        super().__init__()
-        if mode not in ("auto", "min", "max"):
-            warnings.warn(f"EarlyStopping mode {mode!r} is unknown, fallback to auto mode.", stacklevel=2)
-            mode = "auto"
-        self.monitor, self.patience, self.verbose, self.baseline = monitor, patience, verbose, baseline
-        self.min_delta = abs(min_delta)
-        self.mode = mode
+        super().__init__(monitor, mode, min_delta=min_delta)
+        self.patience, self.verbose, self.baseline = patience, verbose, baseline
         self.restore_best_weights = restore_best_weights
         self.start_from_epoch = start_from_epoch
-        self.direction: str | None = None
-        self.best = math.inf
         self.wait = 0
         self.stopped_epoch = 0
         self.best_epoch = 0
         self.best_weights: dict[str, Any] | None = None
-
-    def _set_direction(self) -> None:
-        direction = {"min": "down", "max": "up"}.get(self.mode) or _metric_direction(
-            self.monitor, self.trainer
-        )
-        if direction is None:
-            raise ValueError(
-                f"EarlyStopping(monitor={self.monitor!r}) cannot tell whether that quantity should go up or "
-                "down; pass mode='max' to stop on the highest value or mode='min' for the lowest."
-            )
-        self.direction = direction
-        self.best = math.inf if direction == "down" else -math.inf
-
-    def _is_improvement(self, value: float, reference: float) -> bool:
-        if self.direction == "down":
-            return value + self.min_delta < reference
-        return value - self.min_delta > reference
 
     def _snapshot(self) -> dict[str, Any]:
         return {k: v.detach().clone() for k, v in self.model.state_dict().items()}
@@ -142,11 +108,12 @@ class EarlyStopping(Callback):
         self.best_weights = state["best_weights"]
 
 
-class ReduceLROnPlateau(Callback):
+class ReduceLROnPlateau(MonitorCallback):
     """Multiply the learning rate by ``factor`` after ``patience`` epochs without improvement.
 
-    Keras 3 semantics: ``mode="auto"`` maximises when the monitor's name contains ``"acc"``, else
-    minimises; an improvement must beat the best by ``min_delta``; after a reduction, ``cooldown``
+    Keras 3 semantics: ``mode="auto"`` follows ``MonitorCallback``'s rule (``loss`` down, a metric
+    its declared ``direction``, else ``mode`` is required); an improvement must beat the best by
+    ``min_delta``; after a reduction, ``cooldown``
     epochs pass before counting again; the rate never goes below ``min_lr``. Every parameter group is
     scaled. The epoch logs gain ``learning_rate`` (the rate used in that epoch).
     """
@@ -162,29 +129,15 @@ class ReduceLROnPlateau(Callback):
         cooldown: int = 0,
         min_lr: float = 0.0,
     ) -> None:
-        super().__init__()
         if factor >= 1.0:
             raise ValueError(f"ReduceLROnPlateau does not support a factor >= 1.0, got factor={factor}.")
-        if mode not in ("auto", "min", "max"):
-            warnings.warn(
-                f"Learning rate reduction mode {mode!r} is unknown, fallback to auto mode.", stacklevel=2
-            )
-            mode = "auto"
-        self.monitor, self.factor, self.patience, self.verbose = monitor, factor, patience, verbose
-        self.mode, self.min_delta, self.cooldown, self.min_lr = mode, min_delta, cooldown, min_lr
+        super().__init__(monitor, mode, min_delta=min_delta)
+        self.factor, self.patience, self.verbose = factor, patience, verbose
+        self.cooldown, self.min_lr = cooldown, min_lr
         self._reset()
 
-    @property
-    def maximise(self) -> bool:
-        return self.mode == "max" or (self.mode == "auto" and "acc" in self.monitor)
-
-    def _better(self, current: float, best: float) -> bool:
-        if self.maximise:
-            return current > best + self.min_delta
-        return current < best - self.min_delta
-
     def _reset(self) -> None:
-        self.best = -math.inf if self.maximise else math.inf
+        self.best = None if self.direction is None else self.worst
         self.cooldown_counter = 0
         self.wait = 0
 
@@ -206,7 +159,7 @@ class ReduceLROnPlateau(Callback):
         if self.cooldown_counter > 0:
             self.cooldown_counter -= 1
             self.wait = 0
-        if self._better(current, self.best):
+        if self._is_improvement(current, self.best):
             self.best = current
             self.wait = 0
         elif self.cooldown_counter <= 0:
