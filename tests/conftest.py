@@ -27,6 +27,23 @@ def isolated_zoo(tmp_path_factory, monkeypatch):
 
 
 @pytest.fixture
+def serve(httpserver):
+    """``serve(path, route) -> URL``: the local server streams the file from disk (the applications and
+    datasets tests have their own ``serve``, for their layouts)."""
+    from werkzeug.wrappers import Response
+
+    def _serve(path, route: str) -> str:
+        def handler(request):
+            return Response(path.open("rb"), headers={"Content-Length": str(path.stat().st_size)},
+                            mimetype="application/octet-stream", direct_passthrough=True)  # fmt: skip
+
+        httpserver.expect_request(route).respond_with_handler(handler)
+        return httpserver.url_for(route)
+
+    return _serve
+
+
+@pytest.fixture
 def fake_hub(httpserver, monkeypatch):
     """A local server answering like the Hugging Face Hub (``HF_ENDPOINT`` points at it): ``HEAD`` on a
     ``resolve`` URL gives ``X-Repo-Commit`` and, for LFS files, ``X-Linked-Etag`` (the sha256) and

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from werkzeug.wrappers import Response
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
 NAME = "NASNetMobile"  # the Keras application nothing else has; 5.3M parameters
@@ -70,21 +69,6 @@ def keras_files(tmp_path_factory) -> KerasFiles:
 
 def md5(path: Path) -> str:
     return hashlib.md5(path.read_bytes()).hexdigest()
-
-
-@pytest.fixture
-def serve(httpserver):
-    """``serve(path, route) -> URL``: the local server streams the file from disk."""
-
-    def _serve(path: Path, route: str) -> str:
-        def handler(request):
-            return Response(path.open("rb"), headers={"Content-Length": str(path.stat().st_size)},
-                            mimetype="application/octet-stream", direct_passthrough=True)  # fmt: skip
-
-        httpserver.expect_request(route).respond_with_handler(handler)
-        return httpserver.url_for(route)
-
-    return _serve
 
 
 @pytest.fixture

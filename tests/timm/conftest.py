@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 import torch
-from werkzeug.wrappers import Response
 
 ARCH = "mobilenetv1_100"  # Keras' MobileNet; 4.2M parameters, quick to build and run
 
@@ -50,21 +49,6 @@ def timm_files(tmp_path_factory) -> TimmFiles:
     torch.save(state, folder / "pytorch_model.bin")
     return TimmFiles(ARCH, tag, folder / "model.safetensors", folder / "pytorch_model.bin",
                      _sha256(folder / "model.safetensors"))  # fmt: skip
-
-
-@pytest.fixture
-def serve(httpserver):
-    """``serve(path, route) -> URL``: the local server streams the file from disk."""
-
-    def _serve(path: Path, route: str) -> str:
-        def handler(request):
-            return Response(path.open("rb"), headers={"Content-Length": str(path.stat().st_size)},
-                            mimetype="application/octet-stream", direct_passthrough=True)  # fmt: skip
-
-        httpserver.expect_request(route).respond_with_handler(handler)
-        return httpserver.url_for(route)
-
-    return _serve
 
 
 @pytest.fixture
