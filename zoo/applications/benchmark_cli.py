@@ -41,9 +41,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tqdm.auto import tqdm
-
     from zoo.applications.benchmark import benchmark, check_options
+    from zoo.utils.progress import progress
 
     check_options(
         batch_size=args.batch_size, steps=args.steps, warmup=args.warmup, precision=args.precision,
@@ -54,8 +53,7 @@ def run(args: argparse.Namespace) -> int:
     names = _expand(args.models)
 
     rows: list[dict[str, Any]] = []
-    bar = tqdm(names, desc="benchmark", unit="model", leave=False, disable=not sys.stderr.isatty())
-    for name in bar:
+    for name in progress(names, desc="benchmark", unit="model"):
         try:
             result = benchmark(
                 name, batch_size=args.batch_size, img_size=args.img_size, channels=args.channels,
