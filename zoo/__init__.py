@@ -14,6 +14,7 @@ from zoo.errors import (
     AmbiguousNameError,
     DownloadError,
     IntegrityError,
+    ModelError,
     OfflineError,
     PluginError,
     RegistrationError,
@@ -46,12 +47,17 @@ _LAZY: dict[str, str] = {
     "benchmark": "zoo.applications.benchmark:benchmark",
     "catalogue": "zoo.catalogue:catalogue",
     "save_pretrained": "zoo.saving:save_pretrained",
+    "models": "zoo.models",
+    "Sequential": "zoo.models.sequential:Sequential",
+    "Model": "zoo.models.model:Model",
+    "Input": "zoo.models.symbolic:Input",
 }
 
 __all__ = [
     "AmbiguousNameError",
     "DownloadError",
     "IntegrityError",
+    "ModelError",
     "OfflineError",
     "PluginError",
     "RegistrationError",

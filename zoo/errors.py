@@ -22,6 +22,15 @@ class RegistrationError(ZooError):
     """A plugin registered something invalid (bad name, bad target, colliding spellings)."""
 
 
+class ModelError(ZooError, ValueError):
+    """A model could not be built, compiled, trained or saved as asked (``zoo.Model``, ``zoo.Sequential``,
+    symbolic tensors from ``zoo.Input``)."""
+
+
+class SavedModelError(ModelError):
+    """A saved-model folder or zip that cannot be read back (missing file, wrong format, unknown layer)."""
+
+
 class PluginError(ZooError):
     """A plugin failed to import, validate or register (raised only in strict mode)."""
 

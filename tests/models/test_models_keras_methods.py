@@ -1,0 +1,133 @@
+"""Sequential, compile/fit/evaluate/predict/summary on zoo models, and the trainable property."""
+
+import copy
+import pickle
+
+import pytest
+import torch
+from torch import nn
+
+import zoo
+from zoo.layers import Dense
+from zoo.models.trainable import with_trainable
+
+
+def _data(n=64):
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(n, 4, generator=g)
+    return x, (x[:, 0] > 0).long()
+
+
+def test_sequential_add_pop_and_build_from_input():
+    model = zoo.Sequential([zoo.Input((4,)), Dense(8)])
+    assert isinstance(model, nn.Sequential) and isinstance(model, zoo.Model)
+    assert model[0].linear.weight.shape == (8, 4)  # built at once, no data
+    model.add(Dense(3))
+    assert model[1].linear.weight.shape == (3, 8)
+    last = model.pop()
+    assert last.units == 3 and len(model) == 1
+    model.add(Dense(5))
+    model.add(Dense(6))
+    first = model.pop(0)
+    assert first.units == 8 and [m.units for m in model] == [5, 6]
+    with pytest.raises(zoo.ModelError, match="not an nn.Module"):
+        zoo.Sequential([Dense])
+
+
+def test_sequential_builds_from_first_layer_input_shape_attribute():
+    first = Dense(8)
+    first.input_shape = (4,)  # what the layer's input_shape= keyword sets
+    model = zoo.Sequential([first, Dense(2)])
+    assert sum(p.numel() for p in model.parameters()) == 4 * 8 + 8 + 8 * 2 + 2
+    assert model.summary(print_fn=None).total_params == 58
+
+
+def test_compile_fit_evaluate_predict_keep_the_optimizer():
+    x, y = _data()
+    model = zoo.Sequential([zoo.Input((4,)), Dense(16, activation="relu"), Dense(2)])
+    with pytest.raises(zoo.ModelError, match="compile"):
+        model.fit(x, y)
+    with pytest.raises(zoo.ModelError, match="torch.compile"):
+        model.compile(backend="inductor")
+    model.compile(optimizer={"name": "adam", "lr": 0.02}, loss={"name": "sparse_categorical_crossentropy", "from_logits": True},
+                  metrics=["accuracy"])
+    before = model.evaluate(x, y, verbose=0)
+    history = model.fit(x, y, epochs=5, batch_size=16, verbose=0)
+    optimizer = model._zoo_optimizer
+    model.fit(x, y, epochs=5, batch_size=16, verbose=0)
+    assert model._zoo_optimizer is optimizer and optimizer.state  # Adam state carried over, as in Keras
+    loss, acc = model.evaluate(x, y, verbose=0)
+    assert loss < before[0] and acc > 0.8
+    assert model.evaluate(x, y, verbose=0, return_dict=True).keys() == {"loss", "accuracy"}
+    assert set(history.history) >= {"loss", "accuracy"}
+    assert model.predict(x, verbose=0).shape == (64, 2)
+    with pytest.warns(DeprecationWarning, match="fit_generator"):
+        model.fit_generator([(x, y)], epochs=1, verbose=0)
+
+
+def test_multi_output_losses_and_weights():
+    x, y = _data()
+    inp = zoo.Input((4,))
+    h = Dense(8, activation="relu")(inp)
+    model = zoo.Model(inp, [Dense(2)(h), Dense(1)(h)])
+    model.compile("adam", loss=[{"name": "sparse_categorical_crossentropy", "from_logits": True}, "mse"],
+                  loss_weights=[1.0, 0.0])
+    loss = model.evaluate(x, (y, torch.full((64, 1), 100.0)), verbose=0)
+    ce = nn.functional.cross_entropy(model(x)[0], y).item()
+    assert loss == pytest.approx(ce, rel=1e-4)  # the mse output weighs 0
+    with pytest.raises(zoo.ModelError, match="3 losses for 2 outputs"):
+        model.compile(loss=["mse"] * 3)
+        model.fit(x, (y, y), verbose=0)
+
+
+def test_subclassing_with_call_or_forward():
+    class WithCall(zoo.Model):
+        def __init__(self):
+            super().__init__(name="mine")
+            self.dense = Dense(2, input_dim=4)
+
+        def call(self, x):
+            return self.dense(x) * 2
+
+    class WithForward(zoo.Model):
+        def __init__(self):
+            super().__init__()
+            self.dense = Dense(2, input_dim=4)
+
+        def forward(self, x):
+            return self.dense(x)
+
+    x = torch.randn(3, 4)
+    a, b = WithCall(), WithForward()
+    assert a.name == "mine" and torch.allclose(a(x), a.dense(x) * 2)
+    assert torch.allclose(b(x), b.dense(x))
+    inp = zoo.Input((4,))
+    assert zoo.Model(inp, a(inp))(x).shape == (3, 2)
+
+
+def test_trainable_property_freezes_like_zoo_freeze():
+    bn = nn.BatchNorm1d(4)
+    backbone = with_trainable(nn.Sequential(nn.Linear(4, 4), bn))
+    assert backbone.trainable is True
+    backbone.trainable = False
+    model = nn.Sequential(backbone, nn.Linear(4, 2))
+    model.train()
+    assert backbone.trainable is False and not bn.training
+    assert not any(p.requires_grad for p in backbone.parameters())
+    backbone.trainable = True
+    assert all(p.requires_grad for p in backbone.parameters())
+    with pytest.raises(zoo.ModelError, match="True or False"):
+        backbone.trainable = "no"
+    clone = pickle.loads(pickle.dumps(backbone))
+    assert type(clone).__name__ == "Sequential" and clone.trainable is True
+    assert copy.deepcopy(backbone).trainable is True
+
+
+def test_trainable_on_models_and_summary_column():
+    model = zoo.Sequential([zoo.Input((4,)), Dense(3), Dense(2)])
+    model[0].requires_grad_(False)
+    rows = model.summary(print_fn=None).rows
+    assert [r.trainable for r in rows if r.params] == ["N", "Y"]
+    model.trainable = False
+    assert model.trainable is False
+    assert {r.trainable for r in model.summary(print_fn=None).rows if r.params} == {"N"}

@@ -1,0 +1,313 @@
+"""Keras' model methods — ``compile``, ``fit``, ``evaluate``, ``predict``, ``summary``, ``save``, ``build`` —
+on ``zoo.Sequential`` and ``zoo.Model``, as thin calls into ``zoo.fit`` / ``zoo.evaluate`` / ``zoo.predict``
+(one training engine; these only keep the configuration ``compile`` was given).
+
+``compile`` here is Keras' (it shadows ``nn.Module.compile``, which compiles the module in place with
+``torch.compile``): to compile a zoo model with torch, call ``torch.compile(model)``, or
+``model.compile(..., jit_compile=True)`` to train and predict through ``torch.compile``.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from zoo.errors import ModelError
+from zoo.models.trainable import Trainable
+
+
+@dataclass
+class CompileConfig:
+    """What ``model.compile`` was given, kept for the methods that train, evaluate and predict."""
+
+    optimizer: Any = "rmsprop"
+    loss: Any = None
+    metrics: list[Any] = field(default_factory=list)
+    loss_weights: Any = None
+    jit_compile: bool = False
+
+
+class OutputLosses(nn.Module):
+    """The loss of a model with several outputs: each output's loss on its target, weighted and summed
+    (Keras' ``compile(loss=[...] or {...}, loss_weights=...)``)."""
+
+    def __init__(self, losses: Mapping[Any, Any], weights: Mapping[Any, float]) -> None:
+        super().__init__()
+        self.keys = list(losses)
+        self.losses = list(losses.values())
+        self.weights = [float(weights[k]) for k in self.keys]
+
+    def forward(self, y_pred: Any, y: Any) -> torch.Tensor:
+        if isinstance(y, Mapping) != isinstance(y_pred, Mapping) or len(y) != len(self.keys):
+            raise ModelError(
+                f"the model has {len(self.keys)} outputs ({self.keys}); give y as a list or dict with one "
+                f"target per output, got {type(y).__name__} of {len(y)}."
+            )
+        total = 0.0
+        for key, loss, weight in zip(self.keys, self.losses, self.weights, strict=True):
+            total = total + weight * loss(y_pred[key], y[key])
+        return total  # type: ignore[return-value]
+
+
+_COMPILE_TORCH_KEYWORDS = {"fullgraph", "dynamic", "backend", "mode", "options", "disable"}
+
+
+class KerasModel(Trainable):
+    """Mixin for ``nn.Module`` classes: Keras' model methods (see the module docstring)."""
+
+    _zoo_compiled: CompileConfig | None = None
+    _zoo_optimizer: torch.optim.Optimizer | None = None
+
+    # -- what subclasses say about themselves --------------------------------------------------------
+    def _zoo_input_specs(self) -> list[Any] | None:
+        """The model's inputs (``InputSpec``s) when known, else None."""
+        return None
+
+    def _zoo_output_keys(self) -> list[Any] | None:
+        """Output keys (list indices or dict names) of a model with several outputs, else None."""
+        return None
+
+    # -- compile ---------------------------------------------------------------------------------------
+    def compile(  # type: ignore[override]
+        self,
+        optimizer: Any = "rmsprop",
+        loss: Any = None,
+        metrics: Iterable[Any] | None = None,
+        loss_weights: Sequence[float] | Mapping[str, float] | None = None,
+        jit_compile: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        """Keep the optimizer, loss (one, or one per output as a list/dict), metrics, ``loss_weights``
+        and ``jit_compile`` for ``fit``/``evaluate``/``predict``. Names, dicts and objects work as in
+        ``zoo.fit``. This is Keras' compile; for torch's, use ``torch.compile(model)``."""
+        if kwargs:
+            torchy = sorted(set(kwargs) & _COMPILE_TORCH_KEYWORDS)
+            hint = (
+                " These are torch.compile's options: use torch.compile(model, ...) for that."
+                if torchy
+                else " It takes optimizer, loss, metrics, loss_weights and jit_compile."
+            )
+            raise ModelError(f"{type(self).__name__}.compile() got unexpected {sorted(kwargs)}.{hint}")
+        if not isinstance(jit_compile, bool):
+            raise ModelError(f"compile: jit_compile must be True or False, got {jit_compile!r}.")
+        if isinstance(metrics, (str, Mapping)) or (metrics is not None and not isinstance(metrics, Iterable)):
+            metrics = [metrics]
+        self._zoo_compiled = CompileConfig(optimizer, loss, list(metrics or []), loss_weights, jit_compile)
+        self._zoo_optimizer = None  # Keras: compile makes a fresh optimizer
+
+    def _config(self, what: str) -> CompileConfig:
+        config = self._zoo_compiled
+        if config is None:
+            raise ModelError(
+                f"{what}() needs compile() first, e.g. model.compile(optimizer='adam', "
+                "loss='sparse_categorical_crossentropy', metrics=['accuracy'])."
+            )
+        return config
+
+    def _loss(self, config: CompileConfig) -> Any:
+        keys = self._zoo_output_keys()
+        loss, weights = config.loss, config.loss_weights
+        if loss is None:
+            return None
+        if keys is None:
+            if isinstance(loss, (list, tuple, Mapping)) and not _is_spec_dict(loss):
+                raise ModelError(
+                    f"compile: loss is a {type(loss).__name__} of losses but the model has one output; give one loss."
+                )
+            if weights is not None:
+                raise ModelError("compile: loss_weights is for models with several outputs; this one has one.")
+            return loss
+        from zoo.training.resolve import resolve_loss
+
+        if isinstance(loss, Mapping) and not _is_spec_dict(loss):
+            unknown = set(loss) - set(keys)
+            if unknown:
+                raise ModelError(f"compile: loss names outputs {sorted(unknown)}; the outputs are {keys}.")
+            losses = {k: resolve_loss(loss[k]) for k in keys if k in loss}
+        elif isinstance(loss, (list, tuple)):
+            if len(loss) != len(keys):
+                raise ModelError(f"compile: {len(loss)} losses for {len(keys)} outputs; give one per output.")
+            losses = dict(zip(keys, (resolve_loss(v) for v in loss), strict=True))
+        else:
+            losses = {k: resolve_loss(loss) for k in keys}  # Keras: one loss for every output
+        if weights is None:
+            weight_of = dict.fromkeys(losses, 1.0)
+        elif isinstance(weights, Mapping):
+            weight_of = {k: float(weights.get(k, 1.0)) for k in losses}
+        else:
+            if len(weights) != len(keys):
+                raise ModelError(f"compile: {len(weights)} loss_weights for {len(keys)} outputs.")
+            weight_of = {k: float(w) for k, w in zip(keys, weights, strict=True) if k in losses}
+        return OutputLosses(losses, weight_of)
+
+    # -- running ---------------------------------------------------------------------------------------
+    def _prepare(self, config: CompileConfig, x: Any) -> None:
+        self._build_from(x)
+        if config.jit_compile and getattr(self, "_compiled_call_impl", None) is None:
+            nn.Module.compile(self)  # type: ignore[arg-type]  # in place: state_dict keys stay as they are
+
+    def _build_from(self, x: Any) -> None:
+        """Materialise lazily sized layers before an optimizer is made (Keras builds at the first fit)."""
+        if not any(isinstance(p, nn.parameter.UninitializedParameter) for p in self.parameters()):  # type: ignore[attr-defined]
+            return
+        sample = _first_samples(x)
+        if sample is None:
+            raise ModelError(
+                f"{type(self).__name__} has layers of unknown input size and the data is not arrays; build "
+                "it first: give the first layer input_shape=, start with zoo.Input(shape), or call "
+                "model.build(input_shape)."
+            )
+        from zoo.training.trainer import call_model
+
+        was_training = self.training  # type: ignore[attr-defined]
+        self.eval()  # type: ignore[attr-defined]
+        with torch.no_grad():
+            call_model(self, sample)  # type: ignore[arg-type]
+        self.train(was_training)  # type: ignore[attr-defined]
+
+    def _optimizer(self, config: CompileConfig) -> torch.optim.Optimizer:
+        if self._zoo_optimizer is None:
+            from zoo.training.resolve import resolve_optimizer
+
+            self._zoo_optimizer = resolve_optimizer(config.optimizer, self)  # type: ignore[arg-type]
+        return self._zoo_optimizer
+
+    def fit(self, x: Any = None, y: Any = None, **kwargs: Any) -> Any:
+        """``zoo.fit`` with the compiled optimizer (kept across calls, as in Keras), loss and metrics.
+        Keywords are ``zoo.fit``'s: ``epochs``, ``batch_size``, ``validation_data``, ``callbacks`` ..."""
+        from zoo.training import fit
+
+        config = self._config("fit")
+        self._prepare(config, x)
+        return fit(
+            self, x, y, optimizer=self._optimizer(config), loss=self._loss(config), metrics=config.metrics, **kwargs
+        )
+
+    def evaluate(self, x: Any = None, y: Any = None, *, return_dict: bool = False, **kwargs: Any) -> Any:
+        """The loss and metrics on ``(x, y)``: one float when there are no metrics, else a list in the
+        order loss, metrics... (Keras); ``return_dict=True`` gives ``{"loss": ..., "accuracy": ...}``."""
+        from zoo.training import evaluate
+
+        config = self._config("evaluate")
+        self._prepare(config, x)
+        logs = evaluate(self, x, y, loss=self._loss(config), metrics=config.metrics, **kwargs)
+        if return_dict:
+            return logs
+        values = list(logs.values())
+        return values[0] if len(values) == 1 else values
+
+    def predict(self, x: Any, **kwargs: Any) -> Any:
+        """The outputs for every batch of ``x`` (``zoo.predict``: tensors on the CPU). Needs no compile."""
+        from zoo.training import predict
+
+        if self._zoo_compiled is not None:
+            self._prepare(self._zoo_compiled, x)
+        else:
+            self._build_from(x)
+        return predict(self, x, **kwargs)
+
+    def fit_generator(self, generator: Any, *args: Any, **kwargs: Any) -> Any:
+        """Keras 2's name; deprecated there and here: use ``fit``, which takes generators and loaders."""
+        _deprecated("fit_generator", "fit")
+        return self.fit(generator, *args, **kwargs)
+
+    def evaluate_generator(self, generator: Any, *args: Any, **kwargs: Any) -> Any:
+        _deprecated("evaluate_generator", "evaluate")
+        return self.evaluate(generator, *args, **kwargs)
+
+    def predict_generator(self, generator: Any, *args: Any, **kwargs: Any) -> Any:
+        _deprecated("predict_generator", "predict")
+        return self.predict(generator, *args, **kwargs)
+
+    # -- looking and keeping ---------------------------------------------------------------------------
+    def build(self, input_shape: Any) -> None:
+        """Build for inputs of ``input_shape`` (Keras: with the batch axis, ``(None, 16)``; a list of
+        them for several inputs), without computing anything."""
+        from zoo.models.symbolic import Input
+
+        shapes = input_shape if input_shape and isinstance(input_shape[0], (tuple, list)) else [input_shape]
+        inputs = [Input(tuple(s)[1:]) for s in shapes]
+        self(*inputs)  # type: ignore[operator]
+
+    def example_inputs(self, batch_size: int = 2) -> tuple[torch.Tensor, ...]:
+        """Random inputs of the model's input specs (``zoo.export`` and ``summary`` use them): floats from a
+        normal distribution, integers as ones (a valid id for any Embedding); free sizes get 2."""
+        from zoo.models.symbolic import STAND_IN
+
+        specs = self._zoo_input_specs()
+        if specs is None:
+            raise ModelError(f"{type(self).__name__} does not know its inputs yet; build it first (see build()).")
+        generator = torch.Generator().manual_seed(0)
+        tensors = []
+        for spec in specs:
+            shape = (batch_size, *(STAND_IN if d is None else d for d in spec.shape))
+            if spec.dtype.is_floating_point:
+                tensors.append(torch.randn(shape, generator=generator).to(spec.dtype))
+            else:
+                tensors.append(torch.ones(shape, dtype=spec.dtype))
+        return tuple(tensors)
+
+    def summary(self, input_size: Any = None, **kwargs: Any) -> Any:
+        """``zoo.summary`` of the model; the input sizes are known for models with inputs."""
+        from zoo.models.symbolic import STAND_IN
+        from zoo.utils import summary
+
+        if input_size is None and "dtypes" not in kwargs:
+            specs = self._zoo_input_specs()
+            if specs is None:
+                raise ModelError(
+                    f"{type(self).__name__} does not know its input shape yet: give summary(input_size=...), "
+                    "give the first layer input_shape=, or start with zoo.Input(shape)."
+                )
+            input_size = [tuple(STAND_IN if d is None else d for d in s.shape) for s in specs]
+            kwargs["dtypes"] = [s.dtype for s in specs]
+        return summary(self, input_size, **kwargs)  # type: ignore[arg-type]
+
+    def save(self, path: str | os.PathLike) -> Any:
+        """Save architecture and weights in zoo's saved-model format (a folder, or a zip when ``path``
+        ends in ``.zip``); ``zoo.load_model(path)`` reads it back. Returns the path written."""
+        from zoo.models.saving import save_model
+
+        return save_model(self, path)  # type: ignore[arg-type]
+
+    def save_weights(self, path: str | os.PathLike) -> None:
+        """The weights alone, as a ``.safetensors`` file (``load_weights`` reads it back)."""
+        from safetensors.torch import save_model
+
+        save_model(self, os.fspath(path))  # type: ignore[arg-type]
+
+    def load_weights(self, path: str | os.PathLike) -> None:
+        from safetensors.torch import load_model
+
+        load_model(self, os.fspath(path))  # type: ignore[arg-type]
+
+
+def _is_spec_dict(value: Any) -> bool:
+    """``{"name": "mse", ...}`` / ``{"class_name": ...}``: one loss given as a dict, not one per output."""
+    return isinstance(value, Mapping) and ("name" in value or "class_name" in value)
+
+
+def _first_samples(x: Any) -> Any:
+    """A couple of samples of array data (tensor, array, or a tuple/list/dict of them), else None."""
+    if isinstance(x, torch.Tensor) or hasattr(x, "__array__"):
+        return torch.as_tensor(x[:2])
+    if isinstance(x, (tuple, list)) and x and all(isinstance(v, torch.Tensor) or hasattr(v, "__array__") for v in x):
+        return type(x)(torch.as_tensor(v[:2]) for v in x)
+    if isinstance(x, Mapping) and x:
+        return {k: torch.as_tensor(v[:2]) for k, v in x.items()}
+    return None
+
+
+def _deprecated(old: str, new: str) -> None:
+    warnings.warn(
+        f"model.{old}() is deprecated (as in Keras 2.1+): use model.{new}(), which takes generators, "
+        "DataLoaders and datasets as well as arrays.",
+        DeprecationWarning,
+        stacklevel=3,
+    )

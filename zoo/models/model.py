@@ -1,0 +1,139 @@
+"""``zoo.Model``: Keras' functional API and subclassing, as real ``nn.Module``s.
+
+``zoo.Model(inputs, outputs)`` turns the calls recorded on ``zoo.Input`` tensors into a ``Functional``
+model: a ``torch.fx.GraphModule`` (so it prints as Python code, traces, exports and ``torch.compile``s)
+that also has Keras' methods (``compile``, ``fit``, ``summary``, ``save`` ...). ``class M(zoo.Model)``
+with ``__init__`` and ``call()`` (Keras) or ``forward()`` (torch) is an ordinary module with the same
+methods.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import torch
+from torch import fx, nn
+
+from zoo.errors import ModelError
+from zoo.models.graph import InputSpec, build_graph
+from zoo.models.methods import KerasModel
+from zoo.models.symbolic import has_symbolic, paused, recording_hook_active
+
+
+class Model(KerasModel, nn.Module):
+    """A model: ``zoo.Model(inputs, outputs, name=None)`` (functional) or a subclass with ``call()``.
+
+    Functional: ``inputs`` are ``zoo.Input`` tensors (one, a list, or a dict by name), ``outputs`` the
+    symbolic tensors computed from them (one, a list or a dict). The result runs that graph: it takes
+    the inputs positionally in that order (or by name), returns outputs in the same structure, and shares
+    the weights of every layer it calls with any other model calling that layer.
+    """
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
+            return super(Model, Functional).__new__(Functional)  # through GraphModule.__new__
+        return super().__new__(cls)
+
+    def __init__(self, *args: Any, name: str | None = None, **kwargs: Any) -> None:
+        if args or kwargs:
+            raise ModelError(
+                f"{type(self).__name__}.__init__ got unexpected arguments; a functional model is "
+                "zoo.Model(inputs, outputs, name=None), a subclass calls super().__init__(name=...)."
+            )
+        super().__init__()
+        self.name = name or _snake(type(self).__name__)
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        call = getattr(type(self), "call", None)
+        if call is None:
+            raise ModelError(
+                f"{type(self).__name__} defines neither call() (Keras) nor forward() (torch): write one of them."
+            )
+        return call(self, *args, **kwargs)
+
+    @property
+    def layers(self) -> list[nn.Module]:
+        """The model's direct sublayers, in order (Keras' ``model.layers``)."""
+        return list(self.children())
+
+    def get_layer(self, name: str | None = None, index: int | None = None) -> nn.Module:
+        """A sublayer by name (its attribute name) or by index into ``layers``."""
+        if index is not None:
+            return self.layers[index]
+        modules = dict(self.named_children())
+        if name not in modules:
+            import difflib
+
+            close = difflib.get_close_matches(str(name), modules, n=3)
+            hint = f" Did you mean {', '.join(close)}?" if close else ""
+            raise ModelError(f"{type(self).__name__} has no layer {name!r}.{hint} Its layers: {', '.join(modules)}.")
+        return modules[name]
+
+
+_RESERVED = set(dir(fx.GraphModule)) | {
+    "name", "fit", "evaluate", "predict", "summary", "save", "compile", "build", "layers", "trainable",
+    "get_layer", "inputs", "outputs", "input_specs",
+}  # fmt: skip
+
+
+class Functional(Model, fx.GraphModule):
+    """A ``zoo.Model`` built from inputs and outputs: an fx ``GraphModule`` with Keras' methods."""
+
+    def __init__(self, inputs: Any, outputs: Any, name: str | None = None) -> None:
+        if isinstance(inputs, nn.Module) and isinstance(outputs, fx.Graph):  # GraphModule's own copies
+            fx.GraphModule.__init__(self, inputs, outputs, class_name=_class_name(name))
+            return
+        recorded = build_graph(inputs, outputs, reserved=_RESERVED)
+        root = nn.Module()
+        for key, module in recorded.modules.items():
+            root.add_module(key, module)
+        for key, tensor in recorded.constants.items():
+            root.register_buffer(key, tensor)
+        fx.GraphModule.__init__(self, root, recorded.graph, class_name=_class_name(name))
+        self.name = name or "model"
+        self.input_specs: list[InputSpec] = recorded.inputs
+        self._zoo_outputs = _output_keys(outputs)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        # The recording hook (alive while symbolic tensors are) would slow every layer call: pause it,
+        # unless this call is itself being recorded or compiled.
+        if torch.compiler.is_compiling() or not recording_hook_active() or has_symbolic(args):
+            return super().__call__(*args, **kwargs)
+        with paused():
+            return super().__call__(*args, **kwargs)
+
+    def _zoo_input_specs(self) -> list[InputSpec]:
+        return self.input_specs
+
+    def _zoo_output_keys(self) -> list[Any] | None:
+        return self._zoo_outputs
+
+    def __deepcopy__(self, memo: dict) -> Functional:
+        copied = fx.GraphModule.__deepcopy__(self, memo)
+        for key in ("name", "input_specs", "_zoo_outputs", "_zoo_compiled"):
+            if key in self.__dict__:
+                setattr(copied, key, copy.deepcopy(self.__dict__[key], memo))
+        return copied
+
+
+def _output_keys(outputs: Any) -> list[Any] | None:
+    if isinstance(outputs, dict):
+        return list(outputs)
+    if isinstance(outputs, (list, tuple)):
+        return list(range(len(outputs)))
+    return None
+
+
+def _class_name(name: str | None) -> str:
+    if not name:
+        return "Model"
+    text = "".join(part[:1].upper() + part[1:] for part in __import__("re").split(r"\W+|_", name) if part)
+    return text if text.isidentifier() else "Model"
+
+
+def _snake(name: str) -> str:
+    import re
+
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()

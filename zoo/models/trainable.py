@@ -1,0 +1,90 @@
+"""``module.trainable``, Keras' switch, on zoo layers, ``Sequential``, ``Model`` and what ``zoo.load`` returns.
+
+In Keras ``cnn.trainable = False`` freezes a model; on a plain ``nn.Module`` the same line only sets an
+attribute nobody reads, and the "frozen" backbone trains anyway. Here ``trainable`` is a property:
+setting False is ``zoo.freeze`` (no gradients, BatchNorm and Dropout kept in eval mode), True is
+``zoo.unfreeze`` (recursively, as in Keras); reading it says the state. Classes of zoo's own inherit
+``Trainable``; an instance of any other class (torchvision's ResNet, a timm model) gets it through
+``with_trainable``, which swaps the instance to a cached subclass adding only the property, so
+``isinstance``, ``state_dict``, ``deepcopy``, pickling and scripting see the module as before.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from torch import nn
+
+from zoo.applications.freezing import freeze, is_frozen, unfreeze
+
+M = TypeVar("M", bound=nn.Module)
+
+
+def trainable_state(module: nn.Module) -> bool:
+    """False when the module was frozen (``zoo.freeze``) or holds parameters none of which trains."""
+    if is_frozen(module):
+        return False
+    flags = {p.requires_grad for p in module.parameters()}
+    return flags != {False}
+
+
+class Trainable:
+    """Mixin for ``nn.Module`` classes: the ``trainable`` property (see the module docstring)."""
+
+    __jit_unused_properties__ = ["trainable"]  # noqa: RUF012 - torch.jit reads this list
+
+    @property
+    def trainable(self) -> bool:
+        return trainable_state(self)  # type: ignore[arg-type]
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        if not isinstance(value, bool):
+            from zoo.errors import ModelError
+
+            raise ModelError(f"trainable must be True or False, got {value!r}.")
+        if value:
+            unfreeze(self)  # type: ignore[arg-type]
+        else:
+            freeze(self)  # type: ignore[arg-type]
+
+
+_SUBCLASSES: dict[type, type] = {}
+
+
+def trainable_class(cls: type) -> type:
+    """``cls`` with the ``trainable`` property: ``cls`` itself if it has one, else a cached subclass."""
+    if isinstance(getattr(cls, "trainable", None), property):
+        return cls
+    sub = _SUBCLASSES.get(cls)
+    if sub is None:
+        sub = type(
+            cls.__name__,
+            (cls, Trainable),
+            {"__module__": cls.__module__, "__qualname__": cls.__qualname__, "__reduce_ex__": _reduce_ex},
+        )
+        _SUBCLASSES[cls] = sub
+    return sub
+
+
+def _reduce_ex(self: nn.Module, protocol: Any) -> Any:
+    """Pickle as the original class (importable by name) and put the property back when loaded."""
+    base = type(self).__mro__[1]
+    return (_rebuild, (base,), self.__getstate__())
+
+
+def _rebuild(base: type) -> nn.Module:
+    return object.__new__(trainable_class(base))
+
+
+def with_trainable(module: M) -> M:
+    """Give ``module`` (any ``nn.Module``) the ``trainable`` property, in place; returns it."""
+    if not isinstance(module, nn.Module):
+        raise TypeError(f"with_trainable expects a torch.nn.Module, got {type(module).__name__}.")
+    if "trainable" in vars(module):  # an attribute set before: keep its meaning
+        value = vars(module).pop("trainable")
+        module.__class__ = trainable_class(type(module))
+        module.trainable = bool(value)  # type: ignore[attr-defined]
+        return module
+    module.__class__ = trainable_class(type(module))
+    return module
