@@ -9,10 +9,17 @@ encoding in bytes.
 
 Offline (the default) it runs LeNet-300-100 on scikit-learn's bundled 8x8 digits: 64 inputs instead of
 MNIST's 784, so the paper's numbers are a reference, not a target. ``--dataset mnist`` runs the paper's
-setting through ``zoo.datasets`` (needs the MNIST download).
+setting through ``zoo.datasets`` (the download, or a local copy with ``--mnist-dir``), in Caffe's LeNet
+solver setting: SGD lr 0.01, momentum 0.9, weight decay 5e-4, batch 64, ``inv`` policy (gamma 1e-4, power
+0.75), for the dense reference and again from iteration 0 for each pruning run.
+
+With ``--out DIR`` every run (dense, surgery, prune-only, prune-only matched, torch-prune) writes its
+result to ``DIR/<dataset>-<model>/seed<k>-<variant>.json`` as it finishes, and the dense weights to
+``--work`` (not meant for git); a rerun skips what is there, so a long table can take several sittings.
+``--table-only`` prints the table from the files alone.
 
     python examples/surgery_lenet.py                      # digits, 3 seeds (95 s on a shared 2-core machine)
-    python examples/surgery_lenet.py --dataset mnist --model lenet5
+    python examples/surgery_lenet.py --dataset mnist --mnist-dir ~/data --model lenet5 --out results/surgery
 """
 
 from __future__ import annotations
@@ -21,10 +28,12 @@ import argparse
 import copy
 import json
 import math
+import os
 import statistics
 import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch
 
@@ -60,12 +69,8 @@ C_RATES = {
     ("mnist", "lenet_300_100"): {"fc1": 3.5, "fc2": 3.5, "fc3": 2.0},
     ("mnist", "lenet5"): {"conv1": 2.0, "conv2": 3.0, "fc1": 4.0, "fc2": 3.0},
 }
-# The prune-only ablation at about the surgery run's compression (same thresholds make prune-only cut far
-# more, since nothing comes back): lower c_rates, calibrated once on digits so that prune-only keeps slightly
-# MORE parameters than surgery (about 29x vs 31x); the table prints the compression each run reached.
-MATCHED_C_RATES = {
-    ("digits", "lenet_300_100"): {"fc1": 2.5, "fc2": 2.5, "fc3": 1.6},
-}
+# The prune-only ablation at matched compression needs no c_rates of its own: its per-layer thresholds are
+# the magnitude quantiles that keep, at the first mask update, the share the seed's surgery run ended with.
 DEFAULT_ITERS = {  # (dense, surgery, iter_stop)
     "digits": (2000, 4000, 2000),
     "mnist": (10_000, 16_000, 14_000),
@@ -80,10 +85,14 @@ class Run:
     splices: int = 0
     sparse_bytes: int = 0
     dense_bytes: int = 0
+    seconds: float = 0.0
+    iterations: int = 0
 
 
-def load_data(name: str) -> tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
-    (x, y), (xt, yt) = zoo.datasets.load(name)
+def load_data(
+    name: str, from_dir: str | None = None
+) -> tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
+    (x, y), (xt, yt) = zoo.datasets.load(name, from_dir=from_dir) if from_dir else zoo.datasets.load(name)
     scale = 16.0 if name == "digits" else 255.0  # digits pixels are 0-16, MNIST's 0-255
     return (x.float() / scale, y.long()), (xt.float() / scale, yt.long())
 
@@ -98,9 +107,37 @@ def test_error(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> floa
     return 100.0 * (1.0 - result["accuracy"])
 
 
+class InvLearningRate(zoo.training.Callback):
+    """Caffe's ``inv`` policy, per iteration: ``lr = base_lr * (1 + gamma * it) ** -power``."""
+
+    def __init__(self, base_lr: float, gamma: float = 1e-4, power: float = 0.75) -> None:
+        super().__init__()
+        self.base_lr, self.gamma, self.power, self.iteration = base_lr, gamma, power, 0
+
+    def on_train_batch_begin(self, batch: int, logs=None) -> None:
+        lr = self.base_lr * (1.0 + self.gamma * self.iteration) ** -self.power
+        for group in self.trainer.optimizer.param_groups:
+            group["lr"] = lr
+        self.iteration += 1
+
+
+class StopAfter(zoo.training.Callback):
+    """Stop ``zoo.fit`` after exactly ``iterations`` batches (fit itself counts whole epochs)."""
+
+    def __init__(self, iterations: int) -> None:
+        super().__init__()
+        self.iterations, self.seen = iterations, 0
+
+    def on_train_batch_end(self, batch: int, logs=None) -> None:
+        self.seen += 1
+        if self.seen >= self.iterations:
+            self.trainer.stop_training = True
+
+
 def train(model, x, y, iterations: int, args, callbacks=()) -> None:
-    """``zoo.fit`` for at least ``iterations`` batches (whole epochs), with the run's optimizer settings."""
+    """``zoo.fit`` for ``iterations`` batches with the run's optimizer settings and the inv policy."""
     epochs = math.ceil(iterations / math.ceil(len(x) / args.batch_size))
+    callbacks = [InvLearningRate(args.lr, args.lr_gamma, args.lr_power), *callbacks, StopAfter(iterations)]
     zoo.fit(
         model,
         x,
@@ -109,17 +146,20 @@ def train(model, x, y, iterations: int, args, callbacks=()) -> None:
         loss=LOSS,
         epochs=epochs,
         batch_size=args.batch_size,
-        callbacks=list(callbacks),
+        callbacks=callbacks,
         verbose=0,
         device=args.device,
     )
 
 
-def surgery_run(dense, data, args, c_rates, *, splice: bool, seed: int) -> Run:
-    from zoo_surgery import DynamicNetworkSurgery, report
+def surgery_run(dense, data, args, c_rates, *, splice: bool, seed: int, keep: dict | None = None) -> Run:
+    """Fine-tune a copy of ``dense`` under surgery (``splice=False``: prune-only). ``keep`` (layer -> share)
+    replaces the c_rate thresholds by per-layer magnitude quantiles of the dense weights, so that the first
+    mask update keeps that share: the compression-matched prune-only ablation."""
+    from zoo_surgery import DynamicNetworkSurgery, report, to_masked
 
     (x, y), (xt, yt) = data
-    model = copy.deepcopy(dense)
+    model = to_masked(copy.deepcopy(dense))
     callback = DynamicNetworkSurgery(
         gamma=args.gamma,
         power=1.0,
@@ -128,6 +168,9 @@ def surgery_run(dense, data, args, c_rates, *, splice: bool, seed: int) -> Run:
         seed=seed,
         layers={name: {"c_rate": c} for name, c in c_rates.items()},
     )
+    if keep is not None:
+        callback.on_train_begin = _with_thresholds(callback, model, keep)
+    start = time.perf_counter()
     train(model, x, y, args.surgery_iters, args, callbacks=[callback])
     rep = report(model)
     return Run(
@@ -137,18 +180,157 @@ def surgery_run(dense, data, args, c_rates, *, splice: bool, seed: int) -> Run:
         splices=callback.surgery.splice_events,
         sparse_bytes=rep.sparse_bytes,
         dense_bytes=rep.dense_bytes,
+        seconds=time.perf_counter() - start,
+        iterations=args.surgery_iters,
     )
 
 
-def one_seed(seed: int, data, args, variants: dict[str, tuple[dict[str, float], bool]]) -> dict[str, Run]:
+def _with_thresholds(callback, model, keep: dict[str, float]):
+    """Wrap ``on_train_begin`` so that each layer's theta is preset: prune below 0.9 theta keeps ``keep``."""
+    begin = callback.on_train_begin
+
+    def on_train_begin(logs=None):
+        begin(logs)
+        for state in callback.surgery.layers:
+            values = torch.cat([p.detach().abs().flatten() for _, p, _ in state.layer.masked_pairs()])
+            state.theta = float(torch.quantile(values.double(), 1.0 - keep[state.name])) / 0.9
+            state.mu = state.sigma = math.nan
+
+    return on_train_begin
+
+
+def torch_prune_run(dense, data, args, target_compression: float, rounds: int) -> Run:
+    """The anchor: ``torch.nn.utils.prune.global_unstructured`` (L1 magnitude over all weights and biases),
+    in ``rounds`` equal steps of the sparsity schedule, each followed by fine-tuning, on the same budget."""
+    from torch.nn.utils import prune
+    from zoo_surgery import report, to_masked
+
+    (x, y), (xt, yt) = data
+    model = copy.deepcopy(dense)
+    pairs = [
+        (m, n)
+        for m in model.modules()
+        if isinstance(m, (torch.nn.Linear, torch.nn.Conv2d))
+        for n in ("weight", "bias")
+    ]
+    total = sum(getattr(m, n).numel() for m, n in pairs)
+    target_kept = 1.0 / target_compression
+    start = time.perf_counter()
+    per_round = args.surgery_iters // rounds
+    for r in range(1, rounds + 1):
+        kept = target_kept ** (r / rounds)  # geometric steps: the same share cut each round
+        already = sum(int((getattr(m, n) != 0).sum()) for m, n in pairs)
+        amount = max(0, already - round(kept * total))
+        prune.global_unstructured(pairs, pruning_method=prune.L1Unstructured, amount=amount)
+        train(model, x, y, per_round if r < rounds else args.surgery_iters - per_round * (rounds - 1), args)
+    for m, n in pairs:
+        prune.remove(m, n)
+    rep = report(to_masked(model))
+    return Run(
+        error=test_error(model, xt, yt),
+        compression=rep.compression,
+        kept={layer.name: layer.kept for layer in rep.layers},
+        sparse_bytes=rep.sparse_bytes,
+        dense_bytes=rep.dense_bytes,
+        seconds=time.perf_counter() - start,
+        iterations=args.surgery_iters,
+    )
+
+
+class RunFiles:
+    """One JSON file per finished run, and the dense weights, so that an interrupted table resumes."""
+
+    def __init__(self, args) -> None:
+        self.out = Path(args.out) / f"{args.dataset}-{args.model}" if args.out else None
+        self.work = Path(args.work).expanduser() / f"{args.dataset}-{args.model}" if args.out else None
+
+    def result(self, seed: int, variant: str) -> Run | None:
+        path = self.out / f"seed{seed}-{variant}.json" if self.out else None
+        if path is None or not path.is_file():
+            return None
+        data = json.loads(path.read_text())
+        return Run(**{k: v for k, v in data.items() if k in Run.__dataclass_fields__})
+
+    def save(self, seed: int, variant: str, run: Run, args, settings: dict) -> None:
+        if self.out is None:
+            return
+        self.out.mkdir(parents=True, exist_ok=True)
+        record = {**vars(run), "seed": seed, "variant": variant, "settings": settings}
+        record["budget"] = {
+            "dense_iters": args.dense_iters,
+            "surgery_iters": args.surgery_iters,
+            "iter_stop": args.iter_stop,
+            "gamma": args.gamma,
+            "lr": args.lr,
+            "lr_policy": f"inv gamma {args.lr_gamma} power {args.lr_power}",
+            "batch_size": args.batch_size,
+        }
+        tmp = self.out / f".seed{seed}-{variant}.json.tmp"
+        tmp.write_text(json.dumps(record, indent=1))
+        os.replace(tmp, self.out / f"seed{seed}-{variant}.json")
+
+    def dense(self, seed: int, model: torch.nn.Module) -> bool:
+        path = self.work / f"seed{seed}-dense.pt" if self.work else None
+        if path is None or not path.is_file():
+            return False
+        model.load_state_dict(torch.load(path, weights_only=True))
+        return True
+
+    def save_dense(self, seed: int, model: torch.nn.Module) -> None:
+        if self.work is None:
+            return
+        self.work.mkdir(parents=True, exist_ok=True)
+        tmp = self.work / f".seed{seed}-dense.pt.tmp"
+        torch.save(model.state_dict(), tmp)
+        os.replace(tmp, self.work / f"seed{seed}-dense.pt")
+
+
+def one_seed(seed: int, data, args, variants: dict, files: RunFiles) -> dict[str, Run]:
     (x, y), (xt, yt) = data
     torch.manual_seed(seed)
     dense = zoo.load(args.model, weights=None, num_classes=10, input_shape=tuple(x.shape[1:]))
-    train(dense, x, y, args.dense_iters, args)
-    runs = {"dense": Run(error=test_error(dense, xt, yt))}
-    for label, (c_rates, splice) in variants.items():
-        runs[label] = surgery_run(dense, data, args, c_rates, splice=splice, seed=seed)
+    runs: dict[str, Run] = {}
+    done = files.result(seed, "dense")
+    if done is not None and files.dense(seed, dense):
+        runs["dense"] = done
+    else:
+        start = time.perf_counter()
+        train(dense, x, y, args.dense_iters, args)
+        runs["dense"] = Run(
+            error=test_error(dense, xt, yt), seconds=time.perf_counter() - start, iterations=args.dense_iters
+        )
+        files.save_dense(seed, dense)
+        files.save(seed, "dense", runs["dense"], args, {})
+        _said(seed, "dense", runs["dense"])
+    for label, (kind, c_rates) in variants.items():
+        done = files.result(seed, label)
+        if done is not None:
+            runs[label] = done
+            continue
+        torch.manual_seed(seed)
+        if kind == "torch-prune":
+            if "surgery" not in runs:
+                continue
+            run = torch_prune_run(dense, data, args, runs["surgery"].compression, args.prune_rounds)
+            settings = {"target_compression": runs["surgery"].compression, "rounds": args.prune_rounds}
+        elif kind == "matched":
+            if "surgery" not in runs:
+                continue
+            keep = runs["surgery"].kept
+            run = surgery_run(dense, data, args, c_rates, splice=False, seed=seed, keep=keep)
+            settings = {"keep_at_first_update": keep}
+        else:
+            run = surgery_run(dense, data, args, c_rates, splice=kind == "surgery", seed=seed)
+            settings = {"c_rate": c_rates}
+        runs[label] = run
+        files.save(seed, label, run, args, settings)
+        _said(seed, label, run)
     return runs
+
+
+def _said(seed: int, label: str, run: Run) -> None:
+    extra = f" at {run.compression:.1f}x ({run.splices} splices)" if label != "dense" else ""
+    print(f"seed {seed} {label}: {run.error:.2f}%{extra} [{run.seconds:.0f}s]", flush=True)
 
 
 def _ms(values: list[float], fmt: str = ".2f") -> str:
@@ -159,11 +341,15 @@ def _ms(values: list[float], fmt: str = ".2f") -> str:
 
 def table(results: list[dict[str, Run]], args, params: dict[str, int]) -> str:
     paper = PAPER[args.model]
-    labels = [k for k in results[0] if k != "dense"]
+    labels = [v for v in VARIANTS if any(v in r for r in results)]
     w = 22
+
+    def of(k: str, value) -> list[float]:
+        return [value(r) for r in results if k in r]
+
     head = f"{'':<26}{'DNS paper':>11}{'Han paper':>11}" + "".join(f"{label:>{w}}" for label in labels)
     lines = [
-        f"Dynamic network surgery, {args.model} on {args.dataset} ({len(results)} seeds, mean +- std); "
+        f"Dynamic network surgery, {args.model} on {args.dataset} (mean +- std over the seeds that finished); "
         f"paper columns: {args.model} on MNIST as reported (DNS = Guo et al. 2016, Han = Han et al. 2015)",
         "",
         "kept share of weights+biases per layer",
@@ -171,51 +357,42 @@ def table(results: list[dict[str, Run]], args, params: dict[str, int]) -> str:
     ]
     for name, count in params.items():
         dns, han = paper["kept"].get(name, (math.nan, math.nan))
-        ours = "".join(f"{_ms([100 * r[k].kept[name] for r in results]) + '%':>{w}}" for k in labels)
+        ours = "".join(
+            f"{_ms(of(k, lambda r, k=k, name=name: 100 * r[k].kept[name])) + '%':>{w}}" for k in labels
+        )
         lines.append(f"{name:<8}{count:>9}{paper['params'].get(name, 0):>9}{dns:>11.1%}{han:>11.1%}{ours}")
-    total = "".join(f"{_ms([100 / r[k].compression for r in results]) + '%':>{w}}" for k in labels)
+    total = "".join(f"{_ms(of(k, lambda r, k=k: 100 / r[k].compression)) + '%':>{w}}" for k in labels)
     lines.append(
         f"{'total':<8}{sum(params.values()):>9}{sum(paper['params'].values()):>9}"
         f"{paper['total_kept'][0]:>11.1%}{paper['total_kept'][1]:>11.1%}{total}"
     )
-    dense_err = [r["dense"].error for r in results]
 
-    def row(title: str, dns, han, values, fmt=".2f") -> str:
-        cells = "".join(f"{_ms(values(k), fmt):>{w}}" for k in labels)
+    def row(title: str, dns, han, value, fmt=".2f") -> str:
+        cells = "".join(f"{_ms(of(k, lambda r, k=k: value(r, k)), fmt):>{w}}" for k in labels)
         return f"{title:<26}{dns:>11}{han:>11}{cells}"
+
+    def paired(r, k):
+        return r[k].error - r["surgery"].error if "surgery" in r else math.nan
 
     lines += [
         "",
         head,
-        row(
-            "compression (x)",
-            paper["compression"][0],
-            paper["compression"][1],
-            lambda k: [r[k].compression for r in results],
-            ".1f",
-        ),
-        row("test error dense (%)", paper["error_dense"][0], paper["error_dense"][1], lambda k: dense_err),
-        row(
-            "test error pruned (%)",
-            paper["error_pruned"][0],
-            paper["error_pruned"][1],
-            lambda k: [r[k].error for r in results],
-        ),
+        f"{'seeds':<26}{'-':>11}{'-':>11}" + "".join(f"{len(of(k, lambda r: 1)):>{w}}" for k in labels),
+        row("compression (x)", *paper["compression"], lambda r, k: r[k].compression, ".1f"),
+        row("test error dense (%)", *paper["error_dense"], lambda r, k: r["dense"].error),
+        row("test error pruned (%)", *paper["error_pruned"], lambda r, k: r[k].error),
         row(
             "error change (points)",
             f"{paper['error_pruned'][0] - paper['error_dense'][0]:+.2f}",
             f"{paper['error_pruned'][1] - paper['error_dense'][1]:+.2f}",
-            lambda k: [r[k].error - r["dense"].error for r in results],
+            lambda r, k: r[k].error - r["dense"].error,
         ),
-        row(
-            "error - surgery's, paired",
-            "-",
-            "-",
-            lambda k: [r[k].error - r["surgery"].error for r in results],
-        ),
-        row("splice events", "-", "-", lambda k: [r[k].splices for r in results], ".0f"),
-        row("sparse file (bytes)", "-", "-", lambda k: [r[k].sparse_bytes for r in results], ".0f"),
-        f"{'dense float32 (bytes)':<26}{'-':>11}{'-':>11}{results[0][labels[0]].dense_bytes:>{w}}",
+        row("error - surgery's, paired", "-", "-", paired),
+        row("splice events", "-", "-", lambda r, k: r[k].splices, ".0f"),
+        row("sparse file (bytes)", "-", "-", lambda r, k: r[k].sparse_bytes, ".0f"),
+        row("wall time (s)", "-", "-", lambda r, k: r[k].seconds, ".0f"),
+        f"{'dense float32 (bytes)':<26}{'-':>11}{'-':>11}{results[0][labels[0]].dense_bytes if labels[0] in results[0] else 0:>{w}}",
+        f"{'dense training (s)':<26}{'-':>11}{'-':>11}{_ms([r['dense'].seconds for r in results], '.0f'):>{w}}",
     ]
     return "\n".join(lines)
 
@@ -225,6 +402,21 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--dataset", choices=("digits", "mnist"), default="digits")
     parser.add_argument("--model", choices=("lenet_300_100", "lenet5"), default="lenet_300_100")
     parser.add_argument("--seeds", type=int, default=3, help="number of seeds (0, 1, ...)")
+    parser.add_argument("--seed", type=int, action="append", help="run only this seed (repeatable)")
+    parser.add_argument("--mnist-dir", help="import MNIST from this folder (zoo.datasets from_dir=)")
+    parser.add_argument(
+        "--out", help="write each finished run to OUT/<dataset>-<model>/seed<k>-<variant>.json"
+    )
+    parser.add_argument(
+        "--work",
+        default=os.path.join(os.environ.get("ZOO_HOME", "~/.zoo"), "surgery-runs"),
+        help="where the dense weights of --out runs are kept (default: $ZOO_HOME/surgery-runs)",
+    )
+    parser.add_argument("--table-only", action="store_true", help="print the table from --out files only")
+    parser.add_argument("--variants", nargs="+", metavar="NAME", help=f"a subset of: {', '.join(VARIANTS)}")
+    parser.add_argument("--prune-rounds", type=int, default=5, help="prune/fine-tune rounds of torch-prune")
+    parser.add_argument("--lr-gamma", type=float, default=1e-4, help="Caffe inv policy gamma")
+    parser.add_argument("--lr-power", type=float, default=0.75, help="Caffe inv policy power")
     parser.add_argument("--dense-iters", type=int, help="dense training iterations (rounded up to epochs)")
     parser.add_argument(
         "--surgery-iters", type=int, help="surgery fine-tuning iterations (rounded up to epochs)"
@@ -239,14 +431,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="per-layer c_rate, e.g. --c-rate fc1=4 (repeatable)",
     )
     parser.add_argument(
-        "--matched-c-rate",
-        action="append",
-        default=[],
-        metavar="LAYER=C",
-        help="per-layer c_rate of the compression-matched prune-only run",
-    )
-    parser.add_argument(
-        "--no-matched", action="store_true", help="skip the compression-matched prune-only run"
+        "--no-matched",
+        action="store_true",
+        help="skip the compression-matched prune-only and torch-prune runs",
     )
     parser.add_argument("--lr", type=float, default=0.01)
     parser.add_argument("--batch-size", type=int, default=64)
@@ -264,6 +451,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.iter_stop = args.iter_stop if args.iter_stop is not None else min(stop, args.surgery_iters)
     if args.seeds < 1:
         parser.error("--seeds must be at least 1")
+    args.seed_list = args.seed or list(range(args.seeds))
+    if args.table_only and not args.out:
+        parser.error("--table-only reads the --out folder; give --out")
     return args
 
 
@@ -279,46 +469,56 @@ def _c_rates(defaults: dict[str, float], items: list[str], option: str) -> dict[
     return c_rates
 
 
+VARIANTS = ("surgery", "prune-only", "prune-only matched", "torch-prune")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
     key = (args.dataset, args.model)
     c_rates = _c_rates(C_RATES[key], args.c_rate, "--c-rate")
-    variants = {"surgery": (c_rates, True), "prune-only": (c_rates, False)}
-    if not args.no_matched and (key in MATCHED_C_RATES or args.matched_c_rate):
-        matched = _c_rates(MATCHED_C_RATES.get(key, c_rates), args.matched_c_rate, "--matched-c-rate")
-        variants["prune-only matched"] = (matched, False)
-    data = load_data(args.dataset)
-    print(
-        f"{args.model} on {args.dataset}: {len(data[0][0])} train / {len(data[1][0])} test; dense "
-        f"{args.dense_iters} it, surgery {args.surgery_iters} it (masks fixed from {args.iter_stop}), "
-        f"gamma {args.gamma}, c_rate {c_rates}"
-        + (f", matched prune-only c_rate {variants['prune-only matched'][0]}" if len(variants) > 2 else ""),
-        flush=True,
-    )
-    results = []
-    start = time.perf_counter()
-    for seed in range(args.seeds):
-        runs = one_seed(seed, data, args, variants)
-        results.append(runs)
-        done = " | ".join(
-            f"{k} {r.error:.2f}% at {r.compression:.1f}x ({r.splices} splices)"
-            for k, r in runs.items()
-            if k != "dense"
-        )
+    variants: dict[str, tuple[str, dict[str, float]]] = {
+        "surgery": ("surgery", c_rates),
+        "prune-only": ("prune-only", c_rates),
+    }
+    if not args.no_matched:
+        variants["prune-only matched"] = ("matched", c_rates)
+        variants["torch-prune"] = ("torch-prune", c_rates)
+    if args.variants:
+        unknown = set(args.variants) - set(VARIANTS)
+        if unknown:
+            raise SystemExit(f"--variants takes {', '.join(VARIANTS)}; got {sorted(unknown)}")
+        variants = {k: v for k, v in variants.items() if k in args.variants}
+    files = RunFiles(args)
+    data = None if args.table_only else load_data(args.dataset, args.mnist_dir)
+    if data is not None:
         print(
-            f"seed {seed}: dense {runs['dense'].error:.2f}% | {done} [{time.perf_counter() - start:.0f}s]",
+            f"{args.model} on {args.dataset}: {len(data[0][0])} train / {len(data[1][0])} test; dense "
+            f"{args.dense_iters} it, surgery {args.surgery_iters} it (masks fixed from {args.iter_stop}), "
+            f"gamma {args.gamma}, c_rate {c_rates}; lr {args.lr} inv({args.lr_gamma}, {args.lr_power})",
             flush=True,
         )
+    results = []
+    start = time.perf_counter()
+    for seed in args.seed_list:
+        if data is None:
+            runs = {v: r for v in ("dense", *variants) if (r := files.result(seed, v)) is not None}
+        else:
+            runs = one_seed(seed, data, args, variants, files)
+        if runs.get("dense") is not None:
+            results.append(runs)
+    if not results:
+        print("no finished runs yet")
+        return 0
     print()
-    print(table(results, args, _layer_params(args, data)))
+    print(table(results, args, _layer_params(args)))
     print(f"\nwall time {time.perf_counter() - start:.0f}s")
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(
                 {
                     "args": vars(args),
-                    "variants": {k: {"c_rate": c, "splice": sp} for k, (c, sp) in variants.items()},
+                    "variants": {k: {"kind": kind, "c_rate": c} for k, (kind, c) in variants.items()},
                     "runs": [{k: vars(v) for k, v in r.items()} for r in results],
                 },
                 fh,
@@ -327,12 +527,11 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _layer_params(args, data) -> dict[str, int]:
+def _layer_params(args) -> dict[str, int]:
     from zoo_surgery import masked_layers
 
-    model = zoo.load(
-        args.model, weights=None, num_classes=10, input_shape=tuple(data[0][0].shape[1:]), masked=True
-    )
+    shape = (1, 8, 8) if args.dataset == "digits" else (1, 28, 28)
+    model = zoo.load(args.model, weights=None, num_classes=10, input_shape=shape, masked=True)
     return {name: sum(p.numel() for _, p, _ in layer.masked_pairs()) for name, layer in masked_layers(model)}
 
 
