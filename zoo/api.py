@@ -23,8 +23,16 @@ def load(name: str, **kwargs: Any) -> Any:
     ``num_classes``, ``trainable``, ``progress``; a folder ``zoo.save_pretrained`` wrote (or
     ``"local-dir:DIR"``) loads that saved model; ``features_only=True`` (with ``out_indices``) gives a CNN's
     feature maps at each scale; see the README. ``"hf-hub:ORG/REPO[@REVISION]"`` loads a
-    model from a Hugging Face Hub repository in timm's layout.
+    model from a Hugging Face Hub repository in timm's layout. Every module returned has Keras'
+    ``trainable`` property; ``input_tensor=zoo.Input(...)`` returns the model applied to it (symbolic).
     """
+    from zoo.models.applications import finish_load
+
+    input_tensor = kwargs.pop("input_tensor", None)
+    return finish_load(_load(name, **kwargs), input_tensor)
+
+
+def _load(name: str, **kwargs: Any) -> Any:
     from zoo import saving
 
     if saving.is_saved_model(name):

@@ -58,11 +58,10 @@ def trainable_class(cls: type) -> type:
         return cls
     sub = _SUBCLASSES.get(cls)
     if sub is None:
-        sub = type(
-            cls.__name__,
-            (cls, Trainable),
-            {"__module__": cls.__module__, "__qualname__": cls.__qualname__, "__reduce_ex__": _reduce_ex},
-        )
+        namespace: dict[str, Any] = {"__module__": cls.__module__, "__qualname__": cls.__qualname__}
+        if cls.__reduce_ex__ is object.__reduce_ex__ and cls.__reduce__ is object.__reduce__:
+            namespace["__reduce_ex__"] = _reduce_ex  # classes with their own (GraphModule) keep it
+        sub = type(cls.__name__, (cls, Trainable), namespace)
         _SUBCLASSES[cls] = sub
     return sub
 
