@@ -51,6 +51,7 @@ _LAZY: dict[str, str] = {
     "Sequential": "zoo.models.sequential:Sequential",
     "Model": "zoo.models.model:Model",
     "Input": "zoo.models.symbolic:Input",
+    "load_model": "zoo.models.saving:load_model",
 }
 
 __all__ = [

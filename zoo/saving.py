@@ -219,7 +219,16 @@ def _load_application(saved: SavedModel, overrides: dict[str, Any]) -> Any:
     return model
 
 
-_BUILT_IN: dict[str, Loader] = {"application": _load_application}
+def _load_keras_model(saved: SavedModel, overrides: dict[str, Any]) -> Any:
+    from zoo.models.saving import _rebuild
+
+    return _rebuild(saved, overrides)
+
+
+_BUILT_IN: dict[str, Loader] = {
+    "application": _load_application,
+    **dict.fromkeys(("sequential", "functional", "weights"), _load_keras_model),
+}
 
 
 def _card(info: Any, options: Mapping[str, Any], path: Any, **facts: Any) -> str:

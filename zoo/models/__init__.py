@@ -18,6 +18,8 @@ _LAZY: dict[str, str] = {
     "InputSpec": "zoo.models.graph:InputSpec",
     "Trainable": "zoo.models.trainable:Trainable",
     "with_trainable": "zoo.models.trainable:with_trainable",
+    "load_model": "zoo.models.saving:load_model",
+    "save_model": "zoo.models.saving:save_model",
 }
 
 __all__ = sorted(_LAZY)
