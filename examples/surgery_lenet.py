@@ -344,9 +344,13 @@ def _said(seed: int, label: str, run: Run) -> None:
 
 
 def _ms(values: list[float], fmt: str = ".2f") -> str:
-    mean = statistics.fmean(values)
-    std = statistics.stdev(values) if len(values) > 1 else 0.0
-    return f"{mean:{fmt}} +- {std:{fmt}}"
+    """``mean +- std`` over the seeds; one seed has no spread, so it is shown alone."""
+    values = [v for v in values if not math.isnan(v)]
+    if not values:
+        return "-"
+    if len(values) == 1:
+        return f"{values[0]:{fmt}}"
+    return f"{statistics.fmean(values):{fmt}} +- {statistics.stdev(values):{fmt}}"
 
 
 def table(results: list[dict[str, Run]], args, params: dict[str, int]) -> str:

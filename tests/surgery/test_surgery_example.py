@@ -41,9 +41,10 @@ def test_reproduction_script_smoke(tmp_path, capsys, monkeypatch):
     ]
     assert script.main(args) == 0
     printed = capsys.readouterr().out
-    for needle in ("fc1", "fc2", "fc3", "compression (x)", "test error pruned (%)", "splice events", "+-"):
+    for needle in ("fc1", "fc2", "fc3", "compression (x)", "test error pruned (%)", "splice events"):
         assert needle in printed
     runs = json.loads(out.read_text())["runs"]
+    assert script._ms([1.0, 3.0]) == "2.00 +- 1.41" and script._ms([2.0]) == "2.00"  # one seed: no spread
     assert len(runs) == 1
     assert set(runs[0]) == {"dense", "surgery", "prune-only", "prune-only matched", "torch-prune"}
     assert runs[0]["surgery"]["compression"] > 1.5
