@@ -8,6 +8,7 @@ by a local HTTP server, and an imdb-sized npz of object arrays. Prints a table o
 
 from __future__ import annotations
 
+import argparse
 import gzip
 import hashlib
 import http.server
@@ -20,6 +21,7 @@ from functools import partial
 from pathlib import Path
 
 import numpy as np
+from measure import Spread, paired_ratio, report_load, time_cases
 
 
 def idx(array: np.ndarray) -> bytes:
@@ -36,15 +38,6 @@ def mnist_like(n: int, rng: np.random.Generator) -> np.ndarray:
     return images
 
 
-def timed(fn, repeat: int = 3) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
 def keras_idx_load(paths: dict[str, Path]):
     """What keras.datasets.fashion_mnist.load_data does on every call: gunzip everything into memory."""
     out = {}
@@ -56,6 +49,9 @@ def keras_idx_load(paths: dict[str, Path]):
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    rounds = parser.parse_args().rounds
     rng = np.random.default_rng(0)
     work = Path(tempfile.mkdtemp(prefix="zoo-bench-"))
     os.environ["ZOO_HOME"] = str(work / "home")
@@ -90,16 +86,20 @@ def main() -> None:
                        "sha256": hashlib.sha256(data).hexdigest(), "md5": None, "size": len(data)}  # fmt: skip
     sources.FILES["mnist"] = specs
 
+    report_load("start")
     rows = []
     start = time.perf_counter()
     (x_train, _), _ = zoo.datasets.load("mnist")
-    first = time.perf_counter() - start
-    warm = timed(lambda: zoo.datasets.load("mnist"))
-    keras = timed(lambda: keras_idx_load(paths))
+    first = Spread((time.perf_counter() - start,))  # happens once: one sample
+    times = time_cases({
+        "keras": lambda: keras_idx_load(paths),
+        "warm": lambda: zoo.datasets.load("mnist"),
+        "touch": lambda: float(zoo.datasets.load("mnist")[0][0][:64].float().mean()),
+    }, rounds=rounds)  # fmt: skip
+    keras = times["keras"]
     rows.append(("mnist-size IDX, first load (download+verify+decompress)", first, keras))
-    rows.append(("mnist-size IDX, later load (memory-mapped)", warm, keras))
-    touch = timed(lambda: float(zoo.datasets.load("mnist")[0][0][:64].float().mean()))
-    rows.append(("  ... and read 64 images", touch, keras))
+    rows.append(("mnist-size IDX, later load (memory-mapped)", times["warm"], keras))
+    rows.append(("  ... and read 64 images", times["touch"], keras))
 
     # imdb-sized object arrays: restricted unpickler vs np.load(allow_pickle=True) (older Keras)
     from zoo.datasets.formats import load_npz
@@ -123,11 +123,16 @@ def main() -> None:
         with np.load(npz, allow_pickle=True) as f:
             return {k: f[k] for k in f.files}
 
-    rows.append(("imdb-size npz, restricted unpickler", timed(lambda: load_npz(npz)), timed(unsafe)))
+    npz_times = time_cases({"zoo": lambda: load_npz(npz), "unsafe": unsafe}, rounds=rounds)
+    rows.append(("imdb-size npz, restricted unpickler", npz_times["zoo"], npz_times["unsafe"]))
+    report_load("end")
 
-    print(f"{'case':58} {'zoo s':>8} {'keras s':>8} {'ratio':>7}")
+    print(f"median (min-max) over {rounds} interleaved rounds; ratio = keras time / zoo time")
+    print(f"{'case':58} {'zoo s':>26} {'keras s':>26} {'ratio':>24}")
     for name, ours, theirs in rows:
-        print(f"{name:58} {ours:8.4f} {theirs:8.4f} {theirs / ours:7.1f}x")
+        ratio = paired_ratio(theirs, ours) if len(ours.samples) == len(theirs.samples) else \
+            Spread(tuple(t / ours.median for t in theirs.samples))  # fmt: skip
+        print(f"{name:58} {ours.show('.4f'):>26} {theirs.show('.4f'):>26} {ratio.show('.1f', 'x'):>24}")
     server.shutdown()
     del x_train
 

@@ -13,15 +13,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import tempfile
-import time
-from collections.abc import Callable
 
 import numpy as np
 import onnxruntime
 import torch
 import torchvision
+from measure import paired_ratio, report_load, time_cases
 
 import zoo
 
@@ -30,17 +28,6 @@ def build(name: str) -> torch.nn.Module:
     if zoo.list("applications", name):
         return zoo.load(name, weights=None)
     return torchvision.models.get_model(name, weights=None)
-
-
-def median_seconds(fn: Callable[[], object], repeats: int, warmup: int) -> float:
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main() -> None:
@@ -64,9 +51,11 @@ def main() -> None:
         options.intra_op_num_threads, options.inter_op_num_threads = args.threads, 1
         session = onnxruntime.InferenceSession(str(result.path), options, providers=["CPUExecutionProvider"])
     print(result)
+    report_load("start")
     print(
         f"\n{args.model}, {args.size}x{args.size}, {args.threads} threads, torch {torch.__version__}, "
-        f"onnxruntime {onnxruntime.__version__}; median of {args.repeats} runs\n"
+        f"onnxruntime {onnxruntime.__version__}; median of {args.repeats} interleaved runs, "
+        "speedup per run: median (min-max)\n"
     )
     header = ("batch", "eager torch ms", "onnxruntime ms", "ort speedup", "eager img/s", "ort img/s")
     print(" | ".join(header))
@@ -75,14 +64,17 @@ def main() -> None:
         x = torch.randn(batch, 3, args.size, args.size)
         feed = {"input": x.numpy()}
         with torch.inference_mode():
-            eager = median_seconds(lambda x=x: model(x), args.repeats, args.warmup)
             reference = model(x).numpy()
-        ort = median_seconds(lambda feed=feed: session.run(None, feed), args.repeats, args.warmup)
+            times = time_cases({"eager": lambda x=x: model(x), "ort": lambda feed=feed: session.run(None, feed)},
+                               rounds=args.repeats, warmup=args.warmup)  # fmt: skip
+        eager, ort = times["eager"].median, times["ort"].median
+        speedup = paired_ratio(times["eager"], times["ort"])
         diff = float(np.abs(session.run(None, feed)[0] - reference).max())
         assert diff <= result.tolerance, f"onnxruntime differs from torch by {diff} at batch {batch}"
-        row = (batch, f"{eager * 1e3:.1f}", f"{ort * 1e3:.1f}", f"{eager / ort:.2f}x",
+        row = (batch, f"{eager * 1e3:.1f}", f"{ort * 1e3:.1f}", speedup.show(".2f", "x"),
                f"{batch / eager:.1f}", f"{batch / ort:.1f}")  # fmt: skip
         print(" | ".join(map(str, row)), flush=True)
+    report_load("end")
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 Both stream the file, hash it with sha256 and move it into place; zoo additionally fsyncs, keeps a
 resumable part and takes a file lock. Also timed: a warm-cache hit (what every ``zoo.load`` pays).
 
-    .venv/bin/python benchmarks/bench_hub.py [--mib 256] [--repeat 3]
+    .venv/bin/python benchmarks/bench_hub.py [--mib 256] [--rounds 5]
 """
 
 from __future__ import annotations
@@ -13,10 +13,11 @@ import hashlib
 import os
 import tempfile
 import threading
-import time
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+
+from measure import paired_ratio, report_load, time_cases
 
 
 def serve(folder: Path) -> tuple[ThreadingHTTPServer, str]:
@@ -29,20 +30,12 @@ def serve(folder: Path) -> tuple[ThreadingHTTPServer, str]:
     return httpd, f"http://127.0.0.1:{httpd.server_address[1]}"
 
 
-def best(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--mib", type=int, default=256)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
+    report_load("start")
 
     import torch.hub
 
@@ -68,23 +61,19 @@ def main() -> None:
         def torch_cold():
             torch.hub.download_url_to_file(url, str(root / "t.pth"), hash_prefix=digest[:8], progress=False)
 
-        zoo_s = best(zoo_cold, args.repeat)
-        torch_s = best(torch_cold, args.repeat)
+        times = time_cases({"zoo.hub.fetch": zoo_cold, "torch.hub": torch_cold}, rounds=args.rounds)
         zoo.hub.fetch(url, sha256=digest[:8])
-        hit_s = best(lambda: zoo.hub.fetch(url, sha256=digest[:8]), 200)
+        hit = time_cases({"hit": lambda: zoo.hub.fetch(url, sha256=digest[:8])}, rounds=5, inner=100)["hit"]
         httpd.shutdown()
+    report_load("end")
 
-    rows = [
-        ("download + sha256 (cold)", f"{args.mib} MiB", zoo_s, torch_s),
-    ]
-    print(f"{'case':28} {'size':>8} {'zoo s':>8} {'torch s':>8} {'zoo/torch':>9}")
-    for case, size, z, t in rows:
-        print(f"{case:28} {size:>8} {z:8.3f} {t:8.3f} {z / t:9.2f}")
-    print(f"warm-cache hit (zoo.hub.fetch of a cached file): {hit_s * 1e3:.3f} ms")
-    print(
-        f"throughput: zoo {args.mib / zoo_s:.0f} MiB/s, torch.hub {args.mib / torch_s:.0f} MiB/s "
-        f"(best of {args.repeat}; zoo also fsyncs before the file enters the cache)"
-    )
+    zoo_s, torch_s = times["zoo.hub.fetch"], times["torch.hub"]
+    print(f"download + sha256 (cold), {args.mib} MiB, median (min-max) over {args.rounds} interleaved rounds")
+    print(f"  zoo.hub.fetch   {zoo_s.show('.3f', ' s')}   {zoo_s.scaled(1 / args.mib).show('.4f')} s/MiB")
+    print(f"  torch.hub       {torch_s.show('.3f', ' s')}   {torch_s.scaled(1 / args.mib).show('.4f')} s/MiB")
+    print(f"  zoo / torch.hub time, per round: {paired_ratio(zoo_s, torch_s).show('.2f')} "
+          "(zoo also fsyncs, keeps a resumable part and takes a file lock)")  # fmt: skip
+    print(f"warm-cache hit (zoo.hub.fetch of a cached file): {hit.scaled(1e3).show('.3f', ' ms')}")
 
 
 if __name__ == "__main__":

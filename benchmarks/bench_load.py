@@ -20,6 +20,7 @@ import tempfile
 from pathlib import Path
 
 from fresh_process import child_script, compare, compile_zoo
+from measure import report_load
 
 from zoo.hub.store import derived_record
 
@@ -65,6 +66,7 @@ def main() -> None:
                         help="torch's file format: zip (torch >= 1.6) and/or legacy (torchvision's oldest files)")
     args = parser.parse_args()
     compile_zoo()
+    report_load("start")
 
     work = Path(tempfile.mkdtemp(prefix="zoo-bench-load-"))
     rows = []
@@ -74,23 +76,24 @@ def main() -> None:
         env.pop("ZOO_OFFLINE", None)
         for arch in args.arch:
             path = make_weights(arch, work / fmt / "torch", fmt)
-            med = compare(CHILD, ("zoo", "torchvision"), arch, path.as_uri(), env, args.runs)
+            med, speedup = compare(CHILD, ("zoo", "torchvision"), arch, path.as_uri(), env, args.runs)
             record = derived_record(path, "tensors").name
             mapped = any((work / fmt / "zoo" / "blobs").glob(f"*/{record}"))
             label = f"{arch} {fmt}{'' if mapped or fmt == 'zip' else ' (unmapped)'}"
-            rows.append((label, path.stat().st_size / 2**20, med["torchvision"], med["zoo"]))
+            rows.append((label, path.stat().st_size / 2**20, med["torchvision"], med["zoo"], speedup))
 
+    report_load("end")
     print(f"\nzoo.load vs torchvision weights=DEFAULT, warm cache, median of {args.runs} fresh processes")
     print(f"(python {sys.version.split()[0]}, {os.cpu_count()} CPUs. Memory in MB: peak = peak RSS of the process "
           "(imports included); +load = RSS growth over the load; +fwd = RSS growth after one forward pass,\n"
           "which also counts zoo's memory-mapped weights once they are read: file-backed pages the OS can share "
           "and drop, unlike torchvision's private copies)\n")  # fmt: skip
-    header = (f"{'model, file format':26} {'file MB':>8} {'tv s':>7} {'zoo s':>7} {'speed-up':>8} {'tv peak':>8} {'zoo peak':>8} "
+    header = (f"{'model, file format':26} {'file MB':>8} {'tv s':>7} {'zoo s':>7} {'speed-up (range)':>16} {'tv peak':>8} {'zoo peak':>8} "
               f"{'tv +load':>8} {'zoo +load':>9} {'tv +fwd':>8} {'zoo +fwd':>8}")  # fmt: skip
     print(header)
     print("-" * len(header))
-    for arch, size, tv, zo in rows:
-        print(f"{arch:26} {size:8.0f} {tv['seconds']:7.3f} {zo['seconds']:7.3f} {tv['seconds'] / zo['seconds']:7.1f}x "
+    for arch, size, tv, zo, speedup in rows:
+        print(f"{arch:26} {size:8.0f} {tv['seconds']:7.3f} {zo['seconds']:7.3f} {speedup.show('.1f', 'x'):>16} "
               f"{tv['peak_mb']:8.0f} {zo['peak_mb']:8.0f} {tv['load_mb']:8.0f} {zo['load_mb']:9.0f} "
               f"{tv['forward_mb']:8.0f} {zo['forward_mb']:8.0f}")  # fmt: skip
 

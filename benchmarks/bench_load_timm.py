@@ -19,6 +19,7 @@ import tempfile
 from pathlib import Path
 
 from fresh_process import child_script, compare, compile_zoo
+from measure import report_load
 
 CHILD = child_script(
     imports="import timm, zoo",
@@ -60,6 +61,7 @@ def main() -> None:
     parser.add_argument("--arch", nargs="+", default=["resnet50", "legacy_xception", "nasnetalarge"])
     args = parser.parse_args()
     compile_zoo()
+    report_load("start")
     with tempfile.TemporaryDirectory() as tmp:
         hub = Path(tmp) / "hub"
         env = {k: v for k, v in os.environ.items() if not k.startswith("ZOO_")}
@@ -79,17 +81,18 @@ def main() -> None:
             files[arch] = path
         rows = []
         for arch in args.arch:
-            med = compare(CHILD, ("timm", "zoo"), arch, str(files[arch]), env, args.runs)
-            rows.append((arch, files[arch].stat().st_size / 2**20, med["timm"], med["zoo"]))
+            med, speedup = compare(CHILD, ("timm", "zoo"), arch, str(files[arch]), env, args.runs)
+            rows.append((arch, files[arch].stat().st_size / 2**20, med["timm"], med["zoo"], speedup))
 
+    report_load("end")
     print(f"\nzoo.load('timm:NAME') vs timm.create_model(NAME, pretrained=True), same file, warm cache, median of "
           f"{args.runs} fresh processes (python {sys.version.split()[0]}, {os.cpu_count()} CPUs; memory in MB)")
-    header = (f"{'model':16} {'file MB':>8} {'timm s':>7} {'zoo s':>7} {'speed-up':>8} {'timm peak':>9} {'zoo peak':>8} "
+    header = (f"{'model':16} {'file MB':>8} {'timm s':>7} {'zoo s':>7} {'speed-up (range)':>16} {'timm peak':>9} {'zoo peak':>8} "
               f"{'timm load':>9} {'zoo load':>8}")  # fmt: skip
     print(header)
     print("-" * len(header))
-    for arch, size, tm, zo in rows:
-        print(f"{arch:16} {size:8.0f} {tm['seconds']:7.3f} {zo['seconds']:7.3f} {tm['seconds'] / zo['seconds']:7.1f}x "
+    for arch, size, tm, zo, speedup in rows:
+        print(f"{arch:16} {size:8.0f} {tm['seconds']:7.3f} {zo['seconds']:7.3f} {speedup.show('.1f', 'x'):>16} "
               f"{tm['peak_mb']:9.0f} {zo['peak_mb']:8.0f} {tm['load_mb']:9.0f} {zo['load_mb']:8.0f}")  # fmt: skip
 
 

@@ -11,11 +11,12 @@ import argparse
 import importlib.util
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from measure import Spread, paired_ratio, report_load
 
 
 def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, int]:
@@ -44,6 +45,7 @@ def main() -> None:
     if importlib.util.find_spec("timm") is not None:
         commands["timm list_models()"] = [py, "-c", "import timm; print('\\n'.join(timm.list_models()))"]
 
+    report_load("start")
     for cmd in commands.values():  # warm the OS file cache once
         timed(cmd, env)
     times: dict[str, list[float]] = {name: [] for name in commands}
@@ -53,15 +55,16 @@ def main() -> None:
             seconds, counts[name] = timed(cmd, env)
             times[name].append(seconds)
 
-    zoo_median = statistics.median(times["zoo list applications"])
+    report_load("end")
+    zoo_times = times["zoo list applications"]
     print(f"\nListing pretrained models from a fresh process, median of {args.runs} runs "
           f"(python {sys.version.split()[0]}, {os.cpu_count()} CPUs)\n")  # fmt: skip
-    header = f"{'command':28} {'models':>7} {'median s':>9} {'min s':>7} {'vs zoo':>8}"
+    header = f"{'command':28} {'models':>7} {'s, median (min-max)':>24} {'vs zoo, per round':>22}"
     print(header)
     print("-" * len(header))
     for name, samples in times.items():
-        median = statistics.median(samples)
-        print(f"{name:28} {counts[name]:7d} {median:9.3f} {min(samples):7.3f} {median / zoo_median:7.1f}x")
+        ratio = paired_ratio(samples, zoo_times)
+        print(f"{name:28} {counts[name]:7d} {Spread(tuple(samples)).show('.3f'):>24} {ratio.show('.1f', 'x'):>22}")
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ import time
 
 import numpy as np
 import torch
+from measure import Spread, interleave, paired_ratio, report_load, time_cases
 from zoo_videoqa.data import Vocabulary, encode
 from zoo_videoqa.model import video_tensor
 
@@ -83,7 +84,9 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--repeat", type=int, default=3, help="passes over the sample per throughput figure")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds of the two training runs")
     args = parser.parse_args()
+    report_load("start")
     weights = args.weights or ("toy_shapes" if args.backbone == "toy_cnn" else None)
 
     data = zoo.get("datasets", "toy_video_qa", "train", clips=args.clips, frames=args.frames, size=args.size, seed=args.seed)
@@ -96,33 +99,43 @@ def main() -> None:
                      num_answers=len(answers), frame_size=args.size)  # fmt: skip
     initial = {k: v.clone() for k, v in model.head.state_dict().items()}
 
-    # 1. recompute: the full model, frozen backbone included, on raw frames every epoch
-    torch.manual_seed(args.seed)
-    loss_full, epoch_full = epochs_of(model, lambda ids: video_tensor(clips[ids]), c, q, a, len(answers), args)
-
-    # 2. cache: features once, then the head alone on memory-mapped features
-    model.head.load_state_dict(initial)
-    torch.manual_seed(args.seed)
     with tempfile.TemporaryDirectory() as root:
         cache = FeatureCache(model.encoder, root=root, transform=video_tensor)
         start = time.perf_counter()
         features = cache.features(lambda: (clips[i : i + 32] for i in range(0, len(clips), 32)),
                                   fingerprint=data.fingerprint, count=len(clips))  # fmt: skip
         extract = time.perf_counter() - start
-        start = time.perf_counter()
-        cache.features([], fingerprint=data.fingerprint, count=len(clips))
-        reread = time.perf_counter() - start
-        loss_cached, epoch_cached = epochs_of(
-            model.head, lambda ids: torch.from_numpy(np.ascontiguousarray(features[ids])), c, q, a, len(answers), args
-        )
+        hit = time_cases({"hit": lambda: cache.features([], fingerprint=data.fingerprint, count=len(clips))},
+                         rounds=5, inner=20)["hit"]  # fmt: skip
+        curves: dict[str, list[float]] = {}
+
+        def run(name, module, source):
+            def case() -> float:
+                model.head.load_state_dict(initial)
+                torch.manual_seed(args.seed)
+                curves[name], seconds = epochs_of(module, source, c, q, a, len(answers), args)
+                return seconds
+
+            return case
+
+        # recompute: the full model, frozen backbone included, on raw frames every epoch;
+        # cache: the head alone on the memory-mapped features. Interleaved rounds, each from the same weights.
+        epochs = interleave({
+            "recompute": run("recompute", model, lambda ids: video_tensor(clips[ids])),
+            "cache": run("cache", model.head, lambda ids: torch.from_numpy(np.ascontiguousarray(features[ids]))),
+        }, rounds=args.rounds, warmup=0)  # fmt: skip
+    loss_full, loss_cached = curves["recompute"], curves["cache"]
     same = np.allclose(np.round(loss_full, 4), np.round(loss_cached, 4), atol=1.01e-4)
+    speedup = paired_ratio(epochs["recompute"], epochs["cache"])
+    report_load("end")
 
     print(f"\nvideo QA training, {args.backbone} {args.size}x{args.size}, {args.clips} clips x {args.frames} frames, "
-          f"{len(a)} questions, batch {args.batch_size}, {torch.get_num_threads()} threads")  # fmt: skip
-    print(f"{'':34}{'s/epoch':>10}{'ratio':>10}")
-    print(f"{'recompute backbone every epoch':34}{epoch_full:>10.3f}{1.0:>10.2f}")
-    print(f"{'feature cache (head only)':34}{epoch_cached:>10.3f}{epoch_full / epoch_cached:>10.2f}")
-    print(f"one-off feature extraction {extract:.2f}s, cache hit {reread * 1000:.1f} ms")
+          f"{len(a)} questions, batch {args.batch_size}, {torch.get_num_threads()} threads; "
+          f"median (min-max) over {args.rounds} interleaved rounds")  # fmt: skip
+    print(f"{'recompute backbone every epoch':34}{Spread(tuple(epochs['recompute'])).show('.3f', ' s/epoch')}")
+    print(f"{'feature cache (head only)':34}{Spread(tuple(epochs['cache'])).show('.3f', ' s/epoch')}")
+    print(f"{'cache speed-up, per round':34}{speedup.show('.2f', 'x')}")
+    print(f"one-off feature extraction {extract:.2f}s, cache hit {hit.scaled(1e3).show('.3f', ' ms')}")
     print("loss per epoch, recompute:", " ".join(f"{x:.4f}" for x in loss_full))
     print("loss per epoch, cached:   ", " ".join(f"{x:.4f}" for x in loss_cached))
     print(f"loss curves match to 4 decimals: {same}")

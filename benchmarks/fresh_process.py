@@ -14,6 +14,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+from measure import Spread, interleave, paired_ratio, spread_of
+
 ROOT = Path(__file__).resolve().parents[1]
 
 _TEMPLATE = """
@@ -64,16 +66,17 @@ def run_child(script: str, lib: str, arch: str, source: str, env: dict[str, str]
 
 
 def compare(script: str, libs: tuple[str, ...], arch: str, source: str, env: dict[str, str], runs: int
-            ) -> dict[str, dict[str, float]]:  # fmt: skip
-    """Median figures per library: one untimed load each first (caches, zoo's tensor record, the page
-    cache), then ``runs`` timed loads interleaved, so load on the machine hits every library alike."""
-    for lib in libs:
-        run_child(script, lib, arch, source, env)
-    results: dict[str, list[dict[str, float]]] = {lib: [] for lib in libs}
-    for _ in range(runs):
-        for lib in libs:
-            results[lib].append(run_child(script, lib, arch, source, env))
-    return {lib: medians(timed) for lib, timed in results.items()}
+            ) -> tuple[dict[str, dict[str, float]], Spread]:  # fmt: skip
+    """Median figures per library, and the anchor's load time over zoo's per round (the speed-up).
+
+    One untimed load each first (caches, zoo's tensor record, the page cache), then ``runs`` rounds of
+    one timed load per library in turn (``measure.interleave``), so load on the machine hits every library
+    alike. ``libs`` holds ``"zoo"`` and one anchor."""
+    cases = {lib: (lambda lib=lib: run_child(script, lib, arch, source, env)) for lib in libs}
+    results = interleave(cases, rounds=runs)
+    (anchor,) = (lib for lib in libs if lib != "zoo")
+    speedup = paired_ratio(spread_of(results[anchor], "seconds"), spread_of(results["zoo"], "seconds"))
+    return {lib: medians(timed) for lib, timed in results.items()}, speedup
 
 
 def medians(runs: list[dict[str, float]]) -> dict[str, float]:

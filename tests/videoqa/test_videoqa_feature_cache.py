@@ -150,3 +150,44 @@ def test_weights_changed_after_first_use_recompute(tmp_path):
     after = cache.features(batched(x), fingerprint="d1", count=10)
     assert (cache.misses, enc.seen) == (2, 20)
     np.testing.assert_allclose(after, 2.0 * before, rtol=1e-6)
+
+
+def _change(enc: Counting, how: str) -> None:
+    if how == "optimizer step":
+        enc.linear.weight.grad = torch.ones_like(enc.linear.weight)
+        torch.optim.SGD(enc.parameters(), lr=0.5).step()
+    elif how == "load_state_dict":
+        enc.load_state_dict({**enc.state_dict(), "mean": torch.ones(4)})
+    elif how == "parameter replaced":  # same values, new tensor object: its version counter starts at 0
+        enc.linear.bias = nn.Parameter(torch.full((3,), 0.25))
+    elif how == "submodule replaced":
+        enc.linear = nn.Linear(4, 3)
+
+
+@pytest.mark.parametrize("how", ["optimizer step", "load_state_dict", "parameter replaced", "submodule replaced"])
+def test_hit_skips_the_full_hash_but_notices_changes(tmp_path, monkeypatch, how):
+    from zoo.utils import feature_cache
+
+    hashed = []
+    real = feature_cache.state_digest
+    monkeypatch.setattr(feature_cache, "state_digest", lambda m: hashed.append(1) or real(m))
+    enc, x = Counting(), data()
+    cache = FeatureCache(enc, root=tmp_path)
+    cache.features(batched(x), fingerprint="d1", count=10)
+    cache.features(batched(x), fingerprint="d1", count=10)
+    cache.features(batched(x), fingerprint="d1", count=10)
+    assert (len(hashed), cache.hits, cache.misses) == (1, 2, 1)  # hits compare versions, not bytes
+    _change(enc, how)
+    after = cache.features(batched(x), fingerprint="d1", count=10)
+    assert (len(hashed), cache.misses) == (2, 2)
+    np.testing.assert_allclose(after, enc.linear(torch.from_numpy(x) - enc.mean).detach().numpy(), rtol=1e-6)
+
+
+def test_running_statistics_count_as_a_change(tmp_path):
+    enc = nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3))
+    x = data()
+    cache = FeatureCache(enc, root=tmp_path)
+    cache.features(batched(x), fingerprint="d1", count=10)
+    enc.train()(torch.randn(8, 4))  # a training-mode forward updates running_mean in place
+    cache.features(batched(x), fingerprint="d1", count=10)
+    assert cache.misses == 2
