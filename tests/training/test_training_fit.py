@@ -498,3 +498,114 @@ def test_sparse_crossentropy_on_segmentation_logits_with_axis_1():
     assert loss(logits, target).item() == pytest.approx(
         nn.functional.cross_entropy(logits, target).item(), rel=1e-6
     )
+
+
+class DrawsRandomNumbers(Callback):
+    """Records one draw from each RNG a user's code may use (torch, numpy, Python) at every epoch start."""
+
+    def __init__(self):
+        super().__init__()
+        self.draws = {}
+
+    def on_epoch_begin(self, epoch, logs=None):
+        import random
+
+        self.draws[epoch] = (torch.rand(1).item(), float(np.random.rand()), random.random())
+
+
+def _seed_everything(seed):
+    import random
+
+    torch.manual_seed(seed)
+    np.random.seed(seed)
+    random.seed(seed)
+
+
+def test_resume_restores_every_rng(tmp_path, make_mlp, make_data):
+    x, y = make_data(32)
+    common = dict(optimizer=sgd(), loss="sparse_categorical_crossentropy", batch_size=16, verbose=0)
+    _seed_everything(0)
+    straight = DrawsRandomNumbers()
+    zoo.fit(make_mlp(), x, y, epochs=4, callbacks=[straight], **common)
+    _seed_everything(0)
+    ckpt = tmp_path / "state.pt"
+    zoo.fit(make_mlp(), x, y, epochs=2, callbacks=[DrawsRandomNumbers(), ModelCheckpoint(ckpt)], **common)
+    _seed_everything(123)  # the resumed process starts from other RNG states: the checkpoint must win
+    resumed = DrawsRandomNumbers()
+    zoo.fit(make_mlp(), x, y, epochs=4, callbacks=[resumed], resume_from=ckpt, **common)
+    assert sorted(resumed.draws) == [2, 3]
+    for epoch in (2, 3):
+        for rng, a, b in zip(
+            ("torch", "numpy", "python"), resumed.draws[epoch], straight.draws[epoch], strict=True
+        ):
+            assert a == b, f"{rng} RNG not restored (epoch {epoch})"
+
+
+class EpochsOnly(Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        pass
+
+
+class Keras2BatchEnd(Callback):
+    def on_batch_end(self, batch, logs=None):
+        pass
+
+
+def test_a_callback_that_overrides_no_batch_hook_is_not_dispatched_per_batch(monkeypatch, mlp, data):
+    from zoo.training import loop
+    from zoo.training.callbacks.base import CallbackList
+
+    assert not CallbackList([EpochsOnly()]).wants("on_train_batch_end")
+    assert CallbackList([Keras2BatchEnd()]).wants("on_train_batch_end")  # the Keras 2 spelling counts
+    built = []
+    real = loop.LazyLogs
+    monkeypatch.setattr(loop, "LazyLogs", lambda compute: built.append(1) or real(compute))
+    x, y = data
+    common = dict(loss="sparse_categorical_crossentropy", batch_size=16, verbose=0, validation_data=(x, y))
+    zoo.fit(mlp, x, y, callbacks=[EpochsOnly()], **common)
+    assert built == []  # no batch logs made: no per-batch dispatch at all
+    zoo.fit(mlp, x, y, callbacks=[Keras2BatchEnd()], **common)
+    assert len(built) == -(-len(x) // 16)  # one per training batch (no test-batch observer)
+
+
+def test_every_hook_gets_a_dict_of_logs(mlp, data):
+    from collections.abc import Mapping
+
+    seen = []
+
+    class Records(Callback):
+        pass
+
+    hooks = [
+        name
+        for name in vars(Callback)
+        if name.startswith("on_") and "_batch_" in name or name.endswith(("_begin", "_end"))
+    ]
+    for name in hooks:
+        setattr(Records, name, lambda self, *args, _name=name: seen.append((_name, args[-1])))
+    x, y = data
+    model = mlp
+    zoo.fit(
+        model,
+        x,
+        y,
+        loss="sparse_categorical_crossentropy",
+        batch_size=32,
+        verbose=0,
+        validation_data=(x, y),
+        callbacks=[Records()],
+    )
+    zoo.evaluate(model, x, y, loss="sparse_categorical_crossentropy", verbose=0, callbacks=[Records()])
+    zoo.predict(model, x, verbose=0, callbacks=[Records()])
+    called = {name for name, _ in seen}
+    assert {
+        "on_train_begin",
+        "on_epoch_begin",
+        "on_train_batch_begin",
+        "on_test_begin",
+        "on_predict_begin",
+        "on_predict_end",
+        "on_train_end",
+    } <= called
+    not_dicts = [(name, logs) for name, logs in seen if not isinstance(logs, Mapping)]
+    assert not_dicts == []

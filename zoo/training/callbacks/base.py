@@ -140,10 +140,13 @@ class CallbackList:
         return any(c.runs_on_all_ranks for c in self._batch[hook]) if all_ranks else bool(self._batch[hook])
 
     def _call(self, hook: str, *args: Any) -> None:
+        *leading, logs = args  # every hook's last argument is its logs: a dict, never None (Keras 3)
         for callback in self.callbacks:
-            getattr(callback, hook)(*args)
+            getattr(callback, hook)(*leading, {} if logs is None else logs)
 
     def _call_batch(self, hook: str, batch: int, logs: Any) -> None:
+        if logs is None:
+            logs = {}
         for callback in self._batch[hook]:
             getattr(callback, hook)(batch, logs)
 
