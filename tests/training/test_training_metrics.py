@@ -124,3 +124,19 @@ def test_cosine_similarity_metric_is_the_cosine():
     metric.update(torch.tensor([[1.0, 0.0], [1.0, 1.0]]), torch.tensor([[2.0, 0.0], [-1.0, -1.0]]))
     assert metric.result().item() == pytest.approx(0.0, abs=1e-6)
     assert metric.direction == "up"
+
+
+def test_default_names_keep_acronyms_whole():
+    """One spelling rule (zoo.naming.snake_case, Keras' to_snake_case) for metric and loss default names."""
+    from zoo.training.losses import Loss
+
+    class AUC(M.Metric):
+        pass
+
+    class KLDivergence(Loss):
+        pass
+
+    class TopKScore(M.Metric):
+        pass
+
+    assert (AUC().name, KLDivergence().name, TopKScore().name) == ("auc", "kl_divergence", "top_k_score")

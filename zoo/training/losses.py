@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from zoo.layers._base import get_mask, with_mask
+from zoo.naming import snake_case
 from zoo.training.fused_losses import FUSED, FusedLoss
 
 EPSILON = 1e-7
@@ -235,7 +236,7 @@ class Loss(nn.Module):
         if reduction not in _REDUCTIONS:
             raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}.")
         self.reduction = reduction
-        self.name = name or _snake(type(self).__name__)
+        self.name = name or snake_case(type(self).__name__)
 
     def call(self, input: Tensor, target: Tensor) -> Tensor:
         raise NotImplementedError
@@ -260,10 +261,6 @@ def _broadcast_weight(weight: Tensor, values: Tensor) -> Tensor:
         weight = weight.unsqueeze(-1)
     return weight
 
-
-def _snake(name: str) -> str:
-    out = "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
-    return out
 
 
 class LossFunctionWrapper(Loss):

@@ -15,6 +15,7 @@ import torch
 from torch import Tensor
 
 from zoo.layers._base import get_mask
+from zoo.naming import snake_case
 from zoo.training import losses as _losses
 from zoo.training.data import batch_size_of
 
@@ -43,7 +44,7 @@ class Metric:
     direction = "down"
 
     def __init__(self, name: str | None = None) -> None:
-        self.name = name or _snake(type(self).__name__)
+        self.name = name or snake_case(type(self).__name__)
         self.total: Tensor | None = None
         self.count: Tensor | float = 0.0
 
@@ -115,9 +116,6 @@ class Metric:
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r})"
 
-
-def _snake(name: str) -> str:
-    return "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
 
 
 class Mean(Metric):

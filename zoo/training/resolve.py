@@ -9,6 +9,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from zoo.naming import snake_case
 from zoo.training.callbacks.base import Callback
 from zoo.training.metrics import Accuracy, MeanMetricWrapper, Metric
 
@@ -90,16 +91,13 @@ def resolve_metric(spec: Any, loss: Any = None) -> Metric:
     if isinstance(spec, type) and issubclass(spec, Metric):
         return spec()
     if callable(spec):
-        name = getattr(spec, "name", None) or getattr(spec, "__name__", None) or _snake(type(spec).__name__)
+        name = getattr(spec, "name", None) or getattr(spec, "__name__", None) or snake_case(type(spec).__name__)
         return MeanMetricWrapper(spec, name=name)
     raise TypeError(
         f"a metric must be a name ('accuracy'), a dict, a zoo.training.Metric or a function "
         f"(y_pred, y_true) -> tensor, got {type(spec).__name__}."
     )
 
-
-def _snake(name: str) -> str:
-    return "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
 
 
 def resolve_metrics(specs: Iterable[Any] | None, loss: Any = None) -> list[Metric]:
