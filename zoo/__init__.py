@@ -12,6 +12,8 @@ from zoo._lazy import lazy_exports
 from zoo.api import get, info, list, load
 from zoo.errors import (
     AmbiguousNameError,
+    ArgumentError,
+    DataError,
     DownloadError,
     IntegrityError,
     ModelError,
@@ -56,6 +58,8 @@ _LAZY: dict[str, str] = {
 
 __all__ = [
     "AmbiguousNameError",
+    "ArgumentError",
+    "DataError",
     "DownloadError",
     "IntegrityError",
     "ModelError",

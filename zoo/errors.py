@@ -45,3 +45,13 @@ class IntegrityError(DownloadError):
 
 class OfflineError(DownloadError):
     """A file is needed that is not in the cache while ``ZOO_OFFLINE=1``."""
+
+
+class ArgumentError(ZooError, TypeError):
+    """An argument zoo does not take, or of a kind it cannot use (an unknown layer keyword, a fractional
+    ``batch_size``, a callback outside a list)."""
+
+
+class DataError(ZooError, ValueError):
+    """Data that cannot mean what it was given as: logits to a loss told it gets probabilities, labels
+    outside the model's outputs, inputs and targets of different lengths."""

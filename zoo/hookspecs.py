@@ -48,6 +48,8 @@ KINDS: tuple[str, ...] = (
     "callbacks",
     "activations",
     "initializers",
+    "regularizers",
+    "constraints",
     "exporters",
 )
 
@@ -99,6 +101,16 @@ def zoo_register_activations(register: Register) -> None:
 @hookspec
 def zoo_register_initializers(register: Register) -> None:
     """Register initializers: targets build a callable that fills a tensor in place."""
+
+
+@hookspec
+def zoo_register_regularizers(register: Register) -> None:
+    """Register weight regularizers: targets build a callable ``penalty(tensor) -> scalar tensor``."""
+
+
+@hookspec
+def zoo_register_constraints(register: Register) -> None:
+    """Register weight constraints: targets build a callable ``project(tensor) -> tensor`` (same shape)."""
 
 
 @hookspec

@@ -31,6 +31,8 @@ _SINGULAR = {
     "callback": "callbacks",
     "activation": "activations",
     "initializer": "initializers",
+    "regularizer": "regularizers",
+    "constraint": "constraints",
     "exporter": "exporters",
 }
 

@@ -20,6 +20,8 @@ from torch import nn
 from torch.nn.modules.lazy import LazyModuleMixin
 from torch.nn.parameter import UninitializedParameter
 
+from zoo.layers._keras import Layer
+
 MASK_ATTR = "_zoo_mask"
 
 
@@ -125,7 +127,7 @@ def activation_repr(fn: Callable | None) -> str:
     return getattr(fn, "__name__", type(fn).__name__)
 
 
-class LazyLayer(LazyModuleMixin, nn.Module):
+class LazyLayer(LazyModuleMixin, Layer):
     """A layer whose parameter shapes depend on the input, materialised on the first call.
 
     Subclasses create ``UninitializedParameter``s for unknown shapes and implement ``build(x)`` to

@@ -9,9 +9,10 @@ from torch import nn
 from torch.nn import functional as F
 
 from zoo.layers._base import LazyLayer, get_mask, with_mask
+from zoo.layers._keras import Layer, Weight
 
 
-class _Pointwise(nn.Module):
+class _Pointwise(Layer):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return with_mask(self.fn(x), get_mask(x))
 
@@ -94,6 +95,8 @@ class PReLU(LazyLayer):
     """``x`` if ``x >= 0`` else ``alpha * x`` with a learned ``alpha`` per input element (Keras), shared
     along ``shared_axes`` (numbered from 1, batch excluded: ``(2, 3)`` gives one alpha per channel of a
     channels-first image, like ``torch.nn.PReLU(C)``)."""
+
+    keras_weights = {"alpha": Weight(("alpha",))}
 
     def __init__(self, alpha_initializer: float = 0.0, shared_axes: Sequence[int] | None = None) -> None:
         super().__init__()

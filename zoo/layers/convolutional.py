@@ -17,6 +17,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from zoo.layers._base import LazyLayer, activation_repr, check_rank, get_activation, maybe_lazy, tuple_n
+from zoo.layers._keras import Layer, Weight
 
 _PADDINGS = ("valid", "same", "causal")
 
@@ -56,8 +57,16 @@ def _check_padding(layer: str, padding: str, allowed: Sequence[str] = ("valid", 
     return padding
 
 
-class _Conv(nn.Module):
-    rank = 2
+_KERNEL_AND_BIAS = {
+    "kernel": Weight(("conv.weight",), "glorot_uniform"),
+    "bias": Weight(("conv.bias",), "zeros"),
+}
+
+
+class _Conv(Layer):
+    rank = keras_channels = 2
+    keras_weights = _KERNEL_AND_BIAS
+    keras_input_size = ("in_channels", 0, None)
     _lazy = {1: nn.LazyConv1d, 2: nn.LazyConv2d, 3: nn.LazyConv3d}
     _eager = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}
 
@@ -108,23 +117,30 @@ class _Conv(nn.Module):
 class Conv1D(_Conv):
     """1-D convolution over ``(N, C, L)``; ``padding`` may also be ``"causal"``."""
 
-    rank = 1
+    rank = keras_channels = 1
 
 
 class Conv2D(_Conv):
     """2-D convolution over ``(N, C, H, W)``."""
 
-    rank = 2
+    rank = keras_channels = 2
 
 
 class Conv3D(_Conv):
     """3-D convolution over ``(N, C, D, H, W)``."""
 
-    rank = 3
+    rank = keras_channels = 3
 
 
 class DepthwiseConv2D(LazyLayer):
     """One ``kernel_size`` filter per input channel (``depth_multiplier`` of them), channels kept apart."""
+
+    keras_weights = {
+        "depthwise": Weight(("weight",), "glorot_uniform"),
+        "bias": Weight(("bias",), "zeros"),
+    }
+    keras_input_size = ("in_channels", 0, None)
+    keras_channels = 2
 
     def __init__(
         self,
@@ -178,8 +194,16 @@ class DepthwiseConv2D(LazyLayer):
         return f"kernel_size={self.kernel_size}, depth_multiplier={self.depth_multiplier}, padding={self.padding!r}"
 
 
-class SeparableConv2D(nn.Module):
+class SeparableConv2D(Layer):
     """Depthwise convolution followed by a 1x1 pointwise convolution to ``filters`` channels."""
+
+    keras_weights = {
+        "depthwise": Weight(("depthwise.weight",)),
+        "pointwise": Weight(("pointwise.conv.weight",)),
+        "bias": Weight(("pointwise.conv.bias",)),
+    }
+    keras_input_size = ("in_channels", 0, None)
+    keras_channels = 2
 
     def __init__(
         self,
@@ -203,9 +227,10 @@ class SeparableConv2D(nn.Module):
             dilation_rate,
             use_bias=False,
             in_channels=in_channels,
+            data_format="channels_first",  # this layer warns about channels-last inputs, once
         )
         mid = in_channels * depth_multiplier if in_channels else None
-        self.pointwise = Conv2D(filters, 1, use_bias=use_bias, in_channels=mid)
+        self.pointwise = Conv2D(filters, 1, use_bias=use_bias, in_channels=mid, data_format="channels_first")
         self.activation = get_activation(activation)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -216,6 +241,10 @@ class SeparableConv2D(nn.Module):
 class Conv2DTranspose(LazyLayer):
     """Transposed 2-D convolution; output size ``in * stride`` with ``"same"``, ``(in - 1) * stride + k``
     with ``"valid"`` (Keras). For ``"same"`` it is exactly the gradient of a Keras ``"same"`` Conv2D."""
+
+    keras_weights = {"kernel": Weight(("weight",), "glorot_uniform"), "bias": Weight(("bias",), "zeros")}
+    keras_input_size = ("in_channels", 0, None)
+    keras_channels = 2
 
     def __init__(
         self,
@@ -292,8 +321,10 @@ def _pairs(value: int | Sequence, what: str) -> tuple[tuple[int, int], tuple[int
     raise ValueError(f"{what} must be an int, (rows, cols) or ((top, bottom), (left, right)); got {value!r}.")
 
 
-class ZeroPadding2D(nn.Module):
+class ZeroPadding2D(Layer):
     """Pads rows and columns of ``(N, C, H, W)`` with zeros."""
+
+    keras_channels = 2
 
     def __init__(self, padding: int | Sequence = 1) -> None:
         super().__init__()
@@ -308,8 +339,10 @@ class ZeroPadding2D(nn.Module):
         return f"padding={self.padding}"
 
 
-class Cropping2D(nn.Module):
+class Cropping2D(Layer):
     """Removes rows and columns from the edges of ``(N, C, H, W)``."""
+
+    keras_channels = 2
 
     def __init__(self, cropping: int | Sequence = ((0, 0), (0, 0))) -> None:
         super().__init__()
@@ -327,8 +360,10 @@ class Cropping2D(nn.Module):
         return f"cropping={self.cropping}"
 
 
-class UpSampling2D(nn.Module):
+class UpSampling2D(Layer):
     """Repeats rows and columns ``size`` times (``"nearest"``) or interpolates (``"bilinear"``)."""
+
+    keras_channels = 2
 
     def __init__(self, size: int | Sequence[int] = 2, interpolation: str = "nearest") -> None:
         super().__init__()

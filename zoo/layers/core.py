@@ -10,14 +10,22 @@ from torch import nn
 from torch.nn import functional as F
 
 from zoo.layers._base import activation_repr, check_rank, get_activation, get_mask, with_mask
+from zoo.layers._keras import Layer, Weight
 from zoo.layers._tracing import is_tracing
 
 
-class Dense(nn.Module):
+class Dense(Layer):
     """``activation(x @ W.T + b)`` over the last axis (Keras ``Dense``); any leading axes are kept.
 
-    Without ``input_dim`` the input size is inferred on the first call (``nn.LazyLinear``).
+    Without ``input_dim`` (or ``input_shape``) the input size is inferred on the first call
+    (``nn.LazyLinear``). Weights start as in Keras (``glorot_uniform`` kernel, zero bias).
     """
+
+    keras_weights = {
+        "kernel": Weight(("linear.weight",), "glorot_uniform"),
+        "bias": Weight(("linear.bias",), "zeros"),
+    }
+    keras_input_size = ("input_dim", -1, 1)
 
     def __init__(
         self,
@@ -52,12 +60,12 @@ class Dense(nn.Module):
         return f"units={self.units}, activation={activation_repr(self.activation)}"
 
 
-class Activation(nn.Module):
+class Activation(Layer):
     """Applies an activation given by registered name or as a callable."""
 
     def __init__(self, activation: str | Callable) -> None:
         super().__init__()
-        self.name = activation if isinstance(activation, str) else activation_repr(activation)
+        self.activation_name = activation if isinstance(activation, str) else activation_repr(activation)
         self.fn = get_activation(activation)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -65,10 +73,10 @@ class Activation(nn.Module):
         return with_mask(y, get_mask(x))
 
     def extra_repr(self) -> str:
-        return self.name
+        return self.activation_name
 
 
-class Dropout(nn.Module):
+class Dropout(Layer):
     """Zeroes a fraction ``rate`` of the inputs while training; ``noise_shape`` shares the drop pattern
     along axes of size 1 (Keras semantics, batch axis included)."""
 
@@ -99,7 +107,7 @@ class Dropout(nn.Module):
         return f"rate={self.rate}"
 
 
-class Flatten(nn.Module):
+class Flatten(Layer):
     """``(N, d1, d2, ...) -> (N, d1*d2*...)``."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -107,7 +115,7 @@ class Flatten(nn.Module):
         return x.reshape(x.shape[0], -1) if x.ndim > 1 else x.reshape(-1, 1)
 
 
-class Reshape(nn.Module):
+class Reshape(Layer):
     """Reshape everything but the batch axis to ``target_shape`` (one entry may be -1)."""
 
     def __init__(self, target_shape: Sequence[int]) -> None:
@@ -127,7 +135,7 @@ class Reshape(nn.Module):
         return f"target_shape={self.target_shape}"
 
 
-class Permute(nn.Module):
+class Permute(Layer):
     """Permute non-batch axes, numbered from 1 as in Keras: ``Permute((2, 1))`` swaps the last two of 3-D."""
 
     def __init__(self, dims: Sequence[int]) -> None:
@@ -144,7 +152,7 @@ class Permute(nn.Module):
         return f"dims={self.dims}"
 
 
-class RepeatVector(nn.Module):
+class RepeatVector(Layer):
     """``(N, F) -> (N, n, F)``."""
 
     def __init__(self, n: int) -> None:
@@ -159,7 +167,7 @@ class RepeatVector(nn.Module):
         return f"n={self.n}"
 
 
-class Lambda(nn.Module):
+class Lambda(Layer):
     """Wraps a function of tensors as a layer (it has no parameters of its own)."""
 
     def __init__(self, function: Callable[..., torch.Tensor]) -> None:
@@ -175,7 +183,7 @@ class Lambda(nn.Module):
         return getattr(self.function, "__name__", repr(self.function))
 
 
-class Masking(nn.Module):
+class Masking(Layer):
     """Marks timesteps whose features all equal ``mask_value`` as padding for the layers that follow.
 
     Input ``(N, T, ...)``; masked steps are zeroed in the output and the ``(N, T)`` mask travels with it.
@@ -198,7 +206,7 @@ class Masking(nn.Module):
         return f"mask_value={self.mask_value}"
 
 
-class Embedding(nn.Module):
+class Embedding(Layer):
     """Integer ids ``(N, ...)`` -> vectors ``(N, ..., output_dim)``.
 
     With ``mask_zero=True`` id 0 is padding: the output carries the mask ``ids != 0``, which recurrent
@@ -206,11 +214,12 @@ class Embedding(nn.Module):
     ``input_dim`` must count the padding id (vocabulary size + 1).
     """
 
+    keras_weights = {"embeddings": Weight(("embedding.weight",), "random_uniform")}  # Keras: U(-0.05, 0.05)
+
     def __init__(self, input_dim: int, output_dim: int, mask_zero: bool = False) -> None:
         super().__init__()
         self.input_dim, self.output_dim, self.mask_zero = int(input_dim), int(output_dim), bool(mask_zero)
         self.embedding = nn.Embedding(self.input_dim, self.output_dim)
-        nn.init.uniform_(self.embedding.weight, -0.05, 0.05)  # Keras' default initializer
 
     def compute_mask(self, ids: torch.Tensor) -> torch.Tensor | None:
         return ids != 0 if self.mask_zero else None

@@ -14,11 +14,14 @@ from torch import nn
 from torch.nn import functional as F
 
 from zoo.layers._base import LazyLayer, activation_repr, check_rank, get_activation, tuple_n
+from zoo.layers._keras import Weight
 from zoo.layers.convolutional import _check_padding
 
 
 class _LocallyConnected(LazyLayer):
     rank = 2
+    # torch's own initialisation is kept: Keras' fans for this (positions, in, filters) layout differ
+    keras_weights = {"kernel": Weight(("weight",)), "bias": Weight(("bias",))}
 
     def __init__(
         self,

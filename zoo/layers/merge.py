@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
-from torch import nn
 from torch.nn import functional as F
+
+from zoo.layers._keras import Layer
 
 
 def _inputs(layer: str, inputs: tuple) -> list[torch.Tensor]:
@@ -25,7 +26,7 @@ def _shapes(inputs: Sequence[torch.Tensor]) -> str:
     return ", ".join(str(tuple(x.shape)) for x in inputs)
 
 
-class _Elementwise(nn.Module):
+class _Elementwise(Layer):
     """Combines same-shaped (or broadcastable) inputs elementwise."""
 
     def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
@@ -85,7 +86,7 @@ class Minimum(_Elementwise):
         return out
 
 
-class Concatenate(nn.Module):
+class Concatenate(Layer):
     """Joins inputs along ``axis`` (Keras default -1, the feature axis; use 1 for channels-first maps)."""
 
     def __init__(self, axis: int = -1) -> None:
@@ -114,7 +115,7 @@ class Concatenate(nn.Module):
         return f"axis={self.axis}"
 
 
-class Dot(nn.Module):
+class Dot(Layer):
     """Keras ``Dot``: per-sample dot product of two tensors over ``axes`` (an int or one per input,
     counting the batch axis as 0); ``normalize=True`` gives cosine similarity. ``(N, d) . (N, d) -> (N, 1)``;
     ``(N, A, K) . (N, K, B)`` with ``axes=(2, 1)`` -> ``(N, A, B)``."""

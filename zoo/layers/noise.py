@@ -5,10 +5,10 @@ from __future__ import annotations
 import math
 
 import torch
-from torch import nn
 from torch.nn import functional as F
 
 from zoo.layers._base import get_mask, with_mask
+from zoo.layers._keras import Layer
 
 
 def _check_rate(layer: str, rate: float) -> float:
@@ -17,7 +17,7 @@ def _check_rate(layer: str, rate: float) -> float:
     return float(rate)
 
 
-class GaussianNoise(nn.Module):
+class GaussianNoise(Layer):
     """Adds zero-mean Gaussian noise of standard deviation ``stddev``."""
 
     def __init__(self, stddev: float) -> None:
@@ -33,7 +33,7 @@ class GaussianNoise(nn.Module):
         return f"stddev={self.stddev}"
 
 
-class GaussianDropout(nn.Module):
+class GaussianDropout(Layer):
     """Multiplies by Gaussian noise of mean 1 and standard deviation ``sqrt(rate / (1 - rate))``."""
 
     def __init__(self, rate: float) -> None:
@@ -50,7 +50,7 @@ class GaussianDropout(nn.Module):
         return f"rate={self.rate}"
 
 
-class AlphaDropout(nn.Module):
+class AlphaDropout(Layer):
     """Dropout that keeps the mean and variance of SELU activations (``F.alpha_dropout``)."""
 
     def __init__(self, rate: float) -> None:

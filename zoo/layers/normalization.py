@@ -13,11 +13,20 @@ from torch import nn
 from torch.nn import functional as F
 
 from zoo.layers._base import LazyLayer, get_mask, with_mask
+from zoo.layers._keras import Weight
 
 
 class BatchNormalization(LazyLayer):
     """Normalises over every axis but ``axis`` (default 1, the channel axis of channels-first inputs;
     ``axis=-1`` for ``(N, T, F)`` sequences), for inputs of any rank >= 2."""
+
+    keras_weights = {
+        "gamma": Weight(("weight",), "ones"),
+        "beta": Weight(("bias",), "zeros"),
+        "moving_mean": Weight(("running_mean",), "zeros"),
+        "moving_variance": Weight(("running_var",), "ones"),
+    }
+    keras_channels = 0
 
     def __init__(
         self,
@@ -69,6 +78,8 @@ class BatchNormalization(LazyLayer):
 
 class LayerNormalization(LazyLayer):
     """Normalises each sample over the trailing ``axis`` (an int or several trailing axes)."""
+
+    keras_weights = {"gamma": Weight(("weight",), "ones"), "beta": Weight(("bias",), "zeros")}
 
     def __init__(
         self, axis: int | Sequence[int] = -1, epsilon: float = 1e-3, center: bool = True, scale: bool = True

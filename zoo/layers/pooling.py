@@ -6,18 +6,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
-from torch import nn
 from torch.nn import functional as F
 
 from zoo.layers._base import check_rank, get_mask, resolve_mask, tuple_n
+from zoo.layers._keras import Layer
 from zoo.layers.convolutional import _check_padding, pad_input
 
 _MAX = {1: F.max_pool1d, 2: F.max_pool2d, 3: F.max_pool3d}
 _AVG = {1: F.avg_pool1d, 2: F.avg_pool2d, 3: F.avg_pool3d}
 
 
-class _Pool(nn.Module):
-    rank = 2
+class _Pool(Layer):
+    rank = keras_channels = 2
     kind = "max"
 
     def __init__(
@@ -58,30 +58,36 @@ class _Pool(nn.Module):
 
 
 class MaxPooling1D(_Pool):
-    rank, kind = 1, "max"
+    rank = keras_channels = 1
+    kind = "max"
 
 
 class MaxPooling2D(_Pool):
-    rank, kind = 2, "max"
+    rank = keras_channels = 2
+    kind = "max"
 
 
 class MaxPooling3D(_Pool):
-    rank, kind = 3, "max"
+    rank = keras_channels = 3
+    kind = "max"
 
 
 class AveragePooling1D(_Pool):
-    rank, kind = 1, "avg"
+    rank = keras_channels = 1
+    kind = "avg"
 
 
 class AveragePooling2D(_Pool):
-    rank, kind = 2, "avg"
+    rank = keras_channels = 2
+    kind = "avg"
 
 
 class AveragePooling3D(_Pool):
-    rank, kind = 3, "avg"
+    rank = keras_channels = 3
+    kind = "avg"
 
 
-class _GlobalPool(nn.Module):
+class _GlobalPool(Layer):
     """Reduces all spatial axes: ``(N, C, ...) -> (N, C)`` (``keepdims=True`` keeps them as size 1).
 
     ``data_format="channels_last"`` takes ``(N, ..., C)``, e.g. the ``(N, T, F)`` output of a recurrent

@@ -21,7 +21,9 @@ from torch.nn.modules.lazy import LazyModuleMixin
 from torch.nn.parameter import UninitializedParameter
 from torch.nn.utils.rnn import PackedSequence
 
+from zoo.errors import ArgumentError
 from zoo.layers._base import check_rank, resolve_mask, with_mask
+from zoo.layers._keras import Layer, Weight
 from zoo.layers._tracing import is_tracing
 
 _GATES = {"LSTM": 4, "GRU": 3, "RNN_TANH": 1, "RNN_RELU": 1}
@@ -136,40 +138,59 @@ class _PackedLayout:
         return aligned
 
 
-class _Recurrent(nn.Module):
+class _Recurrent(Layer):
     _torch_cls: type[nn.RNNBase] = nn.LSTM
     _n_states = 1
+    _activations: tuple[str, ...] = ("tanh",)  # what the fused kernel computes
+    keras_weights = {
+        "kernel": Weight(("rnn.weight_ih_l0",), "glorot_uniform"),
+        "recurrent": Weight(("rnn.weight_hh_l0",), "orthogonal"),
+        "bias": Weight(("rnn.bias_ih_l0", "rnn.bias_hh_l0"), "zeros"),
+    }
+    keras_input_size = ("input_size", -1, 2)
 
     def __init__(
         self,
         units: int,
+        activation: str = "tanh",
+        recurrent_activation: str = "sigmoid",
+        use_bias: bool = True,
         *,
         return_sequences: bool = False,
         return_state: bool = False,
         go_backwards: bool = False,
         dropout: float = 0.0,
+        recurrent_dropout: float = 0.0,
         input_size: int | None = None,
-        **rnn_kwargs: Any,
     ) -> None:
         super().__init__()
-        if "recurrent_dropout" in rnn_kwargs:
-            raise TypeError(
-                f"{type(self).__name__}: recurrent_dropout is not supported (it would rule out the fused "
-                "kernels); use dropout= (on the inputs, as in Keras) or a Dropout layer on the outputs."
+        name = type(self).__name__
+        if recurrent_dropout:
+            raise ArgumentError(
+                f"{name}: recurrent_dropout is not supported (it would rule out the fused kernels); use "
+                "dropout= (on the inputs, as in Keras) or a Dropout layer on the outputs."
+            )
+        if activation not in self._activations:
+            raise ValueError(
+                f"{name}: activation must be one of {self._activations} (the fused kernel), got {activation!r}."
+            )
+        if self._torch_cls is not nn.RNN and recurrent_activation != "sigmoid":
+            raise ValueError(
+                f"{name}: recurrent_activation must be 'sigmoid' (the fused kernel), got {recurrent_activation!r}."
             )
         if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"{type(self).__name__}: dropout must be in [0, 1), got {dropout!r}.")
+            raise ValueError(f"{name}: dropout must be in [0, 1), got {dropout!r}.")
         if not isinstance(units, int) or units <= 0:
-            raise ValueError(f"{type(self).__name__}: units must be a positive int, got {units!r}.")
+            raise ValueError(f"{name}: units must be a positive int, got {units!r}.")
         self.units = units
         self.return_sequences = return_sequences
         self.return_state = return_state
         self.go_backwards = go_backwards
         self.dropout = float(dropout)
-        self._config = dict(units=units, return_sequences=return_sequences, return_state=return_state,
-                            go_backwards=go_backwards, dropout=dropout, input_size=input_size,
-                            **rnn_kwargs)  # fmt: skip
-        self.rnn = _lazy_rnn(self._torch_cls, units, input_size, **rnn_kwargs)
+        options: dict[str, Any] = {"bias": use_bias}
+        if self._torch_cls is nn.RNN:
+            options["nonlinearity"] = activation
+        self.rnn = _lazy_rnn(self._torch_cls, units, input_size, **options)
 
     def forward(
         self,
@@ -293,19 +314,13 @@ class SimpleRNN(_Recurrent):
     """Keras ``SimpleRNN``: ``h_t = activation(W x_t + U h_{t-1} + b)`` with ``tanh`` or ``relu``."""
 
     _torch_cls = nn.RNN
-
-    def __init__(self, units: int, activation: str = "tanh", **kwargs: Any) -> None:
-        if activation not in ("tanh", "relu"):
-            raise ValueError(
-                f"SimpleRNN: activation must be 'tanh' or 'relu' (fused kernel), got {activation!r}."
-            )
-        super().__init__(units, nonlinearity=activation, **kwargs)
+    _activations = ("tanh", "relu")
 
 
 _MERGE_MODES = ("concat", "sum", "mul", "ave", None)
 
 
-class Bidirectional(nn.Module):
+class Bidirectional(Layer):
     """Runs a recurrent layer forwards and a fresh copy of it backwards over the valid steps, and merges.
 
     ``merge_mode`` is ``"concat"`` (default), ``"sum"``, ``"mul"``, ``"ave"`` or ``None`` (a pair). With
@@ -323,7 +338,7 @@ class Bidirectional(nn.Module):
         if merge_mode not in _MERGE_MODES:
             raise ValueError(f"Bidirectional: merge_mode must be one of {_MERGE_MODES}, got {merge_mode!r}.")
         self.forward_layer = layer
-        self.backward_layer = backward_layer if backward_layer is not None else type(layer)(**layer._config)
+        self.backward_layer = backward_layer if backward_layer is not None else type(layer)(**{k: v for k, v in layer.get_config().items() if k != "name"})
         self.merge_mode = merge_mode
         self.return_sequences = layer.return_sequences
         self.return_state = layer.return_state

@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from zoo.layers._base import check_rank, resolve_mask, with_mask
+from zoo.layers._keras import Layer
 from zoo.layers._tracing import is_tracing
 
 _AUTO = "auto"
@@ -19,7 +20,7 @@ def _frozen(module: nn.Module) -> bool:
     return bool(params) and not any(p.requires_grad for p in params)
 
 
-class TimeDistributed(nn.Module):
+class TimeDistributed(Layer):
     """Applies ``layer`` to each step of ``(N, T, ...)``, giving ``(N, T, ...)``.
 
     The ``N*T`` frames go through ``layer`` in one call (or in calls of at most ``chunk_size`` frames, to

@@ -15,6 +15,8 @@ from torch import nn
 from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as TF
 
+from zoo.layers._keras import Layer
+
 
 def _symmetric(factor: float | Sequence[float], name: str) -> tuple[float, float]:
     if isinstance(factor, (int, float)):
@@ -33,7 +35,7 @@ def _check_image(layer: nn.Module, x: torch.Tensor) -> None:
         raise ValueError(f"{type(layer).__name__} expects (C, H, W) or (N, C, H, W) images, got {shape}.")
 
 
-class _Augmentation(nn.Module):
+class _Augmentation(Layer):
     """Applies ``self.transform`` to each image independently, in training mode only."""
 
     transform: Callable[[torch.Tensor], torch.Tensor]
@@ -47,7 +49,7 @@ class _Augmentation(nn.Module):
         return torch.stack([self.transform(img) for img in x])
 
 
-class Rescaling(nn.Module):
+class Rescaling(Layer):
     """``x * scale + offset`` (e.g. ``Rescaling(1 / 255)``); always active."""
 
     def __init__(self, scale: float, offset: float = 0.0) -> None:
@@ -61,7 +63,7 @@ class Rescaling(nn.Module):
         return f"scale={self.scale}, offset={self.offset}"
 
 
-class Resizing(nn.Module):
+class Resizing(Layer):
     """Resize to ``(height, width)``; always active. ``crop_to_aspect_ratio`` centre-crops first."""
 
     def __init__(
@@ -81,7 +83,7 @@ class Resizing(nn.Module):
         return TF.resize(x, list(self.size), interpolation=self.interpolation, antialias=True)
 
 
-class CenterCrop(nn.Module):
+class CenterCrop(Layer):
     """Crop the centre ``(height, width)``; always active."""
 
     def __init__(self, height: int, width: int) -> None:

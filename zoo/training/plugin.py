@@ -1,4 +1,5 @@
-"""Built-in plugin: zoo's optimizers, losses, metrics, callbacks, activations and initializers.
+"""Built-in plugin: zoo's optimizers, losses, metrics, callbacks, activations, initializers, regularizers and
+constraints.
 
 Targets are lazy ``"module:attr"`` strings, so listing them imports no torch. Names are snake_case;
 Keras' CamelCase spellings (``CategoricalCrossentropy``, ``EarlyStopping``) match by normalisation, and
@@ -15,6 +16,8 @@ _MET = "zoo.training.metrics"
 _CB = "zoo.training.callbacks"
 _ACT = "zoo.training.activations"
 _INIT = "zoo.training.initializers"
+_REG = "zoo.training.regularizers"
+_CON = "zoo.training.constraints"
 
 OPTIMIZERS: dict[str, tuple[str, ...]] = {
     "sgd": (),
@@ -117,6 +120,21 @@ INITIALIZERS: dict[str, tuple[str, tuple[str, ...]]] = {
     "he_uniform": ("HeUniform", ("kaiming_uniform",)),
 }
 
+#: Keras' names (``keras.regularizers.get("l2")``) -> attribute; CamelCase class names match by normalisation.
+REGULARIZERS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "l1": ("L1", ()),
+    "l2": ("L2", ()),
+    "l1_l2": ("l1_l2", ()),
+    "orthogonal_regularizer": ("OrthogonalRegularizer", ()),
+}
+
+CONSTRAINTS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "max_norm": ("MaxNorm", ()),
+    "min_max_norm": ("MinMaxNorm", ()),
+    "non_neg": ("NonNeg", ("non_negative",)),
+    "unit_norm": ("UnitNorm", ()),
+}
+
 
 @hookimpl
 def zoo_register_optimizers(register: Register) -> None:
@@ -152,3 +170,15 @@ def zoo_register_activations(register: Register) -> None:
 def zoo_register_initializers(register: Register) -> None:
     for name, (cls, aliases) in INITIALIZERS.items():
         register(name, f"{_INIT}:{cls}", aliases=aliases)
+
+
+@hookimpl
+def zoo_register_regularizers(register: Register) -> None:
+    for name, (attr, aliases) in REGULARIZERS.items():
+        register(name, f"{_REG}:{attr}", aliases=aliases)
+
+
+@hookimpl
+def zoo_register_constraints(register: Register) -> None:
+    for name, (attr, aliases) in CONSTRAINTS.items():
+        register(name, f"{_CON}:{attr}", aliases=aliases)

@@ -1,12 +1,12 @@
 """One optimisation step: forward, loss, backward, gradient clipping, update (and LBFGS's closure).
 
-Where regularization plugs in (two marked places, nothing else needs to change):
+Regularization (``zoo.training.regularization.LayerTerms``) plugs in at two places:
 
 * **penalties** -- ``objective`` is the one function that turns a batch into the loss that is
-  differentiated; add the model's penalty terms (Keras ``model.losses``) to ``loss`` there, and every
-  optimizer (LBFGS re-evaluates it inside its closure), the reported ``loss`` and ``evaluate`` see them.
-* **constraints** -- ``take_step`` has one line after the update (LBFGS's and the others'); project
-  the constrained parameters there (Keras applies constraints right after the optimizer's update).
+  differentiated; it adds the layers' penalty terms (Keras ``model.losses``), so every optimizer (LBFGS
+  re-evaluates it inside its closure), the reported ``loss`` and ``evaluate`` see them.
+* **constraints** -- ``take_step`` projects the constrained parameters after the update (LBFGS's and the
+  others'), as Keras does.
 """
 
 from __future__ import annotations
@@ -17,8 +17,10 @@ from typing import Any
 import torch
 from torch import nn
 
+from zoo.training.data import batch_size_of
 from zoo.training.loss_computation import compute_loss
 from zoo.training.precision import Precision
+from zoo.training.regularization import LayerTerms
 
 #: ``() -> (y_pred, loss)``: the forward pass and loss of the current batch.
 Objective = Callable[[], "tuple[Any, torch.Tensor]"]
@@ -34,18 +36,28 @@ def call_model(module: nn.Module, x: Any) -> Any:
 
 
 def objective(
-    module: nn.Module, loss: Any, precision: Precision, x: Any, y: Any, sample_weight: Any
+    module: nn.Module,
+    loss: Any,
+    precision: Precision,
+    x: Any,
+    y: Any,
+    sample_weight: Any,
+    terms: LayerTerms | None = None,
 ) -> tuple[Any, torch.Tensor]:
-    """The model's outputs on ``x`` and the loss that training minimises."""
+    """The model's outputs on ``x`` and the loss that training minimises (with the layers' penalties)."""
     with precision.autocast():
         y_pred = call_model(module, x)
         value = compute_loss(loss, y_pred, y, sample_weight)
-    # Penalty hook: regularizer penalties are added to ``value`` here.
+        if terms is not None:
+            value = terms.add_penalties(value, batch_size_of(x))
     return y_pred, value
 
 
 def take_step(
-    optimizer: torch.optim.Optimizer, precision: Precision, evaluate: Objective
+    optimizer: torch.optim.Optimizer,
+    precision: Precision,
+    evaluate: Objective,
+    terms: LayerTerms | None = None,
 ) -> tuple[Any, torch.Tensor]:
     """Minimise ``evaluate()`` by one optimizer update; returns its ``(y_pred, loss)``."""
     if isinstance(optimizer, torch.optim.LBFGS):
@@ -56,7 +68,8 @@ def take_step(
         precision.backward(result[1])
         clip_gradients(optimizer, precision)
         precision.step(optimizer)
-    # Constraint hook: parameter constraints are applied here, after every update.
+    if terms is not None:
+        terms.constrain()  # Keras applies constraints right after the update
     return result
 
 

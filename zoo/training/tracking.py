@@ -16,14 +16,16 @@ from zoo.training.metrics import Mean, Metric
 
 
 class Tracker:
-    """The ``loss`` mean followed by the compiled metrics, in the order logs list them."""
+    """The ``loss`` mean (then ``regularization_loss`` where layers add penalties) followed by the
+    compiled metrics, in the order logs list them."""
 
-    def __init__(self, metrics: list[Metric]) -> None:
+    def __init__(self, metrics: list[Metric], penalty: Mean | None = None) -> None:
         self.loss = Mean("loss")
+        self.penalty = penalty  # updated by objective, as the penalties are added
         self.metrics = metrics
 
     def all(self) -> list[Metric]:
-        return [self.loss, *self.metrics]
+        return [self.loss, *([self.penalty] if self.penalty is not None else []), *self.metrics]
 
     def reset(self) -> None:
         for metric in self.all():

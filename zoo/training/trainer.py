@@ -29,6 +29,7 @@ from zoo.training.data import (
 from zoo.training.loss_computation import apply_class_weight, class_weight_table
 from zoo.training.metrics import Metric
 from zoo.training.precision import Precision, pick_device
+from zoo.training.regularization import LayerTerms
 from zoo.training.resolve import resolve_callbacks, resolve_loss, resolve_metrics, resolve_optimizer
 from zoo.training.step import objective, take_step
 from zoo.training.tracking import Tracker
@@ -71,7 +72,8 @@ class Trainer:
         self._optimizer_spec = optimizer
         self.optimizer: torch.optim.Optimizer | None = None
         self.loss = resolve_loss(loss) if loss is not None else None
-        self.tracker = Tracker(resolve_metrics(metrics, loss))
+        self.terms = LayerTerms(self.model)  # Keras layer keywords: penalties and constraints
+        self.tracker = Tracker(resolve_metrics(metrics, loss), penalty=self.terms.tracker)
         self.stop_training = False
         self.global_step = 0
         self.epoch = 0
@@ -115,7 +117,8 @@ class Trainer:
         y_pred, loss = take_step(
             self.optimizer,
             self.precision,
-            lambda: objective(self.module, self.loss, self.precision, x, y, sw),
+            lambda: objective(self.module, self.loss, self.precision, x, y, sw, self.terms),
+            self.terms,
         )
         self.global_step += 1
         self.tracker.update(loss, y_pred, y, sw, batch_size_of(x))
@@ -124,7 +127,7 @@ class Trainer:
     def test_step(self, batch: Any) -> None:
         x, y, sw = unpack(batch)
         x, y, sw = to_device(x, self.device), to_device(y, self.device), to_device(sw, self.device)
-        y_pred, loss = objective(self.model, self.loss, self.precision, x, y, sw)
+        y_pred, loss = objective(self.model, self.loss, self.precision, x, y, sw, self.terms)
         self.tracker.update(loss, y_pred, y, sw, batch_size_of(x))
 
     def reset_metrics(self) -> None:

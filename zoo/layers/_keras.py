@@ -1,0 +1,453 @@
+"""Keras' shared layer keywords, for every zoo layer through one base class, ``Layer``.
+
+Keras layers share keywords that say nothing about a layer's own computation: ``name=``, ``input_shape=``
+/ ``input_dim=``, ``trainable=``, ``<weight>_initializer=`` / ``<weight>_regularizer=`` /
+``<weight>_constraint=``, ``activity_regularizer=`` and, on layers with a channel axis, ``data_format=``.
+Rather than repeating them in every constructor, ``Layer.__init_subclass__`` wraps each subclass's
+``__init__``: the wrapper takes these keywords off, checks the others against the constructor's signature
+(an unknown keyword names the layer, lists what it takes and the closest match, as a ``zoo.ArgumentError``),
+runs the constructor, then applies them. A layer says what applies to it with three class attributes:
+
+* ``keras_weights``: Keras' weight names (``kernel``, ``bias``, ``recurrent`` ...) -> ``Weight`` (where
+  the tensors live and Keras' default initializer);
+* ``keras_input_size``: ``(argument, axis, rank)``: the constructor argument that fixes the input size,
+  the axis of ``input_shape`` that gives it (so a layer given ``input_shape=`` is built at once) and the
+  rank of one sample, when fixed (so ``input_dim=n`` means ``input_shape=(n,)`` for ``Dense``,
+  ``(None, n)`` for ``LSTM``);
+* ``keras_channels``: the spatial rank of a channels-first layer (0: any rank), which enables
+  ``data_format="channels_last"`` and the warning for inputs that look channels-last.
+
+Initializers of a lazily built weight are applied in a forward pre-hook right after torch materialises it
+(``load_state_dict`` cancels them: loaded weights win). Regularizers are evaluated when asked for
+(``layer.losses``, ``regularization_loss``, which ``zoo.fit`` adds to the loss); constraints are applied by
+``apply_constraints`` (``zoo.fit`` calls it after each optimizer step).
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import inspect
+import itertools
+import re
+import warnings
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+from torch.nn.parameter import is_lazy
+
+from zoo.errors import ArgumentError
+
+_COMMON = ("name", "input_shape", "input_dim", "trainable", "activity_regularizer")
+_ROLE_SUFFIXES = ("initializer", "regularizer", "constraint")
+_ROLE_KIND = {"initializer": "initializers", "regularizer": "regularizers", "constraint": "constraints"}
+_DATA_FORMATS = ("channels_first", "channels_last")
+_MAX_ACTIVITY_RECORDS = 64  # outside zoo.fit nobody clears them: keep memory bounded
+
+
+@dataclass(frozen=True)
+class Weight:
+    """One Keras weight of a layer: the attribute paths of its tensors (torch may keep two, e.g. an RNN's
+    two biases) and the initializer Keras uses by default (``None`` keeps the layer's own)."""
+
+    paths: tuple[str, ...]
+    initializer: str | None = None
+
+
+class LayerWarning(UserWarning):
+    """A layer was given something that probably does not mean what was meant (e.g. channels-last data)."""
+
+
+_uids: dict[str, itertools.count] = {}
+
+
+def _snake(name: str) -> str:
+    """Keras' ``to_snake_case``: ``Conv2D`` -> ``conv2d``, ``SimpleRNN`` -> ``simple_rnn``."""
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower().lstrip("_")
+
+
+def _unique_name(cls: type) -> str:
+    prefix = _snake(cls.__name__)
+    n = next(_uids.setdefault(prefix, itertools.count()))
+    return prefix if n == 0 else f"{prefix}_{n}"
+
+
+def _resolve(kind: str, spec: Any, what: str) -> Any:
+    """A registered name, a ``{"class_name": ..., "config": ...}`` / ``{"name": ..., **config}`` dict, or a
+    callable -> the object; ``None`` stays ``None``."""
+    if spec is None or (callable(spec) and not isinstance(spec, (str, type))):
+        return spec
+    from zoo.api import get
+
+    if isinstance(spec, str):
+        return get(kind, spec)
+    if isinstance(spec, type):
+        return spec()
+    if isinstance(spec, Mapping):
+        from zoo.training.resolve import name_and_config
+
+        name, config = name_and_config(spec, kind[:-1])
+        return get(kind, name, **config)
+    raise ArgumentError(
+        f"{what} must be the name of one of the {kind} (zoo list {kind}), a dict or a callable, got "
+        f"{type(spec).__name__} {spec!r}."
+    )
+
+
+def _check_shape(value: Any, layer: str) -> tuple[int | None, ...]:
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = (value,)
+    if isinstance(value, (tuple, list)) and all(
+        v is None or (isinstance(v, int) and not isinstance(v, bool) and v > 0) for v in value
+    ):
+        return tuple(value)
+    raise ArgumentError(
+        f"{layer}: input_shape is the shape of one sample without the batch axis, a tuple of positive ints "
+        f"(None for a free size), e.g. input_shape=(3, 224, 224); got {value!r}."
+    )
+
+
+def looks_channels_last(shape: tuple[int | None, ...], spatial: int) -> bool:
+    """Whether a per-sample ``(C, *spatial)`` shape looks like ``(*spatial, C)``: a last axis of 1, 3 or 4
+    smaller than every other axis (a ``(256, 4, 4)`` feature map does not qualify, a ``(28, 28, 1)`` image
+    does)."""
+    if len(shape) != spatial + 1 or any(s is None for s in shape):
+        return False
+    last = shape[-1]
+    return last in (1, 3, 4) and all(s > last for s in shape[:-1])  # type: ignore[operator]
+
+
+def channels_last_advice(layer: str, shape: tuple[int, ...], what: str, batched: bool) -> str:
+    ndim = len(shape) + (0 if batched else 1)  # the batched data's rank
+    order = (0, ndim - 1, *range(1, ndim - 1))
+    fix = "" if batched else f"input_shape={(shape[-1], *shape[:-1])} for channels-first data; else "
+    return (
+        f"{layer}: {what} {tuple(shape)} looks channels-last (last axis {shape[-1]}), but zoo layers are "
+        f"channels-first (batch, channels, spatial...). Give {fix}permute the data (x.permute{order}) or "
+        "give the layer data_format='channels_last'."
+    )
+
+
+class Layer(nn.Module):
+    """The base of every zoo layer: Keras' shared keywords (see the module docstring), ``name``,
+    ``input_shape``, ``get_config()`` and ``losses``."""
+
+    keras_weights: ClassVar[Mapping[str, Weight]] = {}
+    keras_input_size: ClassVar[tuple[str, int, int | None] | None] = None
+    keras_channels: ClassVar[int | None] = None
+
+    name: str
+    input_shape: tuple[int | None, ...] | None
+
+    def __init__(self) -> None:
+        super().__init__()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is not None and not hasattr(init, "__zoo_original__"):
+            cls.__init__ = _keras_init(init)  # type: ignore[method-assign]
+
+    # -- what Keras users read ------------------------------------------------------------------------
+    def get_config(self) -> dict[str, Any]:
+        """The constructor arguments as given (by parameter name, Keras keywords included), so that
+        ``type(layer)(**layer.get_config())`` builds the same layer afresh."""
+        return dict(self.__dict__.get("_zoo_config", {}))
+
+    @property
+    def losses(self) -> list[torch.Tensor]:
+        """Keras' ``layer.losses``: this layer's weight penalties (now) and the activity penalties of its
+        calls since they were last collected. Nested layers have their own."""
+        return [*_weight_penalties(self), *self.__dict__.get("_zoo_activity_losses", ())]
+
+    def extra_repr(self) -> str:
+        return ""
+
+
+def _accepted(cls: type) -> tuple[list[str], bool]:
+    """The keyword names ``cls``'s constructor takes, and whether it passes unknown ones on (a ``**kwargs``
+    that reaches no zoo constructor). A ``**kwargs`` that reaches a parent zoo layer's constructor adds
+    that constructor's names."""
+    names: list[str] = []
+    for klass in cls.__mro__:
+        original = getattr(klass.__dict__.get("__init__"), "__zoo_original__", None)
+        if original is None:
+            continue
+        params = list(inspect.signature(original).parameters.values())[1:]
+        names += [p.name for p in params if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+        if not any(p.kind is p.VAR_KEYWORD for p in params):
+            return list(dict.fromkeys(names)), False
+    return list(dict.fromkeys(names)), True
+
+
+def _keras_init(init: Callable[..., None]) -> Callable[..., None]:
+    signature = inspect.signature(init)
+
+    @functools.wraps(init)
+    def __init__(self: Layer, *args: Any, **kwargs: Any) -> None:
+        if self.__dict__.get("_zoo_constructing"):  # a super().__init__ inside: the outer call does the rest
+            init(self, *args, **kwargs)
+            return
+        object.__setattr__(self, "_zoo_constructing", True)
+        try:
+            own, keras = _split(type(self), kwargs)
+            try:
+                bound = signature.bind(self, *args, **own)
+            except TypeError as error:
+                raise ArgumentError(f"{type(self).__name__}: {error}.") from None
+            config = dict(list(bound.arguments.items())[1:])
+            _input_size(type(self), keras, own, set(signature.parameters))
+            init(self, *args, **own)
+        finally:
+            self.__dict__.pop("_zoo_constructing", None)
+        object.__setattr__(self, "_zoo_config", {**config, **keras})
+        _apply(self, keras)
+
+    __init__.__zoo_original__ = init  # type: ignore[attr-defined]
+    return __init__
+
+
+def _keras_names(cls: type, accepted: list[str]) -> list[str]:
+    names = [n for n in _COMMON if n not in accepted]
+    names += [f"{role}_{s}" for role in cls.keras_weights for s in _ROLE_SUFFIXES]
+    if cls.keras_channels is not None:
+        names.append("data_format")
+    return [n for n in dict.fromkeys(names) if n not in accepted]
+
+
+def _split(cls: type, kwargs: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The constructor's own keywords and the Keras ones; anything else is an ArgumentError."""
+    accepted, passes_on = _accepted(cls)
+    keras_names = _keras_names(cls, accepted)
+    own: dict[str, Any] = {}
+    keras: dict[str, Any] = {}
+    for key, value in kwargs.items():
+        if key in keras_names:
+            keras[key] = value
+        elif key in accepted or passes_on:
+            own[key] = value
+        else:
+            raise ArgumentError(_unknown_message(cls, key, accepted + keras_names))
+    return own, keras
+
+
+def _unknown_message(cls: type, key: str, accepted: list[str]) -> str:
+    close = difflib.get_close_matches(key, accepted, n=1, cutoff=0.5)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    extra = ""
+    if key.endswith(_ROLE_SUFFIXES) and cls.keras_weights:
+        extra = f" Its weights are named {', '.join(cls.keras_weights)} (Keras' names)."
+    elif key.endswith(_ROLE_SUFFIXES):
+        extra = " It has no weights to initialise, regularise or constrain."
+    elif key == "data_format":
+        extra = " It has no channel axis (convolution, pooling and BatchNormalization layers take data_format)."
+    return f"{cls.__name__} takes no keyword {key!r}.{hint}{extra} It takes: {', '.join(accepted)}."
+
+
+def _input_size(cls: type, keras: dict[str, Any], own: dict[str, Any], params: set[str]) -> None:
+    """``input_shape=`` / ``input_dim=`` -> the constructor's input-size argument (so the layer is built at
+    once), and the size argument -> ``input_shape`` where the sample's rank is known."""
+    name = cls.__name__
+    if "input_shape" in keras and "input_dim" in keras:
+        raise ArgumentError(f"{name}: give input_shape= or input_dim=, not both.")
+    data_format = keras.get("data_format", "channels_first")
+    if data_format not in _DATA_FORMATS:
+        raise ArgumentError(f"{name}: data_format must be one of {_DATA_FORMATS}, got {data_format!r}.")
+    if "input_shape" in keras:
+        shape = keras["input_shape"] = _check_shape(keras["input_shape"], name)
+        spatial = cls.keras_channels
+        if spatial and "data_format" not in keras and looks_channels_last(shape, spatial):
+            warnings.warn(channels_last_advice(name, shape, "input_shape", batched=False), LayerWarning, stacklevel=4)
+    if cls.keras_input_size is None:
+        if "input_dim" in keras:
+            raise ArgumentError(f"{name} takes no input_dim; give input_shape= (one sample's shape).")
+        return
+    argument, axis, rank = cls.keras_input_size
+    if "input_dim" in keras:
+        size = keras.pop("input_dim")
+        if not isinstance(size, int) or isinstance(size, bool) or size <= 0:
+            raise ArgumentError(f"{name}: input_dim must be a positive int, got {size!r}.")
+    elif keras.get("input_shape"):
+        size = keras["input_shape"][-1 if data_format == "channels_last" else axis]
+    else:
+        size = own.get(argument)
+    if size is None or argument not in params:
+        return
+    if own.get(argument) is None:
+        own[argument] = size
+    if "input_shape" not in keras and rank is not None:
+        keras["input_shape"] = (None,) * (rank - 1) + (size,)
+
+
+def _apply(layer: Layer, keras: dict[str, Any]) -> None:
+    cls = type(layer)
+    name = keras.get("name")
+    if name is not None and (not isinstance(name, str) or not name):
+        raise ArgumentError(f"{cls.__name__}: name must be a non-empty string, got {name!r}.")
+    object.__setattr__(layer, "name", name or _unique_name(cls))
+    object.__setattr__(layer, "input_shape", keras.get("input_shape"))
+    for role, weight in cls.keras_weights.items():
+        initializer = keras.get(f"{role}_initializer", weight.initializer)
+        regularizer = keras.get(f"{role}_regularizer")
+        constraint = keras.get(f"{role}_constraint")
+        tensors = [(path, _locate(layer, path)) for path in weight.paths]
+        present = [(path, owner, attr) for path, (owner, attr) in tensors if getattr(owner, attr) is not None]
+        if not present:
+            given = [f"{role}_{s}" for s in _ROLE_SUFFIXES if keras.get(f"{role}_{s}") is not None]
+            if given:
+                raise ArgumentError(
+                    f"{cls.__name__}: {', '.join(given)} given, but this layer has no {role} "
+                    f"(use_bias=False?)."
+                )
+            continue
+        init = _resolve("initializers", initializer, f"{cls.__name__} {role}_initializer")
+        reg = _resolve("regularizers", regularizer, f"{cls.__name__} {role}_regularizer")
+        con = _resolve("constraints", constraint, f"{cls.__name__} {role}_constraint")
+        for path, owner, attr in present:
+            if init is not None:
+                _initialize(owner, attr, init)
+            if reg is not None:
+                layer.__dict__.setdefault("_zoo_regularizers", []).append((path, reg))
+            if con is not None:
+                layer.__dict__.setdefault("_zoo_constraints", []).append((path, con))
+    activity = _resolve("regularizers", keras.get("activity_regularizer"), f"{cls.__name__} activity_regularizer")
+    if activity is not None:
+        object.__setattr__(layer, "_zoo_activity_regularizer", activity)
+        object.__setattr__(layer, "_zoo_activity_losses", [])
+        layer.register_forward_hook(_record_activity)
+    if keras.get("data_format") == "channels_last":
+        object.__setattr__(layer, "data_format", "channels_last")
+        layer.register_forward_pre_hook(_to_channels_first, prepend=True)
+        layer.register_forward_hook(_to_channels_last)
+    elif cls.keras_channels and "data_format" not in keras and "data_format" not in layer.__dict__:
+        handle = layer.register_forward_pre_hook(_warn_channels_last, prepend=True)
+        object.__setattr__(layer, "_zoo_warn_hook", handle.id)
+    if keras.get("trainable") is not None:
+        layer.trainable = keras["trainable"]
+
+
+def _locate(layer: nn.Module, path: str) -> tuple[nn.Module, str]:
+    owner_path, _, attr = path.rpartition(".")
+    return (layer.get_submodule(owner_path) if owner_path else layer), attr
+
+
+# -- initializers of lazily built weights ---------------------------------------------------------------
+def _initialize(owner: nn.Module, attr: str, init: Callable[[torch.Tensor], Any]) -> None:
+    tensor = getattr(owner, attr)
+    if not is_lazy(tensor):
+        init(tensor)
+        return
+    pending = owner.__dict__.get("_zoo_pending_init")
+    if pending is None:
+        pending = []
+        object.__setattr__(owner, "_zoo_pending_init", pending)
+        handle = owner.register_forward_pre_hook(_run_pending)  # after torch's own materialising hook
+        object.__setattr__(owner, "_zoo_pending_hook", handle.id)
+        owner.register_load_state_dict_post_hook(_cancel_pending)
+    pending.append((attr, init))
+
+
+def _run_pending(module: nn.Module, args: Any) -> None:
+    pending = module.__dict__.get("_zoo_pending_init", [])
+    for attr, init in list(pending):
+        tensor = getattr(module, attr)
+        if not is_lazy(tensor):
+            init(tensor)
+            pending.remove((attr, init))
+    if not pending:
+        module._forward_pre_hooks.pop(module.__dict__.get("_zoo_pending_hook"), None)
+
+
+def _cancel_pending(module: nn.Module, incompatible_keys: Any) -> None:
+    module.__dict__.get("_zoo_pending_init", []).clear()
+
+
+# -- data_format and the channels-last warning ----------------------------------------------------------
+def _to_channels_first(module: nn.Module, args: tuple) -> tuple:
+    if not args or not isinstance(args[0], torch.Tensor) or args[0].ndim < 3:
+        return args
+    return (args[0].movedim(-1, 1), *args[1:])
+
+
+def _to_channels_last(module: nn.Module, args: tuple, output: Any) -> Any:
+    if isinstance(output, torch.Tensor) and output.ndim >= 3:
+        return output.movedim(1, -1)
+    return output
+
+
+def _warn_channels_last(module: nn.Module, args: tuple) -> None:
+    """Once, on the first call: warn (before a lazy layer builds itself) when the input looks channels-last."""
+    module._forward_pre_hooks.pop(module.__dict__.get("_zoo_warn_hook"), None)
+    x = args[0] if args else None
+    spatial = type(module).keras_channels
+    if not isinstance(x, torch.Tensor) or not spatial or x.ndim != spatial + 2:
+        return
+    shape = tuple(x.shape)
+    if looks_channels_last(shape[1:], spatial):
+        warnings.warn(channels_last_advice(type(module).__name__, shape, "input shape", batched=True), LayerWarning, stacklevel=2)
+
+
+# -- penalties and constraints --------------------------------------------------------------------------
+def _record_activity(module: nn.Module, args: tuple, output: Any) -> None:
+    if not (module.training and torch.is_grad_enabled()):
+        return
+    out = output[0] if isinstance(output, (tuple, list)) else output
+    if not isinstance(out, torch.Tensor):
+        return
+    records = module.__dict__["_zoo_activity_losses"]
+    batch = out.shape[0] if out.ndim else 1
+    records.append(module.__dict__["_zoo_activity_regularizer"](out) / batch)  # Keras divides by the batch
+    del records[:-_MAX_ACTIVITY_RECORDS]
+
+
+def _weight_penalties(layer: nn.Module) -> list[torch.Tensor]:
+    penalties = []
+    for path, regularizer in layer.__dict__.get("_zoo_regularizers", ()):
+        owner, attr = _locate(layer, path)
+        tensor = getattr(owner, attr)
+        if not is_lazy(tensor):
+            penalties.append(regularizer(tensor))
+    return penalties
+
+
+def regularized_layers(model: nn.Module) -> list[Layer]:
+    """The layers of ``model`` with a weight or activity regularizer (looked up once per fit)."""
+    return [
+        m for m in model.modules()
+        if m.__dict__.get("_zoo_regularizers") or "_zoo_activity_regularizer" in m.__dict__
+    ]  # fmt: skip
+
+
+def constrained_layers(model: nn.Module) -> list[Layer]:
+    return [m for m in model.modules() if m.__dict__.get("_zoo_constraints")]
+
+
+def regularization_loss(layers: Iterable[nn.Module]) -> torch.Tensor | None:
+    """The sum of the layers' penalties (weights now, activity since the last call), or ``None`` if there
+    are none; the recorded activity penalties are consumed."""
+    total: torch.Tensor | None = None
+    for layer in layers:
+        activity = layer.__dict__.get("_zoo_activity_losses", [])
+        for penalty in (*_weight_penalties(layer), *activity):
+            total = penalty if total is None else total + penalty
+        activity.clear()
+    return total
+
+
+def apply_constraints(layers: Iterable[nn.Module]) -> None:
+    """Project every constrained weight in place (after an optimizer step)."""
+    from zoo.training.constraints import project_in_place
+
+    for layer in layers:
+        for path, constraint in layer.__dict__.get("_zoo_constraints", ()):
+            owner, attr = _locate(layer, path)
+            tensor = getattr(owner, attr)
+            if not is_lazy(tensor):
+                project_in_place(constraint, tensor)
+
+
+Layer.__init__ = _keras_init(Layer.__init__)  # type: ignore[method-assign]
