@@ -49,7 +49,7 @@ def test_functional_round_trip_with_shared_layer_and_masks(tmp_path):
     model.save(tmp_path / "fn")
     loaded = zoo.load(tmp_path / "fn")  # the same format through zoo.load(DIR)
     assert torch.equal(loaded(x, ids), model(x, ids))
-    assert loaded.code.count("self.dense(") == 2
+    assert loaded.code.count(f"self.{shared.name}(") == 2  # layer names are saved with the layers
 
 
 def test_subclassed_model_saves_weights_and_says_so(tmp_path):
