@@ -6,6 +6,9 @@ Importing this module does not import torch: the helpers that need torch load on
 
 What is here, by task:
 
+* metadata: :class:`ApplicationMeta`, :class:`WeightsVariant`, :class:`DatasetMeta`, :class:`FileSpec`,
+  :class:`LayerMeta`, :class:`ExporterMeta`, :class:`EntryMeta` (what ``register(..., **meta)`` is checked
+  against; a plugin may also pass ``meta=ApplicationMeta(...)``);
 * hooks: :data:`hookimpl` (the marker for ``zoo_*`` hook functions), :data:`Register` (the ``register``
   callback every ``zoo_register_<kind>`` hook receives), :data:`KINDS`;
 * a torch-free package: :func:`lazy_exports` (a package ``__getattr__`` importing names on first use),
@@ -36,6 +39,15 @@ from zoo.errors import (
     ZooError,
 )
 from zoo.hookspecs import KINDS, PROJECT_NAME, Register, hookimpl
+from zoo.metadata import (
+    ApplicationMeta,
+    DatasetMeta,
+    EntryMeta,
+    ExporterMeta,
+    FileSpec,
+    LayerMeta,
+    WeightsVariant,
+)
 
 # Public names that need torch (or a heavier module), served on first use: attribute -> "module:attr".
 _LAZY: dict[str, str] = {
@@ -61,6 +73,13 @@ _LAZY: dict[str, str] = {
 
 __all__ = [
     "KINDS",
+    "ApplicationMeta",
+    "DatasetMeta",
+    "EntryMeta",
+    "ExporterMeta",
+    "FileSpec",
+    "LayerMeta",
+    "WeightsVariant",
     "PROJECT_NAME",
     "AmbiguousNameError",
     "DownloadError",

@@ -26,6 +26,7 @@ from typing import Any
 import pluggy
 
 from zoo import hookspecs
+from zoo import metadata as entry_metadata
 from zoo._gc import without_gc
 from zoo.errors import PluginError, ZooError
 from zoo.registry import Entry, Registry
@@ -191,6 +192,8 @@ def _make_register(kind: str, plugin: str, staged: list[Entry]):
     ) -> None:
         if isinstance(aliases, str):
             aliases = (aliases,)
+        typed = entry_metadata.parse(kind, meta.pop("meta") if set(meta) == {"meta"} else meta,
+                               f"plugin {plugin!r} registers {kind} {name!r}")  # fmt: skip
         staged.append(
             Entry(
                 kind=kind,
@@ -198,7 +201,7 @@ def _make_register(kind: str, plugin: str, staged: list[Entry]):
                 target=target,
                 plugin=plugin,
                 aliases=tuple(aliases),
-                meta=meta,
+                meta=typed,
                 fallback=fallback,
             )
         )

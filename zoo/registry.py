@@ -17,6 +17,7 @@ from typing import Any
 
 from zoo.errors import AmbiguousNameError, RegistrationError, UnknownNameError
 from zoo.hookspecs import KINDS
+from zoo.metadata import EntryMeta, UnknownFieldError, field_names
 
 _SINGULAR = {
     "application": "applications",
@@ -73,7 +74,7 @@ class Entry:
     target: Callable[..., Any] | str
     plugin: str
     aliases: tuple[str, ...] = ()
-    meta: Mapping[str, Any] = field(default_factory=dict)
+    meta: EntryMeta = field(default_factory=EntryMeta)
     #: False for an ordinary entry; True (= 1) yields a bare name to ordinary entries; 2 also to rank-1
     #: fallbacks (a catalogue of last resort, such as zoo-keras beside zoo-timm). ``rank`` reads it.
     fallback: bool | int = False
@@ -101,8 +102,8 @@ class Entry:
         return self.resolve()(*args, **kwargs)
 
     def describe(self) -> dict[str, Any]:
-        """Plain-data view for ``zoo info`` and ``--json`` (a plugin may give a meta value as a lazy
-        ``Mapping``, read only now: zoo-timm's weights tables)."""
+        """Plain-data view for ``zoo info`` and ``--json`` (a lazy weights table, zoo-timm's, is read only
+        now)."""
         target = self.target if isinstance(self.target, str) else _callable_path(self.target)
         return {
             "name": self.name,
@@ -111,7 +112,7 @@ class Entry:
             "qualified_name": self.qualified_name,
             "aliases": list(self.aliases),
             "target": target,
-            **{key: dict(value) if isinstance(value, Mapping) else value for key, value in self.meta.items()},
+            **self.meta.describe(),
         }
 
 
@@ -248,6 +249,7 @@ class Registry:
         """``(name as shown, entry)`` for :meth:`names`' entries, in its order; the shown name resolves
         back to the entry."""
         kind = canonical_kind(kind)
+        _check_filters(kind, filters, self._entries[kind])
         pattern_key = pattern.lower()
         ranks: dict[str, list[int]] = {}  # every entry's rank, by key: what a bare name resolves to
         for entry in self._entries[kind]:
@@ -266,9 +268,22 @@ def _matches(entry: Entry, pattern: str) -> bool:
     return any(fnmatch.fnmatchcase(s.lower(), pattern) for s in (entry.name, entry.qualified_name))
 
 
+def _check_filters(kind: str, filters: Mapping[str, Any], entries: Iterable[Entry]) -> None:
+    """A filter must name a metadata field of the kind (or a fact some entry has in ``extra``)."""
+    fields = field_names(kind)
+    for key in filters:
+        if key not in fields and not any(key in (e.meta.extra or {}) for e in entries):
+            close = difflib.get_close_matches(key, fields, n=1)
+            hint = f"Did you mean {close[0]!r}? " if close else ""
+            raise UnknownFieldError(f"{kind} have no metadata field {key!r}. {hint}Fields: {', '.join(fields)}.")
+
+
 def _passes(entry: Entry, filters: Mapping[str, Any]) -> bool:
     for key, wanted in filters.items():
-        value = entry.meta.get(key)
+        try:
+            value = entry.meta.value(key)
+        except KeyError:
+            value = None
         if isinstance(wanted, bool) and not isinstance(value, bool):
             if bool(value) != wanted:
                 return False

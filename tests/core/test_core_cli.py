@@ -20,7 +20,7 @@ ZOO = str(Path(sys.executable).with_name("zoo"))
 class Plugin:
     @zoo.hookimpl
     def zoo_register_losses(self, register):
-        register("huberish", "builtins:abs", aliases=("hub",), reference="made up for the test")
+        register("huberish", "builtins:abs", aliases=("hub",), extra={"reference": "made up for the test"})
         register("squared_thing", "builtins:abs")
 
 

@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import zoo
+from zoo.metadata import parse
 from zoo.registry import Entry, Registry, normalize
 
 
@@ -17,7 +18,7 @@ def entry(name, plugin="p", kind="applications", aliases=(), fallback=False, **m
         target=lambda *a, **k: (name, a, k),
         plugin=plugin,
         aliases=aliases,
-        meta=meta,
+        meta=parse(kind, meta, f"test entry {name!r}"),
         fallback=fallback,
     )
 

@@ -8,24 +8,25 @@ from torch import nn
 
 import zoo
 from zoo.exporters import inputs
+from zoo.metadata import ApplicationMeta
 
 
 def test_default_example_prefers_the_models_own(clip_and_question, tiny_cnn):
-    clip, question = inputs.default_example(clip_and_question, {"input_size": 99})
+    clip, question = inputs.default_example(clip_and_question, ApplicationMeta(input_size=99))
     assert clip.shape == (2, 3, 12) and question.dtype == torch.int64
-    (image,) = inputs.default_example(tiny_cnn, {"input_size": 32})  # registry metadata: an image side
+    (image,) = inputs.default_example(tiny_cnn, ApplicationMeta(input_size=32))  # registry metadata: an image side
     assert image.shape == (2, 3, 32, 32)
-    (image,) = inputs.default_example(tiny_cnn, {"input_shape": [1, 8, 8]})
+    (image,) = inputs.default_example(tiny_cnn, ApplicationMeta(input_size=(1, 8, 8)))
     assert image.shape == (2, 1, 8, 8)
-    (image,) = inputs.default_example(nn.Sequential(nn.Conv2d(4, 2, 1)), {})  # a conv net: 224x224
+    (image,) = inputs.default_example(nn.Sequential(nn.Conv2d(4, 2, 1)), None)  # a conv net: 224x224
     assert image.shape == (2, 4, 224, 224)
     with pytest.raises(TypeError, match="cannot tell what input Sequential takes"):
-        inputs.default_example(nn.Sequential(nn.Linear(3, 2)), {})
+        inputs.default_example(nn.Sequential(nn.Linear(3, 2)), None)
 
 
 def test_default_example_of_a_zoo_model_uses_its_crop_size():
     model = zoo.load("mobilenet_v3_small", weights=None)
-    (image,) = inputs.default_example(model, {})
+    (image,) = inputs.default_example(model, None)
     assert image.shape == (2, 3, 224, 224)
 
 

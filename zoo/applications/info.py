@@ -89,7 +89,7 @@ def default_info(name: str, variant: str = "DEFAULT") -> ModelInfo:
     from zoo.plugins import get_registry
 
     entry = get_registry().lookup("applications", name)
-    arch_name = entry.meta.get("architecture", entry.name)
+    arch_name = entry.meta.architecture or entry.name  # type: ignore[attr-defined]
     if entry.plugin != "applications" or arch_name not in table.architectures():
         raise ValueError(
             f"{entry.qualified_name} comes from the {entry.plugin!r} plugin, whose weight facts zoo cannot read "

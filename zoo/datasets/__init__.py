@@ -78,7 +78,7 @@ def get_word_index(name: str, **options: Any) -> dict[str, int]:
     from zoo.plugins import get_registry
 
     entry = get_registry().lookup("datasets", name)
-    target = entry.meta.get("word_index")
+    target = entry.meta.word_index  # type: ignore[attr-defined]
     if not target:
         raise ZooError(
             f"dataset {entry.name!r} has no word index (only text datasets such as imdb have one)."

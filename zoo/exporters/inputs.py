@@ -14,6 +14,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from zoo.metadata import ApplicationMeta
+
 #: Per-sample shape assumed for an image model that says nothing about its input.
 IMAGE_SHAPE = (3, 224, 224)
 
@@ -44,12 +46,12 @@ def from_shapes(shapes: Sequence[int] | Sequence[Sequence[int]], batch: int = 2)
     return tuple(torch.randn(batch, *shape) for shape in shapes)  # type: ignore[misc]
 
 
-def default_example(model: nn.Module, meta: Mapping[str, Any]) -> tuple[torch.Tensor, ...]:
+def default_example(model: nn.Module, meta: ApplicationMeta | None) -> tuple[torch.Tensor, ...]:
     """What to trace a model with when the caller gave nothing.
 
     In order: the model's own ``example_inputs(batch_size)`` (how a multi-input model says what it
     takes); the crop size its weights were trained at (``model.zoo.preprocessing``, attached by ``zoo.load``);
-    an ``input_size``/``input_shape`` in its registry metadata; for a model whose first layer is a 2-D
+    the ``input_size`` of its registry metadata; for a model whose first layer is a 2-D
     convolution, a 224x224 image with that layer's channels.
     """
     own = getattr(model, "example_inputs", None)
@@ -59,7 +61,7 @@ def default_example(model: nn.Module, meta: Mapping[str, Any]) -> tuple[torch.Te
     channels = first.in_channels if isinstance(first, nn.Conv2d) else IMAGE_SHAPE[0]
     preprocessing = getattr(getattr(model, "zoo", None), "preprocessing", None)
     crop = preprocessing.get("crop") if isinstance(preprocessing, Mapping) else None
-    for shape in (crop, meta.get("input_size"), meta.get("input_shape")):
+    for shape in (crop, meta.input_size if meta is not None else None):
         if isinstance(shape, int):  # an image side, as in the applications' weight tables
             return from_shapes((channels, shape, shape))
         if shape:

@@ -175,7 +175,7 @@ def _write_checked(
 
 def _resolve_model(
     model: Any, load_kwargs: Mapping[str, Any] | None
-) -> tuple[str, nn.Module, Mapping[str, Any]]:
+) -> tuple[str, nn.Module, Any]:
     """(label for messages and default file name, the module, registry metadata)."""
     if isinstance(model, str):
         import zoo
@@ -193,7 +193,7 @@ def _resolve_model(
                 "load_kwargs only apply when the model is given by name, e.g. zoo.export('resnet50', ...)."
             )
         name = getattr(getattr(model, "zoo", None), "name", None)  # attached by zoo.load
-        return name if isinstance(name, str) else type(model).__name__, model, {}
+        return name if isinstance(name, str) else type(model).__name__, model, None
     raise TypeError(
         f"model must be a torch.nn.Module or a registered model name, got {type(model).__name__}."
     )

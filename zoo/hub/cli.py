@@ -6,14 +6,13 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Mapping
-from typing import Any
 
 from zoo.errors import DownloadError, UnknownNameError, ZooError
 from zoo.hub import maintenance
 from zoo.hub.fetch import add_file, cache_dir, fetch, fetch_spec
 from zoo.hub.store import Store
 from zoo.hub.transfer import human
+from zoo.metadata import ApplicationMeta, EntryMeta, FileSpec
 from zoo.registry import natural_key
 
 
@@ -213,11 +212,14 @@ def cmd_download(args: argparse.Namespace) -> int:
         raise UnknownNameError("\n".join(misses))  # one line per kind searched
     files = entry_files(entry.name, entry.kind, entry.meta, args.weights)
     if not files:
-        raise ZooError(f"{entry.kind} {entry.name!r} lists no files to download.")
+        why = "its weights ship inside its plugin package" if getattr(entry.meta, "weights", None) else (
+            "it lists no files")
+        print(f"{entry.kind} {entry.name!r}: nothing to download ({why}).")
+        return 0
     failed: list[tuple[str, DownloadError]] = []
     for label, spec in files:
         try:
-            path = fetch_spec(spec, entry=entry.name)
+            path = fetch_spec(spec.fetch_spec(), entry=entry.name)
         except DownloadError as exc:
             failed.append((label, exc))
             print(f"{label}: FAILED", file=sys.stderr)
@@ -233,32 +235,24 @@ def cmd_download(args: argparse.Namespace) -> int:
     return 0
 
 
-def entry_files(name: str, kind: str, meta: Mapping[str, Any], weights: str | None) -> list[tuple[str, dict]]:
-    """The file specs an entry's metadata lists: ``weights[variant]`` for an application, ``files`` for a
-    dataset (or anything else carrying them)."""
-    if weights is not None and not meta.get("weights"):
+def entry_files(name: str, kind: str, meta: EntryMeta, weights: str | None) -> list[tuple[str, FileSpec]]:
+    """The files an entry's metadata lists that can be downloaded: a variant of an application's
+    ``weights`` (``"all"``: every one), or a dataset's ``files``. Weights without a URL ship inside their
+    plugin and are left out."""
+    variants = getattr(meta, "weights", None)
+    if weights is not None and not variants:
         raise ZooError(f"{kind} {name!r} has no weights variants; drop --weights.")
-    if meta.get("weights"):
-        table: Mapping[str, dict] = meta["weights"]
+    if variants:
+        assert isinstance(meta, ApplicationMeta)
         if weights == "all":
-            return [(f"{name} {tag}", spec) for tag, spec in table.items()]
-        wanted = (
-            weights
-            if weights not in (None, "imagenet", "DEFAULT", "default")
-            else meta.get("default_weights")
-        )
-        if wanted is None:
-            wanted = next(iter(table))
-        by_lower = {t.lower(): t for t in table}
-        # the spellings zoo.load takes too: "resnet50.a1_in1k" (timm), "ResNet50_Weights.IMAGENET1K_V1"
-        tag = by_lower.get(str(wanted).lower()) or by_lower.get(str(wanted).rsplit(".", 1)[-1].lower())
-        if tag is None:
-            raise ZooError(f"{name} has no weights {weights!r}; it has: {', '.join(table)} (or 'all').")
-        return [(f"{name} {tag}", table[tag])]
-    return [
-        (f"{name} {spec.get('filename') or spec['url'].rsplit('/', 1)[-1]}", spec)
-        for spec in meta.get("files") or ()
-    ]
+            chosen = [(tag, variants[tag]) for tag in variants]
+        else:
+            tag = meta.variant(weights)
+            if tag is None:
+                raise ZooError(f"{name} has no weights {weights!r}; it has: {', '.join(variants)} (or 'all').")
+            chosen = [(tag, variants[tag])]
+        return [(f"{name} {tag}", spec) for tag, spec in chosen if spec.url]
+    return [(f"{name} {spec.label}", spec) for spec in getattr(meta, "files", ())]
 
 
 def _table(header, rows) -> None:

@@ -34,9 +34,8 @@ def zoo_register_applications(register):
         "lenet_300_100",
         "zoo_surgery.models:lenet_300_100",
         pretrained=False,
-        weights=[None],
-        params=266_610,
-        input_shape=(1, 28, 28),
+        num_params=266_610,
+        input_size=(1, 28, 28),
         num_classes=10,
         description="LeNet-300-100 MLP (Caffe's MNIST example); the paper prunes it 56x",
     )
@@ -44,9 +43,8 @@ def zoo_register_applications(register):
         "lenet5",
         "zoo_surgery.models:lenet5",
         pretrained=False,
-        weights=[None],
-        params=431_080,
-        input_shape=(1, 28, 28),
+        num_params=431_080,
+        input_size=(1, 28, 28),
         num_classes=10,
         description="LeNet-5 as in Caffe's MNIST example; the paper prunes it 108x",
     )

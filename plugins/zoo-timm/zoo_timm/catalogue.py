@@ -145,9 +145,15 @@ def _checked_timm() -> str:
     return check_timm()
 
 
-class WeightsTable(Mapping[str, dict[str, Any]]):
-    """An architecture's weights variants as registry metadata, read from the full catalogue only when
-    someone looks (``zoo info``, ``zoo download``): ``zoo.load("resnet50")`` never parses it."""
+#: Catalogue facts that are fields of zoo's WeightsVariant; the rest are shown as its extra facts.
+_VARIANT_FIELDS = ("url", "filename", "sha256", "size", "alternates", "input_size", "num_classes", "license",
+                   "metrics", "gflops", "num_params")  # fmt: skip
+
+
+class WeightsTable(Mapping[str, Any]):
+    """An architecture's weights variants as registry metadata (``zoo.plugin.WeightsVariant``), read from
+    the full catalogue only when someone looks (``zoo info``, ``zoo download``): ``zoo.load("resnet50")``
+    never parses it."""
 
     __slots__ = ("arch",)
 
@@ -157,14 +163,18 @@ class WeightsTable(Mapping[str, dict[str, Any]]):
     def _table(self) -> dict[str, dict[str, Any]]:
         return architecture(self.arch)["weights"]
 
-    def __getitem__(self, tag: str) -> dict[str, Any]:
-        variant = self._table()[tag]
+    def __getitem__(self, tag: str) -> Any:
+        from zoo.plugin import WeightsVariant
+
+        facts = self._table()[tag]
         reported = published_results().get(f"{self.arch}.{tag}")
-        if reported is None:
-            return variant
-        figures = {k: reported[k] for k in ("acc@1", "acc@5", "resolution")}
-        return {**variant, "metrics": {"ImageNet-1K": figures}, "gflops": reported["gflops"],
-                "num_params": reported["num_params"]}  # fmt: skip
+        if reported is not None:
+            figures = {k: reported[k] for k in ("acc@1", "acc@5", "resolution")}
+            facts = {**facts, "metrics": {"ImageNet-1K": figures}, "gflops": reported["gflops"],
+                     "num_params": reported["num_params"]}  # fmt: skip
+        known = {k: facts[k] for k in _VARIANT_FIELDS if facts.get(k) is not None}
+        extra = {k: v for k, v in facts.items() if k not in _VARIANT_FIELDS}
+        return WeightsVariant.parse({**known, "extra": extra}, f"timm:{self.arch} weights[{tag!r}]")
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._table())
