@@ -1,9 +1,6 @@
-"""zoo.summary and zoo.plot_model on a two-input video-QA-shaped model, a residual net and lazy layers."""
+"""zoo.summary (plot_model: tests/utils/test_utils_plot.py) on a two-input video-QA-shaped model, a residual net and lazy layers."""
 
 from __future__ import annotations
-
-import struct
-import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
@@ -117,41 +114,6 @@ def test_summary_bad_input_sizes():
         zoo.summary(VideoQA(), [(3, 3, 8, 8), (0,)], dtypes=DTYPES, print_fn=None)
     with pytest.raises(ValueError, match="2 input sizes but 1 dtypes"):
         zoo.summary(VideoQA(), SIZES, dtypes=[torch.float32], print_fn=None)
-
-
-def _png_size(data: bytes) -> tuple[int, int]:
-    assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR"
-    return struct.unpack(">II", data[16:24])
-
-
-def test_plot_model_writes_png_and_svg_of_the_graph(tmp_path):
-    model = VideoQA()
-    png = zoo.plot_model(model, SIZES, tmp_path / "model.png", dtypes=DTYPES)
-    width, height = _png_size(png.read_bytes())
-    assert 200 < width < 2000 and 300 < height < 3000 and png.stat().st_size > 5000
-    svg = zoo.plot_model(model, SIZES, tmp_path / "sub" / "model.svg", dtypes=DTYPES, rankdir="LR")
-    root = ET.parse(svg).getroot()
-    assert root.tag.endswith("svg")
-    text = svg.read_text()
-    for name in ("input_1", "input_2", "frames", "Concatenate", "answer"):
-        assert name in text
-    assert not list(tmp_path.glob(".*tmp"))
-    with pytest.raises(ValueError, match=r"png, svg, pdf.*model\.jpg"):
-        zoo.plot_model(model, SIZES, tmp_path / "model.jpg", dtypes=DTYPES)
-
-
-def test_plot_layout_puts_branches_side_by_side_and_merge_below():
-    from zoo.utils._trace import trace
-    from zoo.utils.plot import layout
-
-    model = VideoQA()
-    nodes, _ = trace(model, [torch.randn(2, 3, 3, 8, 8), torch.ones(2, 6, dtype=torch.long)])
-    pos = layout(nodes)
-    by_name = {n.name: pos[n.index] for n in nodes}
-    assert by_name["frames"][1] == by_name["embed"][1] == 1 and by_name["frames"][0] != by_name["embed"][0]
-    assert by_name["merge"][1] == 3 and by_name["answer"][1] == 5
-    merge = next(n for n in nodes if n.name == "merge")
-    assert [nodes[i].name for i in merge.inputs] == ["video", "question"]
 
 
 def test_to_categorical_and_normalize_like_keras():

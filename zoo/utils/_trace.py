@@ -9,7 +9,7 @@ module; containers like ``nn.Sequential`` and user modules are looked through), 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,6 +44,8 @@ class Node:
     inputs: list[int] = field(default_factory=list)
     output_shapes: list[tuple[int, ...]] = field(default_factory=list)
     module: nn.Module | None = None
+    output_dtypes: list[torch.dtype] = field(default_factory=list)
+    call: int = 1  # which call of ``module`` this is: a shared layer has one node per call
 
 
 def is_layer(module: nn.Module) -> bool:
@@ -72,7 +74,11 @@ class _Recorder(TorchFunctionMode):
             module: nn.Module | None = None) -> None:  # fmt: skip
         sources = list(dict.fromkeys(self.producer[id(t)] for t in inputs if id(t) in self.producer))
         outs = _tensors(outputs)
-        node = Node(len(self.nodes), name, kind, type_name, sources, [tuple(t.shape) for t in outs], module)
+        call = 1 + sum(n.module is module for n in self.nodes) if module is not None else 1
+        node = Node(
+            len(self.nodes), name, kind, type_name, sources, [tuple(t.shape) for t in outs], module,
+            [t.dtype for t in outs], call,
+        )  # fmt: skip
         self.nodes.append(node)
         for t in outs:
             self.producer[id(t)] = node.index
@@ -97,12 +103,20 @@ class _Recorder(TorchFunctionMode):
 
 
 def trace(
-    model: nn.Module, inputs: Sequence[torch.Tensor], kwargs: dict | None = None
+    model: nn.Module,
+    inputs: Sequence[torch.Tensor],
+    kwargs: dict | None = None,
+    as_node: Callable[[str, nn.Module], bool] | None = None,
 ) -> tuple[list[Node], Any]:
-    """Run ``model(*inputs, **kwargs)`` once (no grad) and return its nodes and output."""
+    """Run ``model(*inputs, **kwargs)`` once (no grad) and return its nodes and output.
+
+    ``as_node(path, module)`` picks the modules recorded as one node each (default: :func:`is_layer`);
+    whatever runs inside such a module is not recorded.
+    """
     rec = _Recorder()
     names = {m: n for n, m in model.named_modules()}
-    layers = [m for m in names if is_layer(m)]
+    pick = as_node or (lambda _path, module: is_layer(module))
+    layers = [m for m, path in names.items() if (pick(path, m) if m is not model else is_layer(m))]
     handles = []
 
     def pre(module, args, kw):
@@ -134,12 +148,17 @@ def trace(
     return rec.nodes, output
 
 
-def trace_eval(model: nn.Module, inputs: Sequence[torch.Tensor], kwargs: dict | None = None) -> list[Node]:
+def trace_eval(
+    model: nn.Module,
+    inputs: Sequence[torch.Tensor],
+    kwargs: dict | None = None,
+    as_node: Callable[[str, nn.Module], bool] | None = None,
+) -> tuple[list[Node], Any]:
     """``trace`` in eval mode, restoring each submodule's own train/eval flag afterwards."""
     modes = {m: m.training for m in model.modules()}
     model.eval()
     try:
-        return trace(model, inputs, kwargs)[0]
+        return trace(model, inputs, kwargs, as_node)
     finally:
         for m, mode in modes.items():
             m.training = mode

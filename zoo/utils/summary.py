@@ -162,7 +162,7 @@ def summary(
         raise TypeError(f"summary expects an nn.Module, got {type(model).__name__}.")
     inputs = example_inputs(model, input_size, dtypes, batch_size, device)
     batch = inputs[0].shape[0] if inputs and inputs[0].ndim else batch_size
-    nodes = trace_eval(model, inputs, forward_kwargs)
+    nodes, _ = trace_eval(model, inputs, forward_kwargs)
     result = build_summary(model, nodes, batch)
     if print_fn is not None:
         print_fn(str(result))
