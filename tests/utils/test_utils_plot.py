@@ -188,3 +188,9 @@ def test_wrong_arguments_say_what_to_do(tmp_path):
         zoo.plot_model("resnet18", (3, 32, 32), tmp_path / "m.png")
     assert issubclass(PlotError, zoo.ZooError) and issubclass(PlotError, ValueError)
     assert not list(tmp_path.iterdir())
+
+
+def test_zoo_summary_stays_the_function_after_plot_imports_its_module():
+    import zoo.utils.plot  # noqa: F401 - imports the summary module, which once shadowed zoo.utils.summary
+
+    assert callable(zoo.utils.summary) and callable(zoo.summary)

@@ -6,8 +6,8 @@ from __future__ import annotations
 from zoo._lazy import lazy_exports
 
 _LAZY: dict[str, str] = {
-    "summary": "zoo.utils.summary:summary",
-    "ModelSummary": "zoo.utils.summary:ModelSummary",
+    "summary": "zoo.utils.model_summary:summary",
+    "ModelSummary": "zoo.utils.model_summary:ModelSummary",
     "plot_model": "zoo.utils.plot:plot_model",
     "to_categorical": "zoo.utils.numerical:to_categorical",
     "normalize": "zoo.utils.numerical:normalize",

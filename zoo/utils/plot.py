@@ -18,7 +18,7 @@ from torch import nn
 
 from zoo.errors import ZooError
 from zoo.utils._trace import Node, example_inputs, is_layer, trace_eval
-from zoo.utils.summary import shape_text
+from zoo.utils.model_summary import shape_text
 
 _COLOURS = {"input": "#d9ead3", "layer": "#dae8fc", "op": "#fff2cc", "frozen": "#e6e6e6"}
 _FORMATS = ("png", "svg", "pdf")
