@@ -134,30 +134,6 @@ def run_variant(label: str, backbone_weights, data: dict, encoded: dict, vocab: 
     return {"accuracy": accuracy, "history": history.history, "seconds": t_features + t_train}
 
 
-def plot(results: dict, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    for label, result in results.items():
-        h = result["history"]
-        epochs = range(1, len(h["loss"]) + 1)
-        for ax, key in zip(axes, ("loss", "accuracy"), strict=True):
-            (line,) = ax.plot(epochs, h[key], label=f"{label} train")
-            ax.plot(epochs, h[f"val_{key}"], "--", color=line.get_color(), label=f"{label} validation")
-    for ax, key in zip(axes, ("loss", "accuracy"), strict=True):
-        ax.set_xlabel("epoch")
-        ax.set_ylabel(key)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    fig.suptitle("video QA: frozen pretrained vs frozen random backbone")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-
-
 def train(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     torch.manual_seed(args.seed)
@@ -191,7 +167,12 @@ def train(args: argparse.Namespace) -> int:
         n = len(data["test"].qa) if kind == "overall" else sum(r.kind == kind for r in data["test"].qa)
         row = f"{kind:<14}{n:>10}{baseline[kind]:>10.3f}" + "".join(f"{r['accuracy'][kind]:>12.3f}" for r in results.values())
         print(row)
-    plot(results, out / "training_curves.png")
+    zoo.plot_history(results["pretrained"]["history"], out / "training_curves.png",
+                     title=f"video QA, {args.backbone} frozen pretrained: loss and accuracy per epoch")  # fmt: skip
+    for label in results:
+        if label != "pretrained":
+            zoo.plot_history(results[label]["history"], out / f"training_curves_{label}.png",
+                             title=f"video QA, {args.backbone} frozen at random initialisation")  # fmt: skip
     config = {
         "dataset": "video_qa_folder" if args.data else "toy_video_qa",
         "data": str(args.data.resolve()) if args.data else None,  # ask may run from another directory
@@ -209,7 +190,7 @@ def train(args: argparse.Namespace) -> int:
         "majority_baseline": baseline,
     }
     (out / "video_qa.json").write_text(json.dumps(config, indent=2))
-    print(f"\nwrote {out}/training_curves.png, pretrained.pt, *.csv, video_qa.json in {time.perf_counter() - start:.0f}s")
+    print(f"\nwrote {out}/training_curves*.png, pretrained.pt, *.csv, video_qa.json in {time.perf_counter() - start:.0f}s")
     return 0
 
 

@@ -45,6 +45,7 @@ _LAZY: dict[str, str] = {
     "preprocess_input": "zoo.applications:preprocess_input",
     "summary": "zoo.utils:summary",
     "plot_model": "zoo.utils:plot_model",
+    "plot_history": "zoo.utils:plot_history",
     "export": "zoo.exporters:export",
     "benchmark": "zoo.applications.benchmark:benchmark",
     "catalogue": "zoo.catalogue:catalogue",

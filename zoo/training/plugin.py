@@ -79,6 +79,7 @@ CALLBACKS: dict[str, str] = {
     "reduce_lr_on_plateau": "ReduceLROnPlateau",
     "csv_logger": "CSVLogger",
     "lambda_callback": "LambdaCallback",
+    "plot_callback": "PlotCallback",
 }
 
 ACTIVATIONS: dict[str, tuple[str, ...]] = {

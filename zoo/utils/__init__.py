@@ -9,6 +9,7 @@ _LAZY: dict[str, str] = {
     "summary": "zoo.utils.model_summary:summary",
     "ModelSummary": "zoo.utils.model_summary:ModelSummary",
     "plot_model": "zoo.utils.plot:plot_model",
+    "plot_history": "zoo.utils.curves:plot_history",
     "to_categorical": "zoo.utils.numerical:to_categorical",
     "normalize": "zoo.utils.numerical:normalize",
     "FeatureCache": "zoo.utils.feature_cache:FeatureCache",

@@ -11,6 +11,7 @@ from zoo.training.callbacks.loggers import (
 )
 from zoo.training.callbacks.model_checkpoint import ModelCheckpoint
 from zoo.training.callbacks.monitor import EarlyStopping, ReduceLROnPlateau, TerminateOnNaN
+from zoo.training.callbacks.plot import PlotCallback
 from zoo.training.callbacks.progbar import ProgbarLogger
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "LambdaCallback",
     "LearningRateScheduler",
     "ModelCheckpoint",
+    "PlotCallback",
     "ProgbarLogger",
     "ReduceLROnPlateau",
     "RemoteMonitor",
