@@ -177,3 +177,22 @@ def test_fit_adds_penalties_to_the_loss_logs_them_and_applies_constraints():
     assert logs["loss"][0] == pytest.approx(plain_logs["loss"][0] + 4.0, rel=1e-5)
     assert layer.linear.weight.norm().item() == pytest.approx(0.1, rel=1e-4)  # projected after the step
     assert plain.linear.weight.norm().item() > 1.0
+
+
+def test_trainable_false_on_a_zoo_layer_freezes_it_even_before_it_is_built():
+    """``layer.trainable = False`` (and ``trainable=False``) freeze a zoo layer, lazy ones included, with
+    BatchNorm kept in eval; not an attribute nobody reads."""
+    import torch
+
+    import zoo
+
+    for layer in (zoo.get("layers", "Dense", 2), zoo.get("layers", "Dense", 2, input_shape=(5,))):
+        layer.trainable = False
+        layer(torch.rand(3, 5))
+        assert layer.trainable is False and not any(p.requires_grad for p in layer.parameters())
+    norm = zoo.get("layers", "BatchNormalization", trainable=False)
+    norm.train()
+    norm(torch.rand(4, 3))
+    assert not norm.training and not any(p.requires_grad for p in norm.parameters())
+    norm.trainable = True
+    assert norm.trainable and all(p.requires_grad for p in norm.parameters())

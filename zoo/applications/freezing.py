@@ -22,6 +22,13 @@ def _stay_in_eval(module: nn.Module, mode: bool = True) -> nn.Module:
     return nn.Module.train(module, False)
 
 
+def _set_requires_grad(module: nn.Module, flag: bool) -> None:
+    """``requires_grad_`` that also reaches a lazy layer's not yet built parameters (their method refuses;
+    the attribute is kept when they materialise), so freezing before the first batch freezes too."""
+    for param in module.parameters():
+        param.requires_grad = flag
+
+
 def freeze(module: nn.Module) -> nn.Module:
     """Stop training ``module``: parameters get ``requires_grad=False`` and the whole subtree stays in eval
     mode (BatchNorm uses its running statistics, Dropout is off) even after ``parent.train()``.
@@ -30,7 +37,7 @@ def freeze(module: nn.Module) -> nn.Module:
     """
     if not isinstance(module, nn.Module):
         raise TypeError(f"freeze() expects a torch.nn.Module, got {type(module).__name__}.")
-    module.requires_grad_(False)
+    _set_requires_grad(module, False)
     module.train = functools.partial(_stay_in_eval, module)  # type: ignore[method-assign]
     module.train()
     return module
@@ -46,7 +53,7 @@ def unfreeze(module: nn.Module) -> nn.Module:
         raise TypeError(f"unfreeze() expects a torch.nn.Module, got {type(module).__name__}.")
     for sub in module.modules():
         sub.__dict__.pop("train", None)
-    module.requires_grad_(True)
+    _set_requires_grad(module, True)
     return module
 
 

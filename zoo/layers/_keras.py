@@ -40,6 +40,7 @@ from torch import nn
 from torch.nn.parameter import is_lazy
 
 from zoo.errors import ArgumentError
+from zoo.models.trainable import Trainable
 
 _COMMON = ("name", "input_shape", "input_dim", "trainable", "activity_regularizer")
 _ROLE_SUFFIXES = ("initializer", "regularizer", "constraint")
@@ -132,9 +133,9 @@ def channels_last_advice(layer: str, shape: tuple[int, ...], what: str, batched:
     )
 
 
-class Layer(nn.Module):
+class Layer(Trainable, nn.Module):
     """The base of every zoo layer: Keras' shared keywords (see the module docstring), ``name``,
-    ``input_shape``, ``get_config()`` and ``losses``."""
+    ``input_shape``, ``get_config()``, ``losses`` and ``trainable`` (a property: False freezes the layer)."""
 
     keras_weights: ClassVar[Mapping[str, Weight]] = {}
     keras_input_size: ClassVar[tuple[str, int, int | None] | None] = None
