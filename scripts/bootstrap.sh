@@ -22,6 +22,11 @@ if [ -f "$stamp" ] && [ -z "$(find pyproject.toml plugins/*/pyproject.toml -newe
   exit 0
 fi
 log=.venv/zoo-install.log
+# zoo's distribution is zoo-platform ("zoo" on PyPI is an unrelated package). A distribution named zoo in the
+# venv is this project under its old name, or that package: either one would shadow the zoo package.
+if .venv/bin/python -m pip show zoo >/dev/null 2>&1; then
+  .venv/bin/python -m pip uninstall --quiet --yes zoo
+fi
 if ! .venv/bin/python -m pip install --quiet -e '.[test,all]' "${plugins[@]}" >"$log" 2>&1; then
   cat "$log" >&2
   echo "bootstrap: installing zoo and its plugins failed (log above, kept in $log)" >&2

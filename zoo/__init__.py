@@ -9,6 +9,7 @@ use.
 from __future__ import annotations
 
 from zoo._lazy import lazy_exports
+from zoo._version import __version__
 from zoo.api import get, info, list, load
 from zoo.errors import (
     AmbiguousNameError,
@@ -24,8 +25,6 @@ from zoo.errors import (
     ZooError,
 )
 from zoo.hookspecs import hookimpl
-
-__version__ = "0.1.0"
 
 # Public names served lazily (attribute -> "module:attr", or "module" for a submodule).
 _LAZY: dict[str, str] = {

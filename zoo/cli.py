@@ -19,6 +19,7 @@ from typing import Any
 
 import zoo
 import zoo.api
+from zoo._version import DISTRIBUTION
 from zoo.errors import ZooError
 from zoo.hookspecs import KINDS
 from zoo.plugins import get_plugin_manager, get_registry
@@ -30,16 +31,15 @@ def _cmd_plugins(args: argparse.Namespace) -> int:
     get_registry()  # registering fills in the per-kind counts and any register failures
     infos = sorted(pm.info.values(), key=lambda i: (not i.builtin, i.name))
     if args.json:
-        rows = [{**vars(i), "version": zoo.__version__ if i.builtin else i.version} for i in infos]
+        rows = [vars(i) for i in infos]
         print(json.dumps(rows, indent=2, default=str))
         return 0
     rows = []
     for info in infos:
         what = ", ".join(f"{n} {k}" for k, n in info.counts.items() if n) or "-"
         status = info.status if info.status != "failed" else f"FAILED: {info.error}"
-        origin = "built-in" if info.builtin else (info.distribution or "")
-        version = zoo.__version__ if info.builtin else (info.version or "")
-        rows.append((info.name, version, origin, what, status))
+        origin = f"{info.distribution} (built-in)" if info.builtin else (info.distribution or "")
+        rows.append((info.name, info.version or "", origin, what, status))
     _table(("plugin", "version", "from", "registers", "status"), rows)
     return 0
 
@@ -181,7 +181,7 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="zoo", description="A plugin-based model zoo for PyTorch.")
-    parser.add_argument("--version", action="version", version=f"zoo {zoo.__version__}")
+    parser.add_argument("--version", action="version", version=f"{DISTRIBUTION} {zoo.__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("plugins", help="list plugins, their versions, what they register and their status")

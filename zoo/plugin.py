@@ -9,6 +9,8 @@ What is here, by task:
 * metadata: :class:`ApplicationMeta`, :class:`WeightsVariant`, :class:`DatasetMeta`, :class:`FileSpec`,
   :class:`LayerMeta`, :class:`ExporterMeta`, :class:`EntryMeta` (what ``register(..., **meta)`` is checked
   against; a plugin may also pass ``meta=ApplicationMeta(...)``);
+* packaging: :data:`DISTRIBUTION`, the name to depend on in a plugin's ``pyproject.toml``
+  (``dependencies = ["zoo-platform"]``; the import name stays ``zoo``);
 * hooks: :data:`hookimpl` (the marker for ``zoo_*`` hook functions), :data:`Register` (the ``register``
   callback every ``zoo_register_<kind>`` hook receives), :data:`KINDS`;
 * a torch-free package: :func:`lazy_exports` (a package ``__getattr__`` importing names on first use),
@@ -28,6 +30,7 @@ from __future__ import annotations
 
 from zoo._gc import without_gc
 from zoo._lazy import lazy_exports
+from zoo._version import DISTRIBUTION
 from zoo.errors import (
     AmbiguousNameError,
     DownloadError,
@@ -72,6 +75,7 @@ _LAZY: dict[str, str] = {
 }
 
 __all__ = [
+    "DISTRIBUTION",
     "KINDS",
     "ApplicationMeta",
     "DatasetMeta",

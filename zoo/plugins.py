@@ -28,6 +28,7 @@ import pluggy
 from zoo import hookspecs
 from zoo import metadata as entry_metadata
 from zoo._gc import without_gc
+from zoo._version import DISTRIBUTION, __version__
 from zoo.errors import PluginError, ZooError
 from zoo.registry import Entry, Registry
 
@@ -57,6 +58,10 @@ class PluginInfo:
     status: str = "ok"  # "ok", "failed" or "disabled"
     error: str | None = None
     counts: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.builtin:  # a built-in plugin ships inside zoo's own distribution
+            self.version, self.distribution = __version__, DISTRIBUTION
 
 
 def _env_list(name: str) -> list[str] | None:

@@ -120,7 +120,9 @@ def test_plugins_json_gives_builtins_a_version():
 
     code, out, _ = run(["plugins", "--json"])
     assert code == 0
-    assert all(p["version"] == zoo.__version__ for p in json.loads(out) if p["builtin"])
+    builtins = [p for p in json.loads(out) if p["builtin"]]
+    assert builtins and all(p["version"] == zoo.__version__ for p in builtins)
+    assert {p["distribution"] for p in builtins} == {"zoo-platform"}
 
 
 def test_export_option_and_tolerance_values_are_checked():

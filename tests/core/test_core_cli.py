@@ -28,7 +28,7 @@ def test_version(capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["--version"])
     assert exit_.value.code == 0
-    assert capsys.readouterr().out.strip() == f"zoo {zoo.__version__}"
+    assert capsys.readouterr().out.strip() == f"zoo-platform {zoo.__version__}"  # the name on PyPI
 
 
 def test_list_info_and_json(make_pm, capsys):

@@ -64,7 +64,7 @@ def test_digits_offline_deterministic_split(monkeypatch):
 def test_digits_without_sklearn_says_how_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "sklearn", None)
     monkeypatch.setitem(sys.modules, "sklearn.datasets", None)
-    with pytest.raises(ImportError, match=r"pip install zoo\[digits\]") as info:
+    with pytest.raises(ImportError, match=r"pip install zoo-platform\[digits\]") as info:
         zoo.datasets.load("digits")
     assert isinstance(info.value, zoo.ZooError)
 

@@ -71,7 +71,7 @@ def test_zoo_export_without_onnxruntime_says_what_to_install(apps, tmp_path, cap
     assert main(["export", "tiny_cnn", "-o", str(tmp_path / "m.onnx")]) == 1
     err = capsys.readouterr().err
     assert err.startswith("zoo: error: exporting to onnx needs the package 'onnxruntime'")
-    assert "pip install 'zoo[onnx]'" in err and "Traceback" not in err
+    assert "pip install 'zoo-platform[onnx]'" in err and "Traceback" not in err
     assert apps.calls == [] and os.listdir(tmp_path) == []
 
 

@@ -116,7 +116,7 @@ def test_failed_check_is_an_error_and_leaves_no_file(tmp_path, fmt):
 
 def test_missing_onnx_runtime_names_the_package_before_building_anything(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "onnxruntime", None)  # import onnxruntime -> ImportError
-    with pytest.raises(MissingDependencyError, match=r"onnxruntime.*pip install 'zoo\[onnx\]'"):
+    with pytest.raises(MissingDependencyError, match=r"onnxruntime.*pip install 'zoo-platform\[onnx\]'"):
         zoo.export("no_such_model", "onnx", tmp_path / "x.onnx")
     assert os.listdir(tmp_path) == []
 

@@ -279,7 +279,7 @@ def digits(
         from sklearn.datasets import load_digits
     except ImportError as exc:
         raise MissingDependencyError(
-            "the digits dataset comes from scikit-learn, which is not installed: pip install zoo[digits]"
+            "the digits dataset comes from scikit-learn, which is not installed: pip install zoo-platform[digits]"
         ) from exc
     bunch = load_digits()
     x = bunch.images.astype(np.uint8)[:, None]

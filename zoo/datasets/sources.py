@@ -313,7 +313,7 @@ INFO: dict[str, dict[str, Any]] = {
     },
     "digits": {
         "description": "1,797 8x8 grayscale handwritten digits (values 0-16) shipped with scikit-learn; "
-        "works offline. Needs the extra: pip install zoo[digits].",
+        "works offline. Needs the extra: pip install zoo-platform[digits].",
         "source": "https://archive.ics.uci.edu/dataset/80/optical+recognition+of+handwritten+digits",
         "license": "CC BY 4.0 (UCI); shipped by scikit-learn (BSD-3-Clause)",
         "format": "scikit-learn's bundled copy (sklearn.datasets.load_digits)",

@@ -54,7 +54,7 @@ class Exporter:
             try:
                 importlib.import_module(module)
             except ImportError as exc:
-                how = f"pip install 'zoo[{self.extra}]'" if self.extra else f"pip install {requirement}"
+                how = f"pip install 'zoo-platform[{self.extra}]'" if self.extra else f"pip install {requirement}"
                 raise MissingDependencyError(
                     f"exporting to {self.name} needs the package {requirement!r}, which is not installed "
                     f"({exc}). Install it with: {how}"

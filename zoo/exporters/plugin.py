@@ -18,7 +18,7 @@ def zoo_register_exporters(register: Register) -> None:
         suffix=".onnx",
         runtime="onnxruntime",
         requires=["onnx", "onnxruntime", "onnxscript"],
-        install="pip install 'zoo[onnx]'",
+        install="pip install 'zoo-platform[onnx]'",
         description="ONNX via torch.onnx (torch.export-based), dynamic batch axis, checked with onnxruntime",
     )
     register(

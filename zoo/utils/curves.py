@@ -117,7 +117,7 @@ def history_figure(history: Any, metrics: Sequence[str] | str | None = None, *, 
     try:
         from matplotlib.figure import Figure
     except ImportError:
-        raise ImportError("plot_history needs matplotlib: pip install matplotlib (or zoo[plots]).") from None
+        raise ImportError("plot_history needs matplotlib: pip install matplotlib (or zoo-platform[plots]).") from None
     columns = min(len(names), 3)
     rows = -(-len(names) // columns)
     fig = Figure(figsize=(4.2 * columns, 3.2 * rows), dpi=dpi, layout="constrained")

@@ -163,7 +163,7 @@ def model_layout(model: nn.Module, input_size: Any = None, *, dtypes=None, batch
         from zoo.utils.graph_layout import layered_layout
     except ImportError:
         raise ImportError(
-            "plot_model lays graphs out with grandalf: pip install grandalf (or zoo[plots])."
+            "plot_model lays graphs out with grandalf: pip install grandalf (or zoo-platform[plots])."
         ) from None
 
     flags = {k: bool(options.pop(k, d)) for k, d in (("show_shapes", True), ("show_dtype", False),
@@ -207,7 +207,7 @@ def _draw(layout, nodes: dict, frozen: set[int], dpi: int):
         from matplotlib.figure import Figure
         from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
     except ImportError:
-        raise ImportError("plot_model needs matplotlib: pip install matplotlib (or zoo[plots]).") from None
+        raise ImportError("plot_model needs matplotlib: pip install matplotlib (or zoo-platform[plots]).") from None
     width_in, height_in = layout.width / 72, layout.height / 72
     dpi = max(
         10, min(dpi, int(60000 / max(width_in, height_in)))

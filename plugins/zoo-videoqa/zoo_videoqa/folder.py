@@ -39,7 +39,7 @@ def read_video(path: str | Path, frames: int, size: int) -> np.ndarray:
     try:
         import av
     except ImportError:  # pragma: no cover - av is in zoo's "video" extra
-        raise ImportError("video_qa_folder decodes videos with PyAV: pip install av (or zoo[video]).") from None
+        raise ImportError("video_qa_folder decodes videos with PyAV: pip install av (or zoo-platform[video]).") from None
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"video file {path} does not exist.")
