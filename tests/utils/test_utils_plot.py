@@ -194,3 +194,14 @@ def test_zoo_summary_stays_the_function_after_plot_imports_its_module():
     import zoo.utils.plot  # noqa: F401 - imports the summary module, which once shadowed zoo.utils.summary
 
     assert callable(zoo.utils.summary) and callable(zoo.summary)
+
+
+def test_functional_model_inputs_drawn_with_their_input_names():
+    frames = zoo.Input((8,), name="frames")
+    question = zoo.Input((4,), name="question")
+    merged = zoo.layers.concatenate([Dense(3)(frames), Dense(3)(question)])
+    model = zoo.Model([frames, question], Dense(2)(merged))
+    assert model.input_names == ["frames", "question"]
+    _, nodes, _ = model_layout(model, [(8,), (4,)])
+    inputs = [n.name for n, _ in nodes.values() if n.kind == "input"]
+    assert inputs == ["frames", "question"]

@@ -69,6 +69,12 @@ class KerasModel(Trainable):
         """The model's inputs (``InputSpec``s) when known, else None."""
         return None
 
+    @property
+    def input_names(self) -> list[str] | None:
+        """The inputs' names (Keras' ``model.input_names``; ``zoo.Input(name=...)``), None when unknown."""
+        specs = self._zoo_input_specs()
+        return None if specs is None else [spec.name for spec in specs]
+
     def _zoo_output_keys(self) -> list[Any] | None:
         """Output keys (list indices or dict names) of a model with several outputs, else None."""
         return None

@@ -135,8 +135,10 @@ def trace(
     for m in layers:
         handles.append(m.register_forward_pre_hook(pre, with_kwargs=True))
         handles.append(m.register_forward_hook(post, with_kwargs=True))
+    input_names = getattr(model, "input_names", None) or []  # a zoo Model's zoo.Input names, as Keras draws
     for i, t in enumerate(inputs, start=1):
-        rec.add(f"input_{i}", "input", "InputLayer", [], t)
+        name = input_names[i - 1] if i <= len(input_names) else f"input_{i}"
+        rec.add(name, "input", "InputLayer", [], t)
     try:
         with torch.no_grad(), rec:
             output = model(*inputs, **(kwargs or {}))
