@@ -22,7 +22,9 @@ What is here, by task:
   :func:`architecture_builders` (one lazy target per architecture of a catalogue); :func:`category_names`
   (the names behind a categories reference such as ``"imagenet1k"``);
 * files: :func:`fetch`, :func:`fetch_spec`, :func:`content_sha256`, :func:`cache_dir`
-  (zoo's verified download cache), :func:`write_json_atomic`;
+  (zoo's verified download cache); :func:`atomic_open`, :func:`atomic_path`, :func:`write_json_atomic`,
+  :func:`write_text_atomic`, :func:`write_bytes_atomic` (zoo's one atomic writer, :mod:`zoo.atomic`: a
+  reader sees the old file or the whole new one; ``fsync=True`` for durability);
 * training: :class:`Callback`.
 """
 
@@ -31,6 +33,7 @@ from __future__ import annotations
 from zoo._gc import without_gc
 from zoo._lazy import lazy_exports
 from zoo._version import DISTRIBUTION
+from zoo.atomic import atomic_open, atomic_path, write_bytes_atomic, write_json_atomic, write_text_atomic
 from zoo.errors import (
     AmbiguousNameError,
     DownloadError,
@@ -70,7 +73,6 @@ _LAZY: dict[str, str] = {
     "fetch_spec": "zoo.hub:fetch_spec",
     "content_sha256": "zoo.hub:content_sha256",
     "cache_dir": "zoo.hub:cache_dir",
-    "write_json_atomic": "zoo.hub.store:write_json_atomic",
     "Callback": "zoo.training:Callback",
 }
 
@@ -94,9 +96,14 @@ __all__ = [
     "RegistrationError",
     "UnknownNameError",
     "ZooError",
+    "atomic_open",
+    "atomic_path",
     "hookimpl",
     "lazy_exports",
     "without_gc",
+    "write_bytes_atomic",
+    "write_json_atomic",
+    "write_text_atomic",
     *_LAZY,
 ]
 

@@ -9,9 +9,9 @@ import pytest
 
 import zoo
 import zoo.plugins
+from zoo.atomic import host_tag
 from zoo.cli import main
 from zoo.hub import fetch
-from zoo.hub.store import host_tag
 
 from .conftest import payload, sha
 

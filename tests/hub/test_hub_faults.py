@@ -171,8 +171,9 @@ def test_an_unverified_download_can_be_forgotten_and_a_verified_one_cannot(file_
 
 
 def test_prune_removes_the_record_of_a_dead_process_temp_file(home):
+    from zoo.atomic import host_tag
     from zoo.hub import maintenance
-    from zoo.hub.store import Store, host_tag
+    from zoo.hub.store import Store
 
     store = Store(home)
     store.ensure()

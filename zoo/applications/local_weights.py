@@ -17,9 +17,10 @@ PREPROCESSING_KEYS = ("resize", "crop", "mean", "std", "interpolation", "antiali
 def file_sha256(path: str | os.PathLike[str]) -> str:
     """The sha256 of a weights file: free for a file in zoo's cache (its folder's name), else hashed once
     and remembered by path, size and modification time."""
+    from zoo.atomic import write_json_atomic
     from zoo.hub import cache_dir, content_sha256
     from zoo.hub.hashes import hash_file
-    from zoo.hub.store import read_json, write_json_atomic
+    from zoo.hub.store import read_json
 
     path = Path(path).absolute()
     cached = content_sha256(path)

@@ -36,7 +36,8 @@ from typing import Any, BinaryIO
 
 import torch
 
-from zoo.hub.store import derived_record, is_blob_folder, write_json_atomic
+from zoo.atomic import write_json_atomic
+from zoo.hub.store import derived_record, is_blob_folder
 
 log = logging.getLogger("zoo.applications")
 

@@ -19,9 +19,10 @@ import socket
 import time
 from pathlib import Path
 
+from zoo.atomic import write_json_atomic
 from zoo.errors import DownloadError
 from zoo.hub.hashes import Hasher
-from zoo.hub.store import Store, owner_gone, read_json, write_json_atomic
+from zoo.hub.store import Store, owner_gone, read_json
 
 _NO_SPACE = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
 

@@ -22,14 +22,13 @@ import json
 import os
 import re
 import shutil
-import socket
-import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from zoo.atomic import fsync_dir, host_tag, write_json_atomic, write_text_atomic
 from zoo.errors import IntegrityError, ZooError
 from zoo.hub.hashes import MIN_PREFIX, Digest, hash_file
 
@@ -77,20 +76,6 @@ def download_key(filename: str, digest: Digest | None, url: str | None) -> str:
     return f"{tag}-{filename[:100]}"
 
 
-def fsync_dir(path: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def host_tag() -> str:
-    """This host's name as it appears in temp file names (no dots, so names stay parseable)."""
-    return re.sub(r"[^A-Za-z0-9_-]", "_", socket.gethostname()) or "host"
-
-
 _TMP = re.compile(r"^.+\.(?P<host>[^.]+)\.(?P<pid>\d+)\.\d+\.tmp$")
 
 
@@ -122,11 +107,6 @@ def owner_gone(path: Path, *, other_hosts: bool) -> bool:
     return other_hosts
 
 
-def _private_name(path: Path) -> Path:
-    """A sibling name no other process or thread uses (for write-then-``os.replace``)."""
-    return path.with_name(f".{path.name}.{host_tag()}.{os.getpid()}.{threading.get_ident()}.tmp")
-
-
 def derived_record(path: Path, kind: str) -> Path:
     """Where facts of ``kind`` derived from the cached file ``path`` are kept: ``..<name>.<kind>.json``.
 
@@ -146,19 +126,6 @@ def is_blob_folder(folder: Path) -> bool:
 def content_sha256(path: Path) -> str | None:
     """The full sha256 a cached file is filed under (its blob folder's name); None outside the cache."""
     return path.parent.name if is_blob_folder(path.parent) else None
-
-
-def write_json_atomic(path: Path, data: dict, *, compact: bool = False) -> None:
-    """Write ``data`` so that a reader sees the old file or the whole new one (``compact``: no indentation,
-    for machine-only records)."""
-    tmp = _private_name(path)
-    try:
-        with open(tmp, "w") as f:
-            json.dump(data, f, **({"separators": (",", ":")} if compact else {"indent": 1, "sort_keys": True}))
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
 
 
 def read_json(path: Path) -> dict | None:
@@ -453,9 +420,3 @@ class Store:
 def _recorded_urls(record: dict | None) -> set[str]:
     record = record or {}
     return {u for u in [record.get("url"), *(record.get("urls") or ())] if isinstance(u, str)}
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    tmp = _private_name(path)
-    tmp.write_text(text)
-    os.replace(tmp, path)

@@ -8,10 +8,8 @@ exactly where the saved one was.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import random
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -20,26 +18,18 @@ import numpy as np
 import torch
 from torch import nn
 
+from zoo.atomic import atomic_open
+
 CHECKPOINT_FORMAT = "zoo.training/1"
 
 
 def atomic_save(obj: Any, path: str | os.PathLike) -> None:
-    """``torch.save`` to a temp file in the same folder, fsync, then ``os.replace``: a reader (or a crash)
-    never sees a half-written checkpoint."""
+    """``torch.save`` through :func:`zoo.atomic.atomic_open` with fsync: a reader (or a crash) never sees a
+    half-written checkpoint, and a finished one survives a power cut."""
     path = Path(path)
-    if path.parent and not path.parent.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_open(path, "wb", fsync=True) as f:
+        torch.save(obj, f)
 
 
 def training_state(

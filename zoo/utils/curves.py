@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from zoo.atomic import atomic_path
 from zoo.utils.plot import PlotError
 
 
@@ -98,12 +99,8 @@ def plot_history(
         raise PlotError(f"plot_history writes png, svg, pdf files; got {str(path)!r}.")
     fig = history_figure(history, metrics, title=title, dpi=dpi)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
+    with atomic_path(path) as tmp:
         fig.savefig(tmp, format=fmt, dpi=dpi)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
     return path
 
 

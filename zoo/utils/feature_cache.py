@@ -19,7 +19,6 @@ import contextlib
 import hashlib
 import json
 import os
-import tempfile
 import time
 import weakref
 from collections.abc import Callable, Iterable, Mapping
@@ -30,6 +29,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from zoo.atomic import atomic_path, write_text_atomic
 from zoo.utils.progress import progress
 
 __all__ = ["FeatureCache", "state_digest"]
@@ -212,42 +212,34 @@ class FeatureCache:
         was_training = encoder.training
         encoder.eval()
         device = next((p.device for p in encoder.parameters()), torch.device("cpu"))
-        fd, tmp_name = tempfile.mkstemp(prefix=path.stem + ".", suffix=".tmp", dir=path.parent)
-        os.close(fd)
-        tmp = Path(tmp_name)
         start, written, out = time.perf_counter(), 0, None
         bar = self._bar(count)
         try:
-            with torch.inference_mode():
-                for batch in batches:
-                    x = self.transform(batch) if self.transform is not None else torch.as_tensor(batch)
-                    x = x.to(device)
-                    if self.channels_last and x.dim() == 4:
-                        x = x.contiguous(memory_format=torch.channels_last)
-                    y = encoder(x).float().cpu().numpy()
-                    if out is None:
-                        out = np.lib.format.open_memmap(
-                            tmp, mode="w+", dtype=self.dtype, shape=(count, *y.shape[1:])
-                        )
-                    if written + len(y) > count:
-                        raise ValueError(
-                            f"FeatureCache was told count={count} but the batches hold more samples."
-                        )
-                    out[written : written + len(y)] = y
-                    written += len(y)
-                    bar.update(len(y))
-            if written != count:
-                raise ValueError(
-                    f"FeatureCache was told count={count} but the batches held {written} samples."
-                )
-            out.flush()
-            del out
-            with open(tmp, "rb+") as f:
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+            with atomic_path(path, fsync=True) as tmp:
+                with torch.inference_mode():
+                    for batch in batches:
+                        x = self.transform(batch) if self.transform is not None else torch.as_tensor(batch)
+                        x = x.to(device)
+                        if self.channels_last and x.dim() == 4:
+                            x = x.contiguous(memory_format=torch.channels_last)
+                        y = encoder(x).float().cpu().numpy()
+                        if out is None:
+                            out = np.lib.format.open_memmap(
+                                tmp, mode="w+", dtype=self.dtype, shape=(count, *y.shape[1:])
+                            )
+                        if written + len(y) > count:
+                            raise ValueError(
+                                f"FeatureCache was told count={count} but the batches hold more samples."
+                            )
+                        out[written : written + len(y)] = y
+                        written += len(y)
+                        bar.update(len(y))
+                if written != count:
+                    raise ValueError(
+                        f"FeatureCache was told count={count} but the batches held {written} samples."
+                    )
+                out.flush()
+                del out  # closes the memmap before the temp file takes the name
         finally:
             bar.close()
             encoder.train(was_training)
@@ -259,9 +251,7 @@ class FeatureCache:
             "seconds": round(time.perf_counter() - start, 3),
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
-        meta_tmp = path.with_suffix(".json.tmp")
-        meta_tmp.write_text(json.dumps(meta, indent=2))
-        os.replace(meta_tmp, path.with_suffix(".json"))
+        write_text_atomic(path.with_suffix(".json"), json.dumps(meta, indent=2))
 
     def _bar(self, count: int):
         return progress(total=count, desc="features", unit="sample", show=self.progress)

@@ -16,6 +16,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from zoo.atomic import atomic_path
 from zoo.errors import ZooError
 from zoo.utils._trace import Node, example_inputs, is_layer, trace_eval
 from zoo.utils.model_summary import shape_text
@@ -146,12 +147,8 @@ def plot_model(
     )  # fmt: skip
     fig = _draw(layout, nodes, frozen, dpi)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
+    with atomic_path(path) as tmp:
         fig.savefig(tmp, format=fmt, dpi=fig.dpi)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
     return path
 
 

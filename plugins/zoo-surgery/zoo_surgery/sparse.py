@@ -16,12 +16,13 @@ from __future__ import annotations
 import json
 import os
 import struct
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 import torch
+
+from zoo.plugin import write_bytes_atomic
 
 __all__ = ["decode", "encode", "load", "save"]
 
@@ -155,17 +156,7 @@ def _decode_tensors(view: memoryview, header: dict, offset: int) -> dict[str, to
 def save(state_dict: Mapping[str, torch.Tensor], path: str | os.PathLike) -> int:
     """Write ``encode(state_dict)`` to ``path`` atomically (never a partial file); returns its size."""
     data = encode(state_dict)
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_bytes_atomic(path, data, fsync=True)
     return len(data)
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import time
 from pathlib import Path
 
@@ -24,6 +23,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from zoo.plugin import atomic_open, write_text_atomic
 from zoo_videoqa.backbone import CATEGORIES, GEOMETRY, MEAN, STD, WEIGHTS_DIR, ToyCNN, sha256_file
 from zoo_videoqa.toy import SHAPES, render_frames
 
@@ -140,9 +140,8 @@ def pretrain(
     out.mkdir(parents=True, exist_ok=True)
     weights_file = out / "toy_cnn.pt"
     state = {k: v.contiguous() for k, v in model.backbone.state_dict().items()}
-    tmp = weights_file.with_suffix(".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, weights_file)
+    with atomic_open(weights_file) as f:  # a file object: the archive's inner folder is 'archive', not a temp name
+        torch.save(state, f)
     info = {
         "variant": "toy_shapes",
         "file": weights_file.name,
@@ -158,7 +157,7 @@ def pretrain(
         "metrics": {k: round(v, 4) for k, v in metrics.items()},
         "train_seconds": round(time.perf_counter() - start, 1),
     }
-    (out / "toy_cnn.json").write_text(json.dumps(info, indent=2) + "\n")
+    write_text_atomic(out / "toy_cnn.json", json.dumps(info, indent=2) + "\n")
     return info
 
 

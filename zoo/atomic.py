@@ -1,0 +1,121 @@
+"""Atomic file writes, the one rule zoo and its plugins use: write a private sibling, then ``os.replace``.
+
+A reader (another process, or a crash) sees the old file or the whole new one, never half of one: the
+bytes go to ``.<name>.<host>.<pid>.<n>.tmp`` in the target's folder (same file system, so the rename is
+atomic) and take the target's name only once complete; a failure removes the temp file. The temp name
+says which host and process wrote it, so ``zoo cache prune`` can tell a dead writer's leftovers from a live
+one's. ``fsync=True`` makes the write durable, not just atomic: the file's bytes and then the folder's
+entry reach the disk before the call returns (checkpoints, caches that must survive a power cut).
+
+No torch here: ``import zoo`` stays light, and writers that need torch (``torch.save``) pass a file object
+or a path from :func:`atomic_open` / :func:`atomic_path`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import os
+import re
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+__all__ = [
+    "atomic_open",
+    "atomic_path",
+    "fsync_dir",
+    "host_tag",
+    "temp_sibling",
+    "write_bytes_atomic",
+    "write_json_atomic",
+    "write_text_atomic",
+]
+
+_counter = itertools.count()  # next() on a count is atomic under the GIL: unique across threads
+
+
+def host_tag() -> str:
+    """This host's name as it appears in temp file names (no dots, so names stay parseable)."""
+    return re.sub(r"[^A-Za-z0-9_-]", "_", socket.gethostname()) or "host"
+
+
+def temp_sibling(path: str | os.PathLike[str]) -> Path:
+    """A name beside ``path`` that no other process, thread or call uses: ``.<name>.<host>.<pid>.<n>.tmp``."""
+    path = Path(path)
+    return path.with_name(f".{path.name}.{host_tag()}.{os.getpid()}.{next(_counter)}.tmp")
+
+
+def fsync_dir(path: str | os.PathLike[str]) -> None:
+    """Flush a folder's entries (a rename into it) to disk; best effort where folders cannot be opened."""
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDWR)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike[str], *, fsync: bool = False) -> Iterator[Path]:
+    """Yield a temp path to write (``savefig``, a numpy memmap ...); on a clean exit it becomes ``path``.
+
+    The writer must have closed the file by the end of the block. On any exception the temp file is
+    removed and ``path`` is left as it was."""
+    path = Path(path)
+    tmp = temp_sibling(path)
+    try:
+        yield tmp
+        if fsync:
+            _fsync_file(tmp)
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+    if fsync:
+        fsync_dir(path.parent)
+
+
+@contextlib.contextmanager
+def atomic_open(
+    path: str | os.PathLike[str], mode: str = "wb", *, fsync: bool = False, encoding: str | None = None
+) -> Iterator[IO[Any]]:
+    """``open(path, mode)`` for writing, made atomic: the file appears at ``path`` when the block ends."""
+    if mode not in ("w", "wb"):
+        raise ValueError(f"atomic_open writes a whole new file: mode 'w' or 'wb', got {mode!r}")
+    if encoding is None and mode == "w":
+        encoding = "utf-8"
+    with atomic_path(path) as tmp, open(tmp, mode, encoding=encoding) as f:
+        yield f
+        if fsync:
+            f.flush()
+            os.fsync(f.fileno())
+    if fsync:
+        fsync_dir(Path(path).parent)
+
+
+def write_bytes_atomic(path: str | os.PathLike[str], data: bytes, *, fsync: bool = False) -> None:
+    with atomic_open(path, "wb", fsync=fsync) as f:
+        f.write(data)
+
+
+def write_text_atomic(path: str | os.PathLike[str], text: str, *, fsync: bool = False) -> None:
+    with atomic_open(path, "w", fsync=fsync) as f:
+        f.write(text)
+
+
+def write_json_atomic(path: str | os.PathLike[str], data: Any, *, compact: bool = False, fsync: bool = False) -> None:
+    """Write ``data`` as JSON (``compact``: no indentation, for machine-only records; else indented, keys
+    sorted, so the file diffs well)."""
+    with atomic_open(path, "w", fsync=fsync) as f:
+        json.dump(data, f, **({"separators": (",", ":")} if compact else {"indent": 1, "sort_keys": True}))
