@@ -27,6 +27,9 @@ from zoo.training.callbacks import (
 from zoo.training.callbacks.monitor_callback import UnknownDirectionError
 from zoo.training.metrics import Accuracy, Metric
 
+#: The models here output logits (make_mlp ends in a Linear), so the cross-entropy is told so.
+CE = {"name": "sparse_categorical_crossentropy", "from_logits": True}
+
 
 class Feed(zoo.Callback):
     """Replaces the epoch logs' values with a scripted sequence (runs first, so others see them)."""
@@ -46,7 +49,7 @@ def run(model, data, callbacks, epochs=6, **kw):
         model,
         x,
         y,
-        loss="sparse_categorical_crossentropy",
+        loss=CE,
         epochs=epochs,
         batch_size=32,
         callbacks=callbacks,
@@ -229,7 +232,7 @@ def test_model_checkpoint_batch_frequency_and_missing_key(tmp_path, mlp, data):
         x,
         y,
         optimizer="sgd",
-        loss="sparse_categorical_crossentropy",
+        loss=CE,
         batch_size=8,
         epochs=1,
         callbacks=[ModelCheckpoint(tmp_path / "b{epoch}-{batch}.pt", save_freq=3, save_weights_only=True)],
@@ -250,7 +253,7 @@ def test_csv_logger_columns_fixed_at_first_epoch_and_append(tmp_path, mlp, data)
         x[:48],
         y[:48],
         optimizer="sgd",
-        loss="sparse_categorical_crossentropy",
+        loss=CE,
         epochs=2,
         validation_data=(x[48:], y[48:]),
         validation_freq=2,
@@ -265,7 +268,7 @@ def test_csv_logger_columns_fixed_at_first_epoch_and_append(tmp_path, mlp, data)
         x,
         y,
         optimizer="sgd",
-        loss="sparse_categorical_crossentropy",
+        loss=CE,
         epochs=1,
         callbacks=[CSVLogger(path, append=True)],
         verbose=0,
@@ -294,7 +297,7 @@ def test_terminate_on_nan_stops_mid_epoch(data):
         x,
         y,
         optimizer="sgd",
-        loss="sparse_categorical_crossentropy",
+        loss=CE,
         batch_size=8,
         epochs=3,
         callbacks=[TerminateOnNaN()],
@@ -308,7 +311,7 @@ def test_terminate_on_nan_stops_mid_epoch(data):
             x,
             y,
             optimizer="sgd",
-            loss="sparse_categorical_crossentropy",
+            loss=CE,
             batch_size=8,
             callbacks=[TerminateOnNaN(raise_error=True)],
             verbose=0,
@@ -354,7 +357,7 @@ def test_tensorboard_writes_train_and_validation_scalars(tmp_path, mlp, data):
         x[:48],
         y[:48],
         optimizer="sgd",
-        loss="sparse_categorical_crossentropy",
+        loss=CE,
         epochs=2,
         batch_size=16,
         validation_data=(x[48:], y[48:]),

@@ -13,6 +13,9 @@ import zoo
 from zoo.training import Callback, Trainer
 from zoo.training.callbacks import EarlyStopping, LambdaCallback, ModelCheckpoint
 
+#: The models here output logits (make_mlp ends in a Linear), so the cross-entropy is told so.
+CE = {"name": "sparse_categorical_crossentropy", "from_logits": True}
+
 
 def sgd(lr=0.1):
     return {"name": "sgd", "lr": lr}
@@ -25,7 +28,7 @@ def test_fit_arrays_returns_history_with_val_keys(mlp, data):
         x.numpy(),
         y.numpy(),
         optimizer="adam",
-        loss="sparse_categorical_crossentropy",
+        loss=CE,
         metrics=["accuracy"],
         epochs=3,
         batch_size=16,
@@ -48,7 +51,7 @@ def test_epoch_logs_are_sample_weighted_means(make_mlp, make_data):
         x,
         y,
         optimizer=sgd(0.0),
-        loss="sparse_categorical_crossentropy",
+        loss=CE,
         metrics=["acc"],
         batch_size=4,
         shuffle=False,
@@ -56,7 +59,7 @@ def test_epoch_logs_are_sample_weighted_means(make_mlp, make_data):
     )
     with torch.no_grad():
         out = model(x)
-    full = zoo.get("losses", "sparse_categorical_crossentropy")(out, y).item()
+    full = zoo.get("losses", "sparse_categorical_crossentropy", from_logits=True)(out, y).item()
     assert history.history["loss"][0] == pytest.approx(full, rel=1e-6)
     assert history.history["acc"][0] == pytest.approx((out.argmax(1) == y).float().mean().item())
 
@@ -69,13 +72,13 @@ def test_validation_split_takes_the_last_fraction_before_shuffling(make_mlp, mak
         x,
         y,
         optimizer=sgd(0.0),
-        loss="sparse_categorical_crossentropy",
+        loss=CE,
         validation_split=0.25,
         shuffle=True,
         verbose=0,
     )
-    last = zoo.evaluate(model, x[30:], y[30:], loss="sparse_categorical_crossentropy", verbose=0)
-    first = zoo.evaluate(model, x[:10], y[:10], loss="sparse_categorical_crossentropy", verbose=0)
+    last = zoo.evaluate(model, x[30:], y[30:], loss=CE, verbose=0)
+    first = zoo.evaluate(model, x[:10], y[:10], loss=CE, verbose=0)
     assert history.history["val_loss"][0] == pytest.approx(last["loss"], rel=1e-6)
     assert history.history["val_loss"][0] != pytest.approx(first["loss"], rel=1e-3)
 
@@ -92,7 +95,7 @@ def test_history_and_progbar_run_after_user_callbacks(mlp, data, capsys):
         mlp,
         *data,
         optimizer="sgd",
-        loss="sparse_categorical_crossentropy",
+        loss=CE,
         epochs=2,
         callbacks=[AddKey()],
         verbose=2,
@@ -104,8 +107,8 @@ def test_history_and_progbar_run_after_user_callbacks(mlp, data, capsys):
 
 
 def test_verbose_zero_is_silent(mlp, data, capsys):
-    zoo.fit(mlp, *data, optimizer="sgd", loss="sparse_categorical_crossentropy", verbose=0)
-    zoo.evaluate(mlp, *data, loss="sparse_categorical_crossentropy", verbose=0)
+    zoo.fit(mlp, *data, optimizer="sgd", loss=CE, verbose=0)
+    zoo.evaluate(mlp, *data, loss=CE, verbose=0)
     assert capsys.readouterr().out == ""
 
 
@@ -128,7 +131,7 @@ def test_fit_generator_with_steps_per_epoch_streams_batches(mlp, data):
         mlp,
         gen(),
         optimizer="adam",
-        loss="sparse_categorical_crossentropy",
+        loss=CE,
         epochs=3,
         steps_per_epoch=5,
         verbose=0,
@@ -160,7 +163,7 @@ def test_generator_factory_and_multi_input_model():
         model,
         factory,
         optimizer="adam",
-        loss="sparse_categorical_crossentropy",
+        loss=CE,
         metrics=["accuracy"],
         epochs=2,
         validation_data=factory,
@@ -180,18 +183,18 @@ def test_one_shot_generator_without_steps_trains_one_epoch_then_warns(mlp, data)
     gen = ((x[i : i + 16], y[i : i + 16]) for i in range(0, 64, 16))
     with pytest.warns(UserWarning, match="ran out of data"):
         history = zoo.fit(
-            mlp, gen, optimizer="sgd", loss="sparse_categorical_crossentropy", epochs=3, verbose=0
+            mlp, gen, optimizer="sgd", loss=CE, epochs=3, verbose=0
         )
     assert len(history.history["loss"]) == 1
 
 
 def test_dataset_and_dataloader_inputs(mlp, data):
     ds = torch.utils.data.TensorDataset(*data)
-    h1 = zoo.fit(mlp, ds, optimizer="sgd", loss="sparse_categorical_crossentropy", batch_size=16, verbose=0)
+    h1 = zoo.fit(mlp, ds, optimizer="sgd", loss=CE, batch_size=16, verbose=0)
     loader = torch.utils.data.DataLoader(ds, batch_size=16)
-    h2 = zoo.fit(mlp, loader, optimizer="sgd", loss="sparse_categorical_crossentropy", verbose=0)
+    h2 = zoo.fit(mlp, loader, optimizer="sgd", loss=CE, verbose=0)
     assert len(h1.history["loss"]) == len(h2.history["loss"]) == 1
-    res = zoo.evaluate(mlp, loader, loss="sparse_categorical_crossentropy", metrics=["accuracy"], verbose=0)
+    res = zoo.evaluate(mlp, loader, loss=CE, metrics=["accuracy"], verbose=0)
     assert set(res) == {"loss", "accuracy"}
 
 
@@ -271,7 +274,7 @@ def test_callback_hooks_order_and_keras2_spellings(mlp, data):
         x[:32],
         y[:32],
         optimizer="sgd",
-        loss="sparse_categorical_crossentropy",
+        loss=CE,
         epochs=2,
         batch_size=16,
         validation_data=(x[32:], y[32:]),
@@ -300,7 +303,7 @@ def test_model_stop_training_attribute_is_honoured(mlp, data):
         mlp,
         *data,
         optimizer="sgd",
-        loss="sparse_categorical_crossentropy",
+        loss=CE,
         epochs=5,
         batch_size=8,
         callbacks=[stopper],
@@ -318,7 +321,7 @@ def test_resume_equals_an_uninterrupted_run(tmp_path, make_data):
     x, y = make_data(48)
     common = dict(
         optimizer="adam",
-        loss="sparse_categorical_crossentropy",
+        loss=CE,
         metrics=["accuracy"],
         batch_size=8,
         validation_split=0.25,
@@ -365,7 +368,7 @@ def test_weights_only_checkpoint_cannot_be_resumed(tmp_path, mlp, data):
         mlp,
         *data,
         optimizer="sgd",
-        loss="sparse_categorical_crossentropy",
+        loss=CE,
         callbacks=[ModelCheckpoint(path, save_weights_only=True)],
         verbose=0,
     )
@@ -373,14 +376,14 @@ def test_weights_only_checkpoint_cannot_be_resumed(tmp_path, mlp, data):
     assert set(state) == set(mlp.state_dict())
     with pytest.raises(ValueError, match="not a zoo training-state checkpoint"):
         zoo.fit(
-            mlp, *data, optimizer="sgd", loss="sparse_categorical_crossentropy", resume_from=path, verbose=0
+            mlp, *data, optimizer="sgd", loss=CE, resume_from=path, verbose=0
         )
     with pytest.raises(FileNotFoundError, match="no such checkpoint"):
         zoo.fit(
             mlp,
             *data,
             optimizer="sgd",
-            loss="sparse_categorical_crossentropy",
+            loss=CE,
             resume_from=tmp_path / "x.pt",
             verbose=0,
         )
@@ -417,7 +420,7 @@ def test_bad_inputs_give_clear_errors(mlp, data):
             x,
             y,
             optimizer="sgd",
-            loss="sparse_categorical_crossentropy",
+            loss=CE,
             callbacks=[object()],
             verbose=0,
         )
@@ -430,7 +433,7 @@ def test_bf16_autocast_on_cpu_trains(mlp, data):
         mlp,
         *data,
         optimizer="adam",
-        loss="sparse_categorical_crossentropy",
+        loss=CE,
         precision="bf16",
         device="cpu",
         epochs=2,
@@ -479,7 +482,7 @@ def test_progress_bar_on_a_tty_and_lines_otherwise(mlp, data):
             mlp,
             *data,
             optimizer="sgd",
-            loss="sparse_categorical_crossentropy",
+            loss=CE,
             epochs=2,
             batch_size=16,
             callbacks=[ProgbarLogger(stream=stream, refresh_seconds=0.0)],
@@ -523,7 +526,7 @@ def _seed_everything(seed):
 
 def test_resume_restores_every_rng(tmp_path, make_mlp, make_data):
     x, y = make_data(32)
-    common = dict(optimizer=sgd(), loss="sparse_categorical_crossentropy", batch_size=16, verbose=0)
+    common = dict(optimizer=sgd(), loss=CE, batch_size=16, verbose=0)
     _seed_everything(0)
     straight = DrawsRandomNumbers()
     zoo.fit(make_mlp(), x, y, epochs=4, callbacks=[straight], **common)
@@ -561,7 +564,7 @@ def test_a_callback_that_overrides_no_batch_hook_is_not_dispatched_per_batch(mon
     real = loop.LazyLogs
     monkeypatch.setattr(loop, "LazyLogs", lambda compute: built.append(1) or real(compute))
     x, y = data
-    common = dict(loss="sparse_categorical_crossentropy", batch_size=16, verbose=0, validation_data=(x, y))
+    common = dict(loss=CE, batch_size=16, verbose=0, validation_data=(x, y))
     zoo.fit(mlp, x, y, callbacks=[EpochsOnly()], **common)
     assert built == []  # no batch logs made: no per-batch dispatch at all
     zoo.fit(mlp, x, y, callbacks=[Keras2BatchEnd()], **common)
@@ -589,13 +592,13 @@ def test_every_hook_gets_a_dict_of_logs(mlp, data):
         model,
         x,
         y,
-        loss="sparse_categorical_crossentropy",
+        loss=CE,
         batch_size=32,
         verbose=0,
         validation_data=(x, y),
         callbacks=[Records()],
     )
-    zoo.evaluate(model, x, y, loss="sparse_categorical_crossentropy", verbose=0, callbacks=[Records()])
+    zoo.evaluate(model, x, y, loss=CE, verbose=0, callbacks=[Records()])
     zoo.predict(model, x, verbose=0, callbacks=[Records()])
     called = {name for name, _ in seen}
     assert {

@@ -11,6 +11,9 @@ from zoo.training.callbacks import PlotCallback
 from zoo.utils.curves import best_epoch, history_figure
 from zoo.utils.plot import PlotError
 
+#: The models here output logits (make_mlp ends in a Linear), so the cross-entropy is told so.
+CE = {"name": "sparse_categorical_crossentropy", "from_logits": True}
+
 RECORD = {
     "loss": [1.0, 0.7, 0.5, 0.4],
     "accuracy": [0.5, 0.6, 0.7, 0.8],
@@ -45,7 +48,7 @@ def test_real_fit_history_and_csv_logger_file(tmp_path):
     x, y = torch.randn(32, 4), torch.randint(0, 2, (32,))
     model = nn.Linear(4, 2)
     plot = PlotCallback(tmp_path / "live.png")
-    history = zoo.fit(model, x, y, optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"],
+    history = zoo.fit(model, x, y, optimizer="adam", loss=CE, metrics=["accuracy"],
                       epochs=3, batch_size=8, validation_split=0.25, verbose=0,
                       callbacks=[zoo.get("callbacks", "CSVLogger", tmp_path / "log.csv"), plot])  # fmt: skip
     png = zoo.plot_history(history, tmp_path / "curves.png")

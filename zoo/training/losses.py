@@ -19,6 +19,7 @@ from torch import Tensor, nn
 
 from zoo.layers._base import get_mask, with_mask
 from zoo.naming import snake_case
+from zoo.training import loss_checks
 from zoo.training.fused_losses import FUSED, FusedLoss
 
 EPSILON = 1e-7
@@ -266,6 +267,9 @@ def _broadcast_weight(weight: Tensor, values: Tensor) -> Tensor:
 class LossFunctionWrapper(Loss):
     """Turn a per-sample function ``fn(input, target, **kwargs)`` into a ``Loss`` module.
 
+    The first batch a wrapper sees is checked (``loss_checks``: logits given to a loss that takes
+    probabilities, labels outside the outputs); later ones are not, so no step waits on the device for it.
+
     ``fused``: PyTorch's own reduced kernel for the same loss (``fused_losses``); ``forward`` takes it
     when there is no ``sample_weight`` and the reduction is ``"mean"`` or ``"sum"``, and falls back to
     ``fn`` when it answers ``None`` (options where the semantics differ).
@@ -284,6 +288,10 @@ class LossFunctionWrapper(Loss):
         return self.fn(input, target, **self.kwargs)
 
     def forward(self, input: Tensor, target: Tensor, sample_weight: Tensor | None = None) -> Tensor:
+        if not self.__dict__.get("_zoo_checked"):  # the first batch only: no device sync after it
+            self.__dict__["_zoo_checked"] = loss_checks.check(
+                getattr(self.fn, "__name__", ""), input, target, self.kwargs
+            )
         if self.fused is not None and sample_weight is None and self.reduction != "none":
             value = self.fused(input, target, self.reduction, **self.kwargs)
             if value is not None:

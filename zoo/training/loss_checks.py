@@ -1,0 +1,163 @@
+"""The first-batch checks of the losses that take probabilities, rates or class indices.
+
+A model that outputs logits trained with ``loss="sparse_categorical_crossentropy"`` (``from_logits=False``,
+Keras' default) learns next to nothing and says nothing: the loss clips the "probabilities" and its
+gradient mostly vanishes. Every zoo application outputs logits, so this is the commonest Keras habit to go
+wrong. A loss module therefore looks at its *first* batch (``Loss.forward`` calls :func:`check`) and raises a
+``zoo.DataError`` naming the fix; later batches are not looked at, so training pays one device sync per
+loss object, not one per step.
+
+What is checked (per loss function name):
+
+* ``categorical_crossentropy`` / ``sparse_categorical_crossentropy`` (``from_logits=False``): predictions in
+  ``[0, 1]`` whose rows (the class axis) sum to 1; the sparse one's labels in ``[0, classes)`` whatever
+  ``from_logits`` (``ignore_class`` excepted);
+* ``binary_crossentropy`` (``from_logits=False``) and ``kl_divergence``: predictions in ``[0, 1]``;
+* ``poisson``: no negative rate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from zoo.errors import DataError
+
+#: How far a row of probabilities may sum from 1 (half precision rounds each value to ~3 digits).
+_SUM_TOLERANCE = {torch.float16: 2e-2, torch.bfloat16: 2e-2}
+_DEFAULT_SUM_TOLERANCE = 1e-3
+
+_SOFTMAX = "softmax (Dense(n, activation='softmax') or zoo.layers.Softmax())"
+_FIX = (
+    "If the model outputs logits (zoo applications do, as do Dense layers without an activation), give the "
+    "loss from_logits=True, e.g. loss={{'name': '{name}', 'from_logits': True}} or {cls}(from_logits=True); "
+    "otherwise end the model with a {end}."
+)
+
+
+def _fix(name: str, end: str) -> str:
+    cls = "".join(part.capitalize() for part in name.split("_"))
+    return _FIX.format(name=name, cls=cls, end=end)
+
+
+def _range(values: Tensor) -> tuple[float, float]:
+    finite = values.detach().float()
+    return float(finite.min()), float(finite.max())
+
+
+def _check_probabilities(name: str, input: Tensor, axis: int | None, end: str) -> None:
+    """Values in [0, 1]; with ``axis``, rows along it summing to 1."""
+    if not input.is_floating_point() or input.numel() == 0:
+        return
+    low, high = _range(input)
+    if low < 0.0 or high > 1.0:
+        raise DataError(
+            f"{name} got predictions in [{low:.4g}, {high:.4g}], which are not probabilities (they must lie in "
+            f"[0, 1]): it was given from_logits=False. {_fix(name, end)}"
+        )
+    if axis is None or input.ndim == 0 or input.shape[axis] < 2:
+        return
+    sums = input.detach().float().sum(axis)
+    worst = float((sums - 1.0).abs().max())
+    if worst > _SUM_TOLERANCE.get(input.dtype, _DEFAULT_SUM_TOLERANCE):
+        raise DataError(
+            f"{name} got predictions whose rows sum to between {float(sums.min()):.4g} and {float(sums.max()):.4g} "
+            f"along axis {axis}, not 1: they are not a probability distribution over the {input.shape[axis]} "
+            f"classes. {_fix(name, _SOFTMAX)}"
+        )
+
+
+def check_labels(name: str, target: Tensor, classes: int, ignore_class: int | None = None) -> None:
+    """Integer class labels in ``[0, classes)`` (``ignore_class`` allowed), else a ``DataError``."""
+    if target.numel() == 0:
+        return
+    labels = target if ignore_class is None else target[target != ignore_class]
+    if labels.numel() == 0:
+        return
+    if labels.is_floating_point() and not bool((labels == labels.round()).all()):
+        raise DataError(
+            f"{name} takes integer class labels; got non-integer values such as "
+            f"{float(labels[labels != labels.round()][0]):.4g}. For one-hot or probability targets use "
+            "categorical_crossentropy."
+        )
+    low, high = int(labels.min()), int(labels.max())
+    if low < 0 or high >= classes:
+        raise DataError(
+            f"{name}: the labels range over [{low}, {high}] but the model has {classes} outputs, so labels must "
+            f"lie in [0, {classes - 1}]. Give the model's last layer as many outputs as there are classes "
+            f"(at least {high + 1}; zoo.load(..., classes={high + 1})), or renumber the labels from 0."
+        )
+
+
+def _categorical(input: Tensor, target: Tensor, from_logits: bool = False, axis: int = -1, **_: Any) -> None:
+    if not from_logits:
+        _check_probabilities("categorical_crossentropy", input, axis, _SOFTMAX)
+
+
+def _sparse(
+    input: Tensor, target: Tensor, from_logits: bool = False, ignore_class: int | None = None, axis: int = -1,
+    **_: Any,
+) -> None:  # fmt: skip
+    if input.ndim:
+        check_labels("sparse_categorical_crossentropy", target, input.shape[axis], ignore_class)
+    if not from_logits:
+        _check_probabilities("sparse_categorical_crossentropy", input, axis, _SOFTMAX)
+
+
+def _binary(input: Tensor, target: Tensor, from_logits: bool = False, **_: Any) -> None:
+    if not from_logits:
+        _check_probabilities("binary_crossentropy", input, None, "sigmoid (Dense(1, activation='sigmoid'))")
+
+
+def _kl(input: Tensor, target: Tensor, **_: Any) -> None:
+    if input.is_floating_point() and input.numel():
+        low, high = _range(input)
+        if low < 0.0 or high > 1.0:
+            raise DataError(
+                f"kl_divergence compares probability distributions; it got predictions in [{low:.4g}, "
+                f"{high:.4g}]. End the model with a softmax (zoo applications output logits: add "
+                "zoo.layers.Softmax(), or zoo.load(..., classifier_activation='softmax'))."
+            )
+
+
+def _poisson(input: Tensor, target: Tensor, **_: Any) -> None:
+    if input.is_floating_point() and input.numel():
+        low = float(input.detach().min())
+        if low < 0.0:
+            raise DataError(
+                f"poisson takes predicted rates, which cannot be negative; it got a prediction of {low:.4g}. End "
+                "the model with a non-negative activation (e.g. Dense(1, activation='softplus') or 'exponential')."
+            )
+
+
+#: Loss function name -> its first-batch check ``check(input, target, **loss_options)``.
+CHECKS: dict[str, Callable[..., None]] = {
+    "categorical_crossentropy": _categorical,
+    "sparse_categorical_crossentropy": _sparse,
+    "binary_crossentropy": _binary,
+    "kl_divergence": _kl,
+    "poisson": _poisson,
+}
+
+
+def check(name: str, input: Any, target: Any, options: dict[str, Any]) -> bool:
+    """Run ``name``'s check on real tensors; False when it could not look (symbolic or fake tensors while a
+    graph is traced or compiled), so that the caller tries again on the next batch."""
+    rule = CHECKS.get(name)
+    if rule is None:
+        return True
+    if not (isinstance(input, Tensor) and isinstance(target, Tensor)) or _symbolic(input, target):
+        return False
+    rule(input, target, **options)
+    return True
+
+
+def _symbolic(*tensors: Tensor) -> bool:
+    if torch.compiler.is_compiling():
+        return True
+    from torch._subclasses.fake_tensor import is_fake
+
+    return any(t.device.type == "meta" or is_fake(t) for t in tensors)
