@@ -3,7 +3,11 @@
 Both stream the file, hash it with sha256 and move it into place; zoo additionally fsyncs, keeps a
 resumable part and takes a file lock. Also timed: a warm-cache hit (what every ``zoo.load`` pays).
 
-    .venv/bin/python benchmarks/bench_hub.py [--mib 256] [--rounds 5]
+    .venv/bin/python benchmarks/bench_hub.py [--mib 256] [--rounds 5] [--ablate]
+
+``--ablate`` adds a third case, zoo with its write path as it was before hashing moved to a worker thread
+and write-out started early (zoo/hub/hashes.py ``BackgroundHasher``, zoo/hub/writeback.py): what those two
+buy on this machine.
 """
 
 from __future__ import annotations
@@ -30,10 +34,35 @@ def serve(folder: Path) -> tuple[ThreadingHTTPServer, str]:
     return httpd, f"http://127.0.0.1:{httpd.server_address[1]}"
 
 
+def plain(case):
+    """``case`` run with the hash on the calling thread and no early write-out (``--ablate``)."""
+    import zoo.hub.hashes
+    import zoo.hub.partial
+    import zoo.hub.writeback
+
+    class SameThread(zoo.hub.hashes.Hasher):
+        def __init__(self, extra=None, **_):
+            super().__init__(extra)
+
+        def close(self):
+            pass
+
+    def run():
+        saved = zoo.hub.partial.BackgroundHasher, zoo.hub.writeback._sync_file_range
+        zoo.hub.partial.BackgroundHasher, zoo.hub.writeback._sync_file_range = SameThread, None
+        try:
+            case()
+        finally:
+            zoo.hub.partial.BackgroundHasher, zoo.hub.writeback._sync_file_range = saved
+
+    return run
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--mib", type=int, default=256)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--ablate", action="store_true", help="also time zoo without its write-path speed-ups")
     args = parser.parse_args()
     report_load("start")
 
@@ -61,7 +90,10 @@ def main() -> None:
         def torch_cold():
             torch.hub.download_url_to_file(url, str(root / "t.pth"), hash_prefix=digest[:8], progress=False)
 
-        times = time_cases({"zoo.hub.fetch": zoo_cold, "torch.hub": torch_cold}, rounds=args.rounds)
+        cases = {"zoo.hub.fetch": zoo_cold, "torch.hub": torch_cold}
+        if args.ablate:
+            cases["zoo, plain write path"] = plain(zoo_cold)
+        times = time_cases(cases, rounds=args.rounds)
         zoo.hub.fetch(url, sha256=digest[:8])
         hit = time_cases({"hit": lambda: zoo.hub.fetch(url, sha256=digest[:8])}, rounds=5, inner=100)["hit"]
         httpd.shutdown()
@@ -73,6 +105,10 @@ def main() -> None:
     print(f"  torch.hub       {torch_s.show('.3f', ' s')}   {torch_s.scaled(1 / args.mib).show('.4f')} s/MiB")
     print(f"  zoo / torch.hub time, per round: {paired_ratio(zoo_s, torch_s).show('.2f')} "
           "(zoo also fsyncs, keeps a resumable part and takes a file lock)")  # fmt: skip
+    if args.ablate:
+        plain_s = times["zoo, plain write path"]
+        print(f"  zoo, plain write path (hash in the same thread, no early write-out) {plain_s.show('.3f', ' s')}; "
+              f"zoo / plain per round: {paired_ratio(zoo_s, plain_s).show('.2f')}")  # fmt: skip
     print(f"warm-cache hit (zoo.hub.fetch of a cached file): {hit.scaled(1e3).show('.3f', ' ms')}")
 
 

@@ -9,7 +9,9 @@ torch.hub's rule for such names lives here as well (:func:`name_hash`).
 from __future__ import annotations
 
 import hashlib
+import queue
 import re
+import threading
 from dataclasses import dataclass, field
 
 MIN_PREFIX = 8
@@ -121,6 +123,51 @@ class Hasher:
         if self._extra is None or self.algorithm != algorithm:
             raise ValueError(f"this hasher does not compute {algorithm}")
         return self._extra.hexdigest()
+
+
+class BackgroundHasher:
+    """A :class:`Hasher` fed by a worker thread, so a download hashes one chunk while it receives the next.
+
+    hashlib releases the GIL while it hashes a large buffer, so receiving, writing and hashing overlap: a
+    download costs about the longest of them instead of their sum (sha256 was the largest single cost of
+    a loopback download). Chunks wait in a bounded queue (``depth`` of them), so memory stays bounded
+    when hashing falls behind. Reading a digest first waits for every chunk given; :meth:`close` stops the
+    worker of a download given up.
+    """
+
+    def __init__(self, extra: str | None = None, *, depth: int = 8) -> None:
+        self._hasher = Hasher(extra)
+        self.algorithm = self._hasher.algorithm
+        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=depth)
+        self._thread: threading.Thread | None = None
+
+    def update(self, chunk: bytes) -> None:
+        if not isinstance(chunk, bytes):
+            chunk = bytes(chunk)  # the caller may reuse a mutable buffer before the worker reads it
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="zoo-hash", daemon=True)
+            self._thread.start()
+        self._queue.put(chunk)
+
+    def _run(self) -> None:
+        while (chunk := self._queue.get()) is not None:
+            self._hasher.update(chunk)
+
+    def close(self) -> None:
+        """Wait until every chunk given is hashed, and end the worker."""
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
+
+    @property
+    def sha256(self) -> str:
+        self.close()
+        return self._hasher.sha256
+
+    def hexdigest(self, algorithm: str) -> str:
+        self.close()
+        return self._hasher.hexdigest(algorithm)
 
 
 def hash_file(path, algorithm: str = "sha256") -> str:

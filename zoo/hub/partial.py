@@ -21,8 +21,9 @@ from pathlib import Path
 
 from zoo.atomic import write_json_atomic
 from zoo.errors import DownloadError
-from zoo.hub.hashes import Hasher
+from zoo.hub.hashes import BackgroundHasher
 from zoo.hub.store import Store, owner_gone, read_json
+from zoo.hub.writeback import Writeback
 
 _NO_SPACE = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
 
@@ -51,7 +52,8 @@ class Partial:
         self.etag: str | None = None
         self.last_modified: str | None = None
         self.size = 0
-        self._hash = Hasher(algorithm)
+        self._hash = BackgroundHasher(algorithm)
+        self._writeback = Writeback()
         self._file = None
         self.resumed_from = 0
 
@@ -119,7 +121,9 @@ class Partial:
 
     def _open(self, *, truncate: bool) -> None:
         self._file = open(self.path, "wb" if truncate else "ab")  # noqa: SIM115 - lives as long as self
-        self._hash = Hasher(self.algorithm)
+        self._hash.close()
+        self._hash = BackgroundHasher(self.algorithm)
+        self._writeback = Writeback()
         self.size = 0
         if not truncate:
             with open(self.path, "rb") as f:
@@ -154,6 +158,7 @@ class Partial:
             raise
         self._hash.update(chunk)
         self.size += len(chunk)
+        self._writeback.wrote(self._file, len(chunk))
 
     @property
     def sha256(self) -> str:
@@ -163,7 +168,8 @@ class Partial:
         return self._hash.hexdigest(algorithm)
 
     def finish(self) -> Path:
-        """Flush and fsync; the caller checks the hash and commits."""
+        """Flush and fsync (most bytes are on disk already: :mod:`zoo.hub.writeback`); the caller checks the
+        hash and commits."""
         try:
             self._file.flush()
             os.fsync(self._file.fileno())
@@ -180,6 +186,7 @@ class Partial:
 
     def park(self) -> None:
         """Keep the bytes so far for a later attempt in this process or another (sidecar first)."""
+        self._hash.close()
         if self._file is not None and not self._file.closed:
             with contextlib.suppress(OSError):
                 self._file.close()
@@ -195,6 +202,7 @@ class Partial:
             self.discard()
 
     def discard(self) -> None:
+        self._hash.close()
         if self._file is not None and not self._file.closed:
             with contextlib.suppress(OSError):
                 self._file.close()
