@@ -84,6 +84,14 @@ def check_rank(layer: nn.Module | str, x: Any, ranks: int | Sequence[int], what:
         )
 
 
+def float_input(x: torch.Tensor) -> torch.Tensor:
+    """An integer or boolean input as floats: Keras casts what a layer with float weights is given (an
+    ``int64`` feature array works in ``Dense``), where torch would fail on mixed dtypes. Floats pass."""
+    if x.is_floating_point() or x.is_complex():
+        return x
+    return x.to(torch.get_default_dtype())
+
+
 def tuple_n(value: int | Sequence[int], n: int, what: str) -> tuple[int, ...]:
     """``3`` -> ``(3, 3)``; a sequence must already have ``n`` items."""
     if isinstance(value, int):

@@ -16,7 +16,15 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from zoo.layers._base import LazyLayer, activation_repr, check_rank, get_activation, maybe_lazy, tuple_n
+from zoo.layers._base import (
+    LazyLayer,
+    activation_repr,
+    check_rank,
+    float_input,
+    get_activation,
+    maybe_lazy,
+    tuple_n,
+)
 from zoo.layers._keras import Layer, Weight
 
 _PADDINGS = ("valid", "same", "causal")
@@ -99,6 +107,7 @@ class _Conv(Layer):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_rank(self, x, self.rank + 2, f"(batch, channels, {'x'.join('.' * self.rank)} spatial)")
+        x = float_input(x)
         expected = getattr(self.conv, "in_channels", 0)
         if expected and x.shape[1] != expected:
             raise ValueError(

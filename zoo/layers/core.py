@@ -9,7 +9,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from zoo.layers._base import activation_repr, check_rank, get_activation, get_mask, with_mask
+from zoo.layers._base import activation_repr, check_rank, float_input, get_activation, get_mask, with_mask
 from zoo.layers._keras import Layer, Weight
 from zoo.layers._tracing import is_tracing
 
@@ -45,6 +45,7 @@ class Dense(Layer):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_rank(self, x, range(1, 9))
+        mask, x = get_mask(x), float_input(x)
         in_features = getattr(self.linear, "in_features", 0)
         if in_features and x.shape[-1] != in_features:
             raise ValueError(
@@ -54,7 +55,7 @@ class Dense(Layer):
         y = self.linear(x)
         if self.activation is not None:
             y = self.activation(y)
-        return with_mask(y, get_mask(x))
+        return with_mask(y, mask)
 
     def extra_repr(self) -> str:
         return f"units={self.units}, activation={activation_repr(self.activation)}"

@@ -22,7 +22,7 @@ from torch.nn.parameter import UninitializedParameter
 from torch.nn.utils.rnn import PackedSequence
 
 from zoo.errors import ArgumentError
-from zoo.layers._base import check_rank, resolve_mask, with_mask
+from zoo.layers._base import check_rank, float_input, resolve_mask, with_mask
 from zoo.layers._keras import Layer, Weight
 from zoo.layers._tracing import is_tracing
 
@@ -219,6 +219,7 @@ class _Recurrent(Layer):
     ) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """Outputs aligned with the input's time axis ``(N, T, units)`` and the final states ``(N, units)``."""
         check_rank(self, x, 3, "(batch, time, features)")
+        x = float_input(x)
         in_size = getattr(self.rnn, "input_size", 0)
         if in_size and not isinstance(self.rnn, _LazyRNNMixin) and x.shape[-1] != in_size:
             raise ValueError(

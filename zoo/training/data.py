@@ -10,6 +10,7 @@ sample_weight)`` or ``(x,)``/``x``.
 from __future__ import annotations
 
 import math
+import numbers
 import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -17,6 +18,8 @@ from typing import Any
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, IterableDataset, RandomSampler
+
+from zoo.errors import ArgumentError, DataError
 
 Batch = tuple[Any, Any, Any]
 
@@ -128,20 +131,46 @@ class ArraySource(Source):
             yield tuple(map_structure(lambda t, rows=rows: t[rows], d) for d in (self.x, self.y, self.sw))
 
 
-def _num_samples(*datas: Any) -> int:
-    sizes = set()
-    for data in datas:
-        leaves: list[Any] = []
-        map_structure(leaves.append, data)
-        for leaf in leaves:
+def _leaves(data: Any, label: str) -> Iterator[tuple[str, Any]]:
+    """``(label, array)`` for each array of a structure: ``x``, ``x[1]``, ``x['question']``."""
+    if isinstance(data, (list, tuple)):
+        for i, item in enumerate(data):
+            yield from _leaves(item, f"{label}[{i}]")
+    elif isinstance(data, dict):
+        for key, item in data.items():
+            yield from _leaves(item, f"{label}[{key!r}]")
+    elif data is not None:
+        yield label, data
+
+
+def _num_samples(x: Any, y: Any = None, sample_weight: Any = None) -> int:
+    sizes: dict[str, int] = {}
+    for data, label in ((x, "x"), (y, "y"), (sample_weight, "sample_weight")):
+        for name, leaf in _leaves(data, label):
             if not hasattr(leaf, "shape") or not len(leaf.shape):
                 raise TypeError(f"array data must have a first (sample) axis, got {type(leaf).__name__}.")
-            sizes.add(int(leaf.shape[0]))
-    if len(sizes) > 1:
-        raise ValueError(
-            f"x, y and sample_weight must have the same number of samples, got sizes {sorted(sizes)}."
+            sizes[name] = int(leaf.shape[0])
+    if len(set(sizes.values())) > 1:
+        listed = ", ".join(f"{name} has {n}" for name, n in sizes.items())
+        raise DataError(
+            f"x, y and sample_weight must have the same number of samples (the first axis); {listed}. "
+            "Check that the targets belong to these inputs (and that no split or filter was applied to one "
+            "side only)."
         )
-    return sizes.pop() if sizes else 0
+    return next(iter(sizes.values()), 0)
+
+
+def check_batch_size(value: Any, what: str = "batch_size") -> int | None:
+    """A positive int (numpy ints too) or None; anything else is an ``ArgumentError`` (Keras takes no
+    fractional batch size either)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ArgumentError(
+            f"{what} must be a positive int (samples per batch), got {value!r} ({type(value).__name__}); "
+            f"e.g. {what}=32."
+        )
+    return int(value)
 
 
 class LoaderSource(Source):
@@ -221,9 +250,10 @@ def make_source(
         raise ValueError(
             f"{what} is None; pass arrays/tensors, a Dataset, a DataLoader or a generator of batches."
         )
+    batch_size = check_batch_size(batch_size, "validation_batch_size" if what == "validation_data" else "batch_size")
     if is_arrays(x):
-        if batch_size is None or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
+        if batch_size is None:
+            raise ArgumentError("batch_size must be a positive int for array data, got None; e.g. batch_size=32.")
         return ArraySource(x, y, sample_weight, batch_size, shuffle, rank, world)
     if y is not None or sample_weight is not None:
         raise ValueError(
@@ -267,8 +297,8 @@ class EpochIterator:
     warning, and a one-shot generator that runs dry ends training (``exhausted``)."""
 
     def __init__(self, source: Source, steps: int | None = None):
-        if steps is not None and steps < 1:
-            raise ValueError(f"steps must be a positive integer or None, got {steps!r}.")
+        if steps is not None and (isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 1):
+            raise ArgumentError(f"steps must be a positive int or None, got {steps!r} ({type(steps).__name__}).")
         self.source, self.steps = source, steps
         self._iterator: Iterator[Any] | None = None
         self.exhausted = False
