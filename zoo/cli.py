@@ -20,6 +20,7 @@ from typing import Any
 import zoo
 import zoo.api
 from zoo._version import DISTRIBUTION
+from zoo.console import print_table
 from zoo.errors import ZooError
 from zoo.hookspecs import KINDS
 from zoo.plugins import get_plugin_manager, get_registry
@@ -40,7 +41,7 @@ def _cmd_plugins(args: argparse.Namespace) -> int:
         status = info.status if info.status != "failed" else f"FAILED: {info.error}"
         origin = f"{info.distribution} (built-in)" if info.builtin else (info.distribution or "")
         rows.append((info.name, info.version or "", origin, what, status))
-    _table(("plugin", "version", "from", "registers", "status"), rows)
+    print_table(("plugin", "version", "from", "registers", "status"), rows)
     return 0
 
 
@@ -130,7 +131,7 @@ def _cmd_catalogue(args: argparse.Namespace) -> int:
         writer.writerows(table)
         sys.stdout.write(out.getvalue())
     else:
-        _table(columns, [["" if row[c] is None else row[c] for c in columns] for row in table])
+        print_table(columns, [["" if row[c] is None else row[c] for c in columns] for row in table])
     if not rows:
         print(
             "zoo: no weights variant matches; see 'zoo list applications --columns name,weights,acc1'",
@@ -168,15 +169,6 @@ def _print_tree(data: Any, indent: int = 0) -> None:
             if isinstance(value, (list, tuple)):
                 value = ", ".join(map(str, value)) if len(value) <= 12 else f"{len(value)} items"
             print(f"{pad}{str(key).ljust(width)}  {value}")
-
-
-def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    cells = [list(map(str, header)), *[list(map(str, r)) for r in rows]]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
-    for n, row in enumerate(cells):
-        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
-        if n == 0:
-            print("  ".join("-" * w for w in widths))
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from zoo.errors import RegistrationError, ZooError
+from zoo.naming import means_default_weights
 
 Check = Callable[[Any], Any]
 
@@ -327,7 +328,7 @@ class ApplicationMeta(EntryMeta):
         ``arch.tag`` (timm) or ``Enum.TAG`` (torchvision); None when it names none."""
         if not self.weights:
             return None
-        if weights is None or weights.lower() in ("imagenet", "default"):
+        if weights is None or means_default_weights(weights):
             return self.default_weights or next(iter(self.weights))
         by_lower = {t.lower(): t for t in self.weights}
         return by_lower.get(weights.lower()) or by_lower.get(weights.rsplit(".", 1)[-1].lower())

@@ -19,6 +19,8 @@ What is here, by task:
   (read a weights file, never unpickling code), :func:`assign_weights` (assign the tensors into the meta
   model), :func:`meta_tensors`, :class:`WeightsFileError`; :func:`check_options`, :class:`ChosenWeights`
   and :func:`finish` (the keras.applications options and the ending every builder shares);
+  :func:`means_default_weights` and :data:`DEFAULT_WEIGHTS_SPELLINGS` (which ``weights=`` words mean the
+  recommended variant), :func:`snake_case` (default names from class names) — :mod:`zoo.naming`'s rules;
   :func:`architecture_builders` (one lazy target per architecture of a catalogue); :func:`category_names`
   (the names behind a categories reference such as ``"imagenet1k"``);
 * files: :func:`fetch`, :func:`fetch_spec`, :func:`content_sha256`, :func:`cache_dir`
@@ -54,6 +56,7 @@ from zoo.metadata import (
     LayerMeta,
     WeightsVariant,
 )
+from zoo.naming import DEFAULT_WEIGHTS_SPELLINGS, means_default_weights, snake_case
 
 # Public names that need torch (or a heavier module), served on first use: attribute -> "module:attr".
 _LAZY: dict[str, str] = {
@@ -77,6 +80,7 @@ _LAZY: dict[str, str] = {
 }
 
 __all__ = [
+    "DEFAULT_WEIGHTS_SPELLINGS",
     "DISTRIBUTION",
     "KINDS",
     "ApplicationMeta",
@@ -99,6 +103,8 @@ __all__ = [
     "atomic_open",
     "atomic_path",
     "hookimpl",
+    "means_default_weights",
+    "snake_case",
     "lazy_exports",
     "without_gc",
     "write_bytes_atomic",

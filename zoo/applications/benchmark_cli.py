@@ -102,9 +102,9 @@ def _print(rows: list[dict[str, Any]], fmt: str) -> None:
     elif fmt == "csv":
         sys.stdout.write(_csv(rows))
     else:
-        from zoo.cli import _table
+        from zoo.console import print_table
 
-        _table(TABLE_COLUMNS, [[_cell(row.get(col)) for col in TABLE_COLUMNS] for row in rows])
+        print_table(TABLE_COLUMNS, [[_cell(row.get(col)) for col in TABLE_COLUMNS] for row in rows])
 
 
 def _cell(value: Any) -> str:

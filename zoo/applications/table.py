@@ -10,7 +10,7 @@ import json
 from importlib import resources
 from typing import Any
 
-_DEFAULT_SPELLINGS = {"imagenet", "default"}
+from zoo.naming import means_default_weights
 
 
 @functools.lru_cache(maxsize=1)
@@ -40,9 +40,9 @@ def find_variant(arch: str, weights: str) -> str | None:
     """The variant tag ``weights`` names for ``arch``: ``"imagenet"``/``"DEFAULT"`` mean the recommended one;
     tags match ignoring case and a ``ResNet50_Weights.`` prefix. None when it names no variant."""
     entry = architecture(arch)
-    spelled = weights.strip().rpartition(".")[2].upper()
-    if spelled.lower() in _DEFAULT_SPELLINGS:
+    if means_default_weights(weights):
         return entry["default_weights"]
+    spelled = weights.strip().rpartition(".")[2].upper()
     for tag in entry["weights"]:
         if tag.upper() == spelled:
             return tag

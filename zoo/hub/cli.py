@@ -7,6 +7,7 @@ import json
 import sys
 import time
 
+from zoo.console import print_table
 from zoo.errors import DownloadError, UnknownNameError, ZooError
 from zoo.hub import maintenance
 from zoo.hub.fetch import add_file, cache_dir, fetch, fetch_spec
@@ -91,7 +92,7 @@ def cmd_list(args: argparse.Namespace) -> int:
             )
             for e in entries
         ]
-        _table(("name", "size", "sha256", "added", "source"), rows)
+        print_table(("name", "size", "sha256", "added", "source"), rows)
         total = sum(e.size for e in {e.sha256: e for e in entries}.values())
         print(f"{len(entries)} file(s), {human(total)} in {store.root}")
     parts = list(store.partial.glob("*.part")) if store.partial.is_dir() else []
@@ -253,13 +254,3 @@ def entry_files(name: str, kind: str, meta: EntryMeta, weights: str | None) -> l
             chosen = [(tag, variants[tag])]
         return [(f"{name} {tag}", spec) for tag, spec in chosen if spec.url]
     return [(f"{name} {spec.label}", spec) for spec in getattr(meta, "files", ())]
-
-
-def _table(header, rows) -> None:
-    cells = [list(map(str, header)), *[list(map(str, r)) for r in rows]]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
-    for n, row in enumerate(cells):
-        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
-        if n == 0:
-            print("  ".join("-" * w for w in widths))
-    sys.stdout.flush()

@@ -29,7 +29,6 @@ import difflib
 import functools
 import inspect
 import itertools
-import re
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -41,6 +40,7 @@ from torch.nn.parameter import is_lazy
 
 from zoo.errors import ArgumentError
 from zoo.models.trainable import Trainable
+from zoo.naming import snake_case
 
 _COMMON = ("name", "input_shape", "input_dim", "trainable", "activity_regularizer")
 _ROLE_SUFFIXES = ("initializer", "regularizer", "constraint")
@@ -65,14 +65,8 @@ class LayerWarning(UserWarning):
 _uids: dict[str, itertools.count] = {}
 
 
-def _snake(name: str) -> str:
-    """Keras' ``to_snake_case``: ``Conv2D`` -> ``conv2d``, ``SimpleRNN`` -> ``simple_rnn``."""
-    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower().lstrip("_")
-
-
 def _unique_name(cls: type) -> str:
-    prefix = _snake(cls.__name__)
+    prefix = snake_case(cls.__name__).lstrip("_")  # a private base class names its layers as the public one would
     n = next(_uids.setdefault(prefix, itertools.count()))
     return prefix if n == 0 else f"{prefix}_{n}"
 

@@ -21,6 +21,7 @@ from torch.utils._pytree import tree_flatten, tree_map
 
 from zoo.errors import ModelError
 from zoo.models.symbolic import Call, SymbolicTensor
+from zoo.naming import snake_case
 
 
 @dataclass(frozen=True)
@@ -85,9 +86,6 @@ def _identifier(name: str, taken: Iterable[str], reserved: Iterable[str] = ()) -
     return candidate
 
 
-def _snake(name: str) -> str:
-    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 def _symbols(obj: Any) -> list[SymbolicTensor]:
@@ -173,7 +171,7 @@ def build_graph(inputs: Any, outputs: Any, reserved: Iterable[str] = ()) -> Reco
             if name is None:
                 hint = getattr(call.target, "name", None)
                 if not isinstance(hint, str) or not hint:
-                    hint = _snake(type(call.target).__name__)
+                    hint = snake_case(type(call.target).__name__)
                 name = _identifier(hint, modules, reserved)
                 module_names[id(call.target)] = name
                 modules[name] = call.target

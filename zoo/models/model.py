@@ -19,6 +19,7 @@ from zoo.errors import ModelError
 from zoo.models.graph import InputSpec, build_graph
 from zoo.models.methods import KerasModel
 from zoo.models.symbolic import has_symbolic, paused, recording_hook_active
+from zoo.naming import snake_case
 
 
 class Model(KerasModel, nn.Module):
@@ -42,7 +43,7 @@ class Model(KerasModel, nn.Module):
                 "zoo.Model(inputs, outputs, name=None), a subclass calls super().__init__(name=...)."
             )
         super().__init__()
-        self.name = name or _snake(type(self).__name__)
+        self.name = name or snake_case(type(self).__name__)
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         call = getattr(type(self), "call", None)
@@ -132,8 +133,3 @@ def _class_name(name: str | None) -> str:
     return text if text.isidentifier() else "Model"
 
 
-def _snake(name: str) -> str:
-    import re
-
-    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()

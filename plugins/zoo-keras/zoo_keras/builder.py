@@ -20,13 +20,12 @@ from zoo.plugin import (
     fetch,
     fetch_spec,
     finish,
+    means_default_weights,
     without_gc,
 )
 from zoo_keras import table
 from zoo_keras.architectures import constructor
 from zoo_keras.boundary import KerasApplication, preprocessing
-
-_DEFAULT_SPELLINGS = {"imagenet", "default"}
 
 
 @without_gc  # constructing a network is an allocation burst
@@ -124,7 +123,7 @@ def _resolve_weights(name: str, facts: dict[str, Any], weights: Any, *, top: boo
         raise ZooError(
             f"weights must be 'imagenet', None, an .h5 file or a URL, got {type(weights).__name__}."
         )
-    if weights.lower() in _DEFAULT_SPELLINGS:
+    if means_default_weights(weights):
         spec = facts["weights"]["imagenet"]["top" if top else "notop"]
         path = fetch_spec(spec, entry=f"keras:{name}", progress=progress)
         return ChosenWeights("imagenet", spec, path, spec["url"], content_sha256(path))

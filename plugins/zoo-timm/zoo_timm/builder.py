@@ -34,13 +34,13 @@ from zoo.plugin import (
     file_sha256,
     finish,
     load_state_dict,
+    means_default_weights,
     meta_tensors,
     without_gc,
 )
 from zoo_timm import catalogue
 
 log = logging.getLogger("zoo_timm")
-_DEFAULT_SPELLINGS = {"imagenet", "default"}
 _build_lock = threading.Lock()
 
 
@@ -118,7 +118,7 @@ def find_variant(arch: str, weights: str) -> str | None:
     """The config tag ``weights`` names: ``imagenet``/``DEFAULT`` = timm's default, a tag, or ``arch.tag``."""
     facts = catalogue.architecture(arch)
     spelled = weights.strip()
-    if spelled.lower() in _DEFAULT_SPELLINGS:
+    if means_default_weights(spelled):
         return facts["default_weights"]
     if spelled.lower().startswith(arch.lower() + "."):
         spelled = spelled[len(arch) + 1 :]
@@ -151,7 +151,7 @@ def resolve_weights(
     path = Path(weights).expanduser()
     if path.is_file():  # a local file: no config tag (unless preprocessing= names one), its own digest
         return ChosenWeights(None, default, path, str(path), file_sha256(path))
-    if weights.lower() in _DEFAULT_SPELLINGS:
+    if means_default_weights(weights):
         raise ValueError(
             f"timm has no pretrained weights for {arch}: pass weights=None for random initialisation."
         )

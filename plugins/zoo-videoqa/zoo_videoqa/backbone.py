@@ -16,7 +16,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from zoo.plugin import ChosenWeights, check_options, finish
+from zoo.plugin import ChosenWeights, check_options, finish, means_default_weights
 from zoo_videoqa.toy import COLOURS, SHAPES
 from zoo_videoqa.variants import DEFAULT_WEIGHTS, MIN_SIZE, WEIGHTS_DIR, variants
 
@@ -92,7 +92,7 @@ def _resolve_weights(weights: Any) -> ChosenWeights:
     default = table[DEFAULT_WEIGHTS]
     if weights is None or weights is False:
         return ChosenWeights(None, default, None, None, None)
-    if weights is True or (isinstance(weights, str) and weights.lower() in ("default", "imagenet", "pretrained")):
+    if weights is True or (isinstance(weights, str) and (means_default_weights(weights) or weights.lower() == "pretrained")):
         weights = DEFAULT_WEIGHTS
     if isinstance(weights, str) and weights in table:
         facts = table[weights]
