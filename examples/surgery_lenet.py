@@ -164,8 +164,9 @@ def train(model, x, y, iterations: int, args, callbacks=()) -> None:
 
 def surgery_run(dense, data, args, c_rates, *, splice: bool, seed: int, keep: dict | None = None) -> Run:
     """Fine-tune a copy of ``dense`` under surgery (``splice=False``: prune-only). ``keep`` (layer -> share)
-    replaces the c_rate thresholds by per-layer magnitude quantiles of the dense weights, so that the first
-    mask update keeps that share: the compression-matched prune-only ablation."""
+    replaces the c_rate thresholds by per-layer magnitude quantiles of the dense weights and fixes the masks
+    after that first update: one-shot magnitude pruning to exactly that share, then fine-tuning on the same
+    budget — the compression-matched prune-only ablation (matched at the end, not only at the start)."""
     from zoo_surgery import DynamicNetworkSurgery, report, to_masked
 
     (x, y), (xt, yt) = data
@@ -173,7 +174,7 @@ def surgery_run(dense, data, args, c_rates, *, splice: bool, seed: int, keep: di
     callback = DynamicNetworkSurgery(
         gamma=args.gamma,
         power=1.0,
-        iter_stop=args.iter_stop,
+        iter_stop=1 if keep is not None else args.iter_stop,
         splice=splice,
         seed=seed,
         layers={name: {"c_rate": c} for name, c in c_rates.items()},
@@ -328,7 +329,7 @@ def one_seed(seed: int, data, args, variants: dict, files: RunFiles) -> dict[str
                 continue
             keep = runs["surgery"].kept
             run = surgery_run(dense, data, args, c_rates, splice=False, seed=seed, keep=keep)
-            settings = {"keep_at_first_update": keep}
+            settings = {"keep": keep, "masks_fixed_after": "the first update"}
         else:
             run = surgery_run(dense, data, args, c_rates, splice=kind == "surgery", seed=seed)
             settings = {"c_rate": c_rates}

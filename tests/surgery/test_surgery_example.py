@@ -49,6 +49,9 @@ def test_reproduction_script_smoke(tmp_path, capsys, monkeypatch):
     assert set(runs[0]) == {"dense", "surgery", "prune-only", "prune-only matched", "torch-prune"}
     assert runs[0]["surgery"]["compression"] > 1.5
     assert runs[0]["prune-only"]["splices"] == 0
+    matched, surgery = runs[0]["prune-only matched"], runs[0]["surgery"]
+    for layer, share in surgery["kept"].items():  # one-shot to surgery's final share, masks fixed after
+        assert abs(matched["kept"][layer] - share) < 0.002, (layer, matched["kept"], surgery["kept"])
 
 
 def test_reproduction_script_rejects_bad_options(monkeypatch):
