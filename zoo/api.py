@@ -12,8 +12,33 @@ from zoo.registry import Entry
 
 
 def get(kind: str, name: str, *args: Any, **kwargs: Any) -> Any:
-    """Build the entry ``name`` of ``kind``: ``zoo.get("optimizers", "adam", model.parameters(), lr=1e-3)``."""
-    return get_registry().lookup(kind, name)(*args, **kwargs)
+    """Build the entry ``name`` of ``kind``: ``zoo.get("optimizers", "adam", model.parameters(), lr=1e-3)``.
+
+    An application goes through the applications contract (:mod:`zoo.applications.contract`), as in
+    ``zoo.load``."""
+    entry = get_registry().lookup(kind, name)
+    if entry.kind == "applications":
+        from zoo.applications import contract
+
+        return contract.build(entry, args, kwargs)
+    built = entry(*args, **kwargs)
+    if entry.kind == "callbacks":
+        _check_callback(entry, built)
+    return built
+
+
+def _check_callback(entry: Entry, built: Any) -> None:
+    """A registered callback that cannot work fails now, naming its plugin, not later inside ``fit``."""
+    from zoo.errors import ArgumentError
+    from zoo.training.callbacks.base import check_callback
+
+    try:
+        check_callback(built)
+    except ArgumentError as exc:
+        raise ArgumentError(
+            f"callbacks {entry.name!r} of plugin {entry.plugin!r} (target {entry.describe()['target']}) "
+            f"cannot work: {exc}"
+        ) from None
 
 
 def load(name: str, **kwargs: Any) -> Any:

@@ -55,3 +55,8 @@ class ArgumentError(ZooError, TypeError):
 class DataError(ZooError, ValueError):
     """Data that cannot mean what it was given as: logits to a loss told it gets probabilities, labels
     outside the model's outputs, inputs and targets of different lengths."""
+
+
+class OptionError(ArgumentError, ValueError):
+    """A ``zoo.load`` option with a wrong value, or one the application does not support (its metadata's
+    ``options`` says what it does)."""

@@ -129,8 +129,10 @@ def zoo_download_mirrors(url: str, filename: str, sha256: str | None) -> Sequenc
 
 @hookspec
 def zoo_model_built(model: Any, name: str, options: dict[str, Any]) -> None:
-    """Called with every model ``zoo.load`` returns, after weights are loaded, for inspection or in-place
-    changes (logging, registering buffers, patching modules)."""
+    """Called once with every model ``zoo.load`` returns, whatever plugin's builder made it (the core fires
+    it, :mod:`zoo.applications.contract`), after weights are loaded and ``model.zoo`` is attached, for
+    inspection or in-place changes (logging, registering buffers, patching modules). ``options``: the
+    call's options, with ``include_top``, ``pooling``, ``num_classes`` and ``trainable`` always present."""
 
 
 @hookspec

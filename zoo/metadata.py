@@ -275,8 +275,10 @@ class EntryMeta(_Typed):
 class ApplicationMeta(EntryMeta):
     """A pretrained model: its weights variants and the facts users list and filter by.
 
-    ``options``: the ``zoo.load`` keywords the builder supports beyond ``weights`` (e.g. ``("include_top",
-    "pooling", "num_classes", "trainable")``); None = not declared, every keyword is passed through.
+    ``options``: the keras.applications options of ``zoo.load`` the builder supports (e.g. ``("weights",
+    "include_top", "pooling", "num_classes", "input_shape")``); the core refuses any other it knows
+    (:mod:`zoo.applications.contract`), applies ``trainable`` itself when it is not listed, and serves
+    ``weights`` for an entry with variants. None = not declared: every keyword is passed through.
     """
 
     architecture: str | None = _f(_str)

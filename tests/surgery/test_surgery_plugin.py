@@ -49,11 +49,11 @@ def test_lenet_applications():
 
 
 def test_lenet_bad_options():
-    with pytest.raises(ValueError, match="no published weights"):
+    with pytest.raises(zoo.OptionError, match="'surgery:lenet5' has no pretrained weights"):
         zoo.load("lenet5", weights="imagenet")
     with pytest.raises(ValueError, match="16x16"):
         zoo.load("lenet5", input_shape=(1, 8, 8))
-    with pytest.raises(ValueError, match="include_top"):
+    with pytest.raises(zoo.OptionError, match="does not support include_top=False: it supports num_classes, input_shape"):
         zoo.load("lenet_300_100", include_top=False)
     with pytest.raises(ValueError, match="input_shape"):
         zoo.load("lenet_300_100", input_shape=(8, 8))

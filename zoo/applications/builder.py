@@ -151,9 +151,12 @@ def finish(
         pooling=options.get("pooling"),
         load_options={k: v for k, v in options.items() if k not in _NOT_REBUILDING and v is not None},
     )
-    from zoo.plugins import get_plugin_manager
+    from zoo.applications.contract import core_fires_hook
 
-    get_plugin_manager().hook.zoo_model_built(model=model, name=name, options=options)
+    if not core_fires_hook():  # inside zoo.load the core fires it, once, for every application
+        from zoo.plugins import get_plugin_manager
+
+        get_plugin_manager().hook.zoo_model_built(model=model, name=name, options=options)
     return model
 
 
@@ -161,23 +164,11 @@ _NOT_REBUILDING = {"weights", "progress", "sha256", "preprocessing", "trainable"
 
 
 def check_options(include_top: Any, pooling: Any, num_classes: Any, trainable: Any) -> None:
-    """The keras.applications options checked up front, before any download or build, for every builder."""
-    if not isinstance(include_top, bool):
-        raise TypeError(f"include_top must be True or False, got {include_top!r}.")
-    if not isinstance(trainable, bool):
-        raise TypeError(f"trainable must be True or False, got {trainable!r}.")
-    if pooling not in (None, "avg", "max"):
-        raise ValueError(f"pooling must be None, 'avg' or 'max', got {pooling!r}.")
-    if include_top and pooling is not None:
-        raise ValueError(
-            "pooling applies to the feature extractor only: pass include_top=False together with "
-            f"pooling={pooling!r} (with include_top=True the model ends in its classifier)."
-        )
-    if num_classes is not None:
-        if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
-            raise ValueError(f"num_classes must be a positive int, got {num_classes!r}.")
-        if not include_top:
-            raise ValueError("num_classes sets the size of the classifier; it needs include_top=True.")
+    """The keras.applications options checked up front, before any download or build: the contract's one
+    rule (:func:`zoo.applications.contract.check_values`), for builders called outside ``zoo.load``."""
+    from zoo.applications.contract import check_values
+
+    check_values(dict(include_top=include_top, pooling=pooling, num_classes=num_classes, trainable=trainable))
 
 
 def _resolve_weights(arch: str, weights: Any, *, progress: bool | None, sha256: str | None) -> ChosenWeights:

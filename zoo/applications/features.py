@@ -55,7 +55,11 @@ def load(name: str, *, features_only: Any = False, out_indices: Any = None, **op
             raise ZooError(
                 f"features_only=True returns the feature maps, so {option}= does not apply; drop it."
             )
-    facts = zoo.info(name, kind="applications")
+    from zoo.applications import contract
+
+    entry = zoo.plugins.get_registry().lookup("applications", name)
+    contract.check(entry, {"features_only": True, **options, "include_top": False})  # supported at all?
+    facts = entry.describe()
     family = facts.get("family")
     if family in UNSUPPORTED:
         raise ZooError(

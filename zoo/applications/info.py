@@ -54,7 +54,7 @@ class ModelInfo:
         p = self.preprocessing
         return v2.Compose(
             [
-                Resize(p["resize"], p["interpolation"], p["antialias"]),
+                Resize(p.get("resize", p["crop"]), p.get("interpolation", "bilinear"), p.get("antialias", True)),
                 v2.CenterCrop(p["crop"]),
                 v2.PILToTensor(),
                 v2.ToDtype(torch.float32, scale=True),

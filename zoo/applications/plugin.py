@@ -8,6 +8,9 @@ from typing import Any
 from zoo.applications import papers, table
 from zoo.hookspecs import hookimpl
 
+#: The zoo.load options the torchvision builder serves (zoo.applications.contract checks them).
+OPTIONS = ("weights", "include_top", "pooling", "num_classes", "trainable", "progress", "sha256", "preprocessing")
+
 
 @hookimpl
 def zoo_register_applications(register: Any) -> None:
@@ -28,6 +31,7 @@ def zoo_register_applications(register: Any) -> None:
             categories=default["categories"],
             top1=default["metrics"].get("ImageNet-1K", {}).get("acc@1"),
             file_size_mb=default["file_size_mb"],
+            options=OPTIONS,
             extra={"paper": papers.paper(arch)},
         )
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from zoo.applications.contract import PREDICT_KEYS
 from zoo.errors import ZooError
 
 
@@ -18,7 +19,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("name", help="application name, e.g. resnet50")
     p.add_argument("images", nargs="+", type=Path, metavar="IMAGE", help="image files (JPEG, PNG, ...)")
     p.add_argument(
-        "--weights", default="imagenet", help="variant tag, file path, URL or 'none' (default: imagenet)"
+        "--weights", help="variant tag, file path, URL or 'none' (default: the application's default weights)"
     )
     p.add_argument("--num-classes", type=int, help="size of the checkpoint's own classifier (a fine-tuned head)")
     p.add_argument(
@@ -34,17 +35,28 @@ def run(args: argparse.Namespace) -> int:
     import zoo
 
     categories = _check_args(args)
-    weights = None if args.weights.strip().lower() == "none" else args.weights
+    weights = None if args.weights is None or args.weights.strip().lower() == "none" else args.weights
     images = _read_images(args.images)
     num_classes = args.num_classes if args.num_classes is not None else (len(categories) if categories else None)
     options = {"num_classes": num_classes} if num_classes is not None else {}
-    model = zoo.load(args.name, weights=weights, **options)
+    if args.weights is not None:
+        options["weights"] = weights
+    elif categories is None:
+        _check_metadata(args.name)
+    model = zoo.load(args.name, **options)
     categories = categories or model.zoo.categories
     if categories is None:
         what = "random weights (--weights none)" if weights is None else f"weights {args.weights!r}"
         raise ZooError(
             f"{args.name} with {what} has no category names to predict with; name the classes with "
             "--categories FILE (one per line) or --categories a,b,c."
+        )
+    missing = [k for k in PREDICT_KEYS if k not in (model.zoo.preprocessing or {})]
+    if missing:
+        raise ZooError(
+            f"{args.name}: its weights give no preprocessing ({', '.join(missing)} missing), so zoo predict "
+            "cannot prepare the images; the plugin's weights metadata must give preprocessing={resize, crop, "
+            "mean, std}."
         )
     preprocess = model.zoo.transforms()
     batch = torch.stack([preprocess(img) for img in images])
@@ -56,10 +68,23 @@ def run(args: argparse.Namespace) -> int:
             "pass --num-classes to match the checkpoint's head."
         )
     results = zoo.decode_predictions(logits, top=min(args.top, len(categories)), categories=categories)
-    label = model.zoo.weights or weights or "random weights"
+    label = model.zoo.weights or weights or model.zoo.source or "random weights"
     for path, rows in zip(args.images, results, strict=True):
         _print_rows(f"{path}  ({model.zoo.name}, {label})", rows)
     return 0
+
+
+def _check_metadata(name: str) -> None:
+    """An application whose metadata gives no categories or preprocessing is refused before it loads."""
+    from zoo import saving
+    from zoo.applications.contract import why_not_predict
+    from zoo.plugins import get_registry
+
+    if saving.is_saved_model(name) or name.startswith("hf-hub:"):
+        return
+    reason = why_not_predict(get_registry().lookup("applications", name), None)
+    if reason is not None:
+        raise ZooError(reason)
 
 
 def _check_args(args: argparse.Namespace) -> list[str] | None:

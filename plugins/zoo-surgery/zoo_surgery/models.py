@@ -70,42 +70,24 @@ def _shape(input_shape: Sequence[int]) -> tuple[int, int, int]:
     return shape  # type: ignore[return-value]
 
 
-def _no_weights(name: str, weights: object) -> None:
-    if weights is not None:
-        raise ValueError(
-            f"{name} has no published weights in zoo-surgery; pass weights=None and train it "
-            "(examples/surgery_lenet.py trains and prunes it)"
-        )
-
-
 def lenet_300_100(
     *,
-    weights: None = None,
     num_classes: int = 10,
     input_shape: Sequence[int] = (1, 28, 28),
-    include_top: bool = True,
     masked: bool = False,
 ) -> LeNet300100:
     """LeNet-300-100 for ``input_shape`` (flattened; MNIST by default, ``(1, 8, 8)`` for sklearn digits).
 
     ``masked=True`` builds it from :class:`MaskedLinear` layers, ready for surgery.
     """
-    _no_weights("lenet_300_100", weights)
-    if not include_top:
-        raise ValueError("lenet_300_100 is a classifier; include_top=False is not supported")
     return LeNet300100(math.prod(_shape(input_shape)), num_classes, masked=masked)
 
 
 def lenet5(
     *,
-    weights: None = None,
     num_classes: int = 10,
     input_shape: Sequence[int] = (1, 28, 28),
-    include_top: bool = True,
     masked: bool = False,
 ) -> LeNet5:
     """LeNet-5 as in Caffe's MNIST example; inputs of at least 16x16."""
-    _no_weights("lenet5", weights)
-    if not include_top:
-        raise ValueError("lenet5 is a classifier; include_top=False is not supported")
     return LeNet5(input_shape, num_classes, masked=masked)

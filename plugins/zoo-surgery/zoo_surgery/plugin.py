@@ -37,6 +37,7 @@ def zoo_register_applications(register):
         num_params=266_610,
         input_size=(1, 28, 28),
         num_classes=10,
+        options=("num_classes", "input_shape"),
         description="LeNet-300-100 MLP (Caffe's MNIST example); the paper prunes it 56x",
     )
     register(
@@ -46,5 +47,6 @@ def zoo_register_applications(register):
         num_params=431_080,
         input_size=(1, 28, 28),
         num_classes=10,
+        options=("num_classes", "input_shape"),
         description="LeNet-5 as in Caffe's MNIST example; the paper prunes it 108x",
     )

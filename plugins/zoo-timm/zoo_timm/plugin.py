@@ -22,6 +22,10 @@ KERAS_NAMES = {
 }
 
 
+#: The zoo.load options the timm builder serves (the core checks them against this).
+_OPTIONS = ("weights", "include_top", "pooling", "num_classes", "trainable", "progress", "sha256", "preprocessing")
+
+
 @hookimpl
 def zoo_register_applications(register: Any) -> None:
     from zoo_timm import catalogue
@@ -44,4 +48,5 @@ def zoo_register_applications(register: Any) -> None:
             num_classes=facts["num_classes"],
             categories="imagenet1k" if facts["num_classes"] == 1000 and tag else None,
             license=facts["license"],
+            options=_OPTIONS,
         )

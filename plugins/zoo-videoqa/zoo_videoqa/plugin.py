@@ -33,6 +33,7 @@ def zoo_register_applications(register):
         min_size=list(MIN_SIZE),
         input_size=default.get("preprocessing", {}).get("crop"),
         file_size_mb=default.get("file_size_mb"),
+        options=("weights", "include_top", "pooling", "num_classes", "trainable", "progress"),
     )
 
 

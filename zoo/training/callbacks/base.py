@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import difflib
+import inspect
 from collections.abc import Iterable, Mapping
 from typing import Any
+
+from zoo.errors import ArgumentError
 
 
 class Callback:
@@ -75,9 +79,60 @@ _BATCH_HOOKS = (
     "on_predict_batch_begin",
     "on_predict_batch_end",
 )
-
+#: Every hook a callback may define, with the positional arguments the loop passes (before ``logs``).
+HOOKS: dict[str, int] = {
+    name: 1 if ("batch" in name or "epoch" in name) else 0
+    for name in vars(Callback)
+    if name.startswith("on_")
+}
 
 _KERAS2_SPELLING = {"on_train_batch_begin": "on_batch_begin", "on_train_batch_end": "on_batch_end"}
+
+
+def check_callback(callback: Any) -> None:
+    """Refuse an object that cannot work as a callback, saying why. As in Keras 3, any object with ``on_*``
+    hook methods is a callback (``set_model``/``set_params``/``set_trainer`` are called when it has them);
+    a hook it lacks does nothing. Refused: no hook at all, a hook that is not callable or does not take
+    the loop's arguments (``on_epoch_end(epoch, logs)``), a misspelled hook name."""
+    what = type(callback).__name__
+    if isinstance(callback, type):
+        raise ArgumentError(f"{callback.__name__} is a class, not a callback: pass an instance, {callback.__name__}().")
+    own = [name for name in dir(callback) if name.startswith("on_") and not name.startswith("on__")]
+    unknown = [name for name in own if name not in HOOKS]
+    for name in unknown:
+        close = difflib.get_close_matches(name, list(HOOKS), n=1, cutoff=0.8)
+        if close:
+            raise ArgumentError(f"callback {what} has a method {name!r}, which no loop calls; did you mean {close[0]!r}?")
+    hooks = [name for name in own if name in HOOKS]
+    if not hooks:
+        raise ArgumentError(
+            f"callbacks must have Keras hook methods (on_epoch_end(epoch, logs), on_train_batch_end(batch, logs) "
+            f"...), got a {what} with none; subclass zoo.Callback or use LambdaCallback(on_epoch_end=...)."
+        )
+    for name in hooks:
+        method = getattr(callback, name)
+        if not callable(method):
+            raise ArgumentError(f"callback {what}.{name} is a {type(method).__name__}, not a method.")
+        try:
+            inspect.signature(method).bind(*([0] * HOOKS[name]), {})
+        except TypeError:
+            args = "(batch, logs)" if "batch" in name else "(epoch, logs)" if "epoch" in name else "(logs)"
+            raise ArgumentError(
+                f"callback {what}.{name}{inspect.signature(method)} cannot take the loop's arguments {args}; "
+                f"define it as def {name}{args[:-1]}=None)."
+            ) from None
+        except ValueError:
+            continue  # a builtin without a signature: trust it
+
+
+def _hook(callback: Any, hook: str) -> Any:
+    """The method to call for ``hook`` (a batch hook), or None when ``callback`` does nothing there."""
+    if isinstance(callback, Callback):
+        return getattr(callback, hook) if _overrides(callback, hook) else None
+    method = getattr(callback, hook, None)
+    if method is None and hook in _KERAS2_SPELLING:
+        method = getattr(callback, _KERAS2_SPELLING[hook], None)
+    return method
 
 
 def _overrides(callback: Callback, hook: str) -> bool:
@@ -90,12 +145,19 @@ def _overrides(callback: Callback, hook: str) -> bool:
     return False
 
 
+def _runs_on_all_ranks(callback: Any) -> bool:
+    return getattr(callback, "runs_on_all_ranks", True)
+
+
 class CallbackList:
-    """Callbacks called in order: the user's first, then History, then the progress bar (as Keras 3)."""
+    """Callbacks called in order: the user's first, then History, then the progress bar (as Keras 3).
+
+    A callback is any object with ``on_*`` hooks (:func:`check_callback`); ``zoo.Callback`` subclasses and
+    duck-typed objects are dispatched alike."""
 
     def __init__(
         self,
-        callbacks: Iterable[Callback] = (),
+        callbacks: Iterable[Any] = (),
         *,
         add_history: bool = False,
         add_progbar: bool = False,
@@ -106,13 +168,9 @@ class CallbackList:
         from zoo.training.callbacks.history import History
         from zoo.training.callbacks.progbar import ProgbarLogger
 
-        self.callbacks: list[Callback] = list(callbacks)
+        self.callbacks: list[Any] = list(callbacks)
         for callback in self.callbacks:
-            if not isinstance(callback, Callback):
-                raise TypeError(
-                    f"callbacks must be zoo.training.Callback instances, got {type(callback).__name__}; "
-                    "subclass zoo.Callback or use LambdaCallback(on_epoch_end=...)."
-                )
+            check_callback(callback)
         self.history = next((c for c in self.callbacks if isinstance(c, History)), None)
         self.progbar = next((c for c in self.callbacks if isinstance(c, ProgbarLogger)), None)
         if self.history is None and add_history:
@@ -122,14 +180,17 @@ class CallbackList:
             self.progbar = ProgbarLogger()
             self.callbacks.append(self.progbar)
         if trainer is not None and not trainer.is_main:
-            self.callbacks = [c for c in self.callbacks if c.runs_on_all_ranks]
+            self.callbacks = [c for c in self.callbacks if _runs_on_all_ranks(c)]
         self.params = params
         for callback in self.callbacks:
-            callback.set_model(model)
-            callback.set_params(params)
-            callback.set_trainer(trainer)
-        # Per-batch dispatch is the hot path: only visit callbacks that override a batch hook.
-        self._batch = {hook: [c for c in self.callbacks if _overrides(c, hook)] for hook in _BATCH_HOOKS}
+            for setter, value in (("set_model", model), ("set_params", params), ("set_trainer", trainer)):
+                method = getattr(callback, setter, None)
+                if method is not None:
+                    method(value)
+        # Per-batch dispatch is the hot path: only visit callbacks that do something in a batch hook.
+        self._batch = {
+            hook: [(c, m) for c in self.callbacks if (m := _hook(c, hook)) is not None] for hook in _BATCH_HOOKS
+        }
 
     def __iter__(self):
         return iter(self.callbacks)
@@ -137,22 +198,28 @@ class CallbackList:
     def wants(self, hook: str, *, all_ranks: bool = False) -> bool:
         """Whether any callback overrides a batch hook (so the loop may skip building its logs);
         ``all_ranks=True`` counts only callbacks that run on every rank."""
-        return any(c.runs_on_all_ranks for c in self._batch[hook]) if all_ranks else bool(self._batch[hook])
+        if all_ranks:
+            return any(_runs_on_all_ranks(c) for c, _ in self._batch[hook])
+        return bool(self._batch[hook])
 
     def _call(self, hook: str, *args: Any) -> None:
         *leading, logs = args  # every hook's last argument is its logs: a dict, never None (Keras 3)
         for callback in self.callbacks:
-            getattr(callback, hook)(*leading, {} if logs is None else logs)
+            method = getattr(callback, hook, None)
+            if method is not None:
+                method(*leading, {} if logs is None else logs)
 
     def _call_batch(self, hook: str, batch: int, logs: Any) -> None:
         if logs is None:
             logs = {}
-        for callback in self._batch[hook]:
-            getattr(callback, hook)(batch, logs)
+        for _, method in self._batch[hook]:
+            method(batch, logs)
 
     def set_model(self, model: Any) -> None:
         for callback in self.callbacks:
-            callback.set_model(model)
+            method = getattr(callback, "set_model", None)
+            if method is not None:
+                method(model)
 
     def on_train_begin(self, logs=None) -> None:
         self._call("on_train_begin", logs)

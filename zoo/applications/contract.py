@@ -1,0 +1,302 @@
+"""The applications contract, applied by the core to every application of every plugin.
+
+``zoo.load(name, **options)`` (and ``zoo.get("applications", ...)``) come here, not straight to a builder:
+
+1. **before the build**, every keras.applications option the core knows (:data:`OPTIONS`) is checked for
+   its value, and, when the entry's metadata declares ``options=(...)``, for being supported: an option the
+   entry does not declare is a :class:`zoo.errors.OptionError` naming the application, the option and what it
+   supports, never silently ignored. An option left at its neutral value (``include_top=True``,
+   ``pooling=None`` ...) asks nothing and is not passed on. An entry that declares nothing gets every option
+   passed to its builder, as before the contract, so a minimal plugin keeps working.
+2. **after the build**, the core puts the model in eval mode, freezes it for ``trainable=False`` (unless the
+   builder takes ``trainable`` itself, e.g. to spare a new head), attaches ``model.zoo`` from the entry's
+   metadata when the builder did not, and fires the ``zoo_model_built`` hook once.
+
+This module is the one place that knows the options; :mod:`zoo.applications.builder`'s ``check_options``
+reads the same checks. Importing it does not import torch.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import inspect
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from zoo._gc import without_gc
+from zoo.errors import OptionError, ZooError
+
+
+def _bool(name: str) -> Callable[[Any], None]:
+    def check(value: Any) -> None:
+        if not isinstance(value, bool):
+            raise OptionError(f"{name} must be True or False, got {value!r}.")
+
+    return check
+
+
+def _pooling(value: Any) -> None:
+    if value not in (None, "avg", "max"):
+        raise OptionError(f"pooling must be None, 'avg' or 'max', got {value!r}.")
+
+
+def _positive_int(name: str) -> Callable[[Any], None]:
+    def check(value: Any) -> None:
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise OptionError(f"{name} must be a positive int, got {value!r}.")
+
+    return check
+
+
+def _shape(value: Any) -> None:
+    ok = isinstance(value, (tuple, list)) and value and all(
+        isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value
+    )
+    if value is not None and not ok:
+        raise OptionError(f"input_shape must be a tuple of positive ints such as (3, 224, 224), got {value!r}.")
+
+
+def _anything(value: Any) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class Option:
+    """One ``zoo.load`` keyword the core knows: its neutral value (asks nothing of the builder) and its
+    value check. ``needs``: the option an entry must support for this one to be served (``pooling`` and
+    ``features_only`` work on the model without its top)."""
+
+    neutral: Any
+    check: Callable[[Any], None] = _anything
+    needs: str | None = None
+    doc: str = ""
+
+
+#: Every keras.applications-style option the core knows. ``trainable`` is applied by the core itself, so
+#: every application supports it; ``progress``, ``sha256`` and ``preprocessing`` go with ``weights``.
+OPTIONS: dict[str, Option] = {
+    "weights": Option(None, doc="a variant tag, 'imagenet', None, a file or a URL"),
+    "include_top": Option(True, _bool("include_top"), doc="False: the model without its classifier"),
+    "pooling": Option(None, _pooling, doc="'avg' or 'max' after the features"),
+    "num_classes": Option(None, _positive_int("num_classes"), doc="a new classifier of this size"),
+    "trainable": Option(True, _bool("trainable"), doc="False: every parameter frozen"),
+    "input_shape": Option(None, _shape, doc="(channels, height, width) of the inputs"),
+    "features_only": Option(False, _bool("features_only"), needs="include_top", doc="the feature maps"),
+    "out_indices": Option(None, needs="include_top", doc="which feature levels"),
+    "progress": Option(None, needs="weights"),
+    "sha256": Option(None, needs="weights"),
+    "preprocessing": Option(None, needs="weights"),
+}
+
+#: Applied by the core, so always supported whatever an entry declares.
+CORE_OPTIONS = frozenset({"trainable"})
+
+
+def check_values(options: Mapping[str, Any]) -> None:
+    """The values of the known options, and how they combine: one rule for every builder."""
+    for key, value in options.items():
+        if key in OPTIONS:
+            OPTIONS[key].check(value)
+    include_top = options.get("include_top", True)
+    if include_top and options.get("pooling") is not None:
+        raise OptionError(
+            "pooling applies to the feature extractor only: pass include_top=False together with "
+            f"pooling={options['pooling']!r} (with include_top=True the model ends in its classifier)."
+        )
+    if options.get("num_classes") is not None and not include_top:
+        raise OptionError("num_classes sets the size of the classifier; it needs include_top=True.")
+
+
+def supported(meta: Any) -> tuple[str, ...] | None:
+    """The options an entry declares (plus the core's), or None when it declares nothing."""
+    declared = getattr(meta, "options", None)
+    if declared is None:
+        return None
+    return tuple(dict.fromkeys((*declared, *sorted(CORE_OPTIONS))))
+
+
+def check(entry: Any, options: Mapping[str, Any]) -> dict[str, Any]:
+    """The keyword arguments for ``entry``'s builder: ``options`` checked against the contract.
+
+    Raises :class:`OptionError` for a bad value or an option the entry does not support."""
+    check_values(options)
+    declared = supported(entry.meta)
+    if declared is None:
+        return dict(options)
+    name = entry.qualified_name
+    passed: dict[str, Any] = {}
+    for key, value in options.items():
+        option = OPTIONS.get(key)
+        if option is None or key in declared:
+            passed[key] = value  # a builder's own keyword (its signature checks it), or a declared one
+            continue
+        if _is_neutral(option, value):
+            continue
+        if key == "weights" and not entry.meta.weights:
+            raise OptionError(
+                f"application {name!r} has no pretrained weights (its metadata lists none) and takes no "
+                f"weights file: pass weights=None (or leave it out), got weights={value!r}."
+            )
+        if key == "weights" or (option.needs == "weights" and entry.meta.weights) or option.needs in declared:
+            passed[key] = value  # published variants the builder reads; or served on what it needs
+            continue
+        raise OptionError(
+            f"application {name!r} does not support {key}={value!r}: it supports "
+            f"{', '.join(declared)} (declared by plugin {entry.plugin!r} in its metadata 'options')."
+        )
+    return passed
+
+
+def _is_neutral(option: Option, value: Any) -> bool:
+    return value is option.neutral or (value == option.neutral and type(value) is type(option.neutral))
+
+
+# -- the build ---------------------------------------------------------------------------------------------
+#: Set while the core builds an application: ``finish`` then leaves the hook to the core (fired once).
+_building: contextvars.ContextVar[bool] = contextvars.ContextVar("zoo_core_build", default=False)
+
+
+def core_fires_hook() -> bool:
+    """True inside a core build: a builder's ``finish`` must not fire ``zoo_model_built`` itself."""
+    return _building.get()
+
+
+@without_gc  # constructing a network is an allocation burst (zoo/_gc.py says why)
+def build(entry: Any, args: tuple[Any, ...], options: Mapping[str, Any]) -> Any:
+    """Check, build, then apply eval mode, freezing, ``model.zoo`` and ``zoo_model_built``."""
+    kwargs = check(entry, options)
+    builder = entry.resolve()
+    takes = _takes(builder, "trainable", entry)
+    if not takes:
+        kwargs.pop("trainable", None)
+    token = _building.set(True)
+    try:
+        model = builder(*args, **kwargs)
+    finally:
+        _building.reset(token)
+    return finish_build(entry, model, dict(options), freeze=not takes and options.get("trainable") is False)
+
+
+def _takes(builder: Callable[..., Any], keyword: str, entry: Any) -> bool:
+    """Whether the builder accepts ``keyword`` (an explicit parameter or ``**kwargs``)."""
+    declared = entry.meta.options
+    if declared is not None:
+        return keyword in declared
+    try:
+        params = inspect.signature(builder).parameters.values()
+    except (TypeError, ValueError):
+        return True
+    return any(p.name == keyword or p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
+
+
+def finish_build(entry: Any, model: Any, options: dict[str, Any], *, freeze: bool) -> Any:
+    from torch import nn
+
+    from zoo.applications.info import ModelInfo
+
+    if not isinstance(model, nn.Module):
+        raise ZooError(
+            f"application {entry.qualified_name!r} of plugin {entry.plugin!r} built a "
+            f"{type(model).__name__}, not a torch.nn.Module; an application's builder must return one."
+        )
+    model.eval()
+    if freeze:
+        from zoo.applications.freezing import freeze as freeze_all
+
+        freeze_all(model)
+    if not isinstance(getattr(model, "zoo", None), ModelInfo):
+        model.zoo = info_from_meta(entry, options)  # type: ignore[assignment]
+    from zoo.plugins import get_plugin_manager
+
+    seen = {**dict.fromkeys(("pooling", "num_classes")), "include_top": True, "trainable": True, **options}
+    get_plugin_manager().hook.zoo_model_built(model=model, name=model.zoo.name, options=seen)
+    return model
+
+
+_NOT_REBUILDING = {"weights", "progress", "sha256", "preprocessing", "trainable"}
+
+
+def info_from_meta(entry: Any, options: Mapping[str, Any]) -> Any:
+    """``model.zoo`` for a builder that did not make one: what the entry's metadata says of the weights."""
+    from zoo.applications.info import ModelInfo
+
+    meta = entry.meta
+    weights = options.get("weights")
+    # left out: the builder's default, which the contract takes to be the entry's default variant
+    chosen = weights if "weights" in options else "imagenet"
+    tag = meta.variant(chosen) if isinstance(chosen, str) else None
+    variant = meta.weights[tag] if tag else None
+    include_top = options.get("include_top", True)
+    categories = None
+    if variant is not None and include_top and options.get("num_classes") is None:
+        categories = category_list(variant.categories or meta.categories)
+    preprocessing = dict(variant.preprocessing) if variant is not None and variant.preprocessing else {}
+    return ModelInfo(
+        name=entry.name,
+        weights=tag,
+        sha256=variant.sha256 if variant is not None else None,
+        source=variant.url if variant is not None else None,
+        categories=categories,
+        preprocessing=preprocessing,
+        min_size=_min_size(meta),
+        include_top=include_top,
+        pooling=options.get("pooling"),
+        load_options={k: v for k, v in options.items() if k not in _NOT_REBUILDING and v is not None},
+    )
+
+
+def category_list(ref: Any) -> list[str] | None:
+    """The names a categories field gives: the list itself, or a shared list's name (``"imagenet1k"``)."""
+    if ref is None:
+        return None
+    if isinstance(ref, str):
+        from zoo.applications import table
+
+        try:
+            return table.categories(ref)
+        except KeyError:
+            raise ZooError(f"categories {ref!r} names no category list zoo knows; give the names as a list.") from None
+    return [str(c) for c in ref]
+
+
+def _min_size(meta: Any) -> tuple[int, int]:
+    if meta.min_size:
+        return tuple(meta.min_size)  # type: ignore[return-value]
+    size = meta.input_size
+    if isinstance(size, int):
+        return (size, size)
+    if isinstance(size, tuple) and len(size) >= 2:
+        return tuple(size[-2:])  # type: ignore[return-value]
+    return (1, 1)
+
+
+# -- zoo predict ---------------------------------------------------------------------------------------
+PREDICT_KEYS = ("crop", "mean", "std")
+
+
+def why_not_predict(entry: Any, weights: Any) -> str | None:
+    """Why ``zoo predict`` cannot classify with ``entry``'s ``weights`` (None: it can), from metadata only."""
+    meta = entry.meta
+    if not meta.weights:
+        return (
+            f"{entry.qualified_name} has no pretrained weights in its metadata, so zoo predict has no category "
+            "names and no preprocessing for it: it needs a weights variant declaring categories and "
+            "preprocessing (crop, mean, std)."
+        )
+    tag = meta.variant(weights) if weights is None or isinstance(weights, str) else None
+    if tag is None:
+        return None  # a file or URL: the loaded model says (categories are checked after loading)
+    variant = meta.weights[tag]
+    missing = []
+    if not (variant.categories or meta.categories):
+        missing.append("categories")
+    prep = variant.preprocessing or {}
+    if not all(k in prep for k in PREDICT_KEYS):
+        missing.append(f"preprocessing ({', '.join(k for k in PREDICT_KEYS if k not in prep)})")
+    if missing:
+        return (
+            f"{entry.qualified_name} weights {tag!r}: the metadata gives no {' and no '.join(missing)}, which "
+            "zoo predict needs; pass --categories for the names (or ask the plugin to declare them)."
+        )
+    return None
