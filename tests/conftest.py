@@ -6,6 +6,7 @@ fresh process-wide plugin manager, so no test sees another's cache, plugins or e
 
 from __future__ import annotations
 
+import functools
 import os
 
 import pytest
@@ -83,3 +84,41 @@ def fake_hub(httpserver, monkeypatch):
         return commit
 
     return add
+
+
+@functools.cache
+def _video_qa_class():
+    import torch
+    from torch import nn
+
+    from zoo.layers import LSTM, Concatenate, Dense, Embedding, TimeDistributed
+
+    class VideoQA(nn.Module):
+        """Two inputs (frames ``(N, T, 3, H, W)``, question token ids ``(N, L)``): a frozen CNN per frame, an
+        LSTM over the frames and one over the embedded question, merged into an MLP answer head."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            cnn = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten())
+            cnn.requires_grad_(False)
+            self.frames = TimeDistributed(cnn)
+            self.video = LSTM(8)
+            self.embed = Embedding(50, 6, mask_zero=True)
+            self.question = LSTM(5)
+            self.merge = Concatenate()
+            self.hidden = Dense(7, activation=torch.relu)
+            self.answer = Dense(3)
+
+        def forward(self, video, question):
+            merged = self.merge([self.video(self.frames(video)), self.question(self.embed(question))])
+            return self.answer(self.hidden(merged))
+
+    return VideoQA
+
+
+@pytest.fixture
+def video_qa():
+    """The video-QA model class (toy size, lazy layers) that the summary and plot_model tests draw; call it
+    for a fresh model. Defined here once; importing torch waits until a test asks for it."""
+    return _video_qa_class()
+

@@ -8,26 +8,7 @@ import torch
 from torch import nn
 
 import zoo
-from zoo.layers import LSTM, Concatenate, Dense, Embedding, TimeDistributed
 from zoo.utils import normalize, to_categorical
-
-
-class VideoQA(nn.Module):
-    def __init__(self, frozen: bool = True) -> None:
-        super().__init__()
-        cnn = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten())
-        cnn.requires_grad_(not frozen)
-        self.frames = TimeDistributed(cnn)
-        self.video = LSTM(8)
-        self.embed = Embedding(50, 6, mask_zero=True)
-        self.question = LSTM(5)
-        self.merge = Concatenate()
-        self.hidden = Dense(7, activation=torch.relu)
-        self.answer = Dense(3)
-
-    def forward(self, video, question):
-        merged = self.merge([self.video(self.frames(video)), self.question(self.embed(question))])
-        return self.answer(self.hidden(merged))
 
 
 class Residual(nn.Module):
@@ -46,8 +27,8 @@ SIZES = [(3, 3, 8, 8), (6,)]
 DTYPES = [torch.float32, torch.long]
 
 
-def test_summary_counts_equal_parameters_for_two_inputs_and_lazy_layers():
-    model = VideoQA()
+def test_summary_counts_equal_parameters_for_two_inputs_and_lazy_layers(video_qa):
+    model = video_qa()
     lines = []
     s = zoo.summary(model, SIZES, dtypes=DTYPES, print_fn=lines.append)
     total = sum(p.numel() for p in model.parameters())  # lazy layers are materialised now
@@ -109,11 +90,11 @@ def test_summary_keeps_each_modules_mode_and_follows_conversions():
     }  # a plain chain: .double().float() is no node
 
 
-def test_summary_bad_input_sizes():
+def test_summary_bad_input_sizes(video_qa):
     with pytest.raises(ValueError, match="input size must be a tuple of positive ints"):
-        zoo.summary(VideoQA(), [(3, 3, 8, 8), (0,)], dtypes=DTYPES, print_fn=None)
+        zoo.summary(video_qa(), [(3, 3, 8, 8), (0,)], dtypes=DTYPES, print_fn=None)
     with pytest.raises(ValueError, match="2 input sizes but 1 dtypes"):
-        zoo.summary(VideoQA(), SIZES, dtypes=[torch.float32], print_fn=None)
+        zoo.summary(video_qa(), SIZES, dtypes=[torch.float32], print_fn=None)
 
 
 def test_to_categorical_and_normalize_like_keras():

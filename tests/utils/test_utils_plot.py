@@ -12,27 +12,9 @@ import torchvision
 from torch import nn
 
 import zoo
-from zoo.layers import LSTM, Concatenate, Dense, Embedding, TimeDistributed
+from zoo.layers import Dense
 from zoo.utils.graph_layout import GraphLayout, Route, layered_layout
 from zoo.utils.plot import PlotError, edge_path, model_layout
-
-
-class VideoQA(nn.Module):
-    def __init__(self) -> None:
-        super().__init__()
-        cnn = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten())
-        cnn.requires_grad_(False)
-        self.frames = TimeDistributed(cnn)
-        self.video = LSTM(8)
-        self.embed = Embedding(50, 6, mask_zero=True)
-        self.question = LSTM(5)
-        self.merge = Concatenate()
-        self.hidden = Dense(7, activation=torch.relu)
-        self.answer = Dense(3)
-
-    def forward(self, video, question):
-        merged = self.merge([self.video(self.frames(video)), self.question(self.embed(question))])
-        return self.answer(self.hidden(merged))
 
 
 class Siamese(nn.Module):
@@ -105,9 +87,9 @@ def test_resnet18_skips_are_separate_edges_that_never_cross_a_box(rankdir):
         assert last.right == max(b.right for b in layout.boxes.values())
 
 
-def test_video_qa_inputs_side_by_side_and_merged(tmp_path):
+def test_video_qa_inputs_side_by_side_and_merged(tmp_path, video_qa):
     layout, nodes, frozen = model_layout(
-        VideoQA(), SIZES, dtypes=DTYPES, show_trainable=True, show_dtype=True
+        video_qa(), SIZES, dtypes=DTYPES, show_trainable=True, show_dtype=True
     )
     by_name = {n.name: i for i, (n, _) in nodes.items()}
     a, b = layout.boxes[by_name["input_1"]], layout.boxes[by_name["input_2"]]
@@ -123,14 +105,14 @@ def test_video_qa_inputs_side_by_side_and_merged(tmp_path):
     assert nodes[by_name["frames"]][1][-1] == "frozen" and nodes[by_name["video"]][1][-1] == "trainable"
     assert "int64" in nodes[by_name["input_2"]][1] and "float32" in nodes[by_name["answer"]][1]
 
-    png = zoo.plot_model(VideoQA(), SIZES, tmp_path / "model.png", dtypes=DTYPES, show_trainable=True)
+    png = zoo.plot_model(video_qa(), SIZES, tmp_path / "model.png", dtypes=DTYPES, show_trainable=True)
     data = png.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = struct.unpack(">II", data[16:24])
     assert 150 < width < 1500 and 300 < height < 1500
-    svg = zoo.plot_model(VideoQA(), SIZES, tmp_path / "sub" / "model.svg", dtypes=DTYPES, rankdir="LR")
+    svg = zoo.plot_model(video_qa(), SIZES, tmp_path / "sub" / "model.svg", dtypes=DTYPES, rankdir="LR")
     assert ET.parse(svg).getroot().tag.endswith("svg")
-    pdf = zoo.plot_model(VideoQA(), SIZES, tmp_path / "model.pdf", dtypes=DTYPES)
+    pdf = zoo.plot_model(video_qa(), SIZES, tmp_path / "model.pdf", dtypes=DTYPES)
     assert pdf.read_bytes()[:4] == b"%PDF"
     assert not list(tmp_path.rglob(".*tmp"))
 

@@ -57,10 +57,15 @@ def _write_rows(root, rows):
     (root / "qa.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
 
 
-def test_missing_video_names_the_file_and_row(qa_folder):
-    _write_rows(qa_folder, [{"video": "clips/a.mp4", "question": "q?", "answer": "x"},
-                            {"video": "clips/nope.mp4", "question": "q?", "answer": "x"}])  # fmt: skip
-    with pytest.raises(FileNotFoundError, match=r"qa\.jsonl:2.*nope\.mp4"):
+@pytest.mark.parametrize(
+    ("second_row", "error", "match"),
+    [({"video": "clips/nope.mp4", "question": "q?"}, FileNotFoundError, r"qa\.jsonl:2.*nope\.mp4"),
+     ({"video": "clips/a.mp4", "question": "   "}, ValueError, r"qa\.jsonl:2: the question is empty")],
+    ids=["missing video", "empty question"],
+)  # fmt: skip
+def test_a_bad_row_is_named(qa_folder, second_row, error, match):
+    _write_rows(qa_folder, [{"video": "clips/a.mp4", "question": "q?", "answer": "x"}, {**second_row, "answer": "x"}])
+    with pytest.raises(error, match=match):
         zoo.get("datasets", "video_qa_folder", qa_folder)
 
 
@@ -70,13 +75,6 @@ def test_unreadable_video_names_the_file(qa_folder):
     data = zoo.get("datasets", "video_qa_folder", qa_folder)
     with pytest.raises(ValueError, match=r"cannot read video .*broken\.mp4"):
         data.clip(0)
-
-
-def test_empty_question_names_the_row(qa_folder):
-    _write_rows(qa_folder, [{"video": "clips/a.mp4", "question": "q?", "answer": "x"},
-                            {"video": "clips/a.mp4", "question": "   ", "answer": "x"}])  # fmt: skip
-    with pytest.raises(ValueError, match=r"qa\.jsonl:2: the question is empty"):
-        zoo.get("datasets", "video_qa_folder", qa_folder)
 
 
 def test_answer_outside_the_vocabulary_names_the_row(qa_folder):
