@@ -93,3 +93,39 @@ def test_zoo_predict_prints_a_top_table(tmp_path, capsys):
 
 def model_zoo_transforms():
     return default_info("resnet50").transforms()
+
+
+def test_the_keras_chain_gives_what_transforms_gives(tmp_path, monkeypatch):
+    """preprocess_input(img_to_array(load_img(p))) -- 0-255 floats, as in Keras -- is the model's input that
+    model.zoo.transforms() makes from the same file (resize aside), to float precision."""
+    from zoo.applications import transforms
+    from zoo.preprocessing import img_to_array, load_img
+
+    monkeypatch.setattr(transforms, "_warned_0_255", False)
+    path = tmp_path / "photo.png"
+    _image(232, 232, seed=3).save(path)  # resnet50's resize is 232: only the centre crop to 224 is left
+    info = default_info("resnet50")
+    expected = info.transforms()(load_img(path))
+    pixels = img_to_array(load_img(path))
+    assert pixels.dtype == torch.float32 and float(pixels.max()) > 200  # Keras' 0-255 floats
+    with pytest.warns(transforms.PixelRangeWarning, match="taken as 0-255"):
+        keras_chain = zoo.preprocess_input(pixels, "resnet50")
+    torch.testing.assert_close(keras_chain[:, 4:228, 4:228], expected)
+    # the same pixels as uint8, or as [0, 1] floats: the same input, and no further warning
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        torch.testing.assert_close(zoo.preprocess_input(pixels.to(torch.uint8), "resnet50"), keras_chain)
+        torch.testing.assert_close(zoo.preprocess_input(pixels / 255, "resnet50"), keras_chain)
+        torch.testing.assert_close(zoo.preprocess_input(pixels, "resnet50"), keras_chain)  # warned once only
+        # transforms() on img_to_array's float tensor: 0-255, not silently [0, 1] as torchvision would
+        torch.testing.assert_close(info.transforms()(pixels), expected)
+        torch.testing.assert_close(info.transforms()(pixels.to(torch.uint8)), expected)
+    # already normalised values given again are refused, not scaled a second time
+    with pytest.raises(zoo.DataError, match="already normalised"):
+        zoo.preprocess_input(keras_chain, "resnet50")
+    with pytest.raises(zoo.DataError, match="already normalised"):
+        info.transforms()(keras_chain)
+    with pytest.raises(ValueError, match=r"channels-last: use x.permute\(2, 0, 1\)"):
+        zoo.preprocess_input(img_to_array(load_img(path), data_format="channels_last"), "resnet50")

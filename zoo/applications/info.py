@@ -45,15 +45,17 @@ class ModelInfo:
         """The preprocessing these weights were trained with, as a ``torchvision.transforms.v2`` pipeline.
 
         Accepts PIL images and uint8/float tensors ``(C, H, W)`` or ``(N, C, H, W)``; gives the same output
-        as ``torchvision.models.<Name>_Weights.<TAG>.transforms()``.
+        as ``torchvision.models.<Name>_Weights.<TAG>.transforms()`` (float tensors above 1 are 0-255 values
+        here, as in :func:`preprocess_input`, where torchvision would take them for [0, 1]).
         """
         from torchvision.transforms import v2
 
-        from zoo.applications.transforms import Resize
+        from zoo.applications.transforms import Resize, UnitRange
 
         p = self.preprocessing
         return v2.Compose(
             [
+                UnitRange(),  # float tensors of 0-255 values (Keras' img_to_array) are not taken for [0, 1]
                 Resize(p.get("resize", p["crop"]), p.get("interpolation", "bilinear"), p.get("antialias", True)),
                 v2.CenterCrop(p["crop"]),
                 v2.PILToTensor(),
@@ -115,23 +117,28 @@ def preprocess_input(x: torch.Tensor, name_or_model: Any = "resnet50") -> torch.
     """Scale and normalise image tensors the way ``name_or_model``'s weights expect (no resize or crop).
 
     ``x`` is channels-first, ``(C, H, W)`` or ``(N, C, H, W)``. uint8 values are scaled from [0, 255] to
-    [0, 1]; float values are taken to be in [0, 1] already (torchvision's convention: note that Keras'
-    ``preprocess_input`` expects floats in [0, 255]). Then ``(x - mean) / std`` per channel.
+    [0, 1]; floats within [0, 1] are kept (torchvision's convention); floats above 1 are 0-255 values
+    (Keras' ``img_to_array`` gives those: ``preprocess_input(img_to_array(load_img(p)))`` works as in Keras),
+    divided by 255 with a one-time warning (``zoo.applications.transforms.to_unit_range`` is the rule).
+    Then ``(x - mean) / std`` per channel.
     """
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"preprocess_input expects a torch.Tensor, got {type(x).__name__}.")
     if x.ndim not in (3, 4) or x.shape[-3] not in (1, 3):
+        order = {3: "(2, 0, 1)", 4: "(0, 3, 1, 2)"}.get(x.ndim)
         hint = (
-            " It looks channels-last: use x.permute(0, 3, 1, 2)." if x.ndim == 4 and x.shape[-1] == 3 else ""
-        )
+            f" It looks channels-last: use x.permute{order} (or img_to_array's default channels_first)."
+            if order and x.shape[-1] in (1, 3) else ""
+        )  # fmt: skip
         raise ValueError(
             f"preprocess_input expects (C, H, W) or (N, C, H, W) images, got shape {tuple(x.shape)}.{hint}"
         )
     p = info_for(name_or_model).preprocessing
-    if x.dtype == torch.uint8:
-        x = x.float() / 255.0
-    elif not x.is_floating_point():
+    if x.dtype != torch.uint8 and not x.is_floating_point():
         raise TypeError(f"preprocess_input expects uint8 or floating tensors, got {x.dtype}.")
+    from zoo.applications.transforms import to_unit_range
+
+    x = to_unit_range(x, "preprocess_input")
     mean = torch.tensor(p["mean"], dtype=x.dtype, device=x.device).view(-1, 1, 1)
     std = torch.tensor(p["std"], dtype=x.dtype, device=x.device).view(-1, 1, 1)
     return (x - mean) / std
