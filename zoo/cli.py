@@ -39,6 +39,8 @@ def _cmd_plugins(args: argparse.Namespace) -> int:
     for info in infos:
         what = ", ".join(f"{n} {k}" for k, n in info.counts.items() if n) or "-"
         status = info.status if info.status != "failed" else f"FAILED: {info.error}"
+        if info.warnings and info.status != "failed":
+            status += f"; warning: {'; '.join(info.warnings)}"
         origin = f"{info.distribution} (built-in)" if info.builtin else (info.distribution or "")
         rows.append((info.name, info.version or "", origin, what, status))
     print_table(("plugin", "version", "from", "registers", "status"), rows)
@@ -208,11 +210,11 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_plugin_commands(subparsers: argparse._SubParsersAction) -> None:
     """Each plugin adds its commands on its own, so one broken plugin cannot take the CLI down."""
     pm = get_plugin_manager()
-    for impl in reversed(pm.hook.zoo_register_commands.get_hookimpls()):
+    for name in pm.implementers("zoo_register_commands"):
         try:
-            impl.function(subparsers=subparsers)
+            pm.call_plugin(name, "zoo_register_commands", subparsers=subparsers)
         except Exception as exc:  # noqa: BLE001 - isolation is the point
-            pm.fail(impl.plugin_name, f"zoo_register_commands raised {type(exc).__name__}: {exc}")
+            pm.fail(name, f"zoo_register_commands raised {type(exc).__name__}: {exc}")
 
 
 def _descending_sorts(args: list[str]) -> list[str]:

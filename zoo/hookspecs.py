@@ -20,6 +20,10 @@ resolves to the one entry of the lowest rank; every entry stays reachable as ``p
 
 Behaviour hooks say *how things work*: extra download sources, a look at each model after it is built,
 and extra CLI sub-commands.
+
+zoo calls every hook through pluggy one plugin at a time, built-ins first (``zoo/plugins.py``): a
+``wrapper=True`` implementation wraps its own plugin's implementations; a register hook that raises fails
+its plugin, a behaviour hook that raises is reported once and skipped.
 """
 
 from __future__ import annotations

@@ -1,9 +1,17 @@
 """The plugin manager: built-in plugins first, then installed ones, each isolated from the others.
 
-Built-in plugins go through exactly the same hooks as third-party ones. A plugin that fails to import,
-fails pluggy's validation or raises inside a register hook is reported with a warning naming it and the
-cause, listed as failed by ``zoo plugins``, and left out; everything else keeps working.
-``ZOO_STRICT_PLUGINS=1`` turns those warnings into a :class:`zoo.PluginError`.
+Built-in plugins go through exactly the same hooks as third-party ones. Every hook is called through pluggy
+(so ``@hookimpl(wrapper=True)``, ``tryfirst`` and ``add_hookcall_monitoring`` work), one plugin at a time
+(:meth:`ZooPluginManager.call_plugin`): a plugin's wrapper wraps its own implementations, and one plugin's
+failure cannot reach another's. The order is explicit (:meth:`ZooPluginManager.plugin_order`): built-ins in
+:data:`BUILTIN_PLUGINS` order, then installed plugins by entry-point name, then any added later.
+
+A plugin that fails to import, fails pluggy's validation or raises inside a register hook is reported with a
+warning naming it and the cause, listed as failed by ``zoo plugins``, and left out; everything else keeps
+working. A behaviour hook that raises (``zoo_download_mirrors``, ``zoo_model_built``) is reported once and
+skipped from then on. A ``zoo_*`` function that no hook has (``zoo_register_loss``) or that lacks the
+``@zoo.hookimpl`` marker is a warning naming the closest hook. ``ZOO_STRICT_PLUGINS=1`` turns all of these
+into a :class:`zoo.PluginError`.
 
 Environment (read when the manager is built):
 
@@ -14,11 +22,13 @@ Environment (read when the manager is built):
 
 from __future__ import annotations
 
+import difflib
 import importlib
+import inspect
 import os
 import threading
 import warnings
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any
@@ -44,7 +54,7 @@ BUILTIN_PLUGINS: dict[str, str] = {
 
 
 class PluginWarning(UserWarning):
-    """A plugin was left out because it failed; the message names it and says why."""
+    """A plugin was left out, or part of it is ignored; the message names it and says why."""
 
 
 @dataclass
@@ -58,6 +68,8 @@ class PluginInfo:
     status: str = "ok"  # "ok", "failed" or "disabled"
     error: str | None = None
     counts: dict[str, int] = field(default_factory=dict)
+    #: What zoo ignores of a plugin that still loaded (a misspelled hook, a behaviour hook that raised).
+    warnings: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.builtin:  # a built-in plugin ships inside zoo's own distribution
@@ -79,6 +91,9 @@ class ZooPluginManager(pluggy.PluginManager):
         self.add_hookspecs(hookspecs)
         self.info: dict[str, PluginInfo] = {}
         self.strict = os.environ.get("ZOO_STRICT_PLUGINS", "") not in ("", "0", "false", "False")
+        self._added: list[str] = []  # plugin names in the order they were added
+        self._skipped: set[tuple[str, str]] = set()  # (plugin, behaviour hook) that raised: not called again
+        self._hook_names = sorted(n for n, caller in vars(self.hook).items() if caller.has_spec())
 
     # -- failures -------------------------------------------------------------------------------------
     def fail(self, name: str, cause: str, *, builtin: bool = False) -> None:
@@ -92,6 +107,15 @@ class ZooPluginManager(pluggy.PluginManager):
             raise PluginError(message + " (ZOO_STRICT_PLUGINS is set)")
         warnings.warn(message, PluginWarning, stacklevel=3)
 
+    def warn(self, name: str, problem: str) -> None:
+        """Something of plugin ``name`` that zoo ignores: a warning, recorded for ``zoo plugins``; in strict
+        mode the plugin fails."""
+        if self.strict:
+            self.fail(name, problem)
+        info = self.info.setdefault(name, PluginInfo(name=name, builtin=False))
+        info.warnings.append(problem)
+        warnings.warn(f"zoo plugin {name!r}: {problem}", PluginWarning, stacklevel=3)
+
     # -- registering ----------------------------------------------------------------------------------
     def add_plugin(self, plugin: Any, name: str, *, builtin: bool = False, **info: Any) -> bool:
         """Register ``plugin`` under ``name``, validating its hooks; a bad one is recorded, not raised."""
@@ -101,12 +125,45 @@ class ZooPluginManager(pluggy.PluginManager):
         except pluggy.PluginValidationError as exc:
             if self.has_plugin(name):
                 self.unregister(name=name)
-            self.fail(name, f"invalid hook: {exc}", builtin=builtin)
+            one_line = " ".join(str(exc).split())  # pluggy's message spans lines
+            self.fail(name, f"invalid hook: {one_line}", builtin=builtin)
             return False
         except ValueError as exc:  # already registered under another name
             self.fail(name, str(exc), builtin=builtin)
             return False
-        return True
+        self._check_hook_names(plugin, name)
+        return self.has_plugin(name)
+
+    def register(self, plugin: Any, name: str | None = None) -> str | None:
+        """pluggy's ``register``, remembering the order (pluggy itself calls the last registered first)."""
+        registered = super().register(plugin, name)
+        if registered is not None:
+            self._added.append(registered)
+        return registered
+
+    def _check_hook_names(self, plugin: Any, name: str) -> None:
+        """pluggy ignores a marked function no hook has (until ``check_pending``) and never sees an unmarked
+        one: both are almost always a typo or a forgotten ``@zoo.hookimpl``, so say so."""
+        for attr in dir(plugin):
+            opts = self.parse_hookimpl_opts(plugin, attr)
+            if opts is not None:
+                hook = opts.get("specname") or attr
+                if hook not in self._hook_names:
+                    self.warn(
+                        name, f"{hook!r} is not a zoo hook, so zoo never calls it.{self._closest(hook)}"
+                    )
+            elif attr.startswith("zoo_") and inspect.isroutine(_static_attr(plugin, attr)):
+                if attr in self._hook_names:
+                    self.warn(
+                        name, f"{attr!r} lacks the @zoo.hookimpl marker, so zoo never calls it; mark it."
+                    )
+                else:
+                    self.warn(name, f"{attr!r} lacks the @zoo.hookimpl marker and is not a zoo hook."
+                                    f"{self._closest(attr)}")  # fmt: skip
+
+    def _closest(self, hook: str) -> str:
+        close = difflib.get_close_matches(hook, self._hook_names, n=1, cutoff=0.6)
+        return f" Did you mean {close[0]!r}?" if close else f" zoo's hooks: {', '.join(self._hook_names)}."
 
     def load_builtins(self, builtins: dict[str, str] = BUILTIN_PLUGINS) -> None:
         for name, module_name in builtins.items():
@@ -121,31 +178,69 @@ class ZooPluginManager(pluggy.PluginManager):
             self.add_plugin(module, name, builtin=True)
 
     def load_entrypoints(self, group: str = hookspecs.PROJECT_NAME) -> None:
-        """Load installed plugins from entry points, honouring the allow and deny lists."""
+        """Load installed plugins from entry points, by name, honouring the allow and deny lists."""
         allow = _env_list("ZOO_LOAD_PLUGINS")
+        found: dict[str, tuple[metadata.EntryPoint, metadata.Distribution]] = {}
         for dist in metadata.distributions():
             for ep in dist.entry_points:
-                if ep.group != group or ep.name in self.info:
-                    continue
-                version, dist_name = dist.version, dist.metadata["Name"]
-                if self.is_blocked(ep.name) or (allow is not None and ep.name not in allow):
-                    self.info[ep.name] = PluginInfo(
-                        name=ep.name,
-                        builtin=False,
-                        version=version,
-                        distribution=dist_name,
-                        status="disabled",
-                    )
-                    continue
-                try:
-                    plugin = ep.load()
-                except Exception as exc:  # noqa: BLE001
-                    self.info[ep.name] = PluginInfo(
-                        name=ep.name, builtin=False, version=version, distribution=dist_name
-                    )
-                    self.fail(ep.name, f"import of {ep.value} failed: {type(exc).__name__}: {exc}")
-                    continue
-                self.add_plugin(plugin, ep.name, version=version, distribution=dist_name)
+                if ep.group == group and ep.name not in self.info:
+                    found.setdefault(ep.name, (ep, dist))
+        for ep_name in sorted(found):
+            ep, dist = found[ep_name]
+            version, dist_name = dist.version, dist.metadata["Name"]
+            if self.is_blocked(ep.name) or (allow is not None and ep.name not in allow):
+                self.info[ep.name] = PluginInfo(
+                    name=ep.name, builtin=False, version=version, distribution=dist_name, status="disabled"
+                )
+                continue
+            try:
+                plugin = ep.load()
+            except Exception as exc:  # noqa: BLE001
+                self.info[ep.name] = PluginInfo(
+                    name=ep.name, builtin=False, version=version, distribution=dist_name
+                )
+                self.fail(ep.name, f"import of {ep.value} failed: {type(exc).__name__}: {exc}")
+                continue
+            self.add_plugin(plugin, ep.name, version=version, distribution=dist_name)
+
+    # -- calling hooks, one plugin at a time ----------------------------------------------------------
+    def plugin_order(self) -> list[str]:
+        """Registered plugins in the order zoo calls them: built-ins first, then the others as added."""
+        live = [n for n in dict.fromkeys(self._added) if self.has_plugin(n)]
+        builtin = {n for n, i in self.info.items() if i.builtin}
+        return sorted(live, key=lambda n: n not in builtin)  # a stable sort: keeps the order within each
+
+    def implementers(self, hook_name: str) -> list[str]:
+        """The plugins implementing ``hook_name``, in :meth:`plugin_order`."""
+        names = {impl.plugin_name for impl in getattr(self.hook, hook_name).get_hookimpls()}
+        return [n for n in self.plugin_order() if n in names]
+
+    def call_plugin(self, plugin: str, hook_name: str, /, **kwargs: Any) -> list[Any]:
+        """Call plugin ``name``'s implementations of ``hook_name`` (through pluggy: its wrappers wrap them,
+        hook-call monitoring sees the call) and no other plugin's. The hook's arguments are keywords
+        (a hook may well take ``name``)."""
+        others = [p for n, p in self.list_name_plugin() if n != plugin and p is not None]
+        return self.subset_hook_caller(hook_name, remove_plugins=others)(**kwargs)
+
+    def call_each(
+        self, hook_name: str, check: Callable[[Any], Any] | None = None, /, **kwargs: Any
+    ) -> list[tuple[str, Any]]:
+        """``(plugin, result)`` for every plugin implementing a behaviour hook, each called on its own
+        (``check``, if given, turns each result into what the caller uses, raising if it cannot). A plugin
+        whose implementation raises, or returns what ``check`` refuses, is reported once (a
+        :class:`PluginWarning` naming it; an error in strict mode) and not called for this hook again, so one
+        broken plugin cannot break every download or every ``zoo.load``."""
+        out: list[tuple[str, Any]] = []
+        for name in self.implementers(hook_name):
+            if (name, hook_name) in self._skipped:
+                continue
+            try:
+                results = self.call_plugin(name, hook_name, **kwargs)
+                out += [(name, check(r) if check else r) for r in results]
+            except Exception as exc:  # noqa: BLE001 - isolation is the point
+                self._skipped.add((name, hook_name))
+                self.warn(name, f"{hook_name} raised {type(exc).__name__}: {exc}; zoo skips it from now on.")
+        return out
 
     # -- registration hooks -> registry ---------------------------------------------------------------
     @without_gc  # thousands of small objects (zoo/_gc.py says why)
@@ -153,18 +248,15 @@ class ZooPluginManager(pluggy.PluginManager):
         """Call every plugin's register hooks one plugin at a time, so one failure stays contained."""
         registry = Registry()
         for kind in hookspecs.KINDS:
-            caller = getattr(self.hook, f"zoo_register_{kind}")
-            for impl in reversed(caller.get_hookimpls()):  # registration order
-                name = impl.plugin_name
-                if self.info.get(name) and self.info[name].status == "failed":
-                    continue
+            hook_name = f"zoo_register_{kind}"
+            for name in self.implementers(hook_name):
                 staged: list[Entry] = []
                 try:
-                    impl.function(register=_make_register(kind, name, staged))
+                    self.call_plugin(name, hook_name, register=_make_register(kind, name, staged))
                     registry.add_all(staged)
                 except Exception as exc:  # noqa: BLE001
                     cause = exc if isinstance(exc, ZooError) else f"{type(exc).__name__}: {exc}"
-                    self.fail(name, f"zoo_register_{kind} raised {cause}")
+                    self.fail(name, f"{hook_name} raised {cause}")
                     continue
                 info = self.info.setdefault(name, PluginInfo(name=name, builtin=False))
                 info.counts[kind] = info.counts.get(kind, 0) + len(staged)
@@ -172,6 +264,13 @@ class ZooPluginManager(pluggy.PluginManager):
         if failed:  # drop what a plugin registered for other kinds before it failed
             registry = _without(registry, failed)
         return registry
+
+
+def _static_attr(obj: Any, attr: str) -> Any:
+    try:
+        return inspect.getattr_static(obj, attr)
+    except AttributeError:
+        return None
 
 
 def _without(registry: Registry, plugins: set[str]) -> Registry:

@@ -156,7 +156,7 @@ def finish(
     if not core_fires_hook():  # inside zoo.load the core fires it, once, for every application
         from zoo.plugins import get_plugin_manager
 
-        get_plugin_manager().hook.zoo_model_built(model=model, name=name, options=options)
+        get_plugin_manager().call_each("zoo_model_built", model=model, name=name, options=options)
     return model
 
 

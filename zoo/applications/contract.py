@@ -210,7 +210,7 @@ def finish_build(entry: Any, model: Any, options: dict[str, Any], *, freeze: boo
     from zoo.plugins import get_plugin_manager
 
     seen = {**dict.fromkeys(("pooling", "num_classes")), "include_top": True, "trainable": True, **options}
-    get_plugin_manager().hook.zoo_model_built(model=model, name=model.zoo.name, options=seen)
+    get_plugin_manager().call_each("zoo_model_built", model=model, name=model.zoo.name, options=seen)
     return model
 
 

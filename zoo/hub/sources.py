@@ -53,14 +53,20 @@ def mirror_urls(urls: Sequence[str], filename: str, spec: str) -> list[str]:
 def plugin_mirrors(urls: Sequence[str], filename: str, sha256: str | None) -> list[str]:
     from zoo.plugins import get_plugin_manager
 
-    hook = get_plugin_manager().hook.zoo_download_mirrors
+    pm = get_plugin_manager()
     out: list[str] = []
-    for url in urls:
-        for result in hook(url=url, filename=filename, sha256=sha256):
-            if isinstance(result, str):
-                result = [result]
-            out.extend(str(u) for u in result or ())
+    for url in urls:  # each plugin on its own: one that raises (or returns no URLs) is reported once, skipped
+        found = pm.call_each("zoo_download_mirrors", _url_list, url=url, filename=filename, sha256=sha256)
+        out.extend(u for _, mirrors in found for u in mirrors)
     return out
+
+
+def _url_list(result: object) -> list[str]:
+    """What a ``zoo_download_mirrors`` implementation returned, as URLs: a string or a sequence of them."""
+    items = [result] if isinstance(result, str) else result
+    if not isinstance(items, (list, tuple)) or not all(isinstance(u, str) for u in items):
+        raise TypeError(f"it returned {result!r}; return a list of URL strings")
+    return list(items)
 
 
 def scheme(url: str) -> str:
