@@ -7,6 +7,9 @@ says which host and process wrote it, so ``zoo cache prune`` can tell a dead wri
 one's. ``fsync=True`` makes the write durable, not just atomic: the file's bytes and then the folder's
 entry reach the disk before the call returns (checkpoints, caches that must survive a power cut).
 
+A folder is published the same way (:func:`atomic_folder`): filled as a private sibling, then renamed into
+place, so a reader finds the old folder or the whole new one.
+
 No torch here: ``import zoo`` stays light, and writers that need torch (``torch.save``) pass a file object
 or a path from :func:`atomic_open` / :func:`atomic_path`.
 """
@@ -18,12 +21,15 @@ import itertools
 import json
 import os
 import re
+import shutil
 import socket
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
 __all__ = [
+    "atomic_folder",
     "atomic_open",
     "atomic_path",
     "fsync_dir",
@@ -119,3 +125,39 @@ def write_json_atomic(path: str | os.PathLike[str], data: Any, *, compact: bool 
     sorted, so the file diffs well)."""
     with atomic_open(path, "w", fsync=fsync) as f:
         json.dump(data, f, **({"separators": (",", ":")} if compact else {"indent": 1, "sort_keys": True}))
+
+
+def atomic_folder(
+    destination: str | os.PathLike[str],
+    fill: Callable[[Path], None],
+    is_complete: Callable[[Path], bool] | None = None,
+) -> Path:
+    """Build the folder ``destination`` whole or not at all: ``fill(tmp)`` fills a private sibling folder,
+    which then takes ``destination``'s place.
+
+    A folder already there is replaced (moved aside, then removed), unless ``is_complete`` accepts it: then
+    it is a concurrent process's finished work and is kept (ours is dropped). Nothing half-built is left.
+    """
+    destination = Path(destination)
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temp_sibling(destination)
+    tmp.mkdir()
+    try:
+        fill(tmp)
+        if destination.exists():
+            if is_complete is not None and is_complete(destination):  # another process finished first
+                shutil.rmtree(tmp, ignore_errors=True)
+                return destination
+            stale = destination.with_name(f".{destination.name}.{uuid.uuid4().hex[:8]}.stale")
+            os.replace(destination, stale)
+            shutil.rmtree(stale, ignore_errors=True)
+        try:
+            os.replace(tmp, destination)
+        except OSError:
+            if is_complete is None or not is_complete(destination):
+                raise
+            shutil.rmtree(tmp, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return destination

@@ -24,9 +24,10 @@ What is here, by task:
   :func:`architecture_builders` (one lazy target per architecture of a catalogue); :func:`category_names`
   (the names behind a categories reference such as ``"imagenet1k"``);
 * files: :func:`fetch`, :func:`fetch_spec`, :func:`content_sha256`, :func:`cache_dir`
-  (zoo's verified download cache); :func:`atomic_open`, :func:`atomic_path`, :func:`write_json_atomic`,
-  :func:`write_text_atomic`, :func:`write_bytes_atomic` (zoo's one atomic writer, :mod:`zoo.atomic`: a
-  reader sees the old file or the whole new one; ``fsync=True`` for durability);
+  (zoo's verified download cache); :func:`atomic_open`, :func:`atomic_path`, :func:`atomic_folder`,
+  :func:`write_json_atomic`, :func:`write_text_atomic`, :func:`write_bytes_atomic` (zoo's one atomic
+  writer, :mod:`zoo.atomic`: a reader sees the old file or the whole new one; ``fsync=True`` for
+  durability);
 * training: :class:`Callback`.
 """
 
@@ -35,7 +36,14 @@ from __future__ import annotations
 from zoo._gc import without_gc
 from zoo._lazy import lazy_exports
 from zoo._version import DISTRIBUTION
-from zoo.atomic import atomic_open, atomic_path, write_bytes_atomic, write_json_atomic, write_text_atomic
+from zoo.atomic import (
+    atomic_folder,
+    atomic_open,
+    atomic_path,
+    write_bytes_atomic,
+    write_json_atomic,
+    write_text_atomic,
+)
 from zoo.errors import (
     AmbiguousNameError,
     DownloadError,
@@ -100,6 +108,7 @@ __all__ = [
     "RegistrationError",
     "UnknownNameError",
     "ZooError",
+    "atomic_folder",
     "atomic_open",
     "atomic_path",
     "hookimpl",

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import tempfile
 import zipfile
 from collections.abc import Callable, Mapping
@@ -24,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from zoo.atomic import atomic_folder, atomic_path
 from zoo.errors import ZooError
 
 FORMAT = "zoo-saved-model"
@@ -59,33 +59,29 @@ def register_loader(kind: str, loader: Loader) -> None:
 def save_folder(path: str | os.PathLike[str], *, config: Mapping[str, Any], state_dict: Mapping[str, Any],
                 card: str) -> Path:  # fmt: skip
     """Write ``path`` (a folder; ``.zip`` makes a zip of it) whole or not at all: the files are written into a
-    temporary folder beside it, which then takes its place."""
+    temporary folder beside it, which then takes its place (:mod:`zoo.atomic`)."""
     from safetensors.torch import save_file
 
     target = Path(path).expanduser()
     if target.exists() and not (target.is_dir() or target.suffix == ".zip"):
         raise ZooError(f"{target} exists and is not a folder; save into a folder (or a .zip).")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
+
+    def fill(folder: Path) -> None:
         document = {"format": FORMAT, "format_version": FORMAT_VERSION, **config}
-        (staging / CONFIG).write_text(json.dumps(document, indent=2, default=_json_default) + "\n")
+        (folder / CONFIG).write_text(json.dumps(document, indent=2, default=_json_default) + "\n")
         # safetensors refuses tensors that share memory (tied weights): each is written as its own copy
         tensors = {key: value.detach().cpu().clone().contiguous() for key, value in state_dict.items()}
-        save_file(tensors, str(staging / WEIGHTS), metadata={"format": FORMAT})
-        (staging / CARD).write_text(card)
-        if target.suffix == ".zip":
-            archive = staging.with_suffix(".zip")
-            with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
-                for name in (CONFIG, WEIGHTS, CARD):
-                    zf.write(staging / name, name)
-            os.replace(archive, target)
-        else:
-            if target.exists():
-                shutil.rmtree(target)
-            os.replace(staging, target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        save_file(tensors, str(folder / WEIGHTS), metadata={"format": FORMAT})
+        (folder / CARD).write_text(card)
+
+    if target.suffix != ".zip":
+        return atomic_folder(target, fill)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=f".{target.name}.", dir=target.parent) as staging:
+        fill(Path(staging))
+        with atomic_path(target) as archive, zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+            for name in (CONFIG, WEIGHTS, CARD):
+                zf.write(Path(staging) / name, name)
     return target
 
 

@@ -92,19 +92,34 @@ def test_json_text_and_modes(tmp_path):
     assert (tmp_path / "t.txt").read_text() == "é"
 
 
+def test_folder_replaced_whole_or_not_at_all(tmp_path):
+    target = tmp_path / "saved"
+    target.mkdir()
+    (target / "old.txt").write_text("old")
+
+    def broken(folder):
+        (folder / "config.json").write_text("{}")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        atomic.atomic_folder(target, broken)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["saved"] and (target / "old.txt").exists()
+    atomic.atomic_folder(target, lambda folder: (folder / "new.txt").write_text("new"))
+    assert [p.name for p in target.iterdir()] == ["new.txt"]  # the old folder's files do not linger
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["saved"]
+
+
 def test_plugins_get_the_same_writer():
-    for name in ("atomic_open", "atomic_path", "write_json_atomic", "write_text_atomic", "write_bytes_atomic"):
+    for name in ("atomic_folder", "atomic_open", "atomic_path", "write_json_atomic", "write_text_atomic", "write_bytes_atomic"):
         assert getattr(zoo.plugin, name) is getattr(atomic, name)
 
 
 # Renames that are not writes of one file: moving a verified download into the cache, parking a partial
-# download, publishing a built folder or an exporter's files. Everything else writes through zoo.atomic.
+# download, publishing an exporter's files next to each other. Everything else writes through zoo.atomic.
 _MOVES = {
     "zoo/atomic.py",
     "zoo/hub/store.py",
     "zoo/hub/partial.py",
-    "zoo/datasets/archives.py",
-    "zoo/saving.py",
     "zoo/exporters/pipeline.py",
 }
 

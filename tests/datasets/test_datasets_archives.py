@@ -9,7 +9,8 @@ import zipfile
 
 import pytest
 
-from zoo.datasets.archives import MARKER, ArchiveError, build_folder, extract
+from zoo.atomic import atomic_folder
+from zoo.datasets.archives import MARKER, ArchiveError, extract
 
 
 def make_tar(path, members, mode="w:gz"):
@@ -54,7 +55,7 @@ def test_new_hash_replaces_old_extraction(tmp_path):
     assert leftovers(tmp_path) == sorted(["1.tar", "2.tar", "out"])
 
 
-def test_build_folder_keeps_a_concurrent_winner_and_replaces_a_stale_folder(tmp_path):
+def test_atomic_folder_keeps_a_concurrent_winner_and_replaces_a_stale_folder(tmp_path):
     dest = tmp_path / "out"
 
     def racing(tmp):  # another process finishes ``dest`` while this one is still filling its temp folder
@@ -65,14 +66,14 @@ def test_build_folder_keeps_a_concurrent_winner_and_replaces_a_stale_folder(tmp_
     def complete(folder):
         return (folder / "theirs").exists() or (folder / "mine").exists()
 
-    assert build_folder(dest, racing, complete) == dest
+    assert atomic_folder(dest, racing, complete) == dest
     assert leftovers(dest) == ["theirs"]  # the finished folder is kept, not overwritten
     assert leftovers(tmp_path) == ["out"]  # and no temp folder is left
 
     stale = tmp_path / "stale"
     stale.mkdir()
     (stale / "half").write_text("")
-    build_folder(stale, lambda tmp: (tmp / "mine").write_text("mine"), complete)
+    atomic_folder(stale, lambda tmp: (tmp / "mine").write_text("mine"), complete)
     assert leftovers(stale) == ["mine"]
     assert leftovers(tmp_path) == ["out", "stale"]
 
@@ -81,7 +82,7 @@ def test_build_folder_keeps_a_concurrent_winner_and_replaces_a_stale_folder(tmp_
         raise OSError("disk full")
 
     with pytest.raises(OSError, match="disk full"):
-        build_folder(tmp_path / "never", broken, complete)
+        atomic_folder(tmp_path / "never", broken, complete)
     assert leftovers(tmp_path) == ["out", "stale"]
 
 

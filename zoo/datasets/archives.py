@@ -16,12 +16,11 @@ import os
 import shutil
 import stat
 import tarfile
-import uuid
 import zipfile
 import zlib
-from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
+from zoo.atomic import atomic_folder
 from zoo.errors import ZooError
 
 MARKER = ".zoo-extracted.json"
@@ -49,39 +48,7 @@ def extract(
             _extract_tar(archive, tmp)
         (tmp / MARKER).write_text(json.dumps({"archive": archive.name, "hash": archive_hash}))
 
-    return build_folder(destination, fill, lambda folder: _marker_hash(folder) == archive_hash)
-
-
-def build_folder(
-    destination: Path, fill: Callable[[Path], None], is_complete: Callable[[Path], bool]
-) -> Path:
-    """Build ``destination`` as a temp sibling filled by ``fill(tmp)``, then rename it into place.
-
-    A folder already there that ``is_complete`` rejects (stale, damaged) is moved aside first; one it
-    accepts is a concurrent process's finished work and is kept. Nothing half-built is ever left behind.
-    """
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    tmp = destination.parent / f".{destination.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
-    tmp.mkdir()
-    try:
-        fill(tmp)
-        if destination.exists():
-            if is_complete(destination):  # another process finished first
-                shutil.rmtree(tmp, ignore_errors=True)
-                return destination
-            stale = destination.with_name(f".{destination.name}.{uuid.uuid4().hex[:8]}.stale")
-            os.replace(destination, stale)
-            shutil.rmtree(stale, ignore_errors=True)
-        try:
-            os.replace(tmp, destination)
-        except OSError:
-            if not is_complete(destination):
-                raise
-            shutil.rmtree(tmp, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return destination
+    return atomic_folder(destination, fill, lambda folder: _marker_hash(folder) == archive_hash)
 
 
 def _marker_hash(folder: Path) -> str | None:

@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from zoo.atomic import atomic_folder
 from zoo.datasets import sources
-from zoo.datasets.archives import build_folder
 from zoo.errors import ZooError
 
 #: Bump when a derived layout changes, so old folders are not misread.
@@ -73,7 +73,7 @@ def derived(dataset: str, key: str, build: Callable[[Path], None]) -> Path:
         sizes = {p.name: p.stat().st_size for p in tmp.iterdir() if p.is_file()}
         (tmp / _COMPLETE).write_text(json.dumps(sizes))
 
-    return build_folder(folder, fill, _intact)
+    return atomic_folder(folder, fill, _intact)
 
 
 def _intact(folder: Path) -> bool:
