@@ -72,7 +72,7 @@ def main() -> None:
     rows = []
     for fmt in args.format:
         env = {**os.environ, "TORCH_HOME": str(work / fmt / "torch"), "ZOO_HOME": str(work / fmt / "zoo"),
-               "ZOO_QUIET": "1"}  # fmt: skip
+               "ZOO_QUIET": "1", "ZOO_NAME_HASH": "0"}  # fmt: skip  # random bytes under torchvision's names
         env.pop("ZOO_OFFLINE", None)
         for arch in args.arch:
             path = make_weights(arch, work / fmt / "torch", fmt)

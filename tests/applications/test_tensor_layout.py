@@ -6,6 +6,7 @@ from __future__ import annotations
 import collections
 import hashlib
 import json
+import os
 
 import pytest
 import torch
@@ -14,6 +15,7 @@ import zoo
 from zoo import hub
 from zoo.applications import tensor_layout
 from zoo.applications.loading import load_state_dict
+from zoo.hub import maintenance
 
 
 def _state() -> collections.OrderedDict:
@@ -138,15 +140,59 @@ def test_legacy_format_file_is_mapped_from_its_record_once_read(tmp_path, monkey
     _same(load_state_dict(path), state)
 
 
-def test_legacy_format_storages_at_odd_addresses_are_copied_aligned(tmp_path, monkeypatch):
-    """Mapping float32 data at an odd address would hand kernels misaligned pointers: such storages are
-    copied out of the mapping instead."""
+def test_legacy_format_storages_at_odd_addresses_are_mapped_from_an_aligned_copy(tmp_path, monkeypatch):
+    """Mapping float32 data at an odd address would hand kernels misaligned pointers: the first load writes
+    the storages once more, aligned, beside the file, and warm loads map that copy (no copy in memory)."""
     path, state = _legacy_cached(tmp_path, aligned=False)
     load_state_dict(path)
+    copy = tensor_layout.aligned_path(path)
+    record = json.loads(tensor_layout.record_path(path).read_text())
+    assert copy.is_file() and record["aligned"]["size"] == copy.stat().st_size
+    assert all(fields[4] % tensor_layout.ALIGN == 0 for fields in record["tensors"].values())
+    monkeypatch.setattr(torch, "load", lambda *a, **k: pytest.fail("torch.load ran despite the record"))
+    monkeypatch.setattr(torch.UntypedStorage, "clone", lambda *a: pytest.fail("copied although aligned on disk"))
+    warm = load_state_dict(path)
+    _same(warm, state)
+    assert all(t.data_ptr() % tensor_layout.ALIGN == 0 for t in warm.values())
+    warm["w" * len(next(iter(state)))].zero_()  # private mapping: the copy on disk keeps its bytes
+    _same(load_state_dict(path), state)
+
+
+def test_a_changed_aligned_copy_is_not_trusted(tmp_path):
+    path, state = _legacy_cached(tmp_path, aligned=False)
+    load_state_dict(path)
+    copy = tensor_layout.aligned_path(path)
+    before = copy.stat()
+    copy.write_bytes(b"\0" * before.st_size)  # same size, other bytes ...
+    os.utime(copy, ns=(before.st_atime_ns, before.st_mtime_ns + 10**9))  # ... and (surely) another mtime
+    _same(load_state_dict(path), state)  # read the ordinary way again ...
+    record = json.loads(tensor_layout.record_path(path).read_text())
+    assert record["aligned"]["mtime_ns"] == copy.stat().st_mtime_ns  # ... and both rewritten
+    _same(load_state_dict(path), state)
+
+
+def test_without_room_for_the_aligned_copy_odd_storages_are_copied_in_memory(tmp_path, monkeypatch):
+    path, state = _legacy_cached(tmp_path, aligned=False)
+
+    def full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(tensor_layout, "atomic_open", full)
+    load_state_dict(path)
+    assert "aligned" not in json.loads(tensor_layout.record_path(path).read_text())
     monkeypatch.setattr(torch, "load", lambda *a, **k: pytest.fail("torch.load ran despite the record"))
     warm = load_state_dict(path)
     _same(warm, state)
     assert all(t.data_ptr() % t.element_size() == 0 for t in warm.values())
+
+
+def test_removing_a_legacy_name_removes_its_aligned_copy(tmp_path):
+    path, _ = _legacy_cached(tmp_path, aligned=False)
+    load_state_dict(path)
+    store = hub.Store(hub.cache_dir())
+    assert [p for p, _ in maintenance.prune_candidates(store) if "aligned" in p.name] == []  # kept meanwhile
+    store.remove(next(e for e in store.entries() if e.filename == path.name))
+    assert not tensor_layout.aligned_path(path).exists()
 
 
 def test_no_record_beside_a_file_outside_the_cache(tmp_path):

@@ -12,8 +12,12 @@ oldest weights (VGG, DenseNet, the first ResNets) still use, which ``mmap=True``
 file is read whole on its first load, and mapped on every later one. A record is written only when, at the
 place the format puts each storage, the file's bytes equal those of the storage the safe load returned, so it
 is right by construction; a file it cannot describe that way (compressed records, a format torch changes one
-day) simply gets none. The old format does not align its data: a storage that does not start at a multiple
-of its element size is copied out of the mapping rather than handed to kernels at an odd address.
+day) simply gets none. The old format does not align its data: where a storage does not start at a
+multiple of its element size, the first load also writes the tensors' bytes once more, each storage at a
+multiple of 64 bytes, to ``..<filename>.aligned.bin`` beside the file, and the record points into that
+copy instead (the same bytes, taken from the safe load; it costs the file's size on disk once). Later loads
+map the copy, never handing kernels an odd address; without a copy (it could not be written) each such
+storage is copied out of the mapping, as every warm load of such a file did before.
 
 Nothing in a record can run code, and a damaged one (byte ranges outside the file, unknown dtypes, sizes
 torch's bounds checks refuse, a file changed since) is ignored: the file is read the ordinary way again and
@@ -36,7 +40,7 @@ from typing import Any, BinaryIO
 
 import torch
 
-from zoo.atomic import write_json_atomic
+from zoo.atomic import atomic_open, write_json_atomic
 from zoo.hub.store import derived_record, is_blob_folder
 
 log = logging.getLogger("zoo.applications")
@@ -49,11 +53,18 @@ _DTYPES = {
                   torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8, torch.bool)
 }  # fmt: skip
 _LOCAL_HEADER = struct.Struct("<4s22xHH")  # signature, then the name and extra-field lengths
+#: Where each storage starts in an aligned copy: a multiple of this (what any kernel or SIMD load wants).
+ALIGN = 64
 
 
 def record_path(path: Path) -> Path | None:
     """The record's path for a file in zoo's cache (``blobs/<sha256>/<name>``), else None."""
     return derived_record(path, "tensors") if is_blob_folder(path.parent) else None
+
+
+def aligned_path(path: Path) -> Path:
+    """Where the aligned copy of a cached file's tensors goes (when its own data is not aligned)."""
+    return derived_record(path, "aligned")
 
 
 def load(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any] | None] | None:
@@ -82,6 +93,13 @@ def _cut(path: Path, record: dict[str, Any]) -> tuple[dict[str, torch.Tensor], d
         isinstance(metadata, dict) and all(isinstance(v, dict) for v in metadata.values())
     ):
         raise TypeError("metadata is not a dict of dicts")
+    data = record.get("aligned")
+    if data is not None:  # the ranges are in the aligned copy, which must be the one recorded
+        path = aligned_path(path)
+        stat = os.stat(path)
+        if [data.get("size"), data.get("mtime_ns")] != [stat.st_size, stat.st_mtime_ns]:
+            raise ValueError("the aligned copy is not the one recorded")
+        size = stat.st_size
     whole = torch.UntypedStorage.from_file(os.fspath(path), False, size)  # private: copy-on-write
     storages: dict[int, torch.UntypedStorage] = {}
     state: dict[str, torch.Tensor] = {}
@@ -93,7 +111,7 @@ def _cut(path: Path, record: dict[str, Any]) -> tuple[dict[str, torch.Tensor], d
         storage = storages.get(start)
         if storage is None:
             storage = whole[start : start + nbytes]
-            if start % dtype.itemsize:  # kernels may assume aligned data: copy the few such storages
+            if start % dtype.itemsize:  # kernels may assume aligned data: copy (when no aligned copy exists)
                 storage = storage.clone()
             storages[start] = storage
         state[name] = torch.empty((0,), dtype=dtype).set_(storage, offset, shape, stride)  # checks the bounds
@@ -112,10 +130,37 @@ def save(path: Path, state: dict[str, torch.Tensor]) -> None:
         log.debug("no tensor record for %s: %s", path, exc)
     if record is None:
         return
+    if any(start % _DTYPES[dtype].itemsize for dtype, *_, start, _n in record["tensors"].values()):
+        record = _with_aligned_copy(path, state, record)
     try:
         write_json_atomic(record_file, record, compact=True)
     except OSError as exc:
         log.debug("cannot write %s: %s", record_file, exc)
+
+
+def _with_aligned_copy(path: Path, state: dict[str, torch.Tensor], record: dict[str, Any]) -> dict[str, Any]:
+    """``record`` pointing into a new aligned copy of ``state``'s storages (each at a multiple of
+    :data:`ALIGN`), or as it was when the copy cannot be written (the warm load then copies in memory)."""
+    moved: dict[int, int] = {}  # old start -> new start
+    storages: dict[int, torch.UntypedStorage] = {}
+    for (*_, start, _n), tensor in zip(record["tensors"].values(), state.values(), strict=True):
+        storages.setdefault(start, tensor.untyped_storage())
+    target = aligned_path(path)
+    try:
+        with atomic_open(target, "wb", fsync=True) as f:
+            position = 0
+            for start, storage in sorted(storages.items()):
+                padding = -position % ALIGN
+                f.write(b"\0" * padding)
+                moved[start] = position = position + padding
+                f.write(memoryview(_bytes(storage).numpy()))
+                position += storage.nbytes()
+        stat = os.stat(target)
+    except OSError as exc:
+        log.debug("no aligned copy of %s: %s", path, exc)
+        return record
+    tensors = {name: [*fields[:4], moved[fields[4]], fields[5]] for name, fields in record["tensors"].items()}
+    return {**record, "tensors": tensors, "aligned": {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}}
 
 
 def _describe(path: Path, state: dict[str, torch.Tensor]) -> dict[str, Any] | None:

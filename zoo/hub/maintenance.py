@@ -11,7 +11,15 @@ from pathlib import Path
 
 from zoo.atomic import host_tag
 from zoo.hub.hashes import hash_file
-from zoo.hub.store import DERIVED_KINDS, CachedFile, Store, is_blob_folder, owner_gone, temp_owner
+from zoo.hub.store import (
+    DERIVED_KINDS,
+    CachedFile,
+    Store,
+    derived_record,
+    is_blob_folder,
+    owner_gone,
+    temp_owner,
+)
 
 FOREIGN_TMP_AGE = 24 * 3600  # a temp file of another host is left alone for a day
 
@@ -91,9 +99,9 @@ def _blob_candidates(store: Store) -> Iterator[tuple[Path, str]]:
 
 
 def _records_a_name(record: str, names: set[str]) -> bool:
-    """``.<name>.json`` (where it came from) or ``..<name>.<kind>.json`` (derived facts) of a name still there."""
+    """``.<name>.json`` (where it came from) or ``..<name>.<kind>.<ext>`` (derived) of a name still there."""
     if record.startswith(".."):
-        return any(record == f"..{name}.{kind}.json" for name in names for kind in DERIVED_KINDS)
+        return any(record == derived_record(Path(name), kind).name for name in names for kind in DERIVED_KINDS)
     return record.endswith(".json") and record[1:-5] in names
 
 

@@ -5,7 +5,7 @@ Layout under ``ZOO_HOME``::
     CACHEDIR.TAG                      tells backup tools to skip the folder
     blobs/<sha256>/<filename>         a whole, verified file; more names for the same bytes are hard links
     blobs/<sha256>/.<filename>.json   where it came from (URL, size, when)
-    blobs/<sha256>/..<filename>.<kind>.json  facts a reader derived from the bytes (kinds: DERIVED_KINDS)
+    blobs/<sha256>/..<filename>.<kind>.<ext> what a reader derived from the bytes (kinds: DERIVED_KINDS)
     partial/<key>.part (+ .part.json) a download to resume: bytes so far, URL, ETag/Last-Modified, offset
     partial/<key>.<host>.<pid>.<n>.tmp  the file one process is writing right now
     locks/<key>.lock                  one lock per file, so N processes download it once
@@ -38,8 +38,10 @@ CACHEDIR_TAG = (
     "# For information about cache directory tags, see https://bford.info/cachedir/\n"
 )
 _HEX = re.compile(r"^[0-9a-f]+$")
-#: Kinds of record a reader may derive from a cached file's bytes and keep beside it (see derived_record).
-DERIVED_KINDS = ("tensors",)
+#: Kinds of record a reader may derive from a cached file's bytes and keep beside it, with their file
+#: extension (see derived_record): where each tensor lies (zoo.applications.tensor_layout), and an aligned
+#: copy of the tensors of a file whose own data is not aligned (torch's legacy format).
+DERIVED_KINDS = {"tensors": "json", "aligned": "bin"}
 
 
 def filename_from_url(url: str) -> str:
@@ -108,14 +110,14 @@ def owner_gone(path: Path, *, other_hosts: bool) -> bool:
 
 
 def derived_record(path: Path, kind: str) -> Path:
-    """Where facts of ``kind`` derived from the cached file ``path`` are kept: ``..<name>.<kind>.json``.
+    """Where what ``kind`` derives from the cached file ``path`` is kept: ``..<name>.<kind>.<ext>``.
 
     Two dots, because a cached name never starts with one: it cannot be mistaken for a name's own record
     (``.<name>.json``), whatever the names. Removed with the name; ``zoo cache prune`` keeps it meanwhile.
     """
     if kind not in DERIVED_KINDS:
         raise ValueError(f"unknown derived record kind {kind!r}; known: {', '.join(DERIVED_KINDS)}")
-    return path.with_name(f"..{path.name}.{kind}.json")
+    return path.with_name(f"..{path.name}.{kind}.{DERIVED_KINDS[kind]}")
 
 
 def is_blob_folder(folder: Path) -> bool:
