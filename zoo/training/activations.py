@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 
 __all__ = [
     "Activation",
@@ -169,17 +169,12 @@ def get(identifier: Any) -> Callable[[Tensor], Tensor]:
         from zoo.plugins import get_registry
 
         return get_registry().lookup("activations", identifier)()  # every target is a factory
-    if isinstance(identifier, Mapping):
-        from zoo.training.resolve import name_and_config
+    from zoo.training.resolve import module_class_or_callable, name_and_config
 
+    if isinstance(identifier, Mapping):
         name, config = name_and_config(identifier, "activation")
         fn = get(name)
         return Activation(fn, **config) if config else fn
-    if isinstance(identifier, type) and issubclass(identifier, nn.Module):
-        return identifier()
-    if callable(identifier):
-        return identifier
-    raise TypeError(
-        f"activation must be a name ('relu'), a dict, None or a callable tensor -> tensor, got "
-        f"{type(identifier).__name__}."
+    return module_class_or_callable(
+        identifier, "activation must be a name ('relu'), a dict, None or a callable tensor -> tensor"
     )

@@ -56,14 +56,19 @@ def resolve_loss(spec: Any) -> Any:
     if isinstance(spec, Mapping):
         name, config = name_and_config(spec, "loss")
         return _get("losses", name, **config)
+    return module_class_or_callable(
+        spec, "loss must be a name ('mse'), a dict, an nn.Module or a function (input, target) -> tensor"
+    )
+
+
+def module_class_or_callable(spec: Any, expected: str) -> Any:
+    """The end every resolver shares: an ``nn.Module`` class is instantiated, a callable (a module or a
+    function) is used as is, anything else is a TypeError saying what was ``expected``."""
     if isinstance(spec, type) and issubclass(spec, nn.Module):
         return spec()
     if callable(spec):
         return spec
-    raise TypeError(
-        f"loss must be a name ('mse'), a dict, an nn.Module or a function (input, target) -> tensor, got "
-        f"{type(spec).__name__}."
-    )
+    raise TypeError(f"{expected}, got {type(spec).__name__}.")
 
 
 def _loss_from_logits(loss: Any) -> bool:
