@@ -43,9 +43,18 @@ def test_one_callback_without_a_list_is_taken_as_a_list_of_one():
     stop = EarlyStopping(monitor="loss", patience=0, min_delta=100.0)  # no epoch improves by 100: stops at 2
     history = zoo.fit(model(), x, y, loss=CE, epochs=5, callbacks=stop, verbose=0)
     assert len(history.history["loss"]) == 2 and stop.stopped_epoch == 1
+    class Duck:  # any object with hooks is a callback (Keras 3), alone too
+        epochs = 0
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.epochs += 1
+
+    duck = Duck()
+    zoo.fit(model(), x, y, loss=CE, epochs=2, callbacks=duck, verbose=0)
+    assert duck.epochs == 2
     by_name = zoo.fit(model(), x, y, loss=CE, epochs=1, callbacks="terminate_on_nan", verbose=0)
     assert len(by_name.history["loss"]) == 1
-    with pytest.raises(zoo.ArgumentError, match=r"callbacks must be a list.*got a int"):
+    with pytest.raises(zoo.ArgumentError, match=r"callbacks must have Keras hook methods.*got a int"):
         zoo.fit(model(), x, y, loss=CE, callbacks=3, verbose=0)
 
 

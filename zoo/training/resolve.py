@@ -9,7 +9,6 @@ from typing import Any
 import torch
 from torch import nn
 
-from zoo.errors import ArgumentError
 from zoo.naming import snake_case
 from zoo.training.callbacks.base import Callback
 from zoo.training.metrics import Accuracy, MeanMetricWrapper, Metric
@@ -124,14 +123,10 @@ def resolve_metrics(specs: Iterable[Any] | None, loss: Any = None) -> list[Metri
 
 def resolve_callbacks(specs: Iterable[Any] | None) -> list[Callback]:
     """A list (or tuple) of callbacks; one callback given alone (an object, a name or a dict) is taken as a
-    list of one, as Keras 3 flattens ``callbacks=EarlyStopping()``."""
-    if isinstance(specs, (Callback, str, Mapping)):
+    list of one, as Keras 3 flattens ``callbacks=EarlyStopping()`` (the callback list then checks that it
+    is one)."""
+    if isinstance(specs, (Callback, str, Mapping)) or (specs is not None and not isinstance(specs, Iterable)):
         specs = [specs]
-    elif specs is not None and not isinstance(specs, Iterable):
-        raise ArgumentError(
-            f"callbacks must be a list of callbacks (zoo.Callback instances, names or dicts), got a "
-            f"{type(specs).__name__}; e.g. callbacks=[EarlyStopping(patience=3)]."
-        )
     callbacks: list[Callback] = []
     for spec in specs or ():
         if isinstance(spec, str):
