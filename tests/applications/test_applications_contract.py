@@ -64,10 +64,12 @@ def test_an_undeclared_option_is_an_error_naming_application_option_and_support(
         zoo.load("declared", pooling="avg", include_top=False)
     text = str(err.value)
     assert "'toyplug:declared'" in text and "pooling='avg'" in text
-    assert "num_classes, weights, include_top, trainable" in text and "'toyplug'" in text
+    assert "num_classes, weights, include_top, classifier_activation, input_shape, trainable" in text and "'toyplug'" in text
     assert calls == []  # refused before the builder ran
-    with pytest.raises(zoo.OptionError, match="does not support input_shape"):
-        zoo.get("applications", "declared", input_shape=(3, 8, 8))  # zoo.get goes through the contract too
+    with pytest.raises(zoo.OptionError, match="does not support pooling='max'"):
+        zoo.get("applications", "declared", include_top=False, pooling="max")  # zoo.get goes through the contract too
+    # input_shape and classifier_activation are the core's: checked and applied for every entry
+    assert zoo.get("applications", "declared", input_shape=(3, 8, 8)) is not None
     with pytest.raises(zoo.OptionError, match="does not support features_only=True"):
         zoo.load("noprep", features_only=True)
     with pytest.raises(zoo.OptionError, match="no pretrained weights"):

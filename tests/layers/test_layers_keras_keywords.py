@@ -8,6 +8,7 @@ import warnings
 
 import pytest
 import torch
+from torch.nn.parameter import is_lazy
 
 import zoo
 from zoo.layers import (
@@ -145,6 +146,14 @@ def test_channels_last_input_warns_before_a_lazy_layer_builds():
         layer(torch.randn(1, 8, 8, 3))
     with pytest.warns(LayerWarning, match=r"input_shape=\(1, 28, 28\)"):
         Conv2D(32, 3, input_shape=(28, 28, 1))
+    strict = Conv2D(4, 3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", LayerWarning)
+        with pytest.raises(LayerWarning):
+            strict(torch.randn(1, 8, 8, 3))
+    assert is_lazy(strict.conv.weight)  # the warning came before it built itself for 8 channels
+    with pytest.warns(LayerWarning, match="looks channels-last"):  # the functional API builds it at once
+        Conv2D(4, 3)(zoo.Input((8, 8, 3)))
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         Conv2D(4, 3)(torch.randn(1, 256, 4, 4))  # a small feature map is not an image

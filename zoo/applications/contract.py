@@ -57,6 +57,25 @@ def _shape(value: Any) -> None:
         raise OptionError(f"input_shape must be a tuple of positive ints such as (3, 224, 224), got {value!r}.")
 
 
+def _activation(value: Any) -> None:
+    if value is None or callable(value):
+        return
+    if not isinstance(value, str):
+        raise OptionError(
+            f"classifier_activation must be None (logits), an activation name ('softmax', 'sigmoid' ...) or a "
+            f"callable, got {value!r}."
+        )
+    if value in ("linear", "softmax"):
+        return
+    from zoo.errors import UnknownNameError
+    from zoo.plugins import get_registry
+
+    try:
+        get_registry().lookup("activations", value)
+    except UnknownNameError as error:
+        raise OptionError(f"classifier_activation: {error}") from None
+
+
 def _anything(value: Any) -> None:
     return None
 
@@ -81,7 +100,8 @@ OPTIONS: dict[str, Option] = {
     "pooling": Option(None, _pooling, doc="'avg' or 'max' after the features"),
     "num_classes": Option(None, _positive_int("num_classes"), doc="a new classifier of this size"),
     "trainable": Option(True, _bool("trainable"), doc="False: every parameter frozen"),
-    "input_shape": Option(None, _shape, doc="(channels, height, width) of the inputs"),
+    "input_shape": Option(None, _shape, doc="(channels, height, width) of the inputs, checked by the core"),
+    "classifier_activation": Option(None, _activation, doc="None (logits), 'softmax', 'sigmoid' ... on the output"),
     "features_only": Option(False, _bool("features_only"), needs="include_top", doc="the feature maps"),
     "out_indices": Option(None, needs="include_top", doc="which feature levels"),
     "progress": Option(None, needs="weights"),
@@ -90,7 +110,22 @@ OPTIONS: dict[str, Option] = {
 }
 
 #: Applied by the core, so always supported whatever an entry declares.
-CORE_OPTIONS = frozenset({"trainable"})
+CORE_OPTIONS = frozenset({"trainable", "input_shape", "classifier_activation"})
+
+#: Keras' names for options the core knows by another: ``classes`` is ``num_classes``.
+ALIASES = {"classes": "num_classes"}
+
+
+def normalize(options: Mapping[str, Any]) -> dict[str, Any]:
+    """``options`` with Keras' aliases replaced by the core's names (``classes=10`` -> ``num_classes=10``)."""
+    out = dict(options)
+    for alias, name in ALIASES.items():
+        if alias in out:
+            value = out.pop(alias)
+            if name in out and out[name] != value:
+                raise OptionError(f"give {alias}= (Keras' name) or {name}=, not both ({alias}={value!r}, {name}={out[name]!r}).")
+            out[name] = value
+    return out
 
 
 def check_values(options: Mapping[str, Any]) -> None:
@@ -106,6 +141,11 @@ def check_values(options: Mapping[str, Any]) -> None:
         )
     if options.get("num_classes") is not None and not include_top:
         raise OptionError("num_classes sets the size of the classifier; it needs include_top=True.")
+    if options.get("classifier_activation") is not None and (not include_top or options.get("features_only")):
+        raise OptionError(
+            "classifier_activation applies to the classifier's output; it needs include_top=True (and no "
+            "features_only), as in keras.applications."
+        )
 
 
 def supported(meta: Any) -> tuple[str, ...] | None:
@@ -120,7 +160,9 @@ def check(entry: Any, options: Mapping[str, Any]) -> dict[str, Any]:
     """The keyword arguments for ``entry``'s builder: ``options`` checked against the contract.
 
     Raises :class:`OptionError` for a bad value or an option the entry does not support."""
+    options = normalize(options)
     check_values(options)
+    check_input_shape(entry, options)
     declared = supported(entry.meta)
     if declared is None:
         return dict(options)
@@ -128,8 +170,12 @@ def check(entry: Any, options: Mapping[str, Any]) -> dict[str, Any]:
     passed: dict[str, Any] = {}
     for key, value in options.items():
         option = OPTIONS.get(key)
-        if option is None or key in declared:
-            passed[key] = value  # a builder's own keyword (its signature checks it), or a declared one
+        if option is None:
+            _typo(entry, key, declared)
+            passed[key] = value  # a builder's own keyword (its signature checks it)
+            continue
+        if key in declared:
+            passed[key] = value
             continue
         if _is_neutral(option, value):
             continue
@@ -148,6 +194,76 @@ def check(entry: Any, options: Mapping[str, Any]) -> dict[str, Any]:
     return passed
 
 
+def accepted(entry: Any) -> list[str]:
+    """What ``zoo.load`` takes for ``entry``: its declared options, the core's, Keras' aliases, and
+    ``input_tensor`` (or every option the core knows when the entry declares none)."""
+    declared = supported(entry.meta) or tuple(OPTIONS)
+    return list(dict.fromkeys((*declared, *sorted(CORE_OPTIONS), *ALIASES, "input_tensor")))
+
+
+def _typo(entry: Any, key: str, declared: tuple[str, ...]) -> None:
+    """A keyword the core does not know, close to one it does (``clases=``), is refused before anything is
+    downloaded or built; others go to the builder, whose own signature may take them (torchvision's
+    ``dropout=``)."""
+    import difflib
+
+    try:
+        params = inspect.signature(entry.resolve()).parameters
+    except (TypeError, ValueError):
+        params = {}
+    if key in params:
+        return
+    names = accepted(entry)
+    close = difflib.get_close_matches(key, [*names, *OPTIONS], n=1, cutoff=0.75)
+    if close:
+        raise unknown_option(entry, key, close[0])
+
+
+def unknown_option(entry: Any, key: str, close: str | None = None) -> OptionError:
+    """The error for a keyword ``entry`` does not take: the application, the keyword, the closest match and
+    what it takes."""
+    import difflib
+
+    names = accepted(entry)
+    if close is None:
+        found = difflib.get_close_matches(key, names, n=1, cutoff=0.5)
+        close = found[0] if found else None
+    hint = f" Did you mean {close!r}?" if close else ""
+    return OptionError(
+        f"application {entry.qualified_name!r} takes no option {key!r}.{hint} It takes: {', '.join(names)}."
+    )
+
+
+def check_input_shape(entry: Any, options: Mapping[str, Any]) -> None:
+    """``input_shape=`` is one sample's ``(channels, height, width)``, channels-first as everywhere in zoo,
+    and no smaller than the architecture's minimum; a channels-last tuple gets the channels-first spelling."""
+    shape = options.get("input_shape")
+    if shape is None:
+        return
+    shape = tuple(shape)
+    name = entry.qualified_name
+    if len(shape) != 3:
+        raise OptionError(
+            f"application {name!r}: input_shape is one image's (channels, height, width), got {shape} "
+            f"({len(shape)} values; no batch axis)."
+        )
+    size = getattr(entry.meta, "input_size", None)
+    channels = size[0] if isinstance(size, tuple) and len(size) == 3 else 3
+    if shape[-1] in (1, 3, 4) and shape[0] > shape[-1] and shape[0] != channels:
+        raise OptionError(
+            f"application {name!r}: input_shape={shape} looks channels-last (Keras' (height, width, channels)); "
+            f"zoo models are channels-first: input_shape={(shape[-1], *shape[:-1])}."
+        )
+    if shape[0] != channels:
+        raise OptionError(f"application {name!r} takes {channels}-channel images; input_shape={shape} has {shape[0]}.")
+    min_h, min_w = _min_size(entry.meta)
+    if shape[1] < min_h or shape[2] < min_w:
+        raise OptionError(
+            f"application {name!r} needs images of at least {min_h}x{min_w} pixels; input_shape={shape} is "
+            f"{shape[1]}x{shape[2]}."
+        )
+
+
 def _is_neutral(option: Option, value: Any) -> bool:
     return value is option.neutral or (value == option.neutral and type(value) is type(option.neutral))
 
@@ -164,18 +280,59 @@ def core_fires_hook() -> bool:
 
 @without_gc  # constructing a network is an allocation burst (zoo/_gc.py says why)
 def build(entry: Any, args: tuple[Any, ...], options: Mapping[str, Any]) -> Any:
-    """Check, build, then apply eval mode, freezing, ``model.zoo`` and ``zoo_model_built``."""
+    """Check, build, then apply eval mode, freezing, ``model.zoo``, ``classifier_activation`` and
+    ``zoo_model_built``."""
+    options = normalize(options)
     kwargs = check(entry, options)
     builder = entry.resolve()
     takes = _takes(builder, "trainable", entry)
     if not takes:
         kwargs.pop("trainable", None)
+    for key in ("input_shape", "classifier_activation"):  # the core's, unless the builder declares them
+        if not _takes(builder, key, entry):
+            kwargs.pop(key, None)
     token = _building.set(True)
     try:
         model = builder(*args, **kwargs)
+    except TypeError as error:
+        unknown = _unexpected_keyword(error, kwargs)
+        if unknown is None:
+            raise
+        raise unknown_option(entry, unknown) from None
     finally:
         _building.reset(token)
+    activation = options.get("classifier_activation")
+    if activation is not None and not _takes(builder, "classifier_activation", entry):
+        add_classifier_activation(model, activation)
     return finish_build(entry, model, dict(options), freeze=not takes and options.get("trainable") is False)
+
+
+def _unexpected_keyword(error: TypeError, kwargs: Mapping[str, Any]) -> str | None:
+    """The keyword of ``kwargs`` a builder (or the constructor it calls) refused, if that is the error."""
+    import re
+
+    found = re.search(r"unexpected keyword argument '(\w+)'", str(error))
+    return found.group(1) if found and found.group(1) in kwargs else None
+
+
+class ClassifierActivation:
+    """Forward hook: the activation ``classifier_activation=`` names, applied to the model's output (its
+    state-dict keys and class stay as they were)."""
+
+    def __init__(self, activation: Any) -> None:
+        from zoo.training.activations import get
+
+        self.name = activation if isinstance(activation, str) else getattr(activation, "__name__", "custom")
+        self.fn = None if activation == "softmax" else get(activation)  # softmax over the class axis
+
+    def __call__(self, module: Any, args: Any, output: Any) -> Any:
+        return output.softmax(-1) if self.fn is None else self.fn(output)
+
+
+def add_classifier_activation(model: Any, activation: Any) -> None:
+    hook = ClassifierActivation(activation)
+    model.register_forward_hook(hook)
+    model.classifier_activation = hook.name
 
 
 def _takes(builder: Callable[..., Any], keyword: str, entry: Any) -> bool:
@@ -188,6 +345,14 @@ def _takes(builder: Callable[..., Any], keyword: str, entry: Any) -> bool:
     except (TypeError, ValueError):
         return True
     return any(p.name == keyword or p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
+
+
+def watch_channels(model: Any, name: str) -> None:
+    """A forward pre-hook that warns when a batch of images looks channels-last (``(N, H, W, 3)``), before
+    the first convolution fails on it or, worse, a model with 1-channel stems accepts it."""
+    from zoo.layers._keras import watch_application_channels
+
+    watch_application_channels(model, name)
 
 
 def finish_build(entry: Any, model: Any, options: dict[str, Any], *, freeze: bool) -> Any:
@@ -207,6 +372,10 @@ def finish_build(entry: Any, model: Any, options: dict[str, Any], *, freeze: boo
         freeze_all(model)
     if not isinstance(getattr(model, "zoo", None), ModelInfo):
         model.zoo = info_from_meta(entry, options)  # type: ignore[assignment]
+    for key in ("input_shape", "classifier_activation"):  # rebuilt by zoo.save_pretrained's folders too
+        if isinstance(options.get(key), (str, tuple, list)):
+            model.zoo.load_options[key] = options[key]
+    watch_channels(model, entry.qualified_name)
     from zoo.plugins import get_plugin_manager
 
     seen = {**dict.fromkeys(("pooling", "num_classes")), "include_top": True, "trainable": True, **options}

@@ -386,6 +386,33 @@ def _warn_channels_last(module: nn.Module, args: tuple) -> None:
         warnings.warn(channels_last_advice(type(module).__name__, shape, "input shape", batched=True), LayerWarning, stacklevel=2)
 
 
+class ApplicationChannels:
+    """Forward pre-hook for a whole application (``zoo.load``'s core adds it): a 4-D input whose last axis
+    is 1, 3 or 4 and smaller than the others warns, before the stem convolution fails on it. Checked on
+    every call (a shape comparison, nothing on the device), warned once per model; picklable."""
+
+    def __init__(self, name: str) -> None:
+        self.name, self.warned = name, False
+
+    def __call__(self, module: nn.Module, args: tuple) -> None:
+        x = args[0] if args else None
+        if self.warned or not isinstance(x, torch.Tensor) or x.ndim != 4:
+            return
+        if looks_channels_last(tuple(x.shape[1:]), 2):
+            self.warned = True
+            warnings.warn(
+                f"{self.name}: input shape {tuple(x.shape)} looks channels-last (last axis {x.shape[-1]}), but "
+                "zoo applications are channels-first (N, C, H, W): give x.permute(0, 3, 1, 2) "
+                "(model.zoo.transforms() and zoo.preprocess_input make channels-first tensors from images).",
+                LayerWarning,
+                stacklevel=3,
+            )
+
+
+def watch_application_channels(model: nn.Module, name: str) -> None:
+    model.register_forward_pre_hook(ApplicationChannels(name), prepend=True)
+
+
 # -- penalties and constraints --------------------------------------------------------------------------
 def _record_activity(module: nn.Module, args: tuple, output: Any) -> None:
     if not (module.training and torch.is_grad_enabled()):
