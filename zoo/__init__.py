@@ -22,6 +22,7 @@ from zoo.errors import (
     OptionError,
     PluginError,
     RegistrationError,
+    TargetImportError,
     UnknownNameError,
     ZooError,
 )
@@ -68,6 +69,7 @@ __all__ = [
     "OptionError",
     "PluginError",
     "RegistrationError",
+    "TargetImportError",
     "UnknownNameError",
     "ZooError",
     "__version__",

@@ -21,30 +21,51 @@ import zoo
 import zoo.api
 from zoo._version import DISTRIBUTION
 from zoo.console import print_table
-from zoo.errors import ZooError
+from zoo.errors import PluginError, ZooError
 from zoo.hookspecs import KINDS
-from zoo.plugins import get_plugin_manager, get_registry
+from zoo.plugins import PluginInfo, check_targets, get_plugin_manager, get_registry
 from zoo.registry import canonical_kind
 
 
 def _cmd_plugins(args: argparse.Namespace) -> int:
     pm = get_plugin_manager()
-    get_registry()  # registering fills in the per-kind counts and any register failures
+    registry = (
+        get_registry()
+    )  # registering fills in the per-kind counts, shadowed names and register failures
+    broken = check_targets(pm, registry) if args.check else {}
     infos = sorted(pm.info.values(), key=lambda i: (not i.builtin, i.name))
     if args.json:
-        rows = [vars(i) for i in infos]
-        print(json.dumps(rows, indent=2, default=str))
-        return 0
-    rows = []
-    for info in infos:
-        what = ", ".join(f"{n} {k}" for k, n in info.counts.items() if n) or "-"
-        status = info.status if info.status != "failed" else f"FAILED: {info.error}"
-        if info.warnings and info.status != "failed":
-            status += f"; warning: {'; '.join(info.warnings)}"
-        origin = f"{info.distribution} (built-in)" if info.builtin else (info.distribution or "")
-        rows.append((info.name, info.version or "", origin, what, status))
-    print_table(("plugin", "version", "from", "registers", "status"), rows)
+        print(json.dumps([vars(i) for i in infos], indent=2, default=str))
+    else:
+        rows = []
+        for info in infos:
+            what = ", ".join(f"{n} {k}" for k, n in info.counts.items() if n) or "-"
+            origin = f"{info.distribution} (built-in)" if info.builtin else (info.distribution or "")
+            rows.append((info.name, info.version or "", origin, what, _plugin_status(info, args.check)))
+        print_table(("plugin", "version", "from", "registers", "status"), rows)
+    if broken and pm.strict:
+        raise PluginError(
+            f"{sum(map(len, broken.values()))} lazy targets do not import, of plugins {', '.join(sorted(broken))} "
+            "(ZOO_STRICT_PLUGINS is set); 'zoo plugins --check' lists them."
+        )
     return 0
+
+
+def _plugin_status(info: PluginInfo, checked: bool) -> str:
+    """``ok`` or ``FAILED: cause``, then what zoo ignores of it, the names it shadows, and (``--check``) the
+    targets that do not import."""
+    if info.status == "failed":
+        return f"FAILED: {info.error}"
+    notes = [info.status]
+    notes += [f"warning: {w}" for w in info.warnings]
+    for kind, names in info.shadows.items():
+        shown = ", ".join(names[:5]) + (", ..." if len(names) > 5 else "")
+        notes.append(f"shadows {len(names)} {kind}: {shown}")
+    if info.broken_targets:
+        notes.append(f"{len(info.broken_targets)} targets do not import: {'; '.join(info.broken_targets)}")
+    elif checked and info.status == "ok" and any(info.counts.values()):
+        notes[0] = "ok, every target imports"
+    return "; ".join(notes)
 
 
 _PYTHON_LITERALS = {"true": True, "false": False, "none": None, "null": None}
@@ -180,6 +201,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("plugins", help="list plugins, their versions, what they register and their status")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--check", action="store_true",
+                   help="also import every lazy target and report those that do not, per plugin "
+                        "(an error under ZOO_STRICT_PLUGINS=1)")  # fmt: skip
     p.set_defaults(func=_cmd_plugins)
 
     p = sub.add_parser("list", help="list registered names of one kind (or of all kinds)")

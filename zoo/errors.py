@@ -35,6 +35,10 @@ class PluginError(ZooError):
     """A plugin failed to import, validate or register (raised only in strict mode)."""
 
 
+class TargetImportError(PluginError, ImportError):
+    """A registered lazy ``"module:attr"`` target that does not import; the message names the plugin."""
+
+
 class DownloadError(ZooError):
     """A file could not be fetched from any of its sources."""
 

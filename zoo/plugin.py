@@ -51,6 +51,7 @@ from zoo.errors import (
     OfflineError,
     PluginError,
     RegistrationError,
+    TargetImportError,
     UnknownNameError,
     ZooError,
 )
@@ -106,6 +107,7 @@ __all__ = [
     "PluginError",
     "Register",
     "RegistrationError",
+    "TargetImportError",
     "UnknownNameError",
     "ZooError",
     "atomic_folder",

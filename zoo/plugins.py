@@ -39,7 +39,7 @@ from zoo import hookspecs
 from zoo import metadata as entry_metadata
 from zoo._gc import without_gc
 from zoo._version import DISTRIBUTION, __version__
-from zoo.errors import PluginError, ZooError
+from zoo.errors import PluginError, TargetImportError, ZooError
 from zoo.registry import Entry, Registry
 
 #: Modules holding the built-in plugins, registered under the name after the last dot's package.
@@ -70,6 +70,10 @@ class PluginInfo:
     counts: dict[str, int] = field(default_factory=dict)
     #: What zoo ignores of a plugin that still loaded (a misspelled hook, a behaviour hook that raised).
     warnings: list[str] = field(default_factory=list)
+    #: kind -> ordinary names this plugin claims that an earlier plugin already claims (now ambiguous).
+    shadows: dict[str, list[str]] = field(default_factory=dict)
+    #: Lazy targets that do not import (filled by :func:`check_targets`): "kind 'name' -> target: error".
+    broken_targets: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.builtin:  # a built-in plugin ships inside zoo's own distribution
@@ -263,6 +267,10 @@ class ZooPluginManager(pluggy.PluginManager):
         failed = {n for n, i in self.info.items() if i.status == "failed"}
         if failed:  # drop what a plugin registered for other kinds before it failed
             registry = _without(registry, failed)
+        for name, kinds in registry.shadows(self.plugin_order()).items():
+            self.info[name].shadows = {
+                kind: sorted(spelling for spelling, _ in found) for kind, found in kinds.items()
+            }
         return registry
 
 
@@ -313,8 +321,46 @@ def _make_register(kind: str, plugin: str, staged: list[Entry]):
     return register
 
 
+def check_targets(pm: ZooPluginManager, registry: Registry) -> dict[str, list[str]]:
+    """Import every lazy target now (``zoo plugins --check``): ``{plugin: [problem]}`` for those that do not
+    import, also recorded as each plugin's ``broken_targets``."""
+    problems: dict[str, list[str]] = {}
+    for kind in hookspecs.KINDS:
+        for entry in registry.entries(kind):
+            if isinstance(entry.target, str):
+                try:
+                    entry.resolve()
+                except TargetImportError as exc:
+                    cause = exc.__cause__
+                    problems.setdefault(entry.plugin, []).append(
+                        f"{kind} {entry.name!r} -> {entry.target}: {type(cause).__name__}: {cause}"
+                    )
+    for name, found in problems.items():
+        pm.info.setdefault(name, PluginInfo(name=name, builtin=False)).broken_targets = found
+    return problems
+
+
+def _check_env_lists(pm: ZooPluginManager) -> None:
+    """A name in ``ZOO_LOAD_PLUGINS``/``ZOO_DISABLE_PLUGINS`` that no plugin has is a typo that would
+    otherwise go unnoticed (the plugin meant stays loaded, or stays out)."""
+    known = sorted(set(BUILTIN_PLUGINS) | set(pm.info))
+    for variable in ("ZOO_LOAD_PLUGINS", "ZOO_DISABLE_PLUGINS"):
+        for name in _env_list(variable) or ():
+            if name in known:
+                continue
+            close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            message = (
+                f"{variable} names {name!r}, which is no plugin here.{hint} Plugins: {', '.join(known)}."
+            )
+            if pm.strict:
+                raise PluginError(message + " (ZOO_STRICT_PLUGINS is set)")
+            warnings.warn(message, PluginWarning, stacklevel=3)
+
+
 def create_plugin_manager(*, builtins: bool = True, entrypoints: bool = True) -> ZooPluginManager:
-    """A new manager: built-ins first, then installed plugins, with the ``ZOO_*`` lists applied."""
+    """A new manager: built-ins first, then installed plugins, with the ``ZOO_*`` lists applied (a name in
+    them that is no plugin is a warning, once the installed plugins are known)."""
     pm = ZooPluginManager()
     for name in _env_list("ZOO_DISABLE_PLUGINS") or ():
         pm.set_blocked(name)
@@ -322,6 +368,7 @@ def create_plugin_manager(*, builtins: bool = True, entrypoints: bool = True) ->
         pm.load_builtins()
     if entrypoints:
         pm.load_entrypoints()
+        _check_env_lists(pm)
     return pm
 
 

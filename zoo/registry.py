@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from zoo.errors import AmbiguousNameError, RegistrationError, UnknownNameError
+from zoo.errors import AmbiguousNameError, RegistrationError, TargetImportError, UnknownNameError
 from zoo.hookspecs import KINDS
 from zoo.metadata import EntryMeta, UnknownFieldError, field_names
 
@@ -89,13 +89,20 @@ class Entry:
         return f"{self.plugin}:{self.name}"
 
     def resolve(self) -> Callable[..., Any]:
-        """Import a lazy ``"module:attr"`` target (only now, when it is used)."""
+        """Import a lazy ``"module:attr"`` target (only now, when it is used); one that does not import
+        raises :class:`TargetImportError` naming the plugin, so the user knows whose package is broken."""
         if not isinstance(self.target, str):
             return self.target
         module_name, _, attr_path = self.target.partition(":")
-        obj: Any = importlib.import_module(module_name)
-        for attr in attr_path.split("."):
-            obj = getattr(obj, attr)
+        try:
+            obj: Any = importlib.import_module(module_name)
+            for attr in attr_path.split("."):
+                obj = getattr(obj, attr)
+        except Exception as exc:  # noqa: BLE001 - whatever the import raised, say whose target it is
+            raise TargetImportError(
+                f"plugin {self.plugin!r} registers {self.kind} {self.name!r} as {self.target!r}, which does not "
+                f"import: {type(exc).__name__}: {exc} (check every target with 'zoo plugins --check')"
+            ) from exc
         return obj
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -251,17 +258,34 @@ class Registry:
         kind = canonical_kind(kind)
         _check_filters(kind, filters, self._entries[kind])
         pattern_key = pattern.lower()
-        ranks: dict[str, list[int]] = {}  # every entry's rank, by key: what a bare name resolves to
-        for entry in self._entries[kind]:
-            ranks.setdefault(normalize(entry.name), []).append(entry.rank)
         shown: dict[str, Entry] = {}
         for entry in self._entries[kind]:
             if not (_matches(entry, pattern_key) and _passes(entry, filters)):
                 continue
-            claims = ranks[normalize(entry.name)]
-            clash = entry.rank > min(claims) or claims.count(entry.rank) > 1
+            # bare only when the bare name means this entry: no lower rank, and no other entry of its rank,
+            # claims the key (also as an alias: an alias 'mse' in another plugin makes 'mse' ambiguous)
+            claims = [e.rank for e in self._by_key[kind][normalize(entry.name)] if e is not entry]
+            clash = any(rank <= entry.rank for rank in claims)
             shown.setdefault(entry.qualified_name if clash else entry.name, entry)
         return sorted(shown.items(), key=lambda item: natural_key(item[0]))
+
+    def shadows(self, order: Iterable[str]) -> dict[str, dict[str, list[tuple[str, str]]]]:
+        """``{plugin: {kind: [(name, other plugin)]}}``: ordinary (non-fallback) names a plugin claims that a
+        plugin before it in ``order`` already claims as ordinary names, so a bare lookup of them is now
+        ambiguous. A fallback entry yields, so it never shadows nor is shadowed."""
+        rank_of = {name: n for n, name in enumerate(order)}
+        out: dict[str, dict[str, list[tuple[str, str]]]] = {}
+        for kind in KINDS:
+            for key, entries in self._by_key[kind].items():
+                ordinary = sorted(
+                    (e for e in entries if e.rank == 0), key=lambda e: rank_of.get(e.plugin, len(rank_of))
+                )
+                owners = list(dict.fromkeys(e.plugin for e in ordinary))
+                for entry in ordinary:
+                    if entry.plugin != owners[0]:
+                        spelling = next(s for s in (entry.name, *entry.aliases) if normalize(s) == key)
+                        out.setdefault(entry.plugin, {}).setdefault(kind, []).append((spelling, owners[0]))
+        return out
 
 
 def _matches(entry: Entry, pattern: str) -> bool:
@@ -275,7 +299,9 @@ def _check_filters(kind: str, filters: Mapping[str, Any], entries: Iterable[Entr
         if key not in fields and not any(key in (e.meta.extra or {}) for e in entries):
             close = difflib.get_close_matches(key, fields, n=1)
             hint = f"Did you mean {close[0]!r}? " if close else ""
-            raise UnknownFieldError(f"{kind} have no metadata field {key!r}. {hint}Fields: {', '.join(fields)}.")
+            raise UnknownFieldError(
+                f"{kind} have no metadata field {key!r}. {hint}Fields: {', '.join(fields)}."
+            )
 
 
 def _passes(entry: Entry, filters: Mapping[str, Any]) -> bool:
