@@ -1,7 +1,7 @@
 """The plugin manager: built-in plugins first, then installed ones, each isolated from the others.
 
 Built-in plugins go through exactly the same hooks as third-party ones. Every hook is called through pluggy
-(so ``@hookimpl(wrapper=True)``, ``tryfirst`` and ``add_hookcall_monitoring`` work), one plugin at a time
+(so ``@hookimpl(wrapper=True)`` and ``add_hookcall_monitoring`` work), one plugin at a time
 (:meth:`ZooPluginManager.call_plugin`): a plugin's wrapper wraps its own implementations, and one plugin's
 failure cannot reach another's. The order is explicit (:meth:`ZooPluginManager.plugin_order`): built-ins in
 :data:`BUILTIN_PLUGINS` order, then installed plugins by entry-point name, then any added later.
@@ -16,8 +16,9 @@ into a :class:`zoo.PluginError`.
 Environment (read when the manager is built):
 
 * ``ZOO_LOAD_PLUGINS=a,b`` loads only these installed plugins (empty string: none at all);
-* ``ZOO_DISABLE_PLUGINS=a,b`` blocks these (installed or built-in);
-* ``ZOO_STRICT_PLUGINS=1`` makes any plugin failure an error.
+* ``ZOO_DISABLE_PLUGINS=a,b`` blocks these (installed or built-in); a name in either list that is no plugin
+  is a warning suggesting the closest;
+* ``ZOO_STRICT_PLUGINS=1`` makes any plugin failure or warning an error.
 """
 
 from __future__ import annotations
@@ -187,8 +188,17 @@ class ZooPluginManager(pluggy.PluginManager):
         found: dict[str, tuple[metadata.EntryPoint, metadata.Distribution]] = {}
         for dist in metadata.distributions():
             for ep in dist.entry_points:
-                if ep.group == group and ep.name not in self.info:
-                    found.setdefault(ep.name, (ep, dist))
+                if ep.group != group or ep.name in self.info:
+                    continue
+                first = found.setdefault(ep.name, (ep, dist))[1].metadata["Name"]
+                if first != dist.metadata["Name"]:  # the same distribution twice on sys.path is no conflict
+                    message = (
+                        f"zoo plugin name {ep.name!r} is claimed by the distributions {first} and "
+                        f"{dist.metadata['Name']}; only {first}'s is loaded. Uninstall one of them."
+                    )
+                    if self.strict:
+                        raise PluginError(message + " (ZOO_STRICT_PLUGINS is set)")
+                    warnings.warn(message, PluginWarning, stacklevel=2)
         for ep_name in sorted(found):
             ep, dist = found[ep_name]
             version, dist_name = dist.version, dist.metadata["Name"]

@@ -157,3 +157,17 @@ def test_known_names_in_the_lists_are_not_warned_about(monkeypatch, recwarn):
     monkeypatch.setenv("ZOO_LOAD_PLUGINS", "example")
     create_plugin_manager()
     assert not [w for w in recwarn if "no plugin here" in str(w.message)]
+
+
+def test_two_distributions_claiming_one_plugin_name_is_a_warning(tmp_path, monkeypatch):
+    for dist in ("zoo_twin_a", "zoo_twin_b"):
+        info = tmp_path / f"{dist}-1.0.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 1.0\n")
+        (info / "entry_points.txt").write_text("[zoo]\ntwin = builtins\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.warns(
+        PluginWarning, match=r"'twin' is claimed by the distributions zoo_twin_. and zoo_twin_."
+    ):
+        pm = create_plugin_manager(builtins=False)
+    assert pm.info["twin"].distribution in ("zoo_twin_a", "zoo_twin_b")
