@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+import zoo
 from zoo.layers import GRU, LSTM, Bidirectional, Dense, Embedding, SimpleRNN
 
 
@@ -164,3 +165,28 @@ def test_lazy_input_size_optimizer_after_dry_run_and_rank_errors():
         model[0](torch.randn(2, 5))
     with pytest.raises(ValueError, match=r"LSTM\(4\) was built for 5 features.*\(2, 3, 6\)"):
         model[0](torch.randn(2, 3, 6))
+
+
+@pytest.mark.parametrize("lazy", [False, True])
+def test_lstm_unit_forget_bias_and_keras_single_bias(lazy):
+    def build(**kw):
+        layer = LSTM(3, **({} if lazy else {"input_dim": 2}), **kw)
+        layer(torch.randn(1, 4, 2))  # a lazy one materialises here: its biases must survive that
+        return layer.rnn
+
+    rnn = build()  # Keras' default: unit_forget_bias=True, bias zeros
+    assert rnn.bias_ih_l0.tolist() == [0.0] * 3 + [1.0] * 3 + [0.0] * 6  # gates i, f, c, o
+    assert not rnn.bias_hh_l0.any()
+    assert not build(unit_forget_bias=False).bias_ih_l0.any()
+    ones = build(unit_forget_bias=False, bias_initializer="ones")  # Keras has one bias: ih + hh is it
+    assert (ones.bias_ih_l0 + ones.bias_hh_l0).tolist() == [1.0] * 12
+    recurrent = rnn.weight_hh_l0  # Keras' orthogonal recurrent kernel, kept through materialisation
+    torch.testing.assert_close(recurrent.T @ recurrent, torch.eye(3), atol=1e-5, rtol=0)
+    assert LSTM(3, unit_forget_bias=False).get_config() == {"units": 3, "unit_forget_bias": False}
+    with pytest.raises(zoo.ArgumentError, match="unit_forget_bias must be True or False"):
+        LSTM(3, unit_forget_bias="yes")
+
+
+def test_gru_keeps_both_biases_of_keras_reset_after():
+    rnn = GRU(3, input_dim=2, bias_initializer="ones").rnn
+    assert rnn.bias_ih_l0.tolist() == [1.0] * 9 and rnn.bias_hh_l0.tolist() == [1.0] * 9

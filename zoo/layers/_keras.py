@@ -162,6 +162,10 @@ class Layer(Trainable, nn.Module):
     def extra_repr(self) -> str:
         return ""
 
+    def keras_post_init(self) -> None:
+        """Runs once the Keras keywords are applied (initializers included): for what Keras does after its
+        initializers, e.g. LSTM's ``unit_forget_bias``."""
+
 
 def _accepted(cls: type) -> tuple[list[str], bool]:
     """The keyword names ``cls``'s constructor takes, and whether it passes unknown ones on (a ``**kwargs``
@@ -201,6 +205,7 @@ def _keras_init(init: Callable[..., None]) -> Callable[..., None]:
             self.__dict__.pop("_zoo_constructing", None)
         object.__setattr__(self, "_zoo_config", {**config, **keras})
         _apply(self, keras)
+        self.keras_post_init()
 
     __init__.__zoo_original__ = init  # type: ignore[attr-defined]
     return __init__

@@ -12,6 +12,7 @@ instead, keeping the state over padded steps: same result, no data-dependent sha
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,7 +61,10 @@ class _LazyRNNMixin(LazyModuleMixin):
         with torch.no_grad():
             self.input_size = int(data.shape[-1])
             self.weight_ih_l0.materialize((_GATES[self.mode] * self.hidden_size, self.input_size))
-            self.reset_parameters()
+            # torch's init for the new weight only: the others (biases the Keras initializers and
+            # unit_forget_bias set at construction) keep their values
+            bound = 1.0 / math.sqrt(self.hidden_size)
+            nn.init.uniform_(self.weight_ih_l0, -bound, bound)
             self._init_flat_weights()
 
 
@@ -192,6 +196,14 @@ class _Recurrent(Layer):
             options["nonlinearity"] = activation
         self.rnn = _lazy_rnn(self._torch_cls, units, input_size, **options)
 
+    def keras_post_init(self) -> None:
+        """Keras' LSTM and SimpleRNN have one bias where torch adds two (``bias_ih + bias_hh``): the second
+        starts at 0, so the effective bias is what ``bias_initializer`` made (GRU keeps both: Keras'
+        ``reset_after`` GRU has an input and a recurrent bias too)."""
+        if self._torch_cls is not nn.GRU and self.rnn.bias:
+            with torch.no_grad():
+                self.rnn.bias_hh_l0.zero_()
+
     def forward(
         self,
         x: torch.Tensor,
@@ -299,10 +311,43 @@ class _Recurrent(Layer):
 
 class LSTM(_Recurrent):
     """Keras ``LSTM``: returns the last output ``(N, units)``, or ``(N, T, units)`` with
-    ``return_sequences``; with ``return_state`` a tuple ``(output, h, c)``."""
+    ``return_sequences``; with ``return_state`` a tuple ``(output, h, c)``.
+
+    ``unit_forget_bias=True`` (Keras' default) starts the forget gate's bias at 1 (Jozefowicz et al., 2015),
+    after ``bias_initializer``; the other gates keep the initializer's values."""
 
     _torch_cls = nn.LSTM
     _n_states = 2
+
+    def __init__(
+        self,
+        units: int,
+        activation: str = "tanh",
+        recurrent_activation: str = "sigmoid",
+        use_bias: bool = True,
+        *,
+        unit_forget_bias: bool = True,
+        return_sequences: bool = False,
+        return_state: bool = False,
+        go_backwards: bool = False,
+        dropout: float = 0.0,
+        recurrent_dropout: float = 0.0,
+        input_size: int | None = None,
+    ) -> None:
+        super().__init__(
+            units, activation, recurrent_activation, use_bias, return_sequences=return_sequences,
+            return_state=return_state, go_backwards=go_backwards, dropout=dropout,
+            recurrent_dropout=recurrent_dropout, input_size=input_size,
+        )  # fmt: skip
+        if not isinstance(unit_forget_bias, bool):
+            raise ArgumentError(f"LSTM: unit_forget_bias must be True or False, got {unit_forget_bias!r}.")
+        self.unit_forget_bias = unit_forget_bias
+
+    def keras_post_init(self) -> None:
+        super().keras_post_init()
+        if self.unit_forget_bias and self.rnn.bias:
+            with torch.no_grad():  # torch's gate order is (input, forget, cell, output), as Keras'
+                self.rnn.bias_ih_l0[self.units : 2 * self.units] = 1.0
 
 
 class GRU(_Recurrent):
