@@ -84,7 +84,7 @@ def main(out: Path, batch_size: int) -> None:
         x,
         y,
         optimizer="sgd",
-        loss="sparse_categorical_crossentropy",
+        loss={"name": "sparse_categorical_crossentropy", "from_logits": True},
         epochs=3,
         batch_size=4,
         verbose=0,

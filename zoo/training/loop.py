@@ -95,21 +95,39 @@ def _train_epoch(
     trainer.tracker.reset()
     cbs.on_epoch_begin(epoch)
     trainer.module.train()
-    want_begin, want_end = cbs.wants("on_train_batch_begin"), cbs.wants("on_train_batch_end")
-    steps = 0
+
+    def stop_after_batch() -> bool:
+        trainer.flush_saves()
+        if sync_batch_stop:
+            trainer.stop_training = distributed.any_rank(trainer.should_stop, trainer.device)
+        return trainer.should_stop
+
     with join():
-        for step, batch in enumerate(train_iter.epoch(epoch)):
-            if want_begin:
-                cbs.on_train_batch_begin(step)
-            trainer.train_step(batch)
-            steps += 1
-            if want_end:
-                cbs.on_train_batch_end(step, LazyLogs(trainer.tracker.running))
-            trainer.flush_saves()
-            if sync_batch_stop:
-                trainer.stop_training = distributed.any_rank(trainer.should_stop, trainer.device)
-            if trainer.should_stop:
-                break
+        return _batches(trainer, cbs, "train", train_iter.epoch(epoch), trainer.train_step, stop_after_batch)
+
+
+def _batches(
+    trainer: Trainer,
+    cbs: CallbackList,
+    phase: str,
+    batches: Any,
+    step_fn: Callable[[Any], Any],
+    stop: Callable[[], bool] | None = None,
+) -> int:
+    """``step_fn`` on each batch between the ``on_<phase>_batch_begin/end`` hooks (only dispatched when a
+    callback overrides them), until the batches end or ``stop()`` says so; the number of batches run."""
+    begin, end = getattr(cbs, f"on_{phase}_batch_begin"), getattr(cbs, f"on_{phase}_batch_end")
+    want_begin, want_end = cbs.wants(f"on_{phase}_batch_begin"), cbs.wants(f"on_{phase}_batch_end")
+    steps = 0
+    for step, batch in enumerate(batches):
+        if want_begin:
+            begin(step)
+        step_fn(batch)
+        steps += 1
+        if want_end:
+            end(step, LazyLogs(trainer.tracker.running))
+        if stop is not None and stop():
+            break
     return steps
 
 
@@ -146,16 +164,8 @@ def test_loop(
     trainer.model.eval()
     trainer.tracker.reset()
     cbs.on_test_begin()
-    want_begin, want_end = cbs.wants("on_test_batch_begin"), cbs.wants("on_test_batch_end")
-    steps = 0
     with torch.no_grad():
-        for step, batch in enumerate(iterator.epoch(epoch)):
-            if want_begin:
-                cbs.on_test_batch_begin(step)
-            trainer.test_step(batch)
-            steps += 1
-            if want_end:
-                cbs.on_test_batch_end(step, LazyLogs(trainer.tracker.running))
+        steps = _batches(trainer, cbs, "test", iterator.epoch(epoch), trainer.test_step)
     if steps == 0 and not trainer.ctx.active:
         raise ValueError(
             "the evaluation data gave no batches; check it is not empty (a one-shot generator is used up "
