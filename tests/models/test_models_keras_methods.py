@@ -131,3 +131,38 @@ def test_trainable_on_models_and_summary_column():
     model.trainable = False
     assert model.trainable is False
     assert {r.trainable for r in model.summary(print_fn=None).rows if r.params} == {"N"}
+
+
+def test_metrics_per_output_as_keras_3():
+    x, y = _data()
+    target = x[:, :1] * 3
+    inp = zoo.Input((4,))
+    h = Dense(8, activation="relu")(inp)
+    model = zoo.Model(inp, [Dense(2, name="cls")(h), Dense(1, name="reg")(h)])
+    ce = {"name": "sparse_categorical_crossentropy", "from_logits": True}
+    model.compile("adam", loss=[ce, "mse"], metrics=[["accuracy"], ["mae", "mse"]])
+    history = model.fit(x, (y, target), epochs=2, verbose=0, validation_data=(x, (y, target)))
+    assert list(history.history) == ["loss", "cls_accuracy", "reg_mae", "reg_mse",
+                                     "val_loss", "val_cls_accuracy", "val_reg_mae", "val_reg_mse"]  # fmt: skip
+    logs = model.evaluate(x, (y, target), verbose=0, return_dict=True)
+    logits, value = model(x)
+    assert logs["cls_accuracy"] == pytest.approx((logits.argmax(1) == y).float().mean().item())
+    assert logs["reg_mae"] == pytest.approx((value - target).abs().mean().item(), rel=1e-5)
+    # a dict by output name; None or a missing output has no metric
+    named = zoo.Model(inp, {"a": Dense(2)(h), "b": Dense(1)(h)})
+    named.compile("sgd", loss={"a": ce, "b": "mse"}, metrics={"a": "accuracy"})
+    assert named.evaluate(x, {"a": y, "b": target}, verbose=0, return_dict=True).keys() == {"loss", "a_accuracy"}
+    model.compile("sgd", loss=[ce, "mse"], metrics=[None, "mae"])
+    assert model.evaluate(x, (y, target), verbose=0, return_dict=True).keys() == {"loss", "reg_mae"}
+    # Keras 3's rule: a flat list must have one entry per output
+    with pytest.raises(zoo.ModelError, match=r"2 outputs, so metrics given as a list need one entry per output"):
+        model.compile("sgd", loss=[ce, "mse"], metrics=["accuracy"])
+        model.fit(x, (y, target), verbose=0)
+    with pytest.raises(zoo.ModelError, match=r"metrics name outputs \['c'\]"):
+        named.compile("sgd", loss={"a": ce, "b": "mse"}, metrics={"c": "accuracy"})
+        named.evaluate(x, {"a": y, "b": target}, verbose=0)
+    # EarlyStopping knows an output's accuracy goes up
+    stop = zoo.training.callbacks.EarlyStopping(monitor="val_cls_accuracy", patience=0)
+    model.compile("sgd", loss=[ce, "mse"], metrics=[["accuracy"], None])
+    model.fit(x, (y, target), epochs=1, verbose=0, validation_data=(x, (y, target)), callbacks=[stop])
+    assert stop.direction == "up"

@@ -20,6 +20,7 @@ from torch import nn
 
 from zoo.errors import ModelError
 from zoo.models.trainable import Trainable
+from zoo.training.metrics import Metric
 
 
 @dataclass
@@ -55,6 +56,32 @@ class OutputLosses(nn.Module):
         return total  # type: ignore[return-value]
 
 
+class OutputMetric(Metric):
+    """One output's metric in a model with several: reads ``y_pred[key]`` and ``y[key]``; logged under its
+    own name (``output_0_accuracy``, ``answer_accuracy``). State, result and direction are the inner
+    metric's (so DDP sums it and monitors know which way is better)."""
+
+    def __init__(self, metric: Metric, key: Any, name: str) -> None:
+        super().__init__(name)
+        self.metric, self.key = metric, key
+        self.direction = metric.direction
+
+    def update(self, y_pred: Any, y_true: Any, sample_weight: Any = None) -> None:
+        self.metric.update(y_pred[self.key], y_true[self.key], sample_weight)
+
+    def reset(self) -> None:
+        self.metric.reset()
+
+    def result(self) -> torch.Tensor:
+        return self.metric.result()
+
+    def state(self, device: torch.device) -> list[torch.Tensor]:
+        return self.metric.state(device)
+
+    def load_state(self, state: list[torch.Tensor]) -> None:
+        self.metric.load_state(state)
+
+
 _COMPILE_TORCH_KEYWORDS = {"fullgraph", "dynamic", "backend", "mode", "options", "disable"}
 
 
@@ -79,6 +106,10 @@ class KerasModel(Trainable):
         """Output keys (list indices or dict names) of a model with several outputs, else None."""
         return None
 
+    def _zoo_output_names(self) -> dict[Any, str]:
+        """Each output's name in the logs (``{name}_accuracy``): a dict output's key, else ``output_{i}``."""
+        return {k: k if isinstance(k, str) else f"output_{k}" for k in self._zoo_output_keys() or []}
+
     # -- compile ---------------------------------------------------------------------------------------
     def compile(  # type: ignore[override]
         self,
@@ -102,9 +133,13 @@ class KerasModel(Trainable):
             raise ModelError(f"{type(self).__name__}.compile() got unexpected {sorted(kwargs)}.{hint}")
         if not isinstance(jit_compile, bool):
             raise ModelError(f"compile: jit_compile must be True or False, got {jit_compile!r}.")
-        if isinstance(metrics, (str, Mapping)) or (metrics is not None and not isinstance(metrics, Iterable)):
+        if isinstance(metrics, Mapping) and not _is_spec_dict(metrics):
+            metrics = dict(metrics)  # one entry per output, by name (Keras)
+        elif isinstance(metrics, (str, Mapping)) or (metrics is not None and not isinstance(metrics, Iterable)):
             metrics = [metrics]
-        self._zoo_compiled = CompileConfig(optimizer, loss, list(metrics or []), loss_weights, jit_compile)
+        else:
+            metrics = list(metrics or [])
+        self._zoo_compiled = CompileConfig(optimizer, loss, metrics, loss_weights, jit_compile)
         self._zoo_optimizer = None  # Keras: compile makes a fresh optimizer
 
     def _config(self, what: str) -> CompileConfig:
@@ -152,6 +187,54 @@ class KerasModel(Trainable):
             weight_of = {k: float(w) for k, w in zip(keys, weights, strict=True) if k in losses}
         return OutputLosses(losses, weight_of)
 
+    def _metrics(self, config: CompileConfig) -> list[Any]:
+        """The compiled metrics; for several outputs, Keras 3's rule: a dict ``{output: metrics}`` or a
+        list with one entry (a metric, a list of them, or None) per output, each logged as
+        ``{output}_{metric}``."""
+        keys, metrics = self._zoo_output_keys(), config.metrics
+        if keys is None:
+            if isinstance(metrics, Mapping):
+                raise ModelError("compile: metrics given per output (a dict), but the model has one output.")
+            return metrics
+        if not metrics:
+            return []
+        if isinstance(metrics, Mapping):
+            unknown = [k for k in metrics if k not in keys]
+            if unknown:
+                raise ModelError(f"compile: metrics name outputs {unknown}; the outputs are {keys}.")
+            per_output = {k: metrics[k] for k in keys if k in metrics}
+        else:
+            if len(metrics) != len(keys):
+                raise ModelError(
+                    f"compile: the model has {len(keys)} outputs, so metrics given as a list need one entry per "
+                    f"output (a metric, a list of metrics, or None), as in Keras 3; got {len(metrics)}: {metrics!r}. "
+                    f"E.g. metrics={[['accuracy']] + [[] for _ in keys[1:]]!r}, or a dict by output."
+                )
+            per_output = dict(zip(keys, metrics, strict=True))
+        from zoo.training.resolve import resolve_metric
+
+        names = self._zoo_output_names()
+        resolved = []
+        for key, specs in per_output.items():
+            if specs is None:
+                continue
+            if isinstance(specs, (str, Mapping)) or not isinstance(specs, Iterable):
+                specs = [specs]
+            for spec in specs:
+                metric = resolve_metric(spec, self._output_loss_spec(config, key))
+                resolved.append(OutputMetric(metric, key, f"{names[key]}_{metric.name}"))
+        return resolved
+
+    def _output_loss_spec(self, config: CompileConfig, key: Any) -> Any:
+        """The loss given for output ``key`` (what ``"accuracy"`` reads to pick its kind)."""
+        loss = config.loss
+        if isinstance(loss, Mapping) and not _is_spec_dict(loss):
+            return loss.get(key)
+        if isinstance(loss, (list, tuple)):
+            keys = self._zoo_output_keys() or []
+            return loss[keys.index(key)] if key in keys and len(loss) == len(keys) else None
+        return loss
+
     # -- running ---------------------------------------------------------------------------------------
     def _prepare(self, config: CompileConfig, x: Any) -> None:
         self._build_from(x)
@@ -192,7 +275,7 @@ class KerasModel(Trainable):
         config = self._config("fit")
         self._prepare(config, x)
         return fit(
-            self, x, y, optimizer=self._optimizer(config), loss=self._loss(config), metrics=config.metrics, **kwargs
+            self, x, y, optimizer=self._optimizer(config), loss=self._loss(config), metrics=self._metrics(config), **kwargs
         )
 
     def evaluate(self, x: Any = None, y: Any = None, *, return_dict: bool = False, **kwargs: Any) -> Any:
@@ -202,7 +285,7 @@ class KerasModel(Trainable):
 
         config = self._config("evaluate")
         self._prepare(config, x)
-        logs = evaluate(self, x, y, loss=self._loss(config), metrics=config.metrics, **kwargs)
+        logs = evaluate(self, x, y, loss=self._loss(config), metrics=self._metrics(config), **kwargs)
         if return_dict:
             return logs
         values = list(logs.values())

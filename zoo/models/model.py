@@ -110,6 +110,17 @@ class Functional(Model, fx.GraphModule):
     def _zoo_output_keys(self) -> list[Any] | None:
         return self._zoo_outputs
 
+    def _zoo_output_names(self) -> dict[Any, str]:
+        """A dict output's key; a list output's producing layer name (Keras' ``dense_1_accuracy``)."""
+        names = super()._zoo_output_names()
+        output = next((n for n in self.graph.nodes if n.op == "output"), None)
+        if output is None or not isinstance(output.args[0], (list, tuple)):
+            return names
+        for key, node in enumerate(output.args[0]):
+            if key in names and isinstance(node, fx.Node) and node.op == "call_module":
+                names[key] = getattr(self.get_submodule(str(node.target)), "name", None) or names[key]
+        return names
+
     def __deepcopy__(self, memo: dict) -> Functional:
         copied = fx.GraphModule.__deepcopy__(self, memo)
         for key in ("name", "input_specs", "_zoo_outputs", "_zoo_compiled"):
