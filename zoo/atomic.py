@@ -23,6 +23,7 @@ import os
 import re
 import shutil
 import socket
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -34,6 +35,8 @@ __all__ = [
     "atomic_path",
     "fsync_dir",
     "host_tag",
+    "temp_name",
+    "temp_owner",
     "temp_sibling",
     "write_bytes_atomic",
     "write_json_atomic",
@@ -41,6 +44,7 @@ __all__ = [
 ]
 
 _counter = itertools.count()  # next() on a count is atomic under the GIL: unique across threads
+_start = time.monotonic_ns()
 
 
 def host_tag() -> str:
@@ -48,10 +52,25 @@ def host_tag() -> str:
     return re.sub(r"[^A-Za-z0-9_-]", "_", socket.gethostname()) or "host"
 
 
+def temp_name(stem: str) -> str:
+    """``<stem>.<host>.<pid>.<n>.tmp``: a name no other process (on any host sharing the folder), thread or
+    call uses; ``n`` starts from the clock, so a later process given a dead one's pid picks other names."""
+    return f"{stem}.{host_tag()}.{os.getpid()}.{_start}{next(_counter)}.tmp"
+
+
+_TEMP = re.compile(r"^.+\.(?P<host>[^.]+)\.(?P<pid>\d+)\.\d+\.tmp$")
+
+
+def temp_owner(path: str | os.PathLike[str]) -> tuple[str, int] | None:
+    """The host and pid that a :func:`temp_name` belongs to, read from the name; None for other names."""
+    match = _TEMP.match(Path(path).name)
+    return (match.group("host"), int(match.group("pid"))) if match else None
+
+
 def temp_sibling(path: str | os.PathLike[str]) -> Path:
-    """A name beside ``path`` that no other process, thread or call uses: ``.<name>.<host>.<pid>.<n>.tmp``."""
+    """A private name beside ``path``: ``.<name>.<host>.<pid>.<n>.tmp`` (:func:`temp_name`)."""
     path = Path(path)
-    return path.with_name(f".{path.name}.{host_tag()}.{os.getpid()}.{next(_counter)}.tmp")
+    return path.with_name(temp_name(f".{path.name}"))
 
 
 def fsync_dir(path: str | os.PathLike[str]) -> None:

@@ -12,7 +12,6 @@ import pytest
 
 import zoo.plugin
 from zoo import atomic
-from zoo.hub.store import temp_owner
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -56,7 +55,7 @@ def test_temp_names_are_private_and_name_their_writer(tmp_path):
     assert len(set(names)) == 200  # no two writers, threads or calls share a temp file
     assert all(n.parent == tmp_path and n.name.startswith(".x.json.") and n.suffix == ".tmp" for n in names)
     # zoo cache prune tells a dead writer's leftovers from a live one's by this name
-    assert {temp_owner(n) for n in names} == {(atomic.host_tag(), os.getpid())}
+    assert {atomic.temp_owner(n) for n in names} == {(atomic.host_tag(), os.getpid())}
 
 
 def test_fsync_reaches_file_and_folder(tmp_path, monkeypatch):

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from zoo.atomic import host_tag
+from zoo.atomic import host_tag, temp_owner
 from zoo.hub.hashes import hash_file
 from zoo.hub.store import (
     DERIVED_KINDS,
@@ -18,7 +18,6 @@ from zoo.hub.store import (
     derived_record,
     is_blob_folder,
     owner_gone,
-    temp_owner,
 )
 
 FOREIGN_TMP_AGE = 24 * 3600  # a temp file of another host is left alone for a day

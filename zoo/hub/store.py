@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from zoo.atomic import fsync_dir, host_tag, write_json_atomic, write_text_atomic
+from zoo.atomic import fsync_dir, host_tag, temp_name, temp_owner, write_json_atomic, write_text_atomic
 from zoo.errors import IntegrityError, ZooError
 from zoo.hub.hashes import MIN_PREFIX, Digest, hash_file
 
@@ -78,9 +78,6 @@ def download_key(filename: str, digest: Digest | None, url: str | None) -> str:
     return f"{tag}-{filename[:100]}"
 
 
-_TMP = re.compile(r"^.+\.(?P<host>[^.]+)\.(?P<pid>\d+)\.\d+\.tmp$")
-
-
 def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -89,12 +86,6 @@ def pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
-
-
-def temp_owner(path: Path) -> tuple[str, int] | None:
-    """The host and pid a temp file (:meth:`Store.temp_path`) belongs to, from its name."""
-    match = _TMP.match(path.name)
-    return (match.group("host"), int(match.group("pid"))) if match else None
 
 
 def owner_gone(path: Path, *, other_hosts: bool) -> bool:
@@ -280,7 +271,7 @@ class Store:
     def temp_path(self, key: str) -> Path:
         """A file name in ``partial/`` no other process (on any host sharing the cache) will use."""
         self.ensure()
-        return self.partial / f"{key}.{host_tag()}.{os.getpid()}.{time.monotonic_ns()}.tmp"
+        return self.partial / temp_name(key)
 
     def commit(
         self,
