@@ -227,6 +227,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=_cmd_info)
 
+    from zoo.scaffold.cli import add_parser as add_new_plugin
+
+    add_new_plugin(sub)
     _add_plugin_commands(sub)
     return parser
 

@@ -335,13 +335,13 @@ def _check_loss(entry: Any, target: Any, config: dict[str, Any], *_: Any) -> lis
 
 
 def _check_metric(entry: Any, target: Any, config: dict[str, Any], *_: Any) -> list[str]:
-    import zoo
+    from zoo.training.resolve import resolve_metric
 
     tried = []
     for label, pred, true in _batches():
-        metric = zoo.get("metrics", entry.qualified_name, **config)
+        metric = resolve_metric({"name": entry.qualified_name, **config})  # as zoo.fit takes it
         try:
-            value = metric(pred, true)
+            value = metric(pred, true)  # update with the batch, then the running result
         except Exception as exc:  # noqa: BLE001
             tried.append(f"{label}: {type(exc).__name__}: {exc}")
             continue
