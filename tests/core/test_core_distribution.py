@@ -92,9 +92,9 @@ def _link_dependencies(requirements: list[str], into: Path) -> None:
                 (into / top).symlink_to(source)
 
 
-def _build_wheel(source: Path, parts: list[str], scratch: Path, wheels: Path) -> None:
-    """A wheel of ``source``, built from a copy of its ``parts`` (a setuptools build writes build/ and
-    egg-info beside the sources)."""
+def _copy(source: Path, parts: list[str], scratch: Path) -> Path:
+    """A copy of ``source``'s ``parts`` to build from (a setuptools build writes build/ and egg-info beside
+    the sources)."""
     copy = scratch / source.name
     copy.mkdir()
     for part in parts:
@@ -104,16 +104,18 @@ def _build_wheel(source: Path, parts: list[str], scratch: Path, wheels: Path) ->
             )
         else:
             shutil.copy(source / part, copy / part)
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-index",
-                    "--no-build-isolation", "--wheel-dir", str(wheels), str(copy)], check=True)  # fmt: skip
+    return copy
 
 
 def test_example_plugin_installs_into_a_fresh_venv_with_nothing_foreign(tmp_path):
     requirements = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     wheels = tmp_path / "wheels"
-    _build_wheel(ROOT, ["pyproject.toml", "README.md", "zoo"], tmp_path, wheels)
     example = ROOT / "plugins" / "zoo-example"
-    _build_wheel(example, [p.name for p in example.iterdir()], tmp_path, wheels)
+    sources = [_copy(ROOT, ["pyproject.toml", "README.md", "zoo"], tmp_path),
+               _copy(example, [p.name for p in example.iterdir()], tmp_path)]  # fmt: skip
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--disable-pip-version-check", "--no-deps",
+                    "--no-index", "--no-build-isolation", "--wheel-dir", str(wheels), *map(str, sources)],
+                   check=True)  # fmt: skip
     env = tmp_path / "venv"
     venv.create(env, with_pip=False)  # the running pip installs into it (--python): faster than ensurepip
     python = env / "bin" / "python"
@@ -123,8 +125,9 @@ def test_example_plugin_installs_into_a_fresh_venv_with_nothing_foreign(tmp_path
     (site / "zoo_test_deps.pth").write_text(str(tmp_path / "deps") + "\n")
 
     report = tmp_path / "report.json"
-    subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", "--no-index",
-                    "--find-links", str(wheels), "--report", str(report), "zoo-example"], check=True)  # fmt: skip
+    pip = [sys.executable, "-m", "pip", "--python", str(python), "--disable-pip-version-check"]
+    subprocess.run([*pip, "install", "--quiet", "--no-index", "--no-compile", "--find-links", str(wheels),
+                    "--report", str(report), "zoo-example"], check=True)  # fmt: skip
     installed = {_normalized(item["metadata"]["name"]) for item in json.loads(report.read_text())["install"]}
     assert installed == {"zoo-platform", "zoo-example"}  # the plugin's "zoo-platform" is this checkout
 
