@@ -28,7 +28,9 @@ What is here, by task:
   :func:`write_json_atomic`, :func:`write_text_atomic`, :func:`write_bytes_atomic` (zoo's one atomic
   writer, :mod:`zoo.atomic`: a reader sees the old file or the whole new one; ``fsync=True`` for
   durability);
-* training: :class:`Callback`.
+* training: :class:`Callback`;
+* export formats: :class:`Exporter` (the base class of a format) and :class:`Signature` (what ``save`` and
+  ``load`` are told of the model's inputs and outputs).
 """
 
 from __future__ import annotations
@@ -86,6 +88,8 @@ _LAZY: dict[str, str] = {
     "content_sha256": "zoo.hub:content_sha256",
     "cache_dir": "zoo.hub:cache_dir",
     "Callback": "zoo.training:Callback",
+    "Exporter": "zoo.exporters.base:Exporter",
+    "Signature": "zoo.exporters.base:Signature",
 }
 
 __all__ = [

@@ -125,7 +125,7 @@ def test_a_correct_plugin_passes_and_the_report_says_what_ran():
     report = check_plugin("good")
     assert report.checked == {"applications": ["net"], "datasets": ["data"], "losses": ["good_loss"],
                               "metrics": ["good_metric"], "callbacks": ["good_cb"]}  # fmt: skip
-    assert report.options["net"] == ["include_top", "num_classes"]
+    assert report.options["net"] == ["include_top", "num_classes", "trainable"]
     assert report.problems == [] and report.unverified == []
 
 

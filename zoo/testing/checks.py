@@ -198,7 +198,7 @@ def _check_application(entry: Any, target: Any, config: dict[str, Any], report: 
         base.setdefault("weights", None)  # never download: random weights on the meta device
     trials: list[dict[str, Any]] = [{}]
     exercised, skipped = [], []
-    for option in declared or ():
+    for option in dict.fromkeys((*(declared or ()), "trainable")):  # trainable: every application has it
         if option in _TRIALS:
             trials += _TRIALS[option]
             exercised.append(option)
