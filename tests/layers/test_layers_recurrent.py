@@ -190,3 +190,20 @@ def test_lstm_unit_forget_bias_and_keras_single_bias(lazy):
 def test_gru_keeps_both_biases_of_keras_reset_after():
     rnn = GRU(3, input_dim=2, bias_initializer="ones").rnn
     assert rnn.bias_ih_l0.tolist() == [1.0] * 9 and rnn.bias_hh_l0.tolist() == [1.0] * 9
+
+
+def test_a_masked_run_scatters_outputs_back_only_when_they_are_returned(monkeypatch):
+    from zoo.layers import recurrent
+
+    calls = []
+    real = recurrent._PackedLayout.unpack
+    monkeypatch.setattr(recurrent._PackedLayout, "unpack", lambda self, *a: calls.append(1) or real(self, *a))
+    x, mask = torch.randn(3, 5, 4), torch.tensor([[1, 1, 1, 0, 0], [0, 1, 1, 1, 1], [1, 1, 1, 1, 1]]).bool()
+    last = recurrent.LSTM(6, input_size=4)
+    both = recurrent.Bidirectional(recurrent.GRU(6, input_size=4))
+    assert last(x, mask=mask).shape == (3, 6) and both(x, mask=mask).shape == (3, 12) and calls == []
+    full = recurrent.LSTM(6, input_size=4, return_sequences=True)
+    full.load_state_dict(last.state_dict())
+    seq = full(x, mask=mask)
+    assert calls == [1] and torch.equal(seq[0, 3:], torch.zeros(2, 6))
+    torch.testing.assert_close(seq[1, -1], last(x, mask=mask)[1])  # the last valid step's output is the state

@@ -60,3 +60,37 @@ def test_keras_argument_names_are_translated():
 def test_unknown_optimizer_suggests():
     with pytest.raises(zoo.UnknownNameError, match="Did you mean: adam"):
         zoo.get("optimizers", "addam", _params())
+
+
+def test_adam_by_name_takes_the_fused_kernel_and_updates_as_torch_does():
+    torch.manual_seed(0)
+    start = torch.randn(30, 20)
+    results = []
+    for make in (lambda p: zoo.get("optimizers", "adam", p),
+                 lambda p: torch.optim.Adam(p, lr=0.001, eps=1e-7)):  # fmt: skip
+        weight = torch.nn.Parameter(start.clone())
+        opt = make([weight])
+        for step in range(20):
+            weight.grad = torch.sin(weight.detach() * (step + 1))
+            opt.step()
+        results.append((opt, weight.detach()))
+    (ours, got), (_, want) = results
+    assert ours.defaults["fused"] is True
+    torch.testing.assert_close(got, want)
+
+
+@pytest.mark.parametrize("given", [{"foreach": True}, {"fused": False}, {"differentiable": False}])
+def test_an_implementation_asked_for_is_kept(given):
+    opt = zoo.get("optimizers", "adamw", _params(), **given)
+    assert not opt.defaults.get("fused")
+    assert all(opt.defaults[k] == v for k, v in given.items())
+
+
+def test_fused_only_where_every_parameter_can_take_it():
+    lazy = torch.nn.LazyLinear(3)
+    assert not zoo.get("optimizers", "adam", lazy.parameters()).defaults.get("fused")  # unbuilt yet
+    groups = [{"params": iter([torch.nn.Parameter(torch.ones(2))]), "lr": 0.1}, {"params": torch.nn.Parameter(torch.ones(3))}]
+    opt = zoo.get("optimizers", "adam", iter(groups))  # generators, in groups too, are read once and still used
+    assert opt.defaults["fused"] and [len(g["params"]) for g in opt.param_groups] == [1, 1]
+    assert opt.param_groups[0]["lr"] == 0.1
+    assert not zoo.get("optimizers", "adam", [torch.nn.Parameter(torch.ones(2, dtype=torch.complex64))]).defaults.get("fused")

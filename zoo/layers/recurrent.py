@@ -212,7 +212,9 @@ class _Recurrent(Layer):
         lengths: torch.Tensor | None = None,
     ) -> torch.Tensor | tuple[torch.Tensor, ...]:
         mask = resolve_mask(self, x, mask, lengths)
-        sequences, states = self.run(x, mask, initial_state, reverse=self.go_backwards)
+        sequences, states = self.run(
+            x, mask, initial_state, reverse=self.go_backwards, sequences=self.return_sequences
+        )
         if self.return_sequences:
             if self.go_backwards:  # Keras returns the outputs in processing order
                 sequences = sequences.flip(1)
@@ -228,8 +230,13 @@ class _Recurrent(Layer):
         mask: torch.Tensor | None,
         initial_state: torch.Tensor | list[torch.Tensor] | None,
         reverse: bool,
-    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        """Outputs aligned with the input's time axis ``(N, T, units)`` and the final states ``(N, units)``."""
+        *,
+        sequences: bool = True,
+    ) -> tuple[torch.Tensor | None, list[torch.Tensor]]:
+        """Outputs aligned with the input's time axis ``(N, T, units)`` and the final states ``(N, units)``.
+
+        ``sequences=False``: only the states are wanted, so a masked run skips scattering its outputs back
+        (``None`` in their place)."""
         check_rank(self, x, 3, "(batch, time, features)")
         x = float_input(x)
         in_size = getattr(self.rnn, "input_size", 0)
@@ -252,7 +259,7 @@ class _Recurrent(Layer):
             return self._run_stepwise(x, mask, hx, reverse)
         layout = _PackedLayout.of(mask, reverse)
         out, state = self.rnn(layout.pack(x), hx)
-        aligned = layout.unpack(out.data, t)
+        aligned = layout.unpack(out.data, t) if sequences else None
         states = self._final(state)
         empty = layout.empty  # fully padded samples keep their initial state
         if empty is not None:
@@ -393,8 +400,8 @@ class Bidirectional(Layer):
         self, x: torch.Tensor, mask: torch.Tensor | None = None, lengths: torch.Tensor | None = None
     ) -> torch.Tensor | tuple[torch.Tensor, ...]:
         mask = resolve_mask(self, x, mask, lengths)
-        fw_seq, fw_states = self.forward_layer.run(x, mask, None, reverse=False)
-        bw_seq, bw_states = self.backward_layer.run(x, mask, None, reverse=True)
+        fw_seq, fw_states = self.forward_layer.run(x, mask, None, reverse=False, sequences=self.return_sequences)
+        bw_seq, bw_states = self.backward_layer.run(x, mask, None, reverse=True, sequences=self.return_sequences)
         if self.return_sequences:
             a, b = fw_seq, bw_seq
         else:

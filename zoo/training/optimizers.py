@@ -5,6 +5,11 @@ spellings are translated: ``learning_rate`` -> ``lr``, ``epsilon`` -> ``eps``, `
 ``betas``, RMSprop's ``rho`` -> ``alpha``; ``clipnorm``/``clipvalue`` are kept on the optimizer and applied
 by ``fit`` before each step. Where Keras' default differs from torch's, the Keras-named builder uses the
 Keras default (README table); PyTorch names (``lr``, ``eps``, ``alpha``) are accepted unchanged.
+
+Adam and AdamW by name use torch's fused kernel (``fused=True``: one kernel per step instead of about a dozen
+tensor operations per parameter; the same update to float rounding) when every parameter is a floating
+tensor on a device that has it; passing ``fused=``, ``foreach=``, ``capturable=`` or ``differentiable=``
+leaves the choice to torch as given.
 """
 
 from __future__ import annotations
@@ -34,6 +39,9 @@ KERAS_DEFAULTS: dict[str, tuple[str, dict[str, Any]]] = {
 }
 
 _RENAMES = {"learning_rate": "lr", "epsilon": "eps"}
+#: torch optimizers whose fused kernel the Keras-named builder picks (the ones a fit spends time in).
+_FUSED = {"Adam", "AdamW"}
+_IMPLEMENTATION_ARGS = ("fused", "foreach", "capturable", "differentiable")
 
 
 def translate(torch_name: str, kwargs: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -64,6 +72,11 @@ def build(name: str, params: Iterable[Any], **kwargs: Any) -> torch.optim.Optimi
     kwargs, extras = translate(torch_name, kwargs)
     for key, value in defaults.items():
         kwargs.setdefault(key, value)
+    if (torch_name in _FUSED and not isinstance(params, torch.Tensor)  # a bare tensor: torch says what is wrong
+            and not any(arg in kwargs for arg in _IMPLEMENTATION_ARGS)):  # fmt: skip
+        params = _materialised(params)
+        if _fusable(params):
+            kwargs["fused"] = True
     try:
         optimizer = cls(params, **kwargs)
     except TypeError as error:
@@ -71,6 +84,30 @@ def build(name: str, params: Iterable[Any], **kwargs: Any) -> torch.optim.Optimi
     for key, value in extras.items():
         setattr(optimizer, key, value)
     return optimizer
+
+
+def _materialised(params: Iterable[Any]) -> list[Any]:
+    """``params`` as a list (parameter groups' own ``params`` too), so it can be looked at and then used."""
+    out = []
+    for item in params:
+        if isinstance(item, dict) and "params" in item:
+            group = item["params"]
+            item = {**item, "params": [group] if isinstance(group, torch.Tensor) else list(group)}
+        out.append(item)
+    return out
+
+
+def _fusable(params: list[Any]) -> bool:
+    """Every parameter a floating tensor on a device with torch's fused optimizer kernels."""
+    from torch.nn.parameter import is_lazy
+    from torch.utils._foreach_utils import _get_fused_kernels_supported_devices
+
+    devices = set(_get_fused_kernels_supported_devices())
+    tensors = [t for item in params for t in (item["params"] if isinstance(item, dict) else [item])]
+    return bool(tensors) and all(
+        isinstance(t, torch.Tensor) and not is_lazy(t) and t.is_floating_point() and t.device.type in devices
+        for t in tensors
+    )
 
 
 def _factory(name: str):
