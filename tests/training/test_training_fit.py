@@ -414,7 +414,7 @@ def test_bad_inputs_give_clear_errors(mlp, data):
             validation_split=0.2,
             verbose=0,
         )
-    with pytest.raises(TypeError, match="zoo.training.Callback"):
+    with pytest.raises(zoo.ArgumentError, match="callbacks must have Keras hook methods"):
         zoo.fit(
             mlp,
             x,

@@ -254,7 +254,8 @@ def check_input_shape(entry: Any, options: Mapping[str, Any]) -> None:
             f"application {name!r}: input_shape={shape} looks channels-last (Keras' (height, width, channels)); "
             f"zoo models are channels-first: input_shape={(shape[-1], *shape[:-1])}."
         )
-    if shape[0] != channels:
+    builds_for_it = "input_shape" in (entry.meta.options or ())  # the builder makes the network for that shape
+    if shape[0] != channels and not builds_for_it:
         raise OptionError(f"application {name!r} takes {channels}-channel images; input_shape={shape} has {shape[0]}.")
     min_h, min_w = _min_size(entry.meta)
     if shape[1] < min_h or shape[2] < min_w:
@@ -430,14 +431,9 @@ def category_list(ref: Any) -> list[str] | None:
 
 
 def _min_size(meta: Any) -> tuple[int, int]:
-    if meta.min_size:
-        return tuple(meta.min_size)  # type: ignore[return-value]
-    size = meta.input_size
-    if isinstance(size, int):
-        return (size, size)
-    if isinstance(size, tuple) and len(size) >= 2:
-        return tuple(size[-2:])  # type: ignore[return-value]
-    return (1, 1)
+    """The smallest input the metadata allows (``min_size``); 1x1 when it says nothing (``input_size`` is the
+    default size, not a minimum)."""
+    return tuple(meta.min_size) if meta.min_size else (1, 1)  # type: ignore[return-value]
 
 
 # -- zoo predict ---------------------------------------------------------------------------------------

@@ -47,6 +47,7 @@ def zoo_register_applications(register):
         num_params=431_080,
         input_size=(1, 28, 28),
         num_classes=10,
+        min_size=(16, 16),  # two 5x5 convolutions and two 2x2 poolings
         options=("num_classes", "input_shape"),
         description="LeNet-5 as in Caffe's MNIST example; the paper prunes it 108x",
     )
