@@ -110,6 +110,8 @@ def test_from_dir_with_a_url_registers_the_weights_verified_by_sha256(tmp_path, 
     url = (saved / "model.safetensors").as_uri()
     with pytest.raises(zoo.ZooError, match="is not the sha256 of"):
         new_plugin("urlnet", from_dir=saved, output=tmp_path, weights_url=url, weights_sha256="0" * 64)
+    with pytest.raises(zoo.ZooError, match="an application 'lenet5' is already registered .surgery:lenet5."):
+        new_plugin("lenet5", from_dir=saved, output=tmp_path)
     with pytest.raises(zoo.ZooError, match="more than --embed-max-mb 0.001"):
         new_plugin("urlnet", from_dir=saved, output=tmp_path, embed_max_mb=0.001)
     package = new_plugin("urlnet", from_dir=saved, output=tmp_path, weights_url=url)

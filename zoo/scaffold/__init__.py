@@ -139,6 +139,7 @@ def _from_saved(
         raise ZooError(f"--from {folder}: not a folder zoo.save_pretrained wrote (it holds config.json).")
     saved = saving.read_folder(folder)
     config = saved.config
+    _check_free(name)
     if saved.kind != "application":
         raise ZooError(
             f"--from {folder} holds a {saved.kind} model; new-plugin --from packages zoo.save_pretrained's "
@@ -189,6 +190,21 @@ def _from_saved(
             f'zoo.load("{folder.name}")', f'zoo.load("{name}")'
         ) + (f"\n## Install\n\n```\npip install {dist}\n```\n\n`zoo.load(\"{name}\")` then gives this model.\n")
     return files
+
+
+def _check_free(name: str) -> None:
+    """The new application's name must not be one already registered: its bare name would be ambiguous."""
+    from zoo.errors import UnknownNameError
+    from zoo.plugins import get_registry
+
+    try:
+        taken = get_registry().lookup("applications", name)
+    except UnknownNameError:
+        return
+    raise ZooError(
+        f"an application {name!r} is already registered ({taken.qualified_name}); name the new plugin "
+        f"otherwise (e.g. my_{name}), so that zoo.load({name!r}) stays unambiguous."
+    )
 
 
 def _base_facts(base: str, options: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
