@@ -2,8 +2,10 @@
 
     .venv/bin/python benchmarks/bench_layers.py [--device cuda] [--rounds 9] [--threads 1]
 
-* masked LSTM: zoo's ``LSTM(mask=...)`` (valid steps gathered, packed, scattered back; padding anywhere)
-  vs torch's ``pack_padded_sequence`` + ``nn.LSTM`` (post-padding only); and without a mask vs ``nn.LSTM``.
+* masked LSTM: zoo's ``LSTM(mask=...)`` (valid steps gathered and packed; padding anywhere) vs torch's
+  ``pack_padded_sequence`` + ``nn.LSTM`` (post-padding only), each giving the final state; then both
+  giving the padded sequences (zoo ``return_sequences=True``; torch adds ``pad_packed_sequence``); and
+  without a mask vs ``nn.LSTM``.
 * TimeDistributed: zoo vs a Python loop over frames and vs one call on all N*T frames.
 
 Cases of one table run interleaved (A B C A B C ...), every ratio is taken within a round and printed as
@@ -52,8 +54,13 @@ def main() -> None:
     mask = (torch.arange(t)[None] < lengths[:, None]).to(dev)
     ours = LSTM(h, input_size=f).to(dev)
     ref = ours.rnn
+    ours_seq = LSTM(h, input_size=f, return_sequences=True).to(dev)
+    ours_seq.load_state_dict(ours.state_dict())
 
     def torch_packed():
+        return ref(pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False))[1][0][-1]
+
+    def torch_packed_sequences():
         packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
         return pad_packed_sequence(ref(packed)[0], batch_first=True, total_length=t)
 
@@ -62,9 +69,13 @@ def main() -> None:
     video = torch.randn(8, 16, 3, 32, 32, device=dev)
     td, auto = TimeDistributed(cnn), TimeDistributed(cnn, chunk_size="auto")
     with torch.no_grad():
-        table(f"masked LSTM, N={n}, T={t}, F=H={h}",
+        table(f"masked LSTM, final state, N={n}, T={t}, F=H={h}",
               {"torch pack_padded + nn.LSTM": torch_packed, "zoo LSTM(mask=)": lambda: ours(x, mask=mask)},
               "torch pack_padded + nn.LSTM", args, sync)  # fmt: skip
+        table(f"masked LSTM, padded sequences, N={n}, T={t}, F=H={h}",
+              {"torch pack_padded + nn.LSTM + pad_packed": torch_packed_sequences,
+               "zoo LSTM(return_sequences=True, mask=)": lambda: ours_seq(x, mask=mask)},
+              "torch pack_padded + nn.LSTM + pad_packed", args, sync)  # fmt: skip
         table("LSTM without mask", {"nn.LSTM": lambda: ref(x), "zoo LSTM": lambda: ours(x)}, "nn.LSTM", args, sync)
         auto(video)  # measures its chunking once, untimed
         times = table("TimeDistributed(small CNN), 8 x 16 frames 32x32", {

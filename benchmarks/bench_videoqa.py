@@ -3,6 +3,7 @@ feature-extraction throughput with/without channels_last and batching across tim
 
     python benchmarks/bench_videoqa.py                   # toy_cnn at 32x32 (the example's setting)
     python benchmarks/bench_videoqa.py --backbone resnet18 --size 112 --clips 64
+    python benchmarks/bench_videoqa.py --threads 1 --repeat 1   # on a busy machine
 
 Both training runs start from the same head weights and see the same batches in the same order, so
 their loss curves must agree (checked to 4 decimals); only where the frame features come from differs.
@@ -85,7 +86,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--repeat", type=int, default=3, help="passes over the sample per throughput figure")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds of the two training runs")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch threads (default: torch's; 1 on a shared machine, where two threads stall)")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     report_load("start")
     weights = args.weights or ("toy_shapes" if args.backbone == "toy_cnn" else None)
 
