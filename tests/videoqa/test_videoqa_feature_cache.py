@@ -191,3 +191,21 @@ def test_running_statistics_count_as_a_change(tmp_path):
     enc.train()(torch.randn(8, 4))  # a training-mode forward updates running_mean in place
     cache.features(batched(x), fingerprint="d1", count=10)
     assert cache.misses == 2
+
+
+def test_a_hit_on_an_unchanged_file_maps_it_once_and_a_replaced_file_is_read_again(tmp_path, monkeypatch):
+    enc, x = Counting(), data()
+    cache = FeatureCache(enc, root=tmp_path)
+    first = cache.features(batched(x), fingerprint="d", count=10)
+    real_load = np.load
+    loads = []
+    monkeypatch.setattr(np, "load", lambda *a, **k: loads.append(1) or real_load(*a, **k))
+    for _ in range(3):
+        assert cache.features([], fingerprint="d", count=10) is first  # one stat, no new mapping
+    assert loads == []
+    path = cache.path("d")
+    other = tmp_path / "other.npy"
+    np.save(other, np.full((10, 3), 7.0, dtype=first.dtype))  # same size, other bytes ...
+    other.replace(path)  # ... put in place the way any atomic writer does (a new inode)
+    assert np.all(cache.features([], fingerprint="d", count=10) == 7.0) and loads == [1]
+    assert enc.seen == 10
