@@ -38,6 +38,7 @@ from pathlib import Path
 import torch
 
 import zoo
+from zoo.atomic import atomic_open, write_json_atomic
 
 LOSS = {"name": "sparse_categorical_crossentropy", "from_logits": True}
 
@@ -276,9 +277,7 @@ class RunFiles:
             "lr_policy": f"inv gamma {args.lr_gamma} power {args.lr_power}",
             "batch_size": args.batch_size,
         }
-        tmp = self.out / f".seed{seed}-{variant}.json.tmp"
-        tmp.write_text(json.dumps(record, indent=1))
-        os.replace(tmp, self.out / f"seed{seed}-{variant}.json")
+        write_json_atomic(self.out / f"seed{seed}-{variant}.json", record)
 
     def dense(self, seed: int, model: torch.nn.Module) -> bool:
         path = self.work / f"seed{seed}-dense.pt" if self.work else None
@@ -291,9 +290,8 @@ class RunFiles:
         if self.work is None:
             return
         self.work.mkdir(parents=True, exist_ok=True)
-        tmp = self.work / f".seed{seed}-dense.pt.tmp"
-        torch.save(model.state_dict(), tmp)
-        os.replace(tmp, self.work / f"seed{seed}-dense.pt")
+        with atomic_open(self.work / f"seed{seed}-dense.pt") as f:
+            torch.save(model.state_dict(), f)
 
 
 def one_seed(seed: int, data, args, variants: dict, files: RunFiles) -> dict[str, Run]:
