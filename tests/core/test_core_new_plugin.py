@@ -145,3 +145,8 @@ def test_bad_requests_are_clear_errors(tmp_path, capsys):
     assert "--force" in capsys.readouterr().err
     assert sorted(p.name for p in (tmp_path / "zoo-ok" / "zoo_ok").iterdir()) == [
         "__init__.py", "callbacks.py", "losses.py", "models.py", "plugin.py"]  # the default kinds  # fmt: skip
+
+
+def test_a_name_given_with_the_zoo_prefix_is_not_doubled(tmp_path):
+    root = new_plugin("zoo-myplug", kinds=["losses"], output=tmp_path)
+    assert root.name == "zoo-myplug" and (root / "zoo_myplug" / "losses.py").is_file()

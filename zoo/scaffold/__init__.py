@@ -80,6 +80,8 @@ def new_plugin(
 
 def _check_name(name: str) -> str:
     normal = name.strip().lower().replace("-", "_")
+    if normal.startswith("zoo_") and len(normal) > 4:  # "zoo-myplug" means the plugin myplug, not zoo-zoo-myplug
+        normal = normal[4:]
     if not _NAME.match(normal):
         raise ZooError(
             f"plugin name {name!r}: use lower-case letters, digits and '_' or '-', starting with a letter "
