@@ -24,7 +24,12 @@ from zoo.errors import IntegrityError, ZooError
 from .conftest import gz, idx_bytes
 
 #: The real MNIST (recompressed IDX files); read at import, before the fixtures clear ZOO_* variables.
-REAL_MNIST = Path(os.environ.get("ZOO_TEST_MNIST_DIR", "/work/shared/data/mnist"))
+# The project's shared/ folder sits beside the checkout (CI lays a copy there too); /work/shared for worktrees.
+REAL_MNIST = next(
+    (p for p in (Path(__file__).resolve().parents[3] / "shared" / "data" / "mnist", Path("/work/shared/data/mnist"))
+     if p.is_dir()),
+    Path("/work/shared/data/mnist"),
+) if not os.environ.get("ZOO_TEST_MNIST_DIR") else Path(os.environ["ZOO_TEST_MNIST_DIR"])  # fmt: skip
 
 
 @pytest.fixture

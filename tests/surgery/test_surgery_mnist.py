@@ -19,7 +19,12 @@ from zoo_surgery.models import LeNet300100
 
 import zoo.datasets
 
-REAL_MNIST = Path(os.environ.get("ZOO_TEST_MNIST_DIR", "/work/shared/data/mnist"))
+# The project's shared/ folder sits beside the checkout (CI lays a copy there too); /work/shared for worktrees.
+REAL_MNIST = next(
+    (p for p in (Path(__file__).resolve().parents[3] / "shared" / "data" / "mnist", Path("/work/shared/data/mnist"))
+     if p.is_dir()),
+    Path("/work/shared/data/mnist"),
+) if not os.environ.get("ZOO_TEST_MNIST_DIR") else Path(os.environ["ZOO_TEST_MNIST_DIR"])  # fmt: skip
 
 
 def _fit(model, x, y, iterations: int, surgery: DynamicSurgery | None = None) -> None:
