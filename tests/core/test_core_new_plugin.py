@@ -35,6 +35,8 @@ def _venv(folder: Path) -> Path:
     site = Path(subprocess.check_output([python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
                                         text=True).strip())  # fmt: skip
     own = Path(sysconfig.get_path("purelib")).resolve()  # this venv's: zoo and the in-tree plugins live here
+    if Path(torch.__file__).resolve().parent.parent == own:
+        pytest.skip("torch is installed in this venv itself: a new venv cannot see it without zoo (known gap)")
     dirs = []
     for module in NEEDED:
         path = Path(__import__(module).__file__).resolve().parent.parent

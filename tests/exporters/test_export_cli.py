@@ -88,4 +88,5 @@ def test_zoo_export_bad_arguments_are_one_line_errors(apps, capsys, monkeypatch,
 
 def test_zoo_list_exporters(capsys):
     assert main(["list", "exporters"]) == 0
-    assert capsys.readouterr().out.split() == ["onnx", "torch_export", "torchscript"]
+    listed = capsys.readouterr().out.split()
+    assert {"onnx", "torch_export", "torchscript"} <= set(listed) and listed == sorted(listed)  # + plugins' (zoo-example)
