@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
-import sysconfig
 import textwrap
-import venv
 from pathlib import Path
 
 import pytest
@@ -22,33 +19,6 @@ from zoo.scaffold import new_plugin
 
 ROOT = Path(__file__).resolve().parents[2]
 DISTRIBUTION = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["name"]
-NEEDED = ("torch", "torchvision", "pytest", "pluggy", "numpy", "requests", "tqdm", "filelock", "platformdirs",
-          "PIL", "safetensors")  # fmt: skip
-
-
-def _venv(folder: Path) -> Path:
-    """A new venv whose torch (and the other heavy dependencies) come from this interpreter's environment,
-    as ``--system-site-packages`` gives them where they are installed system-wide; zoo and the plugins of
-    this environment are *not* visible in it."""
-    venv.EnvBuilder(system_site_packages=True, with_pip=False).create(folder)  # this pip installs into it
-    python = folder / "bin" / "python"
-    site = Path(subprocess.check_output([python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
-                                        text=True).strip())  # fmt: skip
-    own = Path(sysconfig.get_path("purelib")).resolve()  # this venv's: zoo and the in-tree plugins live here
-    if Path(torch.__file__).resolve().parent.parent == own:
-        pytest.skip("torch is installed in this venv itself: a new venv cannot see it without zoo (known gap)")
-    dirs = []
-    for module in NEEDED:
-        path = Path(__import__(module).__file__).resolve().parent.parent
-        if path != own and str(path) not in dirs:
-            dirs.append(str(path))
-    (site / "_parent_env.pth").write_text("\n".join(dirs) + "\n")
-    return python
-
-
-def _pip(python: Path, *args: str) -> None:
-    subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-index", "--no-deps",
-                    "--no-build-isolation", *args], check=True, capture_output=True, text=True)  # fmt: skip
 
 
 def _saved_lenet(tmp_path: Path) -> tuple[Path, Path]:
@@ -67,7 +37,7 @@ def _saved_lenet(tmp_path: Path) -> tuple[Path, Path]:
     return saved, reference
 
 
-def test_generated_packages_install_and_pass_their_own_tests_in_a_new_venv(tmp_path):
+def test_generated_packages_install_and_pass_their_own_tests_in_a_new_venv(tmp_path, venvs):
     out = tmp_path / "pkgs"
     kinds = new_plugin("demo", kinds=["applications", "losses", "metrics", "callbacks", "layers", "activations",
                                       "datasets", "optimizers"], output=out)  # fmt: skip
@@ -80,10 +50,12 @@ def test_generated_packages_install_and_pass_their_own_tests_in_a_new_venv(tmp_p
     assert depends == [DISTRIBUTION, "zoo-surgery"]  # zoo, and the plugin that builds lenet5
     assert (packaged / "zoo_mynet" / "weights" / "mynet.safetensors").read_bytes() == (saved / "model.safetensors").read_bytes()
 
-    python = _venv(tmp_path / "venv")
-    # zoo and lenet5's plugin (which mynet depends on) from this checkout; the generated packages as plain
-    # (non-editable) installs, so the weights travel as package data
-    _pip(python, "-e", str(ROOT), "-e", str(ROOT / "plugins" / "zoo-surgery"), str(kinds), str(packaged))
+    env = venvs.new("pytest", "safetensors")  # the generated tests run on pytest; mynet's weights are safetensors
+    # zoo and lenet5's plugin (which mynet depends on) from this checkout, the generated packages as wheels,
+    # so the weights travel as package data
+    installed = env.install(ROOT, ROOT / "plugins" / "zoo-surgery", kinds, packaged, names=["zoo-demo", "zoo-mynet"])
+    assert installed == {DISTRIBUTION, "zoo-surgery", "zoo-demo", "zoo-mynet"}
+    python = env.python
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ZOO_", "PYTHON"))}
     env.update(ZOO_HOME=str(tmp_path / "zoo_home"), OMP_NUM_THREADS="1")
     run = subprocess.run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--import-mode=importlib",
