@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import shutil
 import tempfile
 import threading
 from functools import partial
@@ -83,17 +84,26 @@ def main() -> None:
         os.environ["ZOO_QUIET"] = "1"
         os.environ["TORCH_HOME"] = str(root / "torch")
 
+        os.environ["ZOO_HOME"] = str(root / "zoo")
+
         def zoo_cold():
-            os.environ["ZOO_HOME"] = tempfile.mkdtemp(dir=root)
             zoo.hub.fetch(url, sha256=digest[:8], progress=False)
 
         def torch_cold():
             torch.hub.download_url_to_file(url, str(root / "t.pth"), hash_prefix=digest[:8], progress=False)
 
+        def fresh_start():
+            """No case inherits the one before's output: both caches empty, every dirty page on disk (a
+            case timed while the kernel still writes out the previous 256 MiB is slowed by it, and one that
+            follows a case which fsynced is not: unequal starts swung a case by 3x)."""
+            shutil.rmtree(root / "zoo", ignore_errors=True)
+            (root / "t.pth").unlink(missing_ok=True)
+            os.sync()
+
         cases = {"zoo.hub.fetch": zoo_cold, "torch.hub": torch_cold}
         if args.ablate:
             cases["zoo, plain write path"] = plain(zoo_cold)
-        times = time_cases(cases, rounds=args.rounds)
+        times = time_cases(cases, rounds=args.rounds, setup=fresh_start)
         zoo.hub.fetch(url, sha256=digest[:8])
         hit = time_cases({"hit": lambda: zoo.hub.fetch(url, sha256=digest[:8])}, rounds=5, inner=100)["hit"]
         httpd.shutdown()

@@ -73,12 +73,16 @@ def interleave(cases: Mapping[str, Callable[[], T]], *, rounds: int, warmup: int
 
 
 def clocked(fn: Callable[[], object], *, clock: Callable[[], float] = time.perf_counter,
-            sync: Callable[[], None] | None = None, inner: int = 1) -> Callable[[], float]:  # fmt: skip
+            sync: Callable[[], None] | None = None, inner: int = 1,
+            setup: Callable[[], None] | None = None) -> Callable[[], float]:  # fmt: skip
     """``fn`` as a case returning the seconds one call takes (the mean over ``inner`` back-to-back calls,
     for calls too short to time alone); ``sync`` (e.g. ``torch.cuda.synchronize``) runs before each read
-    of the clock, so queued device work is counted."""
+    of the clock, so queued device work is counted; ``setup`` runs untimed before each measurement, to
+    give every case the same starting state (what the case before it left behind must not be timed)."""
 
     def case() -> float:
+        if setup:
+            setup()
         if sync:
             sync()
         start = clock()
@@ -93,9 +97,9 @@ def clocked(fn: Callable[[], object], *, clock: Callable[[], float] = time.perf_
 
 def time_cases(cases: Mapping[str, Callable[[], object]], *, rounds: int, warmup: int = 1,
                clock: Callable[[], float] = time.perf_counter, sync: Callable[[], None] | None = None,
-               inner: int = 1) -> dict[str, Spread]:  # fmt: skip
+               inner: int = 1, setup: Callable[[], None] | None = None) -> dict[str, Spread]:  # fmt: skip
     """Seconds per call of each case, measured interleaved: ``{name: Spread}``."""
-    timed = {name: clocked(fn, clock=clock, sync=sync, inner=inner) for name, fn in cases.items()}
+    timed = {name: clocked(fn, clock=clock, sync=sync, inner=inner, setup=setup) for name, fn in cases.items()}
     return {
         name: Spread(tuple(samples))
         for name, samples in interleave(timed, rounds=rounds, warmup=warmup).items()
