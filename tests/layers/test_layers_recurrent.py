@@ -195,6 +195,7 @@ def test_gru_keeps_both_biases_of_keras_reset_after():
 def test_a_masked_run_scatters_outputs_back_only_when_they_are_returned(monkeypatch):
     from zoo.layers import recurrent
 
+    monkeypatch.setattr(recurrent, "_PADDED_MIN_VALID", 2.0)  # the packed path, whatever the share of valid steps
     calls = []
     real = recurrent._PackedLayout.unpack
     monkeypatch.setattr(recurrent._PackedLayout, "unpack", lambda self, *a: calls.append(1) or real(self, *a))
@@ -207,3 +208,85 @@ def test_a_masked_run_scatters_outputs_back_only_when_they_are_returned(monkeypa
     seq = full(x, mask=mask)
     assert calls == [1] and torch.equal(seq[0, 3:], torch.zeros(2, 6))
     torch.testing.assert_close(seq[1, -1], last(x, mask=mask)[1])  # the last valid step's output is the state
+
+
+def _masked_run(layer, x, mask, h0):
+    """Output, final states and the gradients of their sum w.r.t. x, h0 and the layer's weights."""
+    x, h0 = x.clone().requires_grad_(), [s.clone().requires_grad_() for s in h0]
+    result = layer(x, mask=mask, initial_state=h0 if len(h0) > 1 else h0[0])
+    results = result if isinstance(result, tuple) else (result,)
+    sum(r.sum() for r in results).backward()
+    grads = [x.grad, *(s.grad for s in h0), *(p.grad.clone() for p in layer.parameters())]
+    layer.zero_grad()
+    return results, grads
+
+
+@pytest.mark.parametrize("cls", [LSTM, GRU, SimpleRNN])
+@pytest.mark.parametrize("go_backwards", [False, True])
+@pytest.mark.parametrize("return_sequences", [False, True])
+def test_padded_and_packed_masked_runs_agree_with_the_step_loop(monkeypatch, cls, go_backwards, return_sequences):
+    """The CPU's padded fused run (most steps valid) gives the packed path's and the step loop's numbers,
+    outputs and gradients, with padding in front, between and behind, and a fully padded sample."""
+    from zoo.layers import _tracing, recurrent
+
+    torch.manual_seed(0)
+    layer = cls(5, input_size=3, return_sequences=return_sequences, go_backwards=go_backwards)
+    x = torch.randn(4, 6, 3)
+    mask = torch.tensor([[1, 1, 1, 1, 0, 0], [0, 1, 1, 0, 1, 1], [1, 1, 1, 1, 1, 1], [0, 0, 0, 0, 0, 0]]).bool()
+    h0 = [torch.randn(4, 5) for _ in range(layer._n_states)]
+    taken = []
+    real = recurrent._Recurrent._run_padded
+    monkeypatch.setattr(recurrent._Recurrent, "_run_padded", lambda self, *a: taken.append(1) or real(self, *a))
+    padded = _masked_run(layer, x, mask, h0)
+    assert taken == [1]  # 14 of 24 steps valid: over _PADDED_MIN_VALID
+    monkeypatch.setattr(recurrent, "_PADDED_MIN_VALID", 2.0)
+    packed = _masked_run(layer, x, mask, h0)
+    monkeypatch.setattr(_tracing, "is_tracing", lambda: True)
+    monkeypatch.setattr(recurrent, "is_tracing", lambda: True)
+    stepwise = _masked_run(layer, x, mask, h0)
+    assert taken == [1]
+    for other in (packed, stepwise):
+        for a, b in zip(padded[0] + tuple(padded[1]), other[0] + tuple(other[1]), strict=True):
+            torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4)
+    assert torch.equal(padded[0][0][3], (h0[0][3] if not return_sequences else torch.zeros(6, 5)))
+
+
+def test_the_masked_run_takes_the_padded_kernel_only_where_it_pays(monkeypatch):
+    from zoo.layers import recurrent
+
+    taken = []
+    real = recurrent._Recurrent._run_padded
+    monkeypatch.setattr(recurrent._Recurrent, "_run_padded", lambda self, *a: taken.append(1) or real(self, *a))
+    x = torch.randn(4, 10, 3)
+    mostly = torch.arange(10)[None] < torch.tensor([10, 9, 8, 6])[:, None]  # 33 of 40 valid
+    few = torch.arange(10)[None] < torch.tensor([10, 1, 1, 1])[:, None]  # 13 of 40 valid
+    LSTM(5, input_size=3)(x, mask=mostly)
+    GRU(5, input_size=3, return_state=True)(x, mask=mostly)  # a GRU's one state is its output
+    assert taken == [1, 1]
+    LSTM(5, input_size=3)(x, mask=few)
+    LSTM(5, input_size=3, return_state=True)(x, mask=mostly)  # the final cell state is not among the outputs
+    assert taken == [1, 1]
+
+
+def _kernels(run) -> set[str]:
+    from torch.profiler import profile
+
+    with profile() as prof:
+        run()
+    return {e.name for e in prof.events()}
+
+
+def test_a_wide_input_trains_by_the_native_kernel_and_the_onednn_flag_comes_back():
+    torch.manual_seed(0)
+    wide, narrow = LSTM(4, input_size=16), LSTM(4, input_size=8)
+    x = torch.randn(2, 3, 16)
+    onednn = "aten::mkldnn_rnn_layer"
+    if onednn not in _kernels(lambda: narrow(x[..., :8])):
+        pytest.skip("this torch build runs no LSTM by oneDNN")
+    assert onednn not in _kernels(lambda: wide(x).sum().backward())  # 16 features >= 4 per unit: native
+    assert onednn in _kernels(lambda: narrow(x[..., :8]).sum().backward())
+    assert torch.backends.mkldnn.enabled
+    with torch.no_grad():
+        assert onednn in _kernels(lambda: wide(x))  # inference stays oneDNN's
+        expected = wide(x)
+    torch.testing.assert_close(wide(x), expected)  # the two kernels agree

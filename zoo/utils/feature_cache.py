@@ -45,6 +45,25 @@ def state_digest(module: nn.Module) -> str:
     return digest.hexdigest()
 
 
+def _state_tensors(module: nn.Module) -> list[torch.Tensor]:
+    """Every parameter and buffer of ``module`` and its submodules, in a fixed order (a shared one may come
+    twice). Walks ``_modules`` directly: ``module.modules()`` builds each submodule's qualified name, 0.26 of
+    a 0.49 ms cache hit for inception_v3."""
+    found: list[torch.Tensor | None] = []
+    stack: list[nn.Module | None] = [module]
+    while stack:
+        m = stack.pop()
+        if m is None:  # a submodule slot set to None
+            continue
+        if m._parameters:
+            found.extend(m._parameters.values())
+        if m._buffers:
+            found.extend(m._buffers.values())
+        if m._modules:
+            stack.extend(m._modules.values())
+    return [t for t in found if t is not None]
+
+
 class _DigestMemo:
     """``state_digest(module)``, hashed in full only when one of the module's tensors may have changed.
 
@@ -52,7 +71,7 @@ class _DigestMemo:
     tensor that autograd can see (an optimizer step, ``load_state_dict``, ``p.add_()`` under ``no_grad``,
     a BatchNorm's running statistics) bumps its version counter, and replacing a parameter, buffer or
     submodule changes which tensor objects the module holds: the memo keeps the versions and weak references
-    to the tensors of the last full hash, and compares those (about 0.5 ms for inception_v3). An edit through
+    to the tensors of the last full hash, and compares those (about 0.2 ms for inception_v3). An edit through
     ``tensor.data`` bypasses the version counter; inference-mode tensors have none: with one of those the
     state is hashed in full every time.
     """
@@ -64,8 +83,7 @@ class _DigestMemo:
         self._digest = ""
 
     def digest(self, module: nn.Module) -> str:
-        tensors = [t for m in module.modules() for d in (m._parameters, m._buffers) for t in d.values()
-                   if t is not None]  # fmt: skip
+        tensors = _state_tensors(module)
         try:
             versions = [t._version for t in tensors]
         except RuntimeError:  # an inference-mode tensor: no version counter to trust
