@@ -4,8 +4,8 @@
 
 * masked LSTM: zoo's ``LSTM(mask=...)`` (valid steps gathered and packed; padding anywhere) vs torch's
   ``pack_padded_sequence`` + ``nn.LSTM`` (post-padding only), each giving the final state; then both
-  giving the padded sequences (zoo ``return_sequences=True``; torch adds ``pad_packed_sequence``); and
-  without a mask vs ``nn.LSTM``.
+  giving the padded sequences (zoo ``return_sequences=True``; torch adds ``pad_packed_sequence``);
+  without a mask vs ``nn.LSTM``; and a training step (forward + backward) giving the final state.
 * TimeDistributed: zoo vs a Python loop over frames and vs one call on all N*T frames.
 
 Cases of one table run interleaved (A B C A B C ...), every ratio is taken within a round and printed as
@@ -64,6 +64,11 @@ def main() -> None:
         packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
         return pad_packed_sequence(ref(packed)[0], batch_first=True, total_length=t)
 
+    def step(forward):  # one training step's forward and backward
+        def run():
+            forward().sum().backward()
+        return run
+
     cnn = nn.Sequential(nn.Conv2d(3, 32, 3, padding=1), nn.ReLU(), nn.Conv2d(32, 64, 3, stride=2), nn.ReLU(),
                         nn.AdaptiveAvgPool2d(1), nn.Flatten()).to(dev)  # fmt: skip
     video = torch.randn(8, 16, 3, 32, 32, device=dev)
@@ -77,6 +82,16 @@ def main() -> None:
                "zoo LSTM(return_sequences=True, mask=)": lambda: ours_seq(x, mask=mask)},
               "torch pack_padded + nn.LSTM + pad_packed", args, sync)  # fmt: skip
         table("LSTM without mask", {"nn.LSTM": lambda: ref(x), "zoo LSTM": lambda: ours(x)}, "nn.LSTM", args, sync)
+    # Training takes the padded fused kernel where most steps are valid; the input needs its gradient, as
+    # an Embedding's output (where masks come from) or a stacked layer's does.
+    x_grad = x.clone().requires_grad_()
+    with torch.enable_grad():
+        table(f"masked LSTM, training step (forward + backward), final state, N={n}, T={t}, F=H={h}", {
+            "torch pack_padded + nn.LSTM":
+                step(lambda: ref(pack_padded_sequence(x_grad, lengths, batch_first=True, enforce_sorted=False))[1][0][-1]),
+            "zoo LSTM(mask=)": step(lambda: ours(x_grad, mask=mask)),
+        }, "torch pack_padded + nn.LSTM", args, sync)  # fmt: skip
+    with torch.no_grad():
         auto(video)  # measures its chunking once, untimed
         times = table("TimeDistributed(small CNN), 8 x 16 frames 32x32", {
             "per-frame loop": lambda: torch.stack([cnn(video[:, i]) for i in range(video.shape[1])], 1),

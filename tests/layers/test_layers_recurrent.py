@@ -265,6 +265,8 @@ def test_the_masked_run_takes_the_padded_kernel_only_where_it_pays(monkeypatch):
     assert taken == [1, 1]
     LSTM(5, input_size=3)(x, mask=few)
     LSTM(5, input_size=3, return_state=True)(x, mask=mostly)  # the final cell state is not among the outputs
+    with torch.no_grad():  # inference: packed
+        LSTM(5, input_size=3)(x, mask=mostly)
     assert taken == [1, 1]
 
 

@@ -82,10 +82,11 @@ class _LazyRNN(_LazyRNNMixin, nn.RNN):
 
 _LAZY = {nn.LSTM: _LazyLSTM, nn.GRU: _LazyGRU, nn.RNN: _LazyRNN}
 
-# A masked run on the CPU takes the padded fused kernel when at least this share of the steps up to the
-# longest sample are valid, else the packed path. Measured here (LSTM, F=H=128, 2 threads), padded / packed
-# time: training 0.63-0.86 at 50-73% valid, 1.12 at 20%, 1.41 at 11%; inference 0.93-0.99 at 52-73%, 1.87
-# at 21%. (On a GPU cuDNN runs packed sequences natively: always packed there.)
+# A masked training run on the CPU takes the padded fused kernel when at least this share of the steps up
+# to the longest sample are valid, else the packed path. Measured here (LSTM, F=H=128 and F=256, H=128),
+# padded / packed time for forward + backward: 0.63-0.86 at 50-73% valid with 2 threads, 0.82-1.00 with
+# 1; 1.12-1.67 at 20%, 1.41-2.39 at 11%. Inference stays packed: 0.93-0.99 at 52-73% valid with 2 threads
+# but 1.32 with 1. (On a GPU cuDNN runs packed sequences natively: always packed there.)
 _PADDED_MIN_VALID = 0.5
 # In training, a recurrent layer whose input has at least this many features per unit runs torch's native
 # CPU kernel instead of oneDNN's (``_Recurrent._padded_kernel``). Measured here, native / oneDNN time for
@@ -250,7 +251,8 @@ class _Recurrent(Layer):
 
         ``sequences=False``: only the states are wanted, so a masked run skips scattering its outputs back
         (``None`` in their place). ``all_states=False``: only the final output is wanted (an LSTM's cell
-        state is not), which lets a masked run on the CPU take the padded fused kernel (``_run_padded``)."""
+        state is not), which lets a masked training run on the CPU take the padded fused kernel
+        (``_run_padded``)."""
         check_rank(self, x, 3, "(batch, time, features)")
         x = float_input(x)
         in_size = getattr(self.rnn, "input_size", 0)
@@ -271,7 +273,7 @@ class _Recurrent(Layer):
             return (out.flip(1) if reverse else out), self._final(state)
         if is_tracing():
             return self._run_stepwise(x, mask, hx, reverse)
-        if (self._n_states == 1 or not all_states) and x.device.type == "cpu":
+        if (self._n_states == 1 or not all_states) and x.device.type == "cpu" and torch.is_grad_enabled():
             lengths = mask.sum(1)
             longest = int(lengths.max())
             if longest and int(lengths.sum()) >= _PADDED_MIN_VALID * n * longest:
@@ -312,7 +314,7 @@ class _Recurrent(Layer):
         """The masked run as one padded call of the fused (oneDNN) kernel: each sample's valid steps are
         gathered to the front, the batch runs for the longest sample's steps, and each sample's output is
         read at its own last valid step. Steps past a sample's end are computed and dropped, so this pays
-        only when most steps are valid (``_PADDED_MIN_VALID``); only the final ``h`` comes out, since an
+        only in training and when most steps are valid (``_PADDED_MIN_VALID``); only the final ``h`` comes out, since an
         LSTM's final cell state is not among the outputs. Same numbers as the packed path."""
         n, _, features = x.shape
         order = _valid_first(mask, reverse)[:, :longest]
