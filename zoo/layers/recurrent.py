@@ -4,7 +4,9 @@ Inputs are batch-first ``(N, T, F)`` as in Keras. A mask (``mask=``, ``lengths=`
 ``Embedding(mask_zero=True)`` attached) may mark padding anywhere (Keras' ``pad_sequences`` pads at the
 front by default): the valid steps of each sample are gathered to the front, run as a
 ``PackedSequence`` through cuDNN/the fused kernel, and scattered back, so a padded sample gives exactly the
-result of the unpadded one. The final state is the state after the last valid step; with
+result of the unpadded one (in training on the CPU, where most steps are valid, the gathered batch runs
+padded through the fused kernel instead and each sample's output is read at its last valid step: same
+numbers, faster there). The final state is the state after the last valid step; with
 ``return_sequences=True`` the outputs at padded steps are zeros and the mask is passed on. While traced for
 export (torch.export, ONNX, torch.jit.trace), which cannot follow packing, a masked run goes step by step
 instead, keeping the state over padded steps: same result, no data-dependent shapes.
