@@ -81,12 +81,21 @@ def test_unknown_keywords_name_the_application_the_closest_match_and_what_it_tak
     assert _load("mobilenet_v3_small", dropout=0.5) is not None  # a builder's own keyword passes
 
 
-def test_a_channels_last_batch_warns_before_the_stem_fails():
+def test_a_channels_last_batch_is_refused_before_the_stem_fails():
     model = _load()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        with pytest.raises(RuntimeError):
+        with pytest.raises(zoo.DataError, match=r"\(1, 64, 64, 3\) looks channels-last.*x.permute\(0, 3, 1, 2\)"):
             model(torch.randn(1, 64, 64, 3))
-        model(torch.randn(1, 3, 64, 64))  # channels-first: no warning
+        model(torch.randn(1, 3, 64, 64))  # channels-first: nothing said
+        assert not caught
+        # One that looks channels-last but fits the stem, or a model whose stem is unknown: warned, once.
+        from zoo.layers._keras import ApplicationChannels
+
+        fits, unknown = ApplicationChannels("a", channels=3), ApplicationChannels("b")
+        for _ in range(2):
+            fits(model, (torch.zeros(1, 3, 64, 1),))
+            unknown(model, (torch.zeros(1, 64, 64, 3),))
     messages = [str(w.message) for w in caught if issubclass(w.category, LayerWarning)]
-    assert len(messages) == 1 and "x.permute(0, 3, 1, 2)" in messages[0] and "(1, 64, 64, 3)" in messages[0]
+    assert len(messages) == 2 and all("x.permute(0, 3, 1, 2)" in m for m in messages)
+    assert "(1, 3, 64, 1)" in messages[0] and "(1, 64, 64, 3)" in messages[1]

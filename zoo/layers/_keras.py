@@ -38,7 +38,7 @@ import torch
 from torch import nn
 from torch.nn.parameter import is_lazy
 
-from zoo.errors import ArgumentError
+from zoo.errors import ArgumentError, DataError
 from zoo.models.trainable import Trainable
 from zoo.naming import snake_case
 
@@ -392,30 +392,38 @@ def _warn_channels_last(module: nn.Module, args: tuple) -> None:
 
 
 class ApplicationChannels:
-    """Forward pre-hook for a whole application (``zoo.load``'s core adds it): a 4-D input whose last axis
-    is 1, 3 or 4 and smaller than the others warns, before the stem convolution fails on it. Checked on
-    every call (a shape comparison, nothing on the device), warned once per model; picklable."""
+    """Forward pre-hook for a whole application (``zoo.load``'s core adds it) against channels-last images.
 
-    def __init__(self, name: str) -> None:
-        self.name, self.warned = name, False
+    A 4-D input whose last axis is 1, 3 or 4 and smaller than the others, and whose last axis is what the
+    stem convolution takes while axis 1 is not, is refused with a ``zoo.DataError`` (the stem would fail on
+    it with torch's "expected input to have 3 channels, but got 224" or, worse, a 1-channel stem would
+    accept it); one that looks so but fits the stem (``(N, 3, 64, 3)``) warns, once per model. Checked on
+    every call (a shape comparison, nothing on the device); picklable."""
+
+    def __init__(self, name: str, channels: int | None = None) -> None:
+        self.name, self.channels, self.warned = name, channels, False
 
     def __call__(self, module: nn.Module, args: tuple) -> None:
         x = args[0] if args else None
-        if self.warned or not isinstance(x, torch.Tensor) or x.ndim != 4:
+        if not isinstance(x, torch.Tensor) or x.ndim != 4 or not looks_channels_last(tuple(x.shape[1:]), 2):
             return
-        if looks_channels_last(tuple(x.shape[1:]), 2):
+        advice = (
+            f"{self.name}: input shape {tuple(x.shape)} looks channels-last (last axis {x.shape[-1]}), but zoo "
+            "applications are channels-first (N, C, H, W): give x.permute(0, 3, 1, 2) (model.zoo.transforms() "
+            "and zoo.preprocess_input make channels-first tensors from images)."
+        )
+        if self.channels is not None and x.shape[-1] == self.channels != x.shape[1]:
+            raise DataError(advice)
+        if not self.warned:
             self.warned = True
-            warnings.warn(
-                f"{self.name}: input shape {tuple(x.shape)} looks channels-last (last axis {x.shape[-1]}), but "
-                "zoo applications are channels-first (N, C, H, W): give x.permute(0, 3, 1, 2) "
-                "(model.zoo.transforms() and zoo.preprocess_input make channels-first tensors from images).",
-                LayerWarning,
-                stacklevel=3,
-            )
+            warnings.warn(advice, LayerWarning, stacklevel=3)
 
 
 def watch_application_channels(model: nn.Module, name: str) -> None:
-    model.register_forward_pre_hook(ApplicationChannels(name), prepend=True)
+    """``channels``: what the first convolution in the model takes (the stem's, in every application)."""
+    stem = next((m for m in model.modules() if isinstance(m, nn.Conv2d)), None)
+    channels = stem.in_channels if stem is not None and isinstance(stem.in_channels, int) else None
+    model.register_forward_pre_hook(ApplicationChannels(name, channels), prepend=True)
 
 
 # -- penalties and constraints --------------------------------------------------------------------------
