@@ -82,6 +82,10 @@ def test_options_that_do_not_apply_are_loud():
         zoo.load("resnet18", weights=None, features_only=True, pooling="avg")
     with pytest.raises(zoo.ZooError, match="num_classes= does not apply"):
         zoo.load("resnet18", weights=None, features_only=True, num_classes=3)
+    with pytest.raises(zoo.ZooError, match="num_classes= does not apply"):  # Keras' spelling: the same
+        zoo.load("resnet18", weights=None, features_only=True, classes=3)
+    with pytest.raises(zoo.OptionError, match="takes no option 'dropuot'"):
+        zoo.load("resnet18", weights=None, features_only=True, dropuot=0.1)
     with pytest.raises(zoo.ZooError, match="features_only must be True or False"):
         zoo.load("resnet18", weights=None, features_only="yes")
     with pytest.raises(zoo.ZooError, match="mlp has no .N, C, H, W. feature maps"):

@@ -48,6 +48,9 @@ def load(name: str, *, features_only: Any = False, out_indices: Any = None, **op
         raise ZooError(f"features_only must be True or False, got {features_only!r}.")
     if not features_only:
         raise ZooError("out_indices picks feature levels; it needs features_only=True.")
+    from zoo.applications import contract
+
+    options = contract.normalize(options)  # Keras' classes= is num_classes=
     for option in ("include_top", "pooling", "num_classes"):
         if options.get(option) not in (None, False) or (
             option == "include_top" and options.get(option) is False
@@ -55,8 +58,6 @@ def load(name: str, *, features_only: Any = False, out_indices: Any = None, **op
             raise ZooError(
                 f"features_only=True returns the feature maps, so {option}= does not apply; drop it."
             )
-    from zoo.applications import contract
-
     entry = zoo.plugins.get_registry().lookup("applications", name)
     contract.check(entry, {"features_only": True, **options, "include_top": False})  # supported at all?
     facts = entry.describe()
@@ -69,6 +70,8 @@ def load(name: str, *, features_only: Any = False, out_indices: Any = None, **op
     size = int(size if isinstance(size, int) else size[-1])
     try:
         model = zoo.get("applications", name, include_top=False, **options)
+    except ZooError:
+        raise  # already says what is wrong (an option the application does not take, ...)
     except (TypeError, ValueError) as exc:
         raise ZooError(
             f"{facts['name']}: features_only cuts the model without its top, which it does not build ({exc})."
