@@ -20,6 +20,7 @@ def test_fetch_downloads_verifies_and_caches(file_server, home):
     assert (home / "CACHEDIR.TAG").read_text().startswith("Signature: 8a477f597d28d172789f06886806bc55")
     assert fetch(url, sha256=sha(data)) == path  # second call: cache hit, no request
     assert len(file_server.gets()) == 1
+    assert file_server.gets()[0].headers["User-Agent"].startswith(f"zoo-platform/{zoo.__version__} ")
     assert not list((home / "partial").iterdir())
 
 

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from zoo import __version__
+from zoo._version import DISTRIBUTION, __version__
 from zoo.errors import DownloadError, IntegrityError, OfflineError
 from zoo.hub import hashes, hf
 from zoo.hub.config import Settings, torch_hub_checkpoints
@@ -298,7 +298,7 @@ def _download(
     ]
     algorithm = expected.algorithm if expected is not None else None
     with requests.Session() as session:
-        session.headers["User-Agent"] = f"zoo/{__version__} (+python-requests)"
+        session.headers["User-Agent"] = f"{DISTRIBUTION}/{__version__} (+python-requests)"  # the name on PyPI
         for url in sources:
             for fresh in (False, True):
                 part = (
