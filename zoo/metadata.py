@@ -137,7 +137,10 @@ def _from_mapping(cls: type[_Typed], data: Mapping[str, Any], where: str) -> Any
 @functools.cache
 def _init_defaults(cls: type[_Typed]) -> dict[str, Any]:
     """Every field's default (each is a plain value: ``_f`` takes no factories)."""
-    return {name: spec.default for name, spec in _init_fields(cls).items()}
+    defaults = {name: spec.default for name, spec in _init_fields(cls).items()}
+    missing = [name for name, default in defaults.items() if default is dataclasses.MISSING]
+    assert not missing, f"{cls.__name__}: metadata fields need plain defaults (_f), not {missing}"
+    return defaults
 
 
 class _Typed:

@@ -292,3 +292,18 @@ def test_a_wide_input_trains_by_the_native_kernel_and_the_onednn_flag_comes_back
         assert onednn in _kernels(lambda: wide(x))  # inference stays oneDNN's
         expected = wide(x)
     torch.testing.assert_close(wide(x), expected)  # the two kernels agree
+
+
+@pytest.mark.parametrize("return_sequences", [False, True])
+def test_nan_at_padded_steps_stays_out_of_outputs_and_gradients(return_sequences):
+    """Padding marked by NaN: the padded training run must not let it reach anything (0 * NaN is NaN)."""
+    torch.manual_seed(0)
+    layer = LSTM(4, input_size=3, return_sequences=return_sequences)
+    x = torch.randn(3, 6, 3)
+    mask = torch.tensor([[0, 1, 1, 1, 1, 1], [1, 1, 0, 1, 1, 0], [1, 1, 1, 1, 0, 0]]).bool()
+    x[~mask] = float("nan")
+    x.requires_grad_()
+    out = layer(x, mask=mask)
+    out.sum().backward()
+    assert torch.isfinite(out).all() and torch.isfinite(x.grad[mask]).all()
+    assert all(torch.isfinite(p.grad).all() for p in layer.parameters())

@@ -297,7 +297,8 @@ class _Recurrent(Layer):
         of 256 units over 2048 features (a CNN's pooled frame features) trained 2.2x faster (N=32, T=8)
         by the native kernel, which multiplies the whole input sequence by the input weights in one matrix
         product. Narrower inputs and inference are faster by oneDNN (0.94-1.5x native's time), so that stays
-        torch's choice there. The switch is torch's process-wide oneDNN flag, held for this call only."""
+        torch's choice there. The switch is torch's process-wide oneDNN flag, held for this call only (other
+        threads' convolutions run without oneDNN meanwhile: slower, not different)."""
         if not (
             self._torch_cls is nn.LSTM and x.device.type == "cpu" and x.shape[-1] >= _NATIVE_MIN_INPUT_RATIO * self.units
             and torch.is_grad_enabled() and torch.backends.mkldnn.enabled and not is_tracing()
@@ -320,16 +321,19 @@ class _Recurrent(Layer):
         LSTM's final cell state is not among the outputs. Same numbers as the packed path."""
         n, _, features = x.shape
         order = _valid_first(mask, reverse)[:, :longest]
-        out, _ = self._padded_kernel(x.gather(1, order[..., None].expand(-1, -1, features)), hx)
+        valid = torch.arange(longest, device=x.device) < lengths[:, None]
+        gathered = x.gather(1, order[..., None].expand(-1, -1, features))
+        # zeros at the padding: NaN there (padding marked by NaN) would reach the gradients through the
+        # kernel's backward, although no output of a padded step is kept
+        out, _ = self._padded_kernel(torch.where(valid[..., None], gathered, 0.0), hx)
         final = out[torch.arange(n, device=x.device), (lengths - 1).clamp(min=0)]
         empty = lengths == 0  # fully padded samples keep their initial state
         initial = self._final(hx)[0] if hx is not None else torch.zeros_like(final)
         final = torch.where(empty[:, None], initial, final)
         if not sequences:
             return None, [final]
-        valid = torch.arange(longest, device=x.device) < lengths[:, None]
         aligned = out.new_zeros(n, mask.shape[1], out.shape[-1]).scatter(
-            1, order[..., None].expand_as(out), out * valid[..., None]
+            1, order[..., None].expand_as(out), torch.where(valid[..., None], out, 0.0)
         )  # each valid output back at its time step; the rows of ``order`` hold distinct steps
         return aligned, [final]
 
