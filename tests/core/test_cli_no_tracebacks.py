@@ -58,7 +58,9 @@ def text_file(tmp_path_factory):
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
-def test_fuzzed_arguments_never_print_a_traceback(data, text_file, monkeypatch):
+def test_fuzzed_arguments_never_print_a_traceback(data, text_file, monkeypatch, tmp_path_factory):
+    # commands that write where they run (``new-plugin nosuch`` makes ./zoo-nosuch) write in a fresh folder
+    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
     monkeypatch.setenv("ZOO_OFFLINE", "1")  # no socket: downloads fail at once, and fast
     monkeypatch.setenv("ZOO_MAX_RETRIES", "0")
     path = data.draw(st.sampled_from(sorted(COMMANDS)))

@@ -1,1 +1,0 @@
-"""The zoo plugin nosuch."""
