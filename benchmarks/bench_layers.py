@@ -5,7 +5,8 @@
 * masked LSTM: zoo's ``LSTM(mask=...)`` (valid steps gathered and packed; padding anywhere) vs torch's
   ``pack_padded_sequence`` + ``nn.LSTM`` (post-padding only), each giving the final state; then both
   giving the padded sequences (zoo ``return_sequences=True``; torch adds ``pad_packed_sequence``);
-  without a mask vs ``nn.LSTM``; and a training step (forward + backward) giving the final state.
+  without a mask vs ``nn.LSTM``; a training step (forward + backward) giving the final state; and a
+  training step of an LSTM over wide inputs (zoo: torch's native kernel; ``nn.LSTM``: oneDNN).
 * TimeDistributed: zoo vs a Python loop over frames and vs one call on all N*T frames.
 
 Cases of one table run interleaved (A B C A B C ...), every ratio is taken within a round and printed as
@@ -91,6 +92,14 @@ def main() -> None:
                 step(lambda: ref(pack_padded_sequence(x_grad, lengths, batch_first=True, enforce_sorted=False))[1][0][-1]),
             "zoo LSTM(mask=)": step(lambda: ours(x_grad, mask=mask)),
         }, "torch pack_padded + nn.LSTM", args, sync)  # fmt: skip
+        # A wide input (a CNN's pooled frame features): zoo trains it by torch's native kernel, nn.LSTM by
+        # oneDNN (torch's choice on the CPU).
+        wide = LSTM(256, input_size=2048).to(dev)
+        frames = torch.randn(32, 8, 2048, device=dev)
+        table("LSTM(256) over 2048 features, N=32, T=8, training step (forward + backward)", {
+            "nn.LSTM": step(lambda: wide.rnn(frames)[1][0][-1]),
+            "zoo LSTM": step(lambda: wide(frames)),
+        }, "nn.LSTM", args, sync)  # fmt: skip
     with torch.no_grad():
         auto(video)  # measures its chunking once, untimed
         times = table("TimeDistributed(small CNN), 8 x 16 frames 32x32", {
