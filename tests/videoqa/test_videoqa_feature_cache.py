@@ -209,3 +209,17 @@ def test_a_hit_on_an_unchanged_file_maps_it_once_and_a_replaced_file_is_read_aga
     other.replace(path)  # ... put in place the way any atomic writer does (a new inode)
     assert np.all(cache.features([], fingerprint="d", count=10) == 7.0) and loads == [1]
     assert enc.seen == 10
+
+
+def test_a_submodule_slot_set_to_none_and_a_nested_change_are_followed(tmp_path):
+    enc, x = Counting(), data()
+    enc.register_module("spare", None)  # walked over, not into
+    holder = nn.Sequential(enc)  # the encoder one level down: its weights still count
+    cache = FeatureCache(holder, root=tmp_path)
+    cache.features(batched(x), fingerprint="d1", count=10)
+    cache.features(batched(x), fingerprint="d1", count=10)
+    assert (cache.hits, cache.misses) == (1, 1)
+    with torch.no_grad():
+        enc.linear.weight.mul_(2.0)
+    cache.features(batched(x), fingerprint="d1", count=10)
+    assert cache.misses == 2
