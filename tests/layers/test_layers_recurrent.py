@@ -307,3 +307,15 @@ def test_nan_at_padded_steps_stays_out_of_outputs_and_gradients(return_sequences
     out.sum().backward()
     assert torch.isfinite(out).all() and torch.isfinite(x.grad[mask]).all()
     assert all(torch.isfinite(p.grad).all() for p in layer.parameters())
+
+
+def test_wrong_lengths_and_masks_are_data_errors():
+    layer, x = LSTM(4, input_size=3), torch.randn(2, 5, 3)
+    for lengths, message in (([6, 2], r"lengths must lie in 0..5 .*\[6\] among them"),
+                             ([-1, 2], r"lengths must lie in 0..5 .*\[-1\]"),
+                             ([2.5, 2], "whole numbers of steps"), ([2], "one length per sample")):  # fmt: skip
+        with pytest.raises(zoo.DataError, match=message):
+            layer(x, lengths=lengths)
+    with pytest.raises(zoo.DataError, match=r"mask shape \(2, 4\) does not match"):
+        layer(x, mask=torch.ones(2, 4, dtype=torch.bool))
+    assert layer(x, lengths=[5, 0]).shape == (2, 4)  # the bounds themselves are fine

@@ -20,7 +20,9 @@ from torch import nn
 from torch.nn.modules.lazy import LazyModuleMixin
 from torch.nn.parameter import UninitializedParameter
 
+from zoo.errors import DataError
 from zoo.layers._keras import Layer
+from zoo.layers._tracing import is_tracing
 
 MASK_ATTR = "_zoo_mask"
 
@@ -45,13 +47,20 @@ def resolve_mask(
 ) -> torch.Tensor | None:
     """The ``(N, T)`` bool mask for a batch-first ``x``: from ``mask=``, ``lengths=`` or ``x``'s attribute."""
     if mask is not None and lengths is not None:
-        raise ValueError(f"{_name(layer)}: give either mask= or lengths=, not both.")
+        raise DataError(f"{_name(layer)}: give either mask= or lengths=, not both.")
     if lengths is not None:
         lengths = torch.as_tensor(lengths, device=x.device)
         if lengths.ndim != 1 or lengths.shape[0] != x.shape[0]:
-            raise ValueError(
+            raise DataError(
                 f"{_name(layer)}: lengths must hold one length per sample ({x.shape[0]}), "
                 f"got shape {tuple(lengths.shape)}."
+            )
+        if lengths.is_floating_point() or lengths.is_complex() or lengths.dtype == torch.bool:
+            raise DataError(f"{_name(layer)}: lengths must be whole numbers of steps, got dtype {lengths.dtype}.")
+        if not is_tracing() and lengths.numel() and (int(lengths.min()) < 0 or int(lengths.max()) > x.shape[1]):
+            raise DataError(
+                f"{_name(layer)}: lengths must lie in 0..{x.shape[1]} (the input's time steps), got "
+                f"{lengths[(lengths < 0) | (lengths > x.shape[1])][:5].tolist()} among them."
             )
         steps = torch.arange(x.shape[1], device=x.device)
         return steps[None, :] < lengths[:, None]
@@ -60,7 +69,7 @@ def resolve_mask(
     if mask is None:
         return None
     if mask.shape != x.shape[:2]:
-        raise ValueError(
+        raise DataError(
             f"{_name(layer)}: mask shape {tuple(mask.shape)} does not match the input's (batch, time) "
             f"{tuple(x.shape[:2])} (input shape {tuple(x.shape)})."
         )
