@@ -28,7 +28,7 @@ from zoo.layers import LSTM, TimeDistributed
 
 def table(title: str, cases: dict, anchor: str, args, sync) -> dict[str, Spread]:
     clock = time.perf_counter if sync else time.process_time  # CPU time: less disturbed by other jobs
-    times = time_cases(cases, rounds=args.rounds, warmup=2, sync=sync, clock=clock)
+    times = time_cases(cases, rounds=args.rounds, warmup=2, sync=sync, clock=clock, inner=args.inner)
     print(f"\n{title}")
     print(f"{'case':44}{'ms, median (min-max)':>28}{f'ratio to {anchor}':>28}")
     for name, spread in times.items():
@@ -40,6 +40,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--rounds", type=int, default=9)
+    parser.add_argument("--inner", type=int, default=10,
+                        help="calls per timed sample: one ~10 ms call is at the mercy of a shared machine's noise")
     parser.add_argument("--threads", type=int, default=1, help="1: two threads on a shared 2-core machine stall")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
