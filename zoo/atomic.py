@@ -117,6 +117,7 @@ def atomic_open(
 ) -> Iterator[IO[Any]]:
     """``open(path, mode)`` for writing, made atomic: the file appears at ``path`` when the block ends."""
     if mode not in ("w", "wb"):
+        # invariant: zoo's own callers pass 'w' or 'wb'; another mode is a programming error, not an input
         raise ValueError(f"atomic_open writes a whole new file: mode 'w' or 'wb', got {mode!r}")
     if encoding is None and mode == "w":
         encoding = "utf-8"

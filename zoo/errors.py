@@ -24,7 +24,8 @@ class RegistrationError(ZooError):
 
 class ModelError(ZooError, ValueError):
     """A model could not be built, compiled, trained or saved as asked (``zoo.Model``, ``zoo.Sequential``,
-    symbolic tensors from ``zoo.Input``)."""
+    symbolic tensors from ``zoo.Input``), or is not one a function can work on as it stands (no category
+    names to decode with, no masked layers to prune, weights that do not fit it)."""
 
 
 class SavedModelError(ModelError):
@@ -58,9 +59,24 @@ class ArgumentError(ZooError, TypeError):
 
 class DataError(ZooError, ValueError):
     """Data that cannot mean what it was given as: logits to a loss told it gets probabilities, labels
-    outside the model's outputs, inputs and targets of different lengths."""
+    outside the model's outputs, inputs and targets of different lengths, a tensor of the wrong rank or
+    size for a layer, a file that does not hold what it was given as (a damaged or foreign checkpoint, a
+    malformed annotation row)."""
 
 
 class OptionError(ArgumentError, ValueError):
-    """A ``zoo.load`` option with a wrong value, or one the application does not support (its metadata's
+    """An option or argument with a wrong value (``Dropout(rate=1.5)``, ``precision="fp32"``, a ``zoo.load``
+    option), or one that does not apply here (an option the application does not support: its metadata's
     ``options`` says what it does)."""
+
+
+class MissingKeyError(ZooError, KeyError):
+    """A key asked for that is not there: a ``ModelCheckpoint`` file path field such as ``{val_auc}`` that
+    the logs do not hold. A ``KeyError`` whose ``str()`` is the plain message (not KeyError's quoted repr)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if len(self.args) == 1 else super().__str__()
+
+
+class NonFiniteLossError(ZooError, RuntimeError):
+    """Training stopped on a NaN or infinite loss (``TerminateOnNaN(raise_error=True)``)."""

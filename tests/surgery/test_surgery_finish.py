@@ -8,6 +8,8 @@ from zoo_surgery.finish import bake, report
 from zoo_surgery.layers import MaskedConv2d, MaskedLinear, masked_layers
 from zoo_surgery.models import lenet5, lenet_300_100
 
+import zoo
+
 
 def _prune_randomly(model, keep, seed=0):
     g = torch.Generator().manual_seed(seed)
@@ -97,13 +99,14 @@ def test_sparse_layout_choice_and_long_gaps():
 
 def test_sparse_rejects_damaged_files(tmp_path):
     data = sparse.encode({"w": torch.randn(10, 10)})
-    with pytest.raises(ValueError, match="magic"):
+    with pytest.raises(ValueError, match="magic") as info:
         sparse.decode(b"PK" + data[2:])
+    assert isinstance(info.value, zoo.DataError)  # the plugin reports it through zoo's public errors
     with pytest.raises(ValueError, match="truncated"):
         sparse.decode(data[:-5])
     with pytest.raises(ValueError, match="trailing"):
         sparse.decode(data + b"\0")
-    with pytest.raises(TypeError, match="not a tensor"):
+    with pytest.raises(zoo.ArgumentError, match="not a tensor"):
         sparse.encode({"w": [1.0]})
     path = tmp_path / "model.zspr"
     size = sparse.save({"w": torch.ones(3)}, path)

@@ -239,8 +239,10 @@ def test_model_checkpoint_batch_frequency_and_missing_key(tmp_path, mlp, data):
         verbose=0,
     )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["b1-3.pt", "b1-6.pt"]
-    with pytest.raises(KeyError, match="val_auc"):
+    with pytest.raises(KeyError, match="val_auc") as info:
         run(mlp, data, [ModelCheckpoint(tmp_path / "{val_auc}.pt")], epochs=1)
+    assert isinstance(info.value, zoo.MissingKeyError)  # a zoo.ZooError too
+    assert str(info.value).startswith("ModelCheckpoint filepath")  # the message, not KeyError's quoted repr
 
 
 # -- CSVLogger ------------------------------------------------------------------------------------------
@@ -305,7 +307,7 @@ def test_terminate_on_nan_stops_mid_epoch(data):
     )
     assert model.calls == 2 and math.isnan(h.history["loss"][0]) and len(h.history["loss"]) == 1
     model.calls = 0
-    with pytest.raises(RuntimeError, match="NaN or Inf loss"):
+    with pytest.raises(zoo.NonFiniteLossError, match="NaN or Inf loss.*Lower the learning rate") as info:
         zoo.fit(
             model,
             x,
@@ -316,6 +318,7 @@ def test_terminate_on_nan_stops_mid_epoch(data):
             callbacks=[TerminateOnNaN(raise_error=True)],
             verbose=0,
         )
+    assert isinstance(info.value, RuntimeError) and isinstance(info.value, zoo.ZooError)  # Keras' type still
 
 
 def test_learning_rate_scheduler_sets_and_logs(mlp, data):

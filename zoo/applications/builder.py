@@ -26,6 +26,7 @@ from zoo.applications.info import ModelInfo
 from zoo.applications.loading import WeightsFileError, load_state_dict, rename_legacy_keys, with_metadata
 from zoo.applications.local_weights import choose_preprocessing, file_sha256
 from zoo.applications.meta import empty_weights, meta_tensors
+from zoo.errors import ArgumentError, DataError, OptionError
 
 log = logging.getLogger("zoo.applications")
 
@@ -79,7 +80,7 @@ def build(
 
     builder = getattr(torchvision.models, arch)
     if chosen.path is not None and chosen.facts["categories"] is None and include_top and num_classes is None:
-        raise ValueError(
+        raise OptionError(
             f"{arch} weights {chosen.tag} hold only the convolutional features (their classifier is not "
             "trained): pass include_top=False, or num_classes=N for a new classifier."
         )
@@ -183,12 +184,12 @@ def _resolve_weights(arch: str, weights: Any, *, progress: bool | None, sha256: 
         filename = weights.url.rsplit("/", 1)[-1]
         tag = next((t for t, v in facts["weights"].items() if v["filename"] == filename), None)
         if tag is None:
-            raise ValueError(
+            raise OptionError(
                 f"{weights!r} are not weights of {arch}; its variants are {', '.join(facts['weights'])}."
             )
         weights = tag
     if not isinstance(weights, str):
-        raise TypeError(
+        raise ArgumentError(
             "weights must be 'imagenet', a variant tag, None, a file path or a URL, "
             f"got {type(weights).__name__}."
         )
@@ -210,7 +211,7 @@ def _resolve_weights(arch: str, weights: Any, *, progress: bool | None, sha256: 
             f"weights file {weights!r} does not exist; give the path of a saved state dict."
         )
     variants = ", ".join(facts["weights"])
-    raise ValueError(
+    raise OptionError(
         f"{arch} has no weights {weights!r}: use 'imagenet' (the recommended {facts['default_weights']}), "
         f"one of {variants}, None for random initialisation, a file path or a URL."
     )
@@ -404,16 +405,16 @@ def check_input_size(
     """Forward pre-hook: a too-small image fails here with a clear message, not deep inside a conv."""
     if not args or not isinstance(args[0], torch.Tensor) or args[0].ndim != 4:
         shape = tuple(args[0].shape) if args and isinstance(args[0], torch.Tensor) else None
-        raise ValueError(
+        raise DataError(
             f"{name} expects a batch of images shaped (N, C, H, W), got {shape or type(args[0]).__name__}."
         )
     h, w = args[0].shape[-2:]
     if fixed:
         if (h, w) != tuple(min_size):
-            raise ValueError(f"{name} takes {min_size[0]}x{min_size[1]} images only, got {h}x{w}; resize them first "
+            raise DataError(f"{name} takes {min_size[0]}x{min_size[1]} images only, got {h}x{w}; resize them first "
                              "(model.zoo.transforms() does).")  # fmt: skip
     elif h < min_size[0] or w < min_size[1]:
-        raise ValueError(
+        raise DataError(
             f"{name} needs images of at least {min_size[0]}x{min_size[1]} pixels, got {h}x{w}; resize them "
             "first (model.zoo.transforms() does)."
         )

@@ -14,6 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from zoo.errors import DataError, OptionError
+
 
 @dataclass(frozen=True)
 class Family:
@@ -80,6 +82,7 @@ def family(name: str) -> Family:
     try:
         return FAMILIES[name]
     except KeyError:
+        # invariant: families come from zoo's weights table, all of them in FAMILIES (tested)
         raise ValueError(
             f"zoo does not know how to cut torchvision family {name!r} into backbone and classifier; "
             "add it to zoo.applications.families.FAMILIES."
@@ -101,7 +104,7 @@ class FeatureExtractor(nn.Module):
     def __init__(self, model: nn.Module, family_name: str, pooling: str | None = None) -> None:
         super().__init__()
         if pooling not in (None, "avg", "max"):
-            raise ValueError(f"pooling must be None, 'avg' or 'max', got {pooling!r}.")
+            raise OptionError(f"pooling must be None, 'avg' or 'max', got {pooling!r}.")
         spec = family(family_name)
         self.family = family_name
         self.pooling = pooling
@@ -144,7 +147,7 @@ class FeatureExtractor(nn.Module):
         """ViT has no convolutional map: its patch tokens after the encoder, laid out on the patch grid."""
         n, _, h, w = x.shape
         if h != self.image_size or w != self.image_size:
-            raise ValueError(f"this ViT takes {self.image_size}x{self.image_size} images, got {h}x{w}.")
+            raise DataError(f"this ViT takes {self.image_size}x{self.image_size} images, got {h}x{w}.")
         x = self.conv_proj(x)  # (N, D, h/p, w/p)
         grid = x.shape[-2:]
         x = x.reshape(n, self.hidden_dim, -1).permute(0, 2, 1)
@@ -172,6 +175,7 @@ def replace_classifier(
         new = nn.Conv2d(old.in_channels, num_classes, old.kernel_size, old.stride, old.padding,
                         bias=old.bias is not None, **like)  # fmt: skip
     else:
+        # invariant: every FAMILIES classifier is an nn.Linear or an nn.Conv2d
         raise TypeError(f"cannot resize classifier {path!r} of type {type(old).__name__}.")
     dropped = [f"{path}.{key}" for key in old.state_dict()]
     parent_path, _, attr = path.rpartition(".")

@@ -16,6 +16,8 @@ import functools
 
 from torch import nn
 
+from zoo.errors import ArgumentError, OptionError
+
 
 def _stay_in_eval(module: nn.Module, mode: bool = True) -> nn.Module:
     """The frozen module's ``train``: whatever mode is asked for, the subtree stays in eval mode."""
@@ -36,7 +38,7 @@ def freeze(module: nn.Module) -> nn.Module:
     Returns the module, frozen in place. Undo with :func:`unfreeze`.
     """
     if not isinstance(module, nn.Module):
-        raise TypeError(f"freeze() expects a torch.nn.Module, got {type(module).__name__}.")
+        raise ArgumentError(f"freeze() expects a torch.nn.Module, got {type(module).__name__}.")
     _set_requires_grad(module, False)
     module.train = functools.partial(_stay_in_eval, module)  # type: ignore[method-assign]
     module.train()
@@ -50,7 +52,7 @@ def unfreeze(module: nn.Module) -> nn.Module:
     current (eval) mode until the next ``.train()`` call, as Keras keeps a layer's state until fit runs.
     """
     if not isinstance(module, nn.Module):
-        raise TypeError(f"unfreeze() expects a torch.nn.Module, got {type(module).__name__}.")
+        raise ArgumentError(f"unfreeze() expects a torch.nn.Module, got {type(module).__name__}.")
     for sub in module.modules():
         sub.__dict__.pop("train", None)
     _set_requires_grad(module, True)
@@ -72,7 +74,7 @@ def freeze_except(module: nn.Module, keep: nn.Module) -> None:
         return
     path = _path_to(module, keep)
     if path is None:
-        raise ValueError("freeze_except: `keep` is not a submodule of `module`.")
+        raise OptionError("freeze_except: `keep` is not a submodule of `module`.")
     node = module
     for step in path:
         for name, child in node.named_children():

@@ -12,6 +12,7 @@ from typing import Any
 import torch
 
 from zoo.applications import table
+from zoo.errors import ArgumentError, DataError, ModelError, OptionError
 
 
 @dataclass
@@ -67,7 +68,7 @@ class ModelInfo:
     def decode_predictions(self, preds: torch.Tensor, top: int = 5) -> list[list[tuple[int, str, float]]]:
         """:func:`decode_predictions` with this model's categories."""
         if self.categories is None:
-            raise ValueError(
+            raise ModelError(
                 f"{self.name} has no category names (random weights, a replaced head or a features-only "
                 "variant); pass categories=[...] to zoo.decode_predictions."
             )
@@ -81,7 +82,7 @@ def info_for(name_or_model: Any) -> ModelInfo:
     attached = getattr(name_or_model, "zoo", None)
     if isinstance(attached, ModelInfo):
         return attached
-    raise TypeError(
+    raise ArgumentError(
         f"expected an application name or a model returned by zoo.load, got {type(name_or_model).__name__}."
     )
 
@@ -93,14 +94,14 @@ def default_info(name: str, variant: str = "DEFAULT") -> ModelInfo:
     entry = get_registry().lookup("applications", name)
     arch_name = entry.meta.architecture or entry.name  # type: ignore[attr-defined]
     if entry.plugin != "applications" or arch_name not in table.architectures():
-        raise ValueError(
+        raise OptionError(
             f"{entry.qualified_name} comes from the {entry.plugin!r} plugin, whose weight facts zoo cannot read "
             "by name; pass the loaded model instead (its `model.zoo` carries categories and preprocessing)."
         )
     arch = table.architecture(arch_name)
     tag = table.find_variant(arch_name, variant)
     if tag is None:
-        raise ValueError(f"{entry.name} has no weights {variant!r}; it has {', '.join(arch['weights'])}.")
+        raise OptionError(f"{entry.name} has no weights {variant!r}; it has {', '.join(arch['weights'])}.")
     facts = arch["weights"][tag]
     return ModelInfo(
         name=entry.name,
@@ -123,19 +124,19 @@ def preprocess_input(x: torch.Tensor, name_or_model: Any = "resnet50") -> torch.
     Then ``(x - mean) / std`` per channel.
     """
     if not isinstance(x, torch.Tensor):
-        raise TypeError(f"preprocess_input expects a torch.Tensor, got {type(x).__name__}.")
+        raise ArgumentError(f"preprocess_input expects a torch.Tensor, got {type(x).__name__}.")
     if x.ndim not in (3, 4) or x.shape[-3] not in (1, 3):
         order = {3: "(2, 0, 1)", 4: "(0, 3, 1, 2)"}.get(x.ndim)
         hint = (
             f" It looks channels-last: use x.permute{order} (or img_to_array's default channels_first)."
             if order and x.shape[-1] in (1, 3) else ""
         )  # fmt: skip
-        raise ValueError(
+        raise DataError(
             f"preprocess_input expects (C, H, W) or (N, C, H, W) images, got shape {tuple(x.shape)}.{hint}"
         )
     p = info_for(name_or_model).preprocessing
     if x.dtype != torch.uint8 and not x.is_floating_point():
-        raise TypeError(f"preprocess_input expects uint8 or floating tensors, got {x.dtype}.")
+        raise ArgumentError(f"preprocess_input expects uint8 or floating tensors, got {x.dtype}.")
     from zoo.applications.transforms import to_unit_range
 
     x = to_unit_range(x, "preprocess_input")
@@ -159,17 +160,17 @@ def decode_predictions(
     if preds.ndim == 1:
         preds = preds.unsqueeze(0)
     if preds.ndim != 2:
-        raise ValueError(
+        raise DataError(
             f"decode_predictions expects (N, num_classes) scores, got shape {tuple(preds.shape)}."
         )
     names = _category_names(categories)
     if preds.shape[1] != len(names):
-        raise ValueError(
+        raise DataError(
             f"decode_predictions got {preds.shape[1]} scores per sample but {len(names)} category names; "
             "pass the categories that match the model's head (categories=...)."
         )
     if top < 1:
-        raise ValueError(f"top must be >= 1, got {top}.")
+        raise OptionError(f"top must be >= 1, got {top}.")
     probs = preds.detach().float()
     if not _are_probabilities(probs):
         probs = probs.softmax(dim=1)
@@ -192,11 +193,11 @@ def _category_names(categories: Any) -> list[str]:
     if isinstance(categories, str):
         names = default_info(categories).categories
         if names is None:
-            raise ValueError(f"{categories} has no category names; pass categories=[...].")
+            raise ModelError(f"{categories} has no category names; pass categories=[...].")
         return names
     if isinstance(categories, torch.nn.Module):
         names = info_for(categories).categories
         if names is None:
-            raise ValueError("this model has no category names (replaced head?); pass categories=[...].")
+            raise ModelError("this model has no category names (replaced head?); pass categories=[...].")
         return names
     return [str(c) for c in categories]

@@ -11,6 +11,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from zoo.errors import ArgumentError, OptionError
+
 PREPROCESSING_KEYS = ("resize", "crop", "mean", "std", "interpolation", "antialias", "crop_mode")
 
 
@@ -55,16 +57,16 @@ def choose_preprocessing(
     if isinstance(requested, str):
         found = variant(requested)
         if found is None:
-            raise ValueError(
+            raise OptionError(
                 f"{label} has no weights variant {requested!r} to take the preprocessing of; its variants: "
                 f"{', '.join(tags) or 'none'} (or pass a dict such as {{'resize': 256, 'crop': 224}})."
             )
         return requested, found
     if not isinstance(requested, Mapping):
-        raise TypeError(f"preprocessing must be a variant tag or a dict, got {type(requested).__name__}.")
+        raise ArgumentError(f"preprocessing must be a variant tag or a dict, got {type(requested).__name__}.")
     unknown = sorted(set(requested) - set(PREPROCESSING_KEYS))
     if unknown:
-        raise ValueError(f"unknown preprocessing keys {unknown}; known: {', '.join(PREPROCESSING_KEYS)}.")
+        raise OptionError(f"unknown preprocessing keys {unknown}; known: {', '.join(PREPROCESSING_KEYS)}.")
     merged = {**default, **dict(requested)}
     _check(merged)
     return None, json.loads(json.dumps(merged))  # a plain copy the caller may keep
@@ -75,10 +77,10 @@ def _check(p: dict[str, Any]) -> None:
         value = p.get(key)
         sizes = value if isinstance(value, (list, tuple)) else [value]
         if not sizes or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in sizes):
-            raise ValueError(f"preprocessing {key!r} must be a positive int (or [h, w]), got {value!r}.")
+            raise OptionError(f"preprocessing {key!r} must be a positive int (or [h, w]), got {value!r}.")
     for key in ("mean", "std"):
         value = p.get(key)
         if not isinstance(value, (list, tuple)) or not all(isinstance(v, (int, float)) for v in value):
-            raise ValueError(f"preprocessing {key!r} must be a list of numbers (one per channel), got {value!r}.")
+            raise OptionError(f"preprocessing {key!r} must be a list of numbers (one per channel), got {value!r}.")
     if not all(v > 0 for v in p["std"]):
-        raise ValueError(f"preprocessing 'std' must be positive, got {p['std']!r}.")
+        raise OptionError(f"preprocessing 'std' must be positive, got {p['std']!r}.")

@@ -28,6 +28,7 @@ def architecture(name: str) -> dict[str, Any]:
     try:
         return architectures()[name]
     except KeyError:
+        # invariant: callers pass the architecture of a registered entry, which comes from this table
         raise KeyError(f"no architecture {name!r} in zoo's weights table") from None
 
 

@@ -92,12 +92,14 @@ def _cut(path: Path, record: dict[str, Any]) -> tuple[dict[str, torch.Tensor], d
     if metadata is not None and not (
         isinstance(metadata, dict) and all(isinstance(v, dict) for v in metadata.values())
     ):
+        # invariant: caught by load(), which then ignores the record and the file is read in full
         raise TypeError("metadata is not a dict of dicts")
     data = record.get("aligned")
     if data is not None:  # the ranges are in the aligned copy, which must be the one recorded
         path = aligned_path(path)
         stat = os.stat(path)
         if [data.get("size"), data.get("mtime_ns")] != [stat.st_size, stat.st_mtime_ns]:
+            # invariant: caught by load(), as above
             raise ValueError("the aligned copy is not the one recorded")
         size = stat.st_size
     whole = torch.UntypedStorage.from_file(os.fspath(path), False, size)  # private: copy-on-write
@@ -107,6 +109,7 @@ def _cut(path: Path, record: dict[str, Any]) -> tuple[dict[str, torch.Tensor], d
         dtype = _DTYPES[dtype_name]
         numbers = [*shape, *stride, offset, start, nbytes]
         if not all(type(n) is int for n in numbers) or start < 0 or nbytes < 0 or start + nbytes > size:
+            # invariant: caught by load(), as above
             raise ValueError(f"{name}: byte range {start}+{nbytes} is not inside the file")
         storage = storages.get(start)
         if storage is None:

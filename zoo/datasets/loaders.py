@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from zoo.datasets import archives, cache, formats, local, sources, text
-from zoo.errors import ZooError
+from zoo.errors import ArgumentError, OptionError, ZooError
 
 Split = tuple[Any, Any]
 Transform = Callable[[Any], Any] | None
@@ -33,7 +33,7 @@ def _finish(
 ) -> tuple[Any, Any]:
     if not as_dataset:
         if transform is not None or target_transform is not None:
-            raise TypeError("transform and target_transform apply to datasets: pass as_dataset=True as well.")
+            raise ArgumentError("transform and target_transform apply to datasets: pass as_dataset=True as well.")
         return train, test
     from zoo.datasets.torchdata import SequenceDataset, TensorPairDataset
 
@@ -180,7 +180,7 @@ def cifar100(
 ) -> tuple[Any, Any]:  # fmt: skip
     """CIFAR-100: x ``(N, 3, 32, 32)`` uint8, y ``(N,)`` int64 fine (0-99) or coarse (0-19) labels."""
     if label_mode not in ("fine", "coarse"):
-        raise ValueError(f'label_mode must be one of "fine", "coarse". Received: label_mode={label_mode!r}.')
+        raise OptionError(f'label_mode must be one of "fine", "coarse". Received: label_mode={label_mode!r}.')
     column = 0 if label_mode == "coarse" else 1  # a binary record holds <coarse><fine><pixels>
     return _finish(*_cifar("cifar100", column, progress), as_dataset, transform, target_transform)
 

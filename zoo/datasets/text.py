@@ -15,6 +15,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from zoo.errors import OptionError
+
 Seqs = list[list[int]]
 
 
@@ -46,10 +48,10 @@ def restrict_vocabulary(xs: Seqs, num_words: int | None, skip_top: int, oov_char
 def check_options(num_words: int | None, skip_top: int, maxlen: int | None, index_from: int) -> None:
     for name, value in (("num_words", num_words), ("maxlen", maxlen)):
         if value is not None and (not isinstance(value, int) or value < 0):
-            raise ValueError(f"{name} must be a non-negative int or None, got {value!r}.")
+            raise OptionError(f"{name} must be a non-negative int or None, got {value!r}.")
     for name, value in (("skip_top", skip_top), ("index_from", index_from)):
         if not isinstance(value, int) or value < 0:
-            raise ValueError(f"{name} must be a non-negative int, got {value!r}.")
+            raise OptionError(f"{name} must be a non-negative int, got {value!r}.")
 
 
 def imdb(
@@ -72,7 +74,7 @@ def imdb(
         train, labels_train = remove_long(maxlen, train, labels_train)
         test, labels_test = remove_long(maxlen, test, labels_test)
         if not train or not test:
-            raise ValueError(
+            raise OptionError(
                 f"After filtering for sequences shorter than maxlen={maxlen}, no sequence was kept. "
                 "Increase maxlen."
             )
@@ -111,4 +113,4 @@ def check_split(test_split: float, *, upper_inclusive: bool = False) -> None:
     ok = 0 <= test_split <= 1 if upper_inclusive else 0 <= test_split < 1
     if isinstance(test_split, bool) or not isinstance(test_split, (int, float)) or not ok:
         bound = "]" if upper_inclusive else ")"
-        raise ValueError(f"test_split must be a fraction in [0, 1{bound}, got {test_split!r}.")
+        raise OptionError(f"test_split must be a fraction in [0, 1{bound}, got {test_split!r}.")

@@ -12,6 +12,8 @@ from typing import Any
 import torch
 from torch.utils.data import Dataset
 
+from zoo.errors import DataError
+
 
 class TensorPairDataset(Dataset):
     """``(transform(x[i]), target_transform(y[i]))`` over two tensors of equal length."""
@@ -24,7 +26,7 @@ class TensorPairDataset(Dataset):
         target_transform: Callable[[Any], Any] | None = None,
     ) -> None:
         if len(x) != len(y):
-            raise ValueError(f"x has {len(x)} items but y has {len(y)}.")
+            raise DataError(f"x has {len(x)} items but y has {len(y)}.")
         self.x, self.y = x, y
         self.transform, self.target_transform = transform, target_transform
 
@@ -53,7 +55,7 @@ class SequenceDataset(TensorPairDataset):
         target_transform: Callable[[Any], Any] | None = None,
     ) -> None:
         if len(sequences) != len(y):
-            raise ValueError(f"{len(sequences)} sequences but {len(y)} labels.")
+            raise DataError(f"{len(sequences)} sequences but {len(y)} labels.")
         self.x, self.y = sequences, y
         self.transform, self.target_transform = transform, target_transform
 

@@ -14,6 +14,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from zoo.errors import ArgumentError, DataError, OptionError
 from zoo.metadata import ApplicationMeta
 
 #: Per-sample shape assumed for an image model that says nothing about its input.
@@ -21,12 +22,12 @@ IMAGE_SHAPE = (3, 224, 224)
 
 
 def as_tuple(example: Any) -> tuple[torch.Tensor, ...]:
-    """``example_input`` as a tuple of tensors, or a TypeError saying what is accepted."""
+    """``example_input`` as a tuple of tensors, or a ``zoo.ArgumentError`` (a TypeError) saying what is accepted."""
     if isinstance(example, torch.Tensor):
         return (example,)
     if isinstance(example, (tuple, list)) and example and all(isinstance(t, torch.Tensor) for t in example):
         return tuple(example)
-    raise TypeError(
+    raise ArgumentError(
         "example_input must be a tensor or a tuple of tensors (one per forward argument, batch axis first), "
         f"got {_describe(example)}. To give only a shape, use input_shape=(3, 224, 224)."
     )
@@ -39,7 +40,7 @@ def from_shapes(shapes: Sequence[int] | Sequence[Sequence[int]], batch: int = 2)
     if not shapes or not all(
         isinstance(s, (tuple, list)) and all(isinstance(d, int) and d > 0 for d in s) for s in shapes
     ):
-        raise ValueError(
+        raise OptionError(
             f"input_shape must be a per-sample shape such as (3, 224, 224), or a list of them for a model "
             f"with several inputs; got {shapes!r}."
         )
@@ -68,7 +69,7 @@ def default_example(model: nn.Module, meta: ApplicationMeta | None) -> tuple[tor
             return from_shapes(tuple(shape))
     if isinstance(first, nn.Conv2d):
         return from_shapes((channels, *IMAGE_SHAPE[1:]))
-    raise TypeError(
+    raise ArgumentError(
         f"cannot tell what input {type(model).__name__} takes: pass example_input=torch.randn(1, ...) (a tuple "
         "of tensors for several inputs), input_shape=(...) (one sample, without the batch axis), or give the "
         "model an example_inputs(batch_size) method."
@@ -80,13 +81,13 @@ def for_tracing(inputs: tuple[torch.Tensor, ...], dynamic_batch: bool) -> tuple[
     if not dynamic_batch:
         return inputs
     if any(t.dim() == 0 for t in inputs):
-        raise ValueError(
+        raise DataError(
             "a dynamic batch axis needs every input to have a batch axis (dimension 0), but an example input "
             "is a 0-dim tensor; pass dynamic_batch=False to export with fixed shapes."
         )
     sizes = {t.shape[0] for t in inputs}
     if len(sizes) > 1:
-        raise ValueError(
+        raise DataError(
             f"the example inputs have different batch sizes {sorted(sizes)}; give every input the same batch "
             "size, or pass dynamic_batch=False."
         )
@@ -121,7 +122,7 @@ def random_batch(
             low, high = (int(t.min()), int(t.max())) if t.numel() else (0, 0)
             x = torch.randint(low, high + 1, shape, generator=generator, dtype=t.dtype)
         else:
-            raise TypeError(f"cannot make random check inputs of dtype {t.dtype}; pass check=False.")
+            raise ArgumentError(f"cannot make random check inputs of dtype {t.dtype}; pass check=False.")
         out.append(x.to(t.device))
     return tuple(out)
 
@@ -134,7 +135,7 @@ def names(
     if given is not None:
         given = (given,) if isinstance(given, str) else tuple(given)
         if len(given) != count or len(set(given)) != count:
-            raise ValueError(
+            raise OptionError(
                 f"{kind}_names must be {count} distinct names, one per {kind}; got {list(given)}."
             )
         return given

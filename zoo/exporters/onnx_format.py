@@ -13,6 +13,7 @@ from typing import Any
 
 import torch
 
+from zoo.errors import ArgumentError
 from zoo.exporters.base import Exporter, Signature
 from zoo.exporters.inputs import dynamic_shapes
 
@@ -38,10 +39,10 @@ class OnnxExporter(Exporter):
         providers: Sequence[str] = ("CPUExecutionProvider",),
     ) -> None:
         if opset_version is not None and (isinstance(opset_version, bool) or not isinstance(opset_version, int)):
-            raise TypeError(f"opset_version must be an ONNX opset number such as 18, got {opset_version!r}.")
+            raise ArgumentError(f"opset_version must be an ONNX opset number such as 18, got {opset_version!r}.")
         for label, flag in (("optimize", optimize), ("external_data", external_data)):
             if flag is not None and not isinstance(flag, bool):
-                raise TypeError(f"{label} must be true or false, got {flag!r}.")
+                raise ArgumentError(f"{label} must be true or false, got {flag!r}.")
         self.opset_version = opset_version
         self.optimize = optimize
         self.external_data = external_data

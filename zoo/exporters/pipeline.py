@@ -19,7 +19,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from zoo.errors import ZooError
+from zoo.errors import ArgumentError, OptionError, ZooError
 from zoo.exporters import inputs as _inputs
 from zoo.exporters.base import Exporter, Signature
 from zoo.exporters.check import flat_outputs, verify
@@ -33,7 +33,7 @@ def _check_tolerances(**values: float | None) -> None:
     for label, value in values.items():
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0
                                   or value == float("inf")):  # fmt: skip
-            raise ValueError(f"{label} must be a finite number >= 0 (a tolerance), got {value!r}.")
+            raise OptionError(f"{label} must be a finite number >= 0 (a tolerance), got {value!r}.")
 
 
 def run_export(
@@ -59,18 +59,20 @@ def run_export(
     try:
         exporter: Exporter = entry(**options)
     except TypeError as exc:
-        raise TypeError(
+        if isinstance(exc, ValueError):  # an OptionError (a bad value): it names the option already
+            raise
+        raise ArgumentError(
             f"bad option for the {fmt} exporter ({', '.join(options) or 'none given'}): {exc}"
         ) from exc
     _check_tolerances(atol=atol, rtol=rtol)
     exporter.check_requirements()  # before the (slow) model build
     if check and (len(batch_sizes) == 0 or not all(isinstance(b, int) and b > 0 for b in batch_sizes)):
-        raise ValueError(f"batch_sizes must be positive integers, got {list(batch_sizes)!r}.")
+        raise OptionError(f"batch_sizes must be positive integers, got {list(batch_sizes)!r}.")
 
     label, module, meta = _resolve_model(model, load_kwargs)
     target = _target_path(path, label, getattr(exporter, "suffix", ""))
     if example_input is not None and input_shape is not None:
-        raise TypeError("give example_input or input_shape, not both.")
+        raise ArgumentError("give example_input or input_shape, not both.")
     if example_input is not None:
         example = _inputs.as_tuple(example_input)
     else:
@@ -189,12 +191,12 @@ def _resolve_model(
         return entry.name, built, entry.meta
     if isinstance(model, nn.Module):
         if load_kwargs:
-            raise TypeError(
+            raise ArgumentError(
                 "load_kwargs only apply when the model is given by name, e.g. zoo.export('resnet50', ...)."
             )
         name = getattr(getattr(model, "zoo", None), "name", None)  # attached by zoo.load
         return name if isinstance(name, str) else type(model).__name__, model, None
-    raise TypeError(
+    raise ArgumentError(
         f"model must be a torch.nn.Module or a registered model name, got {type(model).__name__}."
     )
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import torch
 
+from zoo.errors import OptionError
 from zoo.exporters.base import Exporter, Signature
 from zoo.exporters.inputs import dynamic_shapes
 
@@ -55,7 +56,7 @@ class TorchScriptExporter(Exporter):
 
     def __init__(self, *, method: str = "trace") -> None:
         if method not in ("trace", "script"):
-            raise ValueError(f"method must be 'trace' or 'script', got {method!r}.")
+            raise OptionError(f"method must be 'trace' or 'script', got {method!r}.")
         self.method = method
 
     def save(

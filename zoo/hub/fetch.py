@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from zoo._version import DISTRIBUTION, __version__
-from zoo.errors import DownloadError, IntegrityError, OfflineError
+from zoo.errors import DownloadError, IntegrityError, OfflineError, OptionError
 from zoo.hub import hashes, hf
 from zoo.hub.config import Settings, torch_hub_checkpoints
 from zoo.hub.hashes import Digest
@@ -53,7 +53,7 @@ def cached_path(
     url_list = _url_list(urls) if urls is not None else []
     if filename is None:
         if not url_list:
-            raise ValueError("cached_path needs a URL or a filename.")
+            raise OptionError("cached_path needs a URL or a filename.")
         filename = filename_from_url(url_list[0])
     expected = _expected(sha256, known_hash, url_list, name_hash and Settings.from_env().name_hash)
     hit = Store(cache_dir()).find(
@@ -103,7 +103,7 @@ def fetch(
     expected = _expected(sha256, known_hash, url_list, name_hash and settings.name_hash)
     name = check_filename(filename) if filename is not None else filename_from_url(url_list[0])
     if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 0):
-        raise ValueError(f"size must be a byte count (int >= 0) or None, got {size!r}.")
+        raise OptionError(f"size must be a byte count (int >= 0) or None, got {size!r}.")
     store = Store(settings.home)
     lookup_urls = None if expected is not None else url_list
 
@@ -168,7 +168,7 @@ def fetch_spec(spec: dict, *, entry: str | None = None, progress: bool | None = 
     (specs of *other* files with the same content, e.g. timm's ``pytorch_model.bin`` beside its
     ``model.safetensors``, tried in order when this one cannot be had; the first error is raised)."""
     if not isinstance(spec, dict) or not spec.get("url"):
-        raise ValueError(f"a file spec needs at least a 'url'; got {spec!r}.")
+        raise OptionError(f"a file spec needs at least a 'url'; got {spec!r}.")
     first: DownloadError | None = None
     for one in (spec, *(spec.get("alternates") or ())):
         try:
@@ -230,7 +230,7 @@ def _hub_source(
 def _url_list(urls: str | Sequence[str]) -> list[str]:
     url_list = [urls] if isinstance(urls, str) else list(urls)
     if not url_list or not all(isinstance(u, str) and u.strip() for u in url_list):
-        raise ValueError(f"expected a URL or a non-empty list of URLs, got {urls!r}.")
+        raise OptionError(f"expected a URL or a non-empty list of URLs, got {urls!r}.")
     return [u.strip() for u in url_list]
 
 

@@ -14,6 +14,8 @@ import re
 import threading
 from dataclasses import dataclass, field
 
+from zoo.errors import ArgumentError, OptionError
+
 MIN_PREFIX = 8
 #: Algorithm -> digest length in hex digits.
 ALGORITHMS = {"sha256": 64, "sha1": 40, "md5": 32}
@@ -57,19 +59,19 @@ def parse(value: str | None, *, argument: str = "hash") -> Digest | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise TypeError(f"{argument} must be a hex string such as 'sha256:<hex>', got {type(value).__name__}.")
+        raise ArgumentError(f"{argument} must be a hex string such as 'sha256:<hex>', got {type(value).__name__}.")
     text = value.strip().lower()
     algorithm, sep, digits = text.partition(":")
     if not sep:
         algorithm, digits = "sha256", text
     if algorithm not in ALGORITHMS:
-        raise ValueError(
+        raise OptionError(
             f"{argument}={value!r}: unknown hash algorithm {algorithm!r}; use one of "
             f"{', '.join(f'{a}:<hex>' for a in ALGORITHMS)} (bare hex means sha256)."
         )
     length = ALGORITHMS[algorithm]
     if not _HEX.match(digits) or not MIN_PREFIX <= len(digits) <= length:
-        raise ValueError(
+        raise OptionError(
             f"{argument}={value!r} is not a {algorithm} hex digest: give the {length} hex digits, or a prefix "
             f"of at least {MIN_PREFIX} (as in torchvision file names such as resnet50-11ad3fa6.pth)."
         )
@@ -79,11 +81,11 @@ def parse(value: str | None, *, argument: str = "hash") -> Digest | None:
 def expected(sha256: str | None, known_hash: str | None) -> Digest | None:
     """The one expected hash of a call that may name it as ``sha256=`` or ``known_hash=``."""
     if sha256 is not None and known_hash is not None:
-        raise ValueError("give the expected hash once: sha256=... or known_hash=..., not both.")
+        raise OptionError("give the expected hash once: sha256=... or known_hash=..., not both.")
     if sha256 is not None:
         digest = parse(sha256, argument="sha256")
         if digest.algorithm != "sha256":
-            raise ValueError(f"sha256={sha256!r} names {digest.algorithm}; pass it as known_hash={sha256!r}.")
+            raise OptionError(f"sha256={sha256!r} names {digest.algorithm}; pass it as known_hash={sha256!r}.")
         return digest
     return parse(known_hash, argument="known_hash")
 
@@ -121,6 +123,7 @@ class Hasher:
         if algorithm == "sha256":
             return self.sha256
         if self._extra is None or self.algorithm != algorithm:
+            # invariant: fetch asks only for the algorithm the Hasher was built for (the expected digest's)
             raise ValueError(f"this hasher does not compute {algorithm}")
         return self._extra.hexdigest()
 

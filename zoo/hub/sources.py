@@ -15,7 +15,7 @@ import re
 from collections.abc import Sequence
 from urllib.parse import quote, urlsplit
 
-from zoo.errors import ZooError
+from zoo.errors import OptionError, ZooError
 
 _SPLIT = re.compile(r"[\s,]+")
 _URL = re.compile(r"^(https?|file)://", re.IGNORECASE)
@@ -65,6 +65,7 @@ def _url_list(result: object) -> list[str]:
     """What a ``zoo_download_mirrors`` implementation returned, as URLs: a string or a sequence of them."""
     items = [result] if isinstance(result, str) else result
     if not isinstance(items, (list, tuple)) or not all(isinstance(u, str) for u in items):
+        # invariant: never escapes: call_each reports it as a PluginWarning (a PluginError in strict mode)
         raise TypeError(f"it returned {result!r}; return a list of URL strings")
     return list(items)
 
@@ -82,7 +83,7 @@ def all_sources(
     """
     for url in urls:
         if scheme(url) not in ("http", "https", "file"):
-            raise ValueError(
+            raise OptionError(
                 f"cannot download {url!r}: only http://, https:// and file:// URLs are supported."
             )
     secure = any(scheme(u) == "https" for u in urls)

@@ -29,7 +29,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from zoo.atomic import fsync_dir, host_tag, temp_name, temp_owner, write_json_atomic, write_text_atomic
-from zoo.errors import IntegrityError, ZooError
+from zoo.errors import IntegrityError, OptionError, ZooError
 from zoo.hub.hashes import MIN_PREFIX, Digest, hash_file
 
 CACHEDIR_TAG = (
@@ -47,7 +47,7 @@ DERIVED_KINDS = {"tensors": "json", "aligned": "bin"}
 def filename_from_url(url: str) -> str:
     name = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
     if not name:
-        raise ValueError(f"cannot tell a file name from {url!r}; pass filename=...")
+        raise OptionError(f"cannot tell a file name from {url!r}; pass filename=...")
     return check_filename(name)
 
 
@@ -60,7 +60,7 @@ def check_filename(name: str) -> str:
         or any(c in name for c in "/\\\0")
         or len(name) > 200
     ):
-        raise ValueError(
+        raise OptionError(
             f"filename {name!r} cannot be a cache name: use a plain file name (no path separators, "
             "not starting with '.', at most 200 characters)."
         )
@@ -107,6 +107,7 @@ def derived_record(path: Path, kind: str) -> Path:
     (``.<name>.json``), whatever the names. Removed with the name; ``zoo cache prune`` keeps it meanwhile.
     """
     if kind not in DERIVED_KINDS:
+        # invariant: every caller passes one of DERIVED_KINDS (zoo's own constants)
         raise ValueError(f"unknown derived record kind {kind!r}; known: {', '.join(DERIVED_KINDS)}")
     return path.with_name(f"..{path.name}.{kind}.{DERIVED_KINDS[kind]}")
 

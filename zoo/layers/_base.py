@@ -20,7 +20,7 @@ from torch import nn
 from torch.nn.modules.lazy import LazyModuleMixin
 from torch.nn.parameter import UninitializedParameter
 
-from zoo.errors import DataError
+from zoo.errors import ArgumentError, DataError, OptionError
 from zoo.layers._keras import Layer
 from zoo.layers._tracing import is_tracing
 
@@ -81,14 +81,15 @@ def _name(layer: nn.Module | str) -> str:
 
 
 def check_rank(layer: nn.Module | str, x: Any, ranks: int | Sequence[int], what: str = "") -> None:
-    """Raise a ValueError naming the layer, the ranks it takes and the shape it got."""
+    """Raise a ``zoo.DataError`` (a ValueError) naming the layer, the ranks it takes and the shape it got;
+    a non-tensor is a ``zoo.ArgumentError`` (a TypeError)."""
     if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{_name(layer)} expects a tensor, got {type(x).__name__}.")
+        raise ArgumentError(f"{_name(layer)} expects a tensor, got {type(x).__name__}.")
     ranks = (ranks,) if isinstance(ranks, int) else tuple(ranks)
     if x.ndim not in ranks:
         wanted = " or ".join(str(r) for r in ranks)
         hint = f" {what}" if what else ""
-        raise ValueError(
+        raise DataError(
             f"{_name(layer)} expects a {wanted}-D input{hint}, got shape {tuple(x.shape)} ({x.ndim}-D)."
         )
 
@@ -107,7 +108,7 @@ def tuple_n(value: int | Sequence[int], n: int, what: str) -> tuple[int, ...]:
         return (value,) * n
     value = tuple(int(v) for v in value)
     if len(value) != n:
-        raise ValueError(f"{what} must be an int or {n} ints, got {value!r}.")
+        raise OptionError(f"{what} must be an int or {n} ints, got {value!r}.")
     return value
 
 
@@ -123,7 +124,7 @@ def get_activation(activation: str | Callable[[torch.Tensor], torch.Tensor] | No
     if callable(activation):
         return activation
     if not isinstance(activation, str):
-        raise TypeError(
+        raise ArgumentError(
             f"activation must be a registered name or a callable, got {type(activation).__name__}."
         )
     if activation.strip().lower() in ("linear", "identity", "none"):

@@ -8,6 +8,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from zoo.errors import DataError, OptionError
 from zoo.layers._base import LazyLayer, get_mask, with_mask
 from zoo.layers._keras import Layer, Weight
 
@@ -80,7 +81,7 @@ class ReLU(_Pointwise):
     ) -> None:
         super().__init__()
         if max_value is not None and max_value < 0:
-            raise ValueError(f"ReLU: max_value must be >= 0, got {max_value}.")
+            raise OptionError(f"ReLU: max_value must be >= 0, got {max_value}.")
         self.max_value, self.negative_slope, self.threshold = max_value, negative_slope, threshold
 
     def fn(self, x: torch.Tensor) -> torch.Tensor:
@@ -115,7 +116,7 @@ class PReLU(LazyLayer):
         try:
             torch.broadcast_shapes(self.alpha.shape, x.shape[1:])
         except RuntimeError:
-            raise ValueError(
+            raise DataError(
                 f"PReLU was built for inputs (batch, {', '.join(map(str, self.alpha.shape))}), got {tuple(x.shape)}."
             ) from None
         return with_mask(torch.where(x >= 0, x, self.alpha * x), get_mask(x))

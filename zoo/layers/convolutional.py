@@ -16,6 +16,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from zoo.errors import DataError, OptionError
 from zoo.layers._base import (
     LazyLayer,
     activation_repr,
@@ -61,7 +62,7 @@ def pad_input(
 def _check_padding(layer: str, padding: str, allowed: Sequence[str] = ("valid", "same")) -> str:
     padding = padding.lower()
     if padding not in allowed:
-        raise ValueError(f"{layer}: padding must be one of {tuple(allowed)}, got {padding!r}.")
+        raise OptionError(f"{layer}: padding must be one of {tuple(allowed)}, got {padding!r}.")
     return padding
 
 
@@ -110,7 +111,7 @@ class _Conv(Layer):
         x = float_input(x)
         expected = getattr(self.conv, "in_channels", 0)
         if expected and x.shape[1] != expected:
-            raise ValueError(
+            raise DataError(
                 f"{type(self).__name__}({self.filters}) was built for {expected} input channels (axis 1), got "
                 f"input shape {tuple(x.shape)}; zoo layers are channels-first."
             )
@@ -192,7 +193,7 @@ class DepthwiseConv2D(LazyLayer):
         check_rank(self, x, 4, "(batch, channels, height, width)")
         channels = self.weight.shape[0] // self.depth_multiplier
         if x.shape[1] != channels:
-            raise ValueError(
+            raise DataError(
                 f"DepthwiseConv2D was built for {channels} input channels, got input shape {tuple(x.shape)}."
             )
         x = pad_input(x, self.padding, self.kernel_size, self.strides, self.dilation_rate)
@@ -291,7 +292,7 @@ class Conv2DTranspose(LazyLayer):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_rank(self, x, 4, "(batch, channels, height, width)")
         if x.shape[1] != self.weight.shape[0]:
-            raise ValueError(
+            raise DataError(
                 f"Conv2DTranspose({self.filters}) was built for {self.weight.shape[0]} input channels, got "
                 f"input shape {tuple(x.shape)}."
             )
@@ -327,7 +328,7 @@ def _pairs(value: int | Sequence, what: str) -> tuple[tuple[int, int], tuple[int
     if len(value) == 2 and all(len(tuple(v)) == 2 for v in value):
         (t, b), (left, r) = value
         return (int(t), int(b)), (int(left), int(r))
-    raise ValueError(f"{what} must be an int, (rows, cols) or ((top, bottom), (left, right)); got {value!r}.")
+    raise OptionError(f"{what} must be an int, (rows, cols) or ((top, bottom), (left, right)); got {value!r}.")
 
 
 class ZeroPadding2D(Layer):
@@ -362,7 +363,7 @@ class Cropping2D(Layer):
         (t, b), (left, r) = self.cropping
         h, w = x.shape[2:]
         if t + b >= h or left + r >= w:
-            raise ValueError(f"Cropping2D{self.cropping} crops away all of input shape {tuple(x.shape)}.")
+            raise DataError(f"Cropping2D{self.cropping} crops away all of input shape {tuple(x.shape)}.")
         return x[:, :, t : h - b, left : w - r]
 
     def extra_repr(self) -> str:
@@ -378,7 +379,7 @@ class UpSampling2D(Layer):
         super().__init__()
         self.size = tuple_n(size, 2, "UpSampling2D size")
         if interpolation not in ("nearest", "bilinear", "bicubic"):
-            raise ValueError(
+            raise OptionError(
                 f"UpSampling2D: interpolation must be nearest, bilinear or bicubic, got {interpolation!r}."
             )
         self.interpolation = interpolation

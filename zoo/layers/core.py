@@ -9,6 +9,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from zoo.errors import ArgumentError, DataError, OptionError
 from zoo.layers._base import activation_repr, check_rank, float_input, get_activation, get_mask, with_mask
 from zoo.layers._keras import Layer, Weight
 from zoo.layers._tracing import is_tracing
@@ -36,7 +37,7 @@ class Dense(Layer):
     ) -> None:
         super().__init__()
         if not isinstance(units, int) or units <= 0:
-            raise ValueError(f"Dense: units must be a positive int, got {units!r}.")
+            raise OptionError(f"Dense: units must be a positive int, got {units!r}.")
         self.units = units
         self.linear = (
             nn.Linear(input_dim, units, bias=use_bias) if input_dim else nn.LazyLinear(units, bias=use_bias)
@@ -48,7 +49,7 @@ class Dense(Layer):
         mask, x = get_mask(x), float_input(x)
         in_features = getattr(self.linear, "in_features", 0)
         if in_features and x.shape[-1] != in_features:
-            raise ValueError(
+            raise DataError(
                 f"Dense({self.units}) was built for {in_features} input features, got input shape "
                 f"{tuple(x.shape)} (last axis {x.shape[-1]})."
             )
@@ -84,7 +85,7 @@ class Dropout(Layer):
     def __init__(self, rate: float, noise_shape: Sequence[int | None] | None = None) -> None:
         super().__init__()
         if not 0.0 <= rate < 1.0:
-            raise ValueError(f"Dropout: rate must be in [0, 1), got {rate!r}.")
+            raise OptionError(f"Dropout: rate must be in [0, 1), got {rate!r}.")
         self.rate = float(rate)
         self.noise_shape = None if noise_shape is None else tuple(noise_shape)
 
@@ -95,7 +96,7 @@ class Dropout(Layer):
             y = F.dropout(x, self.rate, True)
         else:
             if len(self.noise_shape) != x.ndim:
-                raise ValueError(
+                raise DataError(
                     f"Dropout: noise_shape {self.noise_shape} has {len(self.noise_shape)} axes, "
                     f"input shape {tuple(x.shape)} has {x.ndim}."
                 )
@@ -127,7 +128,7 @@ class Reshape(Layer):
         try:
             return x.reshape(x.shape[0], *self.target_shape)
         except RuntimeError:
-            raise ValueError(
+            raise DataError(
                 f"Reshape{self.target_shape}: cannot reshape input of shape {tuple(x.shape)} "
                 f"({x[0].numel()} values per sample) to (batch, {', '.join(map(str, self.target_shape))})."
             ) from None
@@ -143,7 +144,7 @@ class Permute(Layer):
         super().__init__()
         self.dims = tuple(int(d) for d in dims)
         if sorted(self.dims) != list(range(1, len(self.dims) + 1)):
-            raise ValueError(f"Permute: dims must be a permutation of 1..{len(self.dims)}, got {self.dims}.")
+            raise OptionError(f"Permute: dims must be a permutation of 1..{len(self.dims)}, got {self.dims}.")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_rank(self, x, len(self.dims) + 1, f"for dims={self.dims}")
@@ -174,7 +175,7 @@ class Lambda(Layer):
     def __init__(self, function: Callable[..., torch.Tensor]) -> None:
         super().__init__()
         if not callable(function):
-            raise TypeError(f"Lambda expects a callable, got {type(function).__name__}.")
+            raise ArgumentError(f"Lambda expects a callable, got {type(function).__name__}.")
         self.function = function
 
     def forward(self, *inputs: torch.Tensor, **kwargs) -> torch.Tensor:
@@ -229,13 +230,13 @@ class Embedding(Layer):
         if not isinstance(ids, torch.Tensor):
             ids = torch.as_tensor(ids)
         if ids.is_floating_point() or ids.is_complex() or ids.dtype == torch.bool:
-            raise TypeError(
+            raise ArgumentError(
                 f"Embedding expects integer ids, got a {ids.dtype} tensor of shape {tuple(ids.shape)}; "
                 "convert with ids.long()."
             )
         # Reading values is eager-only: a trace cannot follow it (the export ran eagerly first, checked).
         if not is_tracing() and ids.numel() and (int(ids.min()) < 0 or int(ids.max()) >= self.input_dim):
-            raise ValueError(
+            raise DataError(
                 f"Embedding({self.input_dim}, {self.output_dim}): ids must lie in [0, {self.input_dim}), got "
                 f"values in [{int(ids.min())}, {int(ids.max())}] (input shape {tuple(ids.shape)}); "
                 "input_dim must be the vocabulary size + 1 when 0 is padding."

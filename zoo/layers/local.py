@@ -13,6 +13,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from zoo.errors import DataError
 from zoo.layers._base import LazyLayer, activation_repr, check_rank, get_activation, tuple_n
 from zoo.layers._keras import Weight
 from zoo.layers.convolutional import _check_padding
@@ -47,7 +48,7 @@ class _LocallyConnected(LazyLayer):
             (s - k) // st + 1 for s, k, st in zip(x.shape[2:], self.kernel_size, self.strides, strict=True)
         )
         if any(o <= 0 for o in out):
-            raise ValueError(
+            raise DataError(
                 f"{type(self).__name__}: kernel {self.kernel_size} is larger than input shape {tuple(x.shape)}."
             )
         return out
@@ -71,7 +72,7 @@ class _LocallyConnected(LazyLayer):
         out = self._out_spatial(x)
         positions, patch, _ = self.weight.shape
         if math.prod(out) != positions or x.shape[1] * math.prod(self.kernel_size) != patch:
-            raise ValueError(
+            raise DataError(
                 f"{type(self).__name__}({self.filters}) was built for {patch // math.prod(self.kernel_size)} "
                 f"channels and {positions} output positions, got input shape {tuple(x.shape)} "
                 f"({x.shape[1]} channels, output {out}); unshared weights fix the input size."

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import torch
 from torch.nn import functional as F
 
+from zoo.errors import ArgumentError, DataError, OptionError
 from zoo.layers._keras import Layer
 
 
@@ -15,10 +16,10 @@ def _inputs(layer: str, inputs: tuple) -> list[torch.Tensor]:
     if len(inputs) == 1 and isinstance(inputs[0], (list, tuple)):
         inputs = tuple(inputs[0])
     if len(inputs) < 2:
-        raise ValueError(f"{layer} needs at least 2 inputs, got {len(inputs)}.")
+        raise DataError(f"{layer} needs at least 2 inputs, got {len(inputs)}.")
     for i, x in enumerate(inputs):
         if not isinstance(x, torch.Tensor):
-            raise TypeError(f"{layer}: input {i} is a {type(x).__name__}, not a tensor.")
+            raise ArgumentError(f"{layer}: input {i} is a {type(x).__name__}, not a tensor.")
     return list(inputs)
 
 
@@ -35,7 +36,7 @@ class _Elementwise(Layer):
         try:
             torch.broadcast_shapes(*(x.shape for x in xs))
         except RuntimeError:
-            raise ValueError(f"{name}: inputs must have the same shape, got {_shapes(xs)}.") from None
+            raise DataError(f"{name}: inputs must have the same shape, got {_shapes(xs)}.") from None
         return self.combine(xs)
 
     def combine(self, xs: list[torch.Tensor]) -> torch.Tensor:
@@ -53,7 +54,7 @@ class Add(_Elementwise):
 class Subtract(_Elementwise):
     def combine(self, xs: list[torch.Tensor]) -> torch.Tensor:
         if len(xs) != 2:
-            raise ValueError(f"Subtract takes exactly 2 inputs, got {len(xs)} with shapes {_shapes(xs)}.")
+            raise DataError(f"Subtract takes exactly 2 inputs, got {len(xs)} with shapes {_shapes(xs)}.")
         return xs[0] - xs[1]
 
 
@@ -97,7 +98,7 @@ class Concatenate(Layer):
         xs = _inputs("Concatenate", inputs)
         rank = xs[0].ndim
         if any(x.ndim != rank for x in xs) or not -rank <= self.axis < rank:
-            raise ValueError(
+            raise DataError(
                 f"Concatenate(axis={self.axis}): inputs must have the same rank, with axis inside it; "
                 f"got shapes {_shapes(xs)}."
             )
@@ -105,7 +106,7 @@ class Concatenate(Layer):
         # Under torch.jit.trace sizes are tensors, which compare by identity; torch.cat checks them anyway.
         rest = [x.shape[:axis] + x.shape[axis + 1 :] for x in xs]
         if not torch.jit.is_tracing() and any(r != rest[0] for r in rest[1:]):
-            raise ValueError(
+            raise DataError(
                 f"Concatenate(axis={self.axis}): inputs must match on every axis except {self.axis}; "
                 f"got shapes {_shapes(xs)}."
             )
@@ -124,20 +125,20 @@ class Dot(Layer):
         super().__init__()
         self.axes = (int(axes), int(axes)) if isinstance(axes, int) else tuple(int(a) for a in axes)
         if len(self.axes) != 2:
-            raise ValueError(f"Dot: axes must be an int or a pair, got {axes!r}.")
+            raise OptionError(f"Dot: axes must be an int or a pair, got {axes!r}.")
         self.normalize = normalize
 
     def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
         xs = _inputs("Dot", inputs)
         if len(xs) != 2:
-            raise ValueError(f"Dot takes exactly 2 inputs, got {len(xs)} with shapes {_shapes(xs)}.")
+            raise DataError(f"Dot takes exactly 2 inputs, got {len(xs)} with shapes {_shapes(xs)}.")
         x, y = xs
         ax, ay = (a % t.ndim if -t.ndim <= a < t.ndim else None for a, t in zip(self.axes, xs, strict=True))
         if (
             x.ndim < 2 or y.ndim < 2 or ax in (None, 0) or ay in (None, 0)
             or x.shape[0] != y.shape[0] or x.shape[ax] != y.shape[ay]
         ):  # fmt: skip
-            raise ValueError(
+            raise DataError(
                 f"Dot(axes={self.axes}): needs two batched inputs with equal sizes on the dot axes; "
                 f"got shapes {_shapes(xs)}."
             )

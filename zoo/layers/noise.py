@@ -7,13 +7,14 @@ import math
 import torch
 from torch.nn import functional as F
 
+from zoo.errors import OptionError
 from zoo.layers._base import get_mask, with_mask
 from zoo.layers._keras import Layer
 
 
 def _check_rate(layer: str, rate: float) -> float:
     if not 0.0 <= rate < 1.0:
-        raise ValueError(f"{layer}: rate must be in [0, 1), got {rate!r}.")
+        raise OptionError(f"{layer}: rate must be in [0, 1), got {rate!r}.")
     return float(rate)
 
 

@@ -12,6 +12,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from zoo.errors import DataError
 from zoo.layers._base import LazyLayer, get_mask, with_mask
 from zoo.layers._keras import Weight
 
@@ -59,9 +60,12 @@ class BatchNormalization(LazyLayer):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.ndim < 2 or not -x.ndim <= self.axis < x.ndim:
-            raise ValueError(f"BatchNormalization(axis={self.axis}) got input shape {tuple(x.shape)}.")
+            raise DataError(
+                f"BatchNormalization(axis={self.axis}) got input shape {tuple(x.shape)}; it takes a batch axis "
+                "and at least one more, with axis among them (e.g. (batch, channels, ...) for axis=1)."
+            )
         if x.shape[self.axis] != self.running_mean.shape[0]:
-            raise ValueError(
+            raise DataError(
                 f"BatchNormalization was built for {self.running_mean.shape[0]} features on axis {self.axis}, "
                 f"got input shape {tuple(x.shape)}."
             )
@@ -94,7 +98,7 @@ class LayerNormalization(LazyLayer):
     def _shape(self, x: torch.Tensor) -> tuple[int, ...]:
         axes = sorted(a % x.ndim for a in self.axis)
         if axes != list(range(x.ndim - len(axes), x.ndim)) or axes[0] == 0:
-            raise ValueError(
+            raise DataError(
                 f"LayerNormalization(axis={self.axis}) normalises trailing non-batch axes; got input shape "
                 f"{tuple(x.shape)}."
             )
@@ -115,7 +119,7 @@ class LayerNormalization(LazyLayer):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         shape = self._shape(x)
         if self.normalized_shape and shape != self.normalized_shape:
-            raise ValueError(
+            raise DataError(
                 f"LayerNormalization was built for trailing shape {self.normalized_shape}, got input shape "
                 f"{tuple(x.shape)}."
             )

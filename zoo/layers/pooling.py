@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import torch
 from torch.nn import functional as F
 
+from zoo.errors import DataError, OptionError
 from zoo.layers._base import check_rank, get_mask, resolve_mask, tuple_n
 from zoo.layers._keras import Layer
 from zoo.layers.convolutional import _check_padding, pad_input
@@ -38,7 +39,7 @@ class _Pool(Layer):
             any(size < k for size, k in zip(x.shape[2:], self.pool_size, strict=True))
             and self.padding == "valid"
         ):
-            raise ValueError(
+            raise DataError(
                 f"{type(self).__name__}(pool_size={self.pool_size}) needs spatial sizes of at least the pool "
                 f"size with padding='valid', got input shape {tuple(x.shape)}."
             )
@@ -101,7 +102,7 @@ class _GlobalPool(Layer):
     def __init__(self, data_format: str = "channels_first", keepdims: bool = False) -> None:
         super().__init__()
         if data_format not in ("channels_first", "channels_last"):
-            raise ValueError(f"{type(self).__name__}: data_format must be channels_first or channels_last.")
+            raise OptionError(f"{type(self).__name__}: data_format must be channels_first or channels_last.")
         self.data_format = data_format
         self.keepdims = keepdims
 
@@ -121,7 +122,7 @@ class _GlobalPool(Layer):
                 mask = get_mask(x)  # attached by Embedding(mask_zero=True) or Masking
             mask = resolve_mask(self, x if last else x.transpose(1, 2), mask, lengths)
         elif mask is not None or lengths is not None:
-            raise ValueError(f"{type(self).__name__} takes no mask; only the 1-D global poolings do.")
+            raise OptionError(f"{type(self).__name__} takes no mask; only the 1-D global poolings do.")
         if mask is not None:
             m = mask[:, :, None] if last else mask[:, None, :]
             if self.kind == "max":

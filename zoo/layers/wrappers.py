@@ -8,6 +8,7 @@ import time
 import torch
 from torch import nn
 
+from zoo.errors import ArgumentError, OptionError
 from zoo.layers._base import check_rank, resolve_mask, with_mask
 from zoo.layers._keras import Layer
 from zoo.layers._tracing import is_tracing
@@ -44,9 +45,9 @@ class TimeDistributed(Layer):
     def __init__(self, layer: nn.Module, chunk_size: int | str | None = None) -> None:
         super().__init__()
         if not isinstance(layer, nn.Module):
-            raise TypeError(f"TimeDistributed wraps an nn.Module, got {type(layer).__name__}.")
+            raise ArgumentError(f"TimeDistributed wraps an nn.Module, got {type(layer).__name__}.")
         if chunk_size != _AUTO and chunk_size is not None and (not isinstance(chunk_size, int) or chunk_size <= 0):
-            raise ValueError(
+            raise OptionError(
                 f"TimeDistributed: chunk_size must be a positive int, None (one call) or 'auto' (measured), "
                 f"got {chunk_size!r}."
             )
@@ -115,7 +116,7 @@ class TimeDistributed(Layer):
 
     def _checked(self, out: object) -> torch.Tensor:
         if not isinstance(out, torch.Tensor):
-            raise TypeError(
+            raise ArgumentError(
                 f"TimeDistributed({type(self.layer).__name__}): the wrapped layer must return one tensor, "
                 f"got {type(out).__name__}."
             )

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from torch import nn
 
 from zoo.applications.freezing import freeze, is_frozen, unfreeze
+from zoo.errors import ArgumentError
 
 M = TypeVar("M", bound=nn.Module)
 
@@ -79,7 +80,7 @@ def _rebuild(base: type) -> nn.Module:
 def with_trainable(module: M) -> M:
     """Give ``module`` (any ``nn.Module``) the ``trainable`` property, in place; returns it."""
     if not isinstance(module, nn.Module):
-        raise TypeError(f"with_trainable expects a torch.nn.Module, got {type(module).__name__}.")
+        raise ArgumentError(f"with_trainable expects a torch.nn.Module, got {type(module).__name__}.")
     if "trainable" in vars(module):  # an attribute set before: keep its meaning
         value = vars(module).pop("trainable")
         module.__class__ = trainable_class(type(module))

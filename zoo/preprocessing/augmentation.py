@@ -15,24 +15,25 @@ from torch import nn
 from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as TF
 
+from zoo.errors import DataError, OptionError
 from zoo.layers._keras import Layer
 
 
 def _symmetric(factor: float | Sequence[float], name: str) -> tuple[float, float]:
     if isinstance(factor, (int, float)):
         if factor < 0:
-            raise ValueError(f"{name}: factor must be >= 0, got {factor}.")
+            raise OptionError(f"{name}: factor must be >= 0, got {factor}.")
         return -float(factor), float(factor)
     lo, hi = (float(f) for f in factor)
     if lo > hi:
-        raise ValueError(f"{name}: factor range must be (low, high) with low <= high, got {factor!r}.")
+        raise OptionError(f"{name}: factor range must be (low, high) with low <= high, got {factor!r}.")
     return lo, hi
 
 
 def _check_image(layer: nn.Module, x: torch.Tensor) -> None:
     if not isinstance(x, torch.Tensor) or x.ndim not in (3, 4):
         shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
-        raise ValueError(f"{type(layer).__name__} expects (C, H, W) or (N, C, H, W) images, got {shape}.")
+        raise DataError(f"{type(layer).__name__} expects (C, H, W) or (N, C, H, W) images, got {shape}.")
 
 
 class _Augmentation(Layer):
@@ -106,7 +107,7 @@ class RandomCrop(_Augmentation):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         _check_image(self, x)
         if x.shape[-2] < self.size[0] or x.shape[-1] < self.size[1]:
-            raise ValueError(
+            raise DataError(
                 f"RandomCrop{tuple(self.size)}: image {tuple(x.shape)} is smaller than the crop."
             )
         return super().forward(x) if self.training else TF.center_crop(x, self.size)
@@ -120,7 +121,7 @@ class RandomFlip(_Augmentation):
         steps = {"horizontal": [v2.RandomHorizontalFlip()], "vertical": [v2.RandomVerticalFlip()]}
         steps["horizontal_and_vertical"] = steps["horizontal"] + steps["vertical"]
         if mode not in steps:
-            raise ValueError(f"RandomFlip: mode must be one of {sorted(steps)}, got {mode!r}.")
+            raise OptionError(f"RandomFlip: mode must be one of {sorted(steps)}, got {mode!r}.")
         self.mode = mode
         self.transform = v2.Compose(steps[mode])
 
@@ -147,7 +148,7 @@ class RandomZoom(_Augmentation):
         super().__init__()
         lo, hi = _symmetric(height_factor, "RandomZoom")
         if hi >= 1:
-            raise ValueError(f"RandomZoom: factors must be < 1, got {height_factor!r}.")
+            raise OptionError(f"RandomZoom: factors must be < 1, got {height_factor!r}.")
         self.transform = v2.RandomAffine(degrees=0, scale=(1 - hi, 1 - lo), fill=fill_value)
 
 

@@ -10,6 +10,8 @@ import numpy as np
 import torch
 from PIL import Image
 
+from zoo.errors import DataError, OptionError
+
 _RESAMPLE = {
     "nearest": Image.Resampling.NEAREST,
     "bilinear": Image.Resampling.BILINEAR,
@@ -31,9 +33,9 @@ def load_img(
     """Open an image file as a PIL image in ``color_mode`` (rgb, rgba, grayscale), resized to
     ``target_size=(height, width)``; ``keep_aspect_ratio`` centre-crops to that aspect ratio first."""
     if color_mode not in _MODES:
-        raise ValueError(f"load_img: color_mode must be one of {sorted(_MODES)}, got {color_mode!r}.")
+        raise OptionError(f"load_img: color_mode must be one of {sorted(_MODES)}, got {color_mode!r}.")
     if interpolation not in _RESAMPLE:
-        raise ValueError(
+        raise OptionError(
             f"load_img: interpolation must be one of {sorted(_RESAMPLE)}, got {interpolation!r}."
         )
     with Image.open(path) as img:
@@ -55,7 +57,7 @@ def img_to_array(
 ) -> torch.Tensor:
     """A PIL image as a tensor of values 0-255: ``(C, H, W)`` (or ``(H, W, C)`` with channels_last)."""
     if data_format not in ("channels_first", "channels_last"):
-        raise ValueError(f"data_format must be channels_first or channels_last, got {data_format!r}.")
+        raise OptionError(f"data_format must be channels_first or channels_last, got {data_format!r}.")
     array = np.asarray(img)
     if array.ndim == 2:
         array = array[:, :, None]
@@ -67,7 +69,7 @@ def array_to_img(x: Any, data_format: str = "channels_first", scale: bool = True
     """A ``(C, H, W)`` tensor or array (C = 1, 3 or 4) as a PIL image; ``scale`` stretches values to 0-255."""
     array = x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
     if array.ndim != 3:
-        raise ValueError(f"array_to_img expects a 3-D image, got shape {array.shape}.")
+        raise DataError(f"array_to_img expects a 3-D image, got shape {array.shape}.")
     if data_format == "channels_first":
         array = array.transpose(1, 2, 0)
     array = array.astype(np.float64)
@@ -78,7 +80,7 @@ def array_to_img(x: Any, data_format: str = "channels_first", scale: bool = True
             array = array / top * 255
     channels = array.shape[2]
     if channels not in (1, 3, 4):
-        raise ValueError(
+        raise DataError(
             f"array_to_img: images have 1, 3 or 4 channels, got {channels} (shape {array.shape})."
         )
     array = np.clip(array, 0, 255).astype(np.uint8)

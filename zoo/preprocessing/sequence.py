@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from zoo.errors import DataError, OptionError
+
 
 def pad_sequences(
     sequences: Sequence[Sequence[Any]],
@@ -24,15 +26,15 @@ def pad_sequences(
     padding side.
     """
     if padding not in ("pre", "post"):
-        raise ValueError(f"pad_sequences: padding must be 'pre' or 'post', got {padding!r}.")
+        raise OptionError(f"pad_sequences: padding must be 'pre' or 'post', got {padding!r}.")
     if truncating not in ("pre", "post"):
-        raise ValueError(f"pad_sequences: truncating must be 'pre' or 'post', got {truncating!r}.")
+        raise OptionError(f"pad_sequences: truncating must be 'pre' or 'post', got {truncating!r}.")
     if not hasattr(sequences, "__len__"):
-        raise ValueError("pad_sequences: sequences must be a list of sequences.")
+        raise DataError("pad_sequences: sequences must be a list of sequences.")
     lengths, sample_shape = [], None
     for i, seq in enumerate(sequences):
         if not hasattr(seq, "__len__"):
-            raise ValueError(f"pad_sequences: sequences must be a list of sequences; item {i} is {seq!r}.")
+            raise DataError(f"pad_sequences: sequences must be a list of sequences; item {i} is {seq!r}.")
         lengths.append(len(seq))
         if sample_shape is None and len(seq):
             sample_shape = np.asarray(seq).shape[1:]
@@ -40,10 +42,10 @@ def pad_sequences(
     if maxlen is None:
         maxlen = max(lengths, default=0)
     if maxlen < 0:
-        raise ValueError(f"pad_sequences: maxlen must be >= 0, got {maxlen}.")
+        raise OptionError(f"pad_sequences: maxlen must be >= 0, got {maxlen}.")
     is_text = np.issubdtype(np.dtype(dtype), np.str_) or np.dtype(dtype) == object
     if isinstance(value, str) and not is_text:
-        raise ValueError(
+        raise OptionError(
             f"pad_sequences: dtype {dtype!r} cannot hold the padding value {value!r}; use dtype=object."
         )
     out = np.full((len(lengths), maxlen, *sample_shape), value, dtype=dtype)
@@ -54,7 +56,7 @@ def pad_sequences(
             continue
         kept = np.asarray(seq[-maxlen:] if truncating == "pre" else seq[:maxlen], dtype=dtype)
         if kept.shape[1:] != sample_shape:
-            raise ValueError(
+            raise DataError(
                 f"pad_sequences: sequence {i} has items of shape {kept.shape[1:]}, the first had {sample_shape}."
             )
         if padding == "post":

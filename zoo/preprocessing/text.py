@@ -9,6 +9,8 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
+from zoo.errors import ArgumentError, DataError, OptionError
+
 FILTERS = '!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\t\n'
 
 
@@ -59,7 +61,7 @@ class Tokenizer:
     def fit_on_texts(self, texts: Iterable[str | Sequence[str]]) -> None:
         """Count words over ``texts`` (strings, or lists of words) and rebuild ``word_index``."""
         if isinstance(texts, str):
-            raise TypeError("fit_on_texts expects a list of texts, got one string; wrap it in a list.")
+            raise ArgumentError("fit_on_texts expects a list of texts, got one string; wrap it in a list.")
         for text in texts:
             self.document_count += 1
             words = self._words(text)
@@ -84,12 +86,12 @@ class Tokenizer:
 
     def _check_fitted(self) -> None:
         if not self.word_index:
-            raise ValueError("Tokenizer has no vocabulary yet: call fit_on_texts first.")
+            raise DataError("Tokenizer has no vocabulary yet: call fit_on_texts first.")
 
     def texts_to_sequences(self, texts: Iterable[str | Sequence[str]]) -> list[list[int]]:
         """Each text as a list of ids; unknown words (and ids >= num_words) become the oov id or are dropped."""
         if isinstance(texts, str):
-            raise TypeError("texts_to_sequences expects a list of texts, got one string; wrap it in a list.")
+            raise ArgumentError("texts_to_sequences expects a list of texts, got one string; wrap it in a list.")
         self._check_fitted()
         oov = self.word_index.get(self.oov_token) if self.oov_token is not None else None
         result = []
@@ -127,12 +129,12 @@ class Tokenizer:
     def sequences_to_matrix(self, sequences: Sequence[Sequence[int]], mode: str = "binary") -> np.ndarray:
         """Bag-of-words rows: ``"binary"``, ``"count"``, ``"freq"`` or ``"tfidf"`` (Keras' formulas)."""
         if mode not in ("binary", "count", "freq", "tfidf"):
-            raise ValueError(f"mode must be binary, count, freq or tfidf, got {mode!r}.")
+            raise OptionError(f"mode must be binary, count, freq or tfidf, got {mode!r}.")
         width = self.num_words or (len(self.word_index) + 1 if self.word_index else 0)
         if not width:
-            raise ValueError("give num_words or call fit_on_texts first: the matrix width is unknown.")
+            raise DataError("give num_words or call fit_on_texts first: the matrix width is unknown.")
         if mode == "tfidf" and not self.document_count:
-            raise ValueError("tfidf needs document counts: call fit_on_texts or fit_on_sequences first.")
+            raise DataError("tfidf needs document counts: call fit_on_texts or fit_on_sequences first.")
         matrix = np.zeros((len(sequences), width))
         for row, seq in enumerate(sequences):
             counts: dict[int, int] = defaultdict(int)
@@ -168,7 +170,7 @@ def tokenizer_from_json(text: str) -> Tokenizer:
     """Rebuild a ``Tokenizer`` written by ``Tokenizer.to_json``."""
     data = json.loads(text)
     if data.get("class_name") != "Tokenizer":
-        raise ValueError("not a Tokenizer JSON document (class_name is missing or different).")
+        raise DataError("not a Tokenizer JSON document (class_name is missing or different).")
     cfg = data["config"]
     tok = Tokenizer(
         cfg["num_words"], cfg["filters"], cfg["lower"], cfg["split"], cfg["char_level"], cfg["oov_token"]

@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from zoo.atomic import atomic_open
+from zoo.errors import DataError
 
 CHECKPOINT_FORMAT = "zoo.training/1"
 
@@ -85,7 +86,7 @@ def load_training_state(path: str | os.PathLike, map_location: Any = "cpu") -> d
         raise FileNotFoundError(f"resume_from={str(path)!r}: no such checkpoint file.")
     state = torch.load(path, map_location=map_location, weights_only=True)
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
-        raise ValueError(
+        raise DataError(
             f"{str(path)!r} is not a zoo training-state checkpoint (it holds only weights, or another format). "
             "Write one with ModelCheckpoint(path, save_weights_only=False) to resume from it, or load "
             "plain weights with model.load_state_dict(torch.load(path, weights_only=True))."

@@ -15,6 +15,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from zoo.errors import OptionError
+
 __all__ = ["Constraint", "MaxNorm", "MinMaxNorm", "NonNeg", "UnitNorm"]
 
 EPSILON = 1e-7  # Keras' backend.epsilon()
@@ -74,7 +76,7 @@ class MinMaxNorm(_NormConstraint):
     ) -> None:
         super().__init__(axis)
         if min_value > max_value:
-            raise ValueError(f"MinMaxNorm: min_value {min_value} is above max_value {max_value}.")
+            raise OptionError(f"MinMaxNorm: min_value {min_value} is above max_value {max_value}.")
         self.min_value, self.max_value, self.rate = float(min_value), float(max_value), float(rate)
 
     def __call__(self, w: Tensor) -> Tensor:
@@ -105,7 +107,7 @@ def project_in_place(constraint: Any, w: Tensor) -> None:
     with torch.no_grad():
         projected = constraint(w)
         if projected.shape != w.shape:
-            raise ValueError(
+            raise OptionError(
                 f"the constraint {constraint!r} returned shape {tuple(projected.shape)} for a weight of shape "
                 f"{tuple(w.shape)}; a constraint must keep the shape."
             )

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, IterableDataset, RandomSampler
 
-from zoo.errors import ArgumentError, DataError
+from zoo.errors import ArgumentError, DataError, OptionError
 
 Batch = tuple[Any, Any, Any]
 
@@ -74,7 +74,7 @@ def unpack(batch: Any) -> Batch:
             return batch[0], batch[1], None
         if len(batch) == 3:
             return batch[0], batch[1], batch[2]
-        raise ValueError(
+        raise DataError(
             f"a data batch must be (x,), (x, y) or (x, y, sample_weight), got a {type(batch).__name__} of "
             f"{len(batch)} items; wrap several model inputs in a tuple: ((x1, x2), y)."
         )
@@ -148,7 +148,7 @@ def _num_samples(x: Any, y: Any = None, sample_weight: Any = None) -> int:
     for data, label in ((x, "x"), (y, "y"), (sample_weight, "sample_weight")):
         for name, leaf in _leaves(data, label):
             if not hasattr(leaf, "shape") or not len(leaf.shape):
-                raise TypeError(f"array data must have a first (sample) axis, got {type(leaf).__name__}.")
+                raise ArgumentError(f"array data must have a first (sample) axis, got {type(leaf).__name__}.")
             sizes[name] = int(leaf.shape[0])
     if len(set(sizes.values())) > 1:
         listed = ", ".join(f"{name} has {n}" for name, n in sizes.items())
@@ -247,7 +247,7 @@ def make_source(
     what: str = "x",
 ) -> Source:
     if x is None:
-        raise ValueError(
+        raise DataError(
             f"{what} is None; pass arrays/tensors, a Dataset, a DataLoader or a generator of batches."
         )
     batch_size = check_batch_size(batch_size, "validation_batch_size" if what == "validation_data" else "batch_size")
@@ -256,7 +256,7 @@ def make_source(
             raise ArgumentError("batch_size must be a positive int for array data, got None; e.g. batch_size=32.")
         return ArraySource(x, y, sample_weight, batch_size, shuffle, rank, world)
     if y is not None or sample_weight is not None:
-        raise ValueError(
+        raise DataError(
             f"y/sample_weight can only be given with array {what}; a {type(x).__name__} must yield "
             "(x, y) or (x, y, sample_weight) batches itself."
         )
@@ -271,7 +271,7 @@ def make_source(
         return LoaderSource(DataLoader(x, batch_size=batch_size), rank, world)
     if callable(x) or hasattr(x, "__iter__"):
         return IterableSource(x, rank, world)
-    raise TypeError(
+    raise ArgumentError(
         f"cannot read {what} of type {type(x).__name__}: pass tensors/numpy arrays, a torch Dataset, a "
         "DataLoader, an iterable/generator of batches, or a callable returning one."
     )
@@ -348,16 +348,16 @@ def unpack_validation(data: Any) -> Batch:
 def split_validation(x: Any, y: Any, sample_weight: Any, fraction: float) -> tuple[Any, Any, Any, Batch]:
     """Keras' ``train_validation_split``: the *last* ``fraction`` of the samples, taken before shuffling."""
     if not 0.0 < fraction < 1.0:
-        raise ValueError(f"validation_split must be in (0, 1), got {fraction!r}.")
+        raise OptionError(f"validation_split must be in (0, 1), got {fraction!r}.")
     if not is_arrays(x):
-        raise ValueError(
+        raise OptionError(
             "validation_split works only with array/tensor data; for a Dataset, DataLoader or generator pass "
             "validation_data instead."
         )
     n = int(first_leaf(x).shape[0])
     split_at = int(math.floor(n * (1.0 - fraction)))
     if split_at == 0 or split_at == n:
-        raise ValueError(
+        raise DataError(
             f"validation_split={fraction} leaves an empty training or validation set with {n} samples; "
             "use more data or another fraction."
         )

@@ -17,6 +17,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from zoo.errors import OptionError
+
 __all__ = [
     "Constant",
     "GlorotNormal",
@@ -158,13 +160,13 @@ class VarianceScaling(Initializer):
     ) -> None:
         super().__init__(seed)
         if scale <= 0.0:
-            raise ValueError(f"scale must be positive, got {scale}.")
+            raise OptionError(f"scale must be positive, got {scale}.")
         if mode not in ("fan_in", "fan_out", "fan_avg"):
-            raise ValueError(f"mode must be 'fan_in', 'fan_out' or 'fan_avg', got {mode!r}.")
+            raise OptionError(f"mode must be 'fan_in', 'fan_out' or 'fan_avg', got {mode!r}.")
         if distribution == "normal":
             distribution = "truncated_normal"  # Keras' legacy spelling
         if distribution not in ("truncated_normal", "untruncated_normal", "uniform"):
-            raise ValueError(
+            raise OptionError(
                 f"distribution must be 'truncated_normal', 'untruncated_normal' or 'uniform', got {distribution!r}."
             )
         self.scale, self.mode, self.distribution = scale, mode, distribution
@@ -225,7 +227,7 @@ class Orthogonal(Initializer):
 
     def fill(self, tensor: Tensor, generator: torch.Generator | None) -> None:
         if tensor.ndim < 2:
-            raise ValueError(
+            raise OptionError(
                 f"Orthogonal needs a tensor of at least 2 axes, got shape {tuple(tensor.shape)}."
             )
         torch.nn.init.orthogonal_(tensor, gain=self.gain, generator=generator)
@@ -243,7 +245,7 @@ class Identity(Initializer):
 
     def fill(self, tensor: Tensor, generator: torch.Generator | None) -> None:
         if tensor.ndim != 2:
-            raise ValueError(
+            raise OptionError(
                 f"Identity works on 2-D weights only, got shape {tuple(tensor.shape)}; for convolutions "
                 "use torch.nn.init.dirac_."
             )

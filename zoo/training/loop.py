@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from zoo.errors import DataError
 from zoo.training import distributed
 from zoo.training.callbacks.base import CallbackList
 from zoo.training.data import EpochIterator, concat_outputs, map_structure, to_device, unpack
@@ -44,7 +45,7 @@ def fit_loop(
     for epoch in range(initial_epoch, epochs):
         steps = _train_epoch(trainer, cbs, train_iter, epoch, sync_batch_stop, join)
         if steps == 0 and epoch == initial_epoch and not trainer.ctx.active:
-            raise ValueError(
+            raise DataError(
                 "the training data gave no batches in the first epoch; check that the dataset or generator "
                 "is not empty (a one-shot generator is used up after one pass: pass a callable returning "
                 "a fresh one instead)."
@@ -167,7 +168,7 @@ def test_loop(
     with torch.no_grad():
         steps = _batches(trainer, cbs, "test", iterator.epoch(epoch), trainer.test_step)
     if steps == 0 and not trainer.ctx.active:
-        raise ValueError(
+        raise DataError(
             "the evaluation data gave no batches; check it is not empty (a one-shot generator is used up "
             "after one pass: give validation_steps with an endless one, or a callable)."
         )
@@ -191,5 +192,5 @@ def predict_loop(trainer: Trainer, cbs: CallbackList, iterator: EpochIterator) -
             cbs.on_predict_batch_end(step, {"outputs": outputs[-1]})
     cbs.on_predict_end()
     if not outputs:
-        raise ValueError("predict got no batches; check that the data is not empty.")
+        raise DataError("predict got no batches; check that the data is not empty.")
     return concat_outputs(outputs)

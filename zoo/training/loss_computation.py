@@ -12,13 +12,15 @@ from typing import Any
 
 import torch
 
+from zoo.errors import DataError, OptionError
+
 
 def compute_loss(loss: Any, y_pred: Any, y: Any, sample_weight: Any = None) -> torch.Tensor:
     """``loss(y_pred, y)``, or its ``sample_weight``-weighted mean (sum for ``reduction="sum"``)."""
     if loss is None:
-        raise ValueError("no loss given: pass loss='mse' (a registered name), a loss module or a function.")
+        raise OptionError("no loss given: pass loss='mse' (a registered name), a loss module or a function.")
     if y is None:
-        raise ValueError(
+        raise DataError(
             "the data gave no targets (y); fit and evaluate need (x, y) batches or y= with array x."
         )
     if sample_weight is None:
@@ -27,7 +29,7 @@ def compute_loss(loss: Any, y_pred: Any, y: Any, sample_weight: Any = None) -> t
         return loss(y_pred, y, sample_weight=sample_weight)
     reduction = getattr(loss, "reduction", None)
     if reduction is None:
-        raise ValueError(
+        raise OptionError(
             f"sample_weight/class_weight need a loss that takes sample_weight= or has a 'reduction' "
             f"attribute; {type(loss).__name__} has neither."
         )
@@ -54,10 +56,10 @@ def _accepts_sample_weight(loss: Any) -> bool:
 def class_weight_table(class_weight: Mapping[int, float]) -> torch.Tensor:
     """``{class index: weight}`` as a lookup tensor (classes not named weigh 1)."""
     if not class_weight:
-        raise ValueError("class_weight must map class indices to weights, got an empty mapping.")
+        raise OptionError("class_weight must map class indices to weights, got an empty mapping.")
     keys = [int(k) for k in class_weight]
     if min(keys) < 0:
-        raise ValueError(f"class_weight keys must be class indices >= 0, got {sorted(keys)}.")
+        raise OptionError(f"class_weight keys must be class indices >= 0, got {sorted(keys)}.")
     table = torch.ones(max(keys) + 1)
     for k, w in class_weight.items():
         table[int(k)] = float(w)

@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from zoo.errors import DataError, OptionError
 from zoo.layers._base import get_mask, with_mask
 from zoo.naming import snake_case
 from zoo.training import loss_checks
@@ -59,7 +60,7 @@ def same_rank(input: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
 def _prepare(name: str, input: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
     input, target = same_rank(input, target)
     if input.shape != target.shape:
-        raise ValueError(
+        raise DataError(
             f"{name}: input shape {tuple(input.shape)} and target shape {tuple(target.shape)} differ; they "
             "must match (a trailing axis of size 1 is ignored). For integer class labels use "
             "sparse_categorical_crossentropy; otherwise reshape the model output or the targets."
@@ -182,7 +183,7 @@ def sparse_categorical_crossentropy(
     class_axis = axis % input.ndim
     expected = input.shape[:class_axis] + input.shape[class_axis + 1 :]
     if target.shape != expected:
-        raise ValueError(
+        raise DataError(
             f"sparse_categorical_crossentropy: input shape {tuple(input.shape)} needs integer class targets of "
             f"shape {tuple(expected)}, got {tuple(target.shape)}. For one-hot targets use "
             "categorical_crossentropy."
@@ -235,7 +236,7 @@ class Loss(nn.Module):
         if reduction == "sum_over_batch_size":
             reduction = "mean"
         if reduction not in _REDUCTIONS:
-            raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}.")
+            raise OptionError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}.")
         self.reduction = reduction
         self.name = name or snake_case(type(self).__name__)
 

@@ -14,6 +14,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from zoo.errors import DataError
 from zoo.layers._base import get_mask
 from zoo.naming import snake_case
 from zoo.training import losses as _losses
@@ -168,7 +169,7 @@ def _class_indices(y_pred: Tensor, y_true: Tensor) -> Tensor:
     if y_true.ndim == y_pred.ndim and y_true.shape[-1] == 1:
         y_true = y_true.squeeze(-1)
     if y_true.shape != y_pred.shape[:-1]:
-        raise ValueError(
+        raise DataError(
             f"sparse accuracy: y_pred shape {tuple(y_pred.shape)} needs integer class labels of shape "
             f"{tuple(y_pred.shape[:-1])}, got {tuple(y_true.shape)}."
         )

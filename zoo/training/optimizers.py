@@ -19,6 +19,8 @@ from typing import Any
 
 import torch
 
+from zoo.errors import ArgumentError, OptionError
+
 # name -> (torch class name, Keras defaults applied when the user does not set them)
 KERAS_DEFAULTS: dict[str, tuple[str, dict[str, Any]]] = {
     "sgd": ("SGD", {"lr": 0.01}),
@@ -51,11 +53,11 @@ def translate(torch_name: str, kwargs: dict[str, Any]) -> tuple[dict[str, Any], 
     for keras_name, torch_arg in _RENAMES.items():
         if keras_name in kwargs:
             if torch_arg in kwargs:
-                raise TypeError(f"give either {keras_name}= or {torch_arg}=, not both.")
+                raise ArgumentError(f"give either {keras_name}= or {torch_arg}=, not both.")
             kwargs[torch_arg] = kwargs.pop(keras_name)
     if "beta_1" in kwargs or "beta_2" in kwargs:
         if "betas" in kwargs:
-            raise TypeError("give either beta_1/beta_2 or betas=, not both.")
+            raise ArgumentError("give either beta_1/beta_2 or betas=, not both.")
         kwargs["betas"] = (kwargs.pop("beta_1", 0.9), kwargs.pop("beta_2", 0.999))
     if torch_name == "RMSprop" and "rho" in kwargs:
         kwargs["alpha"] = kwargs.pop("rho")
@@ -68,7 +70,7 @@ def build(name: str, params: Iterable[Any], **kwargs: Any) -> torch.optim.Optimi
     torch_name, defaults = KERAS_DEFAULTS[name]
     cls = getattr(torch.optim, torch_name, None)
     if cls is None:
-        raise ValueError(f"torch.optim.{torch_name} is not in torch {torch.__version__}; upgrade torch.")
+        raise OptionError(f"torch.optim.{torch_name} is not in torch {torch.__version__}; upgrade torch.")
     kwargs, extras = translate(torch_name, kwargs)
     for key, value in defaults.items():
         kwargs.setdefault(key, value)
@@ -80,7 +82,7 @@ def build(name: str, params: Iterable[Any], **kwargs: Any) -> torch.optim.Optimi
     try:
         optimizer = cls(params, **kwargs)
     except TypeError as error:
-        raise TypeError(f"optimizer {name!r} (torch.optim.{torch_name}): {error}") from None
+        raise ArgumentError(f"optimizer {name!r} (torch.optim.{torch_name}): {error}") from None
     for key, value in extras.items():
         setattr(optimizer, key, value)
     return optimizer

@@ -8,6 +8,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from zoo.errors import OptionError
 from zoo.training import distributed
 
 _DTYPES = {
@@ -45,10 +46,10 @@ class Precision:
 
     def __init__(self, precision: str | None, device: torch.device) -> None:
         if precision not in _DTYPES:
-            raise ValueError(f"precision must be one of None, 'bf16' or 'fp16', got {precision!r}.")
+            raise OptionError(f"precision must be one of None, 'bf16' or 'fp16', got {precision!r}.")
         self.dtype: torch.dtype | None = _DTYPES[precision]
         if self.dtype is torch.float16 and device.type != "cuda":
-            raise ValueError("precision='fp16' needs a CUDA device; use precision='bf16' on CPU.")
+            raise OptionError("precision='fp16' needs a CUDA device; use precision='bf16' on CPU.")
         self.device_type = device.type
         self.scaler = torch.amp.GradScaler("cuda") if self.dtype is torch.float16 else None
 

@@ -16,12 +16,14 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from zoo.errors import OptionError
+
 __all__ = ["L1", "L1L2", "L2", "OrthogonalRegularizer", "Regularizer", "l1_l2"]
 
 
 def _factor(value: Any, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a non-negative finite number, got {value!r}.")
+        raise OptionError(f"{name} must be a non-negative finite number, got {value!r}.")
     return float(value)
 
 
@@ -90,12 +92,12 @@ class OrthogonalRegularizer(Regularizer):
     def __init__(self, factor: float = 0.01, mode: str = "rows") -> None:
         self.factor = _factor(factor, "factor")
         if mode not in ("rows", "columns"):
-            raise ValueError(f"OrthogonalRegularizer: mode must be 'rows' or 'columns', got {mode!r}.")
+            raise OptionError(f"OrthogonalRegularizer: mode must be 'rows' or 'columns', got {mode!r}.")
         self.mode = mode
 
     def __call__(self, x: Tensor) -> Tensor:
         if x.ndim != 2:
-            raise ValueError(
+            raise OptionError(
                 f"OrthogonalRegularizer needs a 2-D tensor (a Dense weight), got shape {tuple(x.shape)}."
             )
         vectors = x if self.mode == "rows" else x.T

@@ -9,6 +9,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from zoo.errors import ArgumentError, OptionError
 from zoo.naming import snake_case
 from zoo.training.callbacks.base import Callback
 from zoo.training.metrics import Accuracy, MeanMetricWrapper, Metric
@@ -21,7 +22,7 @@ def name_and_config(spec: Mapping[str, Any], kind: str) -> tuple[str, dict[str, 
         return spec["class_name"], dict(spec.get("config") or {})
     name = spec.pop("name", None)
     if not isinstance(name, str):
-        raise ValueError(
+        raise OptionError(
             f"the {kind} given as a dict needs a 'name' key (e.g. {{'name': ..., **options}}), got {spec}."
         )
     return name, spec
@@ -43,7 +44,7 @@ def resolve_optimizer(spec: Any, model: nn.Module) -> torch.optim.Optimizer:
         return _get("optimizers", name, model.parameters(), **config)
     if callable(spec):
         return spec(model.parameters())
-    raise TypeError(
+    raise ArgumentError(
         f"optimizer must be a name ('adam'), a dict ({{'name': 'adam', 'lr': 1e-3}}), a torch.optim.Optimizer "
         f"or a callable taking the parameters, got {type(spec).__name__}."
     )
@@ -62,12 +63,12 @@ def resolve_loss(spec: Any) -> Any:
 
 def module_class_or_callable(spec: Any, expected: str) -> Any:
     """The end every resolver shares: an ``nn.Module`` class is instantiated, a callable (a module or a
-    function) is used as is, anything else is a TypeError saying what was ``expected``."""
+    function) is used as is, anything else is a ``zoo.ArgumentError`` (a TypeError) saying what was ``expected``."""
     if isinstance(spec, type) and issubclass(spec, nn.Module):
         return spec()
     if callable(spec):
         return spec
-    raise TypeError(f"{expected}, got {type(spec).__name__}.")
+    raise ArgumentError(f"{expected}, got {type(spec).__name__}.")
 
 
 def _loss_from_logits(loss: Any) -> bool:
@@ -98,7 +99,7 @@ def resolve_metric(spec: Any, loss: Any = None) -> Metric:
     if callable(spec):
         name = getattr(spec, "name", None) or getattr(spec, "__name__", None) or snake_case(type(spec).__name__)
         return MeanMetricWrapper(spec, name=name)
-    raise TypeError(
+    raise ArgumentError(
         f"a metric must be a name ('accuracy'), a dict, a zoo.training.Metric or a function "
         f"(y_pred, y_true) -> tensor, got {type(spec).__name__}."
     )
@@ -114,7 +115,7 @@ def resolve_metrics(specs: Iterable[Any] | None, loss: Any = None) -> list[Metri
     names = [m.name for m in metrics]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates or "loss" in names:
-        raise ValueError(
+        raise OptionError(
             f"metric names must be unique and differ from 'loss'; got {names}. Give clashing metrics a name "
             "(e.g. {'name': 'mse', ...} is logged as 'mse'; a Metric's name= sets its log key)."
         )

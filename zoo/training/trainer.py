@@ -15,6 +15,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from zoo.errors import ArgumentError, DataError, OptionError
 from zoo.training import checkpoint, distributed, loop
 from zoo.training.callbacks.base import CallbackList
 from zoo.training.data import (
@@ -39,7 +40,7 @@ def _resolve_verbose(verbose: Any) -> int:
     if verbose == "auto":
         return 1
     if verbose not in (0, 1, 2, True, False):
-        raise ValueError(f"verbose must be 'auto', 0, 1 or 2, got {verbose!r}.")
+        raise OptionError(f"verbose must be 'auto', 0, 1 or 2, got {verbose!r}.")
     return int(verbose)
 
 
@@ -62,7 +63,7 @@ class Trainer:
         precision: str | None = None,
     ) -> None:
         if not isinstance(model, nn.Module):
-            raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}.")
+            raise ArgumentError(f"model must be a torch.nn.Module, got {type(model).__name__}.")
         self.ctx = distributed.setup(torch.device(device) if device is not None else None)
         self.device = pick_device(device, model, self.ctx)
         self.precision = Precision(precision, self.device)
@@ -187,9 +188,9 @@ class Trainer:
     ) -> Any:
         verbose = _resolve_verbose(verbose)
         if not isinstance(epochs, int) or epochs < 0:
-            raise ValueError(f"epochs must be a non-negative integer, got {epochs!r}.")
+            raise OptionError(f"epochs must be a non-negative integer, got {epochs!r}.")
         if self.loss is None:
-            raise ValueError(
+            raise OptionError(
                 "fit needs a loss: loss='mse', loss='sparse_categorical_crossentropy', a module ..."
             )
         if validation_data is None and validation_split:
@@ -241,7 +242,7 @@ class Trainer:
             x, y, sample_weight, batch_size=batch_size, shuffle=shuffle, rank=self.rank, world=self.world_size
         )
         if source.num_batches == 0:
-            raise ValueError("the training data is empty (0 samples); fit needs at least one batch.")
+            raise DataError("the training data is empty (0 samples); fit needs at least one batch.")
         return EpochIterator(source, steps)
 
     def _validation_iterator(
@@ -282,12 +283,12 @@ class Trainer:
     ) -> dict[str, float]:
         verbose = _resolve_verbose(verbose)
         if self.loss is None:
-            raise ValueError("evaluate needs a loss: loss='mse', a loss module or a function.")
+            raise OptionError("evaluate needs a loss: loss='mse', a loss module or a function.")
         source = make_source(
             x, y, sample_weight, batch_size=batch_size, rank=self.rank, world=self.world_size
         )
         if source.num_batches == 0:
-            raise ValueError("the evaluation data is empty (0 samples).")
+            raise DataError("the evaluation data is empty (0 samples).")
         iterator = EpochIterator(source, steps)
         return loop.test_loop(self, self._one_pass_callbacks(callbacks, iterator, verbose), iterator)
 

@@ -18,6 +18,8 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 from torch.utils._pytree import tree_flatten
 
+from zoo.errors import OptionError
+
 _CONTAINERS = (nn.Sequential, nn.ModuleList, nn.ModuleDict, nn.ParameterList, nn.ParameterDict)
 # Tensor methods that read metadata or compare, never a step of the model's computation.
 _IGNORED_OPS = {
@@ -178,7 +180,7 @@ def example_inputs(
     Integer dtypes get ones (a valid id for any ``Embedding``), floats get standard normal noise.
     """
     if input_size is None:
-        raise ValueError(
+        raise OptionError(
             "give input_size (a shape without the batch axis, or a list of them) or example tensors."
         )
     if isinstance(input_size, torch.Tensor):
@@ -189,7 +191,7 @@ def example_inputs(
     if dtypes is None or isinstance(dtypes, torch.dtype):
         dtypes = [dtypes or torch.float32] * len(items)
     if len(dtypes) != len(items):
-        raise ValueError(f"got {len(items)} input sizes but {len(dtypes)} dtypes.")
+        raise OptionError(f"got {len(items)} input sizes but {len(dtypes)} dtypes.")
     if device is None:
         device = next(
             (p.device for p in model.parameters() if not isinstance(p, nn.UninitializedParameter)), "cpu"
@@ -201,7 +203,7 @@ def example_inputs(
             tensors.append(item)
             continue
         if not isinstance(item, (tuple, list)) or not all(isinstance(d, int) and d > 0 for d in item):
-            raise ValueError(
+            raise OptionError(
                 f"each input size must be a tuple of positive ints without the batch axis, got {item!r}."
             )
         shape = (batch_size, *item)

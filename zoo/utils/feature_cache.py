@@ -30,6 +30,7 @@ import torch
 from torch import nn
 
 from zoo.atomic import atomic_path, write_text_atomic
+from zoo.errors import ArgumentError, DataError, OptionError
 from zoo.utils.progress import progress
 
 __all__ = ["FeatureCache", "state_digest"]
@@ -133,7 +134,7 @@ class FeatureCache:
         progress: bool | None = None,
     ):
         if dtype not in ("float32", "float16"):
-            raise ValueError(f"FeatureCache stores float32 or float16 features; got dtype={dtype!r}.")
+            raise OptionError(f"FeatureCache stores float32 or float16 features; got dtype={dtype!r}.")
         self.encoder = encoder
         self.identity = dict(identity or {})
         self.root = Path(root) if root is not None else None
@@ -150,7 +151,7 @@ class FeatureCache:
         try:
             json.dumps(self.identity, sort_keys=True)
         except TypeError as exc:
-            raise TypeError(f"FeatureCache identity must be plain JSON data: {exc}") from None
+            raise ArgumentError(f"FeatureCache identity must be plain JSON data: {exc}") from None
 
     # -- keys -----------------------------------------------------------------------------------------
     @property
@@ -170,7 +171,7 @@ class FeatureCache:
 
     def _key(self, fingerprint: str, state: str) -> str:
         if not isinstance(fingerprint, str) or not fingerprint:
-            raise ValueError("FeatureCache needs the data's fingerprint as a non-empty string.")
+            raise OptionError("FeatureCache needs the data's fingerprint as a non-empty string.")
         blob = json.dumps(
             {"encoder": state, "identity": self.identity, "data": fingerprint, "dtype": self.dtype}, sort_keys=True
         )
@@ -189,7 +190,7 @@ class FeatureCache:
         yields input batches in sample order; together they must hold exactly ``count`` samples.
         """
         if not isinstance(count, int) or count < 1:
-            raise ValueError(f"FeatureCache needs count >= 1 samples; got count={count!r}.")
+            raise OptionError(f"FeatureCache needs count >= 1 samples; got count={count!r}.")
         state = self._memo.digest(self.encoder)
         path = self._path(fingerprint, state)
         cached = self._read(path, count)
@@ -255,14 +256,14 @@ class FeatureCache:
                                 tmp, mode="w+", dtype=self.dtype, shape=(count, *y.shape[1:])
                             )
                         if written + len(y) > count:
-                            raise ValueError(
+                            raise DataError(
                                 f"FeatureCache was told count={count} but the batches hold more samples."
                             )
                         out[written : written + len(y)] = y
                         written += len(y)
                         bar.update(len(y))
                 if written != count:
-                    raise ValueError(
+                    raise DataError(
                         f"FeatureCache was told count={count} but the batches held {written} samples."
                     )
                 out.flush()

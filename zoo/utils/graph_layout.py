@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from grandalf.graphs import Edge, Graph, Vertex
 from grandalf.layouts import Layer, SugiyamaLayout
 
+from zoo.errors import OptionError
+
 Point = tuple[float, float]
 
 _DUMMY_SLOT = 8.0  # points across the rank axis that a passing edge reserves in a row
@@ -86,9 +88,10 @@ def layered_layout(
     the last rank of their part of the graph; unconnected parts sit side by side."""
     backwards = [(a, b) for a, b in edges if a >= b]
     if backwards:
+        # invariant: the edges come from a trace, which numbers nodes in execution order
         raise ValueError(f"edges must go from a smaller node number to a larger one, got {backwards[:3]}.")
     if rankdir not in ("TB", "LR"):
-        raise ValueError(f"rankdir must be 'TB' or 'LR', got {rankdir!r}.")
+        raise OptionError(f"rankdir must be 'TB' or 'LR', got {rankdir!r}.")
     across = 0 if rankdir == "TB" else 1  # which of (width, height) lies across the rank axis
     vertices = {}
     for node, size in sizes.items():

@@ -9,6 +9,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from zoo.errors import ArgumentError
 from zoo.utils._trace import Node, example_inputs, trace_eval
 
 
@@ -159,7 +160,7 @@ def summary(
     ``print_fn=None`` only returns the summary.
     """
     if not isinstance(model, nn.Module):
-        raise TypeError(f"summary expects an nn.Module, got {type(model).__name__}.")
+        raise ArgumentError(f"summary expects an nn.Module, got {type(model).__name__}.")
     inputs = example_inputs(model, input_size, dtypes, batch_size, device)
     batch = inputs[0].shape[0] if inputs and inputs[0].ndim else batch_size
     nodes, _ = trace_eval(model, inputs, forward_kwargs)

@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from zoo.errors import DataError
+
 
 def _is_tensor(x: Any) -> bool:
     return type(x).__module__.startswith("torch")
@@ -19,14 +21,14 @@ def to_categorical(y: Any, num_classes: int | None = None, dtype: str = "float32
     array = y.detach().cpu().numpy() if tensor else np.asarray(y)
     if array.size and not np.issubdtype(array.dtype, np.integer):
         if not np.all(np.equal(np.mod(array, 1), 0)):
-            raise ValueError(f"to_categorical expects integer class ids, got values of dtype {array.dtype}.")
+            raise DataError(f"to_categorical expects integer class ids, got values of dtype {array.dtype}.")
         array = array.astype(np.int64)
     if array.ndim and array.shape[-1] == 1 and array.ndim > 1:
         array = array[..., 0]
     if num_classes is None:
         num_classes = int(array.max()) + 1 if array.size else 0
     if array.size and (array.min() < 0 or array.max() >= num_classes):
-        raise ValueError(
+        raise DataError(
             f"to_categorical: class ids must lie in [0, {num_classes}), got values in [{array.min()}, {array.max()}]."
         )
     out = np.zeros((*array.shape, num_classes), dtype=dtype)

@@ -14,6 +14,8 @@ from typing import Any
 import torch
 from torch import nn
 
+import zoo
+
 #: keras.applications.imagenet_utils' "caffe" mode: BGR order, ImageNet means on 0-255 (no scaling).
 _CAFFE_BGR_MEAN = (103.939, 116.779, 123.68)
 _TORCH_MEAN, _TORCH_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
@@ -25,14 +27,14 @@ class KerasApplication(nn.Module):
     def __init__(self, keras_model: nn.Module, *, mode: str, head: nn.Module | None = None) -> None:
         super().__init__()
         if mode not in ("caffe", "tf", "torch", "none"):
-            raise ValueError(f"unknown Keras preprocessing mode {mode!r}")
+            raise zoo.OptionError(f"unknown Keras preprocessing mode {mode!r}; use 'caffe', 'tf', 'torch' or 'none'.")
         self.keras_model = keras_model
         self.mode = mode
         self.head = head
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.ndim != 4:
-            raise ValueError(f"expected images (N, C, H, W), got a tensor of shape {tuple(x.shape)}.")
+            raise zoo.DataError(f"expected images (N, C, H, W), got a tensor of shape {tuple(x.shape)}.")
         y = self.keras_model(_keras_input(x.permute(0, 2, 3, 1), self.mode), training=self.training)
         if y.ndim == 4:  # a feature map (include_top=False, no pooling): back to channels-first
             y = y.permute(0, 3, 1, 2)

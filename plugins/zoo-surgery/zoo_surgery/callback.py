@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import zoo
 from zoo.plugin import Callback
 from zoo_surgery.layers import masked_layers, to_masked
 from zoo_surgery.surgery import DynamicSurgery
@@ -67,7 +68,7 @@ class DynamicNetworkSurgery(Callback):
             return  # a later fit() on the same model: carry on where the last one stopped
         if next(masked_layers(self.model), None) is None:
             if not self.convert:
-                raise ValueError(
+                raise zoo.ModelError(
                     "the model has no MaskedLinear/MaskedConv2d layers and convert=False; build it with "
                     "masked layers, call zoo_surgery.to_masked(model), or pass convert=True"
                 )

@@ -15,6 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+import zoo
+
 __all__ = [
     "MaskedConv2d",
     "MaskedLinear",
@@ -115,7 +117,7 @@ def empty_like(layer: nn.Linear | nn.Conv2d, linear: type[nn.Linear], conv: type
                 bias=layer.bias is not None,
                 padding_mode=layer.padding_mode,
             )
-    raise TypeError(f"expected an nn.Linear or nn.Conv2d, got {type(layer).__name__}")
+    raise zoo.ArgumentError(f"expected an nn.Linear or nn.Conv2d, got {type(layer).__name__}")
 
 
 def _masked_copy(layer: nn.Module) -> nn.Module:
@@ -146,16 +148,16 @@ def to_masked(
     the conversion keeps working. Forward hooks on a replaced layer are not carried over.
     """
     if not isinstance(model, nn.Module):
-        raise TypeError(f"to_masked expects a torch.nn.Module, got {type(model).__name__}")
+        raise zoo.ArgumentError(f"to_masked expects a torch.nn.Module, got {type(model).__name__}")
     if type(model) in _DENSE_TO_MASKED:
-        raise ValueError(
+        raise zoo.OptionError(
             "to_masked converts the layers inside a model in place; to convert a lone layer use "
             "MaskedLinear/MaskedConv2d or wrap it: to_masked(nn.Sequential(layer))."
         )
     targets: dict[int, nn.Module] = {}
     for name, module in model.named_modules():
         if isinstance(module, nn.modules.lazy.LazyModuleMixin) and module.has_uninitialized_params():
-            raise ValueError(f"layer {name!r} is lazy and not initialised yet; run one forward pass first")
+            raise zoo.ModelError(f"layer {name!r} is lazy and not initialised yet; run one forward pass first")
         if type(module) not in _DENSE_TO_MASKED:
             continue
         if (include is None or _matches(name, include)) and not _matches(name, exclude):

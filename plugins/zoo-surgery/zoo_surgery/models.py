@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+import zoo
 from zoo_surgery.layers import MaskedConv2d, MaskedLinear
 
 __all__ = ["LeNet5", "LeNet300100", "lenet5", "lenet_300_100"]
@@ -43,7 +44,7 @@ class LeNet5(nn.Module):
         side = [(s - 4) // 2 for s in (height, width)]
         side = [(s - 4) // 2 for s in side]
         if min(side) < 1:
-            raise ValueError(
+            raise zoo.OptionError(
                 f"LeNet-5 needs inputs of at least 16x16 pixels (two 5x5 convolutions and two 2x2 poolings); "
                 f"got {height}x{width}"
             )
@@ -64,7 +65,7 @@ class LeNet5(nn.Module):
 def _shape(input_shape: Sequence[int]) -> tuple[int, int, int]:
     shape = tuple(int(s) for s in input_shape)
     if len(shape) != 3 or min(shape) < 1:
-        raise ValueError(
+        raise zoo.OptionError(
             f"input_shape must be (channels, height, width) of positive sizes, got {input_shape}"
         )
     return shape  # type: ignore[return-value]

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+import zoo
 from zoo.plugin import write_bytes_atomic
 
 __all__ = ["decode", "encode", "load", "save"]
@@ -88,7 +89,7 @@ def encode(state_dict: Mapping[str, torch.Tensor]) -> bytes:
     payload: list[bytes] = []
     for name, tensor in state_dict.items():
         if not isinstance(tensor, torch.Tensor):
-            raise TypeError(f"state dict entry {name!r} is a {type(tensor).__name__}, not a tensor")
+            raise zoo.ArgumentError(f"state dict entry {name!r} is a {type(tensor).__name__}, not a tensor")
         meta, parts = _encode_tensor(tensor)
         header["tensors"].append({"name": name, **meta})
         payload.extend(parts)
@@ -99,26 +100,27 @@ def encode(state_dict: Mapping[str, torch.Tensor]) -> bytes:
 def _dtype(name: str) -> torch.dtype:
     dtype = getattr(torch, name, None)
     if not isinstance(dtype, torch.dtype):
-        raise ValueError(f"sparse file names unknown dtype {name!r}")
+        raise zoo.DataError(f"sparse file names unknown dtype {name!r}")
     return dtype
 
 
 def decode(data: bytes) -> dict[str, torch.Tensor]:
-    """The state dict ``encode`` wrote; raises ``ValueError`` on anything that is not a whole, valid file."""
+    """The state dict ``encode`` wrote; raises ``zoo.DataError`` (a ``ValueError``) on anything
+    that is not a whole, valid file."""
     view = memoryview(data)
     if bytes(view[:4]) != MAGIC or len(view) < 9:
-        raise ValueError("not a zoo-surgery sparse file (bad magic bytes)")
+        raise zoo.DataError("not a zoo-surgery sparse file (bad magic bytes)")
     version, head_len = struct.unpack("<BI", view[4:9])
     if version != VERSION:
-        raise ValueError(f"sparse file version {version} is not supported (this reader knows {VERSION})")
+        raise zoo.DataError(f"sparse file version {version} is not supported (this reader knows {VERSION})")
     try:
         header = json.loads(bytes(view[9 : 9 + head_len]))
     except ValueError as exc:
-        raise ValueError(f"sparse file header is corrupt: {exc}") from exc
+        raise zoo.DataError(f"sparse file header is corrupt: {exc}") from exc
     try:
         return _decode_tensors(view, header, 9 + head_len)
     except (KeyError, TypeError, IndexError) as exc:
-        raise ValueError(f"sparse file header is malformed ({type(exc).__name__}: {exc})") from exc
+        raise zoo.DataError(f"sparse file header is malformed ({type(exc).__name__}: {exc})") from exc
 
 
 def _decode_tensors(view: memoryview, header: dict, offset: int) -> dict[str, torch.Tensor]:
@@ -127,7 +129,7 @@ def _decode_tensors(view: memoryview, header: dict, offset: int) -> dict[str, to
         parts = []
         for length in meta["lengths"]:
             if offset + length > len(view):
-                raise ValueError(f"sparse file is truncated inside tensor {meta['name']!r}")
+                raise zoo.DataError(f"sparse file is truncated inside tensor {meta['name']!r}")
             parts.append(np.frombuffer(view[offset : offset + length], dtype=np.uint8))
             offset += length
         dtype = _dtype(meta["dtype"])
@@ -142,14 +144,14 @@ def _decode_tensors(view: memoryview, header: dict, offset: int) -> dict[str, to
         elif meta["layout"] == "relative":
             positions = np.cumsum(parts[0].astype(np.int64) + 1) - 1
             if positions.size and positions[-1] >= numel:
-                raise ValueError(f"sparse file indices run past tensor {meta['name']!r}")
+                raise zoo.DataError(f"sparse file indices run past tensor {meta['name']!r}")
             rows[positions] = parts[1].reshape(-1, itemsize)
         else:
-            raise ValueError(f"unknown layout {meta['layout']!r} for tensor {meta['name']!r}")
+            raise zoo.DataError(f"unknown layout {meta['layout']!r} for tensor {meta['name']!r}")
         tensor = torch.from_numpy(rows.reshape(-1)).view(dtype).reshape(meta["shape"])
         out[meta["name"]] = tensor.clone()
     if offset != len(view):
-        raise ValueError(f"sparse file has {len(view) - offset} unexpected trailing bytes")
+        raise zoo.DataError(f"sparse file has {len(view) - offset} unexpected trailing bytes")
     return out
 
 

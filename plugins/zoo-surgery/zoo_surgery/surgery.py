@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, fields, replace
 import torch
 from torch import nn
 
+import zoo
 from zoo_surgery.layers import MaskedMixin, masked_layers
 
 __all__ = ["DynamicSurgery", "LayerSettings", "LayerState"]
@@ -37,9 +38,9 @@ class LayerSettings:
 
     def __post_init__(self) -> None:
         if self.gamma < 0 or self.power < 0:
-            raise ValueError(f"gamma and power must be >= 0, got gamma={self.gamma}, power={self.power}")
+            raise zoo.OptionError(f"gamma and power must be >= 0, got gamma={self.gamma}, power={self.power}")
         if self.iter_stop < 0:
-            raise ValueError(f"iter_stop must be >= 0, got {self.iter_stop}")
+            raise zoo.OptionError(f"iter_stop must be >= 0, got {self.iter_stop}")
 
     def probability(self, iteration: int) -> float:
         """Chance that the mask is updated at ``iteration`` (0 from ``iter_stop`` on)."""
@@ -90,7 +91,7 @@ def _settings_for(name: str, default: LayerSettings, layers: Mapping[str, Mappin
         if name == pattern or fnmatch.fnmatchcase(name, pattern):
             unknown = set(overrides) - known
             if unknown:
-                raise ValueError(
+                raise zoo.OptionError(
                     f"unknown surgery setting(s) {sorted(unknown)} for layer pattern {pattern!r}; "
                     f"valid keys are {sorted(known)}"
                 )
@@ -129,14 +130,14 @@ class DynamicSurgery:
                 continue
             self.layers.append(LayerState(name, layer, _settings_for(name, default, overrides)))
         if not self.layers:
-            raise ValueError(
+            raise zoo.ModelError(
                 "the model has no masked layers to operate on; convert it first with "
                 "zoo_surgery.to_masked(model) or build it from MaskedLinear/MaskedConv2d"
             )
         names = {state.name for state in self.layers} | excluded
         unmatched = [p for p in (layers or {}) if not any(fnmatch.fnmatchcase(n, p) for n in names)]
         if unmatched:
-            raise ValueError(
+            raise zoo.OptionError(
                 f"layer pattern(s) {unmatched} match no masked layer; masked layers are "
                 f"{[s.name for s in self.layers]}"
             )
@@ -160,7 +161,7 @@ class DynamicSurgery:
             )
             values = values[values != 0]
             if values.numel() == 0:
-                raise ValueError(f"layer {state.name!r} has no non-zero weights to compute a threshold from")
+                raise zoo.ModelError(f"layer {state.name!r} has no non-zero weights to compute a threshold from")
             state.mu = float(values.mean())
             state.sigma = float(values.std(correction=0))
             state.theta = max(state.mu + state.settings.c_rate * state.sigma, 0.0)
@@ -169,7 +170,7 @@ class DynamicSurgery:
     def step(self, iteration: int) -> None:
         """Run the (randomly scheduled) mask update that precedes the forward pass of ``iteration``."""
         if iteration < 0:
-            raise ValueError(f"iteration must be >= 0, got {iteration}")
+            raise zoo.OptionError(f"iteration must be >= 0, got {iteration}")
         active = [s for s in self.layers if iteration < s.settings.iter_stop]
         if not active:
             return
@@ -227,7 +228,7 @@ class DynamicSurgery:
         for s in self.layers:
             saved = state["layers"].get(s.name)
             if saved is None:
-                raise ValueError(
+                raise zoo.ModelError(
                     f"surgery state has no entry for layer {s.name!r}; it was saved for another model"
                 )
             s.mu, s.sigma, s.theta, s.updates = saved["mu"], saved["sigma"], saved["theta"], saved["updates"]

@@ -22,6 +22,7 @@ from typing import Any
 
 from torch import nn
 
+import zoo
 from zoo.plugin import (
     ChosenWeights,
     WeightsFileError,
@@ -72,7 +73,7 @@ def build(
     chosen = resolve_weights(arch, weights, progress=progress, sha256=sha256)
     chosen = _with_preprocessing(arch, chosen, preprocessing, label)
     if chosen.path is not None and chosen.facts["num_classes"] == 0 and include_top and num_classes is None:
-        raise ValueError(
+        raise zoo.OptionError(
             f"{label} weights {chosen.tag} hold only features (no classifier): pass include_top=False, or "
             "num_classes=N for a new classifier."
         )
@@ -136,7 +137,7 @@ def resolve_weights(
     if isinstance(weights, os.PathLike):
         weights = os.fspath(weights)
     if not isinstance(weights, str):
-        raise TypeError(
+        raise zoo.ArgumentError(
             f"weights must be 'imagenet', a config tag, None, a file path or a URL, got {type(weights).__name__}."
         )
     if "://" in weights:
@@ -152,7 +153,7 @@ def resolve_weights(
     if path.is_file():  # a local file: no config tag (unless preprocessing= names one), its own digest
         return ChosenWeights(None, default, path, str(path), file_sha256(path))
     if means_default_weights(weights):
-        raise ValueError(
+        raise zoo.OptionError(
             f"timm has no pretrained weights for {arch}: pass weights=None for random initialisation."
         )
     if (
@@ -164,7 +165,7 @@ def resolve_weights(
             f"weights file {weights!r} does not exist; give the path of a saved state dict."
         )
     tags = ", ".join(facts["weights"]) or "none"
-    raise ValueError(
+    raise zoo.OptionError(
         f"timm:{arch} has no weights {weights!r}: use 'imagenet' (timm's default, {tag}), one of its config "
         f"tags ({tags}), None for random initialisation, a file path or a URL."
     )

@@ -197,4 +197,5 @@ def architecture(arch: str) -> dict[str, Any]:
     try:
         return architectures()[arch]
     except KeyError:
+        # invariant: callers pass the architecture of a registered entry, which comes from this catalogue
         raise KeyError(f"timm {timm_version()} has no architecture {arch!r}") from None

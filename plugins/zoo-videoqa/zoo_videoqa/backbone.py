@@ -16,6 +16,7 @@ from typing import Any
 import torch
 from torch import nn
 
+import zoo
 from zoo.plugin import ChosenWeights, check_options, finish, means_default_weights
 from zoo_videoqa.toy import COLOURS, SHAPES
 from zoo_videoqa.variants import DEFAULT_WEIGHTS, MIN_SIZE, WEIGHTS_DIR, variants
@@ -57,7 +58,7 @@ class ToyCNN(nn.Module):
     def __init__(self, num_classes: int = len(CATEGORIES), include_top: bool = True, pooling: str | None = None):
         super().__init__()
         if pooling not in (None, "avg", "max"):
-            raise ValueError(f"pooling must be None, 'avg' or 'max'; got {pooling!r}.")
+            raise zoo.OptionError(f"pooling must be None, 'avg' or 'max'; got {pooling!r}.")
         self.include_top, self.pooling = include_top, pooling
         self.coords = AddCoords()
         chans = (5, *WIDTHS)
@@ -140,7 +141,7 @@ def toy_cnn(
     gives a fresh classifier. ``trainable=False`` freezes every parameter and keeps BatchNorm in eval mode.
     """
     if options:
-        raise TypeError(f"toy_cnn got unexpected options {sorted(options)}")
+        raise zoo.ArgumentError(f"toy_cnn got unexpected options {sorted(options)}")
     check_options(include_top, pooling, num_classes, trainable)
     del progress  # nothing is downloaded: the weights ship inside the package
     chosen = _resolve_weights(weights)
@@ -154,7 +155,7 @@ def toy_cnn(
             state = {k: v for k, v in state.items() if k not in dropped}
         missing, unexpected = model.load_state_dict(state, strict=False)
         if unexpected or [k for k in missing if not (dropped and k.startswith("classifier."))]:
-            raise ValueError(f"{chosen.path} does not fit toy_cnn: missing {missing}, unexpected {unexpected}.")
+            raise zoo.ModelError(f"{chosen.path} does not fit toy_cnn: missing {missing}, unexpected {unexpected}.")
         if chosen.sha256 is None:
             chosen.sha256 = sha256_file(chosen.path)
     named = include_top and chosen.path is not None and not dropped

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+import zoo
+
 PAD, OOV = "<pad>", "<unk>"
 _WORD = re.compile(r"[a-z0-9']+")
 
@@ -103,7 +105,7 @@ class Vocabulary:
         """Word ids, padded/truncated at the front like Keras ``pad_sequences`` (so the last step is a word)."""
         words = tokenize(question) if isinstance(question, str) else []
         if not words:
-            raise ValueError(f"{where}: the question {question!r} is empty; ask a question with at least one word.")
+            raise zoo.DataError(f"{where}: the question {question!r} is empty; ask a question with at least one word.")
         ids = [self.index.get(w, 1) for w in words][-length:]
         out = np.zeros(length, np.int64)
         out[length - len(ids) :] = ids
@@ -112,7 +114,7 @@ class Vocabulary:
     def encode_answer(self, answer: str, *, where: str = "answer") -> int:
         if answer not in self.index:
             known = ", ".join(self.words[:20]) + (" ..." if len(self.words) > 20 else "")
-            raise ValueError(
+            raise zoo.DataError(
                 f"{where}: the answer {answer!r} is not in the answer vocabulary ({known}); answers must be one "
                 "of the answers seen in training, or pass an answer vocabulary that contains it."
             )

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+import zoo
 from zoo_videoqa.data import QA, VideoQADataset
 
 DECODER_VERSION = 1
@@ -47,7 +48,7 @@ def read_video(path: str | Path, frames: int, size: int) -> np.ndarray:
     try:
         with av.open(str(path)) as container:
             if not container.streams.video:
-                raise ValueError(f"{path} has no video stream.")
+                raise zoo.DataError(f"{path} has no video stream.")
             total = container.streams.video[0].frames
             wanted = set(np.linspace(0, total - 1, frames).round().astype(int).tolist()) if total > 0 else None
             last = max(wanted) if wanted else None
@@ -57,9 +58,9 @@ def read_video(path: str | Path, frames: int, size: int) -> np.ndarray:
                 if last is not None and i >= last:
                     break
     except (av.FFmpegError, OSError, UnicodeDecodeError) as exc:
-        raise ValueError(f"cannot read video {path}: {exc}. Is it a complete video file FFmpeg can decode?") from exc
+        raise zoo.DataError(f"cannot read video {path}: {exc}. Is it a complete video file FFmpeg can decode?") from exc
     if not kept:
-        raise ValueError(f"cannot read video {path}: it decodes to no frames.")
+        raise zoo.DataError(f"cannot read video {path}: it decodes to no frames.")
     if wanted is not None and len(kept) == len(wanted):
         chosen = [kept[j] for j in np.searchsorted(sorted(wanted), np.linspace(0, total - 1, frames).round())]
     else:  # frame count unknown or overstated: choose among what was decoded
@@ -77,19 +78,19 @@ def _rows(table: Path) -> list[tuple[int, dict]]:
             try:
                 row = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise ValueError(f"{table}:{number}: not valid JSON ({exc.msg}).") from None
+                raise zoo.DataError(f"{table}:{number}: not valid JSON ({exc.msg}).") from None
             if not isinstance(row, dict):
-                raise ValueError(f"{table}:{number}: each line must be a JSON object with {', '.join(REQUIRED)}.")
+                raise zoo.DataError(f"{table}:{number}: each line must be a JSON object with {', '.join(REQUIRED)}.")
             rows.append((number, row))
     elif table.suffix == ".csv":
         with open(table, newline="", encoding="utf-8-sig") as f:  # -sig: a spreadsheet's BOM
             reader = csv.DictReader(f)
             missing = [c for c in REQUIRED if c not in (reader.fieldnames or [])]
             if missing:
-                raise ValueError(f"{table}: the header row lacks column(s) {', '.join(missing)}.")
+                raise zoo.DataError(f"{table}: the header row lacks column(s) {', '.join(missing)}.")
             rows = [(number, row) for number, row in enumerate(reader, 2)]
     else:
-        raise ValueError(f"{table}: annotations must be a .jsonl or .csv file.")
+        raise zoo.DataError(f"{table}: annotations must be a .jsonl or .csv file.")
     return rows
 
 
@@ -122,16 +123,16 @@ class VideoQAFolder(VideoQADataset):
             where = f"{self.table}:{number}"
             missing = [c for c in REQUIRED if not isinstance(row.get(c), str)]
             if missing:
-                raise ValueError(f"{where}: the row lacks {', '.join(missing)} (each must be a string).")
+                raise zoo.DataError(f"{where}: the row lacks {', '.join(missing)} (each must be a string).")
             if split is not None and row.get("split", split) != split:
                 continue
             question, answer = row["question"].strip(), row["answer"].strip()
             if not question:
-                raise ValueError(f"{where}: the question is empty.")
+                raise zoo.DataError(f"{where}: the question is empty.")
             if not answer:
-                raise ValueError(f"{where}: the answer is empty.")
+                raise zoo.DataError(f"{where}: the answer is empty.")
             if allowed is not None and answer not in allowed:
-                raise ValueError(
+                raise zoo.DataError(
                     f"{where}: the answer {answer!r} is not in the answer vocabulary ({len(allowed)} answers); "
                     "fix the row or add the answer to the vocabulary."
                 )
@@ -143,7 +144,7 @@ class VideoQAFolder(VideoQADataset):
             self.qa.append(QA(index, question, answer, str(row.get("type") or "all"), where))
         if not self.qa:
             wanted = f" with split {split!r}" if split is not None else ""
-            raise ValueError(f"{self.table} has no rows{wanted}.")
+            raise zoo.DataError(f"{self.table} has no rows{wanted}.")
         self.videos = list(videos)
 
     def _find_table(self, annotations: str | Path | None) -> Path:

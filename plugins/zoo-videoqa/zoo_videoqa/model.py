@@ -42,7 +42,7 @@ def video_tensor(clips: Any) -> torch.Tensor:
     """(N, T, H, W, 3) uint8 clips (numpy or tensor) -> (N, T, 3, H, W) float32 in [0, 1]."""
     x = torch.as_tensor(clips)
     if x.dim() != 5 or x.shape[-1] != 3:
-        raise ValueError(f"expected clips of shape (N, T, H, W, 3); got {tuple(x.shape)}.")
+        raise zoo.DataError(f"expected clips of shape (N, T, H, W, 3); got {tuple(x.shape)}.")
     return x.permute(0, 1, 4, 2, 3).float().div_(255)
 
 
@@ -71,7 +71,7 @@ class FrameEncoder(nn.Module):
 
     def forward(self, video: torch.Tensor) -> torch.Tensor:
         if video.dim() != 5 or video.shape[2] != 3:
-            raise ValueError(
+            raise zoo.DataError(
                 f"video_qa expects video as (batch, frames, 3, height, width) floats in [0, 1]; got shape "
                 f"{tuple(video.shape)}. Convert (N, T, H, W, 3) uint8 clips with zoo_videoqa.model.video_tensor."
             )
@@ -157,7 +157,7 @@ def _feature_dim(encoder: FrameEncoder, frame_size: int) -> int:
         out = encoder(probe)
     encoder.train(was_training)
     if out.dim() != 3:
-        raise ValueError(
+        raise zoo.ModelError(
             f"the backbone gives per-frame output of shape {tuple(out.shape[2:])}; video_qa needs a feature "
             "vector per frame (load it with include_top=False, pooling='avg')."
         )
@@ -194,11 +194,11 @@ def video_qa(
     sense for this model and must keep their defaults.
     """
     if not include_top or pooling is not None:
-        raise ValueError("video_qa always ends in its answer layer: leave include_top and pooling unset.")
+        raise zoo.OptionError("video_qa always ends in its answer layer: leave include_top and pooling unset.")
     num_answers = num_classes or num_answers
     for name, value in (("question_vocab_size", question_vocab_size), ("num_answers", num_answers)):
         if not isinstance(value, int) or value < 1:
-            raise ValueError(f"video_qa needs a positive integer {name}; got {value!r}.")
+            raise zoo.OptionError(f"video_qa needs a positive integer {name}; got {value!r}.")
     if isinstance(backbone, str):
         cnn = zoo.load(
             backbone, weights=backbone_weights, include_top=False, pooling="avg",
@@ -250,12 +250,12 @@ def load_checkpoint(model: VideoQA, path: str | Path) -> None:
     if isinstance(state, dict) and "state_dict" in state:
         state = state["state_dict"]
     if not isinstance(state, dict):
-        raise ValueError(f"checkpoint {path} holds a {type(state).__name__}, not a state dict.")
+        raise zoo.DataError(f"checkpoint {path} holds a {type(state).__name__}, not a state dict.")
     target = model if any(k.startswith("head.") for k in state) else model.head
     try:
         target.load_state_dict(state)
     except RuntimeError as exc:  # e.g. trained with another vocabulary: say which file and why
-        raise ValueError(
+        raise zoo.ModelError(
             f"checkpoint {path} does not fit this video_qa model (question_vocab_size="
             f"{model.config['question_vocab_size']}, num_answers={model.config['num_answers']}): {exc}"
         ) from exc

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+import zoo
 from zoo_videoqa.data import QA, VideoQADataset
 
 #: Bumped whenever the drawing changes, so cached features of old pixels are never reused.
@@ -103,7 +104,7 @@ def _distance(shape: str, x: np.ndarray, y: np.ndarray, cx, cy, radius, angle) -
     if shape == "triangle":  # equilateral, circumradius `radius`, inradius radius / 2
         edges = [np.cos(a) * qx + np.sin(a) * qy for a in (np.pi / 2, np.pi / 2 + 2 * np.pi / 3, np.pi / 2 + 4 * np.pi / 3)]
         return np.max(np.stack(edges), axis=0) - 0.5 * radius * 1.25
-    raise ValueError(f"unknown shape {shape!r}; expected one of {SHAPES}")
+    raise zoo.OptionError(f"unknown shape {shape!r}; expected one of {SHAPES}")
 
 
 def draw(
@@ -236,12 +237,12 @@ class ToyVideoQA(VideoQADataset):
 
     def __init__(self, split: str = "train", *, clips: int | None = None, frames: int = 8, size: int = 32, seed: int = 0):
         if split not in SPLITS:
-            raise ValueError(f"toy_video_qa has splits {', '.join(SPLITS)}; got split={split!r}.")
+            raise zoo.OptionError(f"toy_video_qa has splits {', '.join(SPLITS)}; got split={split!r}.")
         if clips is None:
             clips = {"train": 600, "validation": 150, "test": 300}[split]
         for name, value, low in (("clips", clips, 1), ("frames", frames, 2), ("size", size, 16)):
             if not isinstance(value, int) or value < low:
-                raise ValueError(f"toy_video_qa needs an integer {name} >= {low}; got {name}={value!r}.")
+                raise zoo.OptionError(f"toy_video_qa needs an integer {name} >= {low}; got {name}={value!r}.")
         self.config = ToyConfig(seed, split, clips, frames, size)
         self.split, self.frames, self.size = split, frames, size
         self.name = "toy_video_qa"

@@ -12,6 +12,7 @@ import warnings
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from zoo.errors import ArgumentError, OptionError
 from zoo.training.callbacks.base import Callback
 from zoo.training.callbacks.monitor import get_lr
 
@@ -94,9 +95,9 @@ class RemoteMonitor(Callback):
         super().__init__()
         parsed = urllib.parse.urlparse(root)
         if parsed.scheme not in ("http", "https") or not parsed.hostname:
-            raise ValueError(f"RemoteMonitor root must be an http(s) URL with a host, got {root!r}.")
+            raise OptionError(f"RemoteMonitor root must be an http(s) URL with a host, got {root!r}.")
         if urllib.parse.urlparse(root + path).hostname != parsed.hostname:
-            raise ValueError(f"RemoteMonitor path {path!r} changes the host of {root!r}; give a plain path.")
+            raise OptionError(f"RemoteMonitor path {path!r} changes the host of {root!r}; give a plain path.")
         self.root, self.path, self.field = root, path, field
         self.headers, self.send_as_json, self.timeout = headers, send_as_json, timeout
 
@@ -138,7 +139,7 @@ class TensorBoard(Callback):
         if update_freq == "batch":
             update_freq = 1
         if update_freq != "epoch" and not (isinstance(update_freq, int) and update_freq > 0):
-            raise ValueError(
+            raise OptionError(
                 f"update_freq must be 'epoch', 'batch' or a positive integer, got {update_freq!r}."
             )
         self.update_freq = update_freq
@@ -199,7 +200,7 @@ class LearningRateScheduler(Callback):
             if hasattr(lr, "item"):
                 lr = lr.item()
             if not isinstance(lr, (float, int)):
-                raise ValueError(f"the schedule function must return a float, got {lr!r}.")
+                raise OptionError(f"the schedule function must return a float, got {lr!r}.")
             group["lr"] = float(lr)
         if self.verbose > 0 and self.trainer.is_main:
             print(f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to {get_lr(optimizer)}.")
@@ -240,7 +241,7 @@ class LambdaCallback(Callback):
         for name, fn in hooks.items():
             hook = _ALIASES.get(name, name)
             if hook not in _HOOKS:
-                raise TypeError(f"LambdaCallback got unknown hook {name!r}; hooks are: {', '.join(_HOOKS)}.")
+                raise ArgumentError(f"LambdaCallback got unknown hook {name!r}; hooks are: {', '.join(_HOOKS)}.")
             if not callable(fn):
-                raise TypeError(f"LambdaCallback {name}= must be callable, got {type(fn).__name__}.")
+                raise ArgumentError(f"LambdaCallback {name}= must be callable, got {type(fn).__name__}.")
             setattr(self, hook, fn)

@@ -6,6 +6,7 @@ import os
 import warnings
 from typing import Any
 
+from zoo.errors import MissingKeyError, OptionError
 from zoo.training.callbacks.monitor_callback import MonitorCallback
 
 
@@ -42,7 +43,7 @@ class ModelCheckpoint(MonitorCallback):
         self.verbose = verbose
         self.save_best_only, self.save_weights_only = save_best_only, save_weights_only
         if save_freq != "epoch" and not (isinstance(save_freq, int) and save_freq > 0):
-            raise ValueError(f"save_freq must be 'epoch' or a positive integer (batches), got {save_freq!r}.")
+            raise OptionError(f"save_freq must be 'epoch' or a positive integer (batches), got {save_freq!r}.")
         self.save_freq = save_freq
         self._batches_since_save = 0
         self._last_batch = -1
@@ -73,7 +74,7 @@ class ModelCheckpoint(MonitorCallback):
         try:
             return self.filepath.format(**fields)
         except KeyError as error:
-            raise KeyError(
+            raise MissingKeyError(
                 f"ModelCheckpoint filepath {self.filepath!r} uses {error.args[0]!r}, which is not in the logs "
                 f"(available: epoch, batch, {', '.join(logs)})."
             ) from None

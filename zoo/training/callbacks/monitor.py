@@ -6,6 +6,7 @@ import math
 import warnings
 from typing import Any
 
+from zoo.errors import NonFiniteLossError, OptionError
 from zoo.training.callbacks.base import Callback
 from zoo.training.callbacks.monitor_callback import MonitorCallback
 
@@ -130,7 +131,7 @@ class ReduceLROnPlateau(MonitorCallback):
         min_lr: float = 0.0,
     ) -> None:
         if factor >= 1.0:
-            raise ValueError(f"ReduceLROnPlateau does not support a factor >= 1.0, got factor={factor}.")
+            raise OptionError(f"ReduceLROnPlateau does not support a factor >= 1.0, got factor={factor}.")
         super().__init__(monitor, mode, min_delta=min_delta)
         self.factor, self.patience, self.verbose = factor, patience, verbose
         self.cooldown, self.min_lr = cooldown, min_lr
@@ -189,7 +190,8 @@ class ReduceLROnPlateau(MonitorCallback):
 class TerminateOnNaN(Callback):
     """Stop training when a batch's loss is NaN or infinite (checked every batch; reading the loss costs
     one device sync per step while this callback is in use). Under DDP all ranks stop together.
-    ``raise_error=True`` raises ``RuntimeError`` at once instead (skipping ``on_train_end``)."""
+    ``raise_error=True`` raises ``zoo.NonFiniteLossError`` (a ``RuntimeError``) at once instead (skipping
+    ``on_train_end``)."""
 
     def __init__(self, raise_error: bool = False) -> None:
         super().__init__()
@@ -200,7 +202,10 @@ class TerminateOnNaN(Callback):
         if loss is None or math.isfinite(loss):
             return
         if self.raise_error:
-            raise RuntimeError(f"NaN or Inf loss encountered at batch {batch}. Loss value: {loss}.")
+            raise NonFiniteLossError(
+                f"NaN or Inf loss encountered at batch {batch}. Loss value: {loss}. Lower the learning rate, "
+                "clip gradients (the optimizer's clipnorm=) or look for NaN/Inf values in the data."
+            )
         if self.trainer.is_main:
             print(f"Batch {batch}: Invalid loss, terminating training")
         self.trainer.stop_training = True
