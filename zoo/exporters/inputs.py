@@ -54,14 +54,29 @@ def default_example(model: nn.Module, meta: ApplicationMeta | None) -> tuple[tor
     takes); the crop size its weights were trained at (``model.zoo.preprocessing``, attached by ``zoo.load``);
     the ``input_size`` of its registry metadata; for a model whose first layer is a 2-D
     convolution, a 224x224 image with that layer's channels.
+
+    The channels of an image side come from the metadata first: one per ``mean`` of the preprocessing
+    (a ``zoo.load`` model takes images of those channels, whatever its first convolution sees after
+    layers of its own, such as toy_cnn's two coordinate channels), else 3 for a model zoo.load built
+    (it carries ``model.zoo``); only other models have their channels guessed from the first convolution.
     """
     own = getattr(model, "example_inputs", None)
     if callable(own):
         return as_tuple(own(batch_size=2))
     first = next((m for m in model.modules() if list(m.parameters(recurse=False))), None)
-    channels = first.in_channels if isinstance(first, nn.Conv2d) else IMAGE_SHAPE[0]
-    preprocessing = getattr(getattr(model, "zoo", None), "preprocessing", None)
-    crop = preprocessing.get("crop") if isinstance(preprocessing, Mapping) else None
+    info = getattr(model, "zoo", None)
+    preprocessing = getattr(info, "preprocessing", None)
+    preprocessing = preprocessing if isinstance(preprocessing, Mapping) else {}
+    mean = preprocessing.get("mean")
+    if isinstance(mean, (list, tuple)) and mean:
+        channels = len(mean)
+    elif info is not None:
+        channels = IMAGE_SHAPE[0]  # a zoo.load model without a mean: RGB images
+    else:
+        channels = first.in_channels if isinstance(first, nn.Conv2d) else IMAGE_SHAPE[0]
+    crop = preprocessing.get("crop")
+    if isinstance(crop, (list, tuple)) and len(crop) == 2:  # [h, w]
+        crop = (channels, *crop)
     for shape in (crop, meta.input_size if meta is not None else None):
         if isinstance(shape, int):  # an image side, as in the applications' weight tables
             return from_shapes((channels, shape, shape))
