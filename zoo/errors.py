@@ -80,3 +80,13 @@ class MissingKeyError(ZooError, KeyError):
 
 class NonFiniteLossError(ZooError, RuntimeError):
     """Training stopped on a NaN or infinite loss (``TerminateOnNaN(raise_error=True)``)."""
+
+
+class MissingFileError(DataError, FileNotFoundError):
+    """A file given by path that is not there (a weights file, a checkpoint to resume from, a dataset's
+    annotation file). Also a ``FileNotFoundError``, so ``except FileNotFoundError`` keeps working."""
+
+
+class DataIndexError(DataError, IndexError):
+    """An index outside a dataset (or one that is not a whole number). Also an ``IndexError``, which ends
+    Python's ``for x in dataset`` iteration over a sequence at its end."""

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from zoo.atomic import atomic_folder, atomic_path
-from zoo.errors import ZooError
+from zoo.errors import SavedModelError, ZooError
 
 FORMAT = "zoo-saved-model"
 FORMAT_VERSION = 1
@@ -90,6 +90,14 @@ def read_folder(path: str | os.PathLike[str]) -> SavedModel:
     source = Path(str(path).removeprefix(PREFIX)).expanduser()
     if source.is_file() and zipfile.is_zipfile(source):
         source = _unzipped(source)
+    if source.is_file() and source.suffix.lower() == ".zip":
+        raise SavedModelError(f"{source} is not a readable zip archive (truncated or damaged?); save it again.")
+    if source.is_file():
+        raise SavedModelError(
+            f"{source} is a file, not a saved-model folder or zip (model.save(path) and zoo.save_pretrained "
+            "write a folder, or a .zip of one); for a weights file use model.load_weights(path) or "
+            "zoo.load(NAME, weights=path)."
+        )
     if not source.is_dir():
         raise ZooError(f"{source} is not a saved model: no such folder (or zip of one).")
     try:
@@ -194,17 +202,16 @@ def _load_application(saved: SavedModel, overrides: dict[str, Any]) -> Any:
     import dataclasses
 
     import zoo
-    from zoo.plugin import file_sha256, load_state_dict
+    from zoo.applications.local_weights import fit_weights, read_weights
+    from zoo.plugin import file_sha256
 
     config = saved.config
     options = {**config.get("options", {}), **overrides}
     if "weights" in options:
         raise ZooError(f"{saved.folder} brings its own weights; drop weights=.")
     model = zoo.load(config["application"], weights=None, **options)
-    try:
-        model.load_state_dict(load_state_dict(saved.weights), strict=True)
-    except RuntimeError as exc:
-        raise ZooError(f"{saved.weights} does not fit {config['application']} built with {options}: {exc}") from None
+    fit_weights(model, read_weights(saved.weights), name=f"{config['application']} built with {options}",
+                source=saved.weights)  # fmt: skip
     model.zoo = dataclasses.replace(
         model.zoo,
         sha256=file_sha256(saved.weights),

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from zoo.errors import ArgumentError, OptionError
+from zoo.errors import ArgumentError, DataError, MissingFileError, ModelError, OptionError
 
 PREPROCESSING_KEYS = ("resize", "crop", "mean", "std", "interpolation", "antialias", "crop_mode")
 
@@ -84,3 +84,61 @@ def _check(p: dict[str, Any]) -> None:
             raise OptionError(f"preprocessing {key!r} must be a list of numbers (one per channel), got {value!r}.")
     if not all(v > 0 for v in p["std"]):
         raise OptionError(f"preprocessing 'std' must be positive, got {p['std']!r}.")
+
+
+# -- one reader and one fit rule for every weights file zoo reads ------------------------------------------
+def read_weights(path: str | os.PathLike[str], *, what: str = "weights file") -> dict[str, Any]:
+    """The tensors of a weights file through zoo's one reader (:func:`zoo.applications.loading.load_state_dict`:
+    torch files read with ``weights_only=True``, safetensors, never unpickling code), for every place that
+    reads weights (``model.load_weights``, saved models, plugin checkpoints).
+
+    A path that is not there is a :class:`zoo.MissingFileError`; a file that is not weights (text, HTML, a
+    truncated zip or safetensors, a pickle of other objects) a :class:`zoo.DataError` naming the file and
+    saying what it is instead."""
+    from zoo.applications.loading import WeightsFileError, load_state_dict
+
+    file = Path(path).expanduser()
+    if not file.is_file():
+        where = "is a folder, not a file" if file.is_dir() else "does not exist"
+        raise MissingFileError(f"{what} {file} {where}; give the path of a .pt/.pth/.safetensors file.")
+    try:
+        return load_state_dict(file)
+    except WeightsFileError as exc:
+        raise DataError(str(exc)) from None
+
+
+def fit_weights(module: Any, state: Mapping[str, Any], *, name: str, source: Any, strict: bool = True) -> None:
+    """Load ``state`` into ``module`` after checking that it fits: missing and unexpected keys (a few of each
+    named) and tensors of other shapes (each named with both shapes) are a :class:`zoo.ModelError` naming
+    ``source``, before torch's ``load_state_dict`` could fail with its own wall of text. ``strict=False``
+    allows missing keys (the module keeps its own tensors there)."""
+    from torch.nn.parameter import is_lazy
+
+    expected = module.state_dict(keep_vars=True)
+    sized = {k: t for k, t in expected.items() if not is_lazy(t)}  # a lazy layer takes the file's size
+    # A tensor tied to another (one storage under two names) is written once by safetensors' save_model.
+    present = {t.data_ptr() for k, t in sized.items() if k in state and t.numel()}
+    tied = [k for k, t in sized.items() if k not in state and t.numel() and t.data_ptr() in present]
+    missing = [k for k in expected if k not in state and k not in tied] if strict else []
+    unexpected = [k for k in state if k not in expected]
+    shapes = [k for k in state if k in sized and tuple(state[k].shape) != tuple(sized[k].shape)]
+    if missing or unexpected or shapes:
+        parts = []
+        if missing:
+            parts.append(f"{len(missing)} missing keys ({_few(missing)})")
+        if unexpected:
+            parts.append(f"{len(unexpected)} unexpected keys ({_few(unexpected)})")
+        if shapes:
+            shown = ", ".join(
+                f"{k}: file {tuple(state[k].shape)} vs model {tuple(expected[k].shape)}" for k in shapes[:3]
+            )
+            parts.append(f"{len(shapes)} tensors of other shapes ({shown}{', ...' if len(shapes) > 3 else ''})")
+        raise ModelError(
+            f"the weights in {source} do not fit {name}: {'; '.join(parts)}. Load weights saved from a model "
+            "built the same way (same layers and sizes)."
+        )
+    module.load_state_dict(state, strict=strict and not tied)
+
+
+def _few(keys: list[str], n: int = 3) -> str:
+    return ", ".join(keys[:n]) + (f", ... {len(keys) - n} more" if len(keys) > n else "")

@@ -154,9 +154,18 @@ def load_model(path: str | os.PathLike[str]) -> nn.Module:
     return _rebuild(saved, {})
 
 
-def _rebuild(saved: Any, overrides: dict[str, Any]) -> nn.Module:
-    from safetensors.torch import load_file
+def load_weights(model: nn.Module, path: str | os.PathLike[str]) -> None:
+    """``model.load_weights(path)``: the tensors of ``path`` (a ``.safetensors`` file as ``save_weights``
+    writes, or a torch state dict) read by zoo's one weights reader and loaded after the one fit check, so
+    a text file, a truncated file, or weights of another model is a zoo error naming the file and what
+    is wrong (missing/unexpected keys, a tensor of another shape)."""
+    from zoo.applications.local_weights import fit_weights, read_weights
 
+    state = read_weights(path)
+    fit_weights(model, state, name=getattr(model, "name", None) or type(model).__name__, source=os.fspath(path))
+
+
+def _rebuild(saved: Any, overrides: dict[str, Any]) -> nn.Module:
     from zoo.models.model import Functional
     from zoo.models.sequential import Sequential
     from zoo.models.symbolic import Input
@@ -197,6 +206,6 @@ def _rebuild(saved: Any, overrides: dict[str, Any]) -> nn.Module:
         model.input_specs = [InputSpec(t.name, t.shape[1:], t.dtype) for t in inputs]
         model._zoo_outputs = arch.get("outputs")
         model(*inputs)
-    model.load_state_dict(load_file(str(saved.weights)))
+    load_weights(model, saved.weights)
     return model.eval()
 

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from zoo.atomic import atomic_open
-from zoo.errors import DataError
+from zoo.errors import DataError, MissingFileError
 
 CHECKPOINT_FORMAT = "zoo.training/1"
 
@@ -67,7 +67,9 @@ def restore(
     callbacks: list[Any],
 ) -> int:
     """Load a ``training_state`` into the run's objects and the RNGs; returns the global step to go on from."""
-    model.load_state_dict(state["model"])
+    from zoo.applications.local_weights import fit_weights
+
+    fit_weights(model, state["model"], name=type(model).__name__, source=state.get("path", "the checkpoint"))
     if state.get("optimizer") is not None:
         optimizer.load_state_dict(state["optimizer"])
     if scaler is not None and state.get("scaler") is not None:
@@ -82,15 +84,27 @@ def restore(
 
 def load_training_state(path: str | os.PathLike, map_location: Any = "cpu") -> dict[str, Any]:
     """A full training state written by ``ModelCheckpoint(save_weights_only=False)`` / ``Trainer.save``."""
-    if not Path(path).is_file():
-        raise FileNotFoundError(f"resume_from={str(path)!r}: no such checkpoint file.")
-    state = torch.load(path, map_location=map_location, weights_only=True)
+    from zoo.applications import weights_file
+
+    file = Path(path)
+    if not file.is_file():
+        raise MissingFileError(f"resume_from={str(path)!r}: no such checkpoint file.")
+    try:
+        state = torch.load(file, map_location=map_location, weights_only=True)
+    except Exception:  # noqa: BLE001 - torch.load raises a dozen types for bad bytes; the file is described
+        raise DataError(
+            f"resume_from={str(path)!r} is not a checkpoint: it is {weights_file.describe(file)}. Resume from a "
+            "file that ModelCheckpoint(path, save_weights_only=False) wrote."
+        ) from None
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         raise DataError(
             f"{str(path)!r} is not a zoo training-state checkpoint (it holds only weights, or another format). "
             "Write one with ModelCheckpoint(path, save_weights_only=False) to resume from it, or load "
             "plain weights with model.load_state_dict(torch.load(path, weights_only=True))."
         )
+    if not isinstance(state.get("model"), Mapping):
+        raise DataError(f"{str(path)!r} is a zoo training-state checkpoint without model weights; it is damaged.")
+    state = {**state, "path": str(path)}  # for restore's messages
     return state
 
 

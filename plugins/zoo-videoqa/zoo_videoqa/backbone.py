@@ -104,6 +104,11 @@ def _resolve_weights(weights: Any) -> ChosenWeights:
         return ChosenWeights(None, default, path, str(path), None)
     from zoo.plugin import UnknownNameError
 
+    if isinstance(weights, (str, Path)) and (path.suffix or "/" in str(weights) or "\\" in str(weights)):
+        raise zoo.MissingFileError(
+            f"toy_cnn weights {str(weights)!r}: no such file. Give the path of a state-dict file, one of "
+            f"{', '.join(table) or '(none packaged)'}, or None for random initialisation."
+        )
     raise UnknownNameError(
         f"toy_cnn has no weights {weights!r}: use one of {', '.join(table) or '(none packaged)'}, None for "
         "random initialisation, or the path of a state-dict file."
@@ -121,7 +126,44 @@ def load_state(path: Path, expected_sha256: str | None) -> dict[str, torch.Tenso
                 f"{path} has sha256 {actual}, expected {expected_sha256}: the packaged weights are damaged; "
                 "reinstall zoo-videoqa (pip install --force-reinstall -e plugins/zoo-videoqa)."
             )
-    return torch.load(path, map_location="cpu", weights_only=True)
+    return read_weights(path)
+
+
+def read_weights(path: Path) -> dict[str, torch.Tensor]:
+    """zoo's one weights reader (``zoo.plugin.load_state_dict``: torch files with ``weights_only=True`` and
+    safetensors); a file that is not weights is a ``zoo.DataError`` saying what it is instead."""
+    from zoo.plugin import WeightsFileError, load_state_dict
+
+    path = Path(path)
+    if not path.is_file():
+        raise zoo.MissingFileError(f"weights file {path} does not exist; give the path of a state-dict file.")
+    try:
+        return load_state_dict(path)
+    except WeightsFileError as exc:
+        raise zoo.DataError(str(exc)) from None
+
+
+def fit_weights(module: nn.Module, state: dict[str, torch.Tensor], *, name: str, source: Any,
+                optional: tuple[str, ...] | list[str] = ()) -> None:  # fmt: skip
+    """``state`` copied into ``module``; weights that do not fit are a ``zoo.ModelError`` worded by zoo's one
+    fit rule (``zoo.plugin.assign_weights``: the file, a few missing/unexpected keys, both shapes of a
+    tensor of another shape). Keys in ``optional`` (a new head) may be missing from the file."""
+    import copy
+
+    from zoo.plugin import WeightsFileError, assign_weights
+
+    try:
+        missing, unexpected = module.load_state_dict(state, strict=False)
+        fits = not unexpected and all(k in optional for k in missing)
+    except RuntimeError:  # tensors of other shapes
+        fits = False
+    if fits:
+        return
+    try:  # on a copy: the rule checks every key before it assigns anything
+        assign_weights(copy.deepcopy(module), state, name=name, source=str(source), optional=optional)
+    except WeightsFileError as exc:
+        raise zoo.ModelError(str(exc)) from None
+    raise zoo.ModelError(f"the weights in {source} do not fit {name}.")  # pragma: no cover - the rule said why
 
 
 def toy_cnn(
@@ -153,9 +195,8 @@ def toy_cnn(
         if not include_top or classes != len(CATEGORIES):  # no classifier, or a fresh one
             dropped = [k for k in state if k.startswith("classifier.")]
             state = {k: v for k, v in state.items() if k not in dropped}
-        missing, unexpected = model.load_state_dict(state, strict=False)
-        if unexpected or [k for k in missing if not (dropped and k.startswith("classifier."))]:
-            raise zoo.ModelError(f"{chosen.path} does not fit toy_cnn: missing {missing}, unexpected {unexpected}.")
+        optional = [k for k in model.state_dict() if dropped and k.startswith("classifier.")]
+        fit_weights(model, state, name="toy_cnn", source=chosen.path, optional=optional)
         if chosen.sha256 is None:
             chosen.sha256 = sha256_file(chosen.path)
     named = include_top and chosen.path is not None and not dropped

@@ -245,17 +245,26 @@ def video_qa(
 
 
 def load_checkpoint(model: VideoQA, path: str | Path) -> None:
-    """Load a full-model or head-only state dict (what training on cached features saves)."""
-    state = torch.load(Path(path), map_location="cpu", weights_only=True)
-    if isinstance(state, dict) and "state_dict" in state:
-        state = state["state_dict"]
-    if not isinstance(state, dict):
-        raise zoo.DataError(f"checkpoint {path} holds a {type(state).__name__}, not a state dict.")
+    """Load a full-model or head-only state dict (what training on cached features saves), read by zoo's one
+    weights reader and checked by its one fit rule (``zoo_videoqa.backbone.read_weights``/``fit_weights``):
+    a missing file, a file that is not weights, or weights of another model is a zoo error naming the file."""
+    from zoo_videoqa.backbone import fit_weights, read_weights
+
+    if not isinstance(path, (str, Path)):
+        raise zoo.ArgumentError(f"video_qa weights= must be the path of a checkpoint file, got {type(path).__name__}.")
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise zoo.MissingFileError(
+            f"video_qa weights={str(path)!r}: no such checkpoint file (weights= takes the path of a state dict "
+            "this model, or its head, saved)."
+        )
+    state = read_weights(path)
     target = model if any(k.startswith("head.") for k in state) else model.head
     try:
-        target.load_state_dict(state)
-    except RuntimeError as exc:  # e.g. trained with another vocabulary: say which file and why
+        fit_weights(target, state, name="this video_qa model" if target is model else "this video_qa model's head",
+                    source=path)  # fmt: skip
+    except zoo.ModelError as exc:  # e.g. trained with another vocabulary: say which file and why
         raise zoo.ModelError(
             f"checkpoint {path} does not fit this video_qa model (question_vocab_size="
             f"{model.config['question_vocab_size']}, num_answers={model.config['num_answers']}): {exc}"
-        ) from exc
+        ) from None
