@@ -45,12 +45,6 @@ ALLOWED: dict[tuple[str, str, str], str] = {
         "invariant: callers pass a registered entry's architecture, which comes from this table",
     ("plugins/zoo-timm/zoo_timm/catalogue.py", "architecture", "KeyError"):
         "invariant: callers pass a registered entry's architecture, which comes from this catalogue",
-    # zoo/layers/recurrent.py: being edited elsewhere; its raises are converted separately.
-    ("zoo/layers/recurrent.py", "_Recurrent.__init__", "ValueError"): "pending conversion",
-    ("zoo/layers/recurrent.py", "_Recurrent.run", "ValueError"): "pending conversion",
-    ("zoo/layers/recurrent.py", "_Recurrent._initial_state", "ValueError"): "pending conversion",
-    ("zoo/layers/recurrent.py", "Bidirectional.__init__", "TypeError"): "pending conversion",
-    ("zoo/layers/recurrent.py", "Bidirectional.__init__", "ValueError"): "pending conversion",
 }
 
 

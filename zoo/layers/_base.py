@@ -12,6 +12,7 @@ tensor without it; pass ``mask=`` explicitly there.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -48,6 +49,8 @@ def resolve_mask(
     """The ``(N, T)`` bool mask for a batch-first ``x``: from ``mask=``, ``lengths=`` or ``x``'s attribute."""
     if mask is not None and lengths is not None:
         raise DataError(f"{_name(layer)}: give either mask= or lengths=, not both.")
+    if (mask is not None or lengths is not None) and not isinstance(x, torch.Tensor):
+        raise ArgumentError(f"{_name(layer)} expects a tensor, got {type(x).__name__}.")
     if lengths is not None:
         lengths = torch.as_tensor(lengths, device=x.device)
         if lengths.ndim != 1 or lengths.shape[0] != x.shape[0]:
@@ -68,6 +71,14 @@ def resolve_mask(
         mask = get_mask(x)
     if mask is None:
         return None
+    if not isinstance(mask, torch.Tensor):  # a list or numpy array of 0/1 or bools
+        try:
+            mask = torch.as_tensor(mask, device=x.device)
+        except (TypeError, ValueError, RuntimeError):
+            raise ArgumentError(
+                f"{_name(layer)}: mask must be a (batch, time) tensor or array of booleans, got "
+                f"{type(mask).__name__}."
+            ) from None
     if mask.shape != x.shape[:2]:
         raise DataError(
             f"{_name(layer)}: mask shape {tuple(mask.shape)} does not match the input's (batch, time) "
@@ -94,22 +105,39 @@ def check_rank(layer: nn.Module | str, x: Any, ranks: int | Sequence[int], what:
         )
 
 
-def float_input(x: torch.Tensor) -> torch.Tensor:
-    """An integer or boolean input as floats: Keras casts what a layer with float weights is given (an
-    ``int64`` feature array works in ``Dense``), where torch would fail on mixed dtypes. Floats pass."""
-    if x.is_floating_point() or x.is_complex():
+def float_input(x: torch.Tensor, dtype: torch.dtype | None = None) -> torch.Tensor:
+    """``x`` in the dtype of the layer's parameters (``dtype``), as Keras casts a layer's inputs to its
+    compute dtype: an integer or boolean input (an ``int64`` feature array in ``Dense``) and a floating one
+    of another precision (float64 from numpy, float16) alike, where torch would fail on mixed dtypes.
+    Under autocast an input already in autocast's dtype passes as it is (autocast picks each operation's
+    precision; it leaves float64 alone, so that is cast still). Without ``dtype`` only non-floating inputs
+    are cast (to torch's default dtype). Complex inputs pass."""
+    if x.is_floating_point():
+        if dtype is None or x.dtype == dtype:
+            return x
+        device = x.device.type
+        if torch.is_autocast_enabled(device) and x.dtype == torch.get_autocast_dtype(device):
+            return x
+        return x.to(dtype)
+    if x.is_complex():
         return x
-    return x.to(torch.get_default_dtype())
+    return x.to(dtype if dtype is not None and dtype.is_floating_point else torch.get_default_dtype())
 
 
-def tuple_n(value: int | Sequence[int], n: int, what: str) -> tuple[int, ...]:
-    """``3`` -> ``(3, 3)``; a sequence must already have ``n`` items."""
-    if isinstance(value, int):
-        return (value,) * n
-    value = tuple(int(v) for v in value)
-    if len(value) != n:
-        raise OptionError(f"{what} must be an int or {n} ints, got {value!r}.")
-    return value
+def tuple_n(value: int | Sequence[int], n: int, what: str, minimum: int = 1) -> tuple[int, ...]:
+    """``3`` -> ``(3, 3)``; a sequence must already have ``n`` items, each a whole number >= ``minimum``."""
+    items: Any = value
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        items = (value,) * n
+    elif hasattr(value, "__iter__") and not isinstance(value, str):
+        items = tuple(value)  # a list from a saved config, a numpy array
+    if (
+        not isinstance(items, tuple) or len(items) != n
+        or not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= minimum for v in items)
+    ):  # fmt: skip
+        bound = "positive" if minimum == 1 else f">= {minimum}"
+        raise OptionError(f"{what} must be an int or {n} ints, each {bound}, got {value!r}.")
+    return tuple(int(v) for v in items)
 
 
 def get_activation(activation: str | Callable[[torch.Tensor], torch.Tensor] | None) -> Callable | None:

@@ -29,16 +29,18 @@ import difflib
 import functools
 import inspect
 import itertools
+import numbers
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn.parameter import is_lazy
 
-from zoo.errors import ArgumentError, DataError
+from zoo.errors import ArgumentError, DataError, OptionError
 from zoo.models.trainable import Trainable
 from zoo.naming import snake_case
 
@@ -47,6 +49,13 @@ _ROLE_SUFFIXES = ("initializer", "regularizer", "constraint")
 _ROLE_KIND = {"initializer": "initializers", "regularizer": "regularizers", "constraint": "constraints"}
 _DATA_FORMATS = ("channels_first", "channels_last")
 _MAX_ACTIVITY_RECORDS = 64  # outside zoo.fit nobody clears them: keep memory bounded
+#: Constructor parameters that size a layer's weights or output: an ``int`` one must be positive.
+_SIZES = frozenset({"units", "filters", "input_dim", "output_dim", "in_channels", "input_size", "depth_multiplier", "groups"})
+_KINDS = {
+    "bool": ("bool", False), "bool|None": ("bool", True), "Optional[bool]": ("bool", True),
+    "int": ("int", False), "int|None": ("int", True), "Optional[int]": ("int", True),
+}  # fmt: skip
+_typed_cache: dict[type, dict[str, tuple[str, bool]]] = {}
 
 
 @dataclass(frozen=True)
@@ -183,8 +192,54 @@ def _accepted(cls: type) -> tuple[list[str], bool]:
     return list(dict.fromkeys(names)), True
 
 
+def _typed(cls: type) -> dict[str, tuple[str, bool]]:
+    """The constructor parameters of ``cls`` annotated ``bool`` or ``int`` (``| None``: optional) -> (kind,
+    optional), over the zoo constructors a ``**kwargs`` reaches (as ``_accepted``); cached per class."""
+    typed = _typed_cache.get(cls)
+    if typed is not None:
+        return typed
+    typed = {}
+    for klass in cls.__mro__:
+        original = getattr(klass.__dict__.get("__init__"), "__zoo_original__", None)
+        if original is None:
+            continue
+        params = list(inspect.signature(original).parameters.values())[1:]
+        for p in params:
+            annotation = p.annotation if isinstance(p.annotation, str) else getattr(p.annotation, "__name__", "")
+            kind = _KINDS.get(annotation.replace(" ", ""))
+            if kind is not None and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+                typed.setdefault(p.name, kind)
+        if not any(p.kind is p.VAR_KEYWORD for p in params):
+            break
+    _typed_cache[cls] = typed
+    return typed
+
+
+def _check_types(cls: type, values: Mapping[str, Any]) -> None:
+    """A ``bool`` parameter given anything but a bool (``"False"`` would read as True), an ``int`` one given
+    a bool or a float, or a size that is not positive: a ``zoo.ArgumentError`` / ``zoo.OptionError``."""
+    for name, (kind, optional) in _typed(cls).items():
+        if name not in values:
+            continue
+        value = values[name]
+        if value is None and optional:
+            continue
+        if kind == "bool":
+            if not isinstance(value, (bool, np.bool_)):
+                raise ArgumentError(
+                    f"{cls.__name__}: {name} must be True or False, got {value!r} ({type(value).__name__})."
+                )
+            continue
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+            what = "a positive int" if name in _SIZES else "an int"
+            raise OptionError(f"{cls.__name__}: {name} must be {what}, got {value!r} ({type(value).__name__}).")
+        if name in _SIZES and value <= 0:
+            raise OptionError(f"{cls.__name__}: {name} must be a positive int, got {value!r}.")
+
+
 def _keras_init(init: Callable[..., None]) -> Callable[..., None]:
     signature = inspect.signature(init)
+    var_keyword = next((p.name for p in signature.parameters.values() if p.kind is p.VAR_KEYWORD), None)
 
     @functools.wraps(init)
     def __init__(self: Layer, *args: Any, **kwargs: Any) -> None:
@@ -199,6 +254,7 @@ def _keras_init(init: Callable[..., None]) -> Callable[..., None]:
             except TypeError as error:
                 raise ArgumentError(f"{type(self).__name__}: {error}.") from None
             config = dict(list(bound.arguments.items())[1:])
+            _check_types(type(self), {**config, **config.get(var_keyword, {})} if var_keyword else config)
             _input_size(type(self), keras, own, set(signature.parameters))
             init(self, *args, **own)
         finally:

@@ -9,7 +9,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from zoo.errors import DataError, OptionError
-from zoo.layers._base import LazyLayer, get_mask, with_mask
+from zoo.layers._base import LazyLayer, float_input, get_mask, with_mask
 from zoo.layers._keras import Layer, Weight
 
 
@@ -119,7 +119,8 @@ class PReLU(LazyLayer):
             raise DataError(
                 f"PReLU was built for inputs (batch, {', '.join(map(str, self.alpha.shape))}), got {tuple(x.shape)}."
             ) from None
-        return with_mask(torch.where(x >= 0, x, self.alpha * x), get_mask(x))
+        mask, x = get_mask(x), float_input(x, self.alpha.dtype)
+        return with_mask(torch.where(x >= 0, x, self.alpha * x), mask)
 
     def extra_repr(self) -> str:
         return f"shared_axes={self.shared_axes}"

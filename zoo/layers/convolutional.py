@@ -108,7 +108,7 @@ class _Conv(Layer):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_rank(self, x, self.rank + 2, f"(batch, channels, {'x'.join('.' * self.rank)} spatial)")
-        x = float_input(x)
+        x = float_input(x, self.conv.weight.dtype)
         expected = getattr(self.conv, "in_channels", 0)
         if expected and x.shape[1] != expected:
             raise DataError(
@@ -191,6 +191,7 @@ class DepthwiseConv2D(LazyLayer):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_rank(self, x, 4, "(batch, channels, height, width)")
+        x = float_input(x, self.weight.dtype)
         channels = self.weight.shape[0] // self.depth_multiplier
         if x.shape[1] != channels:
             raise DataError(
@@ -291,6 +292,7 @@ class Conv2DTranspose(LazyLayer):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_rank(self, x, 4, "(batch, channels, height, width)")
+        x = float_input(x, self.weight.dtype)
         if x.shape[1] != self.weight.shape[0]:
             raise DataError(
                 f"Conv2DTranspose({self.filters}) was built for {self.weight.shape[0]} input channels, got "

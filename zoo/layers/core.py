@@ -3,6 +3,7 @@ Masking and Embedding, as plain ``nn.Module``s."""
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable, Sequence
 
 import torch
@@ -36,9 +37,9 @@ class Dense(Layer):
         input_dim: int | None = None,
     ) -> None:
         super().__init__()
-        if not isinstance(units, int) or units <= 0:
+        if not isinstance(units, numbers.Integral) or isinstance(units, bool) or units <= 0:
             raise OptionError(f"Dense: units must be a positive int, got {units!r}.")
-        self.units = units
+        self.units = units = int(units)
         self.linear = (
             nn.Linear(input_dim, units, bias=use_bias) if input_dim else nn.LazyLinear(units, bias=use_bias)
         )
@@ -46,7 +47,7 @@ class Dense(Layer):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_rank(self, x, range(1, 9))
-        mask, x = get_mask(x), float_input(x)
+        mask, x = get_mask(x), float_input(x, self.linear.weight.dtype)
         in_features = getattr(self.linear, "in_features", 0)
         if in_features and x.shape[-1] != in_features:
             raise DataError(

@@ -14,7 +14,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from zoo.errors import DataError
-from zoo.layers._base import LazyLayer, activation_repr, check_rank, get_activation, tuple_n
+from zoo.layers._base import LazyLayer, activation_repr, check_rank, float_input, get_activation, tuple_n
 from zoo.layers._keras import Weight
 from zoo.layers.convolutional import _check_padding
 
@@ -69,6 +69,7 @@ class _LocallyConnected(LazyLayer):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_rank(self, x, self.rank + 2, "(batch, channels, spatial...)")
+        x = float_input(x, self.weight.dtype)
         out = self._out_spatial(x)
         positions, patch, _ = self.weight.shape
         if math.prod(out) != positions or x.shape[1] * math.prod(self.kernel_size) != patch:

@@ -12,8 +12,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from zoo.errors import DataError
-from zoo.layers._base import LazyLayer, get_mask, with_mask
+from zoo.errors import DataError, OptionError
+from zoo.layers._base import LazyLayer, float_input, get_mask, with_mask
 from zoo.layers._keras import Weight
 
 
@@ -44,7 +44,16 @@ class BatchNormalization(LazyLayer):
         self.running_mean = nn.UninitializedBuffer()
         self.running_var = nn.UninitializedBuffer()
 
+    def _check_axis(self, x: torch.Tensor) -> None:
+        if x.ndim < 2 or not -x.ndim <= self.axis < x.ndim:
+            valid = f"axis must lie in -{x.ndim}..{x.ndim - 1}" if x.ndim >= 2 else "it takes a batch axis and at least one more"
+            raise DataError(
+                f"BatchNormalization(axis={self.axis}) got input shape {tuple(x.shape)} ({x.ndim}-D); {valid} "
+                "(axis=1 for (batch, channels, ...), axis=-1 for (batch, time, features))."
+            )
+
     def build(self, x: torch.Tensor) -> None:
+        self._check_axis(x)  # the lazy build runs before forward
         features = x.shape[self.axis]
         for tensor in (self.weight, self.bias, self.running_mean, self.running_var):
             if tensor is not None:
@@ -59,17 +68,13 @@ class BatchNormalization(LazyLayer):
             nn.init.zeros_(self.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.ndim < 2 or not -x.ndim <= self.axis < x.ndim:
-            raise DataError(
-                f"BatchNormalization(axis={self.axis}) got input shape {tuple(x.shape)}; it takes a batch axis "
-                "and at least one more, with axis among them (e.g. (batch, channels, ...) for axis=1)."
-            )
+        self._check_axis(x)
         if x.shape[self.axis] != self.running_mean.shape[0]:
             raise DataError(
                 f"BatchNormalization was built for {self.running_mean.shape[0]} features on axis {self.axis}, "
                 f"got input shape {tuple(x.shape)}."
             )
-        moved = x.movedim(self.axis, 1)
+        moved = float_input(x, self.running_mean.dtype).movedim(self.axis, 1)
         y = F.batch_norm(
             moved, self.running_mean, self.running_var, self.weight, self.bias,
             self.training, 1.0 - self.momentum, self.epsilon,
@@ -89,13 +94,22 @@ class LayerNormalization(LazyLayer):
         self, axis: int | Sequence[int] = -1, epsilon: float = 1e-3, center: bool = True, scale: bool = True
     ):
         super().__init__()
-        self.axis = (axis,) if isinstance(axis, int) else tuple(axis)
+        axes = (axis,) if isinstance(axis, int) and not isinstance(axis, bool) else tuple(axis)
+        if not axes or any(not isinstance(a, int) or isinstance(a, bool) for a in axes):
+            raise OptionError(f"LayerNormalization: axis must be an int or a sequence of ints, got {axis!r}.")
+        self.axis = tuple(int(a) for a in axes)
         self.epsilon = epsilon
         self.weight = nn.UninitializedParameter() if scale else None
         self.bias = nn.UninitializedParameter() if center else None
         self.normalized_shape: tuple[int, ...] = ()
 
     def _shape(self, x: torch.Tensor) -> tuple[int, ...]:
+        if any(not -x.ndim <= a < x.ndim for a in self.axis):
+            raise DataError(
+                f"LayerNormalization(axis={self.axis if len(self.axis) > 1 else self.axis[0]}) got input shape "
+                f"{tuple(x.shape)} ({x.ndim}-D); axis must lie in 1..{x.ndim - 1} (or -{x.ndim - 1}..-1) and name "
+                "trailing axes, e.g. axis=-1 for the last."
+            )
         axes = sorted(a % x.ndim for a in self.axis)
         if axes != list(range(x.ndim - len(axes), x.ndim)) or axes[0] == 0:
             raise DataError(
@@ -123,7 +137,8 @@ class LayerNormalization(LazyLayer):
                 f"LayerNormalization was built for trailing shape {self.normalized_shape}, got input shape "
                 f"{tuple(x.shape)}."
             )
-        y = F.layer_norm(x, shape, self.weight, self.bias, self.epsilon)
+        param = self.weight if self.weight is not None else self.bias
+        y = F.layer_norm(float_input(x, None if param is None else param.dtype), shape, self.weight, self.bias, self.epsilon)
         return with_mask(y, get_mask(x))
 
     def extra_repr(self) -> str:

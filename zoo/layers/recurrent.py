@@ -15,6 +15,7 @@ instead, keeping the state over padded steps: same result, no data-dependent sha
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +25,7 @@ from torch.nn.modules.lazy import LazyModuleMixin
 from torch.nn.parameter import UninitializedParameter
 from torch.nn.utils.rnn import PackedSequence
 
-from zoo.errors import ArgumentError
+from zoo.errors import ArgumentError, DataError, OptionError
 from zoo.layers._base import check_rank, float_input, resolve_mask, with_mask
 from zoo.layers._keras import Layer, Weight
 from zoo.layers._tracing import is_tracing
@@ -190,18 +191,18 @@ class _Recurrent(Layer):
                 "dropout= (on the inputs, as in Keras) or a Dropout layer on the outputs."
             )
         if activation not in self._activations:
-            raise ValueError(
+            raise OptionError(
                 f"{name}: activation must be one of {self._activations} (the fused kernel), got {activation!r}."
             )
         if self._torch_cls is not nn.RNN and recurrent_activation != "sigmoid":
-            raise ValueError(
+            raise OptionError(
                 f"{name}: recurrent_activation must be 'sigmoid' (the fused kernel), got {recurrent_activation!r}."
             )
         if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"{name}: dropout must be in [0, 1), got {dropout!r}.")
-        if not isinstance(units, int) or units <= 0:
-            raise ValueError(f"{name}: units must be a positive int, got {units!r}.")
-        self.units = units
+            raise OptionError(f"{name}: dropout must be in [0, 1), got {dropout!r}.")
+        if not isinstance(units, numbers.Integral) or isinstance(units, bool) or units <= 0:
+            raise OptionError(f"{name}: units must be a positive int, got {units!r}.")
+        self.units = units = int(units)
         self.return_sequences = return_sequences
         self.return_state = return_state
         self.go_backwards = go_backwards
@@ -257,10 +258,16 @@ class _Recurrent(Layer):
         state is not), which lets a masked training run on the CPU take the padded fused kernel
         (``_run_padded``)."""
         check_rank(self, x, 3, "(batch, time, features)")
-        x = float_input(x)
+        if x.shape[1] == 0:  # Keras defines no output either (it reads the first step)
+            raise DataError(
+                f"{type(self).__name__}({self.units}) needs at least one time step, got input shape "
+                f"{tuple(x.shape)} (batch, time, features); drop empty sequences or pad them to one step "
+                "(and mask it)."
+            )
+        x = float_input(x, self.rnn.weight_hh_l0.dtype)
         in_size = getattr(self.rnn, "input_size", 0)
         if in_size and not isinstance(self.rnn, _LazyRNNMixin) and x.shape[-1] != in_size:
-            raise ValueError(
+            raise DataError(
                 f"{type(self).__name__}({self.units}) was built for {in_size} features per step, got input "
                 f"shape {tuple(x.shape)}."
             )
@@ -271,7 +278,7 @@ class _Recurrent(Layer):
             x = x * keep / (1 - self.dropout)
         hx = self._initial_state(x, initial_state)
         n, t = x.shape[:2]
-        if mask is None:
+        if mask is None or n == 0:  # an empty batch: the kernel returns empty outputs, a mask has no lengths
             out, state = self._padded_kernel(x.flip(1) if reverse else x, hx)
             return (out.flip(1) if reverse else out), self._final(state)
         if is_tracing():
@@ -364,12 +371,12 @@ class _Recurrent(Layer):
             return None
         states = [initial_state] if isinstance(initial_state, torch.Tensor) else list(initial_state)
         if len(states) != self._n_states:
-            raise ValueError(
+            raise DataError(
                 f"{type(self).__name__} takes {self._n_states} initial state tensor(s), got {len(states)}."
             )
         for s in states:
             if s.shape != (x.shape[0], self.units):
-                raise ValueError(
+                raise DataError(
                     f"{type(self).__name__}({self.units}): initial state must be (batch, units) = "
                     f"({x.shape[0]}, {self.units}), got {tuple(s.shape)}."
                 )
@@ -456,11 +463,11 @@ class Bidirectional(Layer):
     ):
         super().__init__()
         if not isinstance(layer, _Recurrent):
-            raise TypeError(
+            raise ArgumentError(
                 f"Bidirectional wraps a zoo recurrent layer (LSTM, GRU, SimpleRNN), got {type(layer).__name__}."
             )
         if merge_mode not in _MERGE_MODES:
-            raise ValueError(f"Bidirectional: merge_mode must be one of {_MERGE_MODES}, got {merge_mode!r}.")
+            raise OptionError(f"Bidirectional: merge_mode must be one of {_MERGE_MODES}, got {merge_mode!r}.")
         self.forward_layer = layer
         self.backward_layer = backward_layer if backward_layer is not None else type(layer)(**{k: v for k, v in layer.get_config().items() if k != "name"})
         self.merge_mode = merge_mode
