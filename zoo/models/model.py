@@ -10,12 +10,14 @@ methods.
 from __future__ import annotations
 
 import copy
+import difflib
+from collections.abc import Mapping
 from typing import Any
 
 import torch
 from torch import fx, nn
 
-from zoo.errors import ModelError
+from zoo.errors import ArgumentError, ModelError
 from zoo.models.graph import InputSpec, build_graph
 from zoo.models.methods import KerasModel
 from zoo.models.symbolic import has_symbolic, paused, recording_hook_active
@@ -97,6 +99,11 @@ class Functional(Model, fx.GraphModule):
         self._zoo_outputs = _output_keys(outputs)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        specs = self.__dict__.get("input_specs")
+        if specs is not None and (  # the common call (one tensor per input, in order) passes at once
+            kwargs or len(args) != len(specs) or (len(args) == 1 and isinstance(args[0], Mapping))
+        ):
+            args, kwargs = _bind_inputs(self, specs, args, kwargs)
         # The recording hook (alive while symbolic tensors are) would slow every layer call: pause it,
         # unless this call is itself being recorded or compiled.
         if torch.compiler.is_compiling() or not recording_hook_active() or has_symbolic(args):
@@ -127,6 +134,57 @@ class Functional(Model, fx.GraphModule):
             if key in self.__dict__:
                 setattr(copied, key, copy.deepcopy(self.__dict__[key], memo))
         return copied
+
+
+def _bind_inputs(model: Functional, specs: list[InputSpec], args: tuple, kwargs: dict) -> tuple[tuple, dict]:
+    """The model's inputs as its graph takes them (positionally in order, or by name), from Keras' forms too
+    (one list of all the inputs, one dict by name); anything else is a ``zoo.ArgumentError`` naming the
+    inputs the model takes and what it was given."""
+    names = [s.name for s in specs]
+    if len(args) == 1 and not kwargs:
+        if isinstance(args[0], Mapping):  # Keras: model({"a": x, "b": y})
+            args, kwargs = (), {str(k): v for k, v in args[0].items()}
+        elif isinstance(args[0], (list, tuple)) and len(specs) > 1 and len(args[0]) == len(specs):
+            return tuple(args[0]), {}  # Keras: model([x, y])
+    rest = names[len(args) :]
+    if len(args) <= len(names) and set(kwargs) == set(rest):
+        return args, kwargs
+    problems = []
+    if len(args) > len(names):
+        problems.append(f"{len(args)} positional inputs for {len(names)}")
+    doubled = [k for k in kwargs if k in names[: len(args)]]
+    if doubled:
+        problems.append(f"{', '.join(map(repr, doubled))} both positionally and by name")
+    unknown = [k for k in kwargs if k not in names]
+    for key in unknown:
+        close = difflib.get_close_matches(key, names, n=1)
+        problems.append(f"no input named {key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    missing = [n for n in rest if n not in kwargs]
+    if missing and len(args) <= len(names):
+        problems.append(f"{', '.join(map(repr, missing))} missing")
+    takes = ", ".join(f"{s.name} {_shape(s.shape)} {str(s.dtype).replace('torch.', '')}" for s in specs)
+    given = [_describe(a) for a in args] + [f"{k}={_describe(v)}" for k, v in kwargs.items()]
+    forms = [f"model({', '.join(names)})", f"model({', '.join(f'{n}=...' for n in names)})"]
+    if len(names) > 1:
+        forms += [f"model([{', '.join(names)}])", f"model({{{', '.join(f'{n!r}: ...' for n in names)}}})"]
+    raise ArgumentError(
+        f"Model {getattr(model, 'name', 'model')!r} takes {len(specs)} input{'s' if len(specs) > 1 else ''}: "
+        f"{takes} (one sample's shape); got {', '.join(given) or 'none'}: {'; '.join(problems)}. Call it as "
+        f"{', '.join(forms[:-1])} or {forms[-1]}."
+    )
+
+
+def _shape(shape: tuple[int | None, ...]) -> str:
+    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, torch.Tensor):
+        return f"tensor {tuple(value.shape)}"
+    if isinstance(value, (list, tuple)):
+        return f"{type(value).__name__} of {len(value)}"
+    shape = getattr(value, "shape", None)
+    return type(value).__name__ + (f" {tuple(shape)}" if shape is not None else "")
 
 
 def _output_keys(outputs: Any) -> list[Any] | None:

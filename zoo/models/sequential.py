@@ -62,8 +62,13 @@ class Sequential(Model, nn.Sequential):
         """Remove and return a layer: the last one (Keras' ``pop()``), or the one at ``index`` (torch)."""
         if not len(self):
             raise ModelError("Sequential.pop: the model has no layers.")
-        if not isinstance(index, int):
+        if not isinstance(index, int) or isinstance(index, bool):
             raise ModelError(f"Sequential.pop takes a layer index, got {index!r}.")
+        if not -len(self) <= index < len(self):
+            raise ModelError(
+                f"Sequential.pop: index {index} is out of range; the model has {len(self)} layer"
+                f"{'s' if len(self) > 1 else ''} (indices {-len(self)}..{len(self) - 1})."
+            )
         layer = self[index]
         del self[index]
         return layer

@@ -9,7 +9,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from zoo.errors import ArgumentError
+from zoo.errors import ArgumentError, OptionError
 from zoo.utils._trace import Node, example_inputs, trace_eval
 
 
@@ -140,6 +140,28 @@ def build_summary(model: nn.Module, nodes: Sequence[Node], batch_size: int) -> M
     return ModelSummary(type(model).__name__, rows, total, trainable, total - trainable, nbytes)
 
 
+_DTYPE_NAMES = sorted(n for n in dir(torch) if isinstance(getattr(torch, n, None), torch.dtype))
+
+
+def _dtype(value: Any) -> torch.dtype:
+    """A ``torch.dtype``, or its name (``"float32"``, ``"int64"``, ``"torch.long"``, as Keras takes dtypes)."""
+    if isinstance(value, torch.dtype):
+        return value
+    if isinstance(value, str):
+        found = getattr(torch, value.removeprefix("torch."), None)
+        if isinstance(found, torch.dtype):
+            return found
+        import difflib
+
+        close = difflib.get_close_matches(value.removeprefix("torch."), _DTYPE_NAMES, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise OptionError(f"summary: unknown dtype {value!r}.{hint} Give torch dtypes (torch.float32) or their names.")
+    raise OptionError(
+        f"summary: dtypes must hold torch dtypes (torch.float32, torch.long) or their names, got {value!r} "
+        f"({type(value).__name__})."
+    )
+
+
 def summary(
     model: nn.Module,
     input_size: Any = None,
@@ -161,6 +183,10 @@ def summary(
     """
     if not isinstance(model, nn.Module):
         raise ArgumentError(f"summary expects an nn.Module, got {type(model).__name__}.")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise OptionError(f"summary: batch_size must be a positive int, got {batch_size!r}.")
+    if dtypes is not None:
+        dtypes = _dtype(dtypes) if isinstance(dtypes, (str, torch.dtype)) else [_dtype(d) for d in dtypes]
     inputs = example_inputs(model, input_size, dtypes, batch_size, device)
     batch = inputs[0].shape[0] if inputs and inputs[0].ndim else batch_size
     nodes, _ = trace_eval(model, inputs, forward_kwargs)

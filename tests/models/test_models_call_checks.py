@@ -1,0 +1,88 @@
+"""A functional model called with the wrong inputs, a summary given a wrong dtype or batch size and a pop
+past the layers fail with zoo.ZooErrors that name what was expected; Keras' call forms work."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import zoo
+from zoo.errors import ArgumentError, ModelError, OptionError
+from zoo.layers import Concatenate, Dense
+
+
+@pytest.fixture
+def two_inputs() -> zoo.Model:
+    a = zoo.Input((4,), name="a")
+    b = zoo.Input((3,), name="b")
+    return zoo.Model([a, b], Dense(2)(Concatenate()([a, b])), name="pair")
+
+
+X, Y = torch.randn(2, 4), torch.randn(2, 3)
+
+
+def test_every_way_keras_and_torch_pass_inputs_works(two_inputs) -> None:
+    expected = two_inputs(X, Y)
+    for got in (
+        two_inputs(a=X, b=Y), two_inputs(X, b=Y), two_inputs(b=Y, a=X), two_inputs([X, Y]), two_inputs((X, Y)),
+        two_inputs({"a": X, "b": Y}),
+    ):  # fmt: skip
+        torch.testing.assert_close(got, expected)
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda m: m(X), r"'b' missing"),
+        (lambda m: m(X, Y, Y), r"3 positional inputs for 2"),
+        (lambda m: m(a=X, c=Y), r"no input named 'c'.*'b' missing"),
+        (lambda m: m({"a": X, "c": Y}), r"no input named 'c'"),
+        (lambda m: m(X, a=X), r"'a' both positionally and by name"),
+        (lambda m: m([X]), r"got list of 1"),
+        (lambda m: m(), r"got none"),
+    ],
+)
+def test_wrong_inputs_name_the_model_inputs(two_inputs, call, match) -> None:
+    with pytest.raises(ArgumentError, match=match) as info:
+        call(two_inputs)
+    message = str(info.value)
+    assert "Model 'pair' takes 2 inputs: a (4,) float32, b (3,) float32" in message
+    assert "model(a, b)" in message and "model({'a': ..., 'b': ...})" in message
+    assert "forward()" not in message
+
+
+def test_one_input_model_names_its_generated_input() -> None:
+    inputs = zoo.Input((4,))
+    model = zoo.Model(inputs, Dense(2)(inputs))
+    name = model.input_specs[0].name
+    with pytest.raises(ArgumentError, match=rf"takes 1 input: {name} \(4,\) float32.*got tensor \(2, 4\), tensor"):
+        model(X, X)
+    with pytest.raises(ArgumentError, match=rf"got b=tensor \(2, 4\): no input named 'b'; '{name}' missing"):
+        model(b=X)
+    torch.testing.assert_close(model({name: X}), model(X))
+
+
+def test_summary_refuses_an_unknown_dtype_and_a_batch_size_below_one() -> None:
+    model = zoo.Sequential([Dense(3)])
+    with pytest.raises(OptionError, match=r"unknown dtype 'float23'. Did you mean 'float32'\?"):
+        zoo.summary(model, (4,), dtypes=["float23"], print_fn=None)
+    with pytest.raises(OptionError, match=r"dtypes must hold torch dtypes.*got 3 \(int\)"):
+        zoo.summary(model, (4,), dtypes=[3], print_fn=None)
+    for bad in (0, -1, True, 2.0):
+        with pytest.raises(OptionError, match="batch_size must be a positive int"):
+            zoo.summary(model, (4,), batch_size=bad, print_fn=None)
+    assert zoo.summary(model, (4,), dtypes=["float64"], print_fn=None).total_params == 15
+    assert zoo.summary(model, (4,), dtypes="torch.float32", print_fn=None).total_params == 15
+
+
+def test_pop_past_the_layers_is_a_model_error() -> None:
+    model = zoo.Sequential([Dense(2), Dense(3)])
+    for index in (2, -3):
+        with pytest.raises(ModelError, match=rf"index {index} is out of range; the model has 2 layers"):
+            model.pop(index)
+    with pytest.raises(ModelError, match="takes a layer index"):
+        model.pop(True)
+    assert isinstance(model.pop(), Dense) and len(model) == 1
+    model.pop()
+    with pytest.raises(ModelError, match="has no layers"):
+        model.pop()
