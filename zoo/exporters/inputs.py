@@ -124,7 +124,8 @@ def random_batch(
 ) -> tuple[torch.Tensor, ...]:
     """Fresh random inputs shaped like ``inputs`` (with ``batch`` rows unless None).
 
-    Integer inputs stay within the example's range, so token ids remain valid embedding indices.
+    Integer inputs stay within the example's range, so token ids remain valid embedding indices; float
+    inputs are uniform in [0, 1] when the example's are (images and video frames), else standard normal.
     """
     out = []
     for t in inputs:
@@ -132,7 +133,9 @@ def random_batch(
         if t.dtype == torch.bool:
             x = torch.randint(0, 2, shape, generator=generator).bool()
         elif t.dtype.is_floating_point:
-            x = torch.randn(shape, generator=generator).to(t.dtype)
+            unit = t.numel() > 0 and bool(t.min() >= 0) and bool(t.max() <= 1)
+            # an example in [0, 1] (images, video frames) is answered in kind: a model may refuse other values
+            x = (torch.rand if unit else torch.randn)(shape, generator=generator).to(t.dtype)
         elif not t.dtype.is_complex:
             low, high = (int(t.min()), int(t.max())) if t.numel() else (0, 0)
             x = torch.randint(low, high + 1, shape, generator=generator, dtype=t.dtype)

@@ -70,12 +70,59 @@ class FrameEncoder(nn.Module):
         return self.frames.layer[1]
 
     def forward(self, video: torch.Tensor) -> torch.Tensor:
+        if not isinstance(video, torch.Tensor):
+            raise zoo.ArgumentError(
+                f"video_qa expects video as a tensor (batch, frames, 3, height, width) of floats in [0, 1]; got "
+                f"a {type(video).__name__}. Convert (N, T, H, W, 3) uint8 clips with zoo_videoqa.model.video_tensor."
+            )
         if video.dim() != 5 or video.shape[2] != 3:
             raise zoo.DataError(
                 f"video_qa expects video as (batch, frames, 3, height, width) floats in [0, 1]; got shape "
                 f"{tuple(video.shape)}. Convert (N, T, H, W, 3) uint8 clips with zoo_videoqa.model.video_tensor."
             )
+        check_unit_range(video)
         return self.frames(video)
+
+
+def symbolic() -> bool:
+    """Whether the model is being traced, scripted, compiled or exported: values (and batch sizes) are
+    symbolic then, and a data-dependent check would fail or specialise the trace."""
+    exporting = getattr(torch.compiler, "is_exporting", None)
+    return (
+        torch.jit.is_tracing()
+        or torch.jit.is_scripting()
+        or torch.compiler.is_compiling()
+        or (exporting is not None and exporting())
+    )
+
+
+#: How far outside [0, 1] a frame value may be (resampling overshoot, float16 rounding) before it is refused.
+RANGE_TOLERANCE = 1e-3
+
+
+def check_unit_range(video: torch.Tensor) -> None:
+    """Frames must be floats in [0, 1], the scale the backbone's normalisation assumes: an integer video
+    (uint8 pixels) is refused, not converted, so that the caller says what scale it is in
+    (``video_tensor`` converts 0-255 uint8 clips), and floats outside [0, 1] +- ``RANGE_TOLERANCE`` (0-255
+    values, or already-normalised frames) are refused. One min/max pass; skipped while tracing or
+    compiling for export, where the values are symbolic."""
+    if not video.is_floating_point():
+        raise zoo.DataError(
+            f"video_qa expects video frames as floats in [0, 1]; got {video.dtype}. For (N, T, H, W, 3) uint8 "
+            "clips use zoo_videoqa.model.video_tensor(clips); for (N, T, 3, H, W) uint8 frames, "
+            "video.float() / 255."
+        )
+    if video.numel() == 0 or symbolic():
+        return
+    low, high = (float(v) for v in torch.aminmax(video.detach()))
+    if low < -RANGE_TOLERANCE or high > 1.0 + RANGE_TOLERANCE:
+        hint = (
+            " It looks like 0-255 pixel values: divide by 255 (or use zoo_videoqa.model.video_tensor)."
+            if high > 2.0 else " Give the frames unnormalised: video_qa normalises them itself."
+        )
+        raise zoo.DataError(
+            f"video_qa expects video frames as floats in [0, 1]; these range from {low:.4g} to {high:.4g}.{hint}"
+        )
 
 
 def _float64_block(features: Any, start: int, chunk: int) -> torch.Tensor:
@@ -114,10 +161,35 @@ class VideoQAHead(nn.Module):
         self.hidden = _layer("Dense", hidden_units, activation="relu", input_dim=video_units + question_units)
         self.answer = _layer("Dense", num_answers, activation="softmax", input_dim=hidden_units)
 
+    @property
+    def feature_dim(self) -> int:
+        return int(self.feature_mean.shape[0])
+
+    def _check_features(self, features: Any, what: str) -> None:
+        shape = getattr(features, "shape", None)
+        if shape is None or not hasattr(features, "__getitem__"):
+            raise zoo.ArgumentError(
+                f"{what} takes frame features as an array or tensor of shape (samples, frames, {self.feature_dim}); "
+                f"got a {type(features).__name__} (np.stack a list of per-sample features first)."
+            )
+        if len(shape) != 3 or shape[-1] != self.feature_dim:
+            raise zoo.DataError(
+                f"{what} takes frame features of shape (samples, frames, {self.feature_dim}) (this head's "
+                f"feature size is {self.feature_dim}); got shape {tuple(shape)}."
+            )
+
     @torch.no_grad()
     def adapt(self, features: Any, chunk: int = 4096) -> None:
         """Set the centring and scale from training features (N, T, F), read ``chunk`` samples at a time."""
+        self._check_features(features, "adapt")
+        if not isinstance(chunk, int) or isinstance(chunk, bool) or chunk < 1:
+            raise zoo.OptionError(f"adapt's chunk must be a positive integer; got {chunk!r}.")
         n = len(features)
+        if n == 0 or features.shape[1] == 0:
+            raise zoo.DataError(
+                f"adapt needs at least one sample with at least one frame; got features of shape "
+                f"{tuple(features.shape)}."
+            )
         total = torch.zeros_like(self.feature_mean, dtype=torch.float64)
         for start in range(0, n, chunk):
             total += _float64_block(features, start, chunk).sum((0, 1))
@@ -128,11 +200,22 @@ class VideoQAHead(nn.Module):
             block = _float64_block(features, start, chunk)
             square += ((block - mean) ** 2).sum()
         scale = (square / (count * mean.numel())).sqrt().clamp_min(1e-12)
+        if not (torch.isfinite(mean).all() and torch.isfinite(scale)):
+            raise zoo.DataError(
+                "adapt got features with NaN or infinite values; the centring and scale were left unchanged."
+            )
         self.feature_mean.copy_(mean)
         self.feature_scale.copy_(scale)
 
     def forward(self, features: torch.Tensor, question: torch.Tensor) -> torch.Tensor:
         """Answer probabilities (N, answers) from frame features (N, T, F) and question ids (N, L)."""
+        if not isinstance(features, torch.Tensor) or not isinstance(question, torch.Tensor):
+            raise zoo.ArgumentError(
+                "video_qa's head takes tensors: features (batch, frames, F) and question ids (batch, length); "
+                f"got a {type(features).__name__} and a {type(question).__name__}."
+            )
+        self._check_features(features, "video_qa's head")
+        check_question(question, features.shape[0])
         video = self.video_lstm((features - self.feature_mean) / self.feature_scale)
         words = self.question_lstm(self.embedding(question))
         return self.answer(self.hidden(self.concatenate(video, words)))
@@ -146,16 +229,40 @@ class VideoQA(nn.Module):
         self.encoder, self.head, self.config = encoder, head, config
 
     def forward(self, video: torch.Tensor, question: torch.Tensor) -> torch.Tensor:
+        if isinstance(question, torch.Tensor) and isinstance(video, torch.Tensor) and video.dim() >= 1:
+            check_question(question, video.shape[0])  # before the (costly) encoder runs
         return self.head(self.encoder(video), question)
+
+
+def check_question(question: torch.Tensor, batch: int) -> None:
+    """Question ids are integers of shape (batch, length), one row per video."""
+    if question.dim() != 2 or question.is_floating_point() or question.dtype == torch.bool:
+        raise zoo.DataError(
+            f"video_qa expects question ids as an integer tensor of shape (batch, length), one row of token "
+            f"ids per video (0 = padding); got a {question.dtype} tensor of shape {tuple(question.shape)}"
+            + (". For one question, use question.unsqueeze(0)." if question.dim() == 1 else ".")
+        )
+    if not symbolic() and question.shape[0] != batch:
+        raise zoo.DataError(
+            f"video_qa got {batch} videos but {question.shape[0]} questions; give one question row per video."
+        )
 
 
 def _feature_dim(encoder: FrameEncoder, frame_size: int) -> int:
     probe = torch.zeros(1, 1, 3, frame_size, frame_size)
     was_training = encoder.training
     encoder.eval()
-    with torch.no_grad():
-        out = encoder(probe)
-    encoder.train(was_training)
+    try:
+        with torch.no_grad():
+            out = encoder(probe)
+    except zoo.ZooError as exc:  # e.g. a frame below the backbone's minimum size
+        why = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
+        raise zoo.OptionError(
+            f"video_qa's backbone cannot take a {frame_size}x{frame_size} frame_size ({why}); pass a larger "
+            "frame_size (the size of the frames you will give, e.g. its weights' crop size)."
+        ) from None
+    finally:
+        encoder.train(was_training)
     if out.dim() != 3:
         raise zoo.ModelError(
             f"the backbone gives per-frame output of shape {tuple(out.shape[2:])}; video_qa needs a feature "
@@ -169,7 +276,7 @@ def video_qa(
     backbone_weights: Any = "imagenet",
     *,
     question_vocab_size: int = 10000,
-    num_answers: int = 1000,
+    num_answers: int | None = None,
     frame_size: int | None = None,
     trainable_backbone: bool = False,
     video_units: int = 256,
@@ -190,15 +297,28 @@ def video_qa(
     ``backbone_weights=None`` builds it without downloading anything. ``frame_size`` (default: 150 as in
     the reference, or the backbone weights' crop size when smaller, e.g. toy_cnn's 32) is only used to
     probe the feature size; any frame size the backbone accepts works afterwards. ``weights``: a checkpoint of this model (its full or head state dict).
-    ``num_classes`` is accepted as a synonym of ``num_answers``; ``include_top``/``pooling`` make no
+    ``num_classes`` is accepted as a synonym of ``num_answers`` (default 1000; giving both with different
+    values is an error); ``include_top``/``pooling`` make no
     sense for this model and must keep their defaults.
     """
     if not include_top or pooling is not None:
         raise zoo.OptionError("video_qa always ends in its answer layer: leave include_top and pooling unset.")
-    num_answers = num_classes or num_answers
-    for name, value in (("question_vocab_size", question_vocab_size), ("num_answers", num_answers)):
-        if not isinstance(value, int) or value < 1:
+    if num_classes is not None and num_answers is not None and num_classes != num_answers:
+        raise zoo.OptionError(
+            f"video_qa got num_classes={num_classes!r} and num_answers={num_answers!r}; they are the same "
+            "option (num_classes is its Keras name): give one of them."
+        )
+    num_answers = next((v for v in (num_answers, num_classes) if v is not None), 1000)
+    for name, value in (("question_vocab_size", question_vocab_size), ("num_answers", num_answers),
+                        ("video_units", video_units), ("embed_dim", embed_dim),
+                        ("question_units", question_units), ("hidden_units", hidden_units)):  # fmt: skip
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise zoo.OptionError(f"video_qa needs a positive integer {name}; got {value!r}.")
+    if frame_size is not None and (not isinstance(frame_size, int) or isinstance(frame_size, bool) or frame_size < 1):
+        raise zoo.OptionError(
+            f"video_qa's frame_size must be a positive integer (pixels of a square frame, e.g. 32), or None for "
+            f"the backbone's own; got {frame_size!r}."
+        )
     if isinstance(backbone, str):
         cnn = zoo.load(
             backbone, weights=backbone_weights, include_top=False, pooling="avg",
