@@ -10,12 +10,19 @@ from __future__ import annotations
 import difflib
 import fnmatch
 import importlib
+import inspect
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from zoo.errors import AmbiguousNameError, RegistrationError, TargetImportError, UnknownNameError
+from zoo.errors import (
+    AmbiguousNameError,
+    ArgumentError,
+    RegistrationError,
+    TargetImportError,
+    UnknownNameError,
+)
 from zoo.hookspecs import KINDS
 from zoo.metadata import EntryMeta, UnknownFieldError, field_names
 
@@ -106,7 +113,10 @@ class Entry:
         return obj
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self.resolve()(*args, **kwargs)
+        target = self.resolve()
+        if kwargs and self.kind not in _OWN_KEYWORD_CHECKS:
+            check_keywords(f"{self.kind} {self.name!r}", kwargs, keywords_of(target))
+        return target(*args, **kwargs)
 
     def describe(self) -> dict[str, Any]:
         """Plain-data view for ``zoo info`` and ``--json`` (a lazy weights table, zoo-timm's, is read only
@@ -121,6 +131,42 @@ class Entry:
             "target": target,
             **self.meta.describe(),
         }
+
+
+#: Kinds whose builders check their own keywords (the applications contract, zoo layers' Keras keywords).
+_OWN_KEYWORD_CHECKS = ("applications", "layers")
+
+
+def keywords_of(target: Any, skip: int = 0) -> list[str] | None:
+    """The keyword arguments ``target`` takes (after its first ``skip`` parameters, e.g. a loss function's
+    ``input, target``), or None when it takes any (``**kwargs``) or its signature cannot be read.
+
+    A target whose real keywords are another function's (a wrapper taking ``**kwargs``) may say them in a
+    ``zoo_keywords`` attribute: a list of names, or a callable returning it."""
+    declared = getattr(target, "zoo_keywords", None)
+    if declared is not None:
+        return list(declared() if callable(declared) else declared)
+    try:
+        params = list(inspect.signature(target).parameters.values())[skip:]
+    except (TypeError, ValueError):
+        return None
+    if any(p.kind is p.VAR_KEYWORD for p in params):
+        return None
+    return [p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+
+
+def check_keywords(what: str, kwargs: Mapping[str, Any], accepted: Iterable[str] | None) -> None:
+    """An ``ArgumentError`` for the first keyword of ``kwargs`` that ``what`` does not take, naming the
+    closest match and every keyword it takes (``accepted`` None: anything goes)."""
+    if accepted is None:
+        return
+    accepted = list(accepted)
+    for key in kwargs:
+        if key not in accepted:
+            close = difflib.get_close_matches(key, accepted, n=1, cutoff=0.6)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            takes = f"It takes: {', '.join(accepted)}." if accepted else "It takes no keywords."
+            raise ArgumentError(f"{what} takes no keyword {key!r}.{hint} {takes}")
 
 
 def _callable_path(obj: Any) -> str:

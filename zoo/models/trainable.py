@@ -88,3 +88,30 @@ def with_trainable(module: M) -> M:
         return module
     module.__class__ = trainable_class(type(module))
     return module
+
+
+def apply_trainable_attributes(model: nn.Module) -> nn.Module:
+    """Honour ``sub.trainable = False`` (or True) set as a plain attribute on any module inside ``model``.
+
+    On a torch module without the property (``m.layer1`` of a ``zoo.load`` model, an ``nn.Linear``) the
+    Keras line only stored an attribute; ``fit``/``evaluate`` call this first, so every module whose instance
+    ``__dict__`` holds ``trainable`` gets the property (:func:`with_trainable`) and the value takes effect:
+    frozen, or unfrozen. Parents come before children (``modules()`` order), so a child's False wins over its
+    parent's True, as the two lines would read in Keras. Only those modules are touched: no class swap of
+    modules that did not ask for it. Returns ``model``.
+    """
+    from zoo.errors import ModelError
+
+    for name, sub in model.named_modules():
+        if "trainable" not in vars(sub):
+            continue
+        value = vars(sub)["trainable"]
+        if not isinstance(value, bool):
+            where = f"model.{name}" if name else "the model"
+            raise ModelError(f"{where}.trainable must be True or False, got {value!r}.")
+        try:
+            with_trainable(sub)
+        except TypeError:  # a class whose instances cannot change class (a C extension, a ScriptModule)
+            vars(sub)["trainable"] = value
+            (unfreeze if value else freeze)(sub)
+    return model

@@ -135,6 +135,10 @@ class Activation:
 
     def __init__(self, fn: Callable[..., Tensor], **options: Any) -> None:
         functools.update_wrapper(self, fn)
+        if options:  # refused now, not when the activation is first applied
+            from zoo.registry import check_keywords, keywords_of
+
+            check_keywords(f"activation {getattr(fn, '__name__', fn)!r}", options, keywords_of(fn, skip=1))
         self.fn, self.options = fn, options
 
     def __call__(self, x: Tensor | None = None, **kwargs: Any) -> Any:

@@ -13,7 +13,12 @@ What is checked (per loss function name):
   ``[0, 1]`` whose rows (the class axis) sum to 1; the sparse one's labels in ``[0, classes)`` whatever
   ``from_logits`` (``ignore_class`` excepted);
 * ``binary_crossentropy`` (``from_logits=False``) and ``kl_divergence``: predictions in ``[0, 1]``;
-* ``poisson``: no negative rate.
+  ``binary_crossentropy``'s labels in ``[0, 1]`` (soft labels allowed) whatever ``from_logits``;
+* ``poisson``: no negative rate;
+* the opposite mistake, softmax twice: ``categorical_crossentropy`` / ``sparse_categorical_crossentropy``
+  with ``from_logits=True``, and ``torch.nn.CrossEntropyLoss`` (``check_torch_loss``), given predictions
+  that already are probabilities -- every row in ``[0, 1]`` and summing to 1 within 1e-4, over more than one
+  class (logits practically never are; Keras only warns).
 """
 
 from __future__ import annotations
@@ -70,6 +75,51 @@ def _check_probabilities(name: str, input: Tensor, axis: int | None, end: str) -
         )
 
 
+#: How close to 1 every row must sum for "already a softmax" (a softmax in float32 sums within ~1e-7).
+_SOFTMAX_TOLERANCE = 1e-4
+
+
+def _check_not_probabilities(name: str, input: Tensor, axis: int, fix: str) -> None:
+    """``from_logits=True`` given a softmax: every row in [0, 1] summing to 1 is a ``DataError``."""
+    if not input.is_floating_point() or input.numel() == 0 or input.ndim == 0 or input.shape[axis] < 2:
+        return
+    values = input.detach().float()
+    if float(values.min()) < 0.0 or float(values.max()) > 1.0:
+        return
+    worst = float((values.sum(axis) - 1.0).abs().max())
+    if worst <= _SOFTMAX_TOLERANCE:
+        raise DataError(
+            f"{name} takes logits (from_logits=True) but got predictions that already are probabilities: every "
+            f"row lies in [0, 1] and sums to 1 over the {input.shape[axis]} classes (axis {axis}), so the "
+            f"softmax would be applied twice and training would stall. {fix}"
+        )
+
+
+def check_torch_loss(loss: Any, input: Any, target: Any) -> bool:
+    """The first-batch check of a torch loss module (``nn.CrossEntropyLoss``: softmax outputs refused); False
+    when it could not look (symbolic tensors), so that the caller tries again."""
+    from torch import nn
+
+    if not isinstance(loss, nn.CrossEntropyLoss):
+        return True
+    if not (isinstance(input, Tensor) and isinstance(target, Tensor)) or _symbolic(input, target):
+        return False
+    _check_not_probabilities(
+        "torch.nn.CrossEntropyLoss", input, 1 if input.ndim >= 2 else 0,
+        "Either drop the model's final softmax (CrossEntropyLoss applies log-softmax itself), or keep it and use "
+        "loss='sparse_categorical_crossentropy' (integer labels) / 'categorical_crossentropy' (one-hot), which "
+        "take probabilities.",
+    )  # fmt: skip
+    return True
+
+
+def _logits_fix(name: str) -> str:
+    return (
+        f"The model ends in a softmax: drop from_logits=True (e.g. loss='{name}'), or remove the final softmax "
+        "so that the model outputs logits."
+    )
+
+
 def check_labels(name: str, target: Tensor, classes: int, ignore_class: int | None = None) -> None:
     """Integer class labels in ``[0, classes)`` (``ignore_class`` allowed), else a ``DataError``."""
     if target.numel() == 0:
@@ -95,6 +145,9 @@ def check_labels(name: str, target: Tensor, classes: int, ignore_class: int | No
 def _categorical(input: Tensor, target: Tensor, from_logits: bool = False, axis: int = -1, **_: Any) -> None:
     if not from_logits:
         _check_probabilities("categorical_crossentropy", input, axis, _SOFTMAX)
+    else:
+        name = "categorical_crossentropy"
+        _check_not_probabilities(name, input, axis, _logits_fix(name))
 
 
 def _sparse(
@@ -105,9 +158,20 @@ def _sparse(
         check_labels("sparse_categorical_crossentropy", target, input.shape[axis], ignore_class)
     if not from_logits:
         _check_probabilities("sparse_categorical_crossentropy", input, axis, _SOFTMAX)
+    else:
+        name = "sparse_categorical_crossentropy"
+        _check_not_probabilities(name, input, axis, _logits_fix(name))
 
 
 def _binary(input: Tensor, target: Tensor, from_logits: bool = False, **_: Any) -> None:
+    if target.numel() and (target.is_floating_point() or target.dtype != torch.bool):
+        low, high = _range(target)
+        if low < 0.0 or high > 1.0:
+            raise DataError(
+                f"binary_crossentropy takes labels in [0, 1] (0/1, or soft labels between), got labels in "
+                f"[{low:.4g}, {high:.4g}]. Map them to 0/1 first (e.g. y = (y > 0) for {{-1, 1}} labels); for "
+                "several classes use sparse_categorical_crossentropy; hinge losses take {-1, 1} labels."
+            )
     if not from_logits:
         _check_probabilities("binary_crossentropy", input, None, "sigmoid (Dense(1, activation='sigmoid'))")
 

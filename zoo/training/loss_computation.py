@@ -7,12 +7,16 @@ through a shallow copy whose ``reduction`` is ``"none"``, and the weighted value
 from __future__ import annotations
 
 import copy
+import math
+import numbers
 from collections.abc import Mapping
 from typing import Any
 
 import torch
+from torch import nn
 
 from zoo.errors import DataError, OptionError
+from zoo.training.loss_checks import check_torch_loss
 
 
 def compute_loss(loss: Any, y_pred: Any, y: Any, sample_weight: Any = None) -> torch.Tensor:
@@ -23,6 +27,8 @@ def compute_loss(loss: Any, y_pred: Any, y: Any, sample_weight: Any = None) -> t
         raise DataError(
             "the data gave no targets (y); fit and evaluate need (x, y) batches or y= with array x."
         )
+    if isinstance(loss, nn.CrossEntropyLoss) and not loss.__dict__.get("_zoo_checked"):  # first batch only
+        loss.__dict__["_zoo_checked"] = check_torch_loss(loss, y_pred, y)
     if sample_weight is None:
         return loss(y_pred, y)
     if _accepts_sample_weight(loss):
@@ -34,9 +40,9 @@ def compute_loss(loss: Any, y_pred: Any, y: Any, sample_weight: Any = None) -> t
             f"attribute; {type(loss).__name__} has neither."
         )
     values = _unreduced(loss)(y_pred, y)
-    weight = torch.as_tensor(sample_weight, device=values.device, dtype=values.dtype)
-    weight = weight.reshape(weight.shape + (1,) * (values.ndim - weight.ndim))
-    weighted = values * weight
+    from zoo.training.losses import _broadcast_weight
+
+    weighted = values * _broadcast_weight(sample_weight, values)
     return weighted.sum() if reduction == "sum" else weighted.mean()
 
 
@@ -53,27 +59,80 @@ def _accepts_sample_weight(loss: Any) -> bool:
     return isinstance(loss, Loss)
 
 
-def class_weight_table(class_weight: Mapping[int, float]) -> torch.Tensor:
-    """``{class index: weight}`` as a lookup tensor (classes not named weigh 1)."""
-    if not class_weight:
-        raise OptionError("class_weight must map class indices to weights, got an empty mapping.")
-    keys = [int(k) for k in class_weight]
-    if min(keys) < 0:
-        raise OptionError(f"class_weight keys must be class indices >= 0, got {sorted(keys)}.")
-    table = torch.ones(max(keys) + 1)
-    for k, w in class_weight.items():
-        table[int(k)] = float(w)
-    return table
+class ClassWeights:
+    """``class_weight={class index: weight}`` (Keras): each training sample weighs its class's weight.
 
+    Checked when ``fit`` starts: a dict (a list is refused, with the dict it means), integer keys >= 0 (not
+    ``"0"``), finite weights >= 0. Classes not named weigh 1.0, as in Keras 3's
+    ``class_weight_to_sample_weights`` (``class_weight.get(c, 1.0)``). At the first batch, once the model's
+    output says how many classes there are (its last axis; one output unit is the two classes 0 and 1), a
+    key naming a class the model does not have, or a label outside those classes, is an error.
+    """
 
-def apply_class_weight(table: torch.Tensor | None, y: Any, sample_weight: Any) -> Any:
-    """The per-sample weights of a batch: each sample's class weight, times its ``sample_weight``."""
-    if table is None or y is None:
-        return sample_weight
-    y = torch.as_tensor(y)
-    if y.ndim >= 2 and y.shape[-1] > 1:
-        index = y.argmax(-1)
-    else:
-        index = (y.squeeze(-1) if y.ndim >= 2 else y).round().long()
-    weight = table[index]
-    return weight if sample_weight is None else weight * torch.as_tensor(sample_weight, device=weight.device)
+    def __init__(self, class_weight: Any) -> None:
+        if not isinstance(class_weight, Mapping):
+            example = (
+                f" (e.g. {dict(enumerate(class_weight))!r})"
+                if isinstance(class_weight, (list, tuple)) and len(class_weight) < 20
+                else ""
+            )
+            raise OptionError(
+                f"class_weight must be a dict {{class index: weight}}{example}, got {type(class_weight).__name__}."
+            )
+        if not class_weight:
+            raise OptionError("class_weight must map class indices to weights, got an empty mapping.")
+        self.mapping: dict[int, float] = {}
+        for key, weight in class_weight.items():
+            if isinstance(key, bool) or not isinstance(key, numbers.Integral) or key < 0:
+                raise OptionError(
+                    f"class_weight keys must be class indices (integers >= 0), got {key!r} "
+                    f"({type(key).__name__}); e.g. class_weight={{0: 1.0, 1: 5.0}}."
+                )
+            if isinstance(weight, bool) or not isinstance(weight, numbers.Real) or not (
+                math.isfinite(weight) and weight >= 0
+            ):
+                raise OptionError(f"class_weight[{key!r}] must be a finite number >= 0, got {weight!r}.")
+            self.mapping[int(key)] = float(weight)
+        self.table: torch.Tensor | None = None
+
+    def _build(self, y_pred: Any) -> torch.Tensor:
+        if not isinstance(y_pred, torch.Tensor):
+            raise OptionError(
+                "class_weight is for models with one output (as in Keras); this one returns a "
+                f"{type(y_pred).__name__}. Pass sample_weight= per sample instead."
+            )
+        classes = 2 if y_pred.ndim < 2 or y_pred.shape[-1] == 1 else int(y_pred.shape[-1])
+        outside = sorted(k for k in self.mapping if k >= classes)
+        if outside:
+            raise OptionError(
+                f"class_weight names class(es) {outside}, but the model's output has {classes} classes "
+                f"(0 to {classes - 1}); give weights for those classes only."
+            )
+        table = torch.ones(classes, device=y_pred.device)
+        for key, weight in self.mapping.items():
+            table[key] = weight
+        return table
+
+    def __call__(self, y_pred: Any, y: Any, sample_weight: Any) -> Any:
+        """The per-sample weights of a batch: each sample's class weight, times its ``sample_weight``."""
+        if y is None:
+            return sample_weight
+        first = self.table is None
+        if first:
+            self.table = self._build(y_pred)
+        y = torch.as_tensor(y, device=self.table.device)
+        if y.ndim >= 2 and y.shape[-1] > 1:
+            index = y.argmax(-1)
+        else:
+            index = (y.squeeze(-1) if y.ndim >= 2 else y).round().long()
+        if first and index.numel():  # the first batch only: one device sync per fit
+            low, high = int(index.min()), int(index.max())
+            if low < 0 or high >= len(self.table):
+                raise DataError(
+                    f"class_weight: the labels range over [{low}, {high}], but the model has {len(self.table)} "
+                    f"classes (0 to {len(self.table) - 1}); class weights need labels that are class indices."
+                )
+        weight = self.table[index]
+        if sample_weight is None:
+            return weight
+        return weight * torch.as_tensor(sample_weight, device=weight.device)

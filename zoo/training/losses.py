@@ -256,9 +256,19 @@ class Loss(nn.Module):
 
 
 def _broadcast_weight(weight: Tensor, values: Tensor) -> Tensor:
-    weight = torch.as_tensor(weight, dtype=values.dtype, device=values.device)
+    """``sample_weight`` shaped to multiply ``values``: one weight per sample (``(N,)`` or ``(N, 1)``), or per
+    leading entries of the per-sample values (``(N, T)`` per time step); any other shape is a ``DataError``
+    (torch would raise a broadcast error, or silently broadcast ``(N, 3)`` against ``(3,)``)."""
+    given = torch.as_tensor(weight)
+    weight = given.to(dtype=values.dtype, device=values.device)
     while weight.ndim > values.ndim and weight.shape[-1] == 1:
         weight = weight.squeeze(-1)
+    if weight.ndim > values.ndim or tuple(weight.shape) != tuple(values.shape[: weight.ndim]):
+        raise DataError(
+            f"sample_weight of shape {tuple(given.shape)} does not fit the loss values of shape "
+            f"{tuple(values.shape)} (one per sample{', per time step' if values.ndim > 1 else ''}): give one "
+            f"weight per sample, shape ({values.shape[0] if values.ndim else 'N'},)."
+        )
     while weight.ndim < values.ndim:
         weight = weight.unsqueeze(-1)
     return weight
@@ -282,6 +292,14 @@ class LossFunctionWrapper(Loss):
         self, fn: Callable[..., Tensor], reduction: str = "mean", name: str | None = None, **kwargs: Any
     ) -> None:
         super().__init__(reduction, name or getattr(fn, "__name__", None))
+        if kwargs:  # a typo (from_logit=True) fails now, not as a puzzling error at the first batch
+            from zoo.registry import check_keywords, keywords_of
+
+            options = keywords_of(fn, skip=2)
+            check_keywords(
+                f"loss {getattr(fn, '__name__', type(fn).__name__)!r}", kwargs,
+                None if options is None else ["reduction", "name", *options],
+            )  # fmt: skip
         self.fn = fn
         self.kwargs = kwargs
 

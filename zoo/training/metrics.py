@@ -131,6 +131,13 @@ class MeanMetricWrapper(Metric):
 
     def __init__(self, fn: Callable[..., Tensor], name: str | None = None, **kwargs: Any) -> None:
         super().__init__(name or getattr(fn, "__name__", type(fn).__name__))
+        if kwargs:  # refused now, not at the first batch
+            from zoo.registry import check_keywords, keywords_of
+
+            options = keywords_of(fn, skip=2)
+            check_keywords(
+                f"metric {self.name!r}", kwargs, None if options is None else ["name", *options]
+            )
         self.fn = fn
         self.kwargs = kwargs
 

@@ -14,6 +14,8 @@ leaves the choice to torch as given.
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Iterable
 from typing import Any
 
@@ -66,11 +68,34 @@ def translate(torch_name: str, kwargs: dict[str, Any]) -> tuple[dict[str, Any], 
     return kwargs, extras
 
 
+_KERAS_NAMES = ("learning_rate", "epsilon", "beta_1", "beta_2", "clipnorm", "clipvalue", "global_clipnorm")
+
+
+def _check_learning_rate(name: str, kwargs: dict[str, Any]) -> None:
+    """``learning_rate``/``lr`` must be a finite number >= 0 (a tensor is left to torch)."""
+    for key in ("learning_rate", "lr"):
+        if key not in kwargs or isinstance(kwargs[key], torch.Tensor):
+            continue
+        value = kwargs[key]
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value < 0:
+            raise OptionError(
+                f"optimizer {name!r}: {key} must be a finite number >= 0, got {value!r} "
+                f"({type(value).__name__}); e.g. {key}=1e-3."
+            )
+
+
 def build(name: str, params: Iterable[Any], **kwargs: Any) -> torch.optim.Optimizer:
     torch_name, defaults = KERAS_DEFAULTS[name]
     cls = getattr(torch.optim, torch_name, None)
     if cls is None:
         raise OptionError(f"torch.optim.{torch_name} is not in torch {torch.__version__}; upgrade torch.")
+    from zoo.registry import check_keywords, keywords_of
+
+    own = keywords_of(cls, skip=1)
+    if own is not None:
+        keras = [*_KERAS_NAMES, *(("rho",) if torch_name == "RMSprop" else ())]
+        check_keywords(f"optimizer {name!r} (torch.optim.{torch_name})", kwargs, [*own, *keras])
+    _check_learning_rate(name, kwargs)
     kwargs, extras = translate(torch_name, kwargs)
     for key, value in defaults.items():
         kwargs.setdefault(key, value)
@@ -83,6 +108,8 @@ def build(name: str, params: Iterable[Any], **kwargs: Any) -> torch.optim.Optimi
         optimizer = cls(params, **kwargs)
     except TypeError as error:
         raise ArgumentError(f"optimizer {name!r} (torch.optim.{torch_name}): {error}") from None
+    except ValueError as error:  # torch's own range checks ("Invalid beta parameter at index 0: 2.0")
+        raise OptionError(f"optimizer {name!r} (torch.optim.{torch_name}): {error}") from None
     for key, value in extras.items():
         setattr(optimizer, key, value)
     return optimizer

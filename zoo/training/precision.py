@@ -26,6 +26,34 @@ _DTYPES = {
 }
 
 
+def check_device(device: Any) -> torch.device | None:
+    """``device=`` as a ``torch.device`` (None stays None), or an ``OptionError`` saying what is wrong: not a
+    device name (``"gpu"``), a CUDA/MPS device this machine lacks, a CUDA index beyond its GPUs (``"cuda:7"``).
+    The rule is ``zoo benchmark --device``'s (``zoo.applications.benchmark``)."""
+    if device is None or isinstance(device, torch.device) and device.type == "meta":
+        return device
+    if isinstance(device, bool) or not isinstance(device, (str, int, torch.device)):
+        raise OptionError(
+            f"device must be a name such as 'cpu', 'cuda', 'cuda:1' or 'mps' (or a torch.device), got "
+            f"{type(device).__name__} {device!r}."
+        )
+    from zoo.applications.benchmark import _device
+    from zoo.errors import ZooError
+
+    try:
+        dev = _device(device if isinstance(device, str) else str(torch.device(device)))
+    except ZooError as error:
+        hint = " For the GPU write 'cuda' (or 'cuda:0')." if str(device).strip().lower() == "gpu" else ""
+        raise OptionError(f"fit/evaluate/predict: {error}{hint}") from None
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        count = torch.cuda.device_count()
+        raise OptionError(
+            f"device {device!r}: this machine has {count} CUDA device(s) (cuda:0 to cuda:{count - 1}); pick one "
+            "of them, or 'cuda' for the current one."
+        )
+    return dev
+
+
 def pick_device(device: Any, model: nn.Module, ctx: distributed.Context) -> torch.device:
     """The device asked for; else this rank's GPU under ``torchrun``; else where the model already lives;
     else CUDA when there is one."""

@@ -3,6 +3,8 @@ the optimizer, loss, metrics and callbacks of a run."""
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -56,9 +58,38 @@ def resolve_loss(spec: Any) -> Any:
     if isinstance(spec, Mapping):
         name, config = name_and_config(spec, "loss")
         return _get("losses", name, **config)
-    return module_class_or_callable(
-        spec, "loss must be a name ('mse'), a dict, an nn.Module or a function (input, target) -> tensor"
+    return torch_order(
+        module_class_or_callable(
+            spec, "loss must be a name ('mse'), a dict, an nn.Module or a function (input, target) -> tensor"
+        )
     )
+
+
+#: The first two parameter names of a function written the Keras way, ``fn(y_true, y_pred)``.
+KERAS_ORDER = ("y_true", "y_pred")
+
+
+def torch_order(fn: Any) -> Any:
+    """The one rule for the argument order of a user's plain function (a loss or a metric): zoo calls
+    ``fn(prediction, target)`` (torch's order), except that a function whose first two parameters are named
+    ``y_true, y_pred`` (Keras' order and names) is called ``fn(y_true, y_pred)``. Any other names, ``(y_pred,
+    y_true)`` included, keep torch's order. Modules and other callables are returned as they are."""
+    if not (inspect.isfunction(fn) or inspect.ismethod(fn)):
+        return fn
+    try:
+        params = list(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):
+        return fn
+    names = tuple(p.name for p in params[:2])
+    if names != KERAS_ORDER:
+        return fn
+
+    @functools.wraps(fn)
+    def keras_order(y_pred: Any, y_true: Any, *args: Any, **kwargs: Any) -> Any:
+        return fn(y_true, y_pred, *args, **kwargs)
+
+    del keras_order.__wrapped__  # its signature is (y_pred, y_true, ...): resolving it again changes nothing
+    return keras_order
 
 
 def module_class_or_callable(spec: Any, expected: str) -> Any:
@@ -98,7 +129,7 @@ def resolve_metric(spec: Any, loss: Any = None) -> Metric:
         return spec()
     if callable(spec):
         name = getattr(spec, "name", None) or getattr(spec, "__name__", None) or snake_case(type(spec).__name__)
-        return MeanMetricWrapper(spec, name=name)
+        return MeanMetricWrapper(torch_order(spec), name=name)
     raise ArgumentError(
         f"a metric must be a name ('accuracy'), a dict, a zoo.training.Metric or a function "
         f"(y_pred, y_true) -> tensor, got {type(spec).__name__}."

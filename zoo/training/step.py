@@ -43,10 +43,14 @@ def objective(
     y: Any,
     sample_weight: Any,
     terms: LayerTerms | None = None,
+    class_weights: Callable[[Any, Any, Any], Any] | None = None,
 ) -> tuple[Any, torch.Tensor]:
-    """The model's outputs on ``x`` and the loss that training minimises (with the layers' penalties)."""
+    """The model's outputs on ``x`` and the loss that training minimises (with the layers' penalties);
+    ``class_weights(y_pred, y, sample_weight)`` turns ``class_weight`` into per-sample weights."""
     with precision.autocast():
         y_pred = call_model(module, x)
+        if class_weights is not None:
+            sample_weight = class_weights(y_pred, y, sample_weight)
         value = compute_loss(loss, y_pred, y, sample_weight)
         if terms is not None:
             value = terms.add_penalties(value, batch_size_of(x))

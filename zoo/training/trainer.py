@@ -8,6 +8,8 @@ Each job lives in its own module: ``precision`` (device and mixed precision), ``
 
 from __future__ import annotations
 
+import difflib
+import inspect
 import os
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -16,6 +18,7 @@ import torch
 from torch import nn
 
 from zoo.errors import ArgumentError, DataError, OptionError
+from zoo.models.trainable import apply_trainable_attributes
 from zoo.training import checkpoint, distributed, loop
 from zoo.training.callbacks.base import CallbackList
 from zoo.training.data import (
@@ -27,9 +30,9 @@ from zoo.training.data import (
     unpack,
     unpack_validation,
 )
-from zoo.training.loss_computation import apply_class_weight, class_weight_table
+from zoo.training.loss_computation import ClassWeights
 from zoo.training.metrics import Metric
-from zoo.training.precision import Precision, pick_device
+from zoo.training.precision import Precision, check_device, pick_device
 from zoo.training.regularization import LayerTerms
 from zoo.training.resolve import resolve_callbacks, resolve_loss, resolve_metrics, resolve_optimizer
 from zoo.training.step import objective, take_step
@@ -42,6 +45,48 @@ def _resolve_verbose(verbose: Any) -> int:
     if verbose not in (0, 1, 2, True, False):
         raise OptionError(f"verbose must be 'auto', 0, 1 or 2, got {verbose!r}.")
     return int(verbose)
+
+
+def check_optimizer_params(optimizer: torch.optim.Optimizer, model: nn.Module) -> None:
+    """An optimizer that updates none of the model's trainable parameters trains nothing: refuse it, and a
+    model with no trainable parameter at all (every one frozen), which torch's backward would fail on.
+    Partial overlap is fine (an optimizer over the head only)."""
+    held = [p for group in optimizer.param_groups for p in group["params"]]
+    params = list(model.parameters())
+    trainable = {id(p) for p in params if p.requires_grad}
+    if params and not trainable:
+        raise OptionError(
+            f"every parameter of the model ({type(model).__name__}) is frozen (trainable=False / zoo.freeze), so "
+            "fit has nothing to train. Unfreeze what should train (model.head.trainable = True, zoo.unfreeze), or "
+            "use zoo.evaluate / zoo.predict."
+        )
+    if not held or {id(p) for p in held} & trainable:
+        return
+    raise OptionError(
+        f"the optimizer ({type(optimizer).__name__}) holds {len(held)} parameter tensor(s), none of which is a "
+        f"trainable parameter of the model ({type(model).__name__}), so fit would train nothing. Build it on "
+        "this model's parameters (torch.optim.SGD(model.parameters(), lr=...)), or pass a name or dict "
+        "(optimizer='adam', {'name': 'sgd', 'lr': 0.1}) and fit builds it on the model. (A model rebuilt or "
+        "copied after the optimizer was made has new parameter tensors.)"
+    )
+
+
+def check_keywords(what: str, method: Any, kwargs: Mapping[str, Any]) -> None:
+    """Keywords ``zoo.fit``/``evaluate``/``predict`` pass on to the ``Trainer`` method: unknown ones are an
+    ``ArgumentError`` with the closest match (``epoch=3`` -> ``epochs``), not a TypeError about Trainer."""
+    accepted = [
+        p.name for p in inspect.signature(method).parameters.values()
+        if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name not in ("self", "x", "y")
+    ]  # fmt: skip
+    for key in kwargs:
+        if key not in accepted:
+            close = difflib.get_close_matches(key, accepted, n=1, cutoff=0.6)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            own = {"fit": "optimizer, loss, metrics, ", "evaluate": "loss, metrics, "}.get(what, "")
+            raise ArgumentError(
+                f"zoo.{what}() takes no keyword {key!r}.{hint} Its keywords: {own}device, precision, "
+                f"{', '.join(accepted)}."
+            )
 
 
 class Trainer:
@@ -64,7 +109,9 @@ class Trainer:
     ) -> None:
         if not isinstance(model, nn.Module):
             raise ArgumentError(f"model must be a torch.nn.Module, got {type(model).__name__}.")
-        self.ctx = distributed.setup(torch.device(device) if device is not None else None)
+        device = check_device(device)
+        apply_trainable_attributes(model)  # `sub.trainable = False` on plain torch modules: the one place
+        self.ctx = distributed.setup(device)
         self.device = pick_device(device, model, self.ctx)
         self.precision = Precision(precision, self.device)
         self.model = model.to(self.device)
@@ -81,7 +128,7 @@ class Trainer:
         self.history: Any = None
         self.callbacks: CallbackList | None = None
         self._pending_saves: list[tuple[str, bool]] = []
-        self._class_weights: torch.Tensor | None = None
+        self._class_weights: ClassWeights | None = None
 
     # -- who am I -------------------------------------------------------------------------------------
     @property
@@ -114,11 +161,10 @@ class Trainer:
         """One optimizer step on one batch; updates the loss tracker and metrics without syncing."""
         x, y, sw = unpack(batch)
         x, y, sw = to_device(x, self.device), to_device(y, self.device), to_device(sw, self.device)
-        sw = apply_class_weight(self._class_weights, y, sw)
         y_pred, loss = take_step(
             self.optimizer,
             self.precision,
-            lambda: objective(self.module, self.loss, self.precision, x, y, sw, self.terms),
+            lambda: objective(self.module, self.loss, self.precision, x, y, sw, self.terms, self._class_weights),
             self.terms,
         )
         self.global_step += 1
@@ -187,8 +233,13 @@ class Trainer:
         resume_from: str | os.PathLike | None = None,
     ) -> Any:
         verbose = _resolve_verbose(verbose)
-        if not isinstance(epochs, int) or epochs < 0:
+        if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
             raise OptionError(f"epochs must be a non-negative integer, got {epochs!r}.")
+        if isinstance(validation_freq, bool) or not isinstance(validation_freq, int) or validation_freq < 1:
+            raise OptionError(
+                f"validation_freq must be a whole number >= 1 (validate every N epochs; 1 = every epoch), got "
+                f"{validation_freq!r}."
+            )
         if self.loss is None:
             raise OptionError(
                 "fit needs a loss: loss='mse', loss='sparse_categorical_crossentropy', a module ..."
@@ -199,12 +250,11 @@ class Trainer:
         val_iter = self._validation_iterator(
             validation_data, validation_batch_size or batch_size, validation_steps
         )
-        self._class_weights = (
-            None if class_weight is None else class_weight_table(class_weight).to(self.device)
-        )
+        self._class_weights = None if class_weight is None else ClassWeights(class_weight)
         if self.optimizer is None:
             spec = self._optimizer_spec if self._optimizer_spec is not None else "rmsprop"
             self.optimizer = resolve_optimizer(spec, self.model)
+        check_optimizer_params(self.optimizer, self.model)
         resume_state = None
         if resume_from is not None:
             resume_state = checkpoint.load_training_state(resume_from, map_location=self.device)
@@ -327,6 +377,7 @@ def fit(
     ``shuffle``, ``steps_per_epoch``, ``callbacks``, ``initial_epoch``, ``verbose``, ``sample_weight``,
     ``class_weight``, ``resume_from``. See the README's training section.
     """
+    check_keywords("fit", Trainer.fit, kwargs)
     trainer = Trainer(
         model, optimizer=optimizer, loss=loss, metrics=metrics, device=device, precision=precision
     )
@@ -345,6 +396,7 @@ def evaluate(
     **kwargs: Any,
 ) -> dict[str, float]:
     """Loss and metrics of ``model`` on data, as ``{"loss": ..., "accuracy": ...}`` floats."""
+    check_keywords("evaluate", Trainer.evaluate, kwargs)
     trainer = Trainer(model, loss=loss, metrics=metrics, device=device, precision=precision)
     return trainer.evaluate(x, y, **kwargs)
 
@@ -353,5 +405,6 @@ def predict(
     model: nn.Module, x: Any, *, device: Any = None, precision: str | None = None, **kwargs: Any
 ) -> Any:
     """Outputs of ``model`` for every batch of ``x``, concatenated on the CPU (a tensor, or a tuple/dict)."""
+    check_keywords("predict", Trainer.predict, kwargs)
     trainer = Trainer(model, device=device, precision=precision)
     return trainer.predict(x, **kwargs)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import collections
 import csv
 import json
+import math
 import os
 import urllib.parse
 import warnings
@@ -29,6 +30,10 @@ class CSVLogger(Callback):
 
     def __init__(self, filename: str | os.PathLike, separator: str = ",", append: bool = False) -> None:
         super().__init__()
+        if not isinstance(separator, str) or len(separator) != 1:
+            raise OptionError(
+                f"CSVLogger: separator must be one character (',', ';', '\\t'), got {separator!r}."
+            )
         self.filename, self.sep, self.append = os.fspath(filename), separator, append
         self.keys: list[str] | None = None
         self.writer: csv.DictWriter | None = None
@@ -36,6 +41,14 @@ class CSVLogger(Callback):
         self.append_header = True
 
     def on_train_begin(self, logs=None) -> None:
+        folder = os.path.dirname(os.path.abspath(self.filename))
+        if not os.path.isdir(folder):
+            raise OptionError(
+                f"CSVLogger: the folder of {self.filename!r} ({folder}) does not exist; create it first "
+                "(os.makedirs(folder, exist_ok=True)) or log to a file in an existing folder."
+            )
+        if os.path.isdir(self.filename):
+            raise OptionError(f"CSVLogger: {self.filename!r} is a folder; give the path of a .csv file.")
         self.append_header = True
         if self.append and os.path.exists(self.filename):
             with open(self.filename, encoding="utf-8") as f:
@@ -199,8 +212,11 @@ class LearningRateScheduler(Callback):
                 lr = self.schedule(epoch)
             if hasattr(lr, "item"):
                 lr = lr.item()
-            if not isinstance(lr, (float, int)):
-                raise OptionError(f"the schedule function must return a float, got {lr!r}.")
+            if isinstance(lr, bool) or not isinstance(lr, (float, int)) or not math.isfinite(lr) or lr < 0:
+                raise OptionError(
+                    f"LearningRateScheduler: the schedule returned {lr!r} for epoch {epoch}; a learning rate must "
+                    "be a finite number >= 0 (a float, e.g. return lr * 0.9)."
+                )
             group["lr"] = float(lr)
         if self.verbose > 0 and self.trainer.is_main:
             print(f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to {get_lr(optimizer)}.")

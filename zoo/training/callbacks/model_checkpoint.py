@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import warnings
 from typing import Any
 
 from zoo.errors import MissingKeyError, OptionError
@@ -80,12 +79,12 @@ class ModelCheckpoint(MonitorCallback):
             ) from None
 
     def _save(self, epoch: int, batch: int | None, logs: dict[str, Any]) -> None:
+        if self.save_best_only:
+            current = self.monitored(logs, epoch if batch is None else None)
+            if current is None:  # a val_ quantity in an epoch without validation: nothing to compare yet
+                return
         path = self._path(epoch, batch, logs)
         if self.save_best_only:
-            current = logs.get(self.monitor)
-            if current is None:
-                warnings.warn(f"Can save best model only with {self.monitor} available.", stacklevel=2)
-                return
             if not self._is_improvement(current, self.best):
                 if self.verbose > 0:
                     print(f"\nEpoch {epoch + 1}: {self.monitor} did not improve from {self.best:.5f}")

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import math
-import warnings
 from typing import Any
 
 from zoo.errors import NonFiniteLossError, OptionError
 from zoo.training.callbacks.base import Callback
-from zoo.training.callbacks.monitor_callback import MonitorCallback
+from zoo.training.callbacks.monitor_callback import MonitorCallback, check_number
 
 
 def get_lr(optimizer: Any) -> float:
@@ -38,6 +37,10 @@ class EarlyStopping(MonitorCallback):
         start_from_epoch: int = 0,
     ) -> None:
         super().__init__(monitor, mode, min_delta=min_delta)
+        check_number(self, "patience", patience, integer=True)
+        check_number(self, "start_from_epoch", start_from_epoch, integer=True)
+        if baseline is not None:
+            check_number(self, "baseline", baseline, minimum=None)
         self.patience, self.verbose, self.baseline = patience, verbose, baseline
         self.restore_best_weights = restore_best_weights
         self.start_from_epoch = start_from_epoch
@@ -56,16 +59,11 @@ class EarlyStopping(MonitorCallback):
         self.best_epoch = 0
 
     def on_epoch_end(self, epoch: int, logs=None) -> None:
+        current = self.monitored(logs, epoch)
+        if current is None:  # a val_ quantity in an epoch without validation
+            return
         if self.direction is None:
             self._set_direction()
-        current = (logs or {}).get(self.monitor)
-        if current is None:
-            warnings.warn(
-                f"Early stopping conditioned on metric {self.monitor!r} which is not available. Available "
-                f"metrics are: {','.join(logs or {})}",
-                stacklevel=2,
-            )
-            return
         if epoch < self.start_from_epoch:
             return
         if self.restore_best_weights and self.best_weights is None:
@@ -130,9 +128,12 @@ class ReduceLROnPlateau(MonitorCallback):
         cooldown: int = 0,
         min_lr: float = 0.0,
     ) -> None:
-        if factor >= 1.0:
-            raise OptionError(f"ReduceLROnPlateau does not support a factor >= 1.0, got factor={factor}.")
+        if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not 0.0 <= factor < 1.0:
+            raise OptionError(f"ReduceLROnPlateau: factor must be a number in [0, 1), got factor={factor!r}.")
         super().__init__(monitor, mode, min_delta=min_delta)
+        check_number(self, "patience", patience, integer=True)
+        check_number(self, "cooldown", cooldown, integer=True)
+        check_number(self, "min_lr", min_lr)
         self.factor, self.patience, self.verbose = factor, patience, verbose
         self.cooldown, self.min_lr = cooldown, min_lr
         self._reset()
@@ -149,13 +150,8 @@ class ReduceLROnPlateau(MonitorCallback):
         logs = logs if logs is not None else {}
         optimizer = self.trainer.optimizer
         logs["learning_rate"] = get_lr(optimizer)
-        current = logs.get(self.monitor)
-        if current is None:
-            warnings.warn(
-                f"Learning rate reduction is conditioned on metric {self.monitor!r} which is not available. "
-                f"Available metrics are: {','.join(logs)}.",
-                stacklevel=2,
-            )
+        current = self.monitored(logs, epoch)
+        if current is None:  # a val_ quantity in an epoch without validation
             return
         if self.cooldown_counter > 0:
             self.cooldown_counter -= 1

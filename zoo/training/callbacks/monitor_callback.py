@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+import difflib
 import math
-import warnings
+import numbers
+from collections.abc import Mapping
 from typing import Any
 
-from zoo.errors import ZooError
+from zoo.errors import OptionError, ZooError
 from zoo.training.callbacks.base import Callback
 
 
@@ -45,10 +47,17 @@ class MonitorCallback(Callback):
     ) -> None:
         super().__init__()
         if mode not in ("auto", "min", "max"):
-            warnings.warn(
-                f"{type(self).__name__} mode {mode!r} is unknown, fallback to auto mode.", stacklevel=3
+            close = difflib.get_close_matches(str(mode), ["auto", "min", "max"], n=1, cutoff=0.5)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise OptionError(
+                f"{type(self).__name__}: mode must be 'min', 'max' or 'auto', got {mode!r}.{hint} (Keras falls back "
+                "to 'auto' with a warning; zoo refuses, since 'auto' may pick the opposite direction.)"
             )
-            mode = "auto"
+        if not isinstance(monitor, str) or not monitor:
+            raise OptionError(f"{type(self).__name__}: monitor must be the name of a logged quantity, got {monitor!r}.")
+        check_number(self, "min_delta", min_delta)
+        if baseline is not None:
+            check_number(self, "baseline", baseline, minimum=None)
         self.monitor, self.mode = monitor, mode
         self.best: float | None = baseline
         self.min_delta = abs(min_delta)
@@ -68,6 +77,36 @@ class MonitorCallback(Callback):
         if self.best is None:
             self.best = self.worst
 
+    def monitored(self, logs: Mapping[str, Any] | None, epoch: int | None = None) -> float | None:
+        """The monitored value in ``logs``. Absent, it is an ``OptionError`` listing the logged keys and the
+        closest one (Keras only warns, every epoch, and the callback silently does nothing) -- except for a
+        ``val_`` quantity in an epoch that ran no validation (``validation_freq``), which is ``None``.
+        ``epoch=None``: batch logs (``ModelCheckpoint(save_freq=N)``)."""
+        logs = logs or {}
+        value = logs.get(self.monitor)
+        if value is not None:
+            return value
+        keys = list(logs)
+        validated = any(k.startswith("val_") for k in keys)
+        if (self.monitor.startswith("val_") and epoch is not None and self.params.get("validation")
+                and not validated):  # fmt: skip
+            return None  # validation is due in a later epoch
+        close = difflib.get_close_matches(self.monitor, keys, n=1, cutoff=0.6)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        where = f"the logs at the end of epoch {epoch + 1}" if epoch is not None else "the batch logs"
+        why = ""
+        if self.monitor.startswith("val_") and not validated:
+            why = (
+                " val_ quantities need validation data: pass validation_data= or validation_split= to fit, or "
+                f"monitor a training quantity ({self.monitor.removeprefix('val_')!r})."
+            )
+            if epoch is None:
+                why = " Batch logs hold training quantities only: monitor one of them, or save_freq='epoch'."
+        raise OptionError(
+            f"{type(self).__name__}(monitor={self.monitor!r}): there is no {self.monitor!r} in {where}, which "
+            f"hold: {', '.join(keys) or 'nothing'}.{hint}{why} (Keras only warns and the callback never acts.)"
+        )
+
     @property
     def worst(self) -> float:
         """The starting best value: anything is an improvement on it."""
@@ -81,3 +120,18 @@ class MonitorCallback(Callback):
         if self.direction == "down":
             return value + self.min_delta < reference
         return value - self.min_delta > reference
+
+
+def check_number(
+    owner: Any, name: str, value: Any, *, integer: bool = False, minimum: float | None = 0.0
+) -> None:
+    """A callback's numeric argument, checked when the callback is made (not as a TypeError mid-training)."""
+    kind = numbers.Integral if integer else numbers.Real
+    if isinstance(value, bool) or not isinstance(value, kind) or (not integer and not math.isfinite(value)):
+        what = "a whole number" if integer else "a finite number"
+        raise OptionError(
+            f"{type(owner).__name__}: {name} must be {what}"
+            f"{f' >= {minimum:g}' if minimum is not None else ''}, got {value!r} ({type(value).__name__})."
+        )
+    if minimum is not None and value < minimum:
+        raise OptionError(f"{type(owner).__name__}: {name} must be >= {minimum:g}, got {value!r}.")
