@@ -98,8 +98,12 @@ _PADDED_MIN_VALID = 0.5
 _NATIVE_MIN_INPUT_RATIO = 4
 
 
-def _valid_first(mask: torch.Tensor, reverse: bool) -> torch.Tensor:
-    """Per sample, the time indices of the valid steps (in order, or reversed) followed by the padding."""
+def _valid_first(mask: torch.Tensor, reverse: bool) -> torch.Tensor | None:
+    """Per sample, the time indices of the valid steps (in order, or reversed) followed by the padding;
+    ``None`` when that is every sample's own order (forwards over a mask padded only at the end, the
+    usual case), so that callers skip an argsort and a gather."""
+    if not reverse and not bool((mask[:, 1:] > mask[:, :-1]).any()):  # no padded step before a valid one
+        return None
     steps = torch.arange(mask.shape[1], device=mask.device).expand_as(mask)
     key = torch.where(mask, -steps if reverse else steps, mask.shape[1] + steps)
     return key.argsort(dim=1)
@@ -130,15 +134,18 @@ class _PackedLayout:
         host = mask.cpu()  # the one device-to-host copy; packing needs the lengths on the host anyway
         t = host.shape[1]
         lengths = host.sum(1)
-        sorted_lengths, sorted_indices = lengths.clamp(min=1).sort(descending=True, stable=True)
-        steps, rank = (torch.arange(t)[:, None] < sorted_lengths[None, :]).nonzero(as_tuple=True)
+        sorted_lengths, sorted_indices = lengths.sort(descending=True, stable=True)
+        any_empty = int(sorted_lengths[-1]) == 0
+        sorted_lengths = sorted_lengths.clamp(min=1)
+        live = torch.arange(t)[:, None] < sorted_lengths[None, :]  # (step, rank in the sorted batch)
+        steps, rank = live.nonzero(as_tuple=True)
         batch = sorted_indices[rank]
-        time = _valid_first(host, reverse)[batch, steps]
-        rows = batch * t + time
-        batch_sizes = torch.bincount(steps, minlength=int(sorted_lengths[0]))
+        order = _valid_first(host, reverse)
+        rows = batch * t + (steps if order is None else order[batch, steps])
+        batch_sizes = live.sum(1)[: int(sorted_lengths[0])]
         device = mask.device
         empty = kept = None
-        if bool((lengths == 0).any()):
+        if any_empty:
             empty = (lengths == 0).to(device)
             kept = host.reshape(-1)[rows].nonzero().squeeze(1).to(device)
         return cls(rows.to(device), batch_sizes, sorted_indices.to(device), sorted_indices.argsort().to(device),
@@ -328,9 +335,13 @@ class _Recurrent(Layer):
         only in training and when most steps are valid (``_PADDED_MIN_VALID``); only the final ``h`` comes out, since an
         LSTM's final cell state is not among the outputs. Same numbers as the packed path."""
         n, _, features = x.shape
-        order = _valid_first(mask, reverse)[:, :longest]
+        order = _valid_first(mask, reverse)
         valid = torch.arange(longest, device=x.device) < lengths[:, None]
-        gathered = x.gather(1, order[..., None].expand(-1, -1, features))
+        if order is None:  # the valid steps are already first
+            gathered = x[:, :longest]
+        else:
+            order = order[:, :longest]
+            gathered = x.gather(1, order[..., None].expand(-1, -1, features))
         # zeros at the padding: NaN there (padding marked by NaN) would reach the gradients through the
         # kernel's backward, although no output of a padded step is kept
         out, _ = self._padded_kernel(torch.where(valid[..., None], gathered, 0.0), hx)
@@ -340,8 +351,11 @@ class _Recurrent(Layer):
         final = torch.where(empty[:, None], initial, final)
         if not sequences:
             return None, [final]
+        kept = torch.where(valid[..., None], out, 0.0)
+        if order is None:
+            return nn.functional.pad(kept, (0, 0, 0, mask.shape[1] - longest)), [final]
         aligned = out.new_zeros(n, mask.shape[1], out.shape[-1]).scatter(
-            1, order[..., None].expand_as(out), torch.where(valid[..., None], out, 0.0)
+            1, order[..., None].expand_as(out), kept
         )  # each valid output back at its time step; the rows of ``order`` hold distinct steps
         return aligned, [final]
 
