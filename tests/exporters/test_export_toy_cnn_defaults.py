@@ -30,3 +30,9 @@ def test_zoo_export_toy_cnn_cli_with_default_arguments(tmp_path, monkeypatch, ca
     assert main(["export", "toy_cnn"]) == 0
     assert "exported toy_cnn to onnx" in capsys.readouterr().out
     assert os.listdir(tmp_path) == ["toy_cnn.onnx"]
+
+
+def test_a_zoo_model_without_a_preprocessing_mean_takes_its_first_convolutions_channels():
+    model = zoo.load("lenet5", weights=None)  # grayscale digits: no per-channel mean in its metadata
+    (image,) = inputs.default_example(model, None)
+    assert image.shape[1] == 1

@@ -57,8 +57,8 @@ def default_example(model: nn.Module, meta: ApplicationMeta | None) -> tuple[tor
 
     The channels of an image side come from the metadata first: one per ``mean`` of the preprocessing
     (a ``zoo.load`` model takes images of those channels, whatever its first convolution sees after
-    layers of its own, such as toy_cnn's two coordinate channels), else 3 for a model zoo.load built
-    (it carries ``model.zoo``); only other models have their channels guessed from the first convolution.
+    layers of its own, such as toy_cnn's two coordinate channels); without one they are the first
+    convolution's (lenet5's single grayscale channel).
     """
     own = getattr(model, "example_inputs", None)
     if callable(own):
@@ -70,9 +70,7 @@ def default_example(model: nn.Module, meta: ApplicationMeta | None) -> tuple[tor
     mean = preprocessing.get("mean")
     if isinstance(mean, (list, tuple)) and mean:
         channels = len(mean)
-    elif info is not None:
-        channels = IMAGE_SHAPE[0]  # a zoo.load model without a mean: RGB images
-    else:
+    else:  # no per-channel mean (lenet5's grayscale digits): the first convolution's channels
         channels = first.in_channels if isinstance(first, nn.Conv2d) else IMAGE_SHAPE[0]
     crop = preprocessing.get("crop")
     if isinstance(crop, (list, tuple)) and len(crop) == 2:  # [h, w]
