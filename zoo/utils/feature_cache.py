@@ -6,6 +6,11 @@ Transfer learning with a frozen backbone recomputes the same features every epoc
 * the encoder's state (every parameter and buffer, so a preprocessing module's mean/std count too),
 * an ``identity`` the caller adds (weights variant and file hash, preprocessing, pooling ...),
 * the data's ``fingerprint`` (what would change the pixels: dataset config, file sizes and times),
+* the ``transform``'s fingerprint (:func:`callable_fingerprint`: a function's module, qualified name,
+  bytecode, constants, defaults and closure values, recursively; a module's state; an object's type and
+  repr). Its limit: globals a function reads and state hidden in an object's attributes are not seen; a
+  transform whose repr shows only its address (``<... at 0x...>``) cannot be fingerprinted and needs
+  ``identity={"transform": ...}`` saying what it does,
 
 so changing any of them computes afresh. Files live in ``$ZOO_HOME/features/<key>.npy``, are written to
 a temporary name, fsynced and renamed (a reader never sees half a file), under a per-key file lock (N
@@ -16,10 +21,12 @@ memory is paged in as batches touch it.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
 import time
+import types
 import weakref
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -33,7 +40,7 @@ from zoo.atomic import atomic_path, write_text_atomic
 from zoo.errors import ArgumentError, DataError, OptionError
 from zoo.utils.progress import progress
 
-__all__ = ["FeatureCache", "state_digest"]
+__all__ = ["FeatureCache", "callable_fingerprint", "state_digest"]
 
 
 def state_digest(module: nn.Module) -> str:
@@ -44,6 +51,88 @@ def state_digest(module: nn.Module) -> str:
         digest.update(f"{name}|{t.dtype}|{tuple(t.shape)}|".encode())
         digest.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
     return digest.hexdigest()
+
+
+_PLAIN = (type(None), bool, int, float, complex, str, bytes)
+
+
+def callable_fingerprint(fn: Any) -> str | None:
+    """A sha256 of what a callable does, for a cache key: None for None; a function's module, qualified
+    name and code (bytecode, constants, names, recursively through nested code), its defaults and closure
+    values (plain values by repr, functions recursively, modules by state); a ``functools.partial`` its
+    function and arguments; an ``nn.Module`` its class and state; another object its type and repr.
+
+    Raises ``zoo.ArgumentError`` for a value it cannot fingerprint (an object whose repr is only its
+    address). Not seen: globals the function reads, attributes an object's repr leaves out."""
+    if fn is None:
+        return None
+    digest = hashlib.sha256()
+    _feed(digest, fn, depth=0)
+    return digest.hexdigest()
+
+
+def _feed(digest: Any, value: Any, depth: int) -> None:
+    if depth > 8:
+        digest.update(b"<deep>")
+        return
+    if isinstance(value, _PLAIN):
+        digest.update(f"{type(value).__name__}:{value!r}".encode())
+    elif isinstance(value, (tuple, list, frozenset, set)):
+        digest.update(f"{type(value).__name__}[".encode())
+        for item in sorted(value, key=repr) if isinstance(value, (set, frozenset)) else value:
+            _feed(digest, item, depth + 1)
+        digest.update(b"]")
+    elif isinstance(value, dict):
+        digest.update(b"dict{")
+        for k in sorted(value, key=repr):
+            _feed(digest, k, depth + 1)
+            _feed(digest, value[k], depth + 1)
+        digest.update(b"}")
+    elif isinstance(value, type(_feed.__code__)):
+        digest.update(value.co_code)
+        digest.update(repr(value.co_names).encode())
+        for const in value.co_consts:
+            _feed(digest, const, depth + 1)
+    elif isinstance(value, functools.partial):
+        digest.update(b"partial")
+        _feed(digest, value.func, depth + 1)
+        _feed(digest, value.args, depth + 1)
+        _feed(digest, value.keywords, depth + 1)
+    elif isinstance(value, nn.Module):
+        digest.update(state_digest(value).encode())
+    elif isinstance(value, torch.Tensor):
+        digest.update(state_digest(_TensorHolder(value)).encode())
+    elif hasattr(value, "__code__"):  # a function or lambda (a bound method: its function and its object)
+        digest.update(f"{getattr(value, '__module__', '')}.{getattr(value, '__qualname__', '')}".encode())
+        _feed(digest, value.__code__, depth + 1)
+        _feed(digest, getattr(value, "__defaults__", None), depth + 1)
+        _feed(digest, getattr(value, "__kwdefaults__", None), depth + 1)
+        for cell in getattr(value, "__closure__", None) or ():
+            try:
+                _feed(digest, cell.cell_contents, depth + 1)
+            except ValueError:  # an empty cell
+                digest.update(b"<empty>")
+    elif isinstance(value, (types.BuiltinFunctionType, type)):  # torch.mul, np.asarray's kin, a class
+        owner = getattr(value, "__module__", None) or type(getattr(value, "__self__", None)).__qualname__
+        digest.update(f"{owner}.{getattr(value, '__qualname__', value.__name__)}".encode())
+    elif hasattr(value, "__func__") and hasattr(value, "__self__"):
+        _feed(digest, value.__func__, depth + 1)
+        _feed(digest, value.__self__, depth + 1)
+    else:
+        text = repr(value)
+        if " at 0x" in text:
+            raise ArgumentError(
+                f"FeatureCache cannot fingerprint the transform (or a value it uses), {text[:80]}: its repr is "
+                "only its address. Give it a __repr__ that shows its settings, or pass identity={'transform': "
+                "'what it does, v1'} (then the transform is not fingerprinted: change that text when it changes)."
+            )
+        digest.update(f"{type(value).__module__}.{type(value).__qualname__}:{text}".encode())
+
+
+class _TensorHolder(nn.Module):
+    def __init__(self, tensor: torch.Tensor) -> None:
+        super().__init__()
+        self.register_buffer("t", tensor.detach())
 
 
 def _state_tensors(module: nn.Module) -> list[torch.Tensor]:
@@ -103,6 +192,25 @@ class _DigestMemo:
         return self._digest
 
 
+def _as_input(batch: Any) -> torch.Tensor:
+    """A batch without a transform: a tensor or array of inputs, not an (inputs, labels) pair."""
+    arrays = isinstance(batch, (tuple, list)) and batch and all(
+        isinstance(b, torch.Tensor) or hasattr(b, "__array__") for b in batch
+    )
+    if arrays and len({tuple(b.shape) for b in batch}) > 1:
+        raise DataError(
+            f"FeatureCache batches must be input batches only; got a {type(batch).__name__} of {len(batch)} "
+            "(inputs and labels?). Yield only the inputs, or pass transform=lambda b: b[0]."
+        )
+    try:
+        return torch.as_tensor(batch)
+    except (TypeError, ValueError, RuntimeError) as exc:
+        raise DataError(
+            f"FeatureCache cannot make a tensor of a batch of type {type(batch).__name__} ({exc}); yield tensors or "
+            "arrays, or pass transform= to turn each batch into the encoder's input."
+        ) from None
+
+
 def _default_root() -> Path:
     try:
         from zoo.hub.config import home
@@ -135,10 +243,33 @@ class FeatureCache:
     ):
         if dtype not in ("float32", "float16"):
             raise OptionError(f"FeatureCache stores float32 or float16 features; got dtype={dtype!r}.")
+        if not isinstance(encoder, nn.Module):
+            hint = (
+                f" To use an application, load it first: zoo.load({encoder!r}, include_top=False, pooling='avg')."
+                if isinstance(encoder, str) else ""
+            )
+            raise ArgumentError(
+                f"FeatureCache needs the encoder as a torch module (e.g. model.encoder); got a "
+                f"{type(encoder).__name__}.{hint}"
+            )
+        if identity is not None and not isinstance(identity, Mapping):
+            raise ArgumentError(
+                f"FeatureCache identity must be a dict of plain JSON data, such as {{'weights': 'toy_shapes'}}; got "
+                f"a {type(identity).__name__}."
+            )
+        if transform is not None and not callable(transform):
+            raise ArgumentError(f"FeatureCache transform must be a function of a batch; got a {type(transform).__name__}.")
+        if root is not None:
+            if not isinstance(root, (str, os.PathLike)):
+                raise ArgumentError(f"FeatureCache root must be a folder path; got a {type(root).__name__}.")
+            if Path(root).expanduser().exists() and not Path(root).expanduser().is_dir():
+                raise OptionError(f"FeatureCache root={os.fspath(root)!r} is a file, not a folder; give a folder path.")
         self.encoder = encoder
         self.identity = dict(identity or {})
-        self.root = Path(root) if root is not None else None
+        self.root = Path(root).expanduser() if root is not None else None
         self.transform = transform
+        # what transform= does is part of the key, unless the caller names it in identity["transform"]
+        self._transform_key = callable_fingerprint(transform) if "transform" not in self.identity else None
         self.channels_last = channels_last
         self.dtype = dtype
         self.progress = progress
@@ -173,8 +304,10 @@ class FeatureCache:
         if not isinstance(fingerprint, str) or not fingerprint:
             raise OptionError("FeatureCache needs the data's fingerprint as a non-empty string.")
         blob = json.dumps(
-            {"encoder": state, "identity": self.identity, "data": fingerprint, "dtype": self.dtype}, sort_keys=True
-        )
+            {"encoder": state, "identity": self.identity, "data": fingerprint, "dtype": self.dtype,
+             **({"transform": self._transform_key} if self._transform_key is not None else {})},
+            sort_keys=True,
+        )  # fmt: skip
         return hashlib.sha256(blob.encode()).hexdigest()[:32]
 
     def _path(self, fingerprint: str, state: str) -> Path:
@@ -189,15 +322,21 @@ class FeatureCache:
         ``batches`` (or a function returning them, so that a hit does not even start a generator)
         yields input batches in sample order; together they must hold exactly ``count`` samples.
         """
-        if not isinstance(count, int) or count < 1:
-            raise OptionError(f"FeatureCache needs count >= 1 samples; got count={count!r}.")
+        if not isinstance(count, (int, np.integer)) or isinstance(count, bool) or count < 1:
+            raise OptionError(f"FeatureCache needs count >= 1 samples (an integer: the number of samples); got count={count!r}.")
+        count = int(count)
         state = self._memo.digest(self.encoder)
         path = self._path(fingerprint, state)
         cached = self._read(path, count)
         if cached is not None:
             self.hits += 1
             return cached
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            raise OptionError(
+                f"FeatureCache cannot make its folder {path.parent}: a file is in the way; give root= a folder."
+            ) from None
         with self._lock(path):
             cached = self._read(path, count)  # another process may have written it meanwhile
             if cached is not None:
@@ -246,7 +385,12 @@ class FeatureCache:
             with atomic_path(path, fsync=True) as tmp:
                 with torch.inference_mode():
                     for batch in batches:
-                        x = self.transform(batch) if self.transform is not None else torch.as_tensor(batch)
+                        x = self.transform(batch) if self.transform is not None else _as_input(batch)
+                        if not isinstance(x, torch.Tensor):
+                            raise DataError(
+                                f"FeatureCache's transform must return the encoder's input tensor; it returned a "
+                                f"{type(x).__name__}."
+                            )
                         x = x.to(device)
                         if self.channels_last and x.dim() == 4:
                             x = x.contiguous(memory_format=torch.channels_last)
@@ -275,6 +419,7 @@ class FeatureCache:
             "fingerprint": fingerprint,
             "identity": self.identity,
             "encoder_state_sha256": state,
+            "transform_sha256": self._transform_key,
             "count": count,
             "seconds": round(time.perf_counter() - start, 3),
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
