@@ -43,7 +43,7 @@ def read_video(path: str | Path, frames: int, size: int) -> np.ndarray:
         raise ImportError("video_qa_folder decodes videos with PyAV: pip install av (or zoo-platform[video]).") from None
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"video file {path} does not exist.")
+        raise zoo.MissingFileError(f"video file {path} does not exist.")
     kept: list[np.ndarray] = []
     try:
         with av.open(str(path)) as container:
@@ -113,7 +113,7 @@ class VideoQAFolder(VideoQADataset):
     ):
         self.root = Path(root).expanduser()
         if not self.root.is_dir():
-            raise FileNotFoundError(f"video_qa_folder: {self.root} is not a folder.")
+            raise zoo.MissingFileError(f"video_qa_folder: {self.root} is not a folder.")
         self.table = self._find_table(annotations)
         self.name, self.split, self.frames, self.size = "video_qa_folder", split, frames, size
         allowed = set(answers) if answers is not None else None
@@ -139,7 +139,7 @@ class VideoQAFolder(VideoQADataset):
             video = Path(row["video"])
             video = video if video.is_absolute() else self.root / video
             if not video.is_file():
-                raise FileNotFoundError(f"{where}: video file {video} does not exist.")
+                raise zoo.MissingFileError(f"{where}: video file {video} does not exist.")
             index = videos.setdefault(video, len(videos))
             self.qa.append(QA(index, question, answer, str(row.get("type") or "all"), where))
         if not self.qa:
@@ -152,12 +152,12 @@ class VideoQAFolder(VideoQADataset):
             table = Path(annotations)
             table = table if table.is_absolute() else self.root / table
             if not table.is_file():
-                raise FileNotFoundError(f"video_qa_folder: annotations file {table} does not exist.")
+                raise zoo.MissingFileError(f"video_qa_folder: annotations file {table} does not exist.")
             return table
         for name in ("qa.jsonl", "qa.csv"):
             if (self.root / name).is_file():
                 return self.root / name
-        raise FileNotFoundError(f"video_qa_folder: {self.root} has neither qa.jsonl nor qa.csv.")
+        raise zoo.MissingFileError(f"video_qa_folder: {self.root} has neither qa.jsonl nor qa.csv.")
 
     @property
     def num_clips(self) -> int:

@@ -13,6 +13,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -240,9 +241,10 @@ class ToyVideoQA(VideoQADataset):
             raise zoo.OptionError(f"toy_video_qa has splits {', '.join(SPLITS)}; got split={split!r}.")
         if clips is None:
             clips = {"train": 600, "validation": 150, "test": 300}[split]
-        for name, value, low in (("clips", clips, 1), ("frames", frames, 2), ("size", size, 16)):
-            if not isinstance(value, int) or value < low:
+        for name, value, low in (("clips", clips, 1), ("frames", frames, 2), ("size", size, 16), ("seed", seed, 0)):
+            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
                 raise zoo.OptionError(f"toy_video_qa needs an integer {name} >= {low}; got {name}={value!r}.")
+        clips, frames, size, seed = int(clips), int(frames), int(size), int(seed)
         self.config = ToyConfig(seed, split, clips, frames, size)
         self.split, self.frames, self.size = split, frames, size
         self.name = "toy_video_qa"
@@ -269,14 +271,17 @@ class ToyVideoQA(VideoQADataset):
     def num_clips(self) -> int:
         return self.config.clips
 
+    def _clip_index(self, index: Any) -> int:
+        """A clip index as an int in 0..num_clips-1 (negative ones count from the end, as for a list)."""
+        return checked_index(index, self.num_clips, f"clip of {self.name} {self.split} ({self.num_clips} clips)")
+
     def clip(self, index: int) -> np.ndarray:
-        if not 0 <= index < self.num_clips:
-            raise IndexError(f"clip {index} out of range: {self.name} {self.split} has {self.num_clips} clips.")
+        index = self._clip_index(index)
         return render_clip(self.config.seed, self.split, index, self.frames, self.size)[0]
 
     def describe(self, index: int) -> ClipSpec:
         """What clip ``index`` shows (its colour, shape, action and per-frame geometry)."""
-        return self._spec(index)
+        return self._spec(self._clip_index(index))
 
     @property
     def fingerprint(self) -> str:
@@ -296,11 +301,19 @@ class _ToyRows(Sequence):
     def __getitem__(self, index):
         if isinstance(index, slice):
             return [self[i] for i in range(*index.indices(len(self)))]
-        if index < 0:
-            index += len(self)
-        if not 0 <= index < len(self):
-            raise IndexError(f"question {index} out of range ({len(self)} questions)")
-        return self.dataset.row(index)
+        return self.dataset.row(checked_index(index, len(self), f"question ({len(self)} questions)"))
+
+
+def checked_index(index: Any, size: int, what: str) -> int:
+    """``index`` as an int in ``0..size-1``; negative counts from the end. A non-integer is a
+    ``zoo.ArgumentError``; one out of range a ``zoo.DataIndexError`` (an ``IndexError``, which ends a
+    ``for`` loop over the dataset)."""
+    if not isinstance(index, (int, np.integer)) or isinstance(index, bool):
+        raise zoo.ArgumentError(f"the index of a {what.split(' (')[0]} must be an integer; got {index!r}.")
+    index = int(index)
+    if not -size <= index < size:
+        raise zoo.DataIndexError(f"index {index} is out of range for a {what}: use 0..{size - 1} (or -{size}..-1).")
+    return index % size
 
 
 def load_toy_video_qa(split: str = "train", **options) -> ToyVideoQA:
