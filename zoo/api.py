@@ -71,6 +71,15 @@ def _load(name: str, **kwargs: Any) -> Any:
         from zoo.applications import hub_source
 
         return hub_source.load(name, **kwargs)
+    if isinstance(name, str) and "://" in name:
+        from zoo.errors import OptionError
+
+        raise OptionError(
+            f"zoo.load takes a model name, not a URL ({name!r}). To load weights from a URL, name the "
+            f"architecture and pass the URL as weights: zoo.load('resnet50', weights={name!r}) (add "
+            "sha256='...' to verify the download); a Hugging Face Hub repository loads as "
+            "zoo.load('hf-hub:ORG/REPO')."
+        )
     return get("applications", name, **kwargs)
 
 

@@ -40,6 +40,20 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def _check_output(path: Path) -> None:
+    """``--output`` must be a file in an existing, writable folder."""
+    import os
+
+    path = path.expanduser()
+    if path.is_dir():
+        raise ZooError(f"--output {path} is a folder; give a file path such as {path / 'benchmark.csv'}.")
+    folder = path.parent
+    if not folder.is_dir():
+        raise ZooError(f"--output {path}: the folder {folder} does not exist; create it first (mkdir -p {folder}).")
+    if not os.access(folder, os.W_OK):
+        raise ZooError(f"--output {path}: the folder {folder} is not writable.")
+
+
 def run(args: argparse.Namespace) -> int:
     from zoo.applications.benchmark import benchmark, check_options
     from zoo.utils.progress import progress
@@ -50,6 +64,8 @@ def run(args: argparse.Namespace) -> int:
     )  # fmt: skip
     if args.img_size is not None and args.img_size < 1:
         raise ZooError(f"--img-size must be >= 1, got {args.img_size}.")
+    if args.output is not None:
+        _check_output(args.output)  # before the (long) run, not after it
     names = _expand(args.models)
 
     rows: list[dict[str, Any]] = []
@@ -69,7 +85,10 @@ def run(args: argparse.Namespace) -> int:
             rows.append({"model": name, "error": _first_line(exc)})
     _print(rows, args.format)
     if args.output:
-        args.output.write_text(_csv(rows))
+        try:
+            args.output.write_text(_csv(rows))
+        except OSError as exc:
+            raise ZooError(f"cannot write --output {args.output}: {exc.strerror or exc}") from None
     return 1 if any(row["error"] for row in rows) else 0
 
 

@@ -44,7 +44,15 @@ def new_plugin(
     """Write the package ``OUTPUT/zoo-NAME`` and return its folder."""
     name = _check_name(name)
     dist, package = f"zoo-{name.replace('_', '-')}", f"zoo_{name}"
-    root = Path(output).expanduser() / dist
+    parent = Path(output).expanduser()
+    if parent.exists() and not parent.is_dir():
+        raise ZooError(f"the output folder {parent} is a file, not a folder; pass another -o.")
+    if not parent.exists() and not parent.absolute().parent.is_dir():
+        raise ZooError(
+            f"the output folder {parent} cannot be made: its parent {parent.absolute().parent} does not exist; "
+            f"create it first (mkdir -p {parent}) or pass another -o."
+        )
+    root = parent / dist
     if root.exists() and not force:
         raise ZooError(f"{root} exists; pick another name or output folder, or pass --force to overwrite it.")
     if from_dir is not None:
