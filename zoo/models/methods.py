@@ -372,9 +372,9 @@ class KerasModel(Trainable):
         save_model(self, os.fspath(path))  # type: ignore[arg-type]
 
     def load_weights(self, path: str | os.PathLike) -> None:
-        from safetensors.torch import load_model
+        from zoo.models.saving import load_weights
 
-        load_model(self, os.fspath(path))  # type: ignore[arg-type]
+        load_weights(self, path)  # type: ignore[arg-type]
 
 
 def _is_spec_dict(value: Any) -> bool:
