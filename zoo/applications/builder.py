@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -373,17 +373,7 @@ def _mismatch(
 ) -> str:
     from zoo.applications import signatures
 
-    parts = []
-    if missing:
-        parts.append(f"{len(missing)} missing keys ({_few(missing)})")
-    if unexpected:
-        parts.append(f"{len(unexpected)} unexpected keys ({_few(unexpected)})")
-    if shapes:
-        shown = ", ".join(
-            f"{k}: file {tuple(state[k].shape)} vs model {tuple(expected[k].shape)}" for k in shapes[:3]
-        )
-        parts.append(f"{len(shapes)} of other shapes ({shown}{', ...' if len(shapes) > 3 else ''})")
-    text = f"the weights in {source} do not fit {name}: {'; '.join(parts)}."
+    text = f"the weights in {source} do not fit {name}: {mismatch_summary(state, missing, unexpected, shapes, expected)}."
     fits = signatures.fitting(state, exclude=name)
     if fits:
         text += (
@@ -393,6 +383,25 @@ def _mismatch(
         " For a checkpoint with another classifier size pass num_classes=N; for one without a classifier, "
         "include_top=False (or num_classes=N for a new head)."
     )
+
+
+def mismatch_summary(
+    state: Mapping[str, Any], missing: list[str], unexpected: list[str], shapes: list[str],
+    expected: Mapping[str, Any],
+) -> str:
+    """``3 missing keys (a, b, c); 1 tensors of other shapes (fc.weight: file (10, 4) vs model (5, 4))``:
+    the one wording of a state dict that does not fit a model, for every reader of weights files."""
+    parts = []
+    if missing:
+        parts.append(f"{len(missing)} missing keys ({_few(missing)})")
+    if unexpected:
+        parts.append(f"{len(unexpected)} unexpected keys ({_few(unexpected)})")
+    if shapes:
+        shown = ", ".join(
+            f"{k}: file {tuple(state[k].shape)} vs model {tuple(expected[k].shape)}" for k in shapes[:3]
+        )
+        parts.append(f"{len(shapes)} tensors of other shapes ({shown}{', ...' if len(shapes) > 3 else ''})")
+    return "; ".join(parts)
 
 
 def _few(keys: list[str], n: int = 3) -> str:

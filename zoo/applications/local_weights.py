@@ -123,22 +123,11 @@ def fit_weights(module: Any, state: Mapping[str, Any], *, name: str, source: Any
     unexpected = [k for k in state if k not in expected]
     shapes = [k for k in state if k in sized and tuple(state[k].shape) != tuple(sized[k].shape)]
     if missing or unexpected or shapes:
-        parts = []
-        if missing:
-            parts.append(f"{len(missing)} missing keys ({_few(missing)})")
-        if unexpected:
-            parts.append(f"{len(unexpected)} unexpected keys ({_few(unexpected)})")
-        if shapes:
-            shown = ", ".join(
-                f"{k}: file {tuple(state[k].shape)} vs model {tuple(expected[k].shape)}" for k in shapes[:3]
-            )
-            parts.append(f"{len(shapes)} tensors of other shapes ({shown}{', ...' if len(shapes) > 3 else ''})")
+        from zoo.applications.builder import mismatch_summary
+
         raise ModelError(
-            f"the weights in {source} do not fit {name}: {'; '.join(parts)}. Load weights saved from a model "
+            f"the weights in {source} do not fit {name}: "
+            f"{mismatch_summary(state, missing, unexpected, shapes, expected)}. Load weights saved from a model "
             "built the same way (same layers and sizes)."
         )
     module.load_state_dict(state, strict=strict and not tied)
-
-
-def _few(keys: list[str], n: int = 3) -> str:
-    return ", ".join(keys[:n]) + (f", ... {len(keys) - n} more" if len(keys) > n else "")
