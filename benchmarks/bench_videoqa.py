@@ -9,9 +9,9 @@ Both training runs start from the same head weights and see the same batches in 
 their loss curves must agree (checked to 4 decimals); only where the frame features come from differs.
 
 A third case, interleaved with them, runs only the head's two LSTM kernels (``nn.LSTM`` forward and
-backward on the same batches: no embedding, dense layers, loss, optimizer or fit loop). No head of the
-reference's shape trains faster, so ``recompute / that`` bounds the cache speed-up any implementation of
-this head can show on the machine.
+backward on the same batches, each under the faster of torch's two CPU kernels: no embedding, dense
+layers, loss, optimizer or fit loop). No head of the reference's shape trains faster, so ``recompute /
+that`` bounds the cache speed-up any implementation of this head can show on the machine.
 """
 
 from __future__ import annotations
@@ -54,21 +54,39 @@ def epochs_of(model, source, c, q, a, n_answers, args) -> tuple[list[float], flo
 def lstm_floor(model, features, c, q, args) -> float:
     """Seconds per epoch of the head's two recurrent kernels alone: ``nn.LSTM``s of the head's sizes,
     forward and backward, on the batches ``epochs_of`` trains on (each question cut to its batch's
-    longest, as zoo's masked LSTM runs it)."""
+    longest, as zoo's masked LSTM runs it). Each LSTM is timed under both of torch's CPU kernels
+    (oneDNN and the native one; which is faster depends on the input width) and the faster is kept, so
+    that this bounds any head, zoo's kernel choice included."""
     head = model.head
+    torch.manual_seed(args.seed)
     video = torch.nn.LSTM(head.video_lstm.rnn.input_size, head.video_lstm.units, batch_first=True)
     question = torch.nn.LSTM(head.question_lstm.rnn.input_size, head.question_lstm.units, batch_first=True)
     embed = torch.randn(head.question_lstm.rnn.input_size, requires_grad=True)
     lengths = (q != 0).sum(1)
-    start = time.perf_counter()
-    for epoch in range(args.epochs):
-        order = np.random.default_rng([args.seed, epoch]).permutation(len(q))
-        for first in range(0, len(q), args.batch_size):
-            idx = order[first : first + args.batch_size]
-            frames = torch.from_numpy(np.ascontiguousarray(features[c[idx]]))
-            words = embed.expand(len(idx), int(lengths[idx].max()), -1)
-            (video(frames)[1][0][-1].sum() + question(words)[1][0][-1].sum()).backward()
-    return (time.perf_counter() - start) / args.epochs
+
+    def batches():
+        for epoch in range(args.epochs):
+            order = np.random.default_rng([args.seed, epoch]).permutation(len(q))
+            for first in range(0, len(q), args.batch_size):
+                yield order[first : first + args.batch_size]
+
+    def frames_lstm(idx):
+        video(torch.from_numpy(np.ascontiguousarray(features[c[idx]])))[1][0][-1].sum().backward()
+
+    def question_lstm(idx):
+        question(embed.expand(len(idx), int(lengths[idx].max()), -1))[1][0][-1].sum().backward()
+
+    def seconds(step, one_dnn: bool) -> float:
+        torch.backends.mkldnn.enabled = one_dnn
+        try:
+            start = time.perf_counter()
+            for idx in batches():
+                step(idx)
+            return (time.perf_counter() - start) / args.epochs
+        finally:
+            torch.backends.mkldnn.enabled = True
+
+    return sum(min(seconds(step, True), seconds(step, False)) for step in (frames_lstm, question_lstm))
 
 
 def throughput(encoder: torch.nn.Module, clips: np.ndarray, *, channels_last: bool, per_call: str, repeat: int) -> float:

@@ -69,6 +69,13 @@ def test_non_weights_files_say_what_they_are(tmp_path, name, data, said):
     assert said in refusal(path)
 
 
+def test_a_file_that_is_not_weights_is_a_data_error_like_the_other_readers(tmp_path):
+    path = tmp_path / "notes.pth"
+    path.write_text("not weights")
+    with pytest.raises(zoo.DataError, match="notes.pth"):
+        load_state_dict(path)
+
+
 def test_truncated_zip_and_foreign_zip(tmp_path, real_files):
     cut = tmp_path / "cut.pth"
     cut.write_bytes(real_files["pth"][: len(real_files["pth"]) // 2])

@@ -19,11 +19,12 @@ from typing import Any
 import torch
 
 from zoo.applications import tensor_layout, weights_file
-from zoo.errors import ZooError
+from zoo.errors import DataError
 
 
-class WeightsFileError(ZooError, ValueError):
-    """A weights file that is unsafe, unreadable or does not fit the architecture."""
+class WeightsFileError(DataError):
+    """A weights file that is unsafe, unreadable or does not fit the architecture: a ``DataError`` like
+    every other file that does not hold what it was given as (``zoo.models.saving``'s readers)."""
 
 
 # torchvision's DenseNet files predate the rule against '.' in module names ('norm.1' -> 'norm1').
