@@ -58,7 +58,6 @@ def lstm_floor(model, features, c, q, args) -> float:
     (oneDNN and the native one; which is faster depends on the input width) and the faster is kept, so
     that this bounds any head, zoo's kernel choice included."""
     head = model.head
-    torch.manual_seed(args.seed)
     video = torch.nn.LSTM(head.video_lstm.rnn.input_size, head.video_lstm.units, batch_first=True)
     question = torch.nn.LSTM(head.question_lstm.rnn.input_size, head.question_lstm.units, batch_first=True)
     embed = torch.randn(head.question_lstm.rnn.input_size, requires_grad=True)
@@ -77,14 +76,15 @@ def lstm_floor(model, features, c, q, args) -> float:
         question(embed.expand(len(idx), int(lengths[idx].max()), -1))[1][0][-1].sum().backward()
 
     def seconds(step, one_dnn: bool) -> float:
-        torch.backends.mkldnn.enabled = one_dnn
+        # set by hand: torch.backends.mkldnn.flags() also sets oneDNN's TF32 flag, which warns on CPU builds
+        before, torch.backends.mkldnn.enabled = torch.backends.mkldnn.enabled, one_dnn
         try:
             start = time.perf_counter()
             for idx in batches():
                 step(idx)
             return (time.perf_counter() - start) / args.epochs
         finally:
-            torch.backends.mkldnn.enabled = True
+            torch.backends.mkldnn.enabled = before
 
     return sum(min(seconds(step, True), seconds(step, False)) for step in (frames_lstm, question_lstm))
 
