@@ -11,12 +11,15 @@ their loss curves must agree (checked to 4 decimals); only where the frame featu
 A third case, interleaved with them, runs only the head's two LSTM kernels (``nn.LSTM`` forward and
 backward on the same batches, each under the faster of torch's two CPU kernels: no embedding, dense
 layers, loss, optimizer or fit loop). No head of the reference's shape trains faster, so ``recompute /
-that`` bounds the cache speed-up any implementation of this head can show on the machine.
+that`` bounds the cache speed-up any implementation of this head can show on the machine. The FLOP
+line says the same without the machine: the backbone's forward and the LSTMs' forward and backward
+counted per epoch, so that ``1 + backbone / LSTMs`` is the speed-up were both to run at one FLOP rate.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import tempfile
 import time
@@ -24,6 +27,7 @@ import time
 import numpy as np
 import torch
 from measure import Spread, interleave, paired_ratio, report_load, time_cases
+from torch.utils.flop_counter import FlopCounterMode
 from zoo_videoqa.data import Vocabulary, encode
 from zoo_videoqa.model import video_tensor
 
@@ -51,12 +55,10 @@ def epochs_of(model, source, c, q, a, n_answers, args) -> tuple[list[float], flo
     return history.history["loss"], (time.perf_counter() - start) / args.epochs
 
 
-def lstm_floor(model, features, c, q, args) -> float:
-    """Seconds per epoch of the head's two recurrent kernels alone: ``nn.LSTM``s of the head's sizes,
-    forward and backward, on the batches ``epochs_of`` trains on (each question cut to its batch's
-    longest, as zoo's masked LSTM runs it). Each LSTM is timed under both of torch's CPU kernels
-    (oneDNN and the native one; which is faster depends on the input width) and the faster is kept, so
-    that this bounds any head, zoo's kernel choice included."""
+def lstm_steps(model, features, c, q, args):
+    """The head's two recurrent kernels alone, as (batches, steps): ``nn.LSTM``s of the head's sizes run
+    forward and backward on the batches ``epochs_of`` trains on (each question cut to its batch's
+    longest, as zoo's masked LSTM runs it)."""
     head = model.head
     video = torch.nn.LSTM(head.video_lstm.rnn.input_size, head.video_lstm.units, batch_first=True)
     question = torch.nn.LSTM(head.question_lstm.rnn.input_size, head.question_lstm.units, batch_first=True)
@@ -75,18 +77,51 @@ def lstm_floor(model, features, c, q, args) -> float:
     def question_lstm(idx):
         question(embed.expand(len(idx), int(lengths[idx].max()), -1))[1][0][-1].sum().backward()
 
-    def seconds(step, one_dnn: bool) -> float:
-        # set by hand: torch.backends.mkldnn.flags() also sets oneDNN's TF32 flag, which warns on CPU builds
-        before, torch.backends.mkldnn.enabled = torch.backends.mkldnn.enabled, one_dnn
-        try:
+    return batches, (frames_lstm, question_lstm)
+
+
+@contextlib.contextmanager
+def one_dnn(enabled: bool):
+    """torch.backends.mkldnn.enabled set for a block, then restored. Set by hand:
+    torch.backends.mkldnn.flags() also sets oneDNN's TF32 flag, which warns on CPU builds."""
+    before, torch.backends.mkldnn.enabled = torch.backends.mkldnn.enabled, enabled
+    try:
+        yield
+    finally:
+        torch.backends.mkldnn.enabled = before
+
+
+def lstm_floor(model, features, c, q, args) -> float:
+    """Seconds per epoch of :func:`lstm_steps`. Each LSTM is timed under both of torch's CPU kernels
+    (oneDNN and the native one; which is faster depends on the input width) and the faster is kept, so
+    that this bounds any head, zoo's kernel choice included."""
+    batches, steps = lstm_steps(model, features, c, q, args)
+
+    def seconds(step, use_one_dnn: bool) -> float:
+        with one_dnn(use_one_dnn):
             start = time.perf_counter()
             for idx in batches():
                 step(idx)
             return (time.perf_counter() - start) / args.epochs
-        finally:
-            torch.backends.mkldnn.enabled = before
 
-    return sum(min(seconds(step, True), seconds(step, False)) for step in (frames_lstm, question_lstm))
+    return sum(min(seconds(step, True), seconds(step, False)) for step in steps)
+
+
+def flops_per_epoch(model, clips, features, c, q, args) -> tuple[float, float]:
+    """(backbone forward, head LSTMs forward + backward) floating-point operations per epoch, counted by
+    torch's FlopCounterMode. The backbone runs once per question on the recompute side (its clip's
+    frames); the LSTMs are :func:`lstm_steps` under the native kernel (oneDNN's fused op is opaque to
+    the counter; both kernels do the same matrix products)."""
+    sample = video_tensor(clips[: min(4, len(clips))])
+    with FlopCounterMode(display=False) as counter, torch.inference_mode():
+        model.encoder(sample)
+    backbone = counter.get_total_flops() / len(sample) * len(q)
+    batches, steps = lstm_steps(model, features, c, q, args)
+    with FlopCounterMode(display=False) as counter, one_dnn(False):
+        for idx in batches():
+            for step in steps:
+                step(idx)
+    return backbone, counter.get_total_flops() / args.epochs
 
 
 def throughput(encoder: torch.nn.Module, clips: np.ndarray, *, channels_last: bool, per_call: str, repeat: int) -> float:
@@ -173,6 +208,7 @@ def main() -> None:
             "cache": run("cache", model.head, lambda ids: torch.from_numpy(np.ascontiguousarray(features[ids]))),
             "floor": lambda: lstm_floor(model, features, c, q, args),
         }, rounds=args.rounds, warmup=0)  # fmt: skip
+        backbone_flops, lstm_flops = flops_per_epoch(model, clips, features, c, q, args)
     loss_full, loss_cached = curves["recompute"], curves["cache"]
     same = np.allclose(np.round(loss_full, 4), np.round(loss_cached, 4), atol=1.01e-4)
     speedup = paired_ratio(epochs["recompute"], epochs["cache"])
@@ -187,6 +223,9 @@ def main() -> None:
     print(f"{'head LSTM kernels alone':34}{Spread(tuple(epochs['floor'])).show('.3f', ' s/epoch')}")
     print(f"{'cache speed-up, per round':34}{speedup.show('.2f', 'x')}")
     print(f"{'bound: recompute / LSTM kernels':34}{bound.show('.2f', 'x')}  (no head of this shape beats it here)")
+    print(f"FLOPs per epoch: backbone forward {backbone_flops / 1e9:.1f} G, head LSTMs forward+backward "
+          f"{lstm_flops / 1e9:.2f} G; at equal FLOP rates the cache speed-up is at most "
+          f"1 + {backbone_flops / lstm_flops:.2f} = {1 + backbone_flops / lstm_flops:.2f}x")  # fmt: skip
     print(f"one-off feature extraction {extract:.2f}s, cache hit {hit.scaled(1e3).show('.3f', ' ms')}")
     print("loss per epoch, recompute:", " ".join(f"{x:.4f}" for x in loss_full))
     print("loss per epoch, cached:   ", " ".join(f"{x:.4f}" for x in loss_cached))
