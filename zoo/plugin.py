@@ -17,7 +17,8 @@ What is here, by task:
   :func:`without_gc` (pause the cyclic collector around an allocation burst such as building a network);
 * building an application: :func:`empty_weights` (build on the meta device), :func:`load_state_dict`
   (read a weights file, never unpickling code), :func:`assign_weights` (assign the tensors into the meta
-  model), :func:`meta_tensors`, :class:`WeightsFileError`; :func:`check_options`, :class:`ChosenWeights`
+  model, each tensor in the model's dtype), :func:`in_model_dtypes` (the same dtype rule for a loader that
+  assigns by itself), :func:`meta_tensors`, :class:`WeightsFileError`; :func:`check_options`, :class:`ChosenWeights`
   and :func:`finish` (the keras.applications options and the ending every builder shares);
   :func:`means_default_weights` and :data:`DEFAULT_WEIGHTS_SPELLINGS` (which ``weights=`` words mean the
   recommended variant), :func:`snake_case` (default names from class names) — :mod:`zoo.naming`'s rules;
@@ -75,6 +76,7 @@ _LAZY: dict[str, str] = {
     "check_options": "zoo.applications.builder:check_options",
     "finish": "zoo.applications.builder:finish",
     "assign_weights": "zoo.applications.builder:assign_weights",
+    "in_model_dtypes": "zoo.applications.builder:in_model_dtypes",
     "architecture_builders": "zoo.applications.models:architecture_builders",
     "category_names": "zoo.applications.table:categories",
     "WeightsFileError": "zoo.applications.loading:WeightsFileError",

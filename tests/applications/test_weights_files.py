@@ -116,6 +116,25 @@ def test_zoo_load_of_a_text_file_is_a_weights_file_error(tmp_path):
         zoo.load("resnet18", weights=path)
 
 
+def test_a_half_precision_file_loads_into_the_models_dtype_and_an_integer_one_is_refused(tmp_path):
+    """``assign=True`` keeps the file's dtype: without the cast a float16 checkpoint made a float16 model
+    that failed at its first float32 image (torchvision's ``load_state_dict`` copy converts)."""
+    reference = zoo.load("squeezenet1_1", weights=None)
+    torch.save({k: v.half() if v.is_floating_point() else v for k, v in reference.state_dict().items()},
+               tmp_path / "half.pth")  # fmt: skip
+    model = zoo.load("squeezenet1_1", weights=tmp_path / "half.pth")
+    assert {p.dtype for p in model.state_dict().values()} == {torch.float32}
+    for key, tensor in model.state_dict().items():
+        torch.testing.assert_close(tensor, reference.state_dict()[key].half().float())
+    assert model(torch.zeros(1, 3, 64, 64)).dtype == torch.float32
+    state = dict(reference.state_dict())
+    first = next(iter(state))
+    state[first] = state[first].to(torch.int64)
+    torch.save(state, tmp_path / "int.pth")
+    with pytest.raises(WeightsFileError, match=f"holds? {first} as torch.int64, where the model keeps torch.float32"):
+        zoo.load("squeezenet1_1", weights=tmp_path / "int.pth")
+
+
 def test_an_unverified_html_download_is_removed_from_the_cache(tmp_path, httpserver):
     httpserver.expect_request("/models/custom.pth").respond_with_data(HTML, content_type="text/html")
     url = httpserver.url_for("/models/custom.pth")

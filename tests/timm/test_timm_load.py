@@ -90,6 +90,16 @@ def test_weights_from_url_and_local_file(timm_files, serve):
         zoo.load("MobileNet", weights="nope")
 
 
+def test_a_half_precision_timm_file_loads_in_float32(timm_files, tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    state = load_file(timm_files.safetensors)
+    save_file({k: v.half() if v.is_floating_point() else v for k, v in state.items()}, tmp_path / "half.safetensors")
+    model = zoo.load("MobileNet", weights=str(tmp_path / "half.safetensors"))
+    assert {t.dtype for t in model.state_dict().values() if t.is_floating_point()} == {torch.float32}
+    assert model(_image()).dtype == torch.float32
+
+
 def test_features_pooling_and_new_head(timm_files):
     path = str(timm_files.safetensors)
     x = _image()

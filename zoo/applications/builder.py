@@ -356,10 +356,33 @@ def assign_weights(
     shapes = [k for k in state if k in expected and tuple(state[k].shape) != tuple(expected[k].shape)]
     if missing or unexpected or shapes:
         raise WeightsFileError(_mismatch(name, source, state, missing, unexpected, shapes, expected))
-    model.load_state_dict(state, strict=False, assign=True)
+    model.load_state_dict(in_model_dtypes(state, expected, source), strict=False, assign=True)
     left = [k for k in meta_tensors(model) if k not in optional]
     if left:
         raise WeightsFileError(f"the weights in {source} leave {name} tensors unset: {', '.join(left[:5])}")
+
+
+def in_model_dtypes(
+    state: Mapping[str, torch.Tensor], expected: Mapping[str, torch.Tensor], source: object
+) -> dict[str, torch.Tensor]:
+    """``state`` with every tensor in the dtype of the model's own: ``assign=True`` would otherwise hand a
+    float16 checkpoint's dtype to the model (which then fails at its first float32 input), where
+    ``load_state_dict``'s copy converts. A float where the model keeps integers, or the reverse, is no
+    precision choice but a wrong file."""
+    cast = {}
+    for key, tensor in state.items():
+        if key not in expected or not isinstance(tensor, torch.Tensor):
+            continue  # the caller's key check reports it
+        want = expected[key].dtype
+        if tensor.dtype == want:
+            continue
+        if tensor.is_floating_point() != want.is_floating_point or tensor.is_complex() != want.is_complex:
+            raise WeightsFileError(
+                f"the weights in {source} hold {key} as {tensor.dtype}, where the model keeps {want}: "
+                "is this a weights file of this architecture?"
+            )
+        cast[key] = tensor.to(want)
+    return {**state, **cast}
 
 
 def _mismatch(

@@ -34,6 +34,7 @@ from zoo.plugin import (
     fetch_spec,
     file_sha256,
     finish,
+    in_model_dtypes,
     load_state_dict,
     means_default_weights,
     meta_tensors,
@@ -226,7 +227,7 @@ def _load_on_meta(full_name: str, path: Path, kwargs: dict[str, Any]) -> nn.Modu
     call = calls[0]
     state = load_state_dict(path)
     cfg = {**call["pretrained_cfg"], "state_dict": state, "file": None, "source": ""}
-    model.load_state_dict = functools.partial(_assigning_load, model)  # type: ignore[method-assign]
+    model.load_state_dict = functools.partial(_assigning_load, model, path)  # type: ignore[method-assign]
     try:
         _builder.load_pretrained(model, **{**call, "pretrained_cfg": cfg})
     except (RuntimeError, KeyError) as exc:
@@ -246,7 +247,10 @@ def _not_fitting(path: Path, full_name: str, exc: Exception) -> WeightsFileError
     )
 
 
-def _assigning_load(model: nn.Module, state_dict: Any, strict: bool = True, assign: bool = False) -> Any:
+def _assigning_load(
+    model: nn.Module, path: Path, state_dict: Any, strict: bool = True, assign: bool = False
+) -> Any:
+    state_dict = in_model_dtypes(state_dict, model.state_dict(keep_vars=True), path)
     return nn.Module.load_state_dict(model, state_dict, strict=strict, assign=True)
 
 
