@@ -156,6 +156,7 @@ def test_a_verified_download_that_is_not_weights_stays(tmp_path, httpserver):
     with pytest.raises(WeightsFileError) as info:
         zoo.load("resnet18", weights=url, sha256=hashlib.sha256(b"plain text").hexdigest(), progress=False)
     assert "removed" not in str(info.value)  # the hash says these are the bytes meant: keep them
+    assert "'zoo cache verify --fix' finds and removes them" in str(info.value)  # unless damaged since
     assert zoo.hub.cached_path(url, sha256=hashlib.sha256(b"plain text").hexdigest()) is not None
 
 

@@ -184,3 +184,35 @@ def test_zoo_download_application_and_dataset(file_server, capsys):
     assert main(["cache", "list"]) == 0
     names = [line.split()[0] for line in capsys.readouterr().out.splitlines()[2:-1]]
     assert sorted(names) == ["data.npz", "net-v1.pth", "net-v2.pth"]
+
+
+def test_a_cached_file_cut_short_downloads_again_instead_of_failing_every_reader(file_server, home):
+    """An interrupted rsync of the cache leaves a blob shorter than its record says: the lookup's one
+    stat notices, drops the name, and the next fetch downloads the verified bytes again."""
+    data, path = cached(file_server, "cut.bin", 7)
+    os.chmod(path, 0o644)
+    with open(path, "r+b") as f:
+        f.truncate(len(data) // 2)
+    assert fetch(file_server.url("/cut.bin"), sha256=sha(data)).read_bytes() == data
+    assert len(file_server.gets("/cut.bin")) == 2
+    assert zoo.hub.cached_path(file_server.url("/cut.bin"), sha256=sha(data)) is not None
+
+
+def test_a_fetch_refused_for_its_size_adds_no_name_to_the_cache(file_server, home, capsys):
+    data, _ = cached(file_server, "real.bin", 8)
+    other = file_server.add("/other.bin", data)
+    with pytest.raises(zoo.ZooError, match="expected 5"):
+        fetch(other, sha256=sha(data), size=5)
+    assert main(["cache", "list", "--json"]) == 0
+    assert [r["filename"] for r in json.loads(capsys.readouterr().out)] == ["real.bin"]
+
+
+def test_a_record_edited_by_hand_does_not_break_listing_or_removal(file_server, home, capsys):
+    _, path = cached(file_server, "odd.bin", 9)
+    path.with_name(".odd.bin.json").write_text(json.dumps({"url": 5, "size": "x", "added": "y"}))
+    assert main(["cache", "list", "--json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    assert row["filename"] == "odd.bin" and row["url"] is None and row["added"] > 0
+    assert main(["cache", "verify"]) == 0
+    assert main(["cache", "remove", "odd.bin"]) == 0
+    assert not path.exists()

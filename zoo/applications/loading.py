@@ -98,6 +98,11 @@ def _with_eviction(path: Path, exc: WeightsFileError) -> WeightsFileError:
     from zoo import hub
 
     url = hub.forget_unverified(path)
+    if url is None and hub.content_sha256(path) is not None:
+        return WeightsFileError(
+            f"{exc} The file is in zoo's cache, whose bytes were verified when they entered: if they were "
+            "damaged since, 'zoo cache verify --fix' finds and removes them (they download again)."
+        )
     if url is None:
         return exc
     return WeightsFileError(

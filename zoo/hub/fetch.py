@@ -56,12 +56,9 @@ def cached_path(
             raise OptionError("cached_path needs a URL or a filename.")
         filename = filename_from_url(url_list[0])
     expected = _expected(sha256, known_hash, url_list, name_hash and Settings.from_env().name_hash)
-    hit = Store(cache_dir()).find(
-        check_filename(filename), expected, url_list if expected is None and url_list else None
+    return Store(cache_dir()).find(
+        check_filename(filename), expected, url_list if expected is None and url_list else None, size
     )
-    if hit is not None and size is not None and hit.stat().st_size != size:
-        return None
-    return hit
 
 
 def add_file(
@@ -237,10 +234,7 @@ def _url_list(urls: str | Sequence[str]) -> list[str]:
 def _cached(
     store: Store, name: str, expected: Digest | None, urls: list[str] | None, size: int | None
 ) -> Path | None:
-    hit = store.find(name, expected, urls)
-    if hit is not None and size is not None and hit.stat().st_size != size:
-        return None
-    return hit
+    return store.find(name, expected, urls, size)
 
 
 def _from_torch_hub(store: Store, name: str, expected: Digest | None, size: int | None) -> Path | None:

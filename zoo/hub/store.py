@@ -188,18 +188,28 @@ class Store:
             and (sha256 is None or e.name.startswith(sha256))
         ]
 
-    def find(self, filename: str, digest: Digest | None = None, urls: Sequence[str] | None = None) -> Path | None:
-        """The cached file for ``filename`` with this hash (full or prefix), without any network.
+    def find(
+        self,
+        filename: str,
+        digest: Digest | None = None,
+        urls: Sequence[str] | None = None,
+        size: int | None = None,
+    ) -> Path | None:
+        """The cached file for ``filename`` with this hash (full or prefix) and ``size`` (when given),
+        without any network.
 
         Without a hash, a file is only taken when it came from one of ``urls`` (when given), so two
         different files that share a name are not confused. Bytes cached under another name are linked
         to this name, not fetched again (for a sha256; another algorithm is looked up by name only).
         """
         if digest is not None and digest.sha256 is None:
-            return self._find_by_other_hash(filename, digest)
+            found = self._find_by_other_hash(filename, digest)
+            return found if found is not None and _has_size(found, size) else None
         sha256 = digest.sha256 if digest is not None else None
         candidates = self._blob_dirs(sha256)
-        named = [d / filename for d in candidates if (d / filename).is_file()]
+        named = [
+            p for p in (d / filename for d in candidates) if p.is_file() and self._whole(p) and _has_size(p, size)
+        ]
         if sha256 is None and urls is not None:
             wanted = set(urls)
             named = [p for p in named if wanted & _recorded_urls(self.source(p))]
@@ -211,6 +221,8 @@ class Store:
             return None
         for folder in candidates:
             for other in self._names_in(folder):
+                if not (self._whole(other) and _has_size(other, size)):
+                    continue
                 with contextlib.suppress(OSError):
                     return self._add_name(other, filename, url=None)
         return None
@@ -220,7 +232,7 @@ class Store:
         matches."""
         for folder in self._blob_dirs(None):
             path = folder / filename
-            if not path.is_file():
+            if not path.is_file() or not self._whole(path):
                 continue
             record = self.source(path) or {}
             known = (record.get("hashes") or {}).get(digest.algorithm)
@@ -235,6 +247,20 @@ class Store:
             if digest.matches(known):
                 return path
         return None
+
+    def _whole(self, path: Path) -> bool:
+        """``path`` has the size its record says the verified bytes had; a file cut short afterwards (an
+        interrupted ``rsync`` of the cache, a full disk) is removed, so it downloads again instead of
+        failing in every reader. One ``stat`` and a small read: a flipped bit is ``zoo cache verify``'s."""
+        recorded = (self.source(path) or {}).get("size")
+        try:
+            size = path.stat().st_size
+        except FileNotFoundError:
+            return False
+        if not isinstance(recorded, int) or isinstance(recorded, bool) or recorded == size:
+            return True
+        self.remove(CachedFile(path.name, path.parent.name, path, size, url=None, added=0.0))
+        return False
 
     def _names_in(self, folder: Path) -> list[Path]:
         try:
@@ -253,13 +279,14 @@ class Store:
                     stat = path.stat()
                 except FileNotFoundError:
                     continue
+                url, added = info.get("url"), info.get("added")
                 yield CachedFile(
                     filename=path.name,
                     sha256=folder.name,
                     path=path,
                     size=stat.st_size,
-                    url=info.get("url"),
-                    added=float(info.get("added", stat.st_mtime)),
+                    url=url if isinstance(url, str) else None,  # a record edited by hand is only a hint
+                    added=float(added) if isinstance(added, (int, float)) else stat.st_mtime,
                 )
 
     def match(self, name: str) -> list[CachedFile]:
@@ -409,6 +436,10 @@ class Store:
         if not self._names_in(entry.path.parent):
             shutil.rmtree(entry.path.parent, ignore_errors=True)
         return freed
+
+
+def _has_size(path: Path, size: int | None) -> bool:
+    return size is None or path.stat().st_size == size
 
 
 def _recorded_urls(record: dict | None) -> set[str]:
