@@ -109,8 +109,9 @@ def load_data(
 
 
 def optimizer(lr: float) -> dict:
-    # Caffe's LeNet solver: SGD, momentum 0.9, weight decay 5e-4 (which acts on pruned weights too).
-    return {"name": "sgd", "learning_rate": lr, "momentum": 0.9, "weight_decay": 5e-4}
+    # Caffe's LeNet solver: SGD, momentum 0.9, L2 weight decay 5e-4 (which acts on pruned weights too).
+    return {"name": "sgd", "learning_rate": lr, "momentum": 0.9, "weight_decay": 5e-4,
+            "decoupled_weight_decay": False}  # fmt: skip
 
 
 def test_error(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:

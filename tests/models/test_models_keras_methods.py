@@ -166,3 +166,30 @@ def test_metrics_per_output_as_keras_3():
     model.compile("sgd", loss=[ce, "mse"], metrics=[["accuracy"], None])
     model.fit(x, (y, target), epochs=1, verbose=0, validation_data=(x, (y, target)), callbacks=[stop])
     assert stop.direction == "up"
+
+
+def test_a_sequential_of_unsized_layers_builds_at_its_first_fit_evaluate_and_predict():
+    """Keras builds at the first fit; zoo's build step once imported from a module that had moved."""
+    x, y = _data()
+    model = zoo.Sequential([Dense(8, activation="relu"), Dense(2, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    model.fit(x, y, epochs=1, verbose=0)
+    assert model[0].linear.weight.shape == (8, 4)
+    assert model.evaluate(x, y, verbose=0) > 0
+    assert zoo.Sequential([Dense(3)]).predict(x, verbose=0).shape == (64, 3)
+
+
+def test_build_takes_the_batch_axis_and_the_model_keeps_its_input():
+    model = zoo.Sequential([Dense(8), Dense(3)])
+    with pytest.raises(zoo.ZooError, match=r"batch axis first, as Keras: build\(\(None, 16\)\)"):
+        model.build((10,))
+    model.build((None, 10))
+    assert model[0].linear.weight.shape == (8, 10)
+    assert "(None, 10)" in str(model.summary())
+
+
+def test_get_layer_finds_a_sequential_layer_by_its_given_name():
+    model = zoo.Sequential([zoo.Input((4,)), Dense(3, name="a"), Dense(2, name="b")])
+    assert model.get_layer("b") is model[1] and model.get_layer("1") is model[1]
+    with pytest.raises(zoo.ZooError, match="Did you mean b"):
+        model.get_layer("bb")

@@ -139,7 +139,8 @@ def test_surgery_on_digits_compresses_and_keeps_accuracy():
     (x, y), (xt, yt) = zoo.datasets.load("digits")
     x, xt = x.float() / 16, xt.float() / 16
     model = lenet_300_100(input_shape=(1, 8, 8))
-    opt = {"name": "sgd", "learning_rate": 0.05, "momentum": 0.9, "weight_decay": 5e-4}
+    opt = {"name": "sgd", "learning_rate": 0.05, "momentum": 0.9, "weight_decay": 5e-4,
+           "decoupled_weight_decay": False}  # fmt: skip
     zoo.fit(model, x, y, optimizer=opt, loss=LOSS, epochs=12, batch_size=64, verbose=0)
     dense_acc = zoo.evaluate(model, xt, yt, loss=LOSS, metrics=["accuracy"], verbose=0)["accuracy"]
     surgery = DynamicNetworkSurgery(c_rate=2.0, gamma=1e-3, iter_stop=250, seed=0)

@@ -252,7 +252,7 @@ class KerasModel(Trainable):
                 "it first: give the first layer input_shape=, start with zoo.Input(shape), or call "
                 "model.build(input_shape)."
             )
-        from zoo.training.trainer import call_model
+        from zoo.training.step import call_model
 
         was_training = self.training  # type: ignore[attr-defined]
         self.eval()  # type: ignore[attr-defined]
@@ -320,9 +320,7 @@ class KerasModel(Trainable):
         them for several inputs), without computing anything."""
         from zoo.models.symbolic import Input
 
-        shapes = input_shape if input_shape and isinstance(input_shape[0], (tuple, list)) else [input_shape]
-        inputs = [Input(tuple(s)[1:]) for s in shapes]
-        self(*inputs)  # type: ignore[operator]
+        self(*[Input(s) for s in shapes_without_batch(type(self).__name__, input_shape)])  # type: ignore[operator]
 
     def example_inputs(self, batch_size: int = 2) -> tuple[torch.Tensor, ...]:
         """Random inputs of the model's input specs (``zoo.export`` and ``summary`` use them): floats from a
@@ -400,3 +398,18 @@ def _deprecated(old: str, new: str) -> None:
         DeprecationWarning,
         stacklevel=3,
     )
+
+
+def shapes_without_batch(model: str, input_shape: Any) -> list[tuple]:
+    """``build``'s shapes carry the batch axis (Keras' rule): ``(None, 16)``; ``(16,)`` would build for a
+    batch of 16 scalars, which is what no one means."""
+    shapes = input_shape if input_shape and isinstance(input_shape[0], (tuple, list)) else [input_shape]
+    out = []
+    for shape in shapes:
+        if not isinstance(shape, (tuple, list)) or len(shape) < 2 and not (len(shape) == 1 and shape[0] is None):
+            raise ModelError(
+                f"{model}.build takes input shapes with the batch axis first, as Keras: build((None, 16)) "
+                f"for 16 features (a list of them for several inputs); got {input_shape!r}."
+            )
+        out.append(tuple(shape)[1:])
+    return out

@@ -61,17 +61,21 @@ class Model(KerasModel, nn.Module):
         return list(self.children())
 
     def get_layer(self, name: str | None = None, index: int | None = None) -> nn.Module:
-        """A sublayer by name (its attribute name) or by index into ``layers``."""
+        """A sublayer by name (its attribute name, or the ``name=`` a zoo layer was given: a Sequential's
+        layers are attributes ``0``, ``1`` ... as in ``nn.Sequential``) or by index into ``layers``."""
         if index is not None:
             return self.layers[index]
         modules = dict(self.named_children())
-        if name not in modules:
+        given = {m.name: m for m in modules.values() if isinstance(getattr(m, "name", None), str)}
+        found = modules.get(name, given.get(name))  # type: ignore[arg-type]
+        if found is None:
             import difflib
 
-            close = difflib.get_close_matches(str(name), modules, n=3)
+            known = list(dict.fromkeys([*modules, *given]))
+            close = difflib.get_close_matches(str(name), known, n=3)
             hint = f" Did you mean {', '.join(close)}?" if close else ""
-            raise ModelError(f"{type(self).__name__} has no layer {name!r}.{hint} Its layers: {', '.join(modules)}.")
-        return modules[name]
+            raise ModelError(f"{type(self).__name__} has no layer {name!r}.{hint} Its layers: {', '.join(known)}.")
+        return found
 
 
 _RESERVED = set(dir(fx.GraphModule)) | {

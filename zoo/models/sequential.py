@@ -16,6 +16,7 @@ from torch import nn
 
 from zoo.errors import ModelError
 from zoo.models.graph import InputSpec
+from zoo.models.methods import shapes_without_batch
 from zoo.models.model import Model
 from zoo.models.symbolic import Input, SymbolicTensor
 
@@ -80,8 +81,11 @@ class Sequential(Model, nn.Sequential):
         shape = getattr(first, "input_shape", None)
         if first is None or shape is None:
             return None
-        dtype = torch.long if isinstance(first, nn.Embedding) or type(first).__name__ == "Embedding" else torch.float32
-        return [InputSpec("input_1", tuple(shape), dtype)]
+        return [InputSpec("input_1", tuple(shape), self._input_dtype())]
+
+    def _input_dtype(self) -> torch.dtype:
+        first = next(iter(self), None)
+        return torch.long if isinstance(first, nn.Embedding) or type(first).__name__ == "Embedding" else torch.float32
 
     def _build(self) -> None:
         specs = self._zoo_input_specs()
@@ -89,6 +93,15 @@ class Sequential(Model, nn.Sequential):
             return
         spec = specs[0]
         self(Input(spec.shape, spec.dtype))  # recorded on fake tensors: checks shapes, builds lazy layers
+
+    def build(self, input_shape: Any) -> None:
+        """Keras' ``build((None, 16))``: the layers are built for it and the model keeps it as its input
+        (``summary()``, ``export`` and ``save`` know it from then on)."""
+        (shape,) = shapes_without_batch(type(self).__name__, input_shape)
+        spec = InputSpec("input_1", shape, self._input_dtype())
+        self(Input(spec.shape, spec.dtype))
+        if self._zoo_input is None:
+            self._zoo_input = spec
 
     @property
     def layers(self) -> list[nn.Module]:

@@ -2,8 +2,9 @@
 
 ``zoo.get("optimizers", "adam", model.parameters(), lr=1e-3)`` builds ``torch.optim.Adam``. Keras
 spellings are translated: ``learning_rate`` -> ``lr``, ``epsilon`` -> ``eps``, ``beta_1``/``beta_2`` ->
-``betas``, RMSprop's ``rho`` -> ``alpha``; ``clipnorm``/``clipvalue`` are kept on the optimizer and applied
-by ``fit`` before each step. Where Keras' default differs from torch's, the Keras-named builder uses the
+``betas``, RMSprop's ``rho`` -> ``alpha``; ``clipnorm`` (each weight's gradient), ``global_clipnorm`` (all of
+them together) and ``clipvalue`` are kept on the optimizer and applied by ``fit`` before each step.
+``weight_decay=`` where Keras' decoupled rule and torch's L2 one differ needs ``decoupled_weight_decay=``. Where Keras' default differs from torch's, the Keras-named builder uses the
 Keras default (README table); PyTorch names (``lr``, ``eps``, ``alpha``) are accepted unchanged.
 
 Adam and AdamW by name use torch's fused kernel (``fused=True``: one kernel per step instead of about a dozen
@@ -14,6 +15,7 @@ leaves the choice to torch as given.
 
 from __future__ import annotations
 
+import inspect
 import math
 import numbers
 from collections.abc import Iterable
@@ -48,10 +50,27 @@ _FUSED = {"Adam", "AdamW"}
 _IMPLEMENTATION_ARGS = ("fused", "foreach", "capturable", "differentiable")
 
 
+_CLIPPING = ("clipnorm", "global_clipnorm", "clipvalue")
+#: Keras names whose weight_decay= differs from the torch class's: Keras decays every optimizer's weights
+#: decoupled from the gradient (``w -= lr * wd * w`` before the update, AdamW's rule), torch adds
+#: ``wd * w`` to the gradient (L2), which Adam's normalisation then largely cancels.
+_DECAY_MEANS_TWO_THINGS = {"sgd", "rmsprop", "adagrad", "adadelta", "adam", "adamax", "nadam"}
+
+
 def translate(torch_name: str, kwargs: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """Keras argument names -> torch ones; returns (torch kwargs, zoo extras such as clipnorm)."""
     kwargs = dict(kwargs)
-    extras = {k: kwargs.pop(k) for k in ("clipnorm", "clipvalue") if k in kwargs}
+    extras = {k: kwargs.pop(k) for k in _CLIPPING if k in kwargs}
+    given = [k for k in _CLIPPING if extras.get(k) is not None]
+    if len(given) > 1:
+        raise ArgumentError(f"give only one of clipnorm, global_clipnorm and clipvalue (Keras' rule), got {given}.")
+    for key in given:
+        value = extras[key]
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 < value < math.inf:
+            raise OptionError(
+                f"{key} must be a number > 0 (the largest gradient {'value' if key == 'clipvalue' else 'norm'} "
+                f"kept), got {value!r}."
+            )
     for keras_name, torch_arg in _RENAMES.items():
         if keras_name in kwargs:
             if torch_arg in kwargs:
@@ -63,12 +82,46 @@ def translate(torch_name: str, kwargs: dict[str, Any]) -> tuple[dict[str, Any], 
         kwargs["betas"] = (kwargs.pop("beta_1", 0.9), kwargs.pop("beta_2", 0.999))
     if torch_name == "RMSprop" and "rho" in kwargs:
         kwargs["alpha"] = kwargs.pop("rho")
-    if "global_clipnorm" in kwargs:
-        extras["clipnorm"] = kwargs.pop("global_clipnorm")
-    return kwargs, extras
+    return kwargs, {k: v for k, v in extras.items() if v is not None}
 
 
-_KERAS_NAMES = ("learning_rate", "epsilon", "beta_1", "beta_2", "clipnorm", "clipvalue", "global_clipnorm")
+def _weight_decay(name: str, cls: type, kwargs: dict[str, Any]) -> float:
+    """Settle what ``weight_decay=`` means; returns the decoupled decay zoo applies itself (0: none).
+
+    Where Keras and torch disagree the caller says which it means with ``decoupled_weight_decay=``
+    (torch.optim.Adam's own argument): True is Keras' rule, False torch's. Plain SGD is the one case
+    where both rules make the same update."""
+    decay = kwargs.get("weight_decay", 0)
+    native = "decoupled_weight_decay" in inspect.signature(cls).parameters
+    decoupled = kwargs.get("decoupled_weight_decay") if native else kwargs.pop("decoupled_weight_decay", None)
+    if name not in _DECAY_MEANS_TWO_THINGS or not decay or isinstance(decay, torch.Tensor):
+        return 0.0
+    plain_sgd = name == "sgd" and not kwargs.get("momentum") and not kwargs.get("nesterov")
+    if decoupled is None and not plain_sgd:
+        raise ArgumentError(
+            f"optimizer {name!r}: weight_decay= means two things here. Keras decays the weights decoupled "
+            f"from the gradient (w -= lr * weight_decay * w, AdamW's rule); torch.optim.{cls.__name__} adds "
+            "weight_decay * w to the gradient (L2), which gives another training. Say which: "
+            "decoupled_weight_decay=True (Keras') or decoupled_weight_decay=False (torch's)."
+        )
+    if not decoupled or native:
+        return 0.0
+    kwargs["weight_decay"] = 0
+    return float(decay)
+
+
+def _decay_before_step(optimizer: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
+    """Keras' decoupled weight decay, before the update with the group's current learning rate."""
+    with torch.no_grad():
+        for group in optimizer.param_groups:
+            decay = group.get("decoupled_weight_decay", 0.0)
+            if decay:
+                for p in group["params"]:
+                    if p.grad is not None:
+                        p.mul_(1 - group["lr"] * decay)
+
+
+_KERAS_NAMES = ("learning_rate", "epsilon", "beta_1", "beta_2", *_CLIPPING)
 
 
 def _check_learning_rate(name: str, kwargs: dict[str, Any]) -> None:
@@ -94,9 +147,11 @@ def build(name: str, params: Iterable[Any], **kwargs: Any) -> torch.optim.Optimi
     own = keywords_of(cls, skip=1)
     if own is not None:
         keras = [*_KERAS_NAMES, *(("rho",) if torch_name == "RMSprop" else ())]
-        check_keywords(f"optimizer {name!r} (torch.optim.{torch_name})", kwargs, [*own, *keras])
+        zoo_own = ["decoupled_weight_decay"] if name in _DECAY_MEANS_TWO_THINGS else []
+        check_keywords(f"optimizer {name!r} (torch.optim.{torch_name})", kwargs, [*own, *keras, *zoo_own])
     _check_learning_rate(name, kwargs)
     kwargs, extras = translate(torch_name, kwargs)
+    decoupled = _weight_decay(name, cls, kwargs)
     for key, value in defaults.items():
         kwargs.setdefault(key, value)
     if (torch_name in _FUSED and not isinstance(params, torch.Tensor)  # a bare tensor: torch says what is wrong
@@ -112,6 +167,10 @@ def build(name: str, params: Iterable[Any], **kwargs: Any) -> torch.optim.Optimi
         raise OptionError(f"optimizer {name!r} (torch.optim.{torch_name}): {error}") from None
     for key, value in extras.items():
         setattr(optimizer, key, value)
+    if decoupled:
+        for group in optimizer.param_groups:
+            group.setdefault("decoupled_weight_decay", decoupled)  # in state_dict: survives a checkpoint
+        optimizer.register_step_pre_hook(_decay_before_step)
     return optimizer
 
 

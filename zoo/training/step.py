@@ -92,14 +92,19 @@ def _lbfgs_step(optimizer: torch.optim.LBFGS, evaluate: Objective) -> tuple[Any,
 
 
 def clip_gradients(optimizer: torch.optim.Optimizer, precision: Precision) -> None:
-    """Keras' ``clipvalue`` then ``clipnorm``, read from the optimizer (``resolve_optimizer`` sets them)."""
+    """Keras' ``clipvalue``, ``clipnorm`` (each weight's gradient on its own) or ``global_clipnorm`` (all
+    gradients as one vector), read from the optimizer (the optimizer builder sets at most one)."""
     clipnorm = getattr(optimizer, "clipnorm", None)
+    global_clipnorm = getattr(optimizer, "global_clipnorm", None)
     clipvalue = getattr(optimizer, "clipvalue", None)
-    if clipnorm is None and clipvalue is None:
+    if clipnorm is None and clipvalue is None and global_clipnorm is None:
         return
     precision.unscale(optimizer)
     params = [p for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
     if clipvalue is not None:
         torch.nn.utils.clip_grad_value_(params, clipvalue)
     if clipnorm is not None:
-        torch.nn.utils.clip_grad_norm_(params, clipnorm)
+        for p in params:
+            torch.nn.utils.clip_grad_norm_(p, clipnorm)
+    if global_clipnorm is not None:
+        torch.nn.utils.clip_grad_norm_(params, global_clipnorm)
