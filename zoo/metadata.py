@@ -417,7 +417,7 @@ def parse(kind: str, data: Mapping[str, Any] | EntryMeta, where: str) -> EntryMe
     starts every error message."""
     cls = meta_type(kind)
     if isinstance(data, EntryMeta):
-        if not isinstance(data, cls):
+        if type(data) is not cls and (cls is EntryMeta or not isinstance(data, cls)):  # a LayerMeta is no loss's
             raise RegistrationError(f"{where} with {type(data).__name__}; {kind} take {cls.__name__}.")
         meta = data
     else:

@@ -40,7 +40,7 @@ from zoo import hookspecs
 from zoo import metadata as entry_metadata
 from zoo._gc import without_gc
 from zoo._version import DISTRIBUTION, __version__
-from zoo.errors import PluginError, TargetImportError, ZooError
+from zoo.errors import PluginError, RegistrationError, TargetImportError, ZooError
 from zoo.registry import Entry, Registry
 
 #: Modules holding the built-in plugins, registered under the name after the last dot's package.
@@ -112,6 +112,12 @@ class ZooPluginManager(pluggy.PluginManager):
             raise PluginError(message + " (ZOO_STRICT_PLUGINS is set)")
         warnings.warn(message, PluginWarning, stacklevel=3)
 
+    def _refuse(self, message: str) -> None:
+        """A plugin zoo does not load for a reason that is no fault of a loaded one (so none is failed)."""
+        if self.strict:
+            raise PluginError(message + " (ZOO_STRICT_PLUGINS is set)")
+        warnings.warn(message, PluginWarning, stacklevel=3)
+
     def warn(self, name: str, problem: str) -> None:
         """Something of plugin ``name`` that zoo ignores: a warning, recorded for ``zoo plugins``; in strict
         mode the plugin fails."""
@@ -123,7 +129,16 @@ class ZooPluginManager(pluggy.PluginManager):
 
     # -- registering ----------------------------------------------------------------------------------
     def add_plugin(self, plugin: Any, name: str, *, builtin: bool = False, **info: Any) -> bool:
-        """Register ``plugin`` under ``name``, validating its hooks; a bad one is recorded, not raised."""
+        """Register ``plugin`` under ``name``, validating its hooks; a bad one is recorded, not raised. A
+        name already in use is refused, leaving the plugin that has it alone."""
+        if self.has_plugin(name):
+            holder = self.info.get(name)
+            builtin = holder is not None and holder.builtin
+            whose = "a built-in plugin's" if builtin else "the name of a plugin already loaded"
+            if holder and holder.distribution and not builtin:
+                whose += f" (from {holder.distribution})"
+            self._refuse(f"zoo plugin {name!r} was not loaded: {name!r} is {whose}; give the plugin another name.")
+            return False
         self.info[name] = PluginInfo(name=name, builtin=builtin, **info)
         try:
             self.register(plugin, name=name)
@@ -157,6 +172,12 @@ class ZooPluginManager(pluggy.PluginManager):
                     self.warn(
                         name, f"{hook!r} is not a zoo hook, so zoo never calls it.{self._closest(hook)}"
                     )
+                elif ("register" in getattr(self.hook, hook).spec.argnames
+                      and "register" not in _argnames(getattr(plugin, attr))):  # fmt: skip
+                    self.warn(
+                        name, f"{attr!r} takes no 'register' argument, so it registers nothing; define it as "
+                              f"def {hook}(register): ..."
+                    )  # fmt: skip
             elif attr.startswith("zoo_") and inspect.isroutine(_static_attr(plugin, attr)):
                 if attr in self._hook_names:
                     self.warn(
@@ -188,7 +209,15 @@ class ZooPluginManager(pluggy.PluginManager):
         found: dict[str, tuple[metadata.EntryPoint, metadata.Distribution]] = {}
         for dist in metadata.distributions():
             for ep in dist.entry_points:
-                if ep.group != group or ep.name in self.info:
+                if ep.group != group:
+                    continue
+                if ep.name in self.info:
+                    if self.info[ep.name].builtin:
+                        self._refuse(
+                            f"zoo plugin {ep.name!r} of {dist.metadata['Name']} was not loaded: {ep.name!r} is a "
+                            "built-in plugin's name; rename its entry point (pyproject.toml, "
+                            '[project.entry-points.zoo]) and reinstall.'
+                        )
                     continue
                 first = found.setdefault(ep.name, (ep, dist))[1].metadata["Name"]
                 if first != dist.metadata["Name"]:  # the same distribution twice on sys.path is no conflict
@@ -284,6 +313,13 @@ class ZooPluginManager(pluggy.PluginManager):
         return registry
 
 
+def _argnames(function: Any) -> list[str]:
+    try:
+        return list(inspect.signature(function).parameters)
+    except (TypeError, ValueError):
+        return ["register"]  # no signature to read: pluggy's validation has the last word
+
+
 def _static_attr(obj: Any, attr: str) -> Any:
     try:
         return inspect.getattr_static(obj, attr)
@@ -307,15 +343,22 @@ def _make_register(kind: str, plugin: str, staged: list[Entry]):
     def register(
         name: str,
         target: Any,
-        *,
+        *positional: Any,
         aliases: Iterable[str] = (),
         fallback: bool | int = False,
         **meta: Any,
     ) -> None:
+        where = f"plugin {plugin!r} registers {kind} {name!r}"
+        if positional:
+            raise RegistrationError(
+                f"{where} with {len(positional)} more positional arguments; register(name, target) takes the "
+                "rest as keywords: aliases=, fallback=, meta=... or the metadata's fields (summary=...)."
+            )
         if isinstance(aliases, str):
             aliases = (aliases,)
-        typed = entry_metadata.parse(kind, meta.pop("meta") if set(meta) == {"meta"} else meta,
-                               f"plugin {plugin!r} registers {kind} {name!r}")  # fmt: skip
+        if not isinstance(aliases, Iterable):
+            raise RegistrationError(f"{where} with aliases={aliases!r}; give a name or a list of names.")
+        typed = entry_metadata.parse(kind, meta.pop("meta") if set(meta) == {"meta"} else meta, where)
         staged.append(
             Entry(
                 kind=kind,

@@ -46,7 +46,9 @@ _SINGULAR = {
 
 _DIGIT_SEPARATOR = re.compile(r"(?<=\d)[-_ .](?=\d)")
 _SEPARATORS = re.compile(r"[-_ .]")
-_VALID_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\- ]*$")
+_VALID_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+#: The values ``register(fallback=...)`` takes, as ranks: who wins a bare name (see Entry.fallback).
+FALLBACK_RANKS = (0, 1, 2)
 _LAZY_TARGET = re.compile(r"^[\w.]+:[\w.]+$")
 
 
@@ -184,7 +186,7 @@ class Registry:
     def add_all(self, entries: Iterable[Entry]) -> None:
         """Add one plugin's entries for one kind, all or none."""
         keyed: list[tuple[Entry, dict[str, None]]] = []
-        staged: dict[tuple[str, str], str] = {}
+        staged: dict[tuple[str, str], Entry] = {}
         for entry in entries:
             self._check(entry)
             keys: dict[str, None] = {}  # the entry's distinct keys, in order
@@ -192,12 +194,17 @@ class Registry:
                 key = normalize(spelling)
                 slot = (entry.kind, key)
                 previous = staged.get(slot) or self._own_claim(entry.kind, key, entry.plugin)
-                if previous is not None and previous != entry.name:
+                if previous is not None and previous is not entry:
+                    if previous.name == spelling:
+                        raise RegistrationError(
+                            f"plugin {entry.plugin!r} registers {entry.kind} {spelling!r} twice; register each "
+                            "name once (aliases= gives one entry more spellings)."
+                        )
                     raise RegistrationError(
                         f"plugin {entry.plugin!r} registers {entry.kind} {spelling!r}, which reads the same "
-                        f"as its {previous!r} once case and separators are ignored; rename one of them."
+                        f"as its {previous.name!r} once case and separators are ignored; rename one of them."
                     )
-                staged[slot] = entry.name
+                staged[slot] = entry
                 keys[key] = None
             keyed.append((entry, keys))
         for entry, keys in keyed:
@@ -205,10 +212,10 @@ class Registry:
             for key in keys:
                 self._by_key[entry.kind].setdefault(key, []).append(entry)
 
-    def _own_claim(self, kind: str, key: str, plugin: str) -> str | None:
+    def _own_claim(self, kind: str, key: str, plugin: str) -> Entry | None:
         for entry in self._by_key[kind].get(key, ()):
             if entry.plugin == plugin:
-                return entry.name
+                return entry
         return None
 
     @staticmethod
@@ -232,6 +239,12 @@ class Registry:
                 f"{where} registers {entry.kind} {entry.name!r} with a {type(target).__name__} target; "
                 "give a callable or a 'module:attr' string."
             )
+        if entry.fallback not in FALLBACK_RANKS or type(entry.fallback) not in (bool, int):
+            raise RegistrationError(
+                f"{where} registers {entry.kind} {entry.name!r} with fallback={entry.fallback!r}; fallback= takes "
+                "False (an ordinary entry), True (it yields a bare name to ordinary entries) or 2 (a catalogue "
+                "of last resort: it yields to True ones too)."
+            )
 
     # -- reading --------------------------------------------------------------------------------------
     def entries(self, kind: str) -> list[Entry]:
@@ -248,15 +261,16 @@ class Registry:
         candidates = self._by_key[kind].get(normalize(bare), [])
         if sep:
             plugin = plugin.strip()
-            chosen = [e for e in candidates if e.plugin == plugin]
+            chosen = [e for e in candidates if e.plugin.lower() == plugin.lower()]  # case ignored, as in names
             if not chosen:
                 plugins = sorted({e.plugin for e in self._entries[kind]})
-                if plugin not in plugins:
+                owner = next((p for p in plugins if p.lower() == plugin.lower()), None)
+                if owner is None:
                     raise UnknownNameError(
                         f"no plugin {plugin!r} registers {kind}; plugins that do: {', '.join(plugins) or 'none'}. "
                         "Run 'zoo plugins' to see which loaded."
                     )
-                raise self._unknown(kind, bare, plugin)
+                raise self._unknown(kind, bare, owner)
             return chosen[0]
         if not candidates:
             raise self._unknown(kind, bare)

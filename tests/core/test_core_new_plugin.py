@@ -124,3 +124,9 @@ def test_bad_requests_are_clear_errors(tmp_path, capsys):
 def test_a_name_given_with_the_zoo_prefix_is_not_doubled(tmp_path):
     root = new_plugin("zoo-myplug", kinds=["losses"], output=tmp_path)
     assert root.name == "zoo-myplug" and (root / "zoo_myplug" / "losses.py").is_file()
+
+
+def test_a_built_in_plugins_name_is_refused(tmp_path):
+    with pytest.raises(zoo.ZooError, match="is a built-in plugin's.*Pick another, e.g. my_training"):
+        new_plugin("training", kinds=["losses"], output=tmp_path)
+    assert not any(tmp_path.iterdir())

@@ -95,6 +95,13 @@ def _check_name(name: str) -> str:
             f"plugin name {name!r}: use lower-case letters, digits and '_' or '-', starting with a letter "
             "(it becomes the entry-point name, the package zoo_NAME and the distribution zoo-NAME)."
         )
+    from zoo.plugins import BUILTIN_PLUGINS
+
+    if normal in BUILTIN_PLUGINS:
+        raise ZooError(
+            f"plugin name {name!r} is a built-in plugin's ({', '.join(BUILTIN_PLUGINS)}): zoo would not load an "
+            f"installed plugin of that name. Pick another, e.g. my_{normal}."
+        )
     return normal
 
 
