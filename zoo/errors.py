@@ -33,7 +33,9 @@ class SavedModelError(ModelError):
 
 
 class PluginError(ZooError):
-    """A plugin failed to import, validate or register (raised only in strict mode)."""
+    """A plugin failed to import, validate or register (raised in strict mode; otherwise a warning), or
+    one of its entries cannot work (raised when it is used: a target that does not import, a builder that
+    returns something not of its kind)."""
 
 
 class TargetImportError(PluginError, ImportError):

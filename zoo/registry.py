@@ -19,9 +19,11 @@ from typing import Any
 from zoo.errors import (
     AmbiguousNameError,
     ArgumentError,
+    PluginError,
     RegistrationError,
     TargetImportError,
     UnknownNameError,
+    ZooError,
 )
 from zoo.hookspecs import KINDS
 from zoo.metadata import EntryMeta, UnknownFieldError, field_names
@@ -118,7 +120,15 @@ class Entry:
         target = self.resolve()
         if kwargs and self.kind not in _OWN_KEYWORD_CHECKS:
             check_keywords(f"{self.kind} {self.name!r}", kwargs, keywords_of(target))
-        return target(*args, **kwargs)
+        try:
+            built = target(*args, **kwargs)
+        except ZooError:
+            raise  # says what was wrong already
+        except Exception as exc:
+            exc.add_note(f"(raised by {self.kind} {self.qualified_name!r}, from plugin {self.plugin!r})")
+            raise
+        _check_built(self, built)
+        return built
 
     def describe(self) -> dict[str, Any]:
         """Plain-data view for ``zoo info`` and ``--json`` (a lazy weights table, zoo-timm's, is read only
@@ -137,6 +147,32 @@ class Entry:
 
 #: Kinds whose builders check their own keywords (the applications contract, zoo layers' Keras keywords).
 _OWN_KEYWORD_CHECKS = ("applications", "layers")
+
+
+def _check_built(entry: Entry, built: Any) -> None:
+    """What an entry's builder returned is of its kind, else an error naming the plugin now, not a raw
+    one deep inside ``fit`` or ``export`` (applications have theirs in the applications contract)."""
+    import torch
+
+    from zoo.exporters.base import Exporter
+
+    callable_or_tensor = callable(built) or isinstance(built, torch.Tensor)  # zoo.get("activations", "relu", x)
+    expected = {
+        "layers": (isinstance(built, torch.nn.Module), "a torch.nn.Module"),
+        "optimizers": (isinstance(built, torch.optim.Optimizer), "a torch.optim.Optimizer"),
+        "losses": (callable(built), "a callable loss (an nn.Module or a function (input, target) -> tensor)"),
+        "metrics": (callable(built), "a callable metric"),
+        "activations": (callable_or_tensor, "a callable tensor -> tensor"),
+        "initializers": (callable_or_tensor, "a callable that fills a tensor"),
+        "regularizers": (callable_or_tensor, "a callable weight -> penalty"),
+        "constraints": (callable_or_tensor, "a callable weight -> weight"),
+        "exporters": (isinstance(built, Exporter), "a zoo.plugin.Exporter instance"),
+    }.get(entry.kind)
+    if expected is not None and not expected[0]:
+        raise PluginError(
+            f"{entry.kind} {entry.qualified_name!r} of plugin {entry.plugin!r} built a {type(built).__name__} "
+            f"({built!r:.60}), not {expected[1]}; its builder must return one."
+        )
 
 
 def keywords_of(target: Any, skip: int = 0) -> list[str] | None:

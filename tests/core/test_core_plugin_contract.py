@@ -106,3 +106,42 @@ def test_an_installed_plugin_named_like_a_built_in_is_said(tmp_path, monkeypatch
             create_plugin_manager()
     finally:
         sys.modules.pop("zoo_layersx_plugin", None)
+
+
+def _returns(value):
+    return lambda *args, **kwargs: value
+
+
+def _raises(*args, **kwargs):
+    raise RuntimeError("broken builder")
+
+
+@pytest.mark.parametrize(
+    ("kind", "target", "said"),
+    [
+        ("optimizers", _returns("hello"), "built a str .*not a torch.optim.Optimizer"),
+        ("layers", _returns("oops"), "not a torch.nn.Module"),
+        ("metrics", _returns("oops"), "not a callable metric"),
+        ("losses", _returns(None), "built a NoneType"),
+        ("activations", _returns("oops"), "not a callable tensor -> tensor"),
+        ("exporters", _returns("hello"), "not a zoo.plugin.Exporter instance"),
+    ],
+)
+def test_a_builder_returning_the_wrong_thing_is_named(make_pm, kind, target, said):
+    class Plugin:
+        pass
+
+    def hook(register):
+        register("odd", target)
+
+    setattr(Plugin, f"zoo_register_{kind}", staticmethod(zoo.hookimpl(hook)))
+    make_pm({"sloppy": Plugin()})
+    with pytest.raises(zoo.PluginError, match=f"{kind} 'sloppy:odd' of plugin 'sloppy' .*{said}"):
+        zoo.get(kind, "odd")
+
+
+def test_a_builder_that_raises_keeps_its_error_and_names_its_plugin(make_pm):
+    make_pm({"sloppy": _plugin(lambda r: r("odd", _raises))})
+    with pytest.raises(RuntimeError, match="broken builder") as info:
+        zoo.get("losses", "odd")
+    assert "(raised by losses 'sloppy:odd', from plugin 'sloppy')" in info.value.__notes__

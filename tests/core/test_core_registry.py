@@ -149,7 +149,7 @@ def test_invalid_registrations_are_rejected():
 
 
 def test_lazy_target_is_imported_only_on_resolve():
-    e = Entry(kind="layers", name="od", target="collections:OrderedDict", plugin="p")
+    e = Entry(kind="datasets", name="od", target="collections:OrderedDict", plugin="p")
     assert e.resolve().__name__ == "OrderedDict"
     assert e(a=1) == {"a": 1}
 
