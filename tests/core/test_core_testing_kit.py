@@ -65,6 +65,20 @@ class CrashingCallback:
         raise RuntimeError("callback crashed")
 
 
+def kwargs_app(**kwargs):
+    return Net(5, True)  # declares include_top, takes it through **kwargs and ignores it
+
+
+class Sloppy:
+    @zoo.hookimpl
+    def zoo_register_applications(self, register):
+        register("kwargs_net", kwargs_app, input_size=(3, 8, 8), num_classes=5, options=("include_top",))
+
+    @zoo.hookimpl
+    def zoo_register_lossses(self, register):  # the typo: zoo never calls it
+        pass
+
+
 class Good:
     @zoo.hookimpl
     def zoo_register_applications(self, register):
@@ -147,6 +161,22 @@ def test_every_problem_is_reported_naming_entry_and_cause():
         "filename '../escape.npz' must be a plain file name",
     ):
         assert expected in text, expected
+
+
+def test_an_ignored_declared_option_and_a_hook_warning_fail_the_check():
+    with pytest.warns(zoo.plugins.PluginWarning):
+        _use(sloppy=Sloppy())
+    with pytest.raises(PluginCheckError) as err:
+        check_plugin("sloppy")
+    text = str(err.value)
+    assert "with include_top=False: outputs (2, 5), as with the defaults: the builder ignores include_top=False" in text
+    assert "'zoo_register_lossses' is not a zoo hook" in text
+
+
+def test_the_built_in_keras_losses_pass_the_kit():
+    """Keras-named cross-entropies refuse logits (loudly, by design): the kit tries probabilities too."""
+    _use()
+    check_plugin("training", only=["sparse_categorical_crossentropy", "categorical_crossentropy", "binary_crossentropy"])
 
 
 def test_an_unknown_or_failed_plugin_is_an_error():

@@ -81,6 +81,7 @@ def check_plugin(
             raise PluginCheckError(f"no plugin {name!r} is loaded (loaded: {known}); is its package installed?")
         if info.status != "ok":
             raise PluginCheckError(f"plugin {name!r} is {info.status.upper()}: {info.error or 'disabled by the environment'}")
+        report.problems += [f"plugin {name!r}: {warning}" for warning in info.warnings]  # a typo'd hook ...
         entries = _entries(registry, name, only, skip)
         if not entries:
             raise PluginCheckError(f"plugin {name!r} registers no entries{' matching only=' + repr(only) if only else ''}.")
@@ -210,17 +211,30 @@ def _check_application(entry: Any, target: Any, config: dict[str, Any], report: 
     report.options[entry.name] = exercised
     if skipped:
         report.not_exercised[entry.name] = skipped
+    default_shape = None
     for trial in trials:
         options = {**base, **trial}
         label = ", ".join(f"{k}={v!r}" for k, v in trial.items()) or "defaults"
         try:
-            problems += [f"with {label}: {p}" for p in _build_and_run(entry, options, trial, report)]
+            found, shape = _build_and_run(entry, options, trial, report)
         except Exception as exc:  # noqa: BLE001
             problems.append(f"does not build with {label}: {type(exc).__name__}: {exc}")
+            continue
+        if not trial:
+            default_shape = shape
+        elif trial.get("include_top") is False and shape is not None and shape == default_shape:
+            found.append(
+                f"outputs {shape}, as with the defaults: the builder ignores include_top=False (a builder that "
+                "takes **kwargs must still honour every option its metadata declares)"
+            )
+        problems += [f"with {label}: {p}" for p in found]
     return problems
 
 
-def _build_and_run(entry: Any, options: dict[str, Any], trial: dict[str, Any], report: PluginReport) -> list[str]:
+def _build_and_run(
+    entry: Any, options: dict[str, Any], trial: dict[str, Any], report: PluginReport
+) -> tuple[list[str], tuple[int, ...] | None]:
+    """The problems of one build and forward pass, and the output's shape (None: no single tensor)."""
     import torch
     from torch import nn
 
@@ -241,7 +255,7 @@ def _build_and_run(entry: Any, options: dict[str, Any], trial: dict[str, Any], r
             report.built_on_cpu.append(entry.name)
     problems = []
     if not isinstance(model, nn.Module):
-        return [f"built a {type(model).__name__}, not an nn.Module"]
+        return [f"built a {type(model).__name__}, not an nn.Module"], None
     if not isinstance(getattr(model, "zoo", None), ModelInfo):
         problems.append("has no model.zoo")
     if model.training:
@@ -250,24 +264,24 @@ def _build_and_run(entry: Any, options: dict[str, Any], trial: dict[str, Any], r
         problems.append("trainable=False left parameters trainable")
     shape = trial.get("input_shape") or _input_shape(entry.meta)
     if shape is None:
-        return problems
+        return problems, None
     try:
         with torch.no_grad():
             out = model(torch.zeros(2, *shape, device=device))
     except Exception as exc:  # noqa: BLE001
-        return [*problems, f"forward pass on a (2, {', '.join(map(str, shape))}) {device} batch fails: {type(exc).__name__}: {exc}"]
+        return [*problems, f"forward pass on a (2, {', '.join(map(str, shape))}) {device} batch fails: {type(exc).__name__}: {exc}"], None
     if trial.get("features_only"):
         if not isinstance(out, (list, tuple)) or not all(isinstance(t, torch.Tensor) for t in out):
             problems.append(f"features_only=True returns a {type(out).__name__}, not a list of feature maps")
-        return problems
+        return problems, None
     if not isinstance(out, torch.Tensor):
-        return problems  # several outputs: the plugin's own tests say what they are
+        return problems, None  # several outputs: the plugin's own tests say what they are
     wanted = trial.get("num_classes") or (entry.meta.num_classes if options.get("include_top", True) else None)
     if wanted and options.get("include_top", True) and out.shape[-1] != wanted:
         problems.append(f"outputs {tuple(out.shape)}, expected {wanted} classes")
     if trial.get("pooling") and out.ndim != 2:
         problems.append(f"pooling={trial['pooling']!r} outputs {tuple(out.shape)}, expected (batch, channels)")
-    return problems
+    return problems, tuple(out.shape)
 
 
 def _input_shape(meta: Any) -> tuple[int, ...] | None:
@@ -300,6 +314,7 @@ def _batches() -> list[tuple[str, Any, Any]]:
     return [
         ("regression (4, 3) vs (4, 3)", logits, torch.randn(4, 3, generator=g)),
         ("logits (4, 3) vs class indices (4,)", logits, labels),
+        ("probabilities (4, 3) vs class indices (4,)", logits.softmax(1), labels),
         ("probabilities (4, 3) vs one-hot (4, 3)", logits.softmax(1), torch.nn.functional.one_hot(labels, 3).float()),
         ("probabilities (4, 1) vs binary labels (4, 1)", torch.rand(4, 1, generator=g), torch.tensor([[0.0], [1.0], [1.0], [0.0]])),
     ]
@@ -315,10 +330,10 @@ def _finite(value: Any) -> bool:
 def _check_loss(entry: Any, target: Any, config: dict[str, Any], *_: Any) -> list[str]:
     import zoo
 
-    loss = zoo.get("losses", entry.qualified_name, **config)
     tried = []
     for label, pred, true in _batches():
         pred = pred.clone().requires_grad_(True)
+        loss = zoo.get("losses", entry.qualified_name, **config)  # afresh: a loss may check its first batch only
         try:
             value = loss(pred, true)
             value.backward()
