@@ -363,7 +363,8 @@ class Registry:
             claims = [e.rank for e in self._by_key[kind][normalize(entry.name)] if e is not entry]
             clash = any(rank <= entry.rank for rank in claims)
             shown.setdefault(entry.qualified_name if clash else entry.name, entry)
-        return sorted(shown.items(), key=lambda item: natural_key(item[0]))
+        # by the bare name, then rank: keras:ResNet50 (a fallback) beside resnet50, not before all the rest
+        return sorted(shown.items(), key=lambda item: (natural_key(normalize(item[1].name)), item[1].rank, item[0]))
 
     def shadows(self, order: Iterable[str]) -> dict[str, dict[str, list[tuple[str, str]]]]:
         """``{plugin: {kind: [(name, other plugin)]}}``: ordinary (non-fallback) names a plugin claims that a

@@ -88,8 +88,8 @@ def test_fallback_ranks_last_resort_yields_to_fallbacks_too():
     assert reg.lookup("applications", "NASNetMobile").plugin == "keras"
     assert reg.lookup("applications", "ResNet50").plugin == "applications"
     assert reg.lookup("applications", "keras:ResNet50").plugin == "keras"
-    assert reg.names("applications") == ["convnext_xlarge", "keras:ConvNeXtXLarge", "keras:ResNet50", "NASNetMobile",
-                                         "resnet50", "timm:resnet50"]  # fmt: skip
+    assert reg.names("applications") == ["convnext_xlarge", "keras:ConvNeXtXLarge", "NASNetMobile", "resnet50",
+                                         "timm:resnet50", "keras:ResNet50"]  # by bare name, then rank  # fmt: skip
     reg.add_all([entry("NASNetMobile", plugin="other", fallback=2)])
     with pytest.raises(zoo.AmbiguousNameError, match="keras:NASNetMobile, other:NASNetMobile"):
         reg.lookup("applications", "NASNetMobile")
