@@ -193,3 +193,14 @@ def test_get_layer_finds_a_sequential_layer_by_its_given_name():
     assert model.get_layer("b") is model[1] and model.get_layer("1") is model[1]
     with pytest.raises(zoo.ZooError, match="Did you mean b"):
         model.get_layer("bb")
+
+
+def test_a_misspelled_loss_weights_key_is_refused():
+    x, y = _data()
+    inp = zoo.Input((4,))
+    h = Dense(8, activation="relu")(inp)
+    model = zoo.Model(inp, {"cls": Dense(2)(h), "reg": Dense(1)(h)})
+    model.compile("adam", loss={"cls": {"name": "sparse_categorical_crossentropy", "from_logits": True}, "reg": "mse"},
+                  loss_weights={"clss": 0.0, "reg": 1.0})  # fmt: skip
+    with pytest.raises(zoo.ModelError, match="loss_weights names 'clss'.*Did you mean 'cls'"):
+        model.fit(x, {"cls": y, "reg": torch.zeros(64, 1)}, verbose=0)

@@ -307,6 +307,18 @@ def test_validation_freq_zero_is_an_option_error(mlp, data):
         _fit(mlp, *data, validation_data=data, validation_freq=0)
 
 
+@pytest.mark.parametrize("shuffle", ["False", "batch", None])
+def test_shuffle_that_is_not_a_bool_is_an_option_error(mlp, data, shuffle):
+    with pytest.raises(OptionError, match=f"shuffle must be True or False, got {shuffle!r}"):
+        _fit(mlp, *data, shuffle=shuffle)
+
+
+def test_validation_data_as_a_list_is_taken_as_keras_3_takes_it(mlp, data):
+    x, y = data
+    history = _fit(mlp, x, y, validation_data=[x, y])
+    assert "val_loss" in history.history
+
+
 @pytest.mark.parametrize("device", ["gpu", "cuda:7", "tpu:0", 3.5])
 def test_bad_devices_are_option_errors(mlp, data, device):
     if device == "cuda:7" and torch.cuda.device_count() > 7:

@@ -180,6 +180,16 @@ class KerasModel(Trainable):
         if weights is None:
             weight_of = dict.fromkeys(losses, 1.0)
         elif isinstance(weights, Mapping):
+            unknown = [k for k in weights if k not in keys]
+            if unknown:
+                import difflib
+
+                close = difflib.get_close_matches(str(unknown[0]), [str(k) for k in keys], n=1)
+                hint = f" Did you mean {close[0]!r}?" if close else ""
+                raise ModelError(
+                    f"compile: loss_weights names {unknown[0]!r}, which is no output of the model.{hint} "
+                    f"Its outputs: {', '.join(map(str, keys))}."
+                )
             weight_of = {k: float(weights.get(k, 1.0)) for k in losses}
         else:
             if len(weights) != len(keys):

@@ -339,7 +339,10 @@ class EpochIterator:
 
 # -- fit's validation data and predict's outputs --------------------------------------------------------
 def unpack_validation(data: Any) -> Batch:
-    """``validation_data`` as ``(x, y, sample_weight)``: an ``(x, y[, sw])`` tuple of arrays, or batches."""
+    """``validation_data`` as ``(x, y, sample_weight)``: an ``(x, y[, sw])`` tuple of arrays (a list too, as
+    Keras 3 takes it, when its first item is one array), or batches."""
+    if isinstance(data, list) and len(data) in (2, 3) and hasattr(data[0], "shape"):
+        data = tuple(data)
     if isinstance(data, tuple) and len(data) in (2, 3) and is_arrays(data[0]):
         return data[0], data[1], data[2] if len(data) == 3 else None
     return data, None, None

@@ -235,6 +235,8 @@ class Trainer:
         verbose = _resolve_verbose(verbose)
         if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
             raise OptionError(f"epochs must be a non-negative integer, got {epochs!r}.")
+        if isinstance(shuffle, str) or shuffle not in (True, False):  # "False" is truthy: it would shuffle
+            raise OptionError(f"shuffle must be True or False, got {shuffle!r}.")
         if isinstance(validation_freq, bool) or not isinstance(validation_freq, int) or validation_freq < 1:
             raise OptionError(
                 f"validation_freq must be a whole number >= 1 (validate every N epochs; 1 = every epoch), got "
