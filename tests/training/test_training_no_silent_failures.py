@@ -365,3 +365,20 @@ def test_csv_logger_bad_separator_and_missing_folder(tmp_path, mlp, data):
 def test_every_error_here_is_a_zoo_error():
     for cls in (ArgumentError, DataError, ModelError, OptionError):
         assert issubclass(cls, ZooError)
+
+
+def test_callbacks_constructed_directly_check_their_keywords():
+    from zoo.training.callbacks import EarlyStopping, ModelCheckpoint
+
+    with pytest.raises(zoo.ArgumentError, match="EarlyStopping takes no keyword 'patiance'. Did you mean 'patience'"):
+        EarlyStopping(patiance=3)
+    with pytest.raises(zoo.ArgumentError, match="ModelCheckpoint takes no keyword 'period'.*save_freq"):
+        ModelCheckpoint("a.pt", period=2)
+
+    class Mine(zoo.Callback):
+        def __init__(self, every=1):
+            self.every = every
+
+    assert Mine(every=2).every == 2
+    with pytest.raises(zoo.ArgumentError, match="Mine takes no keyword 'evry'. Did you mean 'every'"):
+        Mine(evry=2)

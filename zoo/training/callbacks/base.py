@@ -30,6 +30,16 @@ class Callback:
     model is wrapped after it.
     """
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Constructors called directly (``EarlyStopping(patiance=3)``, Keras' habit) check their keywords
+        as ``zoo.get("callbacks", ...)`` does: an ``ArgumentError`` with the closest name, not a raw
+        ``TypeError``."""
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is not None and not hasattr(init, "__zoo_checked__"):
+            cls.__init__ = _keyword_checked(init)  # type: ignore[method-assign]
+
+
     #: ``False`` for callbacks that only write files or print; such callbacks then run on rank 0 only.
     runs_on_all_ranks: bool = True
 
@@ -262,3 +272,18 @@ class CallbackList:
 
     def on_predict_batch_end(self, batch: int, logs=None) -> None:
         self._call_batch("on_predict_batch_end", batch, logs)
+
+
+def _keyword_checked(init: Any) -> Any:
+    import functools
+
+    @functools.wraps(init)
+    def checked(self: Any, *args: Any, **kwargs: Any) -> None:
+        if kwargs:
+            from zoo.registry import check_keywords, keywords_of
+
+            check_keywords(type(self).__name__, kwargs, keywords_of(init, skip=1))
+        init(self, *args, **kwargs)
+
+    checked.__zoo_checked__ = True  # type: ignore[attr-defined]
+    return checked
