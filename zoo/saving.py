@@ -110,7 +110,10 @@ def read_folder(path: str | os.PathLike[str]) -> SavedModel:
         raise ZooError(f"{source / CONFIG} is not valid JSON: {exc}") from None
     if not isinstance(config, dict) or config.get("format") != FORMAT:
         raise ZooError(f'{source / CONFIG} is not a zoo saved model\'s config (no "format": "{FORMAT}").')
-    if config.get("format_version", 0) > FORMAT_VERSION:
+    version = config.get("format_version", 0)
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise ZooError(f"{source / CONFIG} has format_version {version!r}, not a whole number: the file is damaged.")
+    if version > FORMAT_VERSION:
         raise ZooError(
             f"{source} was saved by a newer zoo (format version {config['format_version']}); upgrade zoo."
         )

@@ -80,6 +80,9 @@ def test_what_is_not_a_saved_model_is_loud(tmp_path):
     )
     with pytest.raises(zoo.ZooError, match="newer zoo"):
         zoo.load(folder)
+    (folder / "config.json").write_text('{"format": "zoo-saved-model", "format_version": "abc"}')
+    with pytest.raises(zoo.ZooError, match="format_version 'abc', not a whole number"):
+        zoo.load(folder)
     evil = tmp_path / "evil.zip"
     with zipfile.ZipFile(evil, "w") as zf:
         zf.writestr("config.json", "{}")

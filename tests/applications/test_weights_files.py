@@ -109,6 +109,11 @@ def test_whole_pickled_module_and_other_objects(tmp_path):
     assert "a single tensor of shape (3,)" in refusal(tmp_path / "tensor.pt")
 
 
+def test_weights_given_a_folder_says_it_is_a_folder(tmp_path):
+    with pytest.raises(WeightsFileError, match="is a folder, not a weights file"):
+        zoo.load("resnet18", weights=tmp_path)
+
+
 def test_zoo_load_of_a_text_file_is_a_weights_file_error(tmp_path):
     path = tmp_path / "weights.pth"
     path.write_text("not weights")

@@ -51,3 +51,5 @@ def test_categories_that_name_every_output_rename_them(red, tmp_path, capsys):
         out = capsys.readouterr().out
         assert "class" in out.splitlines()[-1]
     assert main(["predict", "toy_cnn", red, "--categories", ",".join(names), "--top", "1"]) == 0
+    long = [f"a_rather_long_category_name_{i}" for i in range(15)]  # longer than a file name may be
+    assert main(["predict", "toy_cnn", red, "--categories", ",".join(long), "--top", "1"]) == 0

@@ -162,7 +162,16 @@ def test_environment_is_read_at_call_time_and_checked(monkeypatch, tmp_path):
     monkeypatch.setenv("ZOO_READ_TIMEOUT", "soon")
     with pytest.raises(zoo.ZooError, match="ZOO_READ_TIMEOUT='soon'"):
         fetch("https://x.example/a.bin")
+    for nonsense in ("0", "nan", "inf"):  # a timeout that cannot wait: named, not a socket's raw error
+        monkeypatch.setenv("ZOO_READ_TIMEOUT", nonsense)
+        with pytest.raises(zoo.ZooError, match=f"ZOO_READ_TIMEOUT='{nonsense}' must be a number of seconds > 0"):
+            fetch("https://x.example/a.bin")
     monkeypatch.setenv("ZOO_READ_TIMEOUT", "7")
+    (tmp_path / "a_file").write_text("not a folder")
+    monkeypatch.setenv("ZOO_HOME", str(tmp_path / "a_file"))
+    with pytest.raises(zoo.ZooError, match="cache folder .*a_file cannot be used.*set ZOO_HOME to a writable folder"):
+        zoo.hub.add_file(tmp_path / "a_file", sha256=None)
+    monkeypatch.setenv("ZOO_HOME", str(tmp_path / "elsewhere"))
     monkeypatch.setenv("ZOO_OFFLINE", "maybe")
     with pytest.raises(zoo.ZooError, match="ZOO_OFFLINE"):
         fetch("https://x.example/a.bin")

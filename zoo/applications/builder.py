@@ -206,6 +206,11 @@ def _resolve_weights(arch: str, weights: Any, *, progress: bool | None, sha256: 
         _check_local_hash(path, digest, sha256)
         return ChosenWeights(tag, facts["weights"][tag] if tag else default, path, str(path), digest)
     looks_like_path = os.sep in weights or "." in weights or (os.altsep or os.sep) in weights
+    if path.is_dir():
+        raise WeightsFileError(
+            f"weights {weights!r} is a folder, not a weights file; give the path of a saved state dict "
+            "(a folder zoo.save_pretrained wrote loads with zoo.load(FOLDER))."
+        )
     if looks_like_path:
         raise WeightsFileError(
             f"weights file {weights!r} does not exist; give the path of a saved state dict."

@@ -181,7 +181,11 @@ def _print_rows(title: str, rows: list[tuple[int, str, float]]) -> None:
 
 def _categories(spec: str) -> list[str]:
     path = Path(spec).expanduser()
-    if path.is_file():
+    try:
+        is_file = path.is_file()
+    except OSError:  # a 1000-name list is too long to be a file name
+        is_file = False
+    if is_file:
         try:
             text = path.read_text()
         except (OSError, UnicodeDecodeError) as exc:

@@ -6,6 +6,7 @@ Reading at call time (not import time) lets a user or a test change the environm
 from __future__ import annotations
 
 import functools
+import math
 import os
 import sys
 from dataclasses import dataclass
@@ -33,7 +34,8 @@ def env_flag(name: str, default: bool = False) -> bool:
     raise ZooError(f"{name}={os.environ[name]!r} is not a boolean; use 1 or 0.")
 
 
-def _env_number(name: str, default: float, kind: type = float) -> float:
+def _env_number(name: str, default: float, kind: type = float, *, positive: bool = False) -> float:
+    """A number from the environment; ``positive``: > 0 and finite (a timeout of 0, nan or inf cannot wait)."""
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
@@ -41,7 +43,9 @@ def _env_number(name: str, default: float, kind: type = float) -> float:
         value = kind(raw)
     except ValueError:
         raise ZooError(f"{name}={raw!r} is not a {kind.__name__}; e.g. {name}={kind(default)}.") from None
-    if value < 0:
+    if positive and not 0 < value < math.inf:
+        raise ZooError(f"{name}={raw!r} must be a number of seconds > 0; e.g. {name}={kind(default)}.")
+    if value < 0 or value != value:
         raise ZooError(f"{name}={raw!r} must not be negative.")
     return value
 
@@ -98,8 +102,8 @@ class Settings:
             home=home(),
             offline=env_flag("ZOO_OFFLINE"),
             quiet=env_flag("ZOO_QUIET"),
-            connect_timeout=_env_number("ZOO_CONNECT_TIMEOUT", DEFAULT_CONNECT_TIMEOUT),
-            read_timeout=_env_number("ZOO_READ_TIMEOUT", DEFAULT_READ_TIMEOUT),
+            connect_timeout=_env_number("ZOO_CONNECT_TIMEOUT", DEFAULT_CONNECT_TIMEOUT, positive=True),
+            read_timeout=_env_number("ZOO_READ_TIMEOUT", DEFAULT_READ_TIMEOUT, positive=True),
             max_retries=int(_env_number("ZOO_MAX_RETRIES", DEFAULT_MAX_RETRIES, int)),
             mirrors=os.environ.get("ZOO_MIRRORS", ""),
             locks=env_flag("ZOO_LOCKS", True),

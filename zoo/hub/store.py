@@ -164,11 +164,17 @@ class Store:
 
     def ensure(self) -> None:
         """Create the layout and the ``CACHEDIR.TAG`` (cheap when they exist)."""
-        for folder in (self.blobs, self.partial, self.locks):
-            folder.mkdir(parents=True, exist_ok=True)
-        tag = self.root / "CACHEDIR.TAG"
-        if not tag.exists():
-            write_text_atomic(tag, CACHEDIR_TAG)
+        try:
+            for folder in (self.blobs, self.partial, self.locks):
+                folder.mkdir(parents=True, exist_ok=True)
+            tag = self.root / "CACHEDIR.TAG"
+            if not tag.exists():
+                write_text_atomic(tag, CACHEDIR_TAG)
+        except OSError as exc:
+            raise ZooError(
+                f"zoo's cache folder {self.root} cannot be used ({exc.strerror or exc}: {exc.filename}); set "
+                "ZOO_HOME to a writable folder (see 'zoo cache dir')."
+            ) from None
 
     # -- lookups --------------------------------------------------------------------------------------
     def _blob_dirs(self, sha256: str | None) -> list[Path]:
