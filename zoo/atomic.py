@@ -91,6 +91,18 @@ def _fsync_file(path: Path) -> None:
         os.close(fd)
 
 
+def check_parent(path: str | os.PathLike[str]) -> None:
+    """The nearest existing folder above ``path`` is a folder: a file there (``-o notes.txt/model.pt``) is a
+    ``ZooError`` saying so, not the raw ``NotADirectoryError`` of the first write beneath it."""
+    from zoo.errors import ZooError
+
+    for parent in Path(path).absolute().parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise ZooError(f"cannot write {path}: {parent} is a file, not a folder; choose another path.")
+            return
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike[str], *, fsync: bool = False) -> Iterator[Path]:
     """Yield a temp path to write (``savefig``, a numpy memmap ...); on a clean exit it becomes ``path``.
@@ -98,6 +110,7 @@ def atomic_path(path: str | os.PathLike[str], *, fsync: bool = False) -> Iterato
     The writer must have closed the file by the end of the block. On any exception the temp file is
     removed and ``path`` is left as it was."""
     path = Path(path)
+    check_parent(path)
     tmp = temp_sibling(path)
     try:
         yield tmp
@@ -159,6 +172,7 @@ def atomic_folder(
     it is a concurrent process's finished work and is kept (ours is dropped). Nothing half-built is left.
     """
     destination = Path(destination)
+    check_parent(destination)
     destination.parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_sibling(destination)
     tmp.mkdir()

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from zoo.atomic import atomic_folder, atomic_path
+from zoo.atomic import atomic_folder, atomic_path, check_parent
 from zoo.errors import SavedModelError, ZooError
 
 FORMAT = "zoo-saved-model"
@@ -65,6 +65,7 @@ def save_folder(path: str | os.PathLike[str], *, config: Mapping[str, Any], stat
     target = Path(path).expanduser()
     if target.exists() and not (target.is_dir() or target.suffix == ".zip"):
         raise ZooError(f"{target} exists and is not a folder; save into a folder (or a .zip).")
+    check_parent(target)
 
     def fill(folder: Path) -> None:
         document = {"format": FORMAT, "format_version": FORMAT_VERSION, **config}

@@ -131,3 +131,16 @@ def test_one_atomic_writer_in_zoo_and_plugins():
         if rel not in _MOVES and re.search(r"os\.replace\(|\.rename\(|mkstemp|os\.fsync\(", text):
             offenders.append(rel)
     assert offenders == [], f"write these through zoo.atomic (zoo.plugin for plugins): {offenders}"
+
+
+def test_a_file_where_a_folder_should_be_is_said(tmp_path):
+    import zoo
+    from zoo.atomic import atomic_folder, write_text_atomic
+
+    (tmp_path / "notes.txt").write_text("a file")
+    with pytest.raises(zoo.ZooError, match=r"notes.txt is a file, not a folder"):
+        write_text_atomic(tmp_path / "notes.txt" / "sub" / "a.json", "{}")
+    with pytest.raises(zoo.ZooError, match=r"notes.txt is a file, not a folder"):
+        atomic_folder(tmp_path / "notes.txt" / "model", lambda folder: None)
+    with pytest.raises(zoo.ZooError, match=r"notes.txt is a file, not a folder"):
+        zoo.export(zoo.load("lenet5"), "torchscript", tmp_path / "notes.txt" / "m.pt", input_shape=(1, 28, 28))

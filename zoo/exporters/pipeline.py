@@ -19,6 +19,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from zoo.atomic import check_parent
 from zoo.errors import ArgumentError, OptionError, ZooError
 from zoo.exporters import inputs as _inputs
 from zoo.exporters.base import Exporter, Signature
@@ -207,7 +208,8 @@ def _target_path(path: str | os.PathLike[str] | None, label: str, suffix: str) -
         return Path.cwd() / default_name
     target = Path(path).expanduser()
     if target.is_dir() or str(path).endswith(("/", os.sep)):
-        return target / default_name
+        target = target / default_name
+    check_parent(target)
     return target.absolute()
 
 
