@@ -154,3 +154,37 @@ def test_zip_extraction_and_checks(tmp_path):
     with pytest.raises(ArchiveError, match="not a plain file"):
         extract(link, tmp_path / "out" / "link", archive_hash="z")
     assert leftovers(tmp_path / "out") == ["good"]
+
+
+@pytest.mark.parametrize("kind", ["zip", "tar.gz"])
+def test_an_archive_expanding_a_thousandfold_is_refused_and_leaves_nothing(tmp_path, monkeypatch, kind):
+    import zoo.datasets.archives as archives
+
+    monkeypatch.setattr(archives, "FLOOR_BYTES", 1 << 20)  # the real floor is 100 MiB: a test writes less
+    bomb = tmp_path / f"bomb.{kind}"
+    zeros = bytes(8 << 20)  # 8 MiB of zeros compress to a few KiB: > 100x
+    if kind == "zip":
+        with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as zf:
+            zf.writestr("zeros.bin", zeros)
+    else:
+        make_tar(bomb, [("zeros.bin", "file", zeros)])
+    assert bomb.stat().st_size * 100 < len(zeros)
+    dest = tmp_path / "out" / "bomb"
+    with pytest.raises(ArchiveError, match=r"expands past 1,048,576 bytes \(100x its size\): a zip bomb"):
+        extract(bomb, dest, archive_hash="b")
+    assert leftovers(dest.parent) == []
+    noise = tmp_path / f"noise.{kind}"  # incompressible: its size is near its contents', well within 100x
+    data = __import__("random").Random(0).randbytes(2 << 20)
+    if kind == "zip":
+        with zipfile.ZipFile(noise, "w", zipfile.ZIP_DEFLATED) as zf:
+            zf.writestr("noise.bin", data)
+    else:
+        make_tar(noise, [("noise.bin", "file", data)])
+    assert (extract(noise, tmp_path / "out" / "noise", archive_hash="n") / "noise.bin").read_bytes() == data
+
+
+def test_a_missing_archive_is_said_not_called_damaged(tmp_path):
+    with pytest.raises(ArchiveError, match="missing.tar does not exist"):
+        extract(tmp_path / "missing.tar", tmp_path / "out", archive_hash="h")
+    with pytest.raises(ArchiveError, match="is a folder"):
+        extract(tmp_path, tmp_path / "out", archive_hash="h")

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import stat
 import tarfile
 import zipfile
@@ -24,6 +23,10 @@ from zoo.atomic import atomic_folder
 from zoo.errors import ZooError
 
 MARKER = ".zoo-extracted.json"
+#: An archive may expand to this many times its own size, or to FLOOR_BYTES, whichever is more: real
+#: datasets compress 2-20x; a zip bomb expands a thousandfold and would fill the disk.
+MAX_RATIO = 100
+FLOOR_BYTES = 100 << 20
 
 
 class ArchiveError(ZooError):
@@ -40,12 +43,15 @@ def extract(
     archive, destination = Path(archive), Path(destination)
     if _marker_hash(destination) == archive_hash:
         return destination
+    if not archive.is_file():
+        raise ArchiveError(f"{archive} {'is a folder' if archive.is_dir() else 'does not exist'}: give the archive file.")
+    budget = _Budget(archive, max(FLOOR_BYTES, MAX_RATIO * archive.stat().st_size))
 
     def fill(tmp: Path) -> None:
         if zipfile.is_zipfile(archive):
-            _extract_zip(archive, tmp)
+            _extract_zip(archive, tmp, budget)
         else:
-            _extract_tar(archive, tmp)
+            _extract_tar(archive, tmp, budget)
         (tmp / MARKER).write_text(json.dumps({"archive": archive.name, "hash": archive_hash}))
 
     return atomic_folder(destination, fill, lambda folder: _marker_hash(folder) == archive_hash)
@@ -56,6 +62,21 @@ def _marker_hash(folder: Path) -> str | None:
         return json.loads((folder / MARKER).read_text()).get("hash")
     except (OSError, ValueError, AttributeError):
         return None
+
+
+class _Budget:
+    """The bytes an extraction may still write (see MAX_RATIO)."""
+
+    def __init__(self, archive: Path, limit: int) -> None:
+        self.archive, self.limit, self.used = archive, limit, 0
+
+    def spend(self, n: int) -> None:
+        self.used += n
+        if self.used > self.limit:
+            raise ArchiveError(
+                f"{self.archive.name} expands past {self.limit:,} bytes ({MAX_RATIO}x its size): a zip bomb, or "
+                "not the archive this dataset publishes; refusing to extract it."
+            )
 
 
 # -- checks ------------------------------------------------------------------------------------------
@@ -89,11 +110,12 @@ def _damaged(archive: Path, exc: BaseException) -> ArchiveError:
 
 
 # -- tar ---------------------------------------------------------------------------------------------
-def _extract_tar(archive: Path, root: Path) -> None:
+def _extract_tar(archive: Path, root: Path, budget: _Budget) -> None:
     try:
         with tarfile.open(archive, "r:*") as tar:
             for member in tar:  # one streaming pass: no second decompression of a .tar.gz
                 _check_tar_member(member, root, archive)
+                budget.spend(member.size)  # a tar member's size is the bytes its stream holds
                 if hasattr(tarfile, "data_filter"):
                     tar.extract(member, root, filter="data")
                 else:  # pragma: no cover - Python without PEP 706 (our own checks above still ran)
@@ -127,7 +149,7 @@ def _check_tar_member(member: tarfile.TarInfo, root: Path, archive: Path) -> Non
 
 
 # -- zip ---------------------------------------------------------------------------------------------
-def _extract_zip(archive: Path, root: Path) -> None:
+def _extract_zip(archive: Path, root: Path, budget: _Budget) -> None:
     try:
         with zipfile.ZipFile(archive) as zf:
             for info in zf.infolist():
@@ -144,7 +166,9 @@ def _extract_zip(archive: Path, root: Path) -> None:
                     continue
                 target.parent.mkdir(parents=True, exist_ok=True)
                 with zf.open(info) as src, open(target, "wb") as dst:
-                    shutil.copyfileobj(src, dst, 1 << 20)
+                    while chunk := src.read(1 << 20):  # counted as written: a zip's declared sizes may lie
+                        budget.spend(len(chunk))
+                        dst.write(chunk)
     except ArchiveError:
         raise
     except (zipfile.BadZipFile, EOFError, zlib.error, OSError) as exc:
