@@ -89,7 +89,7 @@ def test_the_typed_parameters_are_read_once_per_class() -> None:
     assert typed["input_size"] == ("int", True)
     LSTM(4)
     assert _typed(LSTM) is typed
-    assert "activation" not in typed and "dropout" not in typed
+    assert "activation" not in typed and typed["dropout"] == ("float", False)
 
 
 # -- 2. normalisation axes ----------------------------------------------------------------------------------

@@ -37,3 +37,22 @@ def test_a_bad_setting_is_an_option_error_and_a_value_error() -> None:
         Conv2D(4, (3, 3, 3))
     with pytest.raises(zoo.DataError):
         LayerNormalization(axis=0)(torch.zeros(2, 3))
+
+
+def test_an_activation_given_as_a_torch_module_class_is_instantiated() -> None:
+    out = Dense(3, activation=torch.nn.ReLU)(torch.randn(4, 5))
+    assert isinstance(out, torch.Tensor) and out.shape == (4, 3) and bool((out >= 0).all())
+
+
+def test_a_float_argument_given_a_string_is_an_argument_error() -> None:
+    with pytest.raises(zoo.ArgumentError, match=r"Dropout: rate must be a number, got '0.5'"):
+        Dropout("0.5")
+    assert Dropout(0).rate == 0.0  # an int is a number
+
+
+@pytest.mark.parametrize("kw, message", [({"momentum": 1.5}, "momentum must be in"), ({"epsilon": 0}, "epsilon")])
+def test_batch_normalization_refuses_momentum_outside_0_1_and_epsilon_not_positive(kw, message) -> None:
+    from zoo.layers import BatchNormalization
+
+    with pytest.raises(zoo.OptionError, match=message):
+        BatchNormalization(**kw)

@@ -9,6 +9,7 @@ from torch import nn
 
 import zoo
 from zoo.errors import ArgumentError, DataError, ModelError, OptionError, ZooError
+from zoo.training import initializers as inits
 from zoo.training.callbacks import (
     CSVLogger,
     EarlyStopping,
@@ -382,3 +383,38 @@ def test_callbacks_constructed_directly_check_their_keywords():
     assert Mine(every=2).every == 2
     with pytest.raises(zoo.ArgumentError, match="Mine takes no keyword 'evry'. Did you mean 'every'"):
         Mine(evry=2)
+
+
+def test_a_torch_loss_class_given_as_a_metric_is_instantiated(mlp, data):
+    x, y = data
+    history = _fit(mlp, x, y, epochs=1, metrics=[nn.CrossEntropyLoss])
+    (key,) = [k for k in history.history if k != "loss"]
+    assert "cross_entropy" in key and history.history[key][0] > 0
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda: inits.RandomNormal(stddev=-0.1), "stddev must be >= 0"),
+        (lambda: inits.TruncatedNormal(stddev="0.1"), "stddev must be a number"),
+        (lambda: inits.RandomUniform(minval=1.0, maxval=0.0), "minval .* must be <= maxval"),
+        (lambda: inits.Constant(value="1"), "value must be a number"),
+        (lambda: inits.Constant(value=True), "value must be a number"),
+        (lambda: inits.GlorotUniform(seed="0"), "seed must be an int or None"),
+        (lambda: inits.Orthogonal(gain=float("nan")), "gain must be a number"),
+        (lambda: inits.VarianceScaling(scale="2"), "scale must be a number"),
+    ],
+)
+def test_bad_initializer_arguments_fail_at_construction(make, message):
+    with pytest.raises(OptionError, match=message):
+        make()
+
+
+def test_good_initializer_arguments_still_work():
+    w = torch.empty(64, 32)
+    inits.RandomUniform(minval=0.0, maxval=0.0)(w)
+    assert torch.count_nonzero(w) == 0
+    inits.RandomNormal(mean=1, stddev=0)(w)
+    assert torch.all(w == 1.0)
+    inits.Constant(3)(w)
+    assert torch.all(w == 3.0)

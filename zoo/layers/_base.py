@@ -149,6 +149,8 @@ def get_activation(activation: str | Callable[[torch.Tensor], torch.Tensor] | No
     """
     if activation is None:
         return None
+    if isinstance(activation, type) and issubclass(activation, torch.nn.Module):
+        return activation()  # Dense(3, activation=nn.ReLU): the class would be "called" with the tensor
     if callable(activation):
         return activation
     if not isinstance(activation, str):

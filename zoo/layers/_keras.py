@@ -54,6 +54,7 @@ _SIZES = frozenset({"units", "filters", "input_dim", "output_dim", "in_channels"
 _KINDS = {
     "bool": ("bool", False), "bool|None": ("bool", True), "Optional[bool]": ("bool", True),
     "int": ("int", False), "int|None": ("int", True), "Optional[int]": ("int", True),
+    "float": ("float", False), "float|None": ("float", True), "Optional[float]": ("float", True),
 }  # fmt: skip
 _typed_cache: dict[type, dict[str, tuple[str, bool]]] = {}
 
@@ -193,7 +194,7 @@ def _accepted(cls: type) -> tuple[list[str], bool]:
 
 
 def _typed(cls: type) -> dict[str, tuple[str, bool]]:
-    """The constructor parameters of ``cls`` annotated ``bool`` or ``int`` (``| None``: optional) -> (kind,
+    """The constructor parameters of ``cls`` annotated ``bool``, ``int`` or ``float`` (``| None``: optional) -> (kind,
     optional), over the zoo constructors a ``**kwargs`` reaches (as ``_accepted``); cached per class."""
     typed = _typed_cache.get(cls)
     if typed is not None:
@@ -217,7 +218,8 @@ def _typed(cls: type) -> dict[str, tuple[str, bool]]:
 
 def _check_types(cls: type, values: Mapping[str, Any]) -> None:
     """A ``bool`` parameter given anything but a bool (``"False"`` would read as True), an ``int`` one given
-    a bool or a float, or a size that is not positive: a ``zoo.ArgumentError`` / ``zoo.OptionError``."""
+    a bool or a float, a ``float`` one given no number (``Dropout("0.5")``), or a size that is not
+    positive: a ``zoo.ArgumentError`` / ``zoo.OptionError``."""
     for name, (kind, optional) in _typed(cls).items():
         if name not in values:
             continue
@@ -228,6 +230,12 @@ def _check_types(cls: type, values: Mapping[str, Any]) -> None:
             if not isinstance(value, (bool, np.bool_)):
                 raise ArgumentError(
                     f"{cls.__name__}: {name} must be True or False, got {value!r} ({type(value).__name__})."
+                )
+            continue
+        if kind == "float":
+            if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+                raise ArgumentError(
+                    f"{cls.__name__}: {name} must be a number, got {value!r} ({type(value).__name__})."
                 )
             continue
         if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):

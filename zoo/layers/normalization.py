@@ -38,6 +38,10 @@ class BatchNormalization(LazyLayer):
         scale: bool = True,
     ) -> None:
         super().__init__()
+        if not 0.0 <= momentum <= 1.0:  # outside, the running statistics diverge without a word
+            raise OptionError(f"BatchNormalization: momentum must be in [0, 1] (Keras' 0.99), got {momentum!r}.")
+        if not epsilon > 0:
+            raise OptionError(f"BatchNormalization: epsilon must be > 0, got {epsilon!r}.")
         self.axis, self.momentum, self.epsilon = axis, momentum, epsilon
         self.weight = nn.UninitializedParameter() if scale else None
         self.bias = nn.UninitializedParameter() if center else None

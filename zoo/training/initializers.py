@@ -12,6 +12,7 @@ any device; without, the global torch RNG is used.
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any
 
 import torch
@@ -42,6 +43,14 @@ __all__ = [
 TRUNCATION_STDDEV = 0.87962566103423978
 
 
+def _number(owner: str, name: str, value: Any) -> float:
+    """``value`` if it is a real number; a ``zoo.OptionError`` otherwise (``stddev="0.1"`` would fail deep
+    inside torch, a bool would pass as 0/1)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or math.isnan(value):
+        raise OptionError(f"{owner}: {name} must be a number, got {value!r} ({type(value).__name__}).")
+    return float(value)
+
+
 def compute_fans(shape: tuple[int, ...] | torch.Size) -> tuple[int, int]:
     """``(fan_in, fan_out)`` of a weight in PyTorch layout ``(out, in, *kernel)``."""
     shape = tuple(shape)
@@ -57,6 +66,8 @@ class Initializer:
     """Base class: ``init(tensor)`` fills ``tensor`` in place (without recording autograd) and returns it."""
 
     def __init__(self, seed: int | None = None) -> None:
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
+            raise OptionError(f"{type(self).__name__}: seed must be an int or None, got {seed!r}.")
         self.seed = seed
 
     def fill(self, tensor: Tensor, generator: torch.Generator | None) -> None:
@@ -95,7 +106,7 @@ class Ones(Initializer):
 class Constant(Initializer):
     def __init__(self, value: float = 0.0) -> None:
         super().__init__()
-        self.value = value
+        self.value = _number("Constant", "value", value)
 
     def fill(self, tensor: Tensor, generator: torch.Generator | None) -> None:
         tensor.fill_(self.value)
@@ -107,7 +118,9 @@ class Constant(Initializer):
 class RandomNormal(Initializer):
     def __init__(self, mean: float = 0.0, stddev: float = 0.05, seed: int | None = None) -> None:
         super().__init__(seed)
-        self.mean, self.stddev = mean, stddev
+        self.mean, self.stddev = _number("RandomNormal", "mean", mean), _number("RandomNormal", "stddev", stddev)
+        if self.stddev < 0:
+            raise OptionError(f"RandomNormal: stddev must be >= 0, got {stddev!r}.")
 
     def fill(self, tensor: Tensor, generator: torch.Generator | None) -> None:
         tensor.normal_(self.mean, self.stddev, generator=generator)
@@ -119,7 +132,10 @@ class RandomNormal(Initializer):
 class RandomUniform(Initializer):
     def __init__(self, minval: float = -0.05, maxval: float = 0.05, seed: int | None = None) -> None:
         super().__init__(seed)
-        self.minval, self.maxval = minval, maxval
+        self.minval = _number("RandomUniform", "minval", minval)
+        self.maxval = _number("RandomUniform", "maxval", maxval)
+        if self.minval > self.maxval:  # torch would raise "from <= to" from deep inside uniform_
+            raise OptionError(f"RandomUniform: minval ({minval!r}) must be <= maxval ({maxval!r}).")
 
     def fill(self, tensor: Tensor, generator: torch.Generator | None) -> None:
         tensor.uniform_(self.minval, self.maxval, generator=generator)
@@ -139,7 +155,9 @@ class TruncatedNormal(Initializer):
 
     def __init__(self, mean: float = 0.0, stddev: float = 0.05, seed: int | None = None) -> None:
         super().__init__(seed)
-        self.mean, self.stddev = mean, stddev
+        self.mean, self.stddev = _number("TruncatedNormal", "mean", mean), _number("TruncatedNormal", "stddev", stddev)
+        if self.stddev < 0:
+            raise OptionError(f"TruncatedNormal: stddev must be >= 0, got {stddev!r}.")
 
     def fill(self, tensor: Tensor, generator: torch.Generator | None) -> None:
         _truncated_normal(tensor, self.mean, self.stddev, generator)
@@ -159,8 +177,8 @@ class VarianceScaling(Initializer):
         seed: int | None = None,
     ) -> None:
         super().__init__(seed)
-        if scale <= 0.0:
-            raise OptionError(f"scale must be positive, got {scale}.")
+        if _number("VarianceScaling", "scale", scale) <= 0.0:
+            raise OptionError(f"VarianceScaling: scale must be positive, got {scale}.")
         if mode not in ("fan_in", "fan_out", "fan_avg"):
             raise OptionError(f"mode must be 'fan_in', 'fan_out' or 'fan_avg', got {mode!r}.")
         if distribution == "normal":
@@ -223,7 +241,7 @@ class Orthogonal(Initializer):
 
     def __init__(self, gain: float = 1.0, seed: int | None = None) -> None:
         super().__init__(seed)
-        self.gain = gain
+        self.gain = _number("Orthogonal", "gain", gain)
 
     def fill(self, tensor: Tensor, generator: torch.Generator | None) -> None:
         if tensor.ndim < 2:
@@ -241,7 +259,7 @@ class Identity(Initializer):
 
     def __init__(self, gain: float = 1.0) -> None:
         super().__init__()
-        self.gain = gain
+        self.gain = _number("Identity", "gain", gain)
 
     def fill(self, tensor: Tensor, generator: torch.Generator | None) -> None:
         if tensor.ndim != 2:

@@ -125,8 +125,10 @@ def resolve_metric(spec: Any, loss: Any = None) -> Metric:
         name, config = name_and_config(spec, "metric")
         metric = _get("metrics", name, **config)
         return metric if isinstance(metric, Metric) else MeanMetricWrapper(metric, name=name)
-    if isinstance(spec, type) and issubclass(spec, Metric):
-        return spec()
+    if isinstance(spec, type) and issubclass(spec, (Metric, nn.Module)):
+        spec = spec()  # metrics=[nn.CrossEntropyLoss]: the class, as loss= takes it
+        if isinstance(spec, Metric):
+            return spec
     if callable(spec):
         name = getattr(spec, "name", None) or getattr(spec, "__name__", None) or snake_case(type(spec).__name__)
         return MeanMetricWrapper(torch_order(spec), name=name)
