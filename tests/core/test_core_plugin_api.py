@@ -45,6 +45,20 @@ def test_in_tree_plugins_use_only_the_public_plugin_api():
     assert problems == []
 
 
+def test_built_in_plugins_hook_modules_import_only_the_plugin_api_and_their_own_area():
+    hook_modules = sorted((PLUGINS.parent / "zoo").glob("*/plugin.py"))
+    assert len(hook_modules) >= 6
+    problems = []
+    for path in hook_modules:
+        area = f"zoo.{path.parent.name}"
+        for line, module, name in _zoo_imports(path):
+            own = module == area or module.startswith(area + ".")
+            public = module in PUBLIC_MODULES and (name is None or name in PUBLIC_MODULES[module])
+            if not (own or public):
+                problems.append(f"{path.parent.name}/plugin.py:{line} imports {module}.{name}")
+    assert problems == []
+
+
 def test_the_scan_flags_private_modules_and_names(tmp_path, monkeypatch):
     monkeypatch.setattr(sys.modules[__name__], "PLUGINS", tmp_path)
     bad = tmp_path / "p.py"

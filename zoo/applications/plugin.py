@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from zoo.applications import papers, table
-from zoo.hookspecs import hookimpl
+from zoo.plugin import hookimpl
 
 #: The zoo.load options the torchvision builder serves (zoo.applications.contract checks them).
 OPTIONS = ("weights", "include_top", "pooling", "num_classes", "trainable", "progress", "sha256", "preprocessing")

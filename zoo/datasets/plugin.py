@@ -7,7 +7,7 @@ Everything ``zoo list datasets`` and ``zoo info mnist`` show comes from :mod:`zo
 from __future__ import annotations
 
 from zoo.datasets import sources
-from zoo.hookspecs import hookimpl
+from zoo.plugin import hookimpl
 
 _ALIASES = {"boston_housing": ("boston",), "digits": ("sklearn_digits",)}
 _WORD_INDEX = "zoo.datasets.loaders:get_word_index"

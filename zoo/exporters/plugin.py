@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 
-from zoo.hookspecs import Register, hookimpl
+from zoo.plugin import Register, hookimpl
 
 
 @hookimpl

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from zoo.hookspecs import hookimpl
+from zoo.plugin import hookimpl
 
 
 @hookimpl

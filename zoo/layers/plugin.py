@@ -7,8 +7,8 @@ category=recurrent``.
 
 from __future__ import annotations
 
-from zoo.hookspecs import Register, hookimpl
 from zoo.layers._catalog import ALIASES, EXTERNAL, LAYERS
+from zoo.plugin import Register, hookimpl
 
 
 @hookimpl

@@ -8,7 +8,7 @@ Keras' short aliases (``mse``, ``kld``, ``acc``) are registered as aliases.
 
 from __future__ import annotations
 
-from zoo.hookspecs import Register, hookimpl
+from zoo.plugin import Register, hookimpl
 
 _OPT = "zoo.training.optimizers"
 _LOSS = "zoo.training.losses"
