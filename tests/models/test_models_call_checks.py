@@ -86,3 +86,54 @@ def test_pop_past_the_layers_is_a_model_error() -> None:
     model.pop()
     with pytest.raises(ModelError, match="has no layers"):
         model.pop()
+
+
+def _dropout_models() -> dict[str, zoo.Model]:
+    from zoo.layers import BatchNormalization, Dropout
+
+    class Sub(zoo.Model):
+        def __init__(self) -> None:
+            super().__init__()
+            self.drop, self.seen = Dropout(0.5), []
+
+        def call(self, x, training=None):
+            self.seen.append(training)
+            return self.drop(x)
+
+    x = zoo.Input((64,))
+    functional = zoo.Model(x, Dropout(0.5)(x))
+    sequential = zoo.Sequential([zoo.Input((64,)), BatchNormalization(), Dropout(0.5)])
+    return {"functional": functional, "sequential": sequential, "subclass": Sub()}
+
+
+@pytest.mark.parametrize("kind", ["functional", "sequential", "subclass"])
+def test_model_called_with_training_runs_in_that_mode_and_restores_every_flag(kind) -> None:
+    model = _dropout_models()[kind].eval()
+    first = next(m for m in model.modules() if m is not model)
+    first.train()  # a submodule's own flag, different from the model's, must survive the call
+    x = torch.randn(8, 64, generator=torch.Generator().manual_seed(0)) + 1
+    out = model(x, training=True)
+    assert (out == 0).any(), "training=True must turn dropout on"
+    assert not model.training and first.training
+    model.train()
+    off = model(x, training=False)
+    assert model.training and torch.equal(off, model.eval()(x))
+    assert torch.equal(model(x, training=None), model(x))
+    if kind == "subclass":
+        assert model.seen[:2] == [True, False]  # a call() that takes training gets it too
+
+
+def test_training_must_be_a_bool_or_none() -> None:
+    with pytest.raises(ArgumentError, match=r"training=.* takes True .* got 'yes'"):
+        _dropout_models()["sequential"](torch.ones(2, 64), training="yes")
+
+
+def test_summary_refuses_keras_layout_options_and_typos_instead_of_passing_them_to_forward() -> None:
+    model = zoo.Sequential([zoo.Input((4,)), Dense(2)])
+    with pytest.raises(ArgumentError, match="Keras' line_length= is not supported"):
+        model.summary(line_length=80)
+    with pytest.raises(ArgumentError, match="Did you mean 'print_fn'"):
+        model.summary(print_fm=print)
+    with pytest.raises(ArgumentError, match="show_trainable=False"):
+        model.summary(show_trainable=False)
+    assert model.summary(show_trainable=True, print_fn=None).total_params == 10

@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from zoo.errors import ZooError
+from zoo.utils.modes import in_mode
 
 #: Families features_only does not serve, and why: transformers (no (N, C, H, W) maps at growing strides)
 #: and zoo-keras' networks (Keras layers do not trace with torch.fx).
@@ -171,15 +172,12 @@ def _output_shapes(model: nn.Module, size: int) -> list[tuple[str, int, int]]:
             seen.append((names[module], int(out.shape[1]), int(out.shape[-2])))
 
     handles = [module.register_forward_hook(record) for module in names]
-    training = model.training
-    model.eval()
     try:
-        with FakeTensorMode(allow_non_fake_inputs=True) as mode, torch.no_grad():
+        with in_mode(model, False), FakeTensorMode(allow_non_fake_inputs=True) as mode, torch.no_grad():
             model(mode.from_tensor(torch.zeros(1, 3, size, size)))
     finally:
         for handle in handles:
             handle.remove()
-        model.train(training)
     return seen
 
 

@@ -12,6 +12,7 @@ from zoo.errors import ArgumentError, OptionError
 from zoo.layers._base import check_rank, resolve_mask, with_mask
 from zoo.layers._keras import Layer
 from zoo.layers._tracing import is_tracing
+from zoo.utils.modes import in_mode
 
 _AUTO = "auto"
 
@@ -94,24 +95,18 @@ class TimeDistributed(Layer):
         candidates = [total]
         while candidates[-1] > 8:
             candidates.append((candidates[-1] + 1) // 2)
-        modes = [(m, m.training) for m in self.layer.modules()]
         best = dict.fromkeys(candidates, float("inf"))
         sync = torch.cuda.synchronize if frames.is_cuda else (lambda: None)
-        try:
-            self.layer.eval()
-            with torch.no_grad():
-                self.layer(frames[: candidates[-1]])  # warm-up (first-call allocations, lazy modules)
-                for _ in range(2):
-                    for size in candidates:
-                        sync()
-                        start = time.perf_counter()
-                        for chunk in frames.split(size):
-                            self.layer(chunk)
-                        sync()
-                        best[size] = min(best[size], time.perf_counter() - start)
-        finally:
-            for module, training in modes:
-                module.training = training
+        with in_mode(self.layer, False), torch.no_grad():
+            self.layer(frames[: candidates[-1]])  # warm-up (first-call allocations, lazy modules)
+            for _ in range(2):
+                for size in candidates:
+                    sync()
+                    start = time.perf_counter()
+                    for chunk in frames.split(size):
+                        self.layer(chunk)
+                    sync()
+                    best[size] = min(best[size], time.perf_counter() - start)
         return min(best, key=best.__getitem__)
 
     def _checked(self, out: object) -> torch.Tensor:

@@ -263,12 +263,10 @@ class KerasModel(Trainable):
                 "model.build(input_shape)."
             )
         from zoo.training.step import call_model
+        from zoo.utils.modes import in_mode
 
-        was_training = self.training  # type: ignore[attr-defined]
-        self.eval()  # type: ignore[attr-defined]
-        with torch.no_grad():
+        with in_mode(self, False), torch.no_grad():  # type: ignore[arg-type]
             call_model(self, sample)  # type: ignore[arg-type]
-        self.train(was_training)  # type: ignore[attr-defined]
 
     def _optimizer(self, config: CompileConfig) -> torch.optim.Optimizer:
         if self._zoo_optimizer is None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import inspect
 from collections.abc import Mapping
 from typing import Any
 
@@ -22,6 +23,7 @@ from zoo.models.graph import InputSpec, build_graph
 from zoo.models.methods import KerasModel
 from zoo.models.symbolic import has_symbolic, paused, recording_hook_active
 from zoo.naming import snake_case
+from zoo.utils.modes import in_mode
 
 
 class Model(KerasModel, nn.Module):
@@ -46,6 +48,15 @@ class Model(KerasModel, nn.Module):
             )
         super().__init__()
         self.name = name or snake_case(type(self).__name__)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if "training" in kwargs:  # Keras' model(x, training=True): the mode for this call
+            given = kwargs["training"] if _takes_training(type(self)) else kwargs.pop("training")
+            training = _training_flag(self, given)
+            if training is not None:
+                with in_mode(self, training):
+                    return super().__call__(*args, **kwargs)
+        return super().__call__(*args, **kwargs)
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         call = getattr(type(self), "call", None)
@@ -78,6 +89,33 @@ class Model(KerasModel, nn.Module):
         return found
 
 
+def _training_flag(model: nn.Module, training: Any) -> bool | None:
+    if training is None or isinstance(training, bool):
+        return training
+    raise ArgumentError(
+        f"{type(model).__name__}(..., training=...) takes True (dropout and batch statistics on, as in fit), "
+        f"False or None (the model's own mode), got {training!r} ({type(training).__name__})."
+    )
+
+
+_takes_training_cache: dict[type, bool] = {}
+
+
+def _takes_training(cls: type) -> bool:
+    """Whether a subclass's ``call()``/``forward()`` takes ``training`` itself (Keras' ``call(self, x,
+    training=None)``): it is passed on; zoo still sets the mode, as Keras sets its layers' call context."""
+    found = _takes_training_cache.get(cls)
+    if found is None:
+        method = getattr(cls, "call", None) or cls.forward
+        try:
+            parameters = inspect.signature(method).parameters
+        except (TypeError, ValueError):
+            parameters = {}
+        found = "training" in parameters
+        _takes_training_cache[cls] = found
+    return found
+
+
 _RESERVED = set(dir(fx.GraphModule)) | {
     "name", "fit", "evaluate", "predict", "summary", "save", "compile", "build", "layers", "trainable",
     "get_layer", "inputs", "outputs", "input_specs",
@@ -103,6 +141,11 @@ class Functional(Model, fx.GraphModule):
         self._zoo_outputs = _output_keys(outputs)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if "training" in kwargs:  # Keras' model(x, training=True): the mode for this call, not an input
+            training = _training_flag(self, kwargs.pop("training"))
+            if training is not None:
+                with in_mode(self, training):
+                    return self(*args, **kwargs)
         specs = self.__dict__.get("input_specs")
         if specs is not None and (  # the common call (one tensor per input, in order) passes at once
             kwargs or len(args) != len(specs) or (len(args) == 1 and isinstance(args[0], Mapping))

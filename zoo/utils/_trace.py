@@ -19,6 +19,7 @@ from torch.overrides import TorchFunctionMode
 from torch.utils._pytree import tree_flatten
 
 from zoo.errors import OptionError
+from zoo.utils.modes import in_mode
 
 _CONTAINERS = (nn.Sequential, nn.ModuleList, nn.ModuleDict, nn.ParameterList, nn.ParameterDict)
 # Tensor methods that read metadata or compare, never a step of the model's computation.
@@ -159,13 +160,8 @@ def trace_eval(
     as_node: Callable[[str, nn.Module], bool] | None = None,
 ) -> tuple[list[Node], Any]:
     """``trace`` in eval mode, restoring each submodule's own train/eval flag afterwards."""
-    modes = {m: m.training for m in model.modules()}
-    model.eval()
-    try:
+    with in_mode(model, False):
         return trace(model, inputs, kwargs, as_node)
-    finally:
-        for m, mode in modes.items():
-            m.training = mode
 
 
 def example_inputs(

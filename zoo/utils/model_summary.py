@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -187,6 +189,7 @@ def summary(
         raise OptionError(f"summary: batch_size must be a positive int, got {batch_size!r}.")
     if dtypes is not None:
         dtypes = _dtype(dtypes) if isinstance(dtypes, (str, torch.dtype)) else [_dtype(d) for d in dtypes]
+    _check_forward_kwargs(model, forward_kwargs)
     inputs = example_inputs(model, input_size, dtypes, batch_size, device)
     batch = inputs[0].shape[0] if inputs and inputs[0].ndim else batch_size
     nodes, _ = trace_eval(model, inputs, forward_kwargs)
@@ -194,3 +197,36 @@ def summary(
     if print_fn is not None:
         print_fn(str(result))
     return result
+
+
+#: Keras' ``summary`` layout options, which zoo's table does not have (it always shows "Trainable").
+_KERAS_LAYOUT = ("line_length", "positions", "expand_nested", "layer_range")
+_OWN = ("input_size", "dtypes", "batch_size", "device", "print_fn")
+
+
+def _check_forward_kwargs(model: nn.Module, forward_kwargs: dict[str, Any]) -> None:
+    """Keywords other than summary's own go to ``model.forward``; one it cannot take (a Keras layout
+    option, a typo of ``print_fn``) is an ``ArgumentError`` here, not a ``TypeError`` from inside the trace."""
+    if forward_kwargs.pop("show_trainable", True) is not True:
+        raise ArgumentError("summary: the Trainable column is always shown (show_trainable=False is not supported).")
+    for key in forward_kwargs:
+        if key in _KERAS_LAYOUT:
+            raise ArgumentError(
+                f"summary: Keras' {key}= is not supported; zoo's summary takes {', '.join(_OWN)} (other "
+                "keywords go to the model's forward)."
+            )
+    call = getattr(type(model), "call", None)  # a Keras-style subclass: forward(*args, **kwargs) calls it
+    try:
+        parameters = inspect.signature(model.forward if call is None else call.__get__(model)).parameters
+    except (TypeError, ValueError):
+        return
+    if any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
+        return
+    for key in forward_kwargs:
+        if key not in parameters:
+            close = difflib.get_close_matches(key, [*_OWN, *parameters], n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise ArgumentError(
+                f"summary takes no keyword {key!r} and {type(model).__name__}.forward takes none either.{hint} "
+                f"summary takes {', '.join(_OWN)}; other keywords go to forward."
+            )
