@@ -80,6 +80,53 @@ def test_multi_output_losses_and_weights():
         model.fit(x, (y, y), verbose=0)
 
 
+def _two_named_outputs():
+    inp = zoo.Input((4,))
+    return zoo.Model(inp, {"cls": Dense(2, name="cls")(inp), "reg": Dense(1, name="reg")(inp)})
+
+
+CE = {"name": "sparse_categorical_crossentropy", "from_logits": True}
+
+
+def test_multi_output_targets_are_checked_by_output_name():
+    x, y = _data()
+    model = _two_named_outputs()
+    model.compile("sgd", loss={"cls": CE, "reg": "mse"})
+    targets = {"cls": y, "reg": torch.zeros(64, 1)}
+    with pytest.raises(zoo.ModelError, match="y names 'regg', which is no output of the model. Did you mean 'reg'"):
+        model.fit(x, {"cls": y, "regg": targets["reg"]}, verbose=0)
+    with pytest.raises(zoo.ModelError, match="y has no target for output 'reg', which has a loss"):
+        model.fit(x, {"cls": y}, verbose=0)
+    with pytest.raises(zoo.ModelError, match="outputs are a dict .*give y as a dict"):
+        model.fit(x, [y, targets["reg"]], verbose=0)
+    model.fit(x, targets, verbose=0)
+
+
+def test_a_loss_for_some_outputs_trains_those_and_needs_no_other_target():
+    x, y = _data()
+    model = _two_named_outputs()
+    model.compile("sgd", loss={"cls": CE})
+    reg_before = [p.detach().clone() for p in model.get_layer("reg").parameters()]
+    model.fit(x, {"cls": y}, verbose=0)  # no target for the output without a loss
+    model.fit(x, {"cls": y, "reg": torch.zeros(64, 1)}, verbose=0)  # one given anyway is fine
+    assert all(torch.equal(a, b) for a, b in zip(model.get_layer("reg").parameters(), reg_before, strict=True))
+
+
+def test_one_sample_weight_weighs_every_outputs_loss():
+    x, y = _data()
+    model = _two_named_outputs()
+    model.compile("sgd", loss={"cls": CE, "reg": "mse"})
+    targets = {"cls": y, "reg": torch.randn(64, 1, generator=torch.Generator().manual_seed(1))}
+    weight = torch.zeros(64)
+    weight[:16] = 4.0
+    with torch.no_grad():
+        out = model(x)
+    ce = nn.functional.cross_entropy(out["cls"], y, reduction="none")
+    se = ((out["reg"] - targets["reg"]) ** 2).squeeze(1)
+    expected = ((ce + se) * weight).mean().item()
+    assert model.evaluate(x, targets, sample_weight=weight, batch_size=64, verbose=0) == pytest.approx(expected, rel=1e-5)
+
+
 def test_subclassing_with_call_or_forward():
     class WithCall(zoo.Model):
         def __init__(self):

@@ -9,6 +9,7 @@ on ``zoo.Sequential`` and ``zoo.Model``, as thin calls into ``zoo.fit`` / ``zoo.
 
 from __future__ import annotations
 
+import difflib
 import os
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
@@ -36,24 +37,50 @@ class CompileConfig:
 
 class OutputLosses(nn.Module):
     """The loss of a model with several outputs: each output's loss on its target, weighted and summed
-    (Keras' ``compile(loss=[...] or {...}, loss_weights=...)``)."""
+    (Keras' ``compile(loss=[...] or {...}, loss_weights=...)``). Outputs without a loss (a loss dict
+    naming only some) are not trained and need no target. One ``sample_weight`` weighs every output's
+    loss, as in Keras 3."""
 
-    def __init__(self, losses: Mapping[Any, Any], weights: Mapping[Any, float]) -> None:
+    takes_sample_weight = True  # compute_loss passes sample_weight on instead of unreducing this module
+
+    def __init__(self, losses: Mapping[Any, Any], weights: Mapping[Any, float], outputs: list[Any]) -> None:
         super().__init__()
+        self.outputs = list(outputs)
         self.keys = list(losses)
         self.losses = list(losses.values())
         self.weights = [float(weights[k]) for k in self.keys]
 
-    def forward(self, y_pred: Any, y: Any) -> torch.Tensor:
-        if isinstance(y, Mapping) != isinstance(y_pred, Mapping) or len(y) != len(self.keys):
-            raise ModelError(
-                f"the model has {len(self.keys)} outputs ({self.keys}); give y as a list or dict with one "
-                f"target per output, got {type(y).__name__} of {len(y)}."
-            )
+    def forward(self, y_pred: Any, y: Any, sample_weight: Any = None) -> torch.Tensor:
+        from zoo.training.loss_computation import compute_loss
+
+        self._check_targets(y_pred, y)
         total = 0.0
         for key, loss, weight in zip(self.keys, self.losses, self.weights, strict=True):
-            total = total + weight * loss(y_pred[key], y[key])
+            total = total + weight * compute_loss(loss, y_pred[key], y[key], sample_weight)
         return total  # type: ignore[return-value]
+
+    def _check_targets(self, y_pred: Any, y: Any) -> None:
+        outputs = ", ".join(map(str, self.outputs))
+        if isinstance(y_pred, Mapping):
+            if not isinstance(y, Mapping):
+                raise ModelError(
+                    f"the model's outputs are a dict ({outputs}); give y as a dict of targets by output name, "
+                    f"got {type(y).__name__}."
+                )
+            unknown = [k for k in y if k not in y_pred]
+            if unknown:
+                close = difflib.get_close_matches(str(unknown[0]), [str(k) for k in self.outputs], n=1)
+                hint = f" Did you mean {close[0]!r}?" if close else ""
+                raise ModelError(f"y names {unknown[0]!r}, which is no output of the model.{hint} Its outputs: {outputs}.")
+            missing = [k for k in self.keys if k not in y]
+            if missing:
+                raise ModelError(f"y has no target for output {missing[0]!r}, which has a loss; y has {', '.join(map(str, y))}.")
+        elif isinstance(y, Mapping) or not isinstance(y, (list, tuple)) or len(y) != len(self.outputs):
+            got = f"{type(y).__name__} of {len(y)}" if isinstance(y, (list, tuple, Mapping)) else type(y).__name__
+            raise ModelError(
+                f"the model has {len(self.outputs)} outputs ({outputs}); give y as a list with one target per "
+                f"output, in order, got {got}."
+            )
 
 
 class OutputMetric(Metric):
@@ -182,8 +209,6 @@ class KerasModel(Trainable):
         elif isinstance(weights, Mapping):
             unknown = [k for k in weights if k not in keys]
             if unknown:
-                import difflib
-
                 close = difflib.get_close_matches(str(unknown[0]), [str(k) for k in keys], n=1)
                 hint = f" Did you mean {close[0]!r}?" if close else ""
                 raise ModelError(
@@ -195,7 +220,7 @@ class KerasModel(Trainable):
             if len(weights) != len(keys):
                 raise ModelError(f"compile: {len(weights)} loss_weights for {len(keys)} outputs.")
             weight_of = {k: float(w) for k, w in zip(keys, weights, strict=True) if k in losses}
-        return OutputLosses(losses, weight_of)
+        return OutputLosses(losses, weight_of, keys)
 
     def _metrics(self, config: CompileConfig) -> list[Any]:
         """The compiled metrics; for several outputs, Keras 3's rule: a dict ``{output: metrics}`` or a

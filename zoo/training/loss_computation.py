@@ -56,7 +56,7 @@ def _unreduced(loss: Any) -> Any:
 def _accepts_sample_weight(loss: Any) -> bool:
     from zoo.training.losses import Loss
 
-    return isinstance(loss, Loss)
+    return isinstance(loss, Loss) or getattr(loss, "takes_sample_weight", False)
 
 
 class ClassWeights:
