@@ -251,3 +251,60 @@ def test_a_misspelled_loss_weights_key_is_refused():
                   loss_weights={"clss": 0.0, "reg": 1.0})  # fmt: skip
     with pytest.raises(zoo.ModelError, match="loss_weights names 'clss'.*Did you mean 'cls'"):
         model.fit(x, {"cls": y, "reg": torch.zeros(64, 1)}, verbose=0)
+
+
+def test_count_params_get_weights_and_set_weights_as_keras():
+    from zoo.layers import BatchNormalization
+
+    model = zoo.Sequential([zoo.Input((4,)), Dense(3), BatchNormalization()])
+    assert model.count_params() == 4 * 3 + 3 + 3 + 3
+    weights = model.get_weights()
+    assert [w.shape for w in weights] == [tuple(t.shape) for t in model.state_dict().values()]
+    weights[0][:] = 1.5  # a copy: the model is unchanged until set_weights
+    assert not torch.all(model.state_dict()[next(iter(model.state_dict()))] == 1.5)
+    model.set_weights(weights)
+    assert torch.all(next(iter(model.state_dict().values())) == 1.5)
+    with pytest.raises(zoo.ModelError, match="has 6 weights .*got 1"):
+        model.set_weights(weights[:1])
+    with pytest.raises(zoo.ModelError, match=r"has shape \(3, 4\), got \(4, 3\)"):
+        model.set_weights([weights[0].T, *weights[1:]])
+    with pytest.raises(zoo.ModelError, match="count_params: .*unknown input size; build it first"):
+        zoo.Sequential([Dense(2)]).count_params()
+
+
+def test_on_batch_methods_train_one_step_with_the_kept_optimizer():
+    x, y = _data(32)
+    model = zoo.Sequential([zoo.Input((4,)), Dense(2)])
+    model.compile({"name": "sgd", "lr": 0.5}, loss=CE, metrics=["accuracy"])
+    before = model.test_on_batch(x, y)
+    loss, accuracy = model.train_on_batch(x, y)
+    optimizer = model._zoo_optimizer
+    logs = model.train_on_batch(x, y, return_dict=True)
+    assert model._zoo_optimizer is optimizer and set(logs) == {"loss", "accuracy"}
+    assert loss == pytest.approx(before[0], rel=1e-5)  # measured during the step, before the update
+    assert model.test_on_batch(x, y)[0] < before[0]
+    assert torch.equal(model.predict_on_batch(x), model.eval()(x).detach())
+    with pytest.raises(zoo.ModelError, match="takes one batch of arrays"):
+        model.train_on_batch(iter([x]), y)
+
+
+@pytest.mark.parametrize("name", ["m.keras", "m.h5", "M.HDF5"])
+def test_saving_under_a_keras_file_name_is_refused(tmp_path, name):
+    model = zoo.Sequential([zoo.Input((4,)), Dense(2)])
+    with pytest.raises(zoo.OptionError, match="does not write Keras' .keras/.h5 files.*'m.zip'"):
+        model.save(tmp_path / name)
+    with pytest.raises(zoo.OptionError, match="name it 'm.safetensors'"):
+        model.save_weights(tmp_path / ("w." + name))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_input_takes_keras_batch_shape():
+    assert tuple(zoo.Input(batch_shape=(None, 3, 8, 8)).shape) == (None, 3, 8, 8)
+    model = zoo.Model(inp := zoo.Input(batch_shape=(None, 4)), Dense(2)(inp))
+    assert model(torch.zeros(5, 4)).shape == (5, 2)
+    with pytest.raises(zoo.ModelError, match="not both"):
+        zoo.Input((4,), batch_shape=(None, 4))
+    with pytest.raises(zoo.ModelError, match="needs shape="):
+        zoo.Input()
+    with pytest.raises(zoo.ModelError, match="batch_size must be a positive int"):
+        zoo.Input((4,), batch_size=0)

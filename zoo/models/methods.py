@@ -319,10 +319,29 @@ class KerasModel(Trainable):
         config = self._config("evaluate")
         self._prepare(config, x)
         logs = evaluate(self, x, y, loss=self._loss(config), metrics=self._metrics(config), **kwargs)
-        if return_dict:
-            return logs
-        values = list(logs.values())
-        return values[0] if len(values) == 1 else values
+        return _keras_result(logs, return_dict)
+
+    def train_on_batch(
+        self, x: Any, y: Any = None, sample_weight: Any = None, class_weight: Any = None, return_dict: bool = False
+    ) -> Any:
+        """Keras' one optimizer step on this batch (GAN and custom loops), with the compiled optimizer kept
+        across calls; returns the loss (and metrics) as ``evaluate`` does, measured during the step."""
+        history = self.fit(
+            x, y, batch_size=_batch_length(x, "train_on_batch"), epochs=1, shuffle=False, verbose=0,
+            sample_weight=sample_weight, class_weight=class_weight,
+        )  # fmt: skip
+        return _keras_result({k: v[-1] for k, v in history.history.items()}, return_dict)
+
+    def test_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None, return_dict: bool = False) -> Any:
+        """Keras' loss (and metrics) on this one batch, without training."""
+        return self.evaluate(
+            x, y, batch_size=_batch_length(x, "test_on_batch"), sample_weight=sample_weight, verbose=0,
+            return_dict=return_dict,
+        )  # fmt: skip
+
+    def predict_on_batch(self, x: Any) -> Any:
+        """Keras' outputs for this one batch (tensors on the CPU, as ``predict``)."""
+        return self.predict(x, batch_size=_batch_length(x, "predict_on_batch"), verbose=0)
 
     def predict(self, x: Any, **kwargs: Any) -> Any:
         """The outputs for every batch of ``x`` (``zoo.predict``: tensors on the CPU). Needs no compile."""
@@ -400,7 +419,45 @@ class KerasModel(Trainable):
         """The weights alone, as a ``.safetensors`` file (``load_weights`` reads it back)."""
         from safetensors.torch import save_model
 
+        from zoo.models.saving import refuse_keras_suffix
+
+        refuse_keras_suffix(path, "model.save_weights", "name it 'm.safetensors'")
         save_model(self, os.fspath(path))  # type: ignore[arg-type]
+
+    def count_params(self) -> int:
+        """Keras' ``model.count_params()``: every parameter, trainable or not (a shared one once)."""
+        self._zoo_check_built("count_params")
+        return sum(p.numel() for p in self.parameters())  # type: ignore[attr-defined]
+
+    def get_weights(self) -> list[Any]:
+        """Keras' ``model.get_weights()``: the state dict's tensors (parameters, then buffers such as batch
+        norm's running statistics, in ``state_dict()`` order) as numpy arrays."""
+        self._zoo_check_built("get_weights")
+        return [t.detach().cpu().numpy().copy() for t in self.state_dict().values()]  # type: ignore[attr-defined]
+
+    def set_weights(self, weights: Sequence[Any]) -> None:
+        """Keras' ``model.set_weights(arrays)``, in ``get_weights`` order; the count and every shape must match
+        (a ``zoo.ModelError`` naming the first that does not), nothing is changed otherwise."""
+        self._zoo_check_built("set_weights")
+        state = self.state_dict()  # type: ignore[attr-defined]
+        if len(weights) != len(state):
+            raise ModelError(f"set_weights: the model has {len(state)} weights (get_weights order), got {len(weights)}.")
+        new = {}
+        for (key, tensor), value in zip(state.items(), weights, strict=True):
+            value = torch.as_tensor(value)
+            if tuple(value.shape) != tuple(tensor.shape):
+                raise ModelError(
+                    f"set_weights: weight {key!r} has shape {tuple(tensor.shape)}, got {tuple(value.shape)}."
+                )
+            new[key] = value.to(dtype=tensor.dtype)
+        self.load_state_dict(new)  # type: ignore[attr-defined]
+
+    def _zoo_check_built(self, method: str) -> None:
+        if any(isinstance(p, nn.parameter.UninitializedParameter) for p in self.parameters()):  # type: ignore[attr-defined]
+            raise ModelError(
+                f"{method}: {type(self).__name__} has layers of unknown input size; build it first (call it on "
+                "data, give the first layer input_shape=, start with zoo.Input(shape) or call model.build())."
+            )
 
     def load_weights(self, path: str | os.PathLike) -> None:
         from zoo.models.saving import load_weights
@@ -411,6 +468,25 @@ class KerasModel(Trainable):
 def _is_spec_dict(value: Any) -> bool:
     """``{"name": "mse", ...}`` / ``{"class_name": ...}``: one loss given as a dict, not one per output."""
     return isinstance(value, Mapping) and ("name" in value or "class_name" in value)
+
+
+def _keras_result(logs: dict[str, float], return_dict: bool) -> Any:
+    """Keras' return of ``evaluate``/``*_on_batch``: the loss alone, ``[loss, *metrics]``, or the dict."""
+    if return_dict:
+        return logs
+    values = list(logs.values())
+    return values[0] if len(values) == 1 else values
+
+
+def _batch_length(x: Any, method: str) -> int:
+    """The number of samples in one batch of array data (a tensor, an array, or a list/tuple/dict of them)."""
+    first = next(iter(x.values()), None) if isinstance(x, Mapping) else x[0] if isinstance(x, (list, tuple)) and x else x
+    if not (isinstance(first, torch.Tensor) or hasattr(first, "__array__")) or not getattr(first, "shape", ()):
+        raise ModelError(
+            f"{method} takes one batch of arrays (a tensor, a numpy array, or a list/dict of them), got "
+            f"{type(x).__name__}; for loaders and generators use fit/evaluate/predict."
+        )
+    return int(first.shape[0])
 
 
 def _first_samples(x: Any) -> Any:

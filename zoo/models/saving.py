@@ -21,7 +21,7 @@ import torch
 from torch import fx, nn
 
 from zoo import saving
-from zoo.errors import SavedModelError
+from zoo.errors import OptionError, SavedModelError
 
 _FUNCTIONS: dict[str, Any] = {
     **{f"operator.{n}": getattr(operator, n) for n in (
@@ -126,8 +126,22 @@ def _architecture(model: nn.Module) -> tuple[str, dict[str, Any]]:
     raise _Unsavable(f"{type(model).__name__} is a subclassed model (its architecture is Python code)")
 
 
+#: Keras' file names: zoo writing its own format under them would give files Keras and h5py cannot read.
+_KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
+
+
+def refuse_keras_suffix(path: str | os.PathLike[str], what: str, instead: str) -> None:
+    """``model.save("m.keras")``, ``save_weights("m.weights.h5")``: a ``zoo.OptionError`` naming zoo's own."""
+    if os.fspath(path).lower().endswith(_KERAS_SUFFIXES):
+        raise OptionError(
+            f"{what}({os.fspath(path)!r}): zoo does not write Keras' .keras/.h5 files (Keras and h5py could not "
+            f"read what it wrote under that name); {instead}."
+        )
+
+
 def save_model(model: nn.Module, path: str | os.PathLike[str]) -> Path:
     """Write ``model`` to ``path`` (see the module docstring); returns the path written."""
+    refuse_keras_suffix(path, "model.save", "save to a folder ('m') or a zip ('m.zip'), read back by zoo.load_model")
     title = getattr(model, "name", type(model).__name__)
     try:
         kind, architecture = _architecture(model)

@@ -166,17 +166,29 @@ _input_names = itertools.count()
 
 
 def Input(  # noqa: N802 - Keras' name
-    shape: Sequence[int | None] | int,
+    shape: Sequence[int | None] | int | None = None,
     dtype: torch.dtype | str | None = None,
     name: str | None = None,
     batch_size: int | None = None,
+    batch_shape: Sequence[int | None] | None = None,
 ) -> SymbolicTensor:
     """A model input: ``zoo.Input((3, 224, 224))``, ``zoo.Input((None,), dtype=torch.long, name="question")``.
 
     ``shape`` is one sample's shape without the batch axis, channels-first as everywhere in zoo; ``None``
     leaves a size free (frames of a video, words of a question). ``dtype`` defaults to float32 (a name such
-    as ``"int64"`` works too). Call layers on the result, then ``zoo.Model(inputs, outputs)``.
+    as ``"int64"`` works too). Call layers on the result, then ``zoo.Model(inputs, outputs)``. Keras'
+    ``batch_shape=(None, 3, 224, 224)`` is ``batch_size`` and ``shape`` in one.
     """
+    if batch_shape is not None:
+        if shape is not None or batch_size is not None:
+            raise ModelError("Input: give batch_shape=(batch, *shape) or shape= (and batch_size=), not both.")
+        if not isinstance(batch_shape, (tuple, list)) or len(batch_shape) < 1:
+            raise ModelError(f"Input: batch_shape is (batch, *shape), e.g. (None, 3, 224, 224); got {batch_shape!r}.")
+        batch_size, shape = batch_shape[0], tuple(batch_shape[1:])
+    if shape is None:
+        raise ModelError("Input needs shape= (one sample's shape, e.g. Input((3, 224, 224))) or batch_shape=.")
+    if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1):
+        raise ModelError(f"Input: batch_size must be a positive int or None, got {batch_size!r}.")
     if isinstance(shape, int) and not isinstance(shape, bool):
         shape = (shape,)
     if not isinstance(shape, (tuple, list)) or not all(
