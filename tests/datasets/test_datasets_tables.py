@@ -112,3 +112,24 @@ def test_every_file_spec_follows_the_hub_convention():
             assert spec["sha256"] is None or len(spec["sha256"]) == 64
             assert spec["sha256"] or spec["md5"], f"{name}: {spec['filename']} has no hash at all"
             assert all(m.startswith("https://") for m in spec["mirrors"])
+
+
+@pytest.mark.parametrize(
+    "name, options, message",
+    [
+        ("digits", {"test_split": "0.2"}, "test_split must be a fraction in"),
+        ("boston_housing", {"test_split": 1.0}, "test_split must be a fraction in"),
+        ("imdb", {"num_words": "10000"}, "num_words must be a non-negative int"),
+        ("imdb", {"maxlen": True}, "maxlen must be a non-negative int"),
+        ("reuters", {"seed": 1.5}, "seed must be an int"),
+        ("mnist", {"as_dataset": "yes"}, "as_dataset must be True or False"),
+        ("cifar10", {"transform": 3, "as_dataset": True}, "transform must be a callable"),
+        ("cifar100", {"label_mode": "Fine"}, "label_mode must be one of"),
+        ("fashion_mnist", {"transform": abs}, "pass as_dataset=True"),
+    ],
+)
+def test_wrong_options_are_refused_before_any_download(monkeypatch, name, options, message):
+    monkeypatch.setenv("ZOO_OFFLINE", "1")  # a download would be an OfflineError, not the option's error
+    with pytest.raises(zoo.ZooError, match=message) as info:
+        zoo.datasets.load(name, **options)
+    assert not isinstance(info.value, zoo.OfflineError)

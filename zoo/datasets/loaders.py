@@ -9,6 +9,8 @@ CIFAR). The sequence datasets give ``x`` as a list of int lists, exactly as Kera
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import os
 from collections.abc import Callable
@@ -28,12 +30,53 @@ class MissingDependencyError(ZooError, ImportError):
     """An optional package a dataset needs is not installed; the message names the pip extra."""
 
 
+def _options_first(loader: Callable[..., Any]) -> Callable[..., Any]:
+    """Check a loader's options before anything is fetched: a wrong one must not wait for (or, offline,
+    hide behind) a download. One rule per option name, for every loader that takes it."""
+    signature = inspect.signature(loader)
+    upper_inclusive = loader.__name__ == "reuters"  # Keras' reuters takes test_split=1 (all test)
+
+    @functools.wraps(loader)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        _check_options(bound.arguments, upper_inclusive)
+        return loader(*args, **kwargs)
+
+    return checked
+
+
+def _check_options(options: dict[str, Any], upper_inclusive: bool) -> None:
+    def is_int(value: Any) -> bool:
+        return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+    for name in ("as_dataset", "progress"):
+        value = options.get(name)
+        if not (isinstance(value, bool) or (value is None and name == "progress")):
+            raise OptionError(f"{name} must be True or False, got {value!r} ({type(value).__name__}).")
+    for name in ("transform", "target_transform"):
+        value = options.get(name)
+        if value is not None and not callable(value):
+            raise OptionError(f"{name} must be a callable (a torchvision transform, a function) or None, got {value!r}.")
+    if not options.get("as_dataset") and (options.get("transform") is not None or options.get("target_transform") is not None):
+        raise ArgumentError("transform and target_transform apply to datasets: pass as_dataset=True as well.")
+    if "seed" in options and not is_int(options["seed"]):
+        raise OptionError(f"seed must be an int, got {options['seed']!r} ({type(options['seed']).__name__}).")
+    for name in ("start_char", "oov_char"):
+        if options.get(name) is not None and not is_int(options[name]):
+            raise OptionError(f"{name} must be an int or None, got {options[name]!r}.")
+    if "num_words" in options:
+        text.check_options(options["num_words"], options["skip_top"], options["maxlen"], options["index_from"])
+    if "test_split" in options:
+        text.check_split(options["test_split"], upper_inclusive=upper_inclusive)
+    if "label_mode" in options and options["label_mode"] not in ("fine", "coarse"):
+        raise OptionError(f'label_mode must be one of "fine", "coarse". Received: label_mode={options["label_mode"]!r}.')
+
+
 def _finish(
     train: Split, test: Split, as_dataset: bool, transform: Transform, target_transform: Transform
 ) -> tuple[Any, Any]:
     if not as_dataset:
-        if transform is not None or target_transform is not None:
-            raise ArgumentError("transform and target_transform apply to datasets: pass as_dataset=True as well.")
         return train, test
     from zoo.datasets.torchdata import SequenceDataset, TensorPairDataset
 
@@ -108,6 +151,7 @@ def _from(name: str, from_dir: str | os.PathLike[str] | None) -> dict[str, local
     return None if from_dir is None else local.verified(name, from_dir)
 
 
+@_options_first
 def mnist(
     *, from_dir: str | os.PathLike[str] | None = None, as_dataset: bool = False, transform: Transform = None,
     target_transform: Transform = None, progress: bool | None = None,
@@ -120,6 +164,7 @@ def mnist(
     return _finish(*splits, as_dataset, transform, target_transform)
 
 
+@_options_first
 def fashion_mnist(
     *, from_dir: str | os.PathLike[str] | None = None, as_dataset: bool = False, transform: Transform = None,
     target_transform: Transform = None, progress: bool | None = None,
@@ -166,6 +211,7 @@ def _cifar(name: str, label_column: int, progress: bool | None) -> tuple[Split, 
     return split("train"), split("test")
 
 
+@_options_first
 def cifar10(
     *, as_dataset: bool = False, transform: Transform = None, target_transform: Transform = None,
     progress: bool | None = None,
@@ -174,13 +220,12 @@ def cifar10(
     return _finish(*_cifar("cifar10", 0, progress), as_dataset, transform, target_transform)
 
 
+@_options_first
 def cifar100(
     label_mode: str = "fine", *, as_dataset: bool = False, transform: Transform = None,
     target_transform: Transform = None, progress: bool | None = None,
 ) -> tuple[Any, Any]:  # fmt: skip
     """CIFAR-100: x ``(N, 3, 32, 32)`` uint8, y ``(N,)`` int64 fine (0-99) or coarse (0-19) labels."""
-    if label_mode not in ("fine", "coarse"):
-        raise OptionError(f'label_mode must be one of "fine", "coarse". Received: label_mode={label_mode!r}.')
     column = 0 if label_mode == "coarse" else 1  # a binary record holds <coarse><fine><pixels>
     return _finish(*_cifar("cifar100", column, progress), as_dataset, transform, target_transform)
 
@@ -193,6 +238,7 @@ def _npz(name: str, keys: tuple[str, ...], progress: bool | None) -> dict[str, n
     return arrays
 
 
+@_options_first
 def imdb(
     *, num_words: int | None = None, skip_top: int = 0, maxlen: int | None = None, seed: int = 113,
     start_char: int | None = 1, oov_char: int | None = 2, index_from: int = 3, as_dataset: bool = False,
@@ -207,6 +253,7 @@ def imdb(
     return _finish((xtr, _labels(ytr)), (xte, _labels(yte)), as_dataset, transform, target_transform)
 
 
+@_options_first
 def reuters(
     *, num_words: int | None = None, skip_top: int = 0, maxlen: int | None = None, test_split: float = 0.2,
     seed: int = 113, start_char: int | None = 1, oov_char: int | None = 2, index_from: int = 3,
@@ -249,6 +296,7 @@ def _split_arrays(x: np.ndarray, y: np.ndarray, test_split: float, seed: int) ->
     return (x[:idx], y[:idx]), (x[idx:], y[idx:])
 
 
+@_options_first
 def boston_housing(
     *, test_split: float = 0.2, seed: int = 113, as_dataset: bool = False, transform: Transform = None,
     target_transform: Transform = None, progress: bool | None = None,
@@ -268,6 +316,7 @@ def boston_housing(
     return _finish((f32(xtr), f32(ytr)), (f32(xte), f32(yte)), as_dataset, transform, target_transform)
 
 
+@_options_first
 def digits(
     *, test_split: float = 0.2, seed: int = 113, as_dataset: bool = False, transform: Transform = None,
     target_transform: Transform = None,

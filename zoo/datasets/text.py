@@ -47,10 +47,10 @@ def restrict_vocabulary(xs: Seqs, num_words: int | None, skip_top: int, oov_char
 
 def check_options(num_words: int | None, skip_top: int, maxlen: int | None, index_from: int) -> None:
     for name, value in (("num_words", num_words), ("maxlen", maxlen)):
-        if value is not None and (not isinstance(value, int) or value < 0):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
             raise OptionError(f"{name} must be a non-negative int or None, got {value!r}.")
     for name, value in (("skip_top", skip_top), ("index_from", index_from)):
-        if not isinstance(value, int) or value < 0:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise OptionError(f"{name} must be a non-negative int, got {value!r}.")
 
 
@@ -110,7 +110,7 @@ def reuters(
 
 
 def check_split(test_split: float, *, upper_inclusive: bool = False) -> None:
-    ok = 0 <= test_split <= 1 if upper_inclusive else 0 <= test_split < 1
-    if isinstance(test_split, bool) or not isinstance(test_split, (int, float)) or not ok:
+    number = not isinstance(test_split, bool) and isinstance(test_split, (int, float))
+    if not number or not (0 <= test_split <= 1 if upper_inclusive else 0 <= test_split < 1):
         bound = "]" if upper_inclusive else ")"
         raise OptionError(f"test_split must be a fraction in [0, 1{bound}, got {test_split!r}.")
