@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import builtins
+import os
+from pathlib import Path
 from typing import Any
 
 from zoo.errors import UnknownNameError
@@ -80,7 +82,30 @@ def _load(name: str, **kwargs: Any) -> Any:
             "sha256='...' to verify the download); a Hugging Face Hub repository loads as "
             "zoo.load('hf-hub:ORG/REPO')."
         )
+    _refuse_other_paths(name)
     return get("applications", name, **kwargs)
+
+
+def _refuse_other_paths(name: Any) -> None:
+    """A path that is no saved model (a weights file, a folder without config.json, a typo'd path) would
+    otherwise read as a name: "no applications named '/data/resnet.pt'" hides what to do instead."""
+    from zoo.errors import OptionError
+
+    if not isinstance(name, (str, os.PathLike)):
+        return
+    text = os.fspath(name)
+    path = Path(text).expanduser()
+    if isinstance(name, os.PathLike) or os.sep in text:  # a bare 'resnet50' stays a name even if such a file exists
+        if path.is_file():
+            what = f"{text!r} is a file, not a folder or .zip that zoo.save_pretrained or model.save wrote"
+        elif path.is_dir():
+            what = f"{text!r} is a folder without the config.json zoo.save_pretrained and model.save write"
+        else:
+            what = f"there is no file or folder {text!r}"
+        raise OptionError(
+            f"zoo.load: {what}. zoo.load takes a registered name ('zoo list'), or a saved model's folder or "
+            f"zip; a weights file loads into its architecture: zoo.load('resnet50', weights={text!r})."
+        )
 
 
 def list(kind: str = "applications", pattern: str = "*", **filters: Any) -> builtins.list[str]:  # noqa: A001

@@ -95,3 +95,27 @@ def test_resume_from_a_text_file_or_another_models_checkpoint(tmp_path, text_fil
     zoo.fit(_model(), x, y, optimizer="sgd", loss=loss, verbose=0, callbacks=[ModelCheckpoint(path)])
     with pytest.raises(zoo.ModelError, match=r"full\.pt do not fit .*vs model \(3, 8\)"):
         zoo.fit(_model(3), x, y, optimizer="sgd", loss=loss, resume_from=path, verbose=0, epochs=2)
+
+
+@pytest.mark.parametrize("legacy", [False, True])
+def test_a_torch_file_named_safetensors_says_so(tmp_path, legacy):
+    model = zoo.Sequential([zoo.Input((4,)), Dense(2)])
+    path = tmp_path / "model.safetensors"
+    torch.save(model.state_dict(), path, _use_new_zipfile_serialization=not legacy)
+    with pytest.raises(zoo.ZooError, match="is a torch file .* named like safetensors: rename it to .pt"):
+        load_weights(model, path)
+
+
+@pytest.mark.parametrize("kind", ["file", "folder", "missing"])
+def test_zoo_load_of_a_path_that_is_no_saved_model_says_what_it_is(tmp_path, kind):
+    path = tmp_path / "resnet50.pt"
+    if kind == "file":
+        path.write_bytes(b"not weights")
+    elif kind == "folder":
+        path.mkdir()
+    expected = {"file": "is a file, not a folder or .zip", "folder": "is a folder without the config.json",
+                "missing": "there is no file or folder"}[kind]  # fmt: skip
+    with pytest.raises(zoo.OptionError, match=expected + r".*zoo.load\('resnet50', weights="):
+        zoo.load(str(path))
+    with pytest.raises(zoo.OptionError, match=expected):
+        zoo.load(path)  # a Path too

@@ -120,6 +120,11 @@ def _load_safetensors(path: Path) -> dict[str, torch.Tensor]:
     try:
         return load_file(str(path), device="cpu")
     except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+        if weights_file.is_torch_file(path):
+            raise WeightsFileError(
+                f"{path} is a torch file (torch.save's format) named like safetensors: rename it to .pt (or "
+                "write safetensors with safetensors.torch.save_file) and load it again."
+            ) from None
         raise WeightsFileError(
             f"{path} is not a readable safetensors file ({_first_line(exc)}): it is {weights_file.describe(path)}."
         ) from None

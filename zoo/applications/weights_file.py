@@ -53,6 +53,19 @@ def describe(path: Path) -> str:
     return f"neither a torch file nor safetensors ({size} bytes of binary data starting {head[:8].hex()})"
 
 
+def is_torch_file(path: Path) -> bool:
+    """What ``torch.save`` writes: a zip with a ``data.pkl``, or the pre-1.6 pickle with torch's magic."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(_SNIFF)
+        if head.startswith(b"PK"):
+            with zipfile.ZipFile(path) as archive:
+                return any(n.endswith("data.pkl") for n in archive.namelist())
+    except (OSError, zipfile.BadZipFile, ValueError):
+        return False
+    return is_legacy_torch(head)
+
+
 def looks_like_safetensors(head: bytes, size: int) -> bool:
     """safetensors' layout: an 8-byte little-endian header length, then a JSON header starting ``{``."""
     if len(head) < 9:
