@@ -138,3 +138,12 @@ def test_bad_inputs_are_explained(tiny_cnn, tmp_path):
     with pytest.raises(TypeError, match="load_kwargs only apply"):
         zoo.export(tiny_cnn, "onnx", tmp_path / "m.onnx", load_kwargs={"weights": None})
     assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("fmt, name, fixed", [("torchscript", "m.onnx", "m.pt"), ("onnx", "m.pt2", "m.onnx")])
+def test_a_path_with_another_formats_suffix_is_refused_before_export(tmp_path, fmt, name, fixed):
+    with pytest.raises(zoo.OptionError, match=f"suffix of the .* format, but the format is {fmt}.*name it {fixed}"):
+        zoo.export(torch.nn.Linear(3, 2), fmt, tmp_path / name, torch.randn(2, 3))
+    assert list(tmp_path.iterdir()) == []
+    zoo.export(torch.nn.Linear(3, 2), "torchscript", tmp_path / "m.bin", torch.randn(2, 3))  # no format's suffix
+    assert (tmp_path / "m.bin").is_file()

@@ -72,6 +72,7 @@ def run_export(
 
     label, module, meta = _resolve_model(model, load_kwargs)
     target = _target_path(path, label, getattr(exporter, "suffix", ""))
+    _check_suffix(target, fmt, getattr(exporter, "suffix", ""))
     if example_input is not None and input_shape is not None:
         raise ArgumentError("give example_input or input_shape, not both.")
     if example_input is not None:
@@ -211,6 +212,20 @@ def _target_path(path: str | os.PathLike[str] | None, label: str, suffix: str) -
         target = target / default_name
     check_parent(target)
     return target.absolute()
+
+
+def _check_suffix(target: Path, fmt: str, suffix: str) -> None:
+    """``-f torchscript -o model.onnx`` would write a TorchScript file that onnxruntime then fails to read:
+    a path with another format's suffix is an ``OptionError``; a suffix no format claims is the user's."""
+    given = target.suffix.lower()
+    if not suffix or given == suffix:
+        return
+    others = {getattr(e.meta, "suffix", ""): e.name for e in get_registry().entries("exporters")}
+    if given in others:
+        raise OptionError(
+            f"{target.name} has the suffix of the {others[given]} format, but the format is {fmt}, which writes "
+            f"{suffix} files: name it {target.with_suffix(suffix).name}, or choose the format {others[given]}."
+        )
 
 
 def _make_parents(directory: Path) -> list[Path]:
