@@ -78,7 +78,11 @@ def test_zoo_export_without_onnxruntime_says_what_to_install(apps, tmp_path, cap
 def test_zoo_export_bad_arguments_are_one_line_errors(apps, capsys, monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     assert main(["export", "tiny_cnn", "--batch-sizes", "1,x"]) == 1
-    assert "--batch-sizes expects comma-separated integers" in capsys.readouterr().err
+    assert "--batch-sizes expects comma-separated positive integers such as 1,3" in capsys.readouterr().err
+    assert main(["export", "tiny_cnn", "--batch-sizes", "0,-1"]) == 1
+    assert "such as 1,3, got '0,-1'" in capsys.readouterr().err
+    assert main(["export", "tiny_cnn", "--input-shape", "3,0,8"]) == 1
+    assert "--input-shape expects comma-separated positive integers such as 3,224,224" in capsys.readouterr().err
     assert main(["export", "tiny_cnn", "--option", "opset_version"]) == 1
     assert "--option expects KEY=VALUE" in capsys.readouterr().err
     assert main(["export", "tiny_cnn", "-f", "tflite"]) == 1

@@ -72,3 +72,12 @@ def test_a_plugin_format_failing_the_check_leaves_no_file(with_plugin, tiny_cnn,
         zoo.export(tiny_cnn, "half_pt2", tmp_path / "m.pt2", input_shape=(3, 16, 16), atol=1e-7, rtol=0)
     assert info.value.max_abs_diff > 1e-7
     assert os.listdir(tmp_path) == []
+
+
+def test_the_longest_claimed_suffix_decides_a_plugin_formats_path(with_plugin, tiny_cnn, tmp_path):
+    # m.half.pt2 is half_pt2's name, so torch_export refuses it; half_pt2 writing m.pt2 passes the suffix
+    # check (it reached the tolerance check above), its .half.pt2 being a .pt2 program too.
+    with pytest.raises(zoo.OptionError, match=r"suffix of the half_pt2 format, but the format is torch_export.*"
+                       r"name it m\.pt2,"):
+        zoo.export(tiny_cnn, "torch_export", tmp_path / "m.half.pt2", input_shape=(3, 16, 16))
+    assert os.listdir(tmp_path) == []

@@ -129,6 +129,10 @@ def test_cache_add_url_and_local_file(file_server, tmp_path, capsys):
     assert main(["cache", "add", str(tmp_path / "nope.bin")]) == 1
     assert main(["cache", "add", str(local), "--sha256", "xyz"]) == 1  # one line, no traceback
     assert "'xyz' is not a sha256 hex digest" in capsys.readouterr().err
+    for bad, why in [("http://[bad/f.bin", "Invalid IPv6 URL"), ("http://host:99999/f.bin", "Port out of range")]:
+        assert main(["cache", "add", bad]) == 1
+        err = capsys.readouterr().err
+        assert f"{bad!r} is not a well-formed URL ({why}" in err and "Traceback" not in err
 
 
 def test_zoo_download_application_and_dataset(file_server, capsys):

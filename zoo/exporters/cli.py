@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     if args.pooling:
         load_kwargs["pooling"] = args.pooling
     try:
-        shapes = [_ints(s, "--input-shape") for s in args.input_shape or ()]
+        shapes = [_ints(s, "--input-shape", "3,224,224") for s in args.input_shape or ()]
         result = export(
             args.name,
             args.format,
@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
             load_kwargs=load_kwargs,
             dynamic_batch=not args.static_batch,
             check=not args.no_check,
-            batch_sizes=_ints(args.batch_sizes, "--batch-sizes"),
+            batch_sizes=_ints(args.batch_sizes, "--batch-sizes", "1,3"),
             atol=args.atol,
             rtol=args.rtol,
             **parse_pairs(args.option, "--option"),
@@ -88,8 +88,8 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _ints(text: str, flag: str) -> tuple[int, ...]:
+def _ints(text: str, flag: str, example: str) -> tuple[int, ...]:
     parts = re.split(r"[,x]", text.strip())
-    if not all(part.strip().isdigit() for part in parts):
-        raise ZooError(f"{flag} expects comma-separated integers such as 3,224,224, got {text!r}.")
+    if not all(part.strip().isdigit() and int(part) > 0 for part in parts):
+        raise ZooError(f"{flag} expects comma-separated positive integers such as {example}, got {text!r}.")
     return tuple(int(part) for part in parts)

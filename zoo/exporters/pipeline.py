@@ -28,6 +28,7 @@ from zoo.exporters.diagnose import explain, reason
 from zoo.exporters.errors import ExportError
 from zoo.exporters.result import ExportResult
 from zoo.plugins import get_registry
+from zoo.registry import Entry
 
 
 def _check_tolerances(**values: float | None) -> None:
@@ -216,16 +217,31 @@ def _target_path(path: str | os.PathLike[str] | None, label: str, suffix: str) -
 
 def _check_suffix(target: Path, fmt: str, suffix: str) -> None:
     """``-f torchscript -o model.onnx`` would write a TorchScript file that onnxruntime then fails to read:
-    a path with another format's suffix is an ``OptionError``; a suffix no format claims is the user's."""
-    given = target.suffix.lower()
-    if not suffix or given == suffix:
+    a path with another format's suffix is an ``OptionError``; a suffix no format claims is the user's. The
+    longest claimed suffix decides (``m.half.pt2`` is half_pt2's), and a format may write under the tail of its
+    own suffix (half_pt2's ``.half.pt2`` file is a ``.pt2`` program too)."""
+    name = target.name.lower()
+    claimed = {_claimed_suffix(e): e.name for e in get_registry().entries("exporters")}
+    matches = [s for s in claimed if s and name.endswith(s)]
+    if not suffix or not matches:
         return
-    others = {getattr(e.meta, "suffix", ""): e.name for e in get_registry().entries("exporters")}
-    if given in others:
-        raise OptionError(
-            f"{target.name} has the suffix of the {others[given]} format, but the format is {fmt}, which writes "
-            f"{suffix} files: name it {target.with_suffix(suffix).name}, or choose the format {others[given]}."
-        )
+    given = max(matches, key=len)
+    if suffix.endswith(given):
+        return
+    stem = target.name[: len(target.name) - len(given)]
+    raise OptionError(
+        f"{target.name} has the suffix of the {claimed[given]} format, but the format is {fmt}, which writes "
+        f"{suffix} files: name it {stem}{suffix}, or choose the format {claimed[given]}."
+    )
+
+
+def _claimed_suffix(entry: Entry) -> str:
+    """The suffix an exporter entry declares, or its class's when the class itself was registered (a lazy
+    ``"module:Class"`` target says it in its metadata, so that checking a path imports no other format)."""
+    declared = getattr(entry.meta, "suffix", None)
+    if declared:
+        return declared
+    return "" if isinstance(entry.target, str) else getattr(entry.target, "suffix", "") or ""
 
 
 def _make_parents(directory: Path) -> list[Path]:

@@ -11,6 +11,7 @@ import contextlib
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from zoo._version import DISTRIBUTION, __version__
 from zoo.errors import DownloadError, IntegrityError, OfflineError, OptionError
@@ -228,7 +229,13 @@ def _url_list(urls: str | Sequence[str]) -> list[str]:
     url_list = [urls] if isinstance(urls, str) else list(urls)
     if not url_list or not all(isinstance(u, str) and u.strip() for u in url_list):
         raise OptionError(f"expected a URL or a non-empty list of URLs, got {urls!r}.")
-    return [u.strip() for u in url_list]
+    url_list = [u.strip() for u in url_list]
+    for url in url_list:
+        try:
+            urlsplit(url).port  # noqa: B018 - parses the host and port, which urlsplit alone does not check
+        except ValueError as exc:  # 'http://[bad' (Invalid IPv6 URL), 'http://host:99999' (port out of range)
+            raise OptionError(f"{url!r} is not a well-formed URL ({exc}); check the brackets and the port.") from None
+    return url_list
 
 
 def _cached(
