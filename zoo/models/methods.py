@@ -300,22 +300,27 @@ class KerasModel(Trainable):
             self._zoo_optimizer = resolve_optimizer(config.optimizer, self)  # type: ignore[arg-type]
         return self._zoo_optimizer
 
-    def fit(self, x: Any = None, y: Any = None, **kwargs: Any) -> Any:
+    def fit(self, x: Any = None, y: Any = None, *args: Any, **kwargs: Any) -> Any:
         """``zoo.fit`` with the compiled optimizer (kept across calls, as in Keras), loss and metrics.
-        Keywords are ``zoo.fit``'s: ``epochs``, ``batch_size``, ``validation_data``, ``callbacks`` ..."""
+        Keywords are ``zoo.fit``'s: ``epochs``, ``batch_size``, ``validation_data``, ``callbacks`` ...;
+        after ``x, y`` they may come by position in Keras' order (``model.fit(x, y, 32, 10)``)."""
         from zoo.training import fit
 
+        kwargs = _by_keras_position("fit", args, _FIT_ORDER, kwargs)
         config = self._config("fit")
         self._prepare(config, x)
         return fit(
             self, x, y, optimizer=self._optimizer(config), loss=self._loss(config), metrics=self._metrics(config), **kwargs
         )
 
-    def evaluate(self, x: Any = None, y: Any = None, *, return_dict: bool = False, **kwargs: Any) -> Any:
+    def evaluate(self, x: Any = None, y: Any = None, *args: Any, **kwargs: Any) -> Any:
         """The loss and metrics on ``(x, y)``: one float when there are no metrics, else a list in the
-        order loss, metrics... (Keras); ``return_dict=True`` gives ``{"loss": ..., "accuracy": ...}``."""
+        order loss, metrics... (Keras); ``return_dict=True`` gives ``{"loss": ..., "accuracy": ...}``.
+        Keywords after ``x, y`` may come by position in Keras' order (``batch_size, verbose, ...``)."""
         from zoo.training import evaluate
 
+        kwargs = _by_keras_position("evaluate", args, _EVALUATE_ORDER, kwargs)
+        return_dict = kwargs.pop("return_dict", False)
         config = self._config("evaluate")
         self._prepare(config, x)
         logs = evaluate(self, x, y, loss=self._loss(config), metrics=self._metrics(config), **kwargs)
@@ -343,10 +348,12 @@ class KerasModel(Trainable):
         """Keras' outputs for this one batch (tensors on the CPU, as ``predict``)."""
         return self.predict(x, batch_size=_batch_length(x, "predict_on_batch"), verbose=0)
 
-    def predict(self, x: Any, **kwargs: Any) -> Any:
-        """The outputs for every batch of ``x`` (``zoo.predict``: tensors on the CPU). Needs no compile."""
+    def predict(self, x: Any, *args: Any, **kwargs: Any) -> Any:
+        """The outputs for every batch of ``x`` (``zoo.predict``: tensors on the CPU). Needs no compile.
+        Keywords after ``x`` may come by position in Keras' order (``batch_size, verbose, steps, ...``)."""
         from zoo.training import predict
 
+        kwargs = _by_keras_position("predict", args, _PREDICT_ORDER, kwargs)
         if self._zoo_compiled is not None:
             self._prepare(self._zoo_compiled, x)
         else:
@@ -354,17 +361,18 @@ class KerasModel(Trainable):
         return predict(self, x, **kwargs)
 
     def fit_generator(self, generator: Any, *args: Any, **kwargs: Any) -> Any:
-        """Keras 2's name; deprecated there and here: use ``fit``, which takes generators and loaders."""
+        """Keras 2's name (and its positional order); deprecated there and here: use ``fit``, which takes
+        generators and loaders."""
         _deprecated("fit_generator", "fit")
-        return self.fit(generator, *args, **kwargs)
+        return self.fit(generator, **_by_keras_position("fit_generator", args, _FIT_GENERATOR_ORDER, kwargs))
 
     def evaluate_generator(self, generator: Any, *args: Any, **kwargs: Any) -> Any:
         _deprecated("evaluate_generator", "evaluate")
-        return self.evaluate(generator, *args, **kwargs)
+        return self.evaluate(generator, **_by_keras_position("evaluate_generator", args, _EVALUATE_GENERATOR_ORDER, kwargs))
 
     def predict_generator(self, generator: Any, *args: Any, **kwargs: Any) -> Any:
         _deprecated("predict_generator", "predict")
-        return self.predict(generator, *args, **kwargs)
+        return self.predict(generator, **_by_keras_position("predict_generator", args, _PREDICT_GENERATOR_ORDER, kwargs))
 
     # -- looking and keeping ---------------------------------------------------------------------------
     def build(self, input_shape: Any) -> None:
@@ -470,8 +478,43 @@ def _is_spec_dict(value: Any) -> bool:
     return isinstance(value, Mapping) and ("name" in value or "class_name" in value)
 
 
+#: Keras 3's positional order after ``x, y`` (``x`` for predict), so ``model.fit(x, y, 32, 10)`` means what
+#: it means there; Keras 2's ``fit_generator`` order after the generator.
+_FIT_ORDER = (
+    "batch_size", "epochs", "verbose", "callbacks", "validation_split", "validation_data", "shuffle",
+    "class_weight", "sample_weight", "initial_epoch", "steps_per_epoch", "validation_steps",
+    "validation_batch_size", "validation_freq",
+)  # fmt: skip
+_EVALUATE_ORDER = ("batch_size", "verbose", "sample_weight", "steps", "callbacks", "return_dict")
+_PREDICT_ORDER = ("batch_size", "verbose", "steps", "callbacks")
+_FIT_GENERATOR_ORDER = (
+    "steps_per_epoch", "epochs", "verbose", "callbacks", "validation_data", "validation_steps",
+    "validation_freq", "class_weight", "max_queue_size", "workers", "use_multiprocessing", "shuffle",
+    "initial_epoch",
+)  # fmt: skip
+_EVALUATE_GENERATOR_ORDER = ("steps", "callbacks", "max_queue_size", "workers", "use_multiprocessing", "verbose")
+_PREDICT_GENERATOR_ORDER = _EVALUATE_GENERATOR_ORDER
+
+
+def _by_keras_position(method: str, args: tuple, order: Sequence[str], kwargs: dict[str, Any]) -> dict[str, Any]:
+    """``kwargs`` with the positional ``args`` named by Keras' order; too many, or one also given by name,
+    is a ``ModelError`` (Python's own message would name zoo's wrapper, not the argument)."""
+    if len(args) > len(order):
+        raise ModelError(
+            f"model.{method}() takes at most {len(order)} arguments by position after the data "
+            f"({', '.join(order)}), got {len(args)}; pass the rest by keyword."
+        )
+    named = dict(zip(order, args, strict=False))
+    twice = sorted(set(named) & set(kwargs))
+    if twice:
+        raise ModelError(f"model.{method}() got {', '.join(twice)} both by position and by keyword.")
+    return {**named, **kwargs}
+
+
 def _keras_result(logs: dict[str, float], return_dict: bool) -> Any:
     """Keras' return of ``evaluate``/``*_on_batch``: the loss alone, ``[loss, *metrics]``, or the dict."""
+    if not isinstance(return_dict, bool):  # "no" is truthy: it would return the dict
+        raise ModelError(f"return_dict must be True or False, got {return_dict!r}.")
     if return_dict:
         return logs
     values = list(logs.values())

@@ -11,12 +11,14 @@ Regularization (``zoo.training.regularization.LayerTerms``) plugs in at two plac
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any
 
 import torch
 from torch import nn
 
+from zoo.errors import DataError
 from zoo.training.data import batch_size_of
 from zoo.training.loss_computation import compute_loss
 from zoo.training.precision import Precision
@@ -28,11 +30,34 @@ Objective = Callable[[], "tuple[Any, torch.Tensor]"]
 
 def call_model(module: nn.Module, x: Any) -> Any:
     """A tuple/list ``x`` is several positional inputs (``model(video, question)``), a dict keywords."""
+    args: tuple = (x,)
+    kwargs: dict = {}
     if isinstance(x, (tuple, list)):
-        return module(*x)
-    if isinstance(x, dict):
-        return module(**x)
-    return module(x)
+        args = tuple(x)
+    elif isinstance(x, dict):
+        args, kwargs = (), x
+    try:
+        return module(*args, **kwargs)
+    except TypeError as exc:
+        _check_arity(module, args, kwargs, exc)
+        raise
+
+
+def _check_arity(module: nn.Module, args: tuple, kwargs: dict, exc: TypeError) -> None:
+    """After a ``TypeError``, only: when the batch does not bind to ``forward``'s parameters (a list of two
+    arrays given to a one-input model), say so in the data's terms instead of ``forward() takes 2
+    positional arguments but 3 were given``. Binding costs nothing on the path that works."""
+    try:
+        inspect.signature(module.forward).bind(*args, **kwargs)
+    except TypeError as why:
+        given = f"{len(args)} inputs by position" if args else f"inputs named {sorted(kwargs)}"
+        raise DataError(
+            f"the batch gives {type(module).__name__} {given}, which its forward does not take ({why}). "
+            "x is one input (an array or tensor); a list or tuple of arrays is one per positional input, a dict "
+            "one per named input: give x in the form the model's forward takes."
+        ) from exc
+    except ValueError:  # no signature to bind against (a builtin): leave the original error
+        return
 
 
 def objective(

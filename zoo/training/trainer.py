@@ -110,7 +110,7 @@ class Trainer:
         if not isinstance(model, nn.Module):
             raise ArgumentError(f"model must be a torch.nn.Module, got {type(model).__name__}.")
         device = check_device(device)
-        apply_trainable_attributes(model)  # `sub.trainable = False` on plain torch modules: the one place
+        apply_trainable_attributes(model)  # `sub.trainable = False` on plain torch modules (fit applies it again)
         self.ctx = distributed.setup(device)
         self.device = pick_device(device, model, self.ctx)
         self.precision = Precision(precision, self.device)
@@ -242,6 +242,16 @@ class Trainer:
                 f"validation_freq must be a whole number >= 1 (validate every N epochs; 1 = every epoch), got "
                 f"{validation_freq!r}."
             )
+        if isinstance(validation_split, bool) or not isinstance(validation_split, (int, float)):
+            raise OptionError(
+                f"validation_split must be a number: the fraction of the data held out, e.g. 0.2 (0 = none), got "
+                f"{validation_split!r}."
+            )
+        if isinstance(initial_epoch, bool) or not isinstance(initial_epoch, int) or initial_epoch < 0:
+            raise OptionError(
+                f"initial_epoch must be a whole number >= 0 (the epoch to resume at; fit runs epochs "
+                f"initial_epoch .. epochs-1), got {initial_epoch!r}."
+            )
         if self.loss is None:
             raise OptionError(
                 "fit needs a loss: loss='mse', loss='sparse_categorical_crossentropy', a module ..."
@@ -253,6 +263,7 @@ class Trainer:
             validation_data, validation_batch_size or batch_size, validation_steps
         )
         self._class_weights = None if class_weight is None else ClassWeights(class_weight)
+        apply_trainable_attributes(self.model)  # again: `m[0].trainable = False` may follow Trainer(m) or a fit
         if self.optimizer is None:
             spec = self._optimizer_spec if self._optimizer_spec is not None else "rmsprop"
             self.optimizer = resolve_optimizer(spec, self.model)
