@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import zoo
-from zoo.errors import ArgumentError, ModelError, OptionError
+from zoo.errors import ArgumentError, DataError, ModelError, OptionError
 from zoo.layers import Concatenate, Dense
 
 
@@ -49,6 +49,22 @@ def test_wrong_inputs_name_the_model_inputs(two_inputs, call, match) -> None:
     assert "Model 'pair' takes 2 inputs: a (4,) float32, b (3,) float32" in message
     assert "model(a, b)" in message and "model({'a': ..., 'b': ...})" in message
     assert "forward()" not in message
+
+
+def test_inputs_are_checked_against_their_declared_shapes(two_inputs) -> None:
+    with pytest.raises(DataError, match=r"input 0 \('a'\) takes samples of shape \(4,\).*shape \(2, 3\).*"
+                       r"It fits input 'b': were the inputs swapped\?"):
+        two_inputs(Y, X)  # Concatenate takes both orders: it trained on swapped inputs before
+    with pytest.raises(DataError, match=r"input 1 \('b'\) takes samples of shape \(3,\).*\(2, 5, 3\)"):
+        two_inputs(X, torch.randn(2, 5, 3))  # one axis too many: Dense broadcast over it
+    two_inputs.compile(optimizer="sgd", loss="mse")
+    with pytest.raises(DataError, match="were the inputs swapped"):
+        two_inputs.fit([Y, X], torch.randn(2, 2), verbose=0)
+    free = zoo.Input((None, 3), name="seq")
+    ragged = zoo.Model(free, Dense(2)(free))
+    assert ragged(torch.randn(2, 7, 3)).shape == (2, 7, 2)  # a free size and the batch axis take any size
+    with pytest.raises(DataError, match=r"takes samples of shape \(None, 3\)"):
+        ragged(torch.randn(2, 7, 4))
 
 
 def test_one_input_model_names_its_generated_input() -> None:

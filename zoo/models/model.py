@@ -18,7 +18,7 @@ from typing import Any
 import torch
 from torch import fx, nn
 
-from zoo.errors import ArgumentError, ModelError
+from zoo.errors import ArgumentError, DataError, ModelError
 from zoo.models.graph import InputSpec, build_graph
 from zoo.models.methods import KerasModel
 from zoo.models.symbolic import has_symbolic, paused, recording_hook_active
@@ -151,6 +151,8 @@ class Functional(Model, fx.GraphModule):
             kwargs or len(args) != len(specs) or (len(args) == 1 and isinstance(args[0], Mapping))
         ):
             args, kwargs = _bind_inputs(self, specs, args, kwargs)
+        if specs is not None and not (torch.jit.is_tracing() or torch.compiler.is_compiling()):
+            _check_input_shapes(self, specs, args, kwargs)
         # The recording hook (alive while symbolic tensors are) would slow every layer call: pause it,
         # unless this call is itself being recorded or compiled.
         if torch.compiler.is_compiling() or not recording_hook_active() or has_symbolic(args):
@@ -219,6 +221,29 @@ def _bind_inputs(model: Functional, specs: list[InputSpec], args: tuple, kwargs:
         f"{takes} (one sample's shape); got {', '.join(given) or 'none'}: {'; '.join(problems)}. Call it as "
         f"{', '.join(forms[:-1])} or {forms[-1]}."
     )
+
+
+def _check_input_shapes(model: Functional, specs: list[InputSpec], args: tuple, kwargs: dict) -> None:
+    """Keras' input check: each tensor must have its ``Input``'s rank and fixed sizes, so that swapped
+    inputs or a wrong feature count fail here, by name, instead of training on whatever the layers
+    accept (a lazy layer, a concatenation, a broadcast). Free sizes (``None``) and the batch axis pass;
+    not while tracing or compiling, where the example was checked before and the sizes are symbolic."""
+    values = dict(zip((s.name for s in specs), args, strict=False)) | kwargs
+    for index, spec in enumerate(specs):
+        value = values.get(spec.name)
+        if not isinstance(value, torch.Tensor) or has_symbolic((value,)):
+            continue
+        sample = tuple(value.shape[1:])
+        if len(sample) == len(spec.shape) and all(d is None or d == g for d, g in zip(spec.shape, sample, strict=True)):
+            continue
+        others = [s.name for s in specs if s.name != spec.name and len(s.shape) == len(sample)
+                  and all(d is None or d == g for d, g in zip(s.shape, sample, strict=True))]  # fmt: skip
+        hint = f" It fits input {others[0]!r}: were the inputs swapped?" if others else ""
+        raise DataError(
+            f"Model {getattr(model, 'name', 'model')!r}: input {index} ({spec.name!r}) takes samples of shape "
+            f"{_shape(spec.shape)} (batch axis first, then that), got a tensor of shape {tuple(value.shape)}, "
+            f"samples {_shape(sample)}.{hint} Give each input data of the shape its zoo.Input declares."
+        )
 
 
 def _shape(shape: tuple[int | None, ...]) -> str:
