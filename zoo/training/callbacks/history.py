@@ -46,7 +46,9 @@ class BaseLogger(Callback):
 
     def __init__(self, stateful_metrics: Any = None) -> None:
         super().__init__()
-        self.stateful_metrics = set(stateful_metrics or ())
+        # One name is a name, not its letters (set("acc") would be {"a", "c"}).
+        names = [stateful_metrics] if isinstance(stateful_metrics, str) else stateful_metrics
+        self.stateful_metrics = set(names or ())
         self._last: Any = None
 
     def on_epoch_begin(self, epoch: int, logs=None) -> None:

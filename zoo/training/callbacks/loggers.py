@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import collections
 import csv
+import inspect
 import json
 import math
+import numbers
 import os
 import urllib.parse
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from zoo.errors import ArgumentError, OptionError
+from zoo.training.callbacks.arguments import check_bool, check_number, check_path, check_verbose
 from zoo.training.callbacks.base import Callback
 from zoo.training.callbacks.monitor import get_lr
 
@@ -34,7 +37,8 @@ class CSVLogger(Callback):
             raise OptionError(
                 f"CSVLogger: separator must be one character (',', ';', '\\t'), got {separator!r}."
             )
-        self.filename, self.sep, self.append = os.fspath(filename), separator, append
+        self.filename, self.sep = check_path(self, "filename", filename), separator
+        self.append = check_bool(self, "append", append)
         self.keys: list[str] | None = None
         self.writer: csv.DictWriter | None = None
         self.csv_file: Any = None
@@ -103,9 +107,21 @@ class RemoteMonitor(Callback):
         field: str = "data",
         headers: dict[str, str] | None = None,
         send_as_json: bool = False,
-        timeout: float = 10.0,
+        timeout: float | None = 10.0,
     ) -> None:
         super().__init__()
+        for name, value in (("root", root), ("path", path), ("field", field)):
+            if not isinstance(value, str):
+                raise ArgumentError(f"RemoteMonitor: {name} must be a str, got {value!r} ({type(value).__name__}).")
+        if headers is not None and not isinstance(headers, Mapping):
+            raise ArgumentError(
+                f"RemoteMonitor: headers must be a dict of HTTP headers or None, got {type(headers).__name__}."
+            )
+        send_as_json = check_bool(self, "send_as_json", send_as_json)
+        if timeout is not None:
+            check_number(self, "timeout", timeout)
+            if timeout == 0:
+                raise OptionError("RemoteMonitor: timeout is in seconds and must be > 0 (or None to wait forever).")
         parsed = urllib.parse.urlparse(root)
         if parsed.scheme not in ("http", "https") or not parsed.hostname:
             raise OptionError(f"RemoteMonitor root must be an http(s) URL with a host, got {root!r}.")
@@ -147,15 +163,19 @@ class TensorBoard(Callback):
         self, log_dir: str | os.PathLike = "logs", histogram_freq: int = 0, update_freq: str | int = "epoch"
     ) -> None:
         super().__init__()
-        self.log_dir = os.fspath(log_dir)
-        self.histogram_freq = histogram_freq
+        self.log_dir = check_path(self, "log_dir", log_dir)
+        check_number(self, "histogram_freq", histogram_freq, integer=True)
+        self.histogram_freq = int(histogram_freq)
         if update_freq == "batch":
             update_freq = 1
-        if update_freq != "epoch" and not (isinstance(update_freq, int) and update_freq > 0):
+        if update_freq != "epoch" and (
+            isinstance(update_freq, bool) or not isinstance(update_freq, numbers.Integral) or update_freq <= 0
+        ):
             raise OptionError(
-                f"update_freq must be 'epoch', 'batch' or a positive integer, got {update_freq!r}."
+                f"TensorBoard: update_freq must be 'epoch', 'batch' or a positive whole number of batches, got "
+                f"{update_freq!r} ({type(update_freq).__name__})."
             )
-        self.update_freq = update_freq
+        self.update_freq = update_freq if update_freq == "epoch" else int(update_freq)
         self._writers: dict[str, Any] = {}
 
     def _writer(self, name: str) -> Any:
@@ -197,19 +217,26 @@ class TensorBoard(Callback):
 
 class LearningRateScheduler(Callback):
     """At each epoch start set the learning rate to ``schedule(epoch, lr)`` (or ``schedule(epoch)``), for
-    every parameter group; the epoch logs gain ``learning_rate``. Keras 3 semantics."""
+    every parameter group; the epoch logs gain ``learning_rate``. Keras 3 semantics, except that a schedule
+    that is not a function of one of those forms is refused when the callback is made."""
 
     def __init__(self, schedule: Callable[..., float], verbose: int = 0) -> None:
         super().__init__()
-        self.schedule, self.verbose = schedule, verbose
+        self.schedule, self.verbose = schedule, check_verbose(self, verbose)
+        self._takes_lr = _schedule_takes_lr(schedule)
+
+    def _lr(self, epoch: int, lr: float) -> Any:
+        if self._takes_lr is None:  # no signature to read: Keras' way, (epoch, lr) then (epoch)
+            try:
+                return self.schedule(epoch, lr)
+            except TypeError:
+                return self.schedule(epoch)
+        return self.schedule(epoch, lr) if self._takes_lr else self.schedule(epoch)
 
     def on_epoch_begin(self, epoch: int, logs=None) -> None:
         optimizer = self.trainer.optimizer
         for group in optimizer.param_groups:
-            try:
-                lr = self.schedule(epoch, float(group["lr"]))
-            except TypeError:
-                lr = self.schedule(epoch)
+            lr = self._lr(epoch, float(group["lr"]))
             if hasattr(lr, "item"):
                 lr = lr.item()
             if isinstance(lr, bool) or not isinstance(lr, (float, int)) or not math.isfinite(lr) or lr < 0:
@@ -224,6 +251,32 @@ class LearningRateScheduler(Callback):
     def on_epoch_end(self, epoch: int, logs=None) -> None:
         if logs is not None:
             logs["learning_rate"] = get_lr(self.trainer.optimizer)
+
+
+def _schedule_takes_lr(schedule: Any) -> bool | None:
+    """Whether ``schedule`` is called as ``(epoch, lr)`` (Keras 3 tries that first) or ``(epoch)``; None when
+    it has no readable signature. Read once, so a TypeError raised inside the schedule is not mistaken for
+    a call with the wrong arguments (and retried as ``schedule(epoch)``)."""
+    if not callable(schedule):
+        raise OptionError(
+            f"LearningRateScheduler: schedule must be a function of (epoch, lr) or (epoch) returning the "
+            f"learning rate, got {schedule!r} ({type(schedule).__name__}); for a fixed rate set the optimizer's "
+            "learning_rate instead."
+        )
+    try:
+        signature = inspect.signature(schedule)
+    except (TypeError, ValueError):
+        return None
+    for args, takes_lr in (((0, 0.1), True), ((0,), False)):
+        try:
+            signature.bind(*args)
+        except TypeError:
+            continue
+        return takes_lr
+    raise OptionError(
+        f"LearningRateScheduler: schedule{signature} cannot be called as schedule(epoch, lr) or schedule(epoch); "
+        "define it as def schedule(epoch, lr): return ... (or def schedule(epoch))."
+    )
 
 
 _HOOKS = (

@@ -6,8 +6,9 @@ import math
 from typing import Any
 
 from zoo.errors import NonFiniteLossError, OptionError
+from zoo.training.callbacks.arguments import check_bool, check_number, check_verbose
 from zoo.training.callbacks.base import Callback
-from zoo.training.callbacks.monitor_callback import MonitorCallback, check_number
+from zoo.training.callbacks.monitor_callback import MonitorCallback
 
 
 def get_lr(optimizer: Any) -> float:
@@ -41,8 +42,8 @@ class EarlyStopping(MonitorCallback):
         check_number(self, "start_from_epoch", start_from_epoch, integer=True)
         if baseline is not None:
             check_number(self, "baseline", baseline, minimum=None)
-        self.patience, self.verbose, self.baseline = patience, verbose, baseline
-        self.restore_best_weights = restore_best_weights
+        self.patience, self.verbose, self.baseline = patience, check_verbose(self, verbose), baseline
+        self.restore_best_weights = check_bool(self, "restore_best_weights", restore_best_weights)
         self.start_from_epoch = start_from_epoch
         self.wait = 0
         self.stopped_epoch = 0
@@ -53,6 +54,10 @@ class EarlyStopping(MonitorCallback):
         return {k: v.detach().clone() for k, v in self.model.state_dict().items()}
 
     def on_train_begin(self, logs=None) -> None:
+        # Keras 3 resets all of this (best too) here, so one instance can be reused across fit calls: a
+        # second fit starts from its own first epoch, not from the best of the previous one. The direction
+        # stays, as Keras keeps monitor_op. A resumed run loads its state right after this.
+        self.best = None
         self.wait = 0
         self.stopped_epoch = 0
         self.best_weights = None
@@ -134,12 +139,13 @@ class ReduceLROnPlateau(MonitorCallback):
         check_number(self, "patience", patience, integer=True)
         check_number(self, "cooldown", cooldown, integer=True)
         check_number(self, "min_lr", min_lr)
-        self.factor, self.patience, self.verbose = factor, patience, verbose
+        self.factor, self.patience, self.verbose = factor, patience, check_verbose(self, verbose)
         self.cooldown, self.min_lr = cooldown, min_lr
         self._reset()
 
     def _reset(self) -> None:
-        self.best = None if self.direction is None else self.worst
+        # Keras 3 runs this at every on_train_begin: best, wait and cooldown start afresh in each fit.
+        self.best = None
         self.cooldown_counter = 0
         self.wait = 0
 
@@ -191,7 +197,7 @@ class TerminateOnNaN(Callback):
 
     def __init__(self, raise_error: bool = False) -> None:
         super().__init__()
-        self.raise_error = raise_error
+        self.raise_error = check_bool(self, "raise_error", raise_error)
 
     def on_train_batch_end(self, batch: int, logs=None) -> None:
         loss = (logs or {}).get("loss")

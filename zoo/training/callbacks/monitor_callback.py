@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import difflib
 import math
-import numbers
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from zoo.errors import OptionError, ZooError
+from zoo.training.callbacks.arguments import check_number
 from zoo.training.callbacks.base import Callback
 
 
@@ -91,8 +91,14 @@ class MonitorCallback(Callback):
         if (self.monitor.startswith("val_") and epoch is not None and self.params.get("validation")
                 and not validated):  # fmt: skip
             return None  # validation is due in a later epoch
-        close = difflib.get_close_matches(self.monitor, keys, n=1, cutoff=0.6)
+        close = [alias] if (alias := spelled_as(self.monitor, keys)) else []
+        close = close or difflib.get_close_matches(self.monitor, keys, n=1, cutoff=0.6)
         hint = f" Did you mean {close[0]!r}?" if close else ""
+        if alias:
+            hint += (
+                f" Keras 3 logs a metric under the name it was compiled with, so {self.monitor!r} and "
+                f"{alias!r} are different keys."
+            )
         where = f"the logs at the end of epoch {epoch + 1}" if epoch is not None else "the batch logs"
         why = ""
         if self.monitor.startswith("val_") and not validated:
@@ -122,16 +128,18 @@ class MonitorCallback(Callback):
         return value - self.min_delta > reference
 
 
-def check_number(
-    owner: Any, name: str, value: Any, *, integer: bool = False, minimum: float | None = 0.0
-) -> None:
-    """A callback's numeric argument, checked when the callback is made (not as a TypeError mid-training)."""
-    kind = numbers.Integral if integer else numbers.Real
-    if isinstance(value, bool) or not isinstance(value, kind) or (not integer and not math.isfinite(value)):
-        what = "a whole number" if integer else "a finite number"
-        raise OptionError(
-            f"{type(owner).__name__}: {name} must be {what}"
-            f"{f' >= {minimum:g}' if minimum is not None else ''}, got {value!r} ({type(value).__name__})."
-        )
-    if minimum is not None and value < minimum:
-        raise OptionError(f"{type(owner).__name__}: {name} must be >= {minimum:g}, got {value!r}.")
+def spelled_as(monitor: str, keys: Iterable[str]) -> str | None:
+    """The key in ``keys`` that is ``monitor`` under another of Keras' spellings of the same metric
+    (``acc``/``accuracy``, ``mse``/``mean_squared_error`` ..., with the same ``val_`` prefix), or None.
+    Keras 2 accepted ``monitor="acc"`` for a metric compiled as ``"accuracy"``; Keras 3 does not, and the
+    two names are too far apart for a spelling match to suggest one for the other."""
+    from zoo.training.plugin import METRICS  # the registered aliases: one table of Keras' short names
+
+    prefix = "val_" if monitor.startswith("val_") else ""
+    name = monitor.removeprefix(prefix)
+    keys = set(keys)
+    for canonical, (_, aliases) in METRICS.items():
+        spellings = (canonical, *aliases)
+        if name in spellings:
+            return next((prefix + other for other in spellings if prefix + other in keys), None)
+    return None

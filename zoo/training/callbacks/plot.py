@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from zoo.training.callbacks.arguments import check_path
 from zoo.training.callbacks.base import Callback
 
 
@@ -17,11 +18,11 @@ class PlotCallback(Callback):
 
     def __init__(self, to_file: str | os.PathLike = "curves.png", metrics: Any = None, every: int = 1) -> None:
         super().__init__()
-        if not isinstance(every, int) or every < 1:
+        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
             from zoo.utils.plot import PlotError
 
             raise PlotError(f"PlotCallback(every=...) is a number of epochs, 1 or more; got {every!r}.")
-        self.to_file, self.metrics, self.every = to_file, metrics, every
+        self.to_file, self.metrics, self.every = check_path(self, "to_file", to_file), metrics, every
         self.history: dict[str, list[float]] = {}
 
     def on_train_begin(self, logs=None) -> None:

@@ -6,6 +6,7 @@ import sys
 import time
 from typing import Any
 
+from zoo.training.callbacks.arguments import check_number
 from zoo.training.callbacks.base import Callback
 from zoo.utils.progress import progress, wants_bar
 
@@ -29,6 +30,7 @@ class ProgbarLogger(Callback):
 
     def __init__(self, stream: Any = None, refresh_seconds: float = 0.5) -> None:
         super().__init__()
+        check_number(self, "refresh_seconds", refresh_seconds)
         self.stream = stream
         self.refresh_seconds = refresh_seconds
         self._bar: Any = None
