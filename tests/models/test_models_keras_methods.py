@@ -308,3 +308,18 @@ def test_input_takes_keras_batch_shape():
         zoo.Input()
     with pytest.raises(zoo.ModelError, match="batch_size must be a positive int"):
         zoo.Input((4,), batch_size=0)
+
+
+def test_compile_weighted_metrics_alone_see_sample_weight() -> None:
+    torch.manual_seed(0)
+    x = torch.randn(4, 3)
+    model = zoo.Sequential([zoo.layers.Dense(3)])
+    model.compile(optimizer="sgd", loss={"name": "sparse_categorical_crossentropy", "from_logits": True},
+                  metrics=["accuracy"], weighted_metrics=["accuracy"])  # fmt: skip
+    pred = model.predict(x, verbose=0).argmax(-1)
+    y = torch.stack([pred[0], (pred[1] + 1) % 3, (pred[2] + 1) % 3, pred[3]])  # right on samples 0 and 3
+    logs = model.evaluate(x, y, sample_weight=torch.tensor([1.0, 1.0, 1.0, 5.0]), return_dict=True, verbose=0)
+    assert logs["accuracy"] == pytest.approx(0.5)  # Keras 3: metrics= are unweighted
+    assert logs["weighted_accuracy"] == pytest.approx(6 / 8)  # weighted_metrics= are weighted
+    history = model.fit(x, y, sample_weight=torch.ones(4), verbose=0)
+    assert set(history.history) == {"loss", "accuracy", "weighted_accuracy"}

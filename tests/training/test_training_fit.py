@@ -210,6 +210,7 @@ def test_sample_weight_and_class_weight(make_mlp, make_data):
         optimizer=sgd(0.0),
         loss={"name": "sparse_categorical_crossentropy", "from_logits": True},
         metrics=["accuracy"],
+        weighted_metrics=["accuracy"],
         sample_weight=sw,
         batch_size=32,
         verbose=0,
@@ -218,7 +219,11 @@ def test_sample_weight_and_class_weight(make_mlp, make_data):
         per = nn.functional.cross_entropy(model(x), y, reduction="none")
         hits = (model(x).argmax(1) == y).float()
     assert h.history["loss"][0] == pytest.approx((per * sw).mean().item(), rel=1e-6)
-    assert h.history["accuracy"][0] == pytest.approx(hits[:8].mean().item(), rel=1e-6)
+    # Keras 3: metrics= ignore sample_weight (plain mean); only weighted_metrics= weigh by it, logged as
+    # weighted_accuracy since the unweighted one already has the name.
+    assert h.history["accuracy"][0] == pytest.approx(hits.mean().item(), rel=1e-6)
+    assert h.history["weighted_accuracy"][0] == pytest.approx(hits[:8].mean().item(), rel=1e-6)
+    assert hits[:8].mean() != hits.mean()  # the data tells the two apart
     cw = {0: 2.0, 1: 0.5, 2: 1.0}
     h = zoo.fit(
         model, x, y, optimizer=sgd(0.0), loss=nn.CrossEntropyLoss(), class_weight=cw, batch_size=32, verbose=0

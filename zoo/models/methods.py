@@ -33,6 +33,7 @@ class CompileConfig:
     metrics: list[Any] = field(default_factory=list)
     loss_weights: Any = None
     jit_compile: bool = False
+    weighted_metrics: list[Any] = field(default_factory=list)
 
 
 class OutputLosses(nn.Module):
@@ -145,28 +146,26 @@ class KerasModel(Trainable):
         metrics: Iterable[Any] | None = None,
         loss_weights: Sequence[float] | Mapping[str, float] | None = None,
         jit_compile: bool = False,
+        weighted_metrics: Iterable[Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        """Keep the optimizer, loss (one, or one per output as a list/dict), metrics, ``loss_weights``
-        and ``jit_compile`` for ``fit``/``evaluate``/``predict``. Names, dicts and objects work as in
-        ``zoo.fit``. This is Keras' compile; for torch's, use ``torch.compile(model)``."""
+        """Keep the optimizer, loss (one, or one per output as a list/dict), metrics, ``loss_weights``,
+        ``jit_compile`` and ``weighted_metrics`` (Keras 3: only these see ``sample_weight``/``class_weight``)
+        for ``fit``/``evaluate``/``predict``. Names, dicts and objects work as in ``zoo.fit``. This is
+        Keras' compile; for torch's, use ``torch.compile(model)``."""
         if kwargs:
             torchy = sorted(set(kwargs) & _COMPILE_TORCH_KEYWORDS)
             hint = (
                 " These are torch.compile's options: use torch.compile(model, ...) for that."
                 if torchy
-                else " It takes optimizer, loss, metrics, loss_weights and jit_compile."
+                else " It takes optimizer, loss, metrics, loss_weights, weighted_metrics and jit_compile."
             )
             raise ModelError(f"{type(self).__name__}.compile() got unexpected {sorted(kwargs)}.{hint}")
         if not isinstance(jit_compile, bool):
             raise ModelError(f"compile: jit_compile must be True or False, got {jit_compile!r}.")
-        if isinstance(metrics, Mapping) and not _is_spec_dict(metrics):
-            metrics = dict(metrics)  # one entry per output, by name (Keras)
-        elif isinstance(metrics, (str, Mapping)) or (metrics is not None and not isinstance(metrics, Iterable)):
-            metrics = [metrics]
-        else:
-            metrics = list(metrics or [])
-        self._zoo_compiled = CompileConfig(optimizer, loss, metrics, loss_weights, jit_compile)
+        self._zoo_compiled = CompileConfig(
+            optimizer, loss, _metric_specs(metrics), loss_weights, jit_compile, _metric_specs(weighted_metrics)
+        )
         self._zoo_optimizer = None  # Keras: compile makes a fresh optimizer
 
     def _config(self, what: str) -> CompileConfig:
@@ -222,11 +221,11 @@ class KerasModel(Trainable):
             weight_of = {k: float(w) for k, w in zip(keys, weights, strict=True) if k in losses}
         return OutputLosses(losses, weight_of, keys)
 
-    def _metrics(self, config: CompileConfig) -> list[Any]:
-        """The compiled metrics; for several outputs, Keras 3's rule: a dict ``{output: metrics}`` or a
-        list with one entry (a metric, a list of them, or None) per output, each logged as
-        ``{output}_{metric}``."""
-        keys, metrics = self._zoo_output_keys(), config.metrics
+    def _metrics(self, config: CompileConfig, metrics: Any) -> list[Any]:
+        """The compiled ``metrics`` (or ``weighted_metrics``); for several outputs, Keras 3's rule: a dict
+        ``{output: metrics}`` or a list with one entry (a metric, a list of them, or None) per output, each
+        logged as ``{output}_{metric}``."""
+        keys = self._zoo_output_keys()
         if keys is None:
             if isinstance(metrics, Mapping):
                 raise ModelError("compile: metrics given per output (a dict), but the model has one output.")
@@ -310,8 +309,10 @@ class KerasModel(Trainable):
         config = self._config("fit")
         self._prepare(config, x)
         return fit(
-            self, x, y, optimizer=self._optimizer(config), loss=self._loss(config), metrics=self._metrics(config), **kwargs
-        )
+            self, x, y, optimizer=self._optimizer(config), loss=self._loss(config),
+            metrics=self._metrics(config, config.metrics),
+            weighted_metrics=self._metrics(config, config.weighted_metrics), **kwargs,
+        )  # fmt: skip
 
     def evaluate(self, x: Any = None, y: Any = None, *args: Any, **kwargs: Any) -> Any:
         """The loss and metrics on ``(x, y)``: one float when there are no metrics, else a list in the
@@ -323,7 +324,10 @@ class KerasModel(Trainable):
         return_dict = kwargs.pop("return_dict", False)
         config = self._config("evaluate")
         self._prepare(config, x)
-        logs = evaluate(self, x, y, loss=self._loss(config), metrics=self._metrics(config), **kwargs)
+        logs = evaluate(
+            self, x, y, loss=self._loss(config), metrics=self._metrics(config, config.metrics),
+            weighted_metrics=self._metrics(config, config.weighted_metrics), **kwargs,
+        )  # fmt: skip
         return _keras_result(logs, return_dict)
 
     def train_on_batch(
@@ -509,6 +513,16 @@ def _by_keras_position(method: str, args: tuple, order: Sequence[str], kwargs: d
     if twice:
         raise ModelError(f"model.{method}() got {', '.join(twice)} both by position and by keyword.")
     return {**named, **kwargs}
+
+
+def _metric_specs(metrics: Any) -> Any:
+    """``compile``'s ``metrics``/``weighted_metrics`` as a list, or a dict by output (Keras); one metric
+    given alone is a list of one."""
+    if isinstance(metrics, Mapping) and not _is_spec_dict(metrics):
+        return dict(metrics)  # one entry per output, by name (Keras)
+    if isinstance(metrics, (str, Mapping)) or (metrics is not None and not isinstance(metrics, Iterable)):
+        return [metrics]
+    return list(metrics or [])
 
 
 def _keras_result(logs: dict[str, float], return_dict: bool) -> Any:

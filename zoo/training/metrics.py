@@ -8,7 +8,7 @@ arguments the other way round.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import torch
@@ -164,27 +164,82 @@ class MeanMetricWrapper(Metric):
 # -- accuracy functions (per sample) ------------------------------------------------------------------
 def binary_accuracy(y_pred: Tensor, y_true: Tensor, threshold: float = 0.5) -> Tensor:
     y_pred, y_true = _losses.same_rank(y_pred, y_true)
+    if y_pred.shape != y_true.shape:  # broadcasting would compare every prediction with every label
+        if y_pred.ndim == y_true.ndim + 1 and y_pred.shape[:-1] == y_true.shape:
+            classes = y_pred.shape[-1]
+            hint = (
+                f"The predictions look like scores over {classes} classes (a {classes}-class softmax) and the "
+                f"labels like class indices: use {_use('sparse_categorical_accuracy')}."
+            )
+        else:
+            hint = "Give labels of the predictions' shape (a trailing axis of size 1 is ignored)."
+        raise DataError(
+            f"binary_accuracy: predictions of shape {tuple(y_pred.shape)} and labels of shape "
+            f"{tuple(y_true.shape)} differ. {hint}"
+        )
     hits = ((y_pred > threshold).to(y_true.dtype) == y_true).float()
     return hits.mean(-1) if hits.ndim > 1 else hits
 
 
-def categorical_accuracy(y_pred: Tensor, y_true: Tensor) -> Tensor:
-    return (y_pred.argmax(-1) == y_true.argmax(-1)).float()
+# The two label forms of the categorical metrics. Integer labels given to a one-hot metric fail silently:
+# their argmax runs over the batch axis (an accuracy near 0). So each metric checks the form it takes, and
+# the message names the twin that takes the other form.
+def _use(metric: str) -> str:
+    """``metric`` as a fix, and ``"accuracy"`` too where it would pick that metric from the shapes."""
+    return metric if "top_k" in metric else f"{metric} (or 'accuracy', which picks it from the shapes)"
 
 
-def _class_indices(y_pred: Tensor, y_true: Tensor) -> Tensor:
+def _check_class_axis(name: str, y_pred: Tensor) -> None:
+    """Scores over two or more classes on the last axis: with one (or none) the argmax is always 0."""
+    if y_pred.ndim < 2 or y_pred.shape[-1] < 2:
+        raise DataError(
+            f"{name} takes predictions of shape (samples, ..., classes) with two or more classes, got shape "
+            f"{tuple(y_pred.shape)}: one output per sample is a binary output. Use {_use('binary_accuracy')}."
+        )
+
+
+def _one_hot(name: str, y_pred: Tensor, y_true: Tensor) -> Tensor:
+    """Labels of ``y_pred``'s own shape (one-hot or class probabilities), else a ``DataError``."""
+    _check_class_axis(name, y_pred)
+    if y_true.shape == y_pred.shape:
+        return y_true
+    if y_true.shape in (y_pred.shape[:-1], (*y_pred.shape[:-1], 1)):
+        raise DataError(
+            f"{name} takes one-hot labels of the predictions' shape {tuple(y_pred.shape)}; got labels of shape "
+            f"{tuple(y_true.shape)}, which look like integer class indices. Use {_use('sparse_' + name)}, or "
+            f"one-hot the labels: torch.nn.functional.one_hot(y, {y_pred.shape[-1]})."
+        )
+    raise DataError(
+        f"{name}: labels of shape {tuple(y_true.shape)} do not fit predictions of shape {tuple(y_pred.shape)}; "
+        f"it takes one-hot labels of the predictions' shape (sparse_{name} takes class indices of shape "
+        f"{tuple(y_pred.shape[:-1])})."
+    )
+
+
+def _class_indices(name: str, y_pred: Tensor, y_true: Tensor) -> Tensor:
+    """Integer class labels of ``y_pred``'s shape without the class axis (a trailing 1 allowed)."""
+    _check_class_axis(name, y_pred)
     if y_true.ndim == y_pred.ndim and y_true.shape[-1] == 1:
         y_true = y_true.squeeze(-1)
     if y_true.shape != y_pred.shape[:-1]:
+        hint = (
+            f" They look one-hot: use {_use(name.removeprefix('sparse_'))}, or give y.argmax(-1)."
+            if y_true.shape == y_pred.shape
+            else ""
+        )
         raise DataError(
-            f"sparse accuracy: y_pred shape {tuple(y_pred.shape)} needs integer class labels of shape "
-            f"{tuple(y_pred.shape[:-1])}, got {tuple(y_true.shape)}."
+            f"{name}: predictions of shape {tuple(y_pred.shape)} need integer class labels of shape "
+            f"{tuple(y_pred.shape[:-1])}, got labels of shape {tuple(y_true.shape)}.{hint}"
         )
     return y_true.long()
 
 
+def categorical_accuracy(y_pred: Tensor, y_true: Tensor) -> Tensor:
+    return (y_pred.argmax(-1) == _one_hot("categorical_accuracy", y_pred, y_true).argmax(-1)).float()
+
+
 def sparse_categorical_accuracy(y_pred: Tensor, y_true: Tensor) -> Tensor:
-    return (y_pred.argmax(-1) == _class_indices(y_pred, y_true)).float()
+    return (y_pred.argmax(-1) == _class_indices("sparse_categorical_accuracy", y_pred, y_true)).float()
 
 
 def _in_top_k(y_pred: Tensor, labels: Tensor, k: int) -> Tensor:
@@ -196,11 +251,11 @@ def _in_top_k(y_pred: Tensor, labels: Tensor, k: int) -> Tensor:
 
 
 def top_k_categorical_accuracy(y_pred: Tensor, y_true: Tensor, k: int = 5) -> Tensor:
-    return _in_top_k(y_pred, y_true.argmax(-1), k)
+    return _in_top_k(y_pred, _one_hot("top_k_categorical_accuracy", y_pred, y_true).argmax(-1), k)
 
 
 def sparse_top_k_categorical_accuracy(y_pred: Tensor, y_true: Tensor, k: int = 5) -> Tensor:
-    return _in_top_k(y_pred, _class_indices(y_pred, y_true), k)
+    return _in_top_k(y_pred, _class_indices("sparse_top_k_categorical_accuracy", y_pred, y_true), k)
 
 
 def _wrapper(fn: Callable[..., Tensor], doc: str, direction: str = "up") -> type[MeanMetricWrapper]:
@@ -229,9 +284,12 @@ SparseTopKCategoricalAccuracy = _wrapper(
 class Accuracy(Metric):
     """Keras' ``"accuracy"``: binary, sparse categorical or categorical, chosen from the first batch.
 
-    Binary when ``y_pred`` is 1-D or has one column (or the loss is binary); sparse when ``y_true`` has
-    one axis fewer than ``y_pred`` (or a trailing axis of 1) or the loss is sparse; categorical otherwise.
-    ``threshold`` is 0.5 for probabilities; ``fit`` passes 0.0 when the loss takes logits.
+    A loss that takes one label form settles it: binary for the binary losses, sparse for the sparse
+    cross-entropy and ``nn.NLLLoss``. Otherwise the shapes do, as in Keras' compile (``get_metric``):
+    binary when ``y_pred`` is 1-D or has one column; sparse when ``y_true`` has one axis fewer than
+    ``y_pred`` (or a trailing axis of 1); categorical otherwise. ``nn.CrossEntropyLoss`` takes class
+    indices and class probabilities alike, so it leaves the choice to the shapes. ``threshold`` is 0.5
+    for probabilities; ``fit`` passes 0.0 when the loss takes logits.
     """
 
     direction = "up"
@@ -263,6 +321,8 @@ class Accuracy(Metric):
 
 
 def _loss_name(loss: Any) -> str | None:
+    if isinstance(loss, Mapping):  # {"name": "binary_crossentropy", "from_logits": True}, or Keras' form
+        loss = loss.get("name", loss.get("class_name"))
     if loss is None:
         return None
     if isinstance(loss, str):
@@ -277,7 +337,7 @@ def _loss_name(loss: Any) -> str | None:
     name = getattr(fn, "__name__", None) or getattr(loss, "__name__", None)
     if name is None and type(loss).__name__ in ("BCELoss", "BCEWithLogitsLoss"):
         return "binary_crossentropy"
-    if name is None and type(loss).__name__ in ("CrossEntropyLoss", "NLLLoss"):
+    if name is None and type(loss).__name__ == "NLLLoss":  # CrossEntropyLoss also takes probabilities
         return "sparse_categorical_crossentropy"
     return name
 

@@ -155,6 +155,35 @@ def resolve_metrics(specs: Iterable[Any] | None, loss: Any = None) -> list[Metri
     return metrics
 
 
+def resolve_weighted_metrics(
+    specs: Iterable[Any] | None, loss: Any, unweighted: list[Metric]
+) -> list[Metric]:
+    """Keras 3's ``weighted_metrics=``, resolved as ``metrics=`` are. A name the unweighted metrics already
+    log is logged as ``weighted_{name}`` (``metrics=["accuracy"], weighted_metrics=["accuracy"]`` logs
+    ``accuracy`` and ``weighted_accuracy``, as Keras' ``CompileMetrics.result`` names them); the metric's
+    ``name`` changes with it, so monitors find its direction. One metric object in both lists would count
+    every batch twice and is refused."""
+    metrics = resolve_metrics(specs, loss)
+    shared = [m.name for m in metrics if any(m is other for other in unweighted)]
+    if shared:
+        raise OptionError(
+            f"the metric object {shared[0]!r} is in both metrics and weighted_metrics, so each batch would "
+            "update it twice; give each list its own metric (a name such as 'accuracy' makes a fresh one)."
+        )
+    taken = {m.name for m in unweighted}
+    for metric in metrics:
+        if metric.name in taken:
+            metric.name = f"weighted_{metric.name}"
+    names = [m.name for m in (*unweighted, *metrics)]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise OptionError(
+            f"metric names must be unique; metrics and weighted_metrics log {names}. Give clashing metrics a "
+            "name (a Metric's name= sets its log key)."
+        )
+    return metrics
+
+
 def resolve_callbacks(specs: Iterable[Any] | None) -> list[Callback]:
     """A list (or tuple) of callbacks; one callback given alone (an object, a name or a dict) is taken as a
     list of one, as Keras 3 flattens ``callbacks=EarlyStopping()`` (the callback list then checks that it

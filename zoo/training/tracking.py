@@ -6,6 +6,7 @@ ends (``results``, one device sync for all metrics) or a callback reads a batch 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -17,12 +18,19 @@ from zoo.training.metrics import Mean, Metric
 
 class Tracker:
     """The ``loss`` mean (then ``regularization_loss`` where layers add penalties) followed by the
-    compiled metrics, in the order logs list them."""
+    compiled metrics, then the weighted ones, in the order logs list them.
 
-    def __init__(self, metrics: list[Metric], penalty: Mean | None = None) -> None:
+    As in Keras 3, only ``weighted`` metrics (``weighted_metrics=``) see ``sample_weight`` (and, in
+    training, ``class_weight``); the others are plain means over the samples. The loss is always weighted.
+    """
+
+    def __init__(
+        self, metrics: list[Metric], penalty: Mean | None = None, weighted: Sequence[Metric] = ()
+    ) -> None:
         self.loss = Mean("loss")
         self.penalty = penalty  # updated by objective, as the penalties are added
-        self.metrics = metrics
+        self.metrics = [*metrics, *weighted]
+        self.weighted = {id(metric) for metric in weighted}
 
     def all(self) -> list[Metric]:
         return [self.loss, *([self.penalty] if self.penalty is not None else []), *self.metrics]
@@ -32,12 +40,13 @@ class Tracker:
             metric.reset()
 
     def update(self, loss: torch.Tensor, y_pred: Any, y: Any, sample_weight: Any, n: int) -> None:
+        """``sample_weight``: what the weighted metrics weigh by (the loss is already weighted)."""
         self.loss.add_scalar(loss.detach().float(), n)
         if self.metrics:
             with torch.no_grad():
                 y_pred = map_structure(lambda t: t.detach().float() if t.is_floating_point() else t, y_pred)
                 for metric in self.metrics:
-                    metric.update(y_pred, y, sample_weight)
+                    metric.update(y_pred, y, sample_weight if id(metric) in self.weighted else None)
 
     def running(self) -> dict[str, Any]:
         """This process's running means (no cross-rank reduction): what batch hooks see."""

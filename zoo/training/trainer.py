@@ -34,7 +34,13 @@ from zoo.training.loss_computation import ClassWeights
 from zoo.training.metrics import Metric
 from zoo.training.precision import Precision, check_device, pick_device
 from zoo.training.regularization import LayerTerms
-from zoo.training.resolve import resolve_callbacks, resolve_loss, resolve_metrics, resolve_optimizer
+from zoo.training.resolve import (
+    resolve_callbacks,
+    resolve_loss,
+    resolve_metrics,
+    resolve_optimizer,
+    resolve_weighted_metrics,
+)
 from zoo.training.step import objective, take_step
 from zoo.training.tracking import Tracker
 
@@ -82,7 +88,10 @@ def check_keywords(what: str, method: Any, kwargs: Mapping[str, Any]) -> None:
         if key not in accepted:
             close = difflib.get_close_matches(key, accepted, n=1, cutoff=0.6)
             hint = f" Did you mean {close[0]!r}?" if close else ""
-            own = {"fit": "optimizer, loss, metrics, ", "evaluate": "loss, metrics, "}.get(what, "")
+            own = {
+                "fit": "optimizer, loss, metrics, weighted_metrics, ",
+                "evaluate": "loss, metrics, weighted_metrics, ",
+            }.get(what, "")
             raise ArgumentError(
                 f"zoo.{what}() takes no keyword {key!r}.{hint} Its keywords: {own}device, precision, "
                 f"{', '.join(accepted)}."
@@ -104,6 +113,7 @@ class Trainer:
         optimizer: Any = None,
         loss: Any = None,
         metrics: Iterable[Any] = (),
+        weighted_metrics: Iterable[Any] | None = None,
         device: Any = None,
         precision: str | None = None,
     ) -> None:
@@ -121,7 +131,9 @@ class Trainer:
         self.optimizer: torch.optim.Optimizer | None = None
         self.loss = resolve_loss(loss) if loss is not None else None
         self.terms = LayerTerms(self.model)  # Keras layer keywords: penalties and constraints
-        self.tracker = Tracker(resolve_metrics(metrics, loss), penalty=self.terms.tracker)
+        unweighted = resolve_metrics(metrics, loss)
+        weighted = resolve_weighted_metrics(weighted_metrics, loss, unweighted)
+        self.tracker = Tracker(unweighted, penalty=self.terms.tracker, weighted=weighted)
         self.stop_training = False
         self.global_step = 0
         self.epoch = 0
@@ -168,6 +180,8 @@ class Trainer:
             self.terms,
         )
         self.global_step += 1
+        if self._class_weights is not None and self.tracker.weighted:  # Keras: weighted metrics see class_weight
+            sw = self._class_weights(y_pred, y, sw)
         self.tracker.update(loss, y_pred, y, sw, batch_size_of(x))
         return loss
 
@@ -378,22 +392,25 @@ def fit(
     optimizer: Any = "rmsprop",
     loss: Any = None,
     metrics: Iterable[Any] = (),
+    weighted_metrics: Iterable[Any] | None = None,
     device: Any = None,
     precision: str | None = None,
     **kwargs: Any,
 ) -> Any:
     """Train ``model`` Keras-style; returns a ``History`` (``.history``: name -> one value per epoch).
 
-    ``optimizer``, ``loss``, ``metrics`` and ``callbacks`` may be registered names, ``{"name": ...,
-    **config}`` dicts or objects. Other keywords: ``epochs``, ``batch_size``, ``validation_data``,
+    ``optimizer``, ``loss``, ``metrics``, ``weighted_metrics`` and ``callbacks`` may be registered names,
+    ``{"name": ..., **config}`` dicts or objects; as in Keras 3, only ``weighted_metrics`` are weighted by
+    ``sample_weight``/``class_weight``. Other keywords: ``epochs``, ``batch_size``, ``validation_data``,
     ``validation_split``, ``validation_steps``, ``validation_batch_size``, ``validation_freq``,
     ``shuffle``, ``steps_per_epoch``, ``callbacks``, ``initial_epoch``, ``verbose``, ``sample_weight``,
     ``class_weight``, ``resume_from``. See the README's training section.
     """
     check_keywords("fit", Trainer.fit, kwargs)
     trainer = Trainer(
-        model, optimizer=optimizer, loss=loss, metrics=metrics, device=device, precision=precision
-    )
+        model, optimizer=optimizer, loss=loss, metrics=metrics, weighted_metrics=weighted_metrics, device=device,
+        precision=precision,
+    )  # fmt: skip
     return trainer.fit(x, y, **kwargs)
 
 
@@ -404,13 +421,16 @@ def evaluate(
     *,
     loss: Any = None,
     metrics: Iterable[Any] = (),
+    weighted_metrics: Iterable[Any] | None = None,
     device: Any = None,
     precision: str | None = None,
     **kwargs: Any,
 ) -> dict[str, float]:
     """Loss and metrics of ``model`` on data, as ``{"loss": ..., "accuracy": ...}`` floats."""
     check_keywords("evaluate", Trainer.evaluate, kwargs)
-    trainer = Trainer(model, loss=loss, metrics=metrics, device=device, precision=precision)
+    trainer = Trainer(
+        model, loss=loss, metrics=metrics, weighted_metrics=weighted_metrics, device=device, precision=precision
+    )
     return trainer.evaluate(x, y, **kwargs)
 
 
