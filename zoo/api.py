@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from zoo.errors import UnknownNameError
+from zoo.errors import ArgumentError, UnknownNameError
 from zoo.hookspecs import KINDS
 from zoo.plugins import get_registry
 from zoo.registry import Entry
@@ -116,6 +116,9 @@ def list(kind: str = "applications", pattern: str = "*", **filters: Any) -> buil
 def info(name: str, kind: str | None = None) -> dict[str, Any]:
     """An entry's metadata as plain data. Without ``kind``, kinds are searched in ``zoo.hookspecs.KINDS``
     order (applications first) and the first match is returned."""
+    if not isinstance(name, str):  # else a raw AttributeError from deep inside the suggestions
+        raise ArgumentError(f"zoo.info takes an entry's name as a string, such as 'resnet50', got {name!r} "
+                            f"({type(name).__name__}).")  # fmt: skip
     if kind is not None:
         return get_registry().lookup(kind, name).describe()
     return find(name)[0].describe()

@@ -1,7 +1,7 @@
 """The ``zoo`` command. Core commands live here; plugins add theirs through ``zoo_register_commands``.
 
-No command prints a traceback: a zoo error is its message on stderr and exit status 1; any other exception
-is one line naming it, also status 1. ``--debug`` (anywhere on the line) or ``ZOO_DEBUG=1`` shows the
+No command prints a traceback: a zoo error is its message on stderr and exit status 1 (a usage mistake too:
+:class:`ZooArgumentParser`); any other exception is one line naming it, also status 1. ``--debug`` (anywhere on the line) or ``ZOO_DEBUG=1`` shows the
 traceback. Warnings are one line each (``zoo: warning: ...``), each said once per run.
 """
 
@@ -9,19 +9,20 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import difflib
 import json
 import os
 import sys
 import traceback
 import warnings
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 import zoo
 import zoo.api
 from zoo._version import DISTRIBUTION
 from zoo.console import print_table
-from zoo.errors import PluginError, ZooError
+from zoo.errors import ArgumentError, PluginError, ZooError
 from zoo.hookspecs import KINDS
 from zoo.plugins import PluginInfo, check_targets, get_plugin_manager, get_registry
 from zoo.registry import canonical_kind
@@ -106,13 +107,8 @@ def _cmd_list(args: argparse.Namespace) -> int:
     if args.kind is not None and args.kind not in KINDS:
         get_registry().names(args.kind)  # raises, naming the kinds
     result = {kind: zoo.list(kind, pattern, **filters) for kind in kinds}
-    if args.kind and not result[args.kind] and not args.json:
-        asked = " and ".join(
-            x for x in (f"pattern {pattern!r}" if pattern != "*" else "", _said(filters)) if x
-        )
-        print(f"zoo: no {args.kind} match {asked or 'at all'}; see 'zoo list {args.kind}' and 'zoo info NAME' "
-              "for the metadata keys to filter on", file=sys.stderr)  # fmt: skip
-        return 1
+    if args.kind and not result[args.kind]:  # an error with --json too: [] with status 0 reads as success
+        raise ZooError(_nothing_matches(args.kind, pattern, filters))
     if args.json:
         print(json.dumps(result if not args.kind else result[args.kind], indent=2))
     elif args.kind:
@@ -143,6 +139,8 @@ def _cmd_catalogue(args: argparse.Namespace) -> int:
         [column(c) for c in args.columns.split(",") if c.strip()] if args.columns else list(DEFAULT_COLUMNS)
     )
     rows = catalogue(args.pattern, where=args.where, sort=args.sort.split(",") if args.sort else None)
+    if not rows:  # an error whatever the format, as for the names listing
+        raise ZooError("no weights variant matches; see 'zoo list applications --columns name,weights,acc1'.")
     table = [{c: getattr(row, c) for c in columns} for row in rows]
     fmt = args.format or ("json" if args.json else "table")
     if fmt == "json":
@@ -155,17 +153,21 @@ def _cmd_catalogue(args: argparse.Namespace) -> int:
         sys.stdout.write(out.getvalue())
     else:
         print_table(columns, [["" if row[c] is None else row[c] for c in columns] for row in table])
-    if not rows:
-        print(
-            "zoo: no weights variant matches; see 'zoo list applications --columns name,weights,acc1'",
-            file=sys.stderr,
-        )
-        return 1
     return 0
 
 
-def _said(filters: dict[str, Any]) -> str:
-    return ", ".join(f"{k}={v!r}" for k, v in filters.items())
+def _nothing_matches(kind: str, pattern: str, filters: dict[str, Any]) -> str:
+    """What ``zoo list KIND PATTERN`` matched nothing of, with the names closest to the pattern (its
+    wildcards dropped): ``mnst`` is a typo of ``mnist`` far more often than a pattern."""
+    said = ", ".join(f"{k}={v!r}" for k, v in filters.items())
+    asked = " and ".join(x for x in (f"pattern {pattern!r}" if pattern != "*" else "", said) if x)
+    stem = "".join(ch for ch in pattern if ch not in "*?[]")
+    close = get_registry().suggest(kind, stem) if stem else []
+    hint = f" Did you mean: {', '.join(close)}?" if close else ""
+    return (
+        f"no {kind} match {asked or 'at all'}.{hint} See 'zoo list {kind}' for every name, and 'zoo info NAME' "
+        "for the metadata keys to filter on."
+    )
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
@@ -194,8 +196,57 @@ def _print_tree(data: Any, indent: int = 0) -> None:
             print(f"{pad}{str(key).ljust(width)}  {value}")
 
 
+#: Where a subcommand's parser leaves itself in the namespace, so that arguments nobody took are blamed on
+#: the (innermost) command they were given to, not on ``zoo``.
+_PARSER_SEEN = "_zoo_parser"
+
+
+class ZooArgumentParser(argparse.ArgumentParser):
+    """argparse, held to the CLI's promise: a usage mistake is one line, ``zoo: error: ...``, exit status 1
+    (argparse prints the whole usage and exits 2), pointing at the command's ``--help``, with the closest
+    choice or option when one was misspelt (Python 3.11's argparse suggests none).
+
+    ``add_subparsers`` makes its parsers of the parent's class, so every command gets this behaviour, those
+    that plugins add through ``zoo_register_commands`` included. ``--help`` and ``--version`` still exit 0."""
+
+    def error(self, message: str) -> NoReturn:
+        raise ArgumentError(f"{message} (see '{self.prog} --help')")  # main() prints it as one line
+
+    def _check_value(self, action: argparse.Action, value: Any) -> None:
+        try:
+            super()._check_value(action, value)
+        except argparse.ArgumentError as exc:
+            close = _closest(str(value), [str(choice) for choice in action.choices or ()])
+            if close is None:
+                raise
+            raise argparse.ArgumentError(action, f"{exc.message}. Did you mean {close!r}?") from None
+
+    def parse_known_args(self, args=None, namespace=None):  # type: ignore[override]
+        namespace, extras = super().parse_known_args(args, namespace)
+        if not hasattr(namespace, _PARSER_SEEN):  # a subcommand's parser, innermost first, got there already
+            setattr(namespace, _PARSER_SEEN, self)
+        return namespace, extras
+
+    def parse_args(self, args=None, namespace=None):  # type: ignore[override]
+        namespace, extras = self.parse_known_args(args, namespace)
+        parser = vars(namespace).pop(_PARSER_SEEN, self)
+        if extras:
+            options = [o for action in parser._actions for o in action.option_strings]
+            close = next(
+                (c for x in extras if x.startswith("-") and (c := _closest(x.partition("=")[0], options))), None
+            )
+            hint = f". Did you mean {close!r}?" if close else ""
+            parser.error(f"unrecognized arguments: {' '.join(extras)}{hint}")
+        return namespace
+
+
+def _closest(word: str, candidates: Sequence[str]) -> str | None:
+    close = difflib.get_close_matches(word, candidates, n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="zoo", description="A plugin-based model zoo for PyTorch.")
+    parser = ZooArgumentParser(prog="zoo", description="A plugin-based model zoo for PyTorch.")
     parser.add_argument("--version", action="version", version=f"{DISTRIBUTION} {zoo.__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 

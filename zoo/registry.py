@@ -19,6 +19,7 @@ from typing import Any
 from zoo.errors import (
     AmbiguousNameError,
     ArgumentError,
+    OptionError,
     PluginError,
     RegistrationError,
     TargetImportError,
@@ -62,6 +63,11 @@ def normalize(name: str) -> str:
 
 def canonical_kind(kind: str) -> str:
     """``"application"`` and ``"Applications"`` -> ``"applications"``; unknown kinds raise."""
+    if not isinstance(kind, str):
+        raise ArgumentError(
+            f"kind must be a kind's name as a string, got {kind!r} ({type(kind).__name__}); kinds are: "
+            f"{', '.join(KINDS)}."
+        )
     key = kind.strip().lower()
     key = _SINGULAR.get(key, key)
     if key not in KINDS:
@@ -352,6 +358,11 @@ class Registry:
         """``(name as shown, entry)`` for :meth:`names`' entries, in its order; the shown name resolves
         back to the entry."""
         kind = canonical_kind(kind)
+        if not isinstance(pattern, str):
+            raise ArgumentError(
+                f"pattern must be an fnmatch pattern as a string, such as 'resnet*' ('*': every name), got "
+                f"{pattern!r} ({type(pattern).__name__}); metadata filters go as keywords: family='resnet'."
+            )
         _check_filters(kind, filters, self._entries[kind])
         pattern_key = pattern.lower()
         shown: dict[str, Entry] = {}
@@ -390,23 +401,64 @@ def _matches(entry: Entry, pattern: str) -> bool:
 
 
 def _check_filters(kind: str, filters: Mapping[str, Any], entries: Iterable[Entry]) -> None:
-    """A filter must name a metadata field of the kind (or a fact some entry has in ``extra``)."""
+    """A filter must name a metadata field of the kind (or a fact some entry has in ``extra``), and its value
+    must be able to match: of the type the entries hold (``pretrained="False"`` is a string, never equal to a
+    flag) and, for a field of names (``family``, ``category``, ``license`` ...), one some entry has, else the
+    closest ones are named. Either mistake would otherwise list nothing, silently."""
     fields = field_names(kind)
-    for key in filters:
+    entries = list(entries)
+    for key, wanted in filters.items():
         if key not in fields and not any(key in (e.meta.extra or {}) for e in entries):
             close = difflib.get_close_matches(key, fields, n=1)
             hint = f"Did you mean {close[0]!r}? " if close else ""
             raise UnknownFieldError(
                 f"{kind} have no metadata field {key!r}. {hint}Fields: {', '.join(fields)}."
             )
+        if wanted is None or isinstance(wanted, bool):  # None: unset; True/False: set (non-empty) or not
+            continue
+        values = [v for e in entries if (v := _field_value(e, key)) is not None]
+        held = {_value_type(v) for v in values}
+        if len(held) != 1 or None in held:  # no entry sets it, or it holds lists, mappings, mixed types
+            continue
+        (what,) = held
+        if _value_type(wanted) != what:
+            raise OptionError(
+                f"filter {key}={wanted!r} can match no {kind}: it is a {type(wanted).__name__}, and their {key} "
+                f"is {what} (e.g. {key}={values[0]!r}). Pass such a value; the command line's --where reads "
+                "numbers and true/false/none (any case) as such."
+            )
+        if what == "a string" and wanted not in values:
+            by_lower = {v.lower(): v for v in sorted(set(values), key=natural_key)}
+            close = [by_lower[c] for c in difflib.get_close_matches(wanted.lower(), list(by_lower), n=3)]
+            hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
+            have = list(by_lower.values())
+            listed = len(have) <= 20 and all(len(v) <= 40 for v in have)  # names, not prose such as descriptions
+            said = f"Their {key} values: {', '.join(have)}." if listed else f"'zoo info NAME' shows an entry's {key}."
+            raise OptionError(f"no {kind} have {key}={wanted!r}.{hint} {said}")
+
+
+def _field_value(entry: Entry, key: str) -> Any:
+    """``entry``'s value of metadata field or ``extra`` fact ``key``; None when it has neither."""
+    try:
+        return entry.meta.value(key)
+    except KeyError:
+        return None
+
+
+def _value_type(value: Any) -> str | None:
+    """What a filter value must be to equal ``value``, as a message says it; None for lists and mappings."""
+    if isinstance(value, bool):
+        return "True or False"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return None
 
 
 def _passes(entry: Entry, filters: Mapping[str, Any]) -> bool:
     for key, wanted in filters.items():
-        try:
-            value = entry.meta.value(key)
-        except KeyError:
-            value = None
+        value = _field_value(entry, key)
         if isinstance(wanted, bool) and not isinstance(value, bool):
             if bool(value) != wanted:
                 return False
