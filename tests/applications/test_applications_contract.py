@@ -33,6 +33,11 @@ def plain(**seen):
     return nn.Sequential(nn.Linear(2, 2)).train()
 
 
+def liar(*, num_classes: int = 10, trainable: bool = True):
+    """Takes num_classes and trainable, and ignores both."""
+    return nn.Sequential(nn.Linear(2, 8), nn.Linear(8, 10))
+
+
 class Plugin:
     built: list[tuple[str, dict]] = []
 
@@ -40,7 +45,9 @@ class Plugin:
     def zoo_register_applications(self, register):
         register("declared", tiny, options=("num_classes", "weights", "include_top"),
                  weights={"toy": {"categories": CATEGORIES, "preprocessing": PREP}}, default_weights="toy")  # fmt: skip
-        register("bare", plain)  # declares nothing: every option passes through
+        register("bare", plain)  # declares nothing and names nothing: only its own keywords pass
+        register("named", tiny)  # declares nothing: supports what its signature names
+        register("liar", liar, options=("num_classes", "trainable"))
         register("noprep", tiny, options=("num_classes",), weights={"v1": {"categories": CATEGORIES}})
         register("notmodule", lambda **kw: "not a module", options=())
 
@@ -83,16 +90,42 @@ def test_neutral_values_ask_nothing_and_are_not_passed(plugin):
 
 def test_values_are_checked_for_every_entry_declared_or_not(plugin):
     for bad in ({"include_top": "no"}, {"num_classes": 0}, {"pooling": "mean", "include_top": False},
-                {"trainable": 1}, {"num_classes": 3, "include_top": False}):  # fmt: skip
+                {"trainable": 1}, {"num_classes": 3, "include_top": False}, {"progress": "loud"},
+                {"progress": 5}, {"weights": None, "sha256": "deadbeef"}):  # fmt: skip
         with pytest.raises(zoo.OptionError):
             zoo.load("bare", **bad)
     assert calls == []
 
 
-def test_an_entry_declaring_nothing_gets_every_option(plugin):
-    model = zoo.load("bare", include_top=False, pooling="max", custom=7)
-    assert calls == [{"include_top": False, "pooling": "max", "custom": 7}]
-    assert model.zoo.name == "bare" and not model.training
+def test_an_entry_declaring_nothing_supports_the_options_its_builder_names(plugin):
+    model = zoo.load("named", include_top=False)
+    assert calls == [{"num_classes": 3, "include_top": False, "weights": None}]
+    with pytest.raises(zoo.OptionError, match="does not support pooling='max'"):  # **seen would swallow it
+        zoo.load("named", include_top=False, pooling="max")
+    assert model.zoo.name == "named" and not model.training
+    model = zoo.load("bare", custom=7)  # a keyword the core does not know is the builder's own
+    assert calls[-1] == {"custom": 7}
+    calls.clear()
+    for option in ({"include_top": False}, {"num_classes": 3}):  # **seen swallowed them unseen before
+        with pytest.raises(zoo.OptionError, match=r"does not support .*the options its builder names as parameters"):
+            zoo.load("bare", **option)
+    with pytest.raises(zoo.OptionError, match="has no pretrained weights"):
+        zoo.load("bare", weights="imagenet")
+    assert calls == []
+
+
+def test_a_builder_ignoring_trainable_or_num_classes_is_a_plugin_error(plugin):
+    with pytest.raises(zoo.PluginError, match=r"takes trainable=False but its builder left all 4 parameters trainable"):
+        zoo.load("liar", trainable=False)
+    with pytest.raises(zoo.PluginError, match=r"num_classes=3, but no layer .* has 3 outputs: the builder ignored it"):
+        zoo.load("liar", num_classes=3)
+    assert zoo.load("liar", num_classes=8)  # a layer with 8 outputs: taken as honoured (a hidden layer here)
+
+
+def test_a_weights_word_naming_no_variant_is_refused_with_the_closest(plugin):
+    with pytest.raises(zoo.OptionError, match=r"'toyplug:declared' has no weights 'tyo'\. Did you mean 'toy'\?"):
+        zoo.load("declared", weights="tyo")
+    assert calls == []
 
 
 def test_core_applies_eval_freezing_model_zoo_and_hook(plugin):

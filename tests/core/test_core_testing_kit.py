@@ -149,7 +149,8 @@ def test_every_problem_is_reported_naming_entry_and_cause():
         check_plugin("bad")
     text = str(err.value)
     for expected in (
-        "applications 'bad:deaf': with num_classes=3: outputs (2, 5), expected 3 classes",
+        "applications 'bad:deaf': does not build with num_classes=3: PluginError: application 'bad:deaf' of plugin "
+        "'bad' was asked for num_classes=3, but no layer of the model its builder returned has 3 outputs",
         "applications 'bad:deaf': declares option 'colour', which zoo does not know and its builder does not take",
         "applications 'bad:missing': target 'no_such_module_xyz:build' does not import",
         "weights 'v1' url 'ftp://x/y.pth' is not http(s)://",

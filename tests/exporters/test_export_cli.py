@@ -30,7 +30,7 @@ class TinyApplications:
 
     @zoo.hookimpl
     def zoo_register_applications(self, register):
-        register("tiny_cnn", self.build, input_size=(3, 16, 16))
+        register("tiny_cnn", self.build, input_size=(3, 16, 16), options=("weights", "include_top", "pooling"))
 
 
 @pytest.fixture

@@ -128,7 +128,7 @@ def test_damaged_weights_fail_the_hash_check(tmp_path, monkeypatch):
 
 
 def test_bad_arguments():
-    with pytest.raises(zoo.UnknownNameError, match="toy_cnn has no weights 'nope'"):
+    with pytest.raises(zoo.OptionError, match="toy_cnn' has no weights 'nope'.*toy_shapes"):
         zoo.load("toy_cnn", weights="nope")
     with pytest.raises(ValueError, match="positive integer num_answers"):
         zoo.load("video_qa", backbone="toy_cnn", num_answers=0)

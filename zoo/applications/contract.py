@@ -6,8 +6,9 @@
    its value, and, when the entry's metadata declares ``options=(...)``, for being supported: an option the
    entry does not declare is a :class:`zoo.errors.OptionError` naming the application, the option and what it
    supports, never silently ignored. An option left at its neutral value (``include_top=True``,
-   ``pooling=None`` ...) asks nothing and is not passed on. An entry that declares nothing gets every option
-   passed to its builder, as before the contract, so a minimal plugin keeps working.
+   ``pooling=None`` ...) asks nothing and is not passed on. An entry that declares nothing supports the
+   options its builder names as parameters (a builder taking only ``**kwargs`` names none: it would swallow
+   ``include_top=False`` unseen), so a minimal plugin needs no metadata to serve what it takes.
 2. **after the build**, the core puts the model in eval mode, freezes it for ``trainable=False`` (unless the
    builder takes ``trainable`` itself, e.g. to spare a new head), attaches ``model.zoo`` from the entry's
    metadata when the builder did not, and fires the ``zoo_model_built`` hook once.
@@ -32,6 +33,14 @@ def _bool(name: str) -> Callable[[Any], None]:
     def check(value: Any) -> None:
         if not isinstance(value, bool):
             raise OptionError(f"{name} must be True or False, got {value!r}.")
+
+    return check
+
+
+def _optional_bool(name: str) -> Callable[[Any], None]:
+    def check(value: Any) -> None:
+        if value is not None and not isinstance(value, bool):
+            raise OptionError(f"{name} must be None (the default), True or False, got {value!r}.")
 
     return check
 
@@ -104,7 +113,7 @@ OPTIONS: dict[str, Option] = {
     "classifier_activation": Option(None, _activation, doc="None (logits), 'softmax', 'sigmoid' ... on the output"),
     "features_only": Option(False, _bool("features_only"), needs="include_top", doc="the feature maps"),
     "out_indices": Option(None, needs="include_top", doc="which feature levels"),
-    "progress": Option(None, needs="weights"),
+    "progress": Option(None, _optional_bool("progress"), needs="weights"),
     "sha256": Option(None, needs="weights"),
     "preprocessing": Option(None, needs="weights"),
 }
@@ -139,6 +148,11 @@ def check_values(options: Mapping[str, Any]) -> None:
             "pooling applies to the feature extractor only: pass include_top=False together with "
             f"pooling={options['pooling']!r} (with include_top=True the model ends in its classifier)."
         )
+    if options.get("sha256") is not None and "weights" in options and options["weights"] is None:
+        raise OptionError(
+            "sha256= checks the weights zoo.load downloads or reads; with weights=None nothing is loaded: drop "
+            "sha256= or name the weights (a variant, a file or a URL)."
+        )
     if options.get("num_classes") is not None and not include_top:
         raise OptionError("num_classes sets the size of the classifier; it needs include_top=True.")
     if options.get("classifier_activation") is not None and (not include_top or options.get("features_only")):
@@ -148,12 +162,32 @@ def check_values(options: Mapping[str, Any]) -> None:
         )
 
 
-def supported(meta: Any) -> tuple[str, ...] | None:
-    """The options an entry declares (plus the core's), or None when it declares nothing."""
-    declared = getattr(meta, "options", None)
+def supported(entry: Any) -> tuple[str, ...] | None:
+    """The options an entry declares in its metadata, else those its builder names as parameters (plus the
+    core's); None only when the builder's signature cannot be read."""
+    declared = getattr(entry.meta, "options", None)
     if declared is None:
-        return None
+        declared = _named_by_builder(entry)
+        if declared is None:
+            return None
     return tuple(dict.fromkeys((*declared, *sorted(CORE_OPTIONS))))
+
+
+def _named_by_builder(entry: Any) -> tuple[str, ...] | None:
+    try:
+        params = inspect.signature(entry.resolve()).parameters
+    except (TypeError, ValueError):
+        return None
+    return tuple(key for key in OPTIONS if key in params)
+
+
+def _declared_where(entry: Any) -> str:
+    if getattr(entry.meta, "options", None) is not None:
+        return f"declared by plugin {entry.plugin!r} in its metadata 'options'"
+    return (
+        f"the options its builder names as parameters; plugin {entry.plugin!r} declares no 'options' in its "
+        "metadata, and a builder taking **kwargs would swallow any other unseen"
+    )
 
 
 def check(entry: Any, options: Mapping[str, Any]) -> dict[str, Any]:
@@ -163,7 +197,8 @@ def check(entry: Any, options: Mapping[str, Any]) -> dict[str, Any]:
     options = normalize(options)
     check_values(options)
     check_input_shape(entry, options)
-    declared = supported(entry.meta)
+    check_variant(entry, options.get("weights"))
+    declared = supported(entry)
     if declared is None:
         return dict(options)
     name = entry.qualified_name
@@ -189,7 +224,7 @@ def check(entry: Any, options: Mapping[str, Any]) -> dict[str, Any]:
             continue
         raise OptionError(
             f"application {name!r} does not support {key}={value!r}: it supports "
-            f"{', '.join(declared)} (declared by plugin {entry.plugin!r} in its metadata 'options')."
+            f"{', '.join(declared)} ({_declared_where(entry)})."
         )
     return passed
 
@@ -197,7 +232,7 @@ def check(entry: Any, options: Mapping[str, Any]) -> dict[str, Any]:
 def accepted(entry: Any) -> list[str]:
     """What ``zoo.load`` takes for ``entry``: its declared options, the core's, Keras' aliases, and
     ``input_tensor`` (or every option the core knows when the entry declares none)."""
-    declared = supported(entry.meta) or tuple(OPTIONS)
+    declared = supported(entry) or tuple(OPTIONS)
     return list(dict.fromkeys((*declared, *sorted(CORE_OPTIONS), *ALIASES, "input_tensor")))
 
 
@@ -231,6 +266,28 @@ def unknown_option(entry: Any, key: str, close: str | None = None) -> OptionErro
     hint = f" Did you mean {close!r}?" if close else ""
     return OptionError(
         f"application {entry.qualified_name!r} takes no option {key!r}.{hint} It takes: {', '.join(names)}."
+    )
+
+
+def check_variant(entry: Any, weights: Any) -> None:
+    """A bare word given as ``weights`` (no path separator, dot or URL scheme, no such file) must name one of
+    the entry's published variants: ``weights="v2"`` where only ``v1`` exists is refused with the closest tags
+    before a builder that trusts its caller loads something else."""
+    import difflib
+    import os
+
+    meta = entry.meta
+    if not isinstance(weights, str) or not meta.weights or meta.variant(weights) is not None:
+        return
+    word = weights.strip()
+    if any(c in word for c in (os.sep, os.altsep or os.sep, ".", ":")) or os.path.exists(word):
+        return  # a file, a URL or an Enum.TAG spelling: the builder resolves it
+    tags = list(meta.weights)
+    close = difflib.get_close_matches(word.lower(), [t.lower() for t in tags], n=1, cutoff=0.6)
+    hint = f" Did you mean {next(t for t in tags if t.lower() == close[0])!r}?" if close else ""
+    raise OptionError(
+        f"application {entry.qualified_name!r} has no weights {weights!r}.{hint} Use one of its variants "
+        f"({', '.join(tags)}), 'imagenet' (the default), None for random initialisation, a file path or a URL."
     )
 
 
@@ -371,6 +428,10 @@ def finish_build(entry: Any, model: Any, options: dict[str, Any], *, freeze: boo
         from zoo.applications.freezing import freeze as freeze_all
 
         freeze_all(model)
+    elif options.get("trainable") is False:
+        _check_frozen(entry, model)
+    if options.get("num_classes") is not None and options.get("include_top", True):
+        _check_classes(entry, model, options["num_classes"])
     if not isinstance(getattr(model, "zoo", None), ModelInfo):
         model.zoo = info_from_meta(entry, options)  # type: ignore[assignment]
     for key in ("input_shape", "classifier_activation"):  # rebuilt by zoo.save_pretrained's folders too
@@ -382,6 +443,40 @@ def finish_build(entry: Any, model: Any, options: dict[str, Any], *, freeze: boo
     seen = {**dict.fromkeys(("pooling", "num_classes")), "include_top": True, "trainable": True, **options}
     get_plugin_manager().call_each("zoo_model_built", model=model, name=model.zoo.name, options=seen)
     return model
+
+
+def _check_frozen(entry: Any, model: Any) -> None:
+    """A builder that takes ``trainable`` itself may leave a new head trainable, but one that leaves every
+    parameter trainable ignored ``trainable=False``: the "frozen" backbone would train."""
+    params = list(model.parameters())
+    if params and all(p.requires_grad for p in params):
+        from zoo.errors import PluginError
+
+        raise PluginError(
+            f"application {entry.qualified_name!r} of plugin {entry.plugin!r} takes trainable=False but its "
+            f"builder left all {len(params)} parameters trainable; it must freeze them (zoo.freeze) "
+            "or not take trainable (the core then freezes the model)."
+        )
+
+
+def _check_classes(entry: Any, model: Any, num_classes: int) -> None:
+    """``num_classes=3`` that the builder ignored leaves its default classifier (1000 outputs): no layer with
+    a size attribute (``out_features``, ``out_channels``, ``units``) has ``num_classes`` outputs."""
+    sizes = {
+        size
+        for module in model.modules()
+        for size in (getattr(module, a, None) for a in ("out_features", "out_channels", "units"))
+        if isinstance(size, int)
+    }
+    if sizes and num_classes not in sizes:
+        from zoo.errors import PluginError
+
+        raise PluginError(
+            f"application {entry.qualified_name!r} of plugin {entry.plugin!r} was asked for num_classes="
+            f"{num_classes}, but no layer of the model its builder returned has {num_classes} outputs: the "
+            "builder ignored it. It must build that classifier, or not take num_classes (declare options=(...) "
+            "without it)."
+        )
 
 
 _NOT_REBUILDING = {"weights", "progress", "sha256", "preprocessing", "trainable"}
