@@ -8,7 +8,6 @@ tensors; then adapt (drop the top, pool, resize the head, freeze) and attach ``m
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 from collections.abc import Collection, Mapping
@@ -137,8 +136,7 @@ def finish(
         else:
             freeze(model)
     if check_size:
-        model.register_forward_pre_hook(functools.partial(check_input_size, name=name, min_size=min_size,
-                                                          fixed=fixed_size))  # fmt: skip
+        model.register_forward_pre_hook(InputSizeCheck(name, tuple(min_size), fixed_size))  # type: ignore[arg-type]
     model.zoo = ModelInfo(  # type: ignore[assignment]
         name=name,
         weights=chosen.tag,
@@ -436,22 +434,31 @@ def _few(keys: list[str], n: int = 3) -> str:
     return ", ".join(keys[:n]) + (f", ... {len(keys) - n} more" if len(keys) > n else "")
 
 
-def check_input_size(
-    module: nn.Module, args: tuple[Any, ...], *, name: str, min_size: tuple[int, int], fixed: bool
-) -> None:
-    """Forward pre-hook: a too-small image fails here with a clear message, not deep inside a conv."""
-    if not args or not isinstance(args[0], torch.Tensor) or args[0].ndim != 4:
-        shape = tuple(args[0].shape) if args and isinstance(args[0], torch.Tensor) else None
-        raise DataError(
-            f"{name} expects a batch of images shaped (N, C, H, W), got {shape or type(args[0]).__name__}."
-        )
-    h, w = args[0].shape[-2:]
-    if fixed:
-        if (h, w) != tuple(min_size):
-            raise DataError(f"{name} takes {min_size[0]}x{min_size[1]} images only, got {h}x{w}; resize them first "
-                             "(model.zoo.transforms() does).")  # fmt: skip
-    elif h < min_size[0] or w < min_size[1]:
-        raise DataError(
-            f"{name} needs images of at least {min_size[0]}x{min_size[1]} pixels, got {h}x{w}; resize them "
-            "first (model.zoo.transforms() does)."
-        )
+class InputSizeCheck:
+    """Forward pre-hook: a too-small image (or, for a fixed-size architecture such as ViT, one of another
+    size) fails here with a clear message, not deep inside a conv. ``zoo.load(..., input_shape=...)``
+    asks the same of the shape before the model is returned (:meth:`check_size`)."""
+
+    def __init__(self, name: str, min_size: tuple[int, int], fixed: bool) -> None:
+        self.name, self.min_size, self.fixed = name, min_size, fixed
+
+    def __call__(self, module: nn.Module, args: tuple[Any, ...]) -> None:
+        if not args or not isinstance(args[0], torch.Tensor) or args[0].ndim != 4:
+            shape = tuple(args[0].shape) if args and isinstance(args[0], torch.Tensor) else None
+            raise DataError(
+                f"{self.name} expects a batch of images shaped (N, C, H, W), got {shape or type(args[0]).__name__}."
+            )
+        h, w = args[0].shape[-2:]
+        self.check_size(h, w)
+
+    def check_size(self, h: int, w: int) -> None:
+        min_h, min_w = self.min_size
+        if self.fixed:
+            if (h, w) != (min_h, min_w):
+                raise DataError(f"{self.name} takes {min_h}x{min_w} images only, got {h}x{w}; resize them first "
+                                 "(model.zoo.transforms() does).")  # fmt: skip
+        elif h < min_h or w < min_w:
+            raise DataError(
+                f"{self.name} needs images of at least {min_h}x{min_w} pixels, got {h}x{w}; resize them "
+                "first (model.zoo.transforms() does)."
+            )

@@ -432,6 +432,8 @@ def finish_build(entry: Any, model: Any, options: dict[str, Any], *, freeze: boo
         _check_frozen(entry, model)
     if options.get("num_classes") is not None and options.get("include_top", True):
         _check_classes(entry, model, options["num_classes"])
+    if options.get("input_shape") is not None:
+        _check_built_for(entry, model, tuple(options["input_shape"]))
     if not isinstance(getattr(model, "zoo", None), ModelInfo):
         model.zoo = info_from_meta(entry, options)  # type: ignore[assignment]
     for key in ("input_shape", "classifier_activation"):  # rebuilt by zoo.save_pretrained's folders too
@@ -457,6 +459,30 @@ def _check_frozen(entry: Any, model: Any) -> None:
             f"builder left all {len(params)} parameters trainable; it must freeze them (zoo.freeze) "
             "or not take trainable (the core then freezes the model)."
         )
+
+
+def _check_built_for(entry: Any, model: Any, shape: tuple[int, ...]) -> None:
+    """``input_shape=`` that the built model's own size check refuses (a fixed-size ViT asked for 256x256)
+    is refused now, not at the first forward pass."""
+    from zoo.applications.builder import InputSizeCheck
+    from zoo.errors import DataError
+
+    for hook in model._forward_pre_hooks.values():
+        if isinstance(hook, InputSizeCheck):
+            try:
+                hook.check_size(shape[1], shape[2])
+            except DataError:
+                h, w = hook.min_size
+                takes = f"takes {h}x{w} images only" if hook.fixed else f"needs images of at least {h}x{w}"
+                fix = (
+                    f"leave input_shape out and resize images to {h}x{w}, or build it for that size with the "
+                    "architecture's own option where it has one (torchvision's image_size=, timm's img_size=; "
+                    "random weights only)"
+                    if hook.fixed else "give a larger input_shape"
+                )  # fmt: skip
+                raise OptionError(
+                    f"application {entry.qualified_name!r} {takes}, so input_shape={shape} cannot be served: {fix}."
+                ) from None
 
 
 def _check_classes(entry: Any, model: Any, num_classes: int) -> None:
