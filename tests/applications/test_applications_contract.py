@@ -202,3 +202,14 @@ def test_predict_on_lenet5_says_why_not(tmp_path, capsys):
     assert "no category names and no preprocessing" in err and "FileNotFoundError" not in err
     assert main(["predict", "lenet5", image, "--categories", ",".join("abcdefghij")]) == 1
     assert "no preprocessing" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name, option, raised", [
+    ("squeezenet1_0", {"dropout": "x"}, "TypeError: '<' not supported"),
+    ("resnet18", {"groups": 0}, "ValueError: BasicBlock only supports groups=1"),
+])  # fmt: skip
+def test_a_wrong_builder_own_option_is_an_option_error_naming_it(name, option, raised):
+    (key, value), = option.items()
+    with pytest.raises(zoo.OptionError, match=rf"'applications:{name}' failed to build with its builder's own "
+                       rf"option\(s\) {key}={value!r}: {raised}"):  # fmt: skip
+        zoo.load(name, weights=None, **option)

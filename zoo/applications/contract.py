@@ -354,15 +354,34 @@ def build(entry: Any, args: tuple[Any, ...], options: Mapping[str, Any]) -> Any:
         model = builder(*args, **kwargs)
     except TypeError as error:
         unknown = _unexpected_keyword(error, kwargs)
-        if unknown is None:
-            raise
-        raise unknown_option(entry, unknown) from None
+        if unknown is not None:
+            raise unknown_option(entry, unknown) from None
+        _blame_own_options(entry, kwargs, error)
+        raise
+    except ValueError as error:
+        _blame_own_options(entry, kwargs, error)
+        raise
     finally:
         _building.reset(token)
     activation = options.get("classifier_activation")
     if activation is not None and not _takes(builder, "classifier_activation", entry):
         add_classifier_activation(model, activation)
     return finish_build(entry, model, dict(options), freeze=not takes and options.get("trainable") is False)
+
+
+def _blame_own_options(entry: Any, kwargs: Mapping[str, Any], error: Exception) -> None:
+    """A builder's own keywords (torchvision's ``dropout=``, ``groups=``) go unchecked to its constructor, so
+    a wrong one fails deep inside it (``'<' not supported between 'str' and 'int'``): when the call gave any,
+    the error names them and the application, as an ``OptionError`` (the original chained)."""
+    own = {k: v for k, v in kwargs.items() if k not in OPTIONS}
+    if not own or isinstance(error, ZooError):
+        return
+    given = ", ".join(f"{k}={v!r}" for k, v in own.items())
+    raise OptionError(
+        f"application {entry.qualified_name!r} failed to build with its builder's own option(s) {given}: "
+        f"{type(error).__name__}: {error}. Check their types and values in the documentation of the "
+        f"architecture's constructor (they go to it unchecked)."
+    ) from error
 
 
 def _unexpected_keyword(error: TypeError, kwargs: Mapping[str, Any]) -> str | None:
