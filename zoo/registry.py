@@ -161,11 +161,12 @@ def _check_built(entry: Entry, built: Any) -> None:
     import torch
 
     from zoo.exporters.base import Exporter
+    from zoo.training.optimizers import DeferredOptimizer
 
     callable_or_tensor = callable(built) or isinstance(built, torch.Tensor)  # zoo.get("activations", "relu", x)
     expected = {
         "layers": (isinstance(built, torch.nn.Module), "a torch.nn.Module"),
-        "optimizers": (isinstance(built, torch.optim.Optimizer), "a torch.optim.Optimizer"),
+        "optimizers": (isinstance(built, (torch.optim.Optimizer, DeferredOptimizer)), "a torch.optim.Optimizer"),
         "losses": (callable(built), "a callable loss (an nn.Module or a function (input, target) -> tensor)"),
         "metrics": (callable(built), "a callable metric"),
         "activations": (callable_or_tensor, "a callable tensor -> tensor"),

@@ -73,3 +73,18 @@ def test_trainable_false_set_after_the_trainer_was_built_still_freezes():
     last = m[2].weight.detach().clone()
     trainer.fit(x, y, epochs=1, verbose=0)
     assert torch.equal(last, m[2].weight) and not torch.equal(frozen, m[0].weight)
+
+
+def test_an_optimizer_named_without_parameters_is_built_on_the_models(model, data):
+    x, y = data
+    adam = zoo.get("optimizers", "adam", learning_rate=0.05, clipnorm=1.0)  # Keras: optimizer=Adam(learning_rate=...)
+    assert "adam(learning_rate=0.05, clipnorm=1.0)" in repr(adam)
+    model.compile(optimizer=adam, loss=CE)
+    model.fit(x, y, verbose=0)
+    built = model._zoo_optimizer
+    assert isinstance(built, torch.optim.Adam) and built.param_groups[0]["lr"] == 0.05 and built.clipnorm == 1.0
+    assert {id(p) for p in built.param_groups[0]["params"]} == {id(p) for p in model.parameters()}
+    with pytest.raises(OptionError, match="learning_rate must be a finite number"):
+        zoo.get("optimizers", "adam", learning_rate="x")  # checked when named, not at the first fit
+    with pytest.raises(zoo.ArgumentError, match="Did you mean 'learning_rate'"):
+        zoo.get("optimizers", "sgd", lerning_rate=0.1)

@@ -148,7 +148,7 @@ def build(name: str, params: Iterable[Any], **kwargs: Any) -> torch.optim.Optimi
     if own is not None:
         keras = [*_KERAS_NAMES, *(("rho",) if torch_name == "RMSprop" else ())]
         zoo_own = ["decoupled_weight_decay"] if name in _DECAY_MEANS_TWO_THINGS else []
-        check_keywords(f"optimizer {name!r} (torch.optim.{torch_name})", kwargs, [*own, *keras, *zoo_own])
+        check_keywords(f"optimizer {name!r} (torch.optim.{torch_name})", kwargs, list(dict.fromkeys([*own, *keras, *zoo_own])))
     _check_learning_rate(name, kwargs)
     kwargs, extras = translate(torch_name, kwargs)
     decoupled = _weight_decay(name, cls, kwargs)
@@ -198,8 +198,27 @@ def _fusable(params: list[Any]) -> bool:
     )
 
 
+class DeferredOptimizer:
+    """Keras' ``optimizer=Adam(learning_rate=1e-3)``: an optimizer named and configured before there are
+    parameters (``zoo.get("optimizers", "adam", learning_rate=1e-3)``, no parameters given). ``compile`` and
+    ``fit`` call it with the model's parameters; its arguments are checked now, on a stand-in parameter."""
+
+    def __init__(self, name: str, kwargs: dict[str, Any]) -> None:
+        build(name, [torch.nn.Parameter(torch.zeros(1))], **kwargs)  # a wrong argument fails here, by name
+        self.name, self.kwargs = name, dict(kwargs)
+
+    def __call__(self, params: Iterable[Any]) -> torch.optim.Optimizer:
+        return build(self.name, params, **self.kwargs)
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.kwargs.items())
+        return f"{self.name}({args}) (built on the model's parameters by compile/fit)"
+
+
 def _factory(name: str):
-    def factory(params: Iterable[Any], **kwargs: Any) -> torch.optim.Optimizer:
+    def factory(params: Iterable[Any] | None = None, **kwargs: Any) -> torch.optim.Optimizer | DeferredOptimizer:
+        if params is None:
+            return DeferredOptimizer(name, kwargs)
         return build(name, params, **kwargs)
 
     torch_name = KERAS_DEFAULTS[name][0]
