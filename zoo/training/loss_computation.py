@@ -30,20 +30,38 @@ def compute_loss(loss: Any, y_pred: Any, y: Any, sample_weight: Any = None) -> t
     if isinstance(loss, nn.CrossEntropyLoss) and not loss.__dict__.get("_zoo_checked"):  # first batch only
         loss.__dict__["_zoo_checked"] = check_torch_loss(loss, y_pred, y)
     if sample_weight is None:
-        return loss(y_pred, y)
+        return _per_sample_mean(loss(y_pred, y), None)
     if _accepts_sample_weight(loss):
         return loss(y_pred, y, sample_weight=sample_weight)
     reduction = getattr(loss, "reduction", None)
-    if reduction is None:
-        raise OptionError(
-            f"sample_weight/class_weight need a loss that takes sample_weight= or has a 'reduction' "
-            f"attribute; {type(loss).__name__} has neither."
-        )
+    if reduction is None:  # a function: Keras' custom losses return per-sample values, weighed here
+        values = loss(y_pred, y)
+        if not isinstance(values, torch.Tensor) or values.ndim == 0:
+            raise OptionError(
+                f"sample_weight/class_weight need per-sample loss values, but {getattr(loss, '__name__', type(loss).__name__)} "
+                "returned one number for the batch: return one value per sample (reduce over the last axis "
+                "only, e.g. ((y_true - y_pred) ** 2).mean(-1)), as Keras' custom losses do; or give a loss with "
+                "sample_weight= or a 'reduction' attribute."
+            )
+        return _per_sample_mean(values, sample_weight)
     values = _unreduced(loss)(y_pred, y)
     from zoo.training.losses import _broadcast_weight
 
     weighted = values * _broadcast_weight(sample_weight, values)
     return weighted.sum() if reduction == "sum" else weighted.mean()
+
+
+def _per_sample_mean(values: Any, sample_weight: Any) -> Any:
+    """Keras' reduction of a loss that returned values per sample (a custom ``fn(y_true, y_pred)`` reduced
+    over its last axis only, a module with ``reduction="none"``): the (weighted) sum over the number of
+    values, ``sum_over_batch_size``. A scalar is the loss already."""
+    if not isinstance(values, torch.Tensor) or values.ndim == 0:
+        return values
+    if sample_weight is None:
+        return values.mean()
+    from zoo.training.losses import _broadcast_weight
+
+    return (values * _broadcast_weight(sample_weight, values)).mean()
 
 
 def _unreduced(loss: Any) -> Any:
