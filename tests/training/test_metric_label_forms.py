@@ -209,3 +209,14 @@ def test_weighted_metric_names_and_refusals(mlp):
         Trainer(mlp, loss=CE, metrics=["acc", named], weighted_metrics=["acc"])
     with pytest.raises(zoo.ArgumentError, match="Its keywords: optimizer, loss, metrics, weighted_metrics"):
         zoo.fit(mlp, torch.randn(4, 4), torch.zeros(4).long(), loss=CE, weighted_metric=["acc"], verbose=0)
+
+
+def test_accuracy_with_torch_cross_entropy_reads_classes_on_axis_1_of_per_position_scores():
+    torch.manual_seed(0)
+    scores = torch.randn(4, 3, 3)  # (N, C, L) with L == C: the last-axis argmax ran silently before
+    labels = scores.argmax(1)
+    labels[0, 0] = (labels[0, 0] + 1) % 3  # one of 12 positions wrong
+    for targets in (labels, nn.functional.one_hot(labels, 3).movedim(-1, 1).float()):  # indices or probabilities
+        metric = M.Accuracy(loss=nn.CrossEntropyLoss())
+        metric.update(scores, targets)
+        assert metric.result().item() == pytest.approx(11 / 12)

@@ -299,10 +299,19 @@ class Accuracy(Metric):
     ) -> None:
         super().__init__(name)
         self.loss_name = _loss_name(loss)
+        #: torch's class-axis losses score (N, C, d1, ...): the classes are on axis 1, not last as in Keras
+        self.classes_on_axis_1 = type(loss).__name__ in ("CrossEntropyLoss", "NLLLoss")
         self.threshold = threshold
         self.chosen: Callable[..., Tensor] | None = None
 
     def pick(self, y_pred: Tensor, y_true: Tensor) -> Callable[..., Tensor]:
+        if self.classes_on_axis_1 and y_pred.ndim > 2:  # (N, C, L): segmentation, per-token scores
+            sparse = y_true.ndim == y_pred.ndim - 1
+            inner = self._pick(y_pred.movedim(1, -1), y_true if sparse else y_true.movedim(1, -1))
+            return lambda p, t: inner(p.movedim(1, -1), t if t.ndim == p.ndim - 1 else t.movedim(1, -1))
+        return self._pick(y_pred, y_true)
+
+    def _pick(self, y_pred: Tensor, y_true: Tensor) -> Callable[..., Tensor]:
         if self.loss_name in _losses.BINARY_LOSSES or y_pred.ndim == 1 or y_pred.shape[-1] == 1:
             threshold = 0.5 if self.threshold is None else self.threshold
             return lambda p, t: binary_accuracy(p, t, threshold)
