@@ -20,6 +20,7 @@ from torch import nn
 from zoo.errors import ArgumentError, DataError, OptionError
 from zoo.models.trainable import apply_trainable_attributes
 from zoo.training import checkpoint, distributed, loop
+from zoo.training.arguments import check_bool
 from zoo.training.callbacks.base import CallbackList
 from zoo.training.data import (
     EpochIterator,
@@ -249,8 +250,7 @@ class Trainer:
         verbose = _resolve_verbose(verbose)
         if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
             raise OptionError(f"epochs must be a non-negative integer, got {epochs!r}.")
-        if isinstance(shuffle, str) or shuffle not in (True, False):  # "False" is truthy: it would shuffle
-            raise OptionError(f"shuffle must be True or False, got {shuffle!r}.")
+        shuffle = check_bool("fit", "shuffle", shuffle)  # "False" is truthy: it would shuffle
         if isinstance(validation_freq, bool) or not isinstance(validation_freq, int) or validation_freq < 1:
             raise OptionError(
                 f"validation_freq must be a whole number >= 1 (validate every N epochs; 1 = every epoch), got "

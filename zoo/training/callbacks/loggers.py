@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from zoo.errors import ArgumentError, OptionError
-from zoo.training.callbacks.arguments import check_bool, check_number, check_path, check_verbose
+from zoo.training.arguments import check_bool, check_number, check_path, check_verbose
 from zoo.training.callbacks.base import Callback
 from zoo.training.callbacks.monitor import get_lr
 

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from zoo.errors import MissingKeyError, OptionError
-from zoo.training.callbacks.arguments import check_bool, check_path, check_verbose
+from zoo.training.arguments import check_bool, check_path, check_verbose
 from zoo.training.callbacks.monitor_callback import MonitorCallback
 
 #: What ``fit`` itself logs for every epoch, always as floats (the compiled metrics are added when known).

@@ -6,7 +6,7 @@ import math
 from typing import Any
 
 from zoo.errors import NonFiniteLossError, OptionError
-from zoo.training.callbacks.arguments import check_bool, check_number, check_verbose
+from zoo.training.arguments import check_bool, check_number, check_verbose
 from zoo.training.callbacks.base import Callback
 from zoo.training.callbacks.monitor_callback import MonitorCallback
 

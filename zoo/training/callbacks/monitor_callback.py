@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from zoo.errors import OptionError, ZooError
-from zoo.training.callbacks.arguments import check_number
+from zoo.training.arguments import check_number
 from zoo.training.callbacks.base import Callback
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from zoo.training.callbacks.arguments import check_path
+from zoo.training.arguments import check_path
 from zoo.training.callbacks.base import Callback
 
 

@@ -6,7 +6,7 @@ import sys
 import time
 from typing import Any
 
-from zoo.training.callbacks.arguments import check_number
+from zoo.training.arguments import check_number
 from zoo.training.callbacks.base import Callback
 from zoo.utils.progress import progress, wants_bar
 

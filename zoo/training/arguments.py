@@ -1,4 +1,5 @@
-"""The checks every callback's constructor applies to its arguments, one rule per kind of argument.
+"""The checks the training API applies to its arguments (callbacks' constructors, ``fit``), one rule per
+kind of argument.
 
 Callbacks are built long before they act: an argument of the wrong kind must be refused when the callback
 is made, not found out as a raw ``TypeError`` at the end of an epoch (or never, as ``"False"``, a truthy
