@@ -2,9 +2,10 @@
 
 ``register(name, target, **meta)`` passes plain keywords; :func:`parse` turns them into the kind's
 dataclass (:class:`ApplicationMeta`, :class:`DatasetMeta`, :class:`LayerMeta`, :class:`ExporterMeta`, or
-:class:`EntryMeta` for the other kinds) and refuses an unknown field or a value of the wrong type with a
-:class:`RegistrationError` naming the entry and the field (the plugin is then FAILED, as for any other
-registration error). Facts a plugin wants to show that have no field go in ``extra={...}``.
+:class:`EntryMeta` for the other kinds) and refuses an unknown field, a value of the wrong type or one that
+cannot be meant (a zero ``min_size``, categories that do not fit ``num_classes``, a dict holding more than
+plain data) with a :class:`RegistrationError` naming the entry and the field (the plugin is then FAILED,
+as for any other registration error). Facts a plugin wants to show that have no field go in ``extra={...}``.
 
 Everything here is plain data and torch-free: ``zoo list`` and ``zoo info`` read it without importing
 model code. A plugin may give ``weights`` as a lazy ``Mapping`` (zoo-timm's catalogue); its variants are
@@ -26,8 +27,10 @@ from zoo.naming import means_default_weights
 Check = Callable[[Any], Any]
 
 
-class _Invalid(ValueError):
-    """A value that does not fit its field; the message says what the field takes."""
+class _Invalid(RegistrationError, ValueError):
+    """A value that does not fit its field; the message says what the field takes. A RegistrationError
+    itself, so a dataclass built directly (``ApplicationMeta(...)``) that fails a cross-field check still
+    raises a zoo error."""
 
 
 def _expect(ok: bool, value: Any, what: str) -> None:
@@ -40,8 +43,26 @@ def _str(value: Any) -> str:
     return value
 
 
+def _is_int(value: Any) -> bool:
+    """True for an int that is not a bool (``True`` is an ``int`` to Python, never a count to a plugin)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def _count(value: Any) -> int:
-    _expect(isinstance(value, int) and not isinstance(value, bool) and value >= 0, value, "an int >= 0")
+    _expect(_is_int(value) and value >= 0, value, "an int >= 0")
+    return value
+
+
+def _positive(value: Any) -> int:
+    """A size that zero would make meaningless (a dataset's ``num_classes``)."""
+    _expect(_is_int(value) and value > 0, value, "a positive int")
+    return value
+
+
+def _outputs(value: Any) -> int:
+    """The classes a model's classifier outputs; 0 is timm's mark of weights without one (a feature
+    backbone: ``zoo.load`` then asks for ``num_classes=N``), so only a negative count is meaningless."""
+    _expect(_is_int(value) and value >= 0, value, "an int >= 0 (0: the weights have no classifier)")
     return value
 
 
@@ -65,25 +86,63 @@ def _strs(value: Any) -> tuple[str, ...]:
 
 def _shape(value: Any) -> int | tuple[int, ...]:
     """An image side (``224``) or a per-sample shape (``(3, 224, 224)``)."""
-    if isinstance(value, int) and not isinstance(value, bool):
+    if _is_int(value):
         _expect(value > 0, value, "a positive int or a tuple of them")
         return value
-    ok = isinstance(value, (list, tuple)) and value and all(isinstance(v, int) and v > 0 for v in value)
+    ok = isinstance(value, (list, tuple)) and value and all(_is_int(v) and v > 0 for v in value)
     _expect(bool(ok), value, "a positive int or a tuple of them, e.g. (3, 224, 224)")
     return tuple(value)
 
 
 def _pair(value: Any) -> tuple[int, int]:
-    if isinstance(value, int) and not isinstance(value, bool):
+    """A ``(height, width)`` in pixels, or one int for both; a zero side is no image."""
+    if _is_int(value):
         value = (value, value)
-    ok = isinstance(value, (list, tuple)) and len(value) == 2 and all(isinstance(v, int) for v in value)
-    _expect(ok, value, "(height, width)")
+    ok = isinstance(value, (list, tuple)) and len(value) == 2 and all(_is_int(v) and v > 0 for v in value)
+    _expect(ok, value, "(height, width), two positive ints (or one for both)")
     return tuple(value)  # type: ignore[return-value]
 
 
+_PLAIN = "plain data (str, int, float, bool, None, and lists or dicts with str keys of them)"
+
+
 def _mapping(value: Any) -> dict[str, Any]:
+    """A dict of facts. ``zoo info --json`` dumps metadata as it is, so an object JSON cannot write (a set,
+    a class, a tensor) is refused here, naming where it sits, instead of breaking that command later."""
     _expect(isinstance(value, Mapping), value, "a mapping")
+    _check_plain(value, "")
     return dict(value)
+
+
+def _check_plain(value: Any, path: str) -> None:
+    at = f"the value at {path}" if path else "it"
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return  # NaN too: torchvision's "no accuracy" mark, which json.dumps writes as NaN
+    if isinstance(value, (list, tuple)):
+        for n, item in enumerate(value):
+            _check_plain(item, f"{path}[{n}]")
+        return
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise _Invalid(f"must be {_PLAIN}; {at} has the key {key!r}: use str({key!r})")
+            _check_plain(item, f"{path}[{key!r}]")
+        return
+    raise _Invalid(
+        f"must be {_PLAIN}; {at} is {value!r} ({type(value).__name__}): "
+        "give a str, number or list of them instead"
+    )
+
+
+def _same_count(categories: Any, num_classes: int | None, names: str, count: str) -> None:
+    """Category names and a class count that both describe one head must agree: decoding a prediction
+    reads name ``i`` for output ``i``. A shared list's name (``"imagenet1k"``) is resolved only when a
+    model is built, so it is not counted here."""
+    if num_classes is None or categories is None or isinstance(categories, str):
+        return
+    if len(categories) != num_classes:
+        given = f"{len(categories)} name{'' if len(categories) == 1 else 's'}"
+        raise _Invalid(f"{names} ({given}) and {count} ({num_classes}) disagree: give one name per output")
 
 
 def _categories(value: Any) -> str | tuple[str, ...]:
@@ -132,6 +191,12 @@ def _from_mapping(cls: type[_Typed], data: Mapping[str, Any], where: str) -> Any
     except _Invalid as exc:
         raise RegistrationError(f"{where}: {exc}.") from None
     return meta
+
+
+def _recheck(meta: Any, where: str) -> Any:
+    """A dataclass a plugin built itself (``meta=ApplicationMeta(...)``) skipped the field checks, which
+    only :func:`_from_mapping` runs: run them on its values, as for keywords."""
+    return _from_mapping(type(meta), {name: getattr(meta, name) for name in _init_fields(type(meta))}, where)
 
 
 @functools.cache
@@ -206,7 +271,7 @@ class FileSpec(_Typed):
     @classmethod
     def parse(cls, data: Mapping[str, Any] | FileSpec, where: str) -> Any:
         if isinstance(data, cls):
-            return data
+            return _recheck(data, where)
         if not isinstance(data, Mapping):
             raise RegistrationError(f"{where} must be a mapping of file facts (url, sha256, ...), got {data!r}.")
         return _from_mapping(cls, data, where)
@@ -242,7 +307,7 @@ class WeightsVariant(FileSpec):
     package, nothing to download) and what a model built with it is."""
 
     categories: str | tuple[str, ...] | None = _f(_categories)
-    num_classes: int | None = _f(_count)
+    num_classes: int | None = _f(_outputs)
     preprocessing: dict[str, Any] | None = _f(_mapping)
     metrics: dict[str, Any] | None = _f(_mapping)
     num_params: int | None = _f(_count)
@@ -256,19 +321,26 @@ class WeightsVariant(FileSpec):
     build: dict[str, Any] | None = _f(_mapping)
     extra: dict[str, Any] | None = _f(_mapping)
 
+    def __post_init__(self) -> None:
+        _same_count(self.categories, self.num_classes, "field 'categories'", "field 'num_classes'")
+
 
 class Variants(Mapping[str, WeightsVariant]):
     """An application's weights: tag -> :class:`WeightsVariant`, parsed on first read of each tag, so a
     lazy table (zoo-timm reads its catalogue only when asked) stays lazy."""
 
-    __slots__ = ("_raw", "_where", "_parsed")
+    __slots__ = ("_raw", "_where", "_parsed", "_entry")
 
-    def __init__(self, raw: Mapping[str, Any], where: str) -> None:
-        self._raw, self._where, self._parsed = raw, where, {}
+    def __init__(self, raw: Mapping[str, Any], where: str, entry: ApplicationMeta | None = None) -> None:
+        self._raw, self._where, self._parsed, self._entry = raw, where, {}, entry
 
     def __getitem__(self, tag: str) -> WeightsVariant:
         if tag not in self._parsed:
-            self._parsed[tag] = WeightsVariant.parse(self._raw[tag], f"{self._where} weights[{tag!r}]")
+            where = f"{self._where} weights[{tag!r}]"
+            variant = WeightsVariant.parse(self._raw[tag], where)
+            if self._entry is not None:
+                self._entry._check_variant_classes(variant, where)
+            self._parsed[tag] = variant
         return self._parsed[tag]
 
     def __iter__(self) -> Iterator[str]:
@@ -316,7 +388,7 @@ class ApplicationMeta(EntryMeta):
     gflops: float | None = _f(_number)
     input_size: int | tuple[int, ...] | None = _f(_shape)
     min_size: tuple[int, int] | None = _f(_pair)
-    num_classes: int | None = _f(_count)
+    num_classes: int | None = _f(_outputs)
     categories: str | tuple[str, ...] | None = _f(_categories)
     top1: float | None = _f(_number)
     file_size_mb: float | None = _f(_number)
@@ -334,10 +406,25 @@ class ApplicationMeta(EntryMeta):
         object.__setattr__(self, "weights", weights)
         if self.pretrained is None:
             object.__setattr__(self, "pretrained", bool(weights))
+        _same_count(self.categories, self.num_classes, "field 'categories'", "field 'num_classes'")
+
+    def _check_variant_classes(self, variant: WeightsVariant, where: str) -> None:
+        """A variant that sets one of categories/num_classes takes the other from the entry (the model's
+        categories are ``variant.categories or meta.categories``), so that pair must agree as well."""
+        if (variant.categories is None) == (variant.num_classes is None):
+            return  # both its own (checked by the variant) or both the entry's (checked by the entry)
+        if variant.num_classes is None:
+            names, count, missing = "field 'categories'", "the entry's field 'num_classes'", "num_classes"
+        else:
+            names, count, missing = "the entry's field 'categories'", "field 'num_classes'", "categories"
+        try:
+            _same_count(variant.categories or self.categories, variant.num_classes or self.num_classes, names, count)
+        except _Invalid as exc:
+            raise RegistrationError(f"{where}: {exc}, or give the variant its own {missing}.") from None
 
     def _check_weights(self, where: str) -> None:
         """Variants given as plain data are checked now (a lazy table: when read), and the default too."""
-        variants = Variants(self.weights._raw, where)  # type: ignore[attr-defined]
+        variants = Variants(self.weights._raw, where, self)  # type: ignore[attr-defined]
         object.__setattr__(self, "weights", variants)
         if not isinstance(variants._raw, dict):
             return
@@ -372,12 +459,16 @@ class DatasetMeta(EntryMeta):
     size: int | None = _f(_count)
     splits: dict[str, int | None] | None = _f(lambda v: _splits(v))
     shapes: dict[str, Any] | None = _f(_mapping)
-    num_classes: int | None = _f(_count)
+    num_classes: int | None = _f(_positive)
     classes: tuple[str, ...] | None = _f(_strs)
     coarse_classes: tuple[str, ...] | None = _f(_strs)
     options: tuple[str, ...] | None = _f(_strs)
     offline: bool = _f(_bool, False)
     word_index: str | None = _f(_str)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _same_count(self.classes, self.num_classes, "field 'classes'", "field 'num_classes'")
 
 
 def _splits(value: Any) -> dict[str, int | None]:
@@ -419,7 +510,7 @@ def parse(kind: str, data: Mapping[str, Any] | EntryMeta, where: str) -> EntryMe
     if isinstance(data, EntryMeta):
         if type(data) is not cls and (cls is EntryMeta or not isinstance(data, cls)):  # a LayerMeta is no loss's
             raise RegistrationError(f"{where} with {type(data).__name__}; {kind} take {cls.__name__}.")
-        meta = data
+        meta = _recheck(data, where)
     else:
         meta = _from_mapping(cls, data, where)
     if isinstance(meta, ApplicationMeta):

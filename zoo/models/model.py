@@ -73,19 +73,45 @@ class Model(KerasModel, nn.Module):
 
     def get_layer(self, name: str | None = None, index: int | None = None) -> nn.Module:
         """A sublayer by name (its attribute name, or the ``name=`` a zoo layer was given: a Sequential's
-        layers are attributes ``0``, ``1`` ... as in ``nn.Sequential``) or by index into ``layers``."""
+        layers are attributes ``0``, ``1`` ... as in ``nn.Sequential``) or by index into ``layers``
+        (negative counts from the end). Exactly one of the two, as in Keras, so a call cannot quietly
+        ignore one of them."""
+        kind = type(self).__name__
+        if (name is None) == (index is None):
+            raise ModelError(
+                f"{kind}.get_layer() takes a layer name or a layer index, "
+                + ("not both." if name is not None else "and got neither: get_layer('dense') or get_layer(index=0).")
+            )
         if index is not None:
-            return self.layers[index]
+            import operator
+
+            try:
+                position = None if isinstance(index, bool) else operator.index(index)
+            except TypeError:
+                position = None
+            if position is None:
+                hint = f" A layer by name is get_layer({index!r})." if isinstance(index, str) else ""
+                raise ModelError(f"{kind}.get_layer(index=...) takes an int, got {index!r} ({type(index).__name__}).{hint}")
+            layers = self.layers
+            if not -len(layers) <= position < len(layers):
+                valid = f": use 0..{len(layers) - 1} (or -{len(layers)}..-1)" if layers else ""
+                raise ModelError(
+                    f"Was asked to retrieve layer at index {position} but model only has {len(layers)} "
+                    f"layer{'' if len(layers) == 1 else 's'}{valid}."
+                )
+            return layers[position]
+        if not isinstance(name, str):
+            by_position = isinstance(name, int) and not isinstance(name, bool)
+            hint = f" A layer by position is get_layer(index={name!r})." if by_position else ""
+            raise ModelError(f"{kind}.get_layer() takes a layer name as a string, got {name!r} ({type(name).__name__}).{hint}")
         modules = dict(self.named_children())
         given = {m.name: m for m in modules.values() if isinstance(getattr(m, "name", None), str)}
         found = modules.get(name, given.get(name))  # type: ignore[arg-type]
         if found is None:
-            import difflib
-
             known = list(dict.fromkeys([*modules, *given]))
             close = difflib.get_close_matches(str(name), known, n=3)
             hint = f" Did you mean {', '.join(close)}?" if close else ""
-            raise ModelError(f"{type(self).__name__} has no layer {name!r}.{hint} Its layers: {', '.join(known)}.")
+            raise ModelError(f"{kind} has no layer {name!r}.{hint} Its layers: {', '.join(known)}.")
         return found
 
 
