@@ -105,6 +105,7 @@ def extract(model: nn.Module, out_indices: Sequence[int] | None, *, name: str, s
             f"{name}: cannot trace the network to cut out its feature maps ({type(exc).__name__}: {exc})."
         ) from None
     _return_a_list(extractor)
+    _take_input_checks(model, extractor)
     info = getattr(model, "zoo", None)
     if info is not None:
         import dataclasses
@@ -179,6 +180,15 @@ def _output_shapes(model: nn.Module, size: int) -> list[tuple[str, int, int]]:
         for handle in handles:
             handle.remove()
     return seen
+
+
+def _take_input_checks(model: nn.Module, extractor: nn.Module) -> None:
+    """The extractor is a new root module, so the model's forward pre-hooks (zoo.load's input checks: the
+    size, channels-last, channel count and dtype watches) would be lost; it takes the model's input, so they
+    are its own. They find the stem by its path, which the extractor keeps."""
+    with_kwargs = model._forward_pre_hooks_with_kwargs
+    for hook_id, hook in model._forward_pre_hooks.items():
+        extractor.register_forward_pre_hook(hook, with_kwargs=hook_id in with_kwargs)
 
 
 def _return_a_list(extractor: torch.fx.GraphModule) -> None:

@@ -45,17 +45,21 @@ class ModelInfo:
     def transforms(self):
         """The preprocessing these weights were trained with, as a ``torchvision.transforms.v2`` pipeline.
 
-        Accepts PIL images and uint8/float tensors ``(C, H, W)`` or ``(N, C, H, W)``; gives the same output
-        as ``torchvision.models.<Name>_Weights.<TAG>.transforms()`` (float tensors above 1 are 0-255 values
-        here, as in :func:`preprocess_input`, where torchvision would take them for [0, 1]).
+        Accepts PIL images, uint8/float tensors ``(C, H, W)`` or ``(N, C, H, W)`` and numpy ``(H, W, C)``
+        images (read as torchvision's ``v2.ToImage`` reads them); anything else is a zoo error saying the fix
+        (``zoo.applications.transforms.ImageInput``), not a raw torch error or an input returned unchanged.
+        Gives the same output as ``torchvision.models.<Name>_Weights.<TAG>.transforms()`` (float tensors
+        above 1 are 0-255 values here, as in :func:`preprocess_input`, where torchvision would take them for
+        [0, 1]).
         """
         from torchvision.transforms import v2
 
-        from zoo.applications.transforms import Resize, UnitRange
+        from zoo.applications.transforms import ImageInput, Resize, UnitRange
 
-        p = self.preprocessing
+        p = _declared(self, ("crop", "mean", "std"), "build their transforms")
         return v2.Compose(
             [
+                ImageInput(len(p["mean"])),  # what the steps below would pass through or fail on raw
                 UnitRange(),  # float tensors of 0-255 values (Keras' img_to_array) are not taken for [0, 1]
                 Resize(p.get("resize", p["crop"]), p.get("interpolation", "bilinear"), p.get("antialias", True)),
                 v2.CenterCrop(p["crop"]),
@@ -73,6 +77,19 @@ class ModelInfo:
                 "variant); pass categories=[...] to zoo.decode_predictions."
             )
         return decode_predictions(preds, top=top, categories=self.categories)
+
+
+def _declared(info: ModelInfo, keys: tuple[str, ...], why: str) -> dict[str, Any]:
+    """The preprocessing, which must hold ``keys`` (lenet5's holds none): a ``zoo.ModelError`` otherwise,
+    rather than a ``KeyError`` from inside the pipeline."""
+    p = info.preprocessing
+    missing = [key for key in keys if key not in p]
+    if missing:
+        raise ModelError(
+            f"{info.name}'s weights declare no {', '.join(missing)} in their preprocessing "
+            f"(model.zoo.preprocessing is {p}), so zoo cannot {why}; normalise the images yourself."
+        )
+    return p
 
 
 def info_for(name_or_model: Any) -> ModelInfo:
@@ -123,21 +140,12 @@ def preprocess_input(x: torch.Tensor, name_or_model: Any = "resnet50") -> torch.
     divided by 255 with a one-time warning (``zoo.applications.transforms.to_unit_range`` is the rule).
     Then ``(x - mean) / std`` per channel.
     """
+    from zoo.applications.transforms import check_image_tensor, to_unit_range
+
     if not isinstance(x, torch.Tensor):
         raise ArgumentError(f"preprocess_input expects a torch.Tensor, got {type(x).__name__}.")
-    if x.ndim not in (3, 4) or x.shape[-3] not in (1, 3):
-        order = {3: "(2, 0, 1)", 4: "(0, 3, 1, 2)"}.get(x.ndim)
-        hint = (
-            f" It looks channels-last: use x.permute{order} (or img_to_array's default channels_first)."
-            if order and x.shape[-1] in (1, 3) else ""
-        )  # fmt: skip
-        raise DataError(
-            f"preprocess_input expects (C, H, W) or (N, C, H, W) images, got shape {tuple(x.shape)}.{hint}"
-        )
-    p = info_for(name_or_model).preprocessing
-    if x.dtype != torch.uint8 and not x.is_floating_point():
-        raise ArgumentError(f"preprocess_input expects uint8 or floating tensors, got {x.dtype}.")
-    from zoo.applications.transforms import to_unit_range
+    p = _declared(info_for(name_or_model), ("mean", "std"), "normalise for them")
+    check_image_tensor(x, len(p["mean"]), "preprocess_input")
 
     x = to_unit_range(x, "preprocess_input")
     mean = torch.tensor(p["mean"], dtype=x.dtype, device=x.device).view(-1, 1, 1)

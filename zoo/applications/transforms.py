@@ -93,3 +93,111 @@ class UnitRange(v2.Transform):
         return to_unit_range(inpt, "model.zoo.transforms()")
 
     _transform = transform
+
+
+# -- what an image may be: one rule for preprocess_input and model.zoo.transforms() ----------------------------
+def check_image_tensor(x: Any, channels: int, who: str) -> None:
+    """An image tensor ``(C, H, W)`` or batch ``(N, C, H, W)`` of uint8 or floats, with ``channels`` channels
+    or one (a grayscale channel broadcasts over the weights' mean and std, as ``convert("RGB")`` repeats
+    it); anything else is a ``zoo.DataError`` (``zoo.ArgumentError`` for the dtype) saying the fix, before
+    torch's "the size of tensor a (32) must match the size of tensor b (3)"."""
+    import torch
+
+    from zoo.errors import ArgumentError, DataError
+    from zoo.layers._keras import channel_advice, looks_channels_last
+
+    shape = tuple(x.shape)
+    expects = f"{who} expects (C, H, W) or (N, C, H, W) images, got shape {shape}"
+    if x.ndim not in (3, 4):
+        grey = (
+            f": one grayscale image? Add its channel axis, x.unsqueeze(0) (its channel then serves all {channels}, "
+            "as PIL's convert('RGB') does), or give the image in RGB"
+            if x.ndim == 2 and channels != 1 else ""
+        )  # fmt: skip
+        raise DataError(f"{expects}{grey}.")
+    if x.shape[-3] not in (1, channels):
+        if looks_channels_last(shape[-3:], 2):
+            order = "(2, 0, 1)" if x.ndim == 3 else "(0, 3, 1, 2)"
+            raise DataError(
+                f"{expects}. It looks channels-last: use x.permute{order} (or img_to_array's default channels_first)."
+            )
+        batch = " Or, for a batch of 2-D grayscale images, add their channel axis: x.unsqueeze(1)." if x.ndim == 3 else ""
+        raise DataError(f"{channel_advice(who, x.shape[-3], channels, shape=shape)}{batch}")
+    if x.dtype != torch.uint8 and not x.is_floating_point():
+        raise ArgumentError(
+            f"{who} expects uint8 or floating tensors, got {x.dtype}: convert with x.to(torch.uint8) for 0-255 "
+            "pixels, or x.float() / its maximum."
+        )
+
+
+class ImageInput:
+    """``model.zoo.transforms()``'s first step: the image is one the rest of the pipeline reads as meant, or a
+    ``zoo`` error saying why (torchvision's own steps pass what they do not know through unchanged, and a
+    channels-last tensor fails deep inside with a raw torch error):
+
+    * a PIL image whose bands the weights cannot take (RGBA, CMYK, a palette) is converted to RGB (``L`` for
+      1-channel weights), as torchvision's ``ImageFolder`` loader and ``zoo predict`` do;
+    * a numpy array is an ``(H, W, C)`` or ``(H, W)`` image (a batch ``(N, H, W, C)``), as torchvision's
+      ``v2.ToImage`` reads arrays (PIL, OpenCV and imageio give them so): it becomes a channels-first tensor,
+      uint8 then scaled to [0, 1] as for uint8 tensors;
+    * a tensor is checked by :func:`check_image_tensor` (a 2-D one is a grayscale image for 1-channel weights);
+    * anything else (a list of images, a path) is a ``zoo.ArgumentError``. Later arguments (``tr(image,
+      target)``, torchvision datasets' ``transforms=``) pass through, as with every v2 transform."""
+
+    def __init__(self, channels: int) -> None:
+        self.channels = channels
+
+    def __call__(self, *inputs: Any) -> Any:
+        image = self.image(inputs[0]) if inputs else None
+        return image if len(inputs) <= 1 else (image, *inputs[1:])
+
+    def image(self, inpt: Any) -> Any:
+        import numpy as np
+        import PIL.Image
+        import torch
+
+        who = "model.zoo.transforms()"
+        if isinstance(inpt, PIL.Image.Image):
+            bands = len(inpt.getbands())
+            if (bands not in (1, self.channels) or inpt.mode in ("P", "PA")) and self.channels in (1, 3):
+                return inpt.convert("RGB" if self.channels == 3 else "L")
+            return inpt
+        if isinstance(inpt, np.ndarray):
+            inpt = self._from_numpy(inpt, who)
+        if not isinstance(inpt, torch.Tensor):
+            from zoo.errors import ArgumentError
+
+            raise ArgumentError(
+                f"{who} takes one image per call (a PIL image, a (C, H, W) tensor or an (H, W, C) numpy array) or "
+                f"a batch tensor (N, C, H, W); got {type(inpt).__name__}. For several images: "
+                "torch.stack([tr(image) for image in images])."
+            )
+        if inpt.ndim == 2 and self.channels == 1:
+            inpt = inpt.unsqueeze(0)
+        check_image_tensor(inpt, self.channels, who)
+        return inpt
+
+    def _from_numpy(self, array: Any, who: str) -> Any:
+        import numpy as np
+        import torch
+
+        from zoo.errors import DataError
+
+        shape = array.shape
+        if array.ndim == 2:
+            array = array[:, :, None]
+        if array.ndim not in (3, 4) or array.shape[-1] not in (1, self.channels):
+            looks_chw = array.ndim == 3 and shape[0] in (1, self.channels)
+            hint = " It looks (C, H, W): give torch.from_numpy(a)." if looks_chw else ""
+            raise DataError(
+                f"{who} reads numpy arrays as (H, W, C) images (an (N, H, W, C) batch), as torchvision's ToImage "
+                f"does: PIL, OpenCV and imageio give them so. Got shape {shape}, not an image of 1 or "
+                f"{self.channels} channels.{hint}"
+            )
+        array = np.ascontiguousarray(array)  # OpenCV's x[..., ::-1] (BGR to RGB) has negative strides
+        if not array.flags.writeable:  # np.asarray(pil_image): torch would warn
+            array = array.copy()
+        return torch.from_numpy(array).movedim(-1, -3).contiguous()  # as v2.ToImage gives it
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(channels={self.channels})"

@@ -40,7 +40,7 @@ import torch
 from torch import nn
 from torch.nn.parameter import is_lazy
 
-from zoo.errors import ArgumentError, DataError, OptionError
+from zoo.errors import ArgumentError, DataError, OptionError, ZooError
 from zoo.models.trainable import Trainable
 from zoo.naming import snake_case
 
@@ -456,38 +456,158 @@ def _warn_channels_last(module: nn.Module, args: tuple) -> None:
 
 
 class ApplicationChannels:
-    """Forward pre-hook for a whole application (``zoo.load``'s core adds it) against channels-last images.
+    """Forward pre-hook for a whole application (``zoo.load``'s core adds it): a batch the network cannot
+    take is a ``zoo.DataError`` that says how to fix it, before the stem convolution fails with torch's words
+    ("expected input to have 3 channels, but got 224", "expected scalar type Byte but found Float") or,
+    worse, a 1-channel stem accepts a channels-last batch.
 
-    A 4-D input whose last axis is 1, 3 or 4 and smaller than the others, and whose last axis is what the
-    stem convolution takes while axis 1 is not, is refused with a ``zoo.DataError`` (the stem would fail on
-    it with torch's "expected input to have 3 channels, but got 224" or, worse, a 1-channel stem would
-    accept it); one that looks so but fits the stem (``(N, 3, 64, 3)``) warns, once per model. Checked on
-    every call (a shape comparison, nothing on the device); picklable."""
+    * channels-last (a last axis of 1, 3 or 4, smaller than the others, that is what the model takes while
+      axis 1 is not): refused, saying ``x.permute(0, 3, 1, 2)``; one that looks so but fits warns, once;
+    * another channel count than ``channels``: refused, with the usual conversion (grayscale, alpha);
+    * a dtype the stem's weight does not have (uint8 pixels, float64): refused, saying the conversion
+      (autocast, which casts for the stem itself, aside).
 
-    def __init__(self, name: str, channels: int | None = None) -> None:
+    ``channels`` is what the application declares it takes (:func:`application_channels`): the stem may see
+    more than the image (toy_cnn's CoordConv adds two coordinate channels, so its stem takes 5). ``stem`` is
+    the path of the first convolution, read anew on each call, so a stem replaced since the build
+    (``model.conv1 = nn.Conv2d(1, 64, 7, 2, 3)`` for grayscale) says the channels from then on.
+
+    Every call reads only rank, axis sizes and dtype (nothing on the device: about 2 µs), and nothing while
+    tracing, exporting or compiling (the checks would enter the graph). Picklable; the class attributes keep
+    hooks pickled before ``stem`` existed working."""
+
+    stem: tuple[str, ...] | None = None
+    stem_channels: int | None = None
+
+    def __init__(
+        self, name: str, channels: int | None = None, stem: str | None = None, stem_channels: int | None = None
+    ) -> None:
         self.name, self.channels, self.warned = name, channels, False
+        if stem is not None:
+            self.stem, self.stem_channels = tuple(stem.split(".")) if stem else (), stem_channels
 
     def __call__(self, module: nn.Module, args: tuple) -> None:
         x = args[0] if args else None
-        if not isinstance(x, torch.Tensor) or x.ndim != 4 or not looks_channels_last(tuple(x.shape[1:]), 2):
+        if not isinstance(x, torch.Tensor) or x.ndim != 4 or torch.jit.is_tracing() or torch.compiler.is_compiling():
             return
-        advice = (
-            f"{self.name}: input shape {tuple(x.shape)} looks channels-last (last axis {x.shape[-1]}), but zoo "
+        channels, weight = self.channels, None
+        if self.stem is not None:
+            stem = module
+            for part in self.stem:
+                stem = stem._modules.get(part) if stem is not None else None
+            # the Parameter itself: a parametrized weight (weight_norm) would be computed anew by stem.weight
+            weight = stem._parameters.get("weight") if stem is not None else None
+            now = getattr(stem, "in_channels", None)
+            if now != self.stem_channels:  # replaced (or removed) since the build: it says
+                channels = now if isinstance(now, int) and now > 0 else None
+        shape = x.shape
+        if channels is not None and shape[1] != channels:
+            if looks_channels_last(tuple(shape[1:]), 2):
+                fix = "" if shape[-1] == channels else f" Then: {channel_advice(self.name, shape[-1], channels)}"
+                raise DataError(self._channels_last(shape) + fix)
+            raise DataError(channel_advice(self.name, shape[1], channels, shape=tuple(shape)))
+        if weight is not None and x.dtype != weight.dtype:
+            self._check_dtype(x, weight.dtype)
+        if not self.warned and looks_channels_last(tuple(shape[1:]), 2):
+            self.warned = True
+            warnings.warn(self._channels_last(shape), LayerWarning, stacklevel=3)
+
+    def _channels_last(self, shape: torch.Size) -> str:
+        return (
+            f"{self.name}: input shape {tuple(shape)} looks channels-last (last axis {shape[-1]}), but zoo "
             "applications are channels-first (N, C, H, W): give x.permute(0, 3, 1, 2) (model.zoo.transforms() "
             "and zoo.preprocess_input make channels-first tensors from images)."
         )
-        if self.channels is not None and x.shape[-1] == self.channels != x.shape[1]:
-            raise DataError(advice)
-        if not self.warned:
-            self.warned = True
-            warnings.warn(advice, LayerWarning, stacklevel=3)
+
+    def _check_dtype(self, x: torch.Tensor, wanted: torch.dtype) -> None:
+        if _AUTOCAST_CASTS.issuperset((x.dtype, wanted)) and _autocasting(x.device.type):
+            return  # autocast casts both for the stem (it leaves float64 alone)
+        convert = _CONVERT.get(wanted, f"x.to({wanted})")
+        if x.dtype == torch.uint8:
+            raise DataError(
+                f"{self.name} got a uint8 batch (raw pixels?), but it takes normalised {wanted} images: convert "
+                f"with {convert} / 255 and normalise (zoo.preprocess_input(x, model) does both), or use "
+                "model.zoo.transforms()."
+            )
+        if not x.is_floating_point():
+            raise DataError(
+                f"{self.name} takes normalised {wanted} images, got a {x.dtype} batch: convert with {convert} "
+                "(and normalise: model.zoo.transforms() and zoo.preprocess_input do)."
+            )
+        raise DataError(
+            f"{self.name}'s weights are {wanted}, but the batch is {x.dtype}: convert it with {convert} (or "
+            f"convert the model: model.to({x.dtype}))."
+        )
+
+
+_AUTOCAST_CASTS = frozenset({torch.float32, torch.float16, torch.bfloat16})
+
+
+def _autocasting(device_type: str) -> bool:
+    try:
+        return torch.is_autocast_enabled(device_type)
+    except RuntimeError:  # a device type autocast does not know (meta)
+        return False
+
+
+#: How a tensor becomes a dtype, as users spell it.
+_CONVERT = {torch.float32: "x.float()", torch.float16: "x.half()", torch.bfloat16: "x.bfloat16()",
+            torch.float64: "x.double()"}  # fmt: skip
+
+
+def channel_advice(name: str, got: int, wanted: int, *, shape: tuple[int, ...] | None = None) -> str:
+    """``name takes 3-channel images, got 1: x.expand(-1, 3, -1, -1) for grayscale``: the one wording of a
+    wrong channel count, for the application watch and ``model.zoo.transforms()`` (``shape`` given: the
+    input's, whose channel axis is ``shape[-3]``)."""
+    batched = shape is None or len(shape) == 4
+    lead, take = ("-1, ", ":, ") if batched else ("", "")
+    fixes = {
+        (1, 3): f"x.expand({lead}3, -1, -1) repeats a grayscale channel",
+        (4, 3): f"x[{take}:3] drops an alpha channel",
+        (3, 1): "torchvision.transforms.v2.functional.rgb_to_grayscale(x) makes grayscale",
+        (4, 1): f"torchvision.transforms.v2.functional.rgb_to_grayscale(x[{take}:3]) makes grayscale",
+    }
+    layout = f"(N, {wanted}, H, W) batches" if batched else f"({wanted}, H, W) images"
+    fix = fixes.get((got, wanted), f"give {layout} (model.zoo.transforms() makes them from images)")
+    where = f" (shape {shape})" if shape is not None else ""
+    return f"{name} takes {wanted}-channel images, got {got}{where}: {fix}."
+
+
+def application_channels(model: nn.Module, name: str) -> int | None:
+    """The image channels an application takes, as declared: the ``zoo.load`` options it was built with
+    (``input_shape=(C, H, W)``, timm's ``in_chans``), else its metadata's ``input_size`` ``(C, H, W)``, else
+    its weights' per-channel ``mean``; None when nothing says (the watch then asks the stem). Declared
+    facts, not the stem's ``in_channels``, because a network may add channels of its own before its stem
+    (toy_cnn's CoordConv) or reduce them (tiny_digits averages them)."""
+    info = getattr(model, "zoo", None)
+    options = getattr(info, "load_options", None) or {}
+    shape = options.get("input_shape")
+    if isinstance(shape, (tuple, list)) and len(shape) == 3 and isinstance(shape[0], int):
+        return shape[0]
+    if isinstance(options.get("in_chans"), int):
+        return options["in_chans"]
+    from zoo.plugins import get_registry
+
+    try:
+        size = get_registry().lookup("applications", name).meta.input_size
+    except (ZooError, AttributeError):
+        size = None
+    if isinstance(size, tuple) and len(size) == 3:
+        return size[0]
+    mean = (getattr(info, "preprocessing", None) or {}).get("mean")
+    return len(mean) if isinstance(mean, (list, tuple)) and mean else None
 
 
 def watch_application_channels(model: nn.Module, name: str) -> None:
-    """``channels``: what the first convolution in the model takes (the stem's, in every application)."""
-    stem = next((m for m in model.modules() if isinstance(m, nn.Conv2d)), None)
-    channels = stem.in_channels if stem is not None and isinstance(stem.in_channels, int) else None
-    model.register_forward_pre_hook(ApplicationChannels(name, channels), prepend=True)
+    """The channels come from :func:`application_channels`, the stem's where nothing is declared; the stem is
+    the first convolution in the model (every application's)."""
+    path, stem = next(((p, m) for p, m in model.named_modules() if isinstance(m, nn.Conv2d)), (None, None))
+    stem_channels = stem.in_channels if stem is not None and isinstance(stem.in_channels, int) else None
+    channels = application_channels(model, name)
+    model.register_forward_pre_hook(
+        ApplicationChannels(name, stem_channels if channels is None else channels, path, stem_channels),
+        prepend=True,
+    )
 
 
 # -- penalties and constraints --------------------------------------------------------------------------
