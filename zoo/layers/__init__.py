@@ -12,11 +12,10 @@ from zoo._lazy import lazy_exports
 from zoo.layers._catalog import FUNCTIONS, LAYERS
 
 _WHERE: dict[str, str] = {
-    name: f"zoo.layers.{module}:{name}"
-    for table in (LAYERS, FUNCTIONS)
-    for module, names in table.items()
-    for name in names
-}
+    **{name: f"zoo.layers.{module}:{name}" for table in (LAYERS, FUNCTIONS) for module, names in table.items()
+       for name in names},
+    "Layer": "zoo.layers._keras:Layer",  # the base class of every zoo layer, and of yours
+}  # fmt: skip
 
 __all__ = sorted(_WHERE)
 
