@@ -60,11 +60,15 @@ def _check_options(options: dict[str, Any], upper_inclusive: bool) -> None:
             raise OptionError(f"{name} must be a callable (a torchvision transform, a function) or None, got {value!r}.")
     if not options.get("as_dataset") and (options.get("transform") is not None or options.get("target_transform") is not None):
         raise ArgumentError("transform and target_transform apply to datasets: pass as_dataset=True as well.")
-    if "seed" in options and not is_int(options["seed"]):
-        raise OptionError(f"seed must be an int, got {options['seed']!r} ({type(options['seed']).__name__}).")
+    if "seed" in options and not (is_int(options["seed"]) and 0 <= options["seed"] < 2**32):
+        raise OptionError(  # Keras shuffles with numpy's RandomState(seed), which takes no other seed
+            f"seed must be an int from 0 to 2**32 - 1, got {options['seed']!r} ({type(options['seed']).__name__})."
+        )
     for name in ("start_char", "oov_char"):
-        if options.get(name) is not None and not is_int(options[name]):
-            raise OptionError(f"{name} must be an int or None, got {options[name]!r}.")
+        if options.get(name) is not None and not (is_int(options[name]) and options[name] >= 0):
+            raise OptionError(f"{name} must be a non-negative int (a word index) or None, got {options[name]!r}.")
+    if options.get("from_dir") is not None:
+        local.check_folder(options["from_dir"], "from_dir")
     if "num_words" in options:
         text.check_options(options["num_words"], options["skip_top"], options["maxlen"], options["index_from"])
     if "test_split" in options:
@@ -117,7 +121,8 @@ def _idx_images(
                     f"{name}: {split} images {images.shape} and labels {labels.shape} do not match."
                 )
 
-    folder = cache.derived(name, cache.key(name, local.IDX_ROLES), build)
+    # An import re-hashes arrays already there: importing again is how a user repairs them.
+    folder = cache.derived(name, cache.key(name, local.IDX_ROLES), build, rehash=bool(local_files))
     if local_files:
         _keep_upstream_files(name, local_files)
     out = []

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from zoo.datasets import sources
-from zoo.errors import IntegrityError, ZooError
+from zoo.errors import IntegrityError, OptionError, ZooError
 
 #: The IDX files an MNIST-style dataset is made of, in the order they are looked for.
 IDX_ROLES = ("train_images", "train_labels", "test_images", "test_labels")
@@ -63,6 +63,7 @@ def find(dataset: str, folder: str | os.PathLike[str]) -> dict[str, Path]:
     """The path of each of ``dataset``'s four files under ``folder`` (itself, ``raw/`` or torchvision's
     ``<Name>/raw/``): the first folder holding any of them must hold all four."""
     _check_dataset(dataset)
+    check_folder(folder)
     root = Path(folder).expanduser()
     if not root.is_dir():
         raise ZooError(
@@ -114,6 +115,14 @@ def verify(dataset: str, role: str, path: Path) -> LocalFile:
 def verified(dataset: str, folder: str | os.PathLike[str]) -> dict[str, LocalFile]:
     """Find ``dataset``'s four files under ``folder`` and verify each (see :func:`verify`)."""
     return {role: verify(dataset, role, path) for role, path in find(dataset, folder).items()}
+
+
+def check_folder(value: object, argument: str = "folder") -> None:
+    """A folder is given as a path; anything else (None, a number) would reach pathlib as a raw TypeError."""
+    if not isinstance(value, (str, os.PathLike)):
+        raise OptionError(
+            f"{argument} must be the path of a folder (a str or pathlib.Path), got {value!r} ({type(value).__name__})."
+        )
 
 
 def _check_dataset(dataset: str) -> None:

@@ -10,8 +10,9 @@ import time
 from zoo.console import print_table
 from zoo.errors import DownloadError, UnknownNameError, ZooError
 from zoo.hub import maintenance
-from zoo.hub.fetch import add_file, cache_dir, fetch, fetch_spec
-from zoo.hub.store import Store
+from zoo.hub.fetch import add_file, cache_dir, check_size, fetch, fetch_spec
+from zoo.hub.hashes import MIN_PREFIX
+from zoo.hub.store import Store, is_hex
 from zoo.hub.transfer import human
 from zoo.metadata import ApplicationMeta, EntryMeta, FileSpec
 from zoo.registry import natural_key
@@ -52,7 +53,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="expected hash: sha256 hex (full, or a prefix of at least 8 digits), or md5:HEX / sha1:HEX",
     )
     p.add_argument("--filename", help="name in the cache (default: the URL's or file's name)")
-    p.add_argument("--size", type=int, help="expected size in bytes")
+    p.add_argument("--size", type=_byte_count, help="expected size in bytes")
     p.add_argument(
         "--dataset",
         help="import a folder holding an IDX dataset (mnist, fashion_mnist; torchvision's layout, .gz or not)",
@@ -66,6 +67,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--kind", help="look only in this kind (default: applications, then datasets)")
     p.set_defaults(func=cmd_download)
+
+
+def _byte_count(text: str) -> int:
+    """``--size``'s value, refused as a usage error (before anything is fetched or copied) unless it is a
+    byte count, by the rule ``fetch(size=...)`` applies."""
+    try:
+        return check_size(int(text))  # type: ignore[return-value]  # an int in, the same int out
+    except ValueError:  # not a number, or (OptionError) a negative one
+        raise argparse.ArgumentTypeError(f"invalid byte count {text!r}: give a whole number >= 0") from None
 
 
 def cmd_dir(args: argparse.Namespace) -> int:
@@ -110,11 +120,22 @@ def _select(store: Store, names: list[str]):
     for name in names:
         found = store.match(name)
         if not found:
-            raise ZooError(
-                f"no cached file named {name!r} (nor with that sha256 prefix); see 'zoo cache list'."
-            )
+            raise ZooError(_no_match(store, name))
         chosen.extend(found)
     return list({e.path: e for e in chosen}.values())
+
+
+def _no_match(store: Store, name: str) -> str:
+    """Why ``name`` selects nothing; a hex name too short to be a prefix says so, with the prefix to type."""
+    lowered = name.lower()
+    if len(lowered) < MIN_PREFIX and is_hex(lowered):
+        hits = sorted({e.sha256[:MIN_PREFIX] for e in store.entries() if e.sha256.startswith(lowered)})
+        hint = f" (cached ones starting so: {', '.join(hits[:3])}{', ...' if len(hits) > 3 else ''})" if hits else ""
+        return (
+            f"no cached file is named {name!r}, and a sha256 prefix needs at least {MIN_PREFIX} digits, "
+            f"not {len(lowered)}{hint}; see 'zoo cache list'."
+        )
+    return f"no cached file named {name!r} (nor with that sha256 prefix); see 'zoo cache list'."
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
@@ -133,12 +154,37 @@ def cmd_verify(args: argparse.Namespace) -> int:
         if args.fix:
             store.remove(e)
             print(f"         removed {e.path}")
+    if not args.names:  # names select downloads; the datasets' derived arrays are checked with everything
+        more, damaged = _verify_datasets(store, fix=args.fix)
+        checked, bad = checked + more, bad + damaged
     print(
         f"{checked} checked, {bad} damaged"
-        + ("" if not bad or args.fix else "; 'zoo cache verify --fix' removes them so they download again")
-        + ("; all removed (they download again when needed)" if bad and args.fix else "")
+        + ("" if not bad or args.fix else "; 'zoo cache verify --fix' removes them so they download (or are rebuilt) again")
+        + ("; all removed (they download again, or are rebuilt, when needed)" if bad and args.fix else "")
     )
     return 1 if bad and not args.fix else 0  # after --fix the cache holds no damaged file
+
+
+def _verify_datasets(store: Store, *, fix: bool) -> tuple[int, int]:
+    """Re-hash the arrays under ``datasets/`` against the digests recorded when they were written; with
+    ``fix``, a folder holding a damaged one is removed whole, and the next load builds it again."""
+    from zoo.datasets import cache
+
+    checked = bad = 0
+    for folder in cache.folders():
+        where = folder.relative_to(store.root) if folder.is_relative_to(store.root) else folder
+        found = dict(cache.problems(folder, rehash=True))
+        for name in cache.recorded(folder) or found:  # no digests recorded: the marker is the one problem
+            checked += 1
+            if name in found:
+                bad += 1
+                print(f"DAMAGED  {where / name}  {found[name]}")
+            else:
+                print(f"ok       {where / name}")
+        if found and fix:
+            cache.discard(folder)
+            print(f"         removed {where} (built again on the next load, or by importing its folder again)")
+    return checked, bad
 
 
 def cmd_remove(args: argparse.Namespace) -> int:
@@ -173,11 +219,16 @@ def cmd_add(args: argparse.Namespace) -> int:
     if "://" in source:
         path = fetch(source, known_hash=args.hash, size=args.size, filename=args.filename)
     else:
+        if Path(source).is_dir():
+            from zoo.datasets.local import idx_datasets
+
+            raise ZooError(
+                f"{source} is a folder: to import the dataset it holds, add --dataset NAME "
+                f"({' or '.join(idx_datasets())}); to add one file, give that file's path."
+            )
         if not Path(source).is_file():
             raise ZooError(f"{source} is neither a URL nor an existing file.")
-        path = add_file(source, known_hash=args.hash, filename=args.filename)
-        if args.size is not None and path.stat().st_size != args.size:
-            raise ZooError(f"{source} has {path.stat().st_size} bytes, expected {args.size}.")
+        path = add_file(source, known_hash=args.hash, filename=args.filename, size=args.size)
     print(path)
     return 0
 

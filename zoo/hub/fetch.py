@@ -63,11 +63,25 @@ def cached_path(
 
 
 def add_file(
-    path: str | Path, *, sha256: str | None = None, known_hash: str | None = None, filename: str | None = None
+    path: str | Path,
+    *,
+    sha256: str | None = None,
+    known_hash: str | None = None,
+    filename: str | None = None,
+    size: int | None = None,
 ) -> Path:
-    """Put a local file (copied by hand, e.g. onto an offline cluster) into the cache, checking its hash."""
+    """Put a local file (copied by hand, e.g. onto an offline cluster) into the cache, checking its hash
+    (and ``size``, when given) before it enters."""
     digest = hashes.expected(sha256, known_hash)
-    return Store(cache_dir()).add_file(Path(path), digest=digest, filename=filename)
+    return Store(cache_dir()).add_file(Path(path), digest=digest, filename=filename, size=check_size(size))
+
+
+def check_size(size: object) -> int | None:
+    """An expected size is a byte count; a negative or fractional one can never match, so it is refused
+    before anything is looked up, downloaded or copied."""
+    if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 0):
+        raise OptionError(f"size must be a byte count (int >= 0) or None, got {size!r}.")
+    return size
 
 
 def fetch(
@@ -100,8 +114,7 @@ def fetch(
         url_list, sha256, size, filename = _hub_source(url_list, sha256, known_hash, size, filename, settings)
     expected = _expected(sha256, known_hash, url_list, name_hash and settings.name_hash)
     name = check_filename(filename) if filename is not None else filename_from_url(url_list[0])
-    if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 0):
-        raise OptionError(f"size must be a byte count (int >= 0) or None, got {size!r}.")
+    check_size(size)
     store = Store(settings.home)
     lookup_urls = None if expected is not None else url_list
 

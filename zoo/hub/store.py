@@ -44,6 +44,11 @@ _HEX = re.compile(r"^[0-9a-f]+$")
 DERIVED_KINDS = {"tensors": "json", "aligned": "bin"}
 
 
+def is_hex(text: str) -> bool:
+    """Lowercase hex digits only: what a sha256, or a prefix of one, is spelt with."""
+    return _HEX.match(text) is not None
+
+
 def filename_from_url(url: str) -> str:
     name = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
     if not name:
@@ -298,7 +303,7 @@ class Store:
     def match(self, name: str) -> list[CachedFile]:
         """Entries whose file name is ``name`` or whose sha256 starts with ``name`` (>= 8 digits)."""
         lowered = name.lower()
-        by_hash = len(lowered) >= MIN_PREFIX and _HEX.match(lowered) is not None
+        by_hash = len(lowered) >= MIN_PREFIX and is_hex(lowered)
         return [e for e in self.entries() if e.filename == name or (by_hash and e.sha256.startswith(lowered))]
 
     # -- writing --------------------------------------------------------------------------------------
@@ -382,8 +387,10 @@ class Store:
         filename: str | None = None,
         url: str | None = None,
         link: bool = False,
+        size: int | None = None,
     ) -> Path:
-        """Import a local file (copied by hand from a machine with network) after checking its hash.
+        """Import a local file (copied by hand from a machine with network) after checking its hash (and
+        ``size``, when given): a file that fails either never enters the cache.
 
         The bytes are copied, so later edits of ``source`` cannot change the cache. ``link=True`` hard-links
         instead where it can (for torch's hub cache, whose files torch replaces but never edits in place).
@@ -401,6 +408,11 @@ class Store:
                 os.link(source, tmp)
             except OSError:
                 shutil.copyfile(source, tmp)
+            if size is not None and (got_size := tmp.stat().st_size) != size:
+                raise IntegrityError(
+                    f"{source} has {got_size} bytes, expected {size}; it is not the file wanted (or it is cut "
+                    "short), so it was not added to the cache."
+                )
             actual = hash_file(tmp)
             other = {}
             if digest is not None and digest.algorithm != "sha256":
