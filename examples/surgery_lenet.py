@@ -7,6 +7,9 @@ parameters and % kept, the compression (all parameters, biases included / non-ze
 dense vs pruned as mean +- std over the seeds, the number of splice events and the size of the sparse
 encoding in bytes.
 
+Every mistake in the options, and every error zoo reports while running, is one line on stderr and exit
+status 1.
+
 Offline (the default) it runs LeNet-300-100 on scikit-learn's bundled 8x8 digits: 64 inputs instead of
 MNIST's 784, so the paper's numbers are a reference, not a target. ``--dataset mnist`` runs the paper's
 setting through ``zoo.datasets`` (the download, or a local copy with ``--mnist-dir``), in Caffe's LeNet
@@ -38,7 +41,7 @@ from pathlib import Path
 import torch
 
 import zoo
-from zoo.atomic import atomic_open, write_json_atomic
+from zoo.plugin import atomic_open, write_json_atomic
 
 LOSS = {"name": "sparse_categorical_crossentropy", "from_logits": True}
 
@@ -443,12 +446,47 @@ def markdown_table(results: list[dict[str, Run]], args, params: dict[str, int]) 
     return "\n".join(lines)
 
 
+PROG = "surgery_lenet.py"
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse held to zoo's CLI promise (as ``zoo``'s own parser does it): a usage mistake is one line and
+    exit status 1, like every other error of this script, not the whole usage and status 2."""
+
+    def error(self, message: str):
+        raise zoo.OptionError(f"{message} (see '{self.prog} --help')")  # main() prints it as one line
+
+
+def _number(kind: str, *, integer: bool = False, minimum: float = 0, strict: bool = False):
+    """An argparse ``type`` for a finite number ``>= minimum`` (``> minimum`` if ``strict``): checked when
+    parsed, so ``--batch-size 0`` or ``--lr nan`` is refused up front instead of failing (or quietly doing
+    nothing) minutes into a run."""
+
+    def parse(text: str) -> float | int:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        bad = not math.isfinite(value) or value < minimum or (strict and value == minimum)
+        if bad or (integer and not value.is_integer()):
+            raise argparse.ArgumentTypeError(f"expected {kind}, got {text!r}")
+        return int(value) if integer else value  # an integer also as 16e3
+
+    return parse
+
+
+POSITIVE_INT = _number("a whole number >= 1", integer=True, minimum=1)
+COUNT = _number("a whole number >= 0", integer=True)
+RATE = _number("a finite number >= 0")
+LEARNING_RATE = _number("a finite number > 0", strict=True)
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = Parser(prog=PROG, description=__doc__.split("\n\n")[0])
     parser.add_argument("--dataset", choices=("digits", "mnist"), default="digits")
     parser.add_argument("--model", choices=("lenet_300_100", "lenet5"), default="lenet_300_100")
-    parser.add_argument("--seeds", type=int, default=3, help="number of seeds (0, 1, ...)")
-    parser.add_argument("--seed", type=int, action="append", help="run only this seed (repeatable)")
+    parser.add_argument("--seeds", type=POSITIVE_INT, default=3, help="number of seeds (0, 1, ...)")
+    parser.add_argument("--seed", type=COUNT, action="append", help="run only this seed (repeatable)")
     parser.add_argument("--mnist-dir", help="import MNIST from this folder (zoo.datasets from_dir=)")
     parser.add_argument(
         "--out", help="write each finished run to OUT/<dataset>-<model>/seed<k>-<variant>.json"
@@ -462,16 +500,22 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--markdown", action="store_true", help="also print the table as the README's markdown"
     )
-    parser.add_argument("--variants", nargs="+", metavar="NAME", help=f"a subset of: {', '.join(VARIANTS)}")
-    parser.add_argument("--prune-rounds", type=int, default=5, help="prune/fine-tune rounds of torch-prune")
-    parser.add_argument("--lr-gamma", type=float, default=1e-4, help="Caffe inv policy gamma")
-    parser.add_argument("--lr-power", type=float, default=0.75, help="Caffe inv policy power")
-    parser.add_argument("--dense-iters", type=int, help="dense training iterations (rounded up to epochs)")
     parser.add_argument(
-        "--surgery-iters", type=int, help="surgery fine-tuning iterations (rounded up to epochs)"
+        "--variants", nargs="+", metavar="NAME", choices=VARIANTS, help=f"a subset of: {', '.join(VARIANTS)}"
     )
-    parser.add_argument("--iter-stop", type=int, help="iteration after which masks stay fixed")
-    parser.add_argument("--gamma", type=float, default=1e-4, help="mask update probability (1 + gamma*it)^-1")
+    parser.add_argument(
+        "--prune-rounds", type=POSITIVE_INT, default=5, help="prune/fine-tune rounds of torch-prune"
+    )
+    parser.add_argument("--lr-gamma", type=RATE, default=1e-4, help="Caffe inv policy gamma")
+    parser.add_argument("--lr-power", type=RATE, default=0.75, help="Caffe inv policy power")
+    parser.add_argument(
+        "--dense-iters", type=POSITIVE_INT, help="dense training iterations (rounded up to epochs)"
+    )
+    parser.add_argument(
+        "--surgery-iters", type=POSITIVE_INT, help="surgery fine-tuning iterations (rounded up to epochs)"
+    )
+    parser.add_argument("--iter-stop", type=COUNT, help="iteration after which masks stay fixed")
+    parser.add_argument("--gamma", type=RATE, default=1e-4, help="mask update probability (1 + gamma*it)^-1")
     parser.add_argument(
         "--c-rate",
         action="append",
@@ -484,25 +528,35 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="skip the compression-matched prune-only and torch-prune runs",
     )
-    parser.add_argument("--lr", type=float, default=0.01)
-    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--lr", type=LEARNING_RATE, default=0.01)
+    parser.add_argument("--batch-size", type=POSITIVE_INT, default=64)
     parser.add_argument("--device", default=None, help="e.g. cuda; default: zoo.fit's choice")
     parser.add_argument(
-        "--threads", type=int, default=1, help="torch intra-op threads (1 is fastest for these tiny models)"
+        "--threads",
+        type=POSITIVE_INT,
+        default=1,
+        help="torch intra-op threads (1 is fastest for these tiny models)",
     )
     parser.add_argument("--json", help="also write the per-seed results to this JSON file")
     args = parser.parse_args(argv)
     if args.dataset == "digits" and args.model == "lenet5":
         parser.error("LeNet-5 needs at least 16x16 inputs; digits are 8x8. Use --dataset mnist for lenet5.")
+    if args.mnist_dir is not None and args.dataset != "mnist":
+        parser.error("--mnist-dir is read with --dataset mnist only; add --dataset mnist or drop --mnist-dir")
     dense, surgery, stop = DEFAULT_ITERS[args.dataset]
-    args.dense_iters = args.dense_iters or dense
-    args.surgery_iters = args.surgery_iters or surgery
+    # `is None`, not `or`: a value given is used as given (0 is refused by its type, not replaced).
+    args.dense_iters = dense if args.dense_iters is None else args.dense_iters
+    args.surgery_iters = surgery if args.surgery_iters is None else args.surgery_iters
     args.iter_stop = args.iter_stop if args.iter_stop is not None else min(stop, args.surgery_iters)
-    if args.seeds < 1:
-        parser.error("--seeds must be at least 1")
     args.seed_list = args.seed or list(range(args.seeds))
     if args.table_only and not args.out:
         parser.error("--table-only reads the --out folder; give --out")
+    if args.json is not None:
+        target = Path(args.json).expanduser()
+        if target.is_dir() or not target.parent.is_dir():
+            parser.error(f"--json {args.json}: give a file path in an existing folder")
+    if args.out is not None and Path(args.out).expanduser().is_file():
+        parser.error(f"--out {args.out} is a file; give a folder (it is created if missing)")
     return args
 
 
@@ -511,10 +565,16 @@ def _c_rates(defaults: dict[str, float], items: list[str], option: str) -> dict[
     for item in items:
         name, sep, value = item.partition("=")
         if not sep or name not in c_rates:
-            raise SystemExit(
+            raise zoo.OptionError(
                 f"{option} expects LAYER=VALUE with LAYER one of {sorted(c_rates)}, got {item!r}"
             )
-        c_rates[name] = float(value)
+        try:
+            rate = float(value)
+        except ValueError:
+            rate = math.nan
+        if not math.isfinite(rate):  # a NaN threshold would prune nothing and still exit 0
+            raise zoo.OptionError(f"{option} expects LAYER=VALUE with VALUE a finite number, got {item!r}")
+        c_rates[name] = rate
     return c_rates
 
 
@@ -522,7 +582,16 @@ VARIANTS = ("surgery", "prune-only", "prune-only matched", "torch-prune")
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+    """Any zoo error (a bad option, a dataset that is not there) becomes a ``SystemExit`` carrying its
+    message: run as a program that is one line on stderr and exit status 1, not a traceback, and a caller
+    such as the tests still sees what went wrong."""
+    try:
+        return run(parse_args(argv))
+    except zoo.ZooError as exc:
+        raise SystemExit(f"{PROG}: error: {exc}") from None
+
+
+def run(args: argparse.Namespace) -> int:
     torch.set_num_threads(args.threads)
     key = (args.dataset, args.model)
     c_rates = _c_rates(C_RATES[key], args.c_rate, "--c-rate")
@@ -534,9 +603,6 @@ def main(argv: list[str] | None = None) -> int:
         variants["prune-only matched"] = ("matched", c_rates)
         variants["torch-prune"] = ("torch-prune", c_rates)
     if args.variants:
-        unknown = set(args.variants) - set(VARIANTS)
-        if unknown:
-            raise SystemExit(f"--variants takes {', '.join(VARIANTS)}; got {sorted(unknown)}")
         variants = {k: v for k, v in variants.items() if k in args.variants}
     files = RunFiles(args)
     data = None if args.table_only else load_data(args.dataset, args.mnist_dir)

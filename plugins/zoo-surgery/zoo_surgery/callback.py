@@ -7,8 +7,9 @@ from typing import Any
 
 import zoo
 from zoo.plugin import Callback
+from zoo_surgery._checks import flag, patterns
 from zoo_surgery.layers import masked_layers, to_masked
-from zoo_surgery.surgery import DynamicSurgery
+from zoo_surgery.surgery import DynamicSurgery, SurgeryOptions
 
 __all__ = ["DynamicNetworkSurgery"]
 
@@ -29,6 +30,8 @@ class DynamicNetworkSurgery(Callback):
     out. ``splice=False`` is the prune-only ablation.
 
     Each epoch's logs get ``surgery_kept``, the share of the surgery layers' parameters still connected.
+    Every argument is checked here, when the callback is built, not at the first batch of a long fit;
+    layer patterns can only be matched once the model is known, at ``on_train_begin``.
     """
 
     def __init__(
@@ -42,10 +45,19 @@ class DynamicNetworkSurgery(Callback):
         splice: bool = True,
         seed: int | None = None,
         convert: bool = True,
-        include: Sequence[str] | None = None,
-        exclude: Sequence[str] = (),
+        include: str | Sequence[str] | None = None,
+        exclude: str | Sequence[str] = (),
     ) -> None:
         super().__init__()
+        SurgeryOptions.check(
+            c_rate=c_rate,
+            gamma=gamma,
+            power=power,
+            iter_stop=iter_stop,
+            layers=layers,
+            splice=splice,
+            seed=seed,
+        )
         self.config: dict[str, Any] = dict(
             c_rate=c_rate,
             gamma=gamma,
@@ -55,9 +67,9 @@ class DynamicNetworkSurgery(Callback):
             splice=splice,
             seed=seed,
         )
-        self.convert = convert
-        self.include = include
-        self.exclude = tuple(exclude)
+        self.convert = flag(convert, "convert")
+        self.include = None if include is None else patterns(include, "include")
+        self.exclude = patterns(exclude, "exclude")
         self.surgery: DynamicSurgery | None = None
         self.iteration = 0
         self._surgery_model: Any = None

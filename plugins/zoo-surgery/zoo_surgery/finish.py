@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+import zoo
+from zoo_surgery._checks import flag
 from zoo_surgery.layers import MaskedMixin, empty_like, replace_modules
 from zoo_surgery.sparse import encode
 
@@ -32,12 +34,18 @@ def bake(model: nn.Module, *, inplace: bool = False) -> nn.Module:
     The result's ``state_dict()`` has exactly the keys of the original dense model (no ``*_mask``
     entries), so it loads into an unmodified architecture; pruned entries are exact zeros.
     """
+    _check_model(model, "bake")
     if isinstance(model, MaskedMixin):
         return _plain_copy(model)
-    target = model if inplace else copy.deepcopy(model)
+    target = model if flag(inplace, "inplace") else copy.deepcopy(model)
     plain = {id(m): _plain_copy(m) for m in target.modules() if isinstance(m, MaskedMixin)}
     replace_modules(target, plain)
     return target
+
+
+def _check_model(model: object, function: str) -> None:
+    if not isinstance(model, nn.Module):
+        raise zoo.ArgumentError(f"{function} expects a torch.nn.Module, got {type(model).__name__}")
 
 
 @dataclass(frozen=True)
@@ -77,7 +85,9 @@ class SurgeryReport:
         rows = [f"{'layer':<24}{'params':>10}{'non-zero':>10}{'kept':>9}"]
         for layer in self.layers:
             rows.append(f"{layer.name:<24}{layer.params:>10}{layer.nonzero:>10}{layer.kept:>9.2%}")
-        rows.append(f"{'total':<24}{self.params:>10}{self.nonzero:>10}{self.nonzero / self.params:>9.2%}")
+        rows.append(
+            f"{'total':<24}{self.params:>10}{self.nonzero:>10}{self.nonzero / max(self.params, 1):>9.2%}"
+        )
         rows.append(
             f"compression {self.compression:.1f}x (parameters); bytes {self.dense_bytes} dense -> "
             f"{self.sparse_bytes} sparse ({self.byte_compression:.1f}x)"
@@ -94,6 +104,7 @@ def report(model: nn.Module) -> SurgeryReport:
     BatchNorm statistics are a deployment detail both sides would carry); ``dense_bytes`` is the same
     parameters stored densely.
     """
+    _check_model(model, "report")
     plain = bake(model)
     layers = []
     for name, module in model.named_modules():

@@ -8,7 +8,6 @@ multiplies the gradient by the mask) cannot.
 
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Iterator, Sequence
 
 import torch
@@ -16,6 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import zoo
+from zoo_surgery._checks import matches, no_unmatched, patterns
 
 __all__ = [
     "MaskedConv2d",
@@ -132,20 +132,18 @@ def _masked_copy(layer: nn.Module) -> nn.Module:
     return new
 
 
-def _matches(name: str, patterns: Sequence[str] | None) -> bool:
-    return patterns is not None and any(fnmatch.fnmatchcase(name, p) for p in patterns)
-
-
 def to_masked(
-    model: nn.Module, *, include: Sequence[str] | None = None, exclude: Sequence[str] = ()
+    model: nn.Module, *, include: str | Sequence[str] | None = None, exclude: str | Sequence[str] = ()
 ) -> nn.Module:
     """Replace ``model``'s ``nn.Linear`` and ``nn.Conv2d`` layers by masked ones, in place; returns ``model``.
 
-    ``include``/``exclude`` are fnmatch patterns on module names (``"features.*"``, ``"fc1"``); by default
-    every plain Linear/Conv2d is converted. Subclasses (e.g. the output projection inside
-    ``nn.MultiheadAttention``, whose weight is read directly and never through ``forward``) are left
-    alone, as are layers already masked. Parameters are kept, not copied, so an optimizer created before
-    the conversion keeps working. Forward hooks on a replaced layer are not carried over.
+    ``include``/``exclude`` are fnmatch patterns on module names (``"features.*"``, ``"fc1"``, or a list of
+    them); by default every plain Linear/Conv2d is converted. A pattern that names none of the model's
+    Linear/Conv2d layers is an error, so a typo cannot convert or spare nothing in silence. Subclasses (e.g.
+    the output projection inside ``nn.MultiheadAttention``, whose weight is read directly and never through
+    ``forward``) are left alone, as are layers already masked. Parameters are kept, not copied, so an
+    optimizer created before the conversion keeps working. Forward hooks on a replaced layer are not
+    carried over.
     """
     if not isinstance(model, nn.Module):
         raise zoo.ArgumentError(f"to_masked expects a torch.nn.Module, got {type(model).__name__}")
@@ -154,13 +152,29 @@ def to_masked(
             "to_masked converts the layers inside a model in place; to convert a lone layer use "
             "MaskedLinear/MaskedConv2d or wrap it: to_masked(nn.Sequential(layer))."
         )
-    targets: dict[int, nn.Module] = {}
+    include = None if include is None else patterns(include, "include")
+    exclude = patterns(exclude, "exclude")
+    candidates: dict[str, nn.Module] = {}
     for name, module in model.named_modules():
         if isinstance(module, nn.modules.lazy.LazyModuleMixin) and module.has_uninitialized_params():
-            raise zoo.ModelError(f"layer {name!r} is lazy and not initialised yet; run one forward pass first")
+            raise zoo.ModelError(
+                f"layer {name!r} is lazy and not initialised yet; run one forward pass first"
+            )
+        if type(module) in _DENSE_TO_MASKED or isinstance(module, MaskedMixin):
+            candidates[name] = module
+    names = list(candidates)
+    no_unmatched(
+        [*(include or ()), *exclude],
+        names,
+        option="to_masked include/exclude",
+        layers="nn.Linear/nn.Conv2d layer",
+    )
+    targets: dict[int, nn.Module] = {}
+    for name, module in candidates.items():
         if type(module) not in _DENSE_TO_MASKED:
-            continue
-        if (include is None or _matches(name, include)) and not _matches(name, exclude):
+            continue  # already masked
+        picked = include is None or any(matches(name, p) for p in include)
+        if picked and not any(matches(name, p) for p in exclude):
             targets[id(module)] = _masked_copy(module)
     replace_modules(model, targets)
     return model

@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 import zoo
+from zoo_surgery._checks import flag
 from zoo_surgery.layers import MaskedConv2d, MaskedLinear
 
 __all__ = ["LeNet5", "LeNet300100", "lenet5", "lenet_300_100"]
@@ -24,7 +25,7 @@ __all__ = ["LeNet5", "LeNet300100", "lenet5", "lenet_300_100"]
 class LeNet300100(nn.Module):
     def __init__(self, in_features: int = 784, num_classes: int = 10, *, masked: bool = False) -> None:
         super().__init__()
-        linear = MaskedLinear if masked else nn.Linear
+        linear, _ = _layer_types(masked)
         self.fc1 = linear(in_features, 300)
         self.fc2 = linear(300, 100)
         self.fc3 = linear(100, num_classes)
@@ -48,8 +49,7 @@ class LeNet5(nn.Module):
                 f"LeNet-5 needs inputs of at least 16x16 pixels (two 5x5 convolutions and two 2x2 poolings); "
                 f"got {height}x{width}"
             )
-        conv = MaskedConv2d if masked else nn.Conv2d
-        linear = MaskedLinear if masked else nn.Linear
+        linear, conv = _layer_types(masked)
         self.conv1 = conv(channels, 20, 5)
         self.conv2 = conv(20, 50, 5)
         self.pool = nn.MaxPool2d(2)
@@ -60,6 +60,10 @@ class LeNet5(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.pool(self.conv2(self.pool(self.conv1(x))))
         return self.fc2(self.relu(self.fc1(torch.flatten(x, 1))))
+
+
+def _layer_types(masked: object) -> tuple[type[nn.Linear], type[nn.Conv2d]]:
+    return (MaskedLinear, MaskedConv2d) if flag(masked, "masked") else (nn.Linear, nn.Conv2d)
 
 
 def _shape(input_shape: Sequence[int]) -> tuple[int, int, int]:

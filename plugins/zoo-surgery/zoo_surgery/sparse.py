@@ -7,12 +7,16 @@ Each tensor is stored in whichever of three layouts is smallest for it:
 * ``relative``: the non-zero values, each with a one-byte gap to the previous one (Han et al.'s
   relative indexing, "Deep Compression", 2016); a gap over 256 is bridged with explicit zero fillers.
 
-Layout: ``b"ZSPR"``, a version byte, a little-endian u32 header length, a UTF-8 JSON header (names,
-dtypes, shapes, layouts, byte lengths), then the payloads in header order. Decoding never unpickles.
+Layout: ``b"ZSPR"``, a version byte, the SHA-256 of everything after it (32 bytes), a little-endian u32
+header length, a UTF-8 JSON header (names, dtypes, shapes, layouts, byte lengths), then the payloads in
+header order. Decoding never unpickles. The digest is there because a flipped bit in a value would
+otherwise decode to a plausible, wrong weight; it covers the header too, so a changed name or shape is
+caught as well. Version 1 files (written before the digest) still decode, unchecked.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import struct
@@ -28,7 +32,9 @@ from zoo.plugin import write_bytes_atomic
 __all__ = ["decode", "encode", "load", "save"]
 
 MAGIC = b"ZSPR"
-VERSION = 1
+VERSION = 2
+_READS = (1, 2)  # version 1: no digest
+_DIGEST = 32  # bytes of a SHA-256
 _MAX_GAP = 256  # a u8 holds gap - 1
 
 
@@ -85,16 +91,24 @@ def _encode_tensor(tensor: torch.Tensor) -> tuple[dict, list[bytes]]:
 
 def encode(state_dict: Mapping[str, torch.Tensor]) -> bytes:
     """The bytes of ``state_dict`` in the sparse format; ``len()`` of it is the real stored size."""
+    if not isinstance(state_dict, Mapping):
+        raise zoo.ArgumentError(
+            f"expected a state dict (a mapping of names to tensors, e.g. model.state_dict()), got "
+            f"{type(state_dict).__name__}"
+        )
     header: dict[str, list] = {"tensors": []}
     payload: list[bytes] = []
     for name, tensor in state_dict.items():
+        if not isinstance(name, str):
+            raise zoo.ArgumentError(f"state dict keys must be strings, got {name!r} ({type(name).__name__})")
         if not isinstance(tensor, torch.Tensor):
             raise zoo.ArgumentError(f"state dict entry {name!r} is a {type(tensor).__name__}, not a tensor")
         meta, parts = _encode_tensor(tensor)
         header["tensors"].append({"name": name, **meta})
         payload.extend(parts)
     head = json.dumps(header, separators=(",", ":")).encode()
-    return b"".join([MAGIC, struct.pack("<BI", VERSION, len(head)), head, *payload])
+    body = b"".join([struct.pack("<I", len(head)), head, *payload])
+    return b"".join([MAGIC, struct.pack("<B", VERSION), hashlib.sha256(body).digest(), body])
 
 
 def _dtype(name: str) -> torch.dtype:
@@ -107,20 +121,52 @@ def _dtype(name: str) -> torch.dtype:
 def decode(data: bytes) -> dict[str, torch.Tensor]:
     """The state dict ``encode`` wrote; raises ``zoo.DataError`` (a ``ValueError``) on anything
     that is not a whole, valid file."""
-    view = memoryview(data)
-    if bytes(view[:4]) != MAGIC or len(view) < 9:
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise zoo.ArgumentError(
+            f"decode takes the bytes of a sparse file, got {type(data).__name__}; to read a file use "
+            f"zoo_surgery.sparse.load(path)"
+        )
+    view = memoryview(data).cast("B")
+    if bytes(view[:4]) != MAGIC or len(view) < 5:
         raise zoo.DataError("not a zoo-surgery sparse file (bad magic bytes)")
-    version, head_len = struct.unpack("<BI", view[4:9])
-    if version != VERSION:
-        raise zoo.DataError(f"sparse file version {version} is not supported (this reader knows {VERSION})")
+    version = view[4]
+    if version not in _READS:
+        raise zoo.DataError(
+            f"sparse file version {version} is not supported (this reader knows {', '.join(map(str, _READS))})"
+        )
+    body = 5 + (_DIGEST if version >= 2 else 0)
+    if len(view) < body + 4:
+        raise zoo.DataError("sparse file is truncated inside its header")
+    (head_len,) = struct.unpack("<I", view[body : body + 4])
+    offset = body + 4 + head_len
     try:
-        header = json.loads(bytes(view[9 : 9 + head_len]))
+        header = json.loads(bytes(view[body + 4 : offset]))
     except ValueError as exc:
         raise zoo.DataError(f"sparse file header is corrupt: {exc}") from exc
     try:
-        return _decode_tensors(view, header, 9 + head_len)
-    except (KeyError, TypeError, IndexError) as exc:
+        end = offset + sum(_lengths(header))
+        if end > len(view):
+            raise zoo.DataError(f"sparse file is truncated: {end - len(view)} bytes missing")
+        if end < len(view):
+            raise zoo.DataError(f"sparse file has {len(view) - end} unexpected trailing bytes")
+        if version >= 2 and hashlib.sha256(view[body:]).digest() != bytes(view[5:body]):
+            raise zoo.DataError(
+                "sparse file is damaged: its SHA-256 does not match the digest it was written with; "
+                "save it again from the model"
+            )
+        return _decode_tensors(view, header, offset)
+    except zoo.DataError:
+        raise
+    except (KeyError, TypeError, IndexError, ValueError, AttributeError) as exc:
         raise zoo.DataError(f"sparse file header is malformed ({type(exc).__name__}: {exc})") from exc
+
+
+def _lengths(header: dict) -> list[int]:
+    """Every payload's byte length, as the header lists them: what the file's size must add up to."""
+    lengths = [length for meta in header["tensors"] for length in meta["lengths"]]
+    if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in lengths):
+        raise zoo.DataError("sparse file header is malformed (a payload length is not a whole number >= 0)")
+    return lengths
 
 
 def _decode_tensors(view: memoryview, header: dict, offset: int) -> dict[str, torch.Tensor]:
@@ -155,13 +201,37 @@ def _decode_tensors(view: memoryview, header: dict, offset: int) -> dict[str, to
     return out
 
 
+def _path(path: object, function: str) -> Path:
+    if not isinstance(path, (str, os.PathLike)):
+        raise zoo.ArgumentError(
+            f"sparse.{function} takes a file path (str or os.PathLike), got {type(path).__name__}"
+        )
+    return Path(path).expanduser()
+
+
 def save(state_dict: Mapping[str, torch.Tensor], path: str | os.PathLike) -> int:
     """Write ``encode(state_dict)`` to ``path`` atomically (never a partial file); returns its size."""
     data = encode(state_dict)
-    write_bytes_atomic(path, data, fsync=True)
+    target = _path(path, "save")
+    if target.is_dir():
+        raise zoo.OptionError(
+            f"cannot save to {path}: it is a folder; give a file path such as {target / 'model.zspr'}"
+        )
+    if not target.parent.exists():  # a file in its place is zoo's writer's own error
+        raise zoo.MissingFileError(
+            f"cannot save to {path}: folder {target.parent} does not exist; create it first"
+        )
+    write_bytes_atomic(target, data, fsync=True)
     return len(data)
 
 
 def load(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     """Read a file written by :func:`save`."""
-    return decode(Path(path).read_bytes())
+    source = _path(path, "load")
+    if source.is_dir():
+        raise zoo.OptionError(
+            f"cannot load {path}: it is a folder, not a sparse file; give the .zspr file's path"
+        )
+    if not source.is_file():
+        raise zoo.MissingFileError(f"no sparse file at {path}; check the path (sparse.save writes one)")
+    return decode(source.read_bytes())

@@ -14,17 +14,18 @@ which are more precise than the paper:
 
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
+from typing import Any
 
 import torch
 from torch import nn
 
 import zoo
+from zoo_surgery._checks import flag, matches, no_unmatched, real, whole
 from zoo_surgery.layers import MaskedMixin, masked_layers
 
-__all__ = ["DynamicSurgery", "LayerSettings", "LayerState"]
+__all__ = ["DynamicSurgery", "LayerSettings", "LayerState", "SurgeryOptions"]
 
 
 @dataclass(frozen=True)
@@ -37,10 +38,11 @@ class LayerSettings:
     iter_stop: int = 8000
 
     def __post_init__(self) -> None:
-        if self.gamma < 0 or self.power < 0:
-            raise zoo.OptionError(f"gamma and power must be >= 0, got gamma={self.gamma}, power={self.power}")
-        if self.iter_stop < 0:
-            raise zoo.OptionError(f"iter_stop must be >= 0, got {self.iter_stop}")
+        # Checked here, so the defaults and every per-layer override are held to the same rule.
+        object.__setattr__(self, "c_rate", real(self.c_rate, "c_rate"))
+        object.__setattr__(self, "gamma", real(self.gamma, "gamma", minimum=0))
+        object.__setattr__(self, "power", real(self.power, "power", minimum=0))
+        object.__setattr__(self, "iter_stop", whole(self.iter_stop, "iter_stop"))
 
     def probability(self, iteration: int) -> float:
         """Chance that the mask is updated at ``iteration`` (0 from ``iter_stop`` on)."""
@@ -82,21 +84,75 @@ class LayerState:
         return nonzero, total
 
 
-def _settings_for(name: str, default: LayerSettings, layers: Mapping[str, Mapping] | None) -> LayerSettings:
-    if not layers:
-        return default
-    known = {f.name for f in fields(LayerSettings)}
+def _settings_for(name: str, default: LayerSettings, overrides: Mapping[str, Mapping]) -> LayerSettings:
     settings = default
-    for pattern, overrides in layers.items():
-        if name == pattern or fnmatch.fnmatchcase(name, pattern):
-            unknown = set(overrides) - known
+    for pattern, values in overrides.items():
+        if matches(name, pattern):
+            settings = replace(settings, **values)
+    return settings
+
+
+@dataclass(frozen=True)
+class SurgeryOptions:
+    """The checked constructor arguments of :class:`DynamicSurgery`, which the callback also checks when
+    it is built: a wrong setting fails where it is written, not at the first training batch."""
+
+    default: LayerSettings
+    excluded: tuple[str, ...]
+    overrides: dict[str, dict[str, Any]]
+    splice: bool
+    seed: int | None
+
+    @classmethod
+    def check(
+        cls,
+        *,
+        c_rate: Any = 3.0,
+        gamma: Any = 1e-3,
+        power: Any = 1.0,
+        iter_stop: Any = 8000,
+        layers: Any = None,
+        splice: Any = True,
+        seed: Any = None,
+    ) -> SurgeryOptions:
+        default = LayerSettings(c_rate=c_rate, gamma=gamma, power=power, iter_stop=iter_stop)
+        if layers is None:
+            layers = {}
+        if not isinstance(layers, Mapping):
+            raise zoo.OptionError(
+                f"layers must be a dict from layer names or fnmatch patterns to settings, e.g. "
+                f"{{'fc1': {{'c_rate': 4}}, 'conv1': None}} (None leaves a layer out), got {type(layers).__name__}."
+            )
+        known = sorted(f.name for f in fields(LayerSettings))
+        excluded: list[str] = []
+        overrides: dict[str, dict[str, Any]] = {}
+        for pattern, values in layers.items():
+            if not isinstance(pattern, str):
+                raise zoo.OptionError(
+                    f"layers keys must be layer names or fnmatch patterns, got {pattern!r}."
+                )
+            if values is None:
+                excluded.append(pattern)
+                continue
+            if not isinstance(values, Mapping):
+                example = f"{{'c_rate': {values!r}}}" if isinstance(values, (int, float)) else "{'c_rate': 4}"
+                raise zoo.OptionError(
+                    f"layers[{pattern!r}] must be a dict of settings such as {example}, or None to leave the "
+                    f"layer out, got {values!r} ({type(values).__name__})."
+                )
+            unknown = sorted(str(k) for k in values if k not in known)
             if unknown:
                 raise zoo.OptionError(
-                    f"unknown surgery setting(s) {sorted(unknown)} for layer pattern {pattern!r}; "
-                    f"valid keys are {sorted(known)}"
+                    f"unknown surgery setting(s) {unknown} for layer pattern {pattern!r}; valid keys are {known}"
                 )
-            settings = replace(settings, **overrides)
-    return settings
+            try:
+                replace(default, **values)
+            except zoo.OptionError as exc:
+                raise zoo.OptionError(f"layers[{pattern!r}]: {exc}") from None
+            overrides[pattern] = dict(values)
+        if seed is not None:
+            seed = whole(seed, "seed", minimum=-(2**63), maximum=2**64 - 1, kind="None or a whole number")
+        return cls(default, tuple(excluded), overrides, flag(splice, "splice"), seed)
 
 
 class DynamicSurgery:
@@ -121,27 +177,37 @@ class DynamicSurgery:
         splice: bool = True,
         seed: int | None = None,
     ) -> None:
-        default = LayerSettings(c_rate=c_rate, gamma=gamma, power=power, iter_stop=int(iter_stop))
-        excluded = {p for p, v in (layers or {}).items() if v is None}
-        overrides = {p: v for p, v in (layers or {}).items() if v is not None}
-        self.layers: list[LayerState] = []
-        for name, layer in masked_layers(model):
-            if any(name == p or fnmatch.fnmatchcase(name, p) for p in excluded):
-                continue
-            self.layers.append(LayerState(name, layer, _settings_for(name, default, overrides)))
-        if not self.layers:
+        options = SurgeryOptions.check(
+            c_rate=c_rate,
+            gamma=gamma,
+            power=power,
+            iter_stop=iter_stop,
+            layers=layers,
+            splice=splice,
+            seed=seed,
+        )
+        if not isinstance(model, nn.Module):
+            raise zoo.ArgumentError(f"DynamicSurgery expects a torch.nn.Module, got {type(model).__name__}")
+        masked = list(masked_layers(model))
+        if not masked:
             raise zoo.ModelError(
                 "the model has no masked layers to operate on; convert it first with "
                 "zoo_surgery.to_masked(model) or build it from MaskedLinear/MaskedConv2d"
             )
-        names = {state.name for state in self.layers} | excluded
-        unmatched = [p for p in (layers or {}) if not any(fnmatch.fnmatchcase(n, p) for n in names)]
-        if unmatched:
+        names = [name for name, _ in masked]
+        no_unmatched([*options.overrides, *options.excluded], names, option="layers", layers="masked layer")
+        self.layers: list[LayerState] = [
+            LayerState(name, layer, _settings_for(name, options.default, options.overrides))
+            for name, layer in masked
+            if not any(matches(name, p) for p in options.excluded)
+        ]
+        if not self.layers:
             raise zoo.OptionError(
-                f"layer pattern(s) {unmatched} match no masked layer; masked layers are "
-                f"{[s.name for s in self.layers]}"
+                f"layers leaves every masked layer out ({', '.join(repr(n) for n, _ in masked)} all match a None "
+                f"entry); drop some of the None entries"
             )
-        self.splice = splice
+        self.splice = options.splice
+        seed = options.seed
         if seed is None:
             seed = int(torch.randint(0, 2**62, (1,)).item())
         self.generator = torch.Generator().manual_seed(seed)
@@ -161,7 +227,9 @@ class DynamicSurgery:
             )
             values = values[values != 0]
             if values.numel() == 0:
-                raise zoo.ModelError(f"layer {state.name!r} has no non-zero weights to compute a threshold from")
+                raise zoo.ModelError(
+                    f"layer {state.name!r} has no non-zero weights to compute a threshold from"
+                )
             state.mu = float(values.mean())
             state.sigma = float(values.std(correction=0))
             state.theta = max(state.mu + state.settings.c_rate * state.sigma, 0.0)
@@ -169,8 +237,7 @@ class DynamicSurgery:
     @torch.no_grad()
     def step(self, iteration: int) -> None:
         """Run the (randomly scheduled) mask update that precedes the forward pass of ``iteration``."""
-        if iteration < 0:
-            raise zoo.OptionError(f"iteration must be >= 0, got {iteration}")
+        iteration = whole(iteration, "iteration")
         active = [s for s in self.layers if iteration < s.settings.iter_stop]
         if not active:
             return
