@@ -87,6 +87,11 @@ def resolve_mask(
     return mask.to(device=x.device, dtype=torch.bool)
 
 
+def is_int(value: object) -> bool:
+    """A whole number (numpy's too) that is not a bool: ``int()`` would truncate 2.5 and take True as 1."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
 def _name(layer: nn.Module | str) -> str:
     return layer if isinstance(layer, str) else type(layer).__name__
 
@@ -127,13 +132,13 @@ def float_input(x: torch.Tensor, dtype: torch.dtype | None = None) -> torch.Tens
 def tuple_n(value: int | Sequence[int], n: int, what: str, minimum: int = 1) -> tuple[int, ...]:
     """``3`` -> ``(3, 3)``; a sequence must already have ``n`` items, each a whole number >= ``minimum``."""
     items: Any = value
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+    if is_int(value):
         items = (value,) * n
     elif hasattr(value, "__iter__") and not isinstance(value, str):
         items = tuple(value)  # a list from a saved config, a numpy array
     if (
         not isinstance(items, tuple) or len(items) != n
-        or not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= minimum for v in items)
+        or not all(is_int(v) and v >= minimum for v in items)
     ):  # fmt: skip
         bound = "positive" if minimum == 1 else f">= {minimum}"
         raise OptionError(f"{what} must be an int or {n} ints, each {bound}, got {value!r}.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 
 import torch
@@ -62,11 +63,18 @@ class ThresholdedReLU(_Pointwise):
 
 
 class Softmax(_Pointwise):
+    """Softmax over ``axis`` (an int; the rank is known only at the call, so the axis is checked there)."""
+
     def __init__(self, axis: int = -1) -> None:
         super().__init__()
-        self.axis = axis
+        self.axis = int(axis)
 
     def fn(self, x: torch.Tensor) -> torch.Tensor:
+        if not -x.ndim <= self.axis < x.ndim:
+            raise DataError(
+                f"Softmax(axis={self.axis}) got input shape {tuple(x.shape)} ({x.ndim}-D); axis must lie in "
+                f"-{x.ndim}..{x.ndim - 1} (axis=-1, the default, for the last)."
+            )
         return F.softmax(x, dim=self.axis)
 
     def extra_repr(self) -> str:
@@ -99,13 +107,32 @@ class PReLU(LazyLayer):
 
     keras_weights = {"alpha": Weight(("alpha",))}
 
-    def __init__(self, alpha_initializer: float = 0.0, shared_axes: Sequence[int] | None = None) -> None:
+    def __init__(
+        self, alpha_initializer: float = 0.0, shared_axes: int | Sequence[int] | None = None
+    ) -> None:
         super().__init__()
         self.alpha_initializer = float(alpha_initializer)
-        self.shared_axes = tuple(shared_axes or ())
+        if isinstance(shared_axes, numbers.Integral) and not isinstance(shared_axes, bool):
+            shared_axes = (shared_axes,)  # Keras takes one axis as an int
+        axes = () if shared_axes is None else tuple(shared_axes) if hasattr(shared_axes, "__iter__") else None
+        if axes is None or not all(
+            isinstance(a, numbers.Integral) and not isinstance(a, bool) and a >= 1 for a in axes
+        ):
+            raise OptionError(
+                "PReLU: shared_axes are axes numbered from 1, as in Keras (axis 0 is the batch, which alpha "
+                f"never spans; negative axes are not taken), e.g. shared_axes=(2, 3) for one alpha per channel "
+                f"of (batch, channels, height, width); got {shared_axes!r}."
+            )
+        self.shared_axes = tuple(int(a) for a in axes)
         self.alpha = nn.UninitializedParameter()
 
     def build(self, x: torch.Tensor) -> None:
+        beyond = [a for a in self.shared_axes if a >= x.ndim]
+        if beyond:  # it would be ignored: a full-size alpha, as if nothing were shared
+            raise DataError(
+                f"PReLU(shared_axes={self.shared_axes}) got input shape {tuple(x.shape)} ({x.ndim}-D), which has "
+                f"no axis {beyond[0]}; shared axes lie in 1..{x.ndim - 1} (axis 0 is the batch)."
+            )
         shape = [1 if axis in self.shared_axes else d for axis, d in enumerate(x.shape[1:], start=1)]
         self.alpha.materialize(tuple(shape))
 

@@ -10,6 +10,7 @@ total padding is odd, the extra row/column goes at the end (bottom/right) — to
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable, Sequence
 
 import torch
@@ -60,10 +61,50 @@ def pad_input(
 
 
 def _check_padding(layer: str, padding: str, allowed: Sequence[str] = ("valid", "same")) -> str:
-    padding = padding.lower()
-    if padding not in allowed:
-        raise OptionError(f"{layer}: padding must be one of {tuple(allowed)}, got {padding!r}.")
-    return padding
+    """Keras' padding names only: torch's explicit ``padding=1`` is refused rather than taken, since the
+    layers pad by name (``"same"`` is TensorFlow's asymmetric padding, which no int expresses) and an
+    int in Keras code is a mistake; the message says what gives the same result."""
+    if isinstance(padding, str) and padding.lower() in allowed:
+        return padding.lower()
+    hint = ""
+    if isinstance(padding, (numbers.Integral, tuple, list)) and not isinstance(padding, bool):
+        explicit = ""
+        if layer == "Conv2DTranspose":
+            explicit = f"; Cropping2D({padding!r}) after the layer crops as torch's padding= does"
+        elif "Conv2D" in layer:
+            explicit = f"; ZeroPadding2D({padding!r}) before the layer pads by that amount"
+        hint = f" (torch's explicit amounts are not taken: padding='same' keeps the spatial size at stride 1{explicit})"
+    raise OptionError(f"{layer}: padding must be one of {tuple(allowed)}, as in Keras, got {padding!r}{hint}.")
+
+
+def _check_groups(layer: str, filters: int, groups: int, in_channels: int | None = None) -> None:
+    """Keras' grouped convolution: each of ``groups`` groups maps ``channels / groups`` inputs to
+    ``filters / groups`` outputs, so both must divide (torch would say it in its own words, late)."""
+    if filters % groups:
+        raise OptionError(
+            f"{layer}: filters ({filters}) must be divisible by groups ({groups}): each group makes "
+            "filters / groups of the output channels."
+        )
+    if in_channels and in_channels % groups:
+        raise OptionError(
+            f"{layer}: in_channels ({in_channels}) must be divisible by groups ({groups}): each group sees "
+            "in_channels / groups of the input channels."
+        )
+
+
+def _check_kernel_fits(
+    layer: str, x: torch.Tensor, padded: torch.Tensor, kernel: Sequence[int], dilation: Sequence[int]
+) -> None:
+    """A kernel wider than the (padded) input has no position to sit at: say so, not torch's
+    "Kernel size can't be greater than actual input size"."""
+    spans = tuple((k - 1) * d + 1 for k, d in zip(kernel, dilation, strict=True))
+    if any(size < span for size, span in zip(padded.shape[2:], spans, strict=True)):
+        dilated = f" (dilated to {spans})" if spans != tuple(kernel) else ""
+        raise DataError(
+            f"{layer}: kernel_size {tuple(kernel)}{dilated} is larger than the spatial size "
+            f"{tuple(padded.shape[2:])} of input shape {tuple(x.shape)} with padding='valid'; give a "
+            "larger input, a smaller kernel_size, or padding='same'."
+        )
 
 
 _KERNEL_AND_BIAS = {
@@ -99,6 +140,7 @@ class _Conv(Layer):
         self.strides = tuple_n(strides, n, f"{name} strides")
         self.dilation_rate = tuple_n(dilation_rate, n, f"{name} dilation_rate")
         self.padding = _check_padding(name, padding, _PADDINGS if n == 1 else ("valid", "same"))
+        _check_groups(name, filters, groups, in_channels)
         options = dict(stride=self.strides, dilation=self.dilation_rate, groups=groups, bias=use_bias)
         if in_channels:
             self.conv = self._eager[n](in_channels, filters, self.kernel_size, **options)
@@ -109,13 +151,23 @@ class _Conv(Layer):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_rank(self, x, self.rank + 2, f"(batch, channels, {'x'.join('.' * self.rank)} spatial)")
         x = float_input(x, self.conv.weight.dtype)
+        name = type(self).__name__
         expected = getattr(self.conv, "in_channels", 0)
         if expected and x.shape[1] != expected:
             raise DataError(
-                f"{type(self).__name__}({self.filters}) was built for {expected} input channels (axis 1), got "
+                f"{name}({self.filters}) was built for {expected} input channels (axis 1), got "
                 f"input shape {tuple(x.shape)}; zoo layers are channels-first."
             )
-        y = self.conv(pad_input(x, self.padding, self.kernel_size, self.strides, self.dilation_rate))
+        groups = self.conv.groups
+        if x.shape[1] % groups:  # before the lazy convolution builds itself for them
+            raise DataError(
+                f"{name}({self.filters}, groups={groups}): the input channels ({x.shape[1]}, axis 1 of input "
+                f"shape {tuple(x.shape)}) must be divisible by groups ({groups}), as the filters "
+                f"({self.filters}) are: each group sees channels / groups of them."
+            )
+        padded = pad_input(x, self.padding, self.kernel_size, self.strides, self.dilation_rate)
+        _check_kernel_fits(name, x, padded, self.kernel_size, self.dilation_rate)
+        y = self.conv(padded)
         return y if self.activation is None else self.activation(y)
 
     def extra_repr(self) -> str:
@@ -197,8 +249,9 @@ class DepthwiseConv2D(LazyLayer):
             raise DataError(
                 f"DepthwiseConv2D was built for {channels} input channels, got input shape {tuple(x.shape)}."
             )
-        x = pad_input(x, self.padding, self.kernel_size, self.strides, self.dilation_rate)
-        y = F.conv2d(x, self.weight, self.bias, self.strides, 0, self.dilation_rate, groups=channels)
+        padded = pad_input(x, self.padding, self.kernel_size, self.strides, self.dilation_rate)
+        _check_kernel_fits("DepthwiseConv2D", x, padded, self.kernel_size, self.dilation_rate)
+        y = F.conv2d(padded, self.weight, self.bias, self.strides, 0, self.dilation_rate, groups=channels)
         return y if self.activation is None else self.activation(y)
 
     def extra_repr(self) -> str:
@@ -229,6 +282,7 @@ class SeparableConv2D(Layer):
         in_channels: int | None = None,
     ) -> None:
         super().__init__()
+        _check_padding("SeparableConv2D", padding)  # named as itself, not as the depthwise part
         self.filters = filters
         self.depthwise = DepthwiseConv2D(
             kernel_size,
@@ -320,17 +374,23 @@ class Conv2DTranspose(LazyLayer):
         )
 
 
-def _pairs(value: int | Sequence, what: str) -> tuple[tuple[int, int], tuple[int, int]]:
-    """Keras' ``1`` / ``(h, w)`` / ``((top, bottom), (left, right))`` forms -> the last one."""
-    if isinstance(value, int):
-        return (value, value), (value, value)
-    value = tuple(value)
-    if len(value) == 2 and all(isinstance(v, int) for v in value):
-        return (value[0], value[0]), (value[1], value[1])
-    if len(value) == 2 and all(len(tuple(v)) == 2 for v in value):
-        (t, b), (left, r) = value
-        return (int(t), int(b)), (int(left), int(r))
-    raise OptionError(f"{what} must be an int, (rows, cols) or ((top, bottom), (left, right)); got {value!r}.")
+def _pairs(value: int | Sequence, what: str, other: str) -> tuple[tuple[int, int], tuple[int, int]]:
+    """Keras' ``1`` / ``(h, w)`` / ``((top, bottom), (left, right))`` forms (an entry of the pair may itself
+    be one int) -> the last one. Amounts are whole numbers >= 0, as Keras requires: a negative padding
+    would crop (and a negative cropping pad) without a word, so ``other`` names the layer that does that."""
+    integral = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    iterable = hasattr(value, "__iter__") and not isinstance(value, str)  # a list from a saved config, numpy
+    entries = (value, value) if integral else tuple(value) if iterable else ()
+    try:
+        if len(entries) != 2:
+            raise OptionError(what)
+        (t, b), (left, r) = (tuple_n(v, 2, what, minimum=0) for v in entries)
+    except OptionError:
+        raise OptionError(
+            f"{what} must be an int, (rows, cols) or ((top, bottom), (left, right)), each a whole number "
+            f">= 0 (as in Keras; {other} does the opposite); got {value!r}."
+        ) from None
+    return (t, b), (left, r)
 
 
 class ZeroPadding2D(Layer):
@@ -340,7 +400,7 @@ class ZeroPadding2D(Layer):
 
     def __init__(self, padding: int | Sequence = 1) -> None:
         super().__init__()
-        self.padding = _pairs(padding, "ZeroPadding2D padding")
+        self.padding = _pairs(padding, "ZeroPadding2D padding", "Cropping2D")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_rank(self, x, 4, "(batch, channels, height, width)")
@@ -358,7 +418,7 @@ class Cropping2D(Layer):
 
     def __init__(self, cropping: int | Sequence = ((0, 0), (0, 0))) -> None:
         super().__init__()
-        self.cropping = _pairs(cropping, "Cropping2D cropping")
+        self.cropping = _pairs(cropping, "Cropping2D cropping", "ZeroPadding2D")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_rank(self, x, 4, "(batch, channels, height, width)")

@@ -3,15 +3,25 @@ Masking and Embedding, as plain ``nn.Module``s."""
 
 from __future__ import annotations
 
+import math
 import numbers
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
 from zoo.errors import ArgumentError, DataError, OptionError
-from zoo.layers._base import activation_repr, check_rank, float_input, get_activation, get_mask, with_mask
+from zoo.layers._base import (
+    activation_repr,
+    check_rank,
+    float_input,
+    get_activation,
+    get_mask,
+    is_int,
+    with_mask,
+)
 from zoo.layers._keras import Layer, Weight
 from zoo.layers._tracing import is_tracing
 
@@ -88,7 +98,17 @@ class Dropout(Layer):
         if not 0.0 <= rate < 1.0:
             raise OptionError(f"Dropout: rate must be in [0, 1), got {rate!r}.")
         self.rate = float(rate)
-        self.noise_shape = None if noise_shape is None else tuple(noise_shape)
+        shape = (
+            noise_shape if noise_shape is None or not hasattr(noise_shape, "__iter__") else tuple(noise_shape)
+        )
+        if shape is not None and not (
+            isinstance(shape, tuple) and all(n is None or (is_int(n) and n >= 1) for n in shape)
+        ):
+            raise OptionError(
+                "Dropout: noise_shape is the drop pattern's shape, batch axis included: a tuple with one entry "
+                f"per input axis, 1 to share along it, None for the input's size, e.g. (None, 1, 64); got {noise_shape!r}."
+            )
+        self.noise_shape = shape
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training or self.rate == 0.0:
@@ -96,10 +116,12 @@ class Dropout(Layer):
         if self.noise_shape is None:
             y = F.dropout(x, self.rate, True)
         else:
-            if len(self.noise_shape) != x.ndim:
+            if len(self.noise_shape) != x.ndim or any(
+                n not in (None, 1, d) for n, d in zip(self.noise_shape, x.shape, strict=False)
+            ):
                 raise DataError(
-                    f"Dropout: noise_shape {self.noise_shape} has {len(self.noise_shape)} axes, "
-                    f"input shape {tuple(x.shape)} has {x.ndim}."
+                    f"Dropout: noise_shape {self.noise_shape} does not fit input shape {tuple(x.shape)}: it needs "
+                    f"one entry per input axis ({x.ndim}), each 1 (shared), None or the input's size."
                 )
             shape = [d if n is None else n for n, d in zip(self.noise_shape, x.shape, strict=True)]
             keep = torch.empty(shape, device=x.device, dtype=x.dtype).bernoulli_(1.0 - self.rate)
@@ -119,23 +141,50 @@ class Flatten(Layer):
 
 
 class Reshape(Layer):
-    """Reshape everything but the batch axis to ``target_shape`` (one entry may be -1)."""
+    """Reshape everything but the batch axis to ``target_shape`` (one entry may be -1, or ``None`` as Keras
+    lets it be, for "the rest"). An int is the 1-tuple it can only mean (``Reshape(5)`` is ``(5,)``)."""
 
-    def __init__(self, target_shape: Sequence[int]) -> None:
+    def __init__(self, target_shape: int | Sequence[int]) -> None:
         super().__init__()
-        self.target_shape = tuple(int(d) for d in target_shape)
+        self.target_shape = _target_shape(target_shape)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        try:
-            return x.reshape(x.shape[0], *self.target_shape)
-        except RuntimeError:
+        check_rank(self, x, range(1, 9))
+        per_sample, known = math.prod(x.shape[1:]), math.prod(d for d in self.target_shape if d != -1)
+        if -1 not in self.target_shape and known != per_sample:
             raise DataError(
-                f"Reshape{self.target_shape}: cannot reshape input of shape {tuple(x.shape)} "
-                f"({x[0].numel()} values per sample) to (batch, {', '.join(map(str, self.target_shape))})."
-            ) from None
+                f"Reshape{self.target_shape}: the target shape holds {known} values per sample, the input "
+                f"shape {tuple(x.shape)} holds {per_sample}; the two sizes must be equal."
+            )
+        if -1 in self.target_shape and (known == 0 or per_sample % known):
+            raise DataError(
+                f"Reshape{self.target_shape}: the target shape needs a multiple of {known} values per sample "
+                f"(its -1 takes the rest), the input shape {tuple(x.shape)} holds {per_sample}."
+            )
+        return x.reshape(x.shape[0], *self.target_shape)
 
     def extra_repr(self) -> str:
         return f"target_shape={self.target_shape}"
+
+
+def _target_shape(value: object) -> tuple[int, ...]:
+    """Keras' ``target_shape`` rule: whole numbers >= 0 and at most one unknown (-1 or None), stored as -1.
+    A fractional size would otherwise be truncated (``2.5`` reshaping to 2) without a word."""
+    if is_int(value):
+        value = (value,)
+    dims = tuple(value) if hasattr(value, "__iter__") and not isinstance(value, str) else None
+    valid = dims is not None and all(d is None or (is_int(d) and d >= -1) for d in dims)
+    if (
+        not valid
+        or sum(d is None or d == -1 for d in dims) > 1
+        or (0 in dims and any(d in (None, -1) for d in dims))
+    ):
+        raise OptionError(
+            "Reshape: target_shape is one sample's shape without the batch axis, a tuple of whole numbers "
+            ">= 0 with at most one -1 (None) for the rest (not beside a 0, where the rest is any size), e.g. "
+            f"Reshape((4, -1)); got {value!r}."
+        )
+    return tuple(-1 if d is None else int(d) for d in dims)
 
 
 class Permute(Layer):
@@ -143,7 +192,13 @@ class Permute(Layer):
 
     def __init__(self, dims: Sequence[int]) -> None:
         super().__init__()
-        self.dims = tuple(int(d) for d in dims)
+        items = tuple(dims) if hasattr(dims, "__iter__") and not isinstance(dims, str) else None
+        if items is None or not all(is_int(d) for d in items):
+            raise OptionError(
+                "Permute: dims must be a tuple of the non-batch axes in their new order, numbered from 1 (the "
+                f"batch axis 0 stays first), e.g. Permute((2, 1)) to swap the two axes of (batch, a, b); got {dims!r}."
+            )
+        self.dims = tuple(int(d) for d in items)
         if sorted(self.dims) != list(range(1, len(self.dims) + 1)):
             raise OptionError(f"Permute: dims must be a permutation of 1..{len(self.dims)}, got {self.dims}.")
 
@@ -158,8 +213,10 @@ class Permute(Layer):
 class RepeatVector(Layer):
     """``(N, F) -> (N, n, F)``."""
 
-    def __init__(self, n: int) -> None:
+    def __init__(self, n: int) -> None:  # the annotation refuses a fractional n (int() would truncate it)
         super().__init__()
+        if n < 0:
+            raise OptionError(f"RepeatVector: n is the number of repeats, a whole number >= 0, got {n!r}.")
         self.n = int(n)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -171,19 +228,86 @@ class RepeatVector(Layer):
 
 
 class Lambda(Layer):
-    """Wraps a function of tensors as a layer (it has no parameters of its own)."""
+    """Wraps a function of tensors as a layer (it has no parameters of its own).
 
-    def __init__(self, function: Callable[..., torch.Tensor]) -> None:
+    Keras' other arguments: ``arguments`` (keywords passed to the function on every call); ``mask`` (a
+    callable ``mask(inputs, previous_mask)`` or a fixed tensor: the mask attached to the output, where
+    Keras' ``compute_mask`` gives it); ``output_shape``, which zoo does not need (it learns the shape by
+    running the function, on fake tensors for ``zoo.Input``), so it is taken as a declaration and checked
+    against each output on real data: a tuple is one sample's shape (``None`` for a free size), a callable
+    maps the input shape to the output shape, batch axis included, as in Keras.
+    """
+
+    def __init__(
+        self,
+        function: Callable[..., torch.Tensor],
+        output_shape: Sequence[int | None] | Callable | None = None,
+        mask: Callable | torch.Tensor | None = None,
+        arguments: Mapping[str, Any] | None = None,
+    ) -> None:
         super().__init__()
         if not callable(function):
             raise ArgumentError(f"Lambda expects a callable, got {type(function).__name__}.")
+        if arguments is not None and not isinstance(arguments, Mapping):
+            raise ArgumentError(
+                f"Lambda: arguments must be a dict of keyword arguments for the function, got "
+                f"{type(arguments).__name__}."
+            )
+        if mask is not None and not (callable(mask) or isinstance(mask, torch.Tensor)):
+            raise ArgumentError(
+                f"Lambda: mask must be a callable mask(inputs, previous_mask) or a tensor, got {type(mask).__name__}."
+            )
+        if is_int(output_shape):
+            output_shape = (output_shape,)
+        if output_shape is not None and not callable(output_shape) and not _is_shape(output_shape):
+            raise ArgumentError(
+                "Lambda: output_shape is one sample's output shape without the batch axis (a tuple of ints, "
+                f"None for a free size) or a callable of the input shape, got {output_shape!r}."
+            )
         self.function = function
+        self._output_shape = (
+            output_shape if callable(output_shape) or output_shape is None else tuple(output_shape)
+        )
+        self.mask = mask
+        self.arguments = dict(arguments or {})
 
     def forward(self, *inputs: torch.Tensor, **kwargs) -> torch.Tensor:
-        return self.function(*inputs, **kwargs)
+        y = self.function(*inputs, **{**self.arguments, **kwargs})
+        if self._output_shape is not None and isinstance(y, torch.Tensor) and not is_tracing():
+            self._check_output_shape(inputs, y)
+        if self.mask is None:
+            return y
+        first = inputs[0] if len(inputs) == 1 else list(inputs)
+        previous = get_mask(inputs[0]) if len(inputs) == 1 else [get_mask(x) for x in inputs]
+        return with_mask(y, self.mask(first, previous) if callable(self.mask) else self.mask)
+
+    def _check_output_shape(self, inputs: tuple, y: torch.Tensor) -> None:
+        if callable(self._output_shape):
+            shapes = [tuple(x.shape) if isinstance(x, torch.Tensor) else x for x in inputs]
+            declared = self._output_shape(shapes[0] if len(shapes) == 1 else shapes)
+            if not _is_shape(declared):
+                raise ArgumentError(
+                    f"Lambda: the output_shape callable must return the output's shape (a tuple of ints, batch "
+                    f"axis included), got {declared!r} for input shape(s) {', '.join(map(str, shapes))}."
+                )
+            declared = tuple(declared)
+        else:
+            declared = (y.shape[0], *self._output_shape)
+        if len(declared) != y.ndim or any(
+            d is not None and d != s for d, s in zip(declared, y.shape, strict=False)
+        ):
+            raise DataError(
+                f"Lambda({activation_repr(self.function)}): output_shape declares {declared} (batch axis "
+                f"included), but the function returned shape {tuple(y.shape)}; fix output_shape or leave it "
+                "out (zoo does not need it)."
+            )
 
     def extra_repr(self) -> str:
         return getattr(self.function, "__name__", repr(self.function))
+
+
+def _is_shape(value: object) -> bool:
+    return isinstance(value, (tuple, list)) and all(d is None or (is_int(d) and d >= 0) for d in value)
 
 
 class Masking(Layer):

@@ -9,6 +9,7 @@ import torch
 from torch.nn import functional as F
 
 from zoo.errors import ArgumentError, DataError, OptionError
+from zoo.layers._base import is_int
 from zoo.layers._keras import Layer
 
 
@@ -123,9 +124,18 @@ class Dot(Layer):
 
     def __init__(self, axes: int | Sequence[int], normalize: bool = False) -> None:
         super().__init__()
-        self.axes = (int(axes), int(axes)) if isinstance(axes, int) else tuple(int(a) for a in axes)
-        if len(self.axes) != 2:
-            raise OptionError(f"Dot: axes must be an int or a pair, got {axes!r}.")
+        pair = (
+            (axes, axes)
+            if is_int(axes)
+            else tuple(axes)
+            if hasattr(axes, "__iter__") and not isinstance(axes, str)
+            else ()
+        )
+        if len(pair) != 2 or not all(is_int(a) for a in pair):  # int() would truncate 1.5 to 1 unseen
+            raise OptionError(
+                f"Dot: axes must be an int or a pair of ints (one axis per input), got {axes!r}."
+            )
+        self.axes = (int(pair[0]), int(pair[1]))
         self.normalize = normalize
 
     def forward(self, *inputs: torch.Tensor) -> torch.Tensor:

@@ -101,6 +101,8 @@ class LayerNormalization(LazyLayer):
         axes = (axis,) if isinstance(axis, int) and not isinstance(axis, bool) else tuple(axis)
         if not axes or any(not isinstance(a, int) or isinstance(a, bool) for a in axes):
             raise OptionError(f"LayerNormalization: axis must be an int or a sequence of ints, got {axis!r}.")
+        if not epsilon > 0:  # as BatchNormalization: 0 divides by zero on a constant sample, < 0 gives NaN
+            raise OptionError(f"LayerNormalization: epsilon must be > 0, got {epsilon!r}.")
         self.axis = tuple(int(a) for a in axes)
         self.epsilon = epsilon
         self.weight = nn.UninitializedParameter() if scale else None

@@ -34,10 +34,16 @@ _GATES = {"LSTM": 4, "GRU": 3, "RNN_TANH": 1, "RNN_RELU": 1}
 
 
 def _lazy_rnn(torch_cls: type[nn.RNNBase], units: int, input_size: int | None, **kwargs: Any) -> nn.RNNBase:
-    """A batch-first single-layer torch RNN; without ``input_size`` its input weight is inferred lazily."""
-    if input_size:
-        return torch_cls(input_size, units, batch_first=True, **kwargs)
-    return _LAZY[torch_cls](units, **kwargs)
+    """A batch-first single-layer torch RNN; without ``input_size`` its input weight is inferred lazily.
+
+    Without a bias torch has no ``bias_ih_l0``/``bias_hh_l0`` attributes at all; they are registered as
+    absent (``None``, as ``nn.Linear(bias=False)`` does) so that code reading the Keras ``bias`` weight
+    (initializers, regularizers, constraints) finds "no bias" instead of an AttributeError."""
+    rnn = torch_cls(input_size, units, batch_first=True, **kwargs) if input_size else _LAZY[torch_cls](units, **kwargs)
+    if not rnn.bias:
+        for name in ("bias_ih_l0", "bias_hh_l0"):
+            rnn.register_parameter(name, None)
+    return rnn
 
 
 class _LazyRNNMixin(LazyModuleMixin):
@@ -188,10 +194,16 @@ class _Recurrent(Layer):
         go_backwards: bool = False,
         dropout: float = 0.0,
         recurrent_dropout: float = 0.0,
+        stateful: bool = False,
         input_size: int | None = None,
     ) -> None:
         super().__init__()
         name = type(self).__name__
+        if stateful:
+            raise ArgumentError(
+                f"{name}: stateful=True is not supported: a zoo layer keeps no state between calls. Carry it "
+                "yourself: return_state=True gives the final states, initial_state= takes them on the next call."
+            )
         if recurrent_dropout:
             raise ArgumentError(
                 f"{name}: recurrent_dropout is not supported (it would rule out the fused kernels); use "
@@ -431,12 +443,13 @@ class LSTM(_Recurrent):
         go_backwards: bool = False,
         dropout: float = 0.0,
         recurrent_dropout: float = 0.0,
+        stateful: bool = False,
         input_size: int | None = None,
     ) -> None:
         super().__init__(
             units, activation, recurrent_activation, use_bias, return_sequences=return_sequences,
             return_state=return_state, go_backwards=go_backwards, dropout=dropout,
-            recurrent_dropout=recurrent_dropout, input_size=input_size,
+            recurrent_dropout=recurrent_dropout, stateful=stateful, input_size=input_size,
         )  # fmt: skip
         if not isinstance(unit_forget_bias, bool):
             raise ArgumentError(f"LSTM: unit_forget_bias must be True or False, got {unit_forget_bias!r}.")
@@ -450,9 +463,42 @@ class LSTM(_Recurrent):
 
 
 class GRU(_Recurrent):
-    """Keras ``GRU`` (``reset_after=True``, the cuDNN variant, as torch); ``return_state`` adds ``h``."""
+    """Keras ``GRU`` (``reset_after=True``, the cuDNN variant, as torch); ``return_state`` adds ``h``.
+
+    ``reset_after`` is taken so that Keras code passing Keras' default runs as it is; ``False`` (the original
+    GRU of Cho et al., 2014, which applies the reset gate before the recurrent matrix product; Keras' default
+    before TensorFlow 2) is refused, since torch's fused kernel computes only the other one and the two
+    give different numbers."""
 
     _torch_cls = nn.GRU
+
+    def __init__(
+        self,
+        units: int,
+        activation: str = "tanh",
+        recurrent_activation: str = "sigmoid",
+        use_bias: bool = True,
+        *,
+        return_sequences: bool = False,
+        return_state: bool = False,
+        go_backwards: bool = False,
+        dropout: float = 0.0,
+        recurrent_dropout: float = 0.0,
+        stateful: bool = False,
+        reset_after: bool = True,
+        input_size: int | None = None,
+    ) -> None:
+        if not reset_after:
+            raise ArgumentError(
+                "GRU: reset_after=False is not supported: torch's fused GRU kernel computes Keras' "
+                "reset_after=True variant (Keras' default, the cuDNN one) only, and the two give different "
+                "numbers. Leave reset_after=True, and retrain rather than load weights trained with reset_after=False."
+            )
+        super().__init__(
+            units, activation, recurrent_activation, use_bias, return_sequences=return_sequences,
+            return_state=return_state, go_backwards=go_backwards, dropout=dropout,
+            recurrent_dropout=recurrent_dropout, stateful=stateful, input_size=input_size,
+        )  # fmt: skip
 
 
 class SimpleRNN(_Recurrent):
