@@ -358,3 +358,15 @@ def test_repeat_vector_n_is_a_whole_number() -> None:
         RepeatVector(2.5)
     with pytest.raises(OptionError, match=r"RepeatVector: n is the number of repeats"):
         RepeatVector(-1)
+
+
+@pytest.mark.parametrize("make, says", [
+    (lambda: zoo.layers.BatchNormalization(renorm=True), "BatchNormalization does not support Keras' renorm=: batch renormalization"),
+    (lambda: zoo.layers.LayerNormalization(rms_scaling=True), "rms_scaling=: for RMS normalization use torch.nn.RMSNorm"),
+    (lambda: zoo.layers.Embedding(10, 4, input_length=5), "input_length=: Keras 3 removed it too"),
+    (lambda: zoo.layers.LSTM(4, unroll=True), "unroll=: it only changes how TensorFlow runs the loop"),
+])  # fmt: skip
+def test_keras_keywords_zoo_does_not_take_say_why_without_a_misleading_guess(make, says):
+    with pytest.raises(zoo.ZooError) as info:
+        make()
+    assert says in str(info.value) and "Did you mean" not in str(info.value)  # renorm -> 'center' before

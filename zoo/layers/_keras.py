@@ -299,7 +299,24 @@ def _split(cls: type, kwargs: dict[str, Any]) -> tuple[dict[str, Any], dict[str,
     return own, keras
 
 
+#: Keras keywords zoo knowingly does not take, with why and what to do: a did-you-mean guess for them
+#: (``renorm`` -> ``center``) would send the user the wrong way.
+_KERAS_ONLY = {
+    "renorm": "batch renormalization is not implemented; leave renorm out (False, Keras' default)",
+    "renorm_clipping": "batch renormalization is not implemented",
+    "renorm_momentum": "batch renormalization is not implemented",
+    "rms_scaling": "for RMS normalization use torch.nn.RMSNorm (a plain torch module works in any zoo model)",
+    "input_length": "Keras 3 removed it too: the sequence length comes from the input (Input((T,)) or "
+                    "input_shape=(T,) to build at once)",
+    "unroll": "it only changes how TensorFlow runs the loop; zoo always runs torch's fused recurrent kernel, "
+              "so leave it out",
+    "time_major": "Keras 3 removed it; inputs are (batch, time, features), as there",
+}  # fmt: skip
+
+
 def _unknown_message(cls: type, key: str, accepted: list[str]) -> str:
+    if key in _KERAS_ONLY:
+        return f"{cls.__name__} does not support Keras' {key}=: {_KERAS_ONLY[key]}."
     close = difflib.get_close_matches(key, accepted, n=1, cutoff=0.5)
     hint = f" Did you mean {close[0]!r}?" if close else ""
     extra = ""
