@@ -28,6 +28,12 @@ class ModelError(ZooError, ValueError):
     names to decode with, no masked layers to prune, weights that do not fit it)."""
 
 
+class RecordingError(ModelError, RuntimeError):
+    """A layer call that failed while a functional model was recorded on fake tensors. Also a
+    ``RuntimeError``, the class of torch's own errors, so that code catching those around an operation (a
+    layer rewording one) still catches it."""
+
+
 class SavedModelError(ModelError):
     """A saved-model folder or zip that cannot be read back (missing file, wrong format, unknown layer)."""
 

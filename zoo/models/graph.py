@@ -20,7 +20,7 @@ from torch import fx, nn
 from torch.utils._pytree import tree_flatten, tree_map
 
 from zoo.errors import ModelError
-from zoo.models.symbolic import Call, SymbolicTensor
+from zoo.models.symbolic import AxisSize, Call, SymbolicTensor, symbols
 from zoo.naming import snake_case
 
 
@@ -86,12 +86,6 @@ def _identifier(name: str, taken: Iterable[str], reserved: Iterable[str] = ()) -
     return candidate
 
 
-
-
-def _symbols(obj: Any) -> list[SymbolicTensor]:
-    return [t for t in tree_flatten(obj)[0] if isinstance(t, SymbolicTensor)]
-
-
 def _calls_in_order(outputs: list[SymbolicTensor], stop: set[Any], input_names: list[str]) -> list[Call]:
     """The calls the outputs depend on, each after the calls it needs (an iterative depth-first walk)."""
     order: list[Call] = []
@@ -114,7 +108,7 @@ def _calls_in_order(outputs: list[SymbolicTensor], stop: set[Any], input_names: 
                 order.append(t.call)
                 continue
             stack.append((t, True))
-            for arg in reversed(_symbols((t.call.args, t.call.kwargs))):
+            for arg in reversed(symbols((t.call.args, t.call.kwargs))):
                 stack.append((arg, False))
     return order
 
@@ -123,7 +117,7 @@ def build_graph(inputs: Any, outputs: Any, reserved: Iterable[str] = ()) -> Reco
     """Write the calls between ``inputs`` and ``outputs`` as an fx graph; ``reserved`` are attribute names
     a submodule must not take (the model class's own methods)."""
     named = flat_inputs(inputs)
-    outs = _symbols(outputs)
+    outs = symbols(outputs)
     if not outs or not all(isinstance(o, SymbolicTensor) for o in tree_flatten(outputs)[0]):
         raise ModelError(
             "Model: outputs must be symbolic tensors computed from the inputs (one, a list or a dict), got "
@@ -158,6 +152,8 @@ def build_graph(inputs: Any, outputs: Any, reserved: Iterable[str] = ()) -> Reco
     def argument(obj: Any) -> Any:
         if isinstance(obj, SymbolicTensor):
             return value_of(obj)
+        if isinstance(obj, AxisSize):  # read when the model runs: x.view(x.size(0), -1)
+            return graph.call_method("size", (value_of(obj.of), obj.axis))
         if isinstance(obj, torch.Tensor):
             name = f"_constant_{len(constants)}"
             constants[name] = obj.detach()

@@ -18,7 +18,7 @@ from zoo.errors import ModelError
 from zoo.models.graph import InputSpec
 from zoo.models.methods import shapes_without_batch
 from zoo.models.model import Model
-from zoo.models.symbolic import Input, SymbolicTensor
+from zoo.models.symbolic import Input, SymbolicTensor, check_sequence_layout
 
 
 class Sequential(Model, nn.Sequential):
@@ -31,7 +31,7 @@ class Sequential(Model, nn.Sequential):
         self._zoo_input: InputSpec | None = None
         if isinstance(layers, OrderedDict):
             for key, layer in layers.items():
-                self.add_module(key, _checked(layer, key))
+                self.add_module(key, self._next(layer, key))
             self._build()
             return
         items = [] if layers is None else [layers] if not isinstance(layers, (list, tuple)) else list(layers)
@@ -57,7 +57,13 @@ class Sequential(Model, nn.Sequential):
                 )
             self._zoo_input = InputSpec(layer.name or "input_1", layer.shape[1:], layer.dtype)
             return
-        self.append(_checked(layer, str(len(self))))
+        self.append(self._next(layer, str(len(self))))
+
+    def _next(self, layer: Any, where: str) -> nn.Module:
+        """``layer``, checked to follow the layers there are (before it is added: a refused layer is not kept)."""
+        layer = _checked(layer, where)
+        check_sequence_layout(layer, lambda: reversed(self))
+        return layer
 
     def pop(self, index: int = -1) -> nn.Module:  # type: ignore[override]
         """Remove and return a layer: the last one (Keras' ``pop()``), or the one at ``index`` (torch)."""

@@ -14,24 +14,37 @@ module call of the process on torch's slow path (~2 us a call), so it is registe
 symbolic tensor is alive, and a functional model pauses it while it runs. Torch functions (``torch.cat``),
 operators (``x + y``, ``x[:, 0]``) and tensor methods (``x.mean(1)``) are recorded through the
 ``__torch_function__`` protocol and plain Python methods.
+
+What fake tensors cannot do. They have shapes but no values, so code that reads values (``.item()``,
+``.numpy()``, a Python ``if`` on a tensor) cannot be recorded, and a step whose *output* shape depends on
+values (``t[t > 0]``) leaves the next layers without a shape: both are ``ModelError``s that say to keep
+the shape or to move the code into a subclassed model. A size that depends on values only *inside* a
+step is fine: the fake mode carries it as an unknown symbol (a ``ShapeEnv``), so ``TimeDistributed``
+skipping masked steps, whose output has the input's steps again, builds as it runs. Any other error a
+step raises on fake tensors becomes a ``ModelError`` naming the layer and its input shapes, without the
+pages torch's fake-tensor logger would print for it (see ``_Step``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
+import logging
 import operator
+import sys
 import weakref
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 from torch import nn
 from torch.nn.modules.lazy import LazyModuleMixin
-from torch.utils._pytree import tree_map
+from torch.overrides import TorchFunctionMode
+from torch.utils._pytree import tree_flatten, tree_map
 
-from zoo.errors import ModelError
+from zoo.errors import ModelError, RecordingError, ZooError
 
 #: Size given to the batch axis (and to any ``None`` axis) while shapes are inferred; shown as ``None``.
 STAND_IN = 2
@@ -46,6 +59,17 @@ class Call:
     target: Any  # the nn.Module, the function, or the method's name
     args: tuple
     kwargs: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True, eq=False)
+class AxisSize:
+    """The size of axis ``axis`` of ``of`` when the model runs (the graph reads it as ``x.size(axis)``).
+
+    ``x.shape[0]`` is ``None`` (Keras' batch axis), so torch's ``x.view(x.shape[0], -1)`` passes a None
+    where the batch size goes; this is what it stands for there, as the user meant."""
+
+    of: SymbolicTensor
+    axis: int
 
 
 class SymbolicTensor:
@@ -162,6 +186,11 @@ def has_symbolic(obj: Any) -> bool:
     return False
 
 
+def symbols(obj: Any) -> list[SymbolicTensor]:
+    """The symbolic tensors in ``obj`` (arguments, outputs) that a call depends on, in order."""
+    return [t.of if type(t) is AxisSize else t for t in tree_flatten(obj)[0] if type(t) in (SymbolicTensor, AxisSize)]
+
+
 _input_names = itertools.count()
 
 
@@ -222,7 +251,11 @@ def _dtype(dtype: torch.dtype | str | None) -> torch.dtype:
 
 # -- running calls on fake tensors ------------------------------------------------------------------------
 def _to_fake(obj: Any) -> Any:
-    return obj.fake if type(obj) is SymbolicTensor else obj
+    if type(obj) is SymbolicTensor:
+        return obj.fake
+    if type(obj) is AxisSize:
+        return obj.of.fake.shape[obj.axis]
+    return obj
 
 
 def _free_axes(args: Any) -> frozenset[int]:
@@ -236,6 +269,13 @@ def _free_axes(args: Any) -> frozenset[int]:
 def wrap(output: Any, call: Call, free: frozenset[int], path: tuple = ()) -> Any:
     """Fake outputs of ``call`` -> symbolic tensors that remember where in the output they sit."""
     if isinstance(output, torch.Tensor):
+        if not all(isinstance(d, int) for d in output.shape):  # a size left as a symbol: it needs the data
+            raise ModelError(
+                f"{_describe(call)} (input {_shapes(call.args)}) returns a tensor whose shape depends on the "
+                "data (boolean indexing t[t > 0], nonzero, unique, masked_select), but the functional API "
+                "needs every step's output shape without data. Keep the shape (torch.where(t > 0, t, 0), "
+                "masked_fill), or move the code into a subclassed model's call() (class M(zoo.Model))."
+            )
         return SymbolicTensor(output, call, path, free_axes=frozenset(a for a in free if a < output.ndim))
     if isinstance(output, (tuple, list)) and not hasattr(output, "_fields"):
         return type(output)(wrap(o, call, free, (*path, i)) for i, o in enumerate(output))
@@ -251,25 +291,195 @@ def wrap(output: Any, call: Call, free: frozenset[int], path: tuple = ()) -> Any
 
 def record(kind: str, target: Any, args: tuple, kwargs: dict) -> Any:
     """Record a torch function or tensor method applied to symbolic tensors, and run it on fake ones."""
-    if _session.depth:
+    if _session.step is not None:
         raise ModelError(
             f"a symbolic tensor reached {getattr(target, '__name__', target)!r} inside a module's forward: "
             "it was probably passed as a keyword (layer(x, mask=m)). Pass symbolic tensors positionally."
         )
-    call = Call(kind, target, tuple(args), dict(kwargs))
+    call = Call(kind, target, *_keep_axes(kind, target, tuple(args), dict(kwargs)))
     fake_args, fake_kwargs = tree_map(_to_fake, (call.args, call.kwargs))
-    with _session.fake_mode():
-        if kind == "method":
-            out = getattr(fake_args[0], target)(*fake_args[1:], **fake_kwargs)
-        else:
-            out = target(*fake_args, **fake_kwargs)
+    step = _Step(call)
+    try:
+        with step:
+            if kind == "method":
+                out = getattr(fake_args[0], target)(*fake_args[1:], **fake_kwargs)
+            else:
+                out = target(*fake_args, **fake_kwargs)
+    except ZooError:
+        raise
+    except Exception as error:  # the call's own arguments are wrong: say so with the shapes
+        raise step.failure(error) from error
     return wrap(out, call, _free_axes(call.args))
+
+
+_RESHAPES = ("view", "reshape")
+
+
+def _keep_axes(kind: str, target: Any, args: tuple, kwargs: dict) -> tuple[tuple, dict]:
+    """``x.view``/``x.reshape`` sizes with each ``None`` (``x.shape[0]``, ``x.size(0)``: the batch axis or
+    a free size) replaced by the size of that axis of ``x`` when the model runs, in both of torch's forms
+    (``x.view(n, -1)``, ``x.view((n, -1))``). ``torch.reshape(x, (None, -1))`` never gets here: torch's
+    argument parser refuses the None before any override is asked."""
+    if kind != "method" or target not in _RESHAPES:
+        return args, kwargs
+    x, sizes = args[0], args[1:]
+    if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
+        sizes = tuple(sizes[0])
+    if type(x) is not SymbolicTensor or None not in sizes:
+        return args, kwargs
+    name = getattr(target, "__name__", target)
+    for axis, size in enumerate(sizes):
+        if size is None and axis >= x.ndim:
+            raise ModelError(
+                f"{name}{tuple(sizes)} on {x!r}: a None keeps that axis of the tensor (x.shape[0] is the batch "
+                f"axis), but position {axis} is past its {x.ndim} axes; give a size there (or -1 for the rest)."
+            )
+    return (x, tuple(AxisSize(x, axis) if size is None else size for axis, size in enumerate(sizes))), kwargs
 
 
 def _describe(call: Call) -> str:
     if call.kind == "module":
-        return type(call.target).__name__
-    return getattr(call.target, "__name__", str(call.target))
+        return _layer_name(call.target)
+    name = getattr(call.target, "__name__", str(call.target))
+    return f".{name}()" if call.kind == "method" else f"{name}()"
+
+
+def _layer_name(module: nn.Module) -> str:
+    name = getattr(module, "name", None)
+    return f"{type(module).__name__} {name!r}" if isinstance(name, str) and name else type(module).__name__
+
+
+def _shapes(args: Any, fake: bool = False) -> str:
+    """``shape (None, 5)`` / ``shapes (None, 5), (4, 2)`` of the tensors among ``args``; ``fake``: they are
+    the fake inputs of a layer inside a step, whose first axis is the batch stand-in."""
+    shapes = []
+    for t in tree_flatten(args)[0]:
+        if type(t) is SymbolicTensor:
+            shapes.append(t.shape)
+        elif isinstance(t, torch.Tensor):
+            shapes.append(tuple(None if fake and i == 0 else d for i, d in enumerate(t.shape)))
+    text = ", ".join("(" + ", ".join(map(str, s)) + ("," if len(s) == 1 else "") + ")" for s in shapes)
+    return f"shape{'s' if len(shapes) > 1 else ''} {text or 'none'}"
+
+
+_LAMBDA_CODE = ("function", "mask")  # the attributes of zoo's Lambda that hold user code
+
+
+class _Step(TorchFunctionMode):
+    """What is in force while one recorded call runs on fake tensors.
+
+    An error there should say which layer failed on which input shapes, but a module's call cannot be
+    wrapped (``nn.Module.__call__`` is torch's, and torch swallows an error a forward hook raises while the
+    forward's own error propagates), so this torch-function mode sees each torch call the layers make and
+    turns the ``RuntimeError`` one raises into a ``ModelError`` at once. A ``Lambda``'s function, user code
+    that may also fail outside torch calls (``.numpy()``, a data-dependent ``int()``), is wrapped while it
+    runs. The modules entered are kept, innermost last, to name the one that failed inside a
+    ``Sequential`` or ``TimeDistributed``.
+    """
+
+    def __init__(self, call: Call) -> None:
+        super().__init__()
+        self.call = call
+        self.frames: list[tuple[nn.Module, Any, Callable[[], None] | None]] = []
+        self.handle: Any = None
+
+    def __torch_function__(self, func: Callable, types: Any, args: tuple = (), kwargs: dict | None = None) -> Any:
+        try:
+            return func(*args, **(kwargs or {}))
+        except RuntimeError as error:
+            if isinstance(error, ZooError):
+                raise
+            raise self.failure(error) from error
+
+    def __enter__(self) -> _Step:
+        _session.fake_mode().__enter__()
+        super().__enter__()
+        _session.step = self
+        self.handle = torch.nn.modules.module.register_module_forward_hook(self._left, always_call=True)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.handle.remove()
+        while self.frames:
+            self._left(self.frames[-1][0])
+        _session.step = None
+        super().__exit__(*exc)
+        _session.fake_mode().__exit__(None, None, None)
+
+    def entered(self, module: nn.Module, args: Any) -> None:
+        restore = None
+        lambda_class = _loaded("zoo.layers.core", "Lambda")
+        if lambda_class and isinstance(module, lambda_class):
+            restore = self._guard(module)
+        self.frames.append((module, args, restore))
+
+    def _left(self, module: nn.Module, *_: Any) -> None:
+        if self.frames and self.frames[-1][0] is module:
+            restore = self.frames.pop()[2]
+            if restore is not None:
+                restore()
+
+    def _guard(self, layer: nn.Module) -> Callable[[], None]:
+        """Wrap the ``Lambda``'s user code (its function and a callable mask) until it leaves the step."""
+        own = {name: layer.__dict__[name] for name in _LAMBDA_CODE if name in layer.__dict__}
+        for name in _LAMBDA_CODE:
+            code = getattr(layer, name, None)
+            if callable(code) and not isinstance(code, torch.Tensor):
+                layer.__dict__[name] = functools.wraps(code)(functools.partial(self._run_user_code, code))
+
+        def restore() -> None:
+            for name in _LAMBDA_CODE:
+                layer.__dict__.pop(name, None)
+            layer.__dict__.update(own)
+
+        return restore
+
+    def _run_user_code(self, code: Callable, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return code(*args, **kwargs)
+        except ZooError:
+            raise
+        except Exception as error:
+            raise self.failure(error) from error
+
+    def failure(self, error: BaseException) -> ModelError:
+        """The ModelError for ``error``, raised by the innermost layer running (or the recorded call)."""
+        from torch._subclasses.fake_tensor import DataDependentOutputException, DynamicOutputShapeException
+        from torch.fx.experimental.symbolic_shapes import GuardOnDataDependentSymNode
+
+        where, given = _describe(self.call), _shapes(self.call.args)
+        if self.frames:
+            module, args, _ = self.frames[-1]
+            where = _layer_name(module)
+            if module is not self.call.target:
+                where += f" (in {_describe(self.call)})"
+                given = _shapes(args, fake=True)
+        if isinstance(error, DynamicOutputShapeException):
+            return RecordingError(
+                f"{where} (input {given}) makes a tensor whose shape depends on the data ({error}), which the "
+                "functional API cannot infer without data. Keep the shape (torch.where, masked_fill), or move "
+                "the code into a subclassed model's call() (class M(zoo.Model))."
+            )
+        if isinstance(error, (DataDependentOutputException, GuardOnDataDependentSymNode)) or ".numpy()" in str(error):
+            return RecordingError(
+                f"{where} (input {given}) reads tensor values (.item(), .numpy(), .tolist(), bool() or int() of "
+                "a tensor), but the functional API traces shapes without data: zoo.Model runs each layer once "
+                "on fake tensors, which have no values. Move the data-dependent code into a subclassed model's "
+                "call() (class M(zoo.Model)), or keep the values in tensors (t / t.amax(), torch.where) "
+                "instead of .item()/.numpy()."
+            )
+        hint = ""
+        if isinstance(error, TypeError) and None in tree_flatten((self.call.args, self.call.kwargs))[0]:
+            hint = (
+                " A None there is x.shape[0] or x.size(0), the batch axis (or a free size), unknown until the "
+                "model runs: view/reshape take it (keeping that axis); elsewhere give -1 or use zoo.layers.Reshape."
+            )
+        said = str(error).strip().rstrip(".") or type(error).__name__
+        return RecordingError(
+            f"{where} failed on input {given}: {said}.{hint} zoo.Model runs each layer once on shape-only "
+            f"fake tensors to infer its output (the batch axis and free sizes stand in as {STAND_IN} there): "
+            "fix the layer or what it is given so that the shapes fit."
+        )
 
 
 # -- the hooks ------------------------------------------------------------------------------------------
@@ -297,51 +507,182 @@ def _module_device(module: nn.Module) -> torch.device | None:
 
 
 def _pre_hook(module: nn.Module, args: tuple) -> tuple | None:
-    if _session.depth:  # inside a recorded call: inputs are fake; only lazy modules need care
+    step = _session.step
+    if step is not None:  # inside a recorded call: inputs are fake; lazy modules need care
         if isinstance(module, LazyModuleMixin) and module.has_uninitialized_params():
             _materialise_lazy(module, args)
+        step.entered(module, args)
         return None
     if not has_symbolic(args):
         return None
     call = Call("module", module, tuple(args))
+    check_sequence_layout(module, lambda: _made(next(iter(symbols(call.args)), None)))
     fake_args = tree_map(_to_fake, call.args)
     device = _module_device(module)
     if device is not None:
         fake_args = tree_map(lambda t: t.to(device) if isinstance(t, torch.Tensor) else t, fake_args)
-    if isinstance(module, LazyModuleMixin) and module.has_uninitialized_params():
-        _materialise_lazy(module, fake_args)
-    mode = _session.fake_mode()
-    mode.__enter__()
-    _session.depth += 1
+    step = _Step(call).__enter__()
+    step.entered(module, call.args)
     handle: Any = None
 
     def post(module: nn.Module, args: tuple, output: Any) -> Any:
         handle.remove()
-        _session.depth -= 1
-        mode.__exit__(None, None, None)
+        step.__exit__(None, None, None)
         if output is None:  # forward raised (always_call): the error propagates
             return None
         return wrap(output, call, _free_axes(call.args))
 
     handle = module.register_forward_hook(post, always_call=True)
+    if isinstance(module, LazyModuleMixin) and module.has_uninitialized_params():
+        _materialise_lazy(module, fake_args)  # after the hook: should it fail, post still ends the step
     return fake_args
+
+
+# -- (batch, steps, features) into a channels-first 1-D layer --------------------------------------------
+def _loaded(module: str, *names: str) -> tuple[type, ...]:
+    """Those of the named zoo classes already imported: a class whose module is not loaded has no
+    instances, so nothing is imported (zoo.layers is lazy) to check a model that does not use it."""
+    found = sys.modules.get(module)
+    return tuple(getattr(found, n) for n in names if found is not None and hasattr(found, n))
+
+
+def _layers_1d() -> tuple[type, ...]:
+    return (
+        *_loaded("zoo.layers.convolutional", "Conv1D"),
+        *_loaded("zoo.layers.pooling", "MaxPooling1D", "AveragePooling1D"),
+        *_loaded("zoo.layers.pooling", "GlobalMaxPooling1D", "GlobalAveragePooling1D"),
+        *_loaded("zoo.layers.local", "LocallyConnected1D"),
+    )
+
+
+def _channels_last(layer: nn.Module) -> bool:
+    return getattr(layer, "data_format", "channels_first") == "channels_last"
+
+
+def _channels_first_1d(layer: nn.Module) -> bool:
+    """Whether ``layer`` is a 1-D layer that takes (batch, channels, steps) by default, not by choice."""
+    if not isinstance(layer, _layers_1d()) or _channels_last(layer):
+        return False
+    return "data_format" not in (layer.get_config() if hasattr(layer, "get_config") else {})
+
+
+def _time_major(layer: nn.Module) -> bool:
+    """Whether ``layer`` gives (batch, steps, features): an embedding, a recurrent layer's sequence,
+    ``TimeDistributed``, a channels-last 1-D layer that keeps its steps."""
+    sources = (nn.Embedding, *_loaded("zoo.layers.core", "Embedding"), *_loaded("zoo.layers.wrappers", "TimeDistributed"))
+    if isinstance(layer, sources):
+        return True
+    if isinstance(layer, _layers_1d()):
+        return _channels_last(layer) and not type(layer).__name__.startswith("Global")
+    recurrent = _loaded("zoo.layers.recurrent", "SimpleRNN", "GRU", "LSTM", "Bidirectional")
+    return bool(recurrent) and isinstance(layer, recurrent) and bool(getattr(layer, "return_sequences", False))
+
+
+_KEEP_TORCH = (nn.Dropout, nn.Identity, nn.Linear, nn.LayerNorm, nn.ReLU, nn.GELU, nn.Tanh, nn.Sigmoid, nn.SiLU,
+               nn.LeakyReLU, nn.ELU)  # fmt: skip
+
+
+def _keeps_layout(layer: nn.Module) -> bool:
+    """Whether ``layer`` gives its input's axes back in their order (elementwise, or over the last axis)."""
+    return isinstance(layer, (
+        *_KEEP_TORCH,
+        *_loaded("zoo.layers.core", "Dense", "Activation", "Dropout", "Masking"),
+        *_loaded("zoo.layers.advanced_activations", "LeakyReLU", "PReLU", "ELU", "ThresholdedReLU", "Softmax", "ReLU"),
+        *_loaded("zoo.layers.normalization", "BatchNormalization", "LayerNormalization"),
+        *_loaded("zoo.layers.noise", "GaussianNoise", "GaussianDropout", "AlphaDropout"),
+    ))  # fmt: skip
+
+
+def _leaves(module: nn.Module) -> list[nn.Module]:
+    """The layers a (nested) ``nn.Sequential`` runs, in order; any other module is one layer."""
+    if isinstance(module, nn.Sequential):
+        return [leaf for child in module for leaf in _leaves(child)]
+    return [module]
+
+
+def _made(t: SymbolicTensor | None) -> list[nn.Module]:
+    """The layers that made the 3-D tensor ``t``, nearest first, back through those that keep its layout."""
+    found: list[nn.Module] = []
+    while t is not None and t.ndim == 3 and t.call is not None and t.call.kind == "module":
+        for layer in reversed(_leaves(t.call.target)):
+            found.append(layer)
+            if not _keeps_layout(layer):
+                return found
+        t = next(iter(symbols(t.call.args)), None)
+    return found
+
+
+def check_sequence_layout(module: nn.Module, before: Callable[[], Iterable[nn.Module]]) -> None:
+    """Refuse a channels-first 1-D layer (``Conv1D``, 1-D pooling) fed, directly or through layers that
+    keep the layout, by one that gives (batch, steps, features): it would run over the features as steps.
+
+    Keras' text models (``Embedding -> Conv1D -> GlobalMaxPooling1D``) are written for channels-last 1-D
+    layers; on zoo's channels-first ones they build and train, on the wrong axis, without a word. The
+    layers in ``module`` are checked; ``before`` gives the modules that run before it, nearest first
+    (called only when ``module`` holds such a layer). A layer given ``data_format=`` explicitly passes."""
+    layers = _leaves(module)
+    if not any(_channels_first_1d(layer) for layer in layers):
+        return
+    earlier = [leaf for earlier_module in before() for leaf in reversed(_leaves(earlier_module))]
+    for index, layer in enumerate(layers):
+        if not _channels_first_1d(layer):
+            continue
+        between: list[nn.Module] = []
+        for previous in itertools.chain(reversed(layers[:index]), earlier):
+            if _time_major(previous):
+                raise ModelError(_layout_message(layer, previous, between))
+            if not _keeps_layout(previous):
+                break
+            between.append(previous)
+
+
+def _layout_message(layer: nn.Module, source: nn.Module, between: list[nn.Module]) -> str:
+    via = f" (through {', '.join(_layer_name(m) for m in reversed(between))})" if between else ""
+    kind = type(layer).__name__
+    if isinstance(layer, _loaded("zoo.layers.local", "LocallyConnected1D")):
+        fix = "Put zoo.layers.Permute((2, 1)) before it (and another after it to get (batch, steps, features) back)."
+    else:
+        back = "" if kind.startswith("Global") else ", and gives that layout back"
+        fix = (
+            f"Give it data_format='channels_last' ({kind}(..., data_format='channels_last') takes (batch, steps, "
+            f"features){back}), or put zoo.layers.Permute((2, 1)) before it. To run it over the feature axis on "
+            "purpose, give data_format='channels_first'."
+        )
+    return (
+        f"{_layer_name(layer)} would run over the wrong axis: zoo's 1-D convolution and pooling layers are "
+        f"channels-first, taking (batch, channels, steps), but {_layer_name(source)}{via} gives (batch, steps, "
+        f"features), as Embedding, recurrent layers with return_sequences=True, TimeDistributed and channels-last "
+        f"1-D layers do. {fix}"
+    )
+
+
+def _quiet(record: logging.LogRecord) -> bool:
+    """Drop torch's fake-tensor log records while a step runs: its failures are raised as a ModelError
+    (with torch's message) instead of printed as a page of traceback first."""
+    return _session.step is None
 
 
 class _Session:
     """The process-wide recording state: one FakeTensorMode (fakes of two modes cannot meet), the hook
-    (registered while symbolic tensors live), and how deep inside a recorded call we are."""
+    (registered while symbolic tensors live), and the recorded call running now (``_Step``), if any."""
 
     def __init__(self) -> None:
         self.mode: Any = None
         self.handle: Any = None
         self.live = 0
-        self.depth = 0
+        self.step: _Step | None = None
 
     def fake_mode(self) -> Any:
+        """The fake mode, with a ``ShapeEnv`` so that a size depending on values (``nonzero``) is a symbol
+        instead of an error; reading a value (``.item()``) is still one, raised where it can be reworded
+        (scalar outputs as symbols would fail later, in Python, where nothing can)."""
         if self.mode is None:
             from torch._subclasses.fake_tensor import FakeTensorMode
+            from torch.fx.experimental.symbolic_shapes import ShapeEnv
 
-            self.mode = FakeTensorMode(allow_non_fake_inputs=True)
+            shape_env = ShapeEnv(allow_scalar_outputs=False, allow_dynamic_output_shape_ops=True)
+            self.mode = FakeTensorMode(allow_non_fake_inputs=True, shape_env=shape_env, static_shapes=True)
+            logging.getLogger("torch._subclasses.fake_tensor").addFilter(_quiet)
         return self.mode
 
     def track(self, tensor: SymbolicTensor) -> None:
