@@ -19,6 +19,7 @@ _LAZY: dict[str, str] = {
     "History": "zoo.training.callbacks.history:History",
     "Metric": "zoo.training.metrics:Metric",
     "Loss": "zoo.training.losses:Loss",
+    "load_training_state": "zoo.training.checkpoint:load_training_state",
 }
 
 __all__ = sorted(_LAZY)

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from zoo.atomic import atomic_open
-from zoo.errors import DataError, MissingFileError
+from zoo.errors import DataError, MissingFileError, OptionError
 
 CHECKPOINT_FORMAT = "zoo.training/1"
 
@@ -47,6 +47,7 @@ def training_state(
         "format": CHECKPOINT_FORMAT,
         "model": model.state_dict(),
         "optimizer": optimizer.state_dict() if optimizer is not None else None,
+        "optimizer_class": type(optimizer).__name__ if optimizer is not None else None,
         "scaler": scaler.state_dict() if scaler is not None else None,
         "epoch": epoch,
         "global_step": global_step,
@@ -71,6 +72,7 @@ def restore(
 
     fit_weights(model, state["model"], name=type(model).__name__, source=state.get("path", "the checkpoint"))
     if state.get("optimizer") is not None:
+        _check_same_optimizer(state, optimizer)
         optimizer.load_state_dict(state["optimizer"])
     if scaler is not None and state.get("scaler") is not None:
         scaler.load_state_dict(state["scaler"])
@@ -82,10 +84,64 @@ def restore(
     return int(state["global_step"])
 
 
+def _check_same_optimizer(state: Mapping[str, Any], optimizer: torch.optim.Optimizer | None) -> None:
+    """Resuming continues the saved run, its optimizer state included: another optimizer class cannot take
+    that state (``KeyError: 'betas'`` deep in torch), and settings of this fit's optimizer that differ from
+    the saved ones are replaced by them, which is said in a warning rather than done silently."""
+    import warnings
+
+    saved = state["optimizer"]
+    source = state.get("path", "the checkpoint")
+    saved_class = state.get("optimizer_class")
+    saved_groups = saved.get("param_groups", []) if isinstance(saved, Mapping) else []
+    if optimizer is None:
+        return
+    own_groups = optimizer.param_groups
+    keys = [set(g) - {"params"} for g in saved_groups]
+    other_class = saved_class is not None and saved_class != type(optimizer).__name__
+    if other_class or len(saved_groups) != len(own_groups) or any(
+        k != set(g) - {"params"} for k, g in zip(keys, own_groups, strict=False)
+    ):
+        was = saved_class or "another optimizer (its parameter groups hold other settings)"
+        raise OptionError(
+            f"resume_from={source!r} continues a run whose optimizer was {was}, but this fit's is "
+            f"{type(optimizer).__name__}, which cannot take its state. Resume with the same optimizer, or start "
+            "a new run from the saved weights only: model.load_state_dict(zoo.training.load_training_state(path)"
+            "['model'])."
+        )
+    changed = [
+        f"{key} {mine[key]!r} -> {theirs[key]!r}"
+        for mine, theirs in zip(own_groups, saved_groups, strict=True)
+        for key in sorted(set(theirs) - {"params"})
+        if key in mine and _differs(mine[key], theirs[key])
+    ]
+    if changed:
+        warnings.warn(
+            f"resume_from={source!r}: the saved optimizer state replaces this fit's settings ({', '.join(changed[:6])}"
+            f"{', ...' if len(changed) > 6 else ''}), so the run continues as saved; to change them, set "
+            "trainer.optimizer.param_groups[i][key] in a callback's on_epoch_begin (a LearningRateScheduler for "
+            "the learning rate), which runs after the restore.",
+            UserWarning,
+            stacklevel=5,
+        )
+
+
+def _differs(a: Any, b: Any) -> bool:
+    try:
+        return bool(a != b)
+    except (RuntimeError, ValueError):  # tensors (a capturable lr): compared by value
+        return not torch.equal(torch.as_tensor(a), torch.as_tensor(b))
+
+
 def load_training_state(path: str | os.PathLike, map_location: Any = "cpu") -> dict[str, Any]:
     """A full training state written by ``ModelCheckpoint(save_weights_only=False)`` / ``Trainer.save``."""
     from zoo.applications import weights_file
 
+    if not isinstance(path, (str, os.PathLike)):
+        raise OptionError(
+            f"resume_from must be the path of a checkpoint file (str or os.PathLike), got {path!r} "
+            f"({type(path).__name__})."
+        )
     file = Path(path)
     if not file.is_file():
         raise MissingFileError(f"resume_from={str(path)!r}: no such checkpoint file.")

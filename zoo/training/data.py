@@ -51,18 +51,32 @@ def to_tensor(value: Any) -> Any:
     return value
 
 
-def to_device(data: Any, device: torch.device) -> Any:
-    if isinstance(data, torch.Tensor):  # the hot path: one tensor, often already there
-        return data if data.device == device else data.to(device, non_blocking=True)
+def to_device(data: Any, device: torch.device, dtype: torch.dtype | None = None) -> Any:
+    """``data`` on ``device``; with ``dtype`` (a model whose weights are all float64 or bfloat16), its
+    floating tensors in that dtype too, as Keras casts inputs to a layer's dtype (integer tensors, token ids
+    and labels, stay as they are)."""
+    if isinstance(data, torch.Tensor) and (dtype is None or data.dtype == dtype or not data.is_floating_point()):
+        return data if data.device == device else data.to(device, non_blocking=True)  # the hot path
     if data is None:
         return None
 
     def move(t: Any) -> Any:
         if isinstance(t, np.ndarray):
             t = to_tensor(t)
-        return t.to(device, non_blocking=True) if isinstance(t, torch.Tensor) else t
+        if not isinstance(t, torch.Tensor):
+            return t
+        if dtype is not None and t.is_floating_point() and t.dtype != dtype:
+            return t.to(device, dtype, non_blocking=True)
+        return t.to(device, non_blocking=True)
 
     return map_structure(move, data)
+
+
+def input_dtype(model: torch.nn.Module) -> torch.dtype | None:
+    """The dtype to give a model's floating inputs: its weights' one floating dtype when that is not
+    float32 (a ``model.double()`` or ``model.to(torch.bfloat16)``), else None (inputs as they come)."""
+    dtypes = {p.dtype for p in model.parameters() if p.is_floating_point()}
+    return next(iter(dtypes)) if len(dtypes) == 1 and dtypes != {torch.float32} else None
 
 
 def unpack(batch: Any) -> Batch:

@@ -187,7 +187,7 @@ def predict_loop(trainer: Trainer, cbs: CallbackList, iterator: EpochIterator) -
             cbs.on_predict_batch_begin(step)
             bx, _, _ = unpack(batch)
             with trainer.precision.autocast():
-                out = call_model(trainer.model, to_device(bx, trainer.device))
+                out = call_model(trainer.model, to_device(bx, trainer.device, trainer.input_dtype))
             outputs.append(map_structure(lambda t: t.detach().cpu() if torch.is_tensor(t) else t, out))
             cbs.on_predict_batch_end(step, {"outputs": outputs[-1]})
     cbs.on_predict_end()

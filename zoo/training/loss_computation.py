@@ -29,6 +29,15 @@ def compute_loss(loss: Any, y_pred: Any, y: Any, sample_weight: Any = None) -> t
         )
     if isinstance(loss, nn.CrossEntropyLoss) and not loss.__dict__.get("_zoo_checked"):  # first batch only
         loss.__dict__["_zoo_checked"] = check_torch_loss(loss, y_pred, y)
+    if (
+        isinstance(loss, _ELEMENTWISE)
+        and isinstance(y_pred, torch.Tensor)
+        and isinstance(y, torch.Tensor)
+        and (y_pred.shape != y.shape or not y.is_floating_point())
+    ):  # (N, 1) against (N,): MSELoss broadcast to (N, N) with a warning, BCEWithLogitsLoss raised
+        from zoo.training.losses import _prepare
+
+        y_pred, y = _prepare(type(loss).__name__, y_pred, y)
     if sample_weight is None:
         return _per_sample_mean(loss(y_pred, y), None)
     if _accepts_sample_weight(loss):
@@ -49,6 +58,11 @@ def compute_loss(loss: Any, y_pred: Any, y: Any, sample_weight: Any = None) -> t
 
     weighted = values * _broadcast_weight(sample_weight, values)
     return weighted.sum() if reduction == "sum" else weighted.mean()
+
+
+#: torch's element-wise losses: given Keras' shape rule (a trailing size-1 axis ignored, integer labels as
+#: floats) so that a (N, 1) output against (N,) labels means what it means with the Keras-named losses.
+_ELEMENTWISE = (nn.MSELoss, nn.L1Loss, nn.SmoothL1Loss, nn.HuberLoss, nn.BCELoss, nn.BCEWithLogitsLoss)
 
 
 def _per_sample_mean(values: Any, sample_weight: Any) -> Any:

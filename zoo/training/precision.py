@@ -44,7 +44,8 @@ def check_device(device: Any) -> torch.device | None:
         dev = _device(device if isinstance(device, str) else str(torch.device(device)))
     except ZooError as error:
         hint = " For the GPU write 'cuda' (or 'cuda:0')." if str(device).strip().lower() == "gpu" else ""
-        raise OptionError(f"fit/evaluate/predict: {error}{hint}") from None
+        said = str(error).replace("use --device cpu", "use device='cpu'")  # the CLI's wording, in Python's terms
+        raise OptionError(f"fit/evaluate/predict: {said}{hint}") from None
     if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
         count = torch.cuda.device_count()
         raise OptionError(

@@ -17,7 +17,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from zoo.errors import ArgumentError, DataError, OptionError
+from zoo.errors import ArgumentError, DataError, ModelError, OptionError
 from zoo.models.trainable import apply_trainable_attributes
 from zoo.training import checkpoint, distributed, loop
 from zoo.training.arguments import check_bool
@@ -25,6 +25,7 @@ from zoo.training.callbacks.base import CallbackList
 from zoo.training.data import (
     EpochIterator,
     batch_size_of,
+    input_dtype,
     make_source,
     split_validation,
     to_device,
@@ -125,6 +126,12 @@ class Trainer:
         self.ctx = distributed.setup(device)
         self.device = pick_device(device, model, self.ctx)
         self.precision = Precision(precision, self.device)
+        if self.device.type == "meta" or any(p.is_meta for p in model.parameters()):
+            raise ModelError(
+                f"the model ({type(model).__name__}) would train on the meta device, where tensors have shapes but "
+                "no values: give it real weights first (model.to_empty(device='cpu') then load_state_dict, or "
+                "zoo.load with weights), and device='cpu' or 'cuda'."
+            )
         self.model = model.to(self.device)
         #: What batches run through: ``model``, or its DDP wrapper during a distributed ``fit``.
         self.module: nn.Module = self.model
@@ -136,6 +143,8 @@ class Trainer:
         weighted = resolve_weighted_metrics(weighted_metrics, loss, unweighted)
         self.tracker = Tracker(unweighted, penalty=self.terms.tracker, weighted=weighted)
         self.stop_training = False
+        #: the dtype floating inputs are cast to (``data.input_dtype``), set when fit/evaluate/predict start
+        self.input_dtype: torch.dtype | None = None
         self.global_step = 0
         self.epoch = 0
         self.history: Any = None
@@ -173,7 +182,7 @@ class Trainer:
     def train_step(self, batch: Any) -> torch.Tensor:
         """One optimizer step on one batch; updates the loss tracker and metrics without syncing."""
         x, y, sw = unpack(batch)
-        x, y, sw = to_device(x, self.device), to_device(y, self.device), to_device(sw, self.device)
+        x, y, sw = to_device(x, self.device, self.input_dtype), to_device(y, self.device), to_device(sw, self.device)
         y_pred, loss = take_step(
             self.optimizer,
             self.precision,
@@ -188,7 +197,7 @@ class Trainer:
 
     def test_step(self, batch: Any) -> None:
         x, y, sw = unpack(batch)
-        x, y, sw = to_device(x, self.device), to_device(y, self.device), to_device(sw, self.device)
+        x, y, sw = to_device(x, self.device, self.input_dtype), to_device(y, self.device), to_device(sw, self.device)
         y_pred, loss = objective(self.model, self.loss, self.precision, x, y, sw, self.terms)
         self.tracker.update(loss, y_pred, y, sw, batch_size_of(x))
 
@@ -278,12 +287,18 @@ class Trainer:
         )
         self._class_weights = None if class_weight is None else ClassWeights(class_weight)
         apply_trainable_attributes(self.model)  # again: `m[0].trainable = False` may follow Trainer(m) or a fit
+        self.input_dtype = input_dtype(self.model)
         if self.optimizer is None:
             spec = self._optimizer_spec if self._optimizer_spec is not None else "rmsprop"
             self.optimizer = resolve_optimizer(spec, self.model)
         check_optimizer_params(self.optimizer, self.model)
         resume_state = None
         if resume_from is not None:
+            if initial_epoch != 0:
+                raise OptionError(
+                    f"give resume_from= or initial_epoch={initial_epoch}, not both: resuming goes on from the "
+                    "epoch after the checkpoint's."
+                )
             resume_state = checkpoint.load_training_state(resume_from, map_location=self.device)
             initial_epoch = int(resume_state["epoch"]) + 1
         self.callbacks = CallbackList(
@@ -366,6 +381,7 @@ class Trainer:
         )
         if source.num_batches == 0:
             raise DataError("the evaluation data is empty (0 samples).")
+        self.input_dtype = input_dtype(self.model)
         iterator = EpochIterator(source, steps)
         return loop.test_loop(self, self._one_pass_callbacks(callbacks, iterator, verbose), iterator)
 
@@ -380,6 +396,7 @@ class Trainer:
     ) -> Any:
         verbose = _resolve_verbose(verbose)
         iterator = EpochIterator(make_source(x, batch_size=batch_size), steps)
+        self.input_dtype = input_dtype(self.model)
         return loop.predict_loop(self, self._one_pass_callbacks(callbacks, iterator, verbose), iterator)
 
 

@@ -38,12 +38,14 @@ class ProgbarLogger(Callback):
         self._epoch_start = 0.0
         self._last_refresh = 0.0
         self._epochs = 1
+        self._seen = 0
 
     @property
     def _out(self) -> Any:
         return self.stream if self.stream is not None else sys.stdout
 
     def _open(self, desc: str) -> None:
+        self._seen = 0  # the steps run: fewer than planned when training stopped mid-epoch
         self._epoch_start = time.monotonic()
         self._last_refresh = self._epoch_start
         if self.params.get("verbose", 1) == 1 and wants_bar(None, self._out):
@@ -52,6 +54,7 @@ class ProgbarLogger(Callback):
             )
 
     def _advance(self, logs: Any) -> None:
+        self._seen += 1
         if self._bar is None:
             return
         self._bar.update(1)
@@ -68,9 +71,12 @@ class ProgbarLogger(Callback):
             self._bar.close()
             self._bar = None
         else:
-            steps = self.params.get("steps")
+            planned, seen = self.params.get("steps"), self._seen
             head = f"{prefix} - " if prefix else ""
-            done = f"{steps} steps - " if steps else ""
+            if seen and planned and seen < planned:
+                done = f"{seen}/{planned} steps - "
+            else:
+                done = f"{seen or planned} steps - " if seen or planned else ""
             print(f"{head}{done}{elapsed:.1f}s - {summary}".rstrip(" -"), file=self._out, flush=True)
 
     def on_train_begin(self, logs=None) -> None:
