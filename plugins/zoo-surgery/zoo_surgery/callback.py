@@ -49,24 +49,10 @@ class DynamicNetworkSurgery(Callback):
         exclude: str | Sequence[str] = (),
     ) -> None:
         super().__init__()
-        SurgeryOptions.check(
-            c_rate=c_rate,
-            gamma=gamma,
-            power=power,
-            iter_stop=iter_stop,
-            layers=layers,
-            splice=splice,
-            seed=seed,
-        )
         self.config: dict[str, Any] = dict(
-            c_rate=c_rate,
-            gamma=gamma,
-            power=power,
-            iter_stop=iter_stop,
-            layers=layers,
-            splice=splice,
-            seed=seed,
+            c_rate=c_rate, gamma=gamma, power=power, iter_stop=iter_stop, layers=layers, splice=splice, seed=seed
         )
+        SurgeryOptions.check(**self.config)
         self.convert = flag(convert, "convert")
         self.include = None if include is None else patterns(include, "include")
         self.exclude = patterns(exclude, "exclude")
