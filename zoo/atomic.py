@@ -160,6 +160,18 @@ def write_json_atomic(path: str | os.PathLike[str], data: Any, *, compact: bool 
         json.dump(data, f, **({"separators": (",", ":")} if compact else {"indent": 1, "sort_keys": True}))
 
 
+def remove_folder(folder: str | os.PathLike[str]) -> None:
+    """Remove ``folder`` so that no reader finds it half-deleted: renamed aside first (one atomic step), then
+    deleted. A folder already gone is no error."""
+    folder = Path(folder)
+    stale = folder.with_name(f".{folder.name}.{uuid.uuid4().hex[:8]}.stale")
+    try:
+        os.replace(folder, stale)
+    except FileNotFoundError:
+        return
+    shutil.rmtree(stale, ignore_errors=True)
+
+
 def atomic_folder(
     destination: str | os.PathLike[str],
     fill: Callable[[Path], None],
@@ -182,9 +194,7 @@ def atomic_folder(
             if is_complete is not None and is_complete(destination):  # another process finished first
                 shutil.rmtree(tmp, ignore_errors=True)
                 return destination
-            stale = destination.with_name(f".{destination.name}.{uuid.uuid4().hex[:8]}.stale")
-            os.replace(destination, stale)
-            shutil.rmtree(stale, ignore_errors=True)
+            remove_folder(destination)
         try:
             os.replace(tmp, destination)
         except OSError:

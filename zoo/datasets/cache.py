@@ -14,17 +14,13 @@ No numpy at import time, so ``zoo cache verify`` can check these folders without
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import os
-import shutil
-import uuid
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from zoo.atomic import atomic_folder
+from zoo.atomic import atomic_folder, remove_folder
 from zoo.datasets import sources
 from zoo.errors import ZooError
 from zoo.hub.hashes import hash_file
@@ -142,12 +138,8 @@ def folders() -> list[Path]:
 
 
 def discard(folder: Path) -> None:
-    """Remove a derived folder (the next load builds it again): renamed aside first, so a reader never
-    finds it half-deleted."""
-    stale = folder.with_name(f".{folder.name}.{uuid.uuid4().hex[:8]}.stale")
-    with contextlib.suppress(FileNotFoundError):
-        os.replace(folder, stale)
-        shutil.rmtree(stale, ignore_errors=True)
+    """Remove a derived folder (the next load builds it again), never leaving it half-deleted."""
+    remove_folder(folder)
 
 
 def open_array(folder: Path, name: str) -> np.ndarray:
