@@ -24,7 +24,7 @@ from zoo._version import DISTRIBUTION
 from zoo.console import print_table
 from zoo.errors import ArgumentError, PluginError, ZooError
 from zoo.hookspecs import KINDS
-from zoo.plugins import PluginInfo, check_targets, get_plugin_manager, get_registry
+from zoo.plugins import NOT_CONTAINED, PluginInfo, check_targets, get_plugin_manager, get_registry
 from zoo.registry import canonical_kind
 
 
@@ -286,12 +286,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_plugin_commands(subparsers: argparse._SubParsersAction) -> None:
-    """Each plugin adds its commands on its own, so one broken plugin cannot take the CLI down."""
+    """Each plugin adds its commands on its own, so one broken plugin cannot take the CLI down; one whose
+    hook raises loses the commands it added before raising too (a FAILED plugin's command must not run)."""
     pm = get_plugin_manager()
     for name in pm.implementers("zoo_register_commands"):
+        parsers, listed = dict(subparsers.choices), list(subparsers._choices_actions)
         try:
             pm.call_plugin(name, "zoo_register_commands", subparsers=subparsers)
-        except Exception as exc:  # noqa: BLE001 - isolation is the point
+        except NOT_CONTAINED:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - isolation is the point
+            subparsers.choices.clear()  # argparse's own map of command -> parser (_name_parser_map)
+            subparsers.choices.update(parsers)
+            subparsers._choices_actions[:] = listed  # what --help lists
             pm.fail(name, f"zoo_register_commands raised {type(exc).__name__}: {exc}")
 
 

@@ -344,7 +344,16 @@ class Variants(Mapping[str, WeightsVariant]):
         return self._parsed[tag]
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._raw)
+        """The tags, each checked to be a string: ``weights="v1"`` is matched by its text, so a tag of
+        another type (``{1: {...}}``) is a mistake of the plugin, said as one (when registering, for a dict)
+        instead of an AttributeError inside ``zoo.load``."""
+        for tag in self._raw:
+            if not isinstance(tag, str):
+                raise RegistrationError(
+                    f"{self._where}: field 'weights' has the tag {tag!r} ({type(tag).__name__}); a variant's tag "
+                    f"is a string, e.g. weights={{{str(tag)!r}: {{...}}}}."
+                )
+            yield tag
 
     def __len__(self) -> int:
         return len(self._raw)

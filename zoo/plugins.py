@@ -6,9 +6,10 @@ Built-in plugins go through exactly the same hooks as third-party ones. Every ho
 failure cannot reach another's. The order is explicit (:meth:`ZooPluginManager.plugin_order`): built-ins in
 :data:`BUILTIN_PLUGINS` order, then installed plugins by entry-point name, then any added later.
 
-A plugin that fails to import, fails pluggy's validation or raises inside a register hook is reported with a
-warning naming it and the cause, listed as failed by ``zoo plugins``, and left out; everything else keeps
-working. A behaviour hook that raises (``zoo_download_mirrors``, ``zoo_model_built``) is reported once and
+A plugin that fails to import, fails pluggy's validation or raises inside a register hook (``SystemExit``
+too: only :data:`NOT_CONTAINED` passes through) is reported with a warning naming it and the cause, listed
+as failed by ``zoo plugins`` (with nothing counted), and left out; everything else keeps working. Plugin
+names are unique ignoring case, as the plugin half of ``plugin:name`` is read. A behaviour hook that raises (``zoo_download_mirrors``, ``zoo_model_built``) is reported once and
 skipped from then on. A ``zoo_*`` function that no hook has (``zoo_register_loss``) or that lacks the
 ``@zoo.hookimpl`` marker is a warning naming the closest hook. ``ZOO_STRICT_PLUGINS=1`` turns all of these
 into a :class:`zoo.PluginError`.
@@ -29,7 +30,7 @@ import inspect
 import os
 import threading
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any
@@ -52,6 +53,11 @@ BUILTIN_PLUGINS: dict[str, str] = {
     "exporters": "zoo.exporters.plugin",
     "hub": "zoo.hub.plugin",
 }
+
+
+#: What a plugin's code may still raise through zoo: the user's Ctrl-C, and the generator protocol. Anything
+#: else, ``SystemExit`` included (a plugin module calling ``sys.exit()`` at import), fails that plugin only.
+NOT_CONTAINED: tuple[type[BaseException], ...] = (KeyboardInterrupt, GeneratorExit)
 
 
 class PluginWarning(UserWarning):
@@ -105,6 +111,7 @@ class ZooPluginManager(pluggy.PluginManager):
         """Record a failed plugin, then warn (or raise in strict mode)."""
         info = self.info.setdefault(name, PluginInfo(name=name, builtin=builtin))
         info.status, info.error = "failed", cause
+        info.counts, info.shadows = {}, {}  # its entries are dropped: counting them would say they are there
         if self.has_plugin(name):
             self.unregister(name=name)
         message = f"zoo plugin {name!r} was not loaded: {cause}"
@@ -130,14 +137,17 @@ class ZooPluginManager(pluggy.PluginManager):
     # -- registering ----------------------------------------------------------------------------------
     def add_plugin(self, plugin: Any, name: str, *, builtin: bool = False, **info: Any) -> bool:
         """Register ``plugin`` under ``name``, validating its hooks; a bad one is recorded, not raised. A
-        name already in use is refused, leaving the plugin that has it alone."""
-        if self.has_plugin(name):
-            holder = self.info.get(name)
+        name already in use is refused, leaving the plugin that has it alone; so is one differing only in
+        case, since ``plugin:name`` ignores the plugin's case (``PQ:x`` must not be ``pq:x``)."""
+        taken = self.loaded_as(name)
+        if taken is not None:
+            holder = self.info.get(taken)
             builtin = holder is not None and holder.builtin
             whose = "a built-in plugin's" if builtin else "the name of a plugin already loaded"
             if holder and holder.distribution and not builtin:
                 whose += f" (from {holder.distribution})"
-            self._refuse(f"zoo plugin {name!r} was not loaded: {name!r} is {whose}; give the plugin another name.")
+            same = f"{name!r} is {whose}" if taken == name else f"{name!r} is {taken!r}, {whose}, once case is ignored"
+            self._refuse(f"zoo plugin {name!r} was not loaded: {same}; give the plugin another name.")
             return False
         self.info[name] = PluginInfo(name=name, builtin=builtin, **info)
         try:
@@ -153,6 +163,11 @@ class ZooPluginManager(pluggy.PluginManager):
             return False
         self._check_hook_names(plugin, name)
         return self.has_plugin(name)
+
+    def loaded_as(self, name: str) -> str | None:
+        """The loaded plugin whose name is ``name`` ignoring case (plugin names are compared so), if any."""
+        wanted = name.lower()
+        return next((n for n, p in self.list_name_plugin() if p is not None and n.lower() == wanted), None)
 
     def register(self, plugin: Any, name: str | None = None) -> str | None:
         """pluggy's ``register``, remembering the order (pluggy itself calls the last registered first)."""
@@ -198,26 +213,39 @@ class ZooPluginManager(pluggy.PluginManager):
                 continue
             try:
                 module = importlib.import_module(module_name)
-            except Exception as exc:  # noqa: BLE001 - isolation is the point
+            except NOT_CONTAINED:
+                raise
+            except BaseException as exc:  # noqa: BLE001 - isolation is the point
                 self.fail(name, f"import of {module_name} failed: {type(exc).__name__}: {exc}", builtin=True)
                 continue
             self.add_plugin(module, name, builtin=True)
 
     def load_entrypoints(self, group: str = hookspecs.PROJECT_NAME) -> None:
-        """Load installed plugins from entry points, by name, honouring the allow and deny lists."""
+        """Load installed plugins from entry points, by name, honouring the allow and deny lists (first: a
+        plugin the user left out clashes with nothing, so two distributions publishing it are no problem)."""
         allow = _env_list("ZOO_LOAD_PLUGINS")
         found: dict[str, tuple[metadata.EntryPoint, metadata.Distribution]] = {}
+        builtins = {n.lower(): n for n, i in self.info.items() if i.builtin}
         for dist in metadata.distributions():
             for ep in dist.entry_points:
                 if ep.group != group:
                     continue
-                if ep.name in self.info:
-                    if self.info[ep.name].builtin:
-                        self._refuse(
-                            f"zoo plugin {ep.name!r} of {dist.metadata['Name']} was not loaded: {ep.name!r} is a "
-                            "built-in plugin's name; rename its entry point (pyproject.toml, "
-                            '[project.entry-points.zoo]) and reinstall.'
-                        )
+                builtin = builtins.get(ep.name.lower())
+                if builtin is not None:
+                    same = "" if builtin == ep.name else f" ({builtin!r}, once case is ignored)"
+                    self._refuse(
+                        f"zoo plugin {ep.name!r} of {dist.metadata['Name']} was not loaded: {ep.name!r} is a "
+                        f"built-in plugin's name{same}; rename its entry point (pyproject.toml, "
+                        '[project.entry-points.zoo]) and reinstall.'
+                    )
+                    continue
+                if ep.name in self.info:  # disabled just now (a second distribution of it), or added before
+                    continue
+                if self.is_blocked(ep.name) or (allow is not None and ep.name not in allow):
+                    self.info[ep.name] = PluginInfo(
+                        name=ep.name, builtin=False, version=dist.version, distribution=dist.metadata["Name"],
+                        status="disabled",
+                    )
                     continue
                 first = found.setdefault(ep.name, (ep, dist))[1].metadata["Name"]
                 if first != dist.metadata["Name"]:  # the same distribution twice on sys.path is no conflict
@@ -231,14 +259,11 @@ class ZooPluginManager(pluggy.PluginManager):
         for ep_name in sorted(found):
             ep, dist = found[ep_name]
             version, dist_name = dist.version, dist.metadata["Name"]
-            if self.is_blocked(ep.name) or (allow is not None and ep.name not in allow):
-                self.info[ep.name] = PluginInfo(
-                    name=ep.name, builtin=False, version=version, distribution=dist_name, status="disabled"
-                )
-                continue
             try:
                 plugin = ep.load()
-            except Exception as exc:  # noqa: BLE001
+            except NOT_CONTAINED:
+                raise
+            except BaseException as exc:  # noqa: BLE001 - isolation is the point
                 self.info[ep.name] = PluginInfo(
                     name=ep.name, builtin=False, version=version, distribution=dist_name
                 )
@@ -280,7 +305,9 @@ class ZooPluginManager(pluggy.PluginManager):
             try:
                 results = self.call_plugin(name, hook_name, **kwargs)
                 out += [(name, check(r) if check else r) for r in results]
-            except Exception as exc:  # noqa: BLE001 - isolation is the point
+            except NOT_CONTAINED:
+                raise
+            except BaseException as exc:  # noqa: BLE001 - isolation is the point
                 self._skipped.add((name, hook_name))
                 self.warn(name, f"{hook_name} raised {type(exc).__name__}: {exc}; zoo skips it from now on.")
         return out
@@ -297,7 +324,9 @@ class ZooPluginManager(pluggy.PluginManager):
                 try:
                     self.call_plugin(name, hook_name, register=_make_register(kind, name, staged))
                     registry.add_all(staged)
-                except Exception as exc:  # noqa: BLE001
+                except NOT_CONTAINED:
+                    raise
+                except BaseException as exc:  # noqa: BLE001 - isolation is the point
                     cause = exc if isinstance(exc, ZooError) else f"{type(exc).__name__}: {exc}"
                     self.fail(name, f"{hook_name} raised {cause}")
                     continue
@@ -352,13 +381,21 @@ def _make_register(kind: str, plugin: str, staged: list[Entry]):
         if positional:
             raise RegistrationError(
                 f"{where} with {len(positional)} more positional arguments; register(name, target) takes the "
-                "rest as keywords: aliases=, fallback=, meta=... or the metadata's fields (summary=...)."
+                "rest as keywords: aliases=, fallback=, meta=... or the metadata's fields (description=...)."
             )
         if isinstance(aliases, str):
             aliases = (aliases,)
         if not isinstance(aliases, Iterable):
             raise RegistrationError(f"{where} with aliases={aliases!r}; give a name or a list of names.")
-        typed = entry_metadata.parse(kind, meta.pop("meta") if set(meta) == {"meta"} else meta, where)
+        if set(meta) == {"meta"}:
+            meta = meta.pop("meta")
+            if not isinstance(meta, (entry_metadata.EntryMeta, Mapping)):
+                cls = entry_metadata.meta_type(kind).__name__
+                raise RegistrationError(
+                    f"{where} with meta={meta!r:.60} ({type(meta).__name__}); give meta={cls}(...) or the "
+                    "metadata as field keywords (description=...), or leave meta= out."
+                )
+        typed = entry_metadata.parse(kind, meta, where)
         staged.append(
             Entry(
                 kind=kind,

@@ -238,15 +238,7 @@ class Registry:
                 slot = (entry.kind, key)
                 previous = staged.get(slot) or self._own_claim(entry.kind, key, entry.plugin)
                 if previous is not None and previous is not entry:
-                    if previous.name == spelling:
-                        raise RegistrationError(
-                            f"plugin {entry.plugin!r} registers {entry.kind} {spelling!r} twice; register each "
-                            "name once (aliases= gives one entry more spellings)."
-                        )
-                    raise RegistrationError(
-                        f"plugin {entry.plugin!r} registers {entry.kind} {spelling!r}, which reads the same "
-                        f"as its {previous.name!r} once case and separators are ignored; rename one of them."
-                    )
+                    raise _own_clash(entry, spelling, previous, key)
                 staged[slot] = entry
                 keys[key] = None
             keyed.append((entry, keys))
@@ -395,6 +387,29 @@ class Registry:
                         spelling = next(s for s in (entry.name, *entry.aliases) if normalize(s) == key)
                         out.setdefault(entry.plugin, {}).setdefault(kind, []).append((spelling, owners[0]))
         return out
+
+
+def _own_clash(entry: Entry, spelling: str, previous: Entry, key: str) -> RegistrationError:
+    """One plugin giving two of its entries one key: said from the spelling that clashes (the new entry's
+    name or one of its aliases) and the earlier entry's spelling it meets, so that the plugin's author reads
+    which two spellings to choose between."""
+    position, held = next((n, s) for n, s in enumerate((previous.name, *previous.aliases)) if normalize(s) == key)
+    where = f"plugin {entry.plugin!r}"
+    if spelling == entry.name == held and position == 0:
+        return RegistrationError(
+            f"{where} registers {entry.kind} {spelling!r} twice; register each name once (aliases= gives one "
+            "entry more spellings)."
+        )
+    if spelling == entry.name:
+        what = f"{where} registers {entry.kind} {spelling!r}"
+    else:
+        what = f"{where}: {entry.kind} {entry.name!r} gives the alias {spelling!r}"
+    if held == spelling:
+        said = f"its entry {previous.name!r} already has" + (" as an alias" if position else "")
+    else:
+        has = f"its entry {previous.name!r}" if position == 0 else f"the alias {held!r} of its entry {previous.name!r}"
+        said = f"reads the same as {has} once case and separators are ignored"
+    return RegistrationError(f"{what}, which {said}; rename one of them.")
 
 
 def _matches(entry: Entry, pattern: str) -> bool:

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from zoo._gc import without_gc
-from zoo.errors import OptionError, ZooError
+from zoo.errors import OptionError, PluginError, ZooError
 
 
 def _bool(name: str) -> Callable[[Any], None]:
@@ -438,7 +438,7 @@ def finish_build(entry: Any, model: Any, options: dict[str, Any], *, freeze: boo
     from zoo.applications.info import ModelInfo
 
     if not isinstance(model, nn.Module):
-        raise ZooError(
+        raise PluginError(
             f"application {entry.qualified_name!r} of plugin {entry.plugin!r} built a "
             f"{type(model).__name__}, not a torch.nn.Module; an application's builder must return one."
         )

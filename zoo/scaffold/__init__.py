@@ -22,7 +22,9 @@ from typing import Any
 from zoo.errors import ZooError
 from zoo.scaffold import templates
 
-_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+#: After the optional ``zoo-`` prefix: a letter first and a letter or digit last, so that ``zoo-NAME`` is a
+#: distribution name pip takes (PEP 508) and ``NAME`` an identifier inside ``zoo_NAME``.
+_NAME = re.compile(r"^[a-z](?:[a-z0-9_]*[a-z0-9])?$")
 DEFAULT_KINDS = ("applications", "losses", "callbacks")
 
 
@@ -88,19 +90,20 @@ def new_plugin(
 
 def _check_name(name: str) -> str:
     normal = name.strip().lower().replace("-", "_")
-    if normal.startswith("zoo_") and len(normal) > 4:  # "zoo-myplug" means the plugin myplug, not zoo-zoo-myplug
+    if normal.startswith("zoo_"):  # "zoo-myplug" means the plugin myplug, not zoo-zoo-myplug
         normal = normal[4:]
     if not _NAME.match(normal):
         raise ZooError(
-            f"plugin name {name!r}: use lower-case letters, digits and '_' or '-', starting with a letter "
-            "(it becomes the entry-point name, the package zoo_NAME and the distribution zoo-NAME)."
+            f"plugin name {name!r}: use lower-case letters, digits and '_' or '-', starting with a letter and "
+            "ending with a letter or digit, after an optional 'zoo-' prefix (it becomes the entry-point name, the "
+            "package zoo_NAME and the distribution zoo-NAME, which pip installs only so: PEP 508)."
         )
     from zoo.plugins import BUILTIN_PLUGINS
 
     if normal in BUILTIN_PLUGINS:
         raise ZooError(
-            f"plugin name {name!r} is a built-in plugin's ({', '.join(BUILTIN_PLUGINS)}): zoo would not load an "
-            f"installed plugin of that name. Pick another, e.g. my_{normal}."
+            f"plugin name {name!r} is a built-in plugin's ({', '.join(BUILTIN_PLUGINS)}; plugin names ignore "
+            f"case): zoo would not load an installed plugin of that name. Pick another, e.g. my_{normal}."
         )
     return normal
 
