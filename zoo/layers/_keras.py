@@ -617,7 +617,10 @@ def application_channels(model: nn.Module, name: str) -> int | None:
 
 def watch_application_channels(model: nn.Module, name: str) -> None:
     """The channels come from :func:`application_channels`, the stem's where nothing is declared; the stem is
-    the first convolution in the model (every application's)."""
+    the first convolution in the model (every application's). A model whose forward needs several inputs
+    (video QA's ``video, question``) takes no image batch first, so it is not watched: its own checks speak."""
+    if _required_inputs(model) > 1:
+        return
     path, stem = next(((p, m) for p, m in model.named_modules() if isinstance(m, nn.Conv2d)), (None, None))
     stem_channels = stem.in_channels if stem is not None and isinstance(stem.in_channels, int) else None
     channels = application_channels(model, name)
@@ -625,6 +628,15 @@ def watch_application_channels(model: nn.Module, name: str) -> None:
         ApplicationChannels(name, stem_channels if channels is None else channels, path, stem_channels),
         prepend=True,
     )
+
+
+def _required_inputs(model: nn.Module) -> int:
+    try:
+        params = inspect.signature(model.forward).parameters.values()
+    except (TypeError, ValueError):
+        return 1
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return sum(p.kind in positional and p.default is inspect.Parameter.empty for p in params)
 
 
 # -- penalties and constraints --------------------------------------------------------------------------
