@@ -1,12 +1,46 @@
-"""Data-parallel plumbing: detect ``torchrun``, start the process group, reduce values across ranks."""
+"""Data-parallel plumbing: detect ``torchrun``, start the process group, reduce values across ranks, and
+stop every rank together when one of them fails.
+
+A rank that raises leaves its peers waiting in a collective it will never join: they would hang until the
+group's timeout, or die on a broken pipe once its process exits. Failures are therefore made collective
+twice over: where the loop already synchronises (the stop flag after ``on_epoch_end`` and, when used, after
+each batch) an "I failed" flag rides on that ``all_reduce`` so every rank stops there with a clear error;
+anywhere else the failing rank leaves its error in the rendezvous store before it goes, so a peer whose
+collective breaks can say which rank failed and why instead of showing gloo's socket error.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import itertools
+import json
 import os
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
 import torch.distributed as dist
+
+from zoo import errors
+from zoo.errors import ZooError
+
+__all__ = ["Context", "DistributedError", "agree", "all_reduce_sum", "failures", "setup"]
+
+
+class DistributedError(ZooError, RuntimeError):
+    """Raised on the ranks of a data-parallel run that did not fail themselves, because another rank did:
+    they cannot go on without it. Its own error and traceback are in that rank's output; ``rank``,
+    ``error_type`` and ``error_message`` hold what is known of it (``None`` when it died without saying).
+
+    When the other rank's error is a zoo error, the one raised here is also an instance of that class, so
+    a handler such as ``except zoo.NonFiniteLossError`` runs on every rank, not only on the one that saw it.
+    """
+
+    rank: int | None = None
+    error_type: str | None = None
+    error_message: str | None = None
 
 
 @dataclass(frozen=True)
@@ -56,8 +90,158 @@ def all_reduce_sum(tensors: list[torch.Tensor]) -> None:
         offset += n
 
 
-def any_rank(flag: bool, device: torch.device) -> bool:
-    """``True`` on every rank when it is ``True`` on any rank (a stop decision everyone must share)."""
-    value = torch.tensor([1 if flag else 0], device=device)
-    dist.all_reduce(value, op=dist.ReduceOp.MAX)
-    return bool(value.item())
+_FAILED = 2  # the stop flag's value for "a rank failed" (0 go on, 1 stop)
+
+
+def agree(stop: bool, error: Exception | None, device: torch.device, where: str) -> bool:
+    """The stop decision every rank must share (``True`` everywhere when ``stop`` is on any rank), which
+    also tells every rank whether any of them failed since the last one. Both ride on the one-element
+    ``all_reduce`` the stop flag needs anyway (0 go on, 1 stop, 2 failed: the maximum wins, and a failure
+    makes the stop moot), so the check costs nothing extra. On failure every rank raises here, its own
+    ``error`` or a ``DistributedError`` naming the failed rank; only then is there a second collective,
+    gathering the errors' messages."""
+    flag = torch.tensor([_FAILED if error is not None else int(stop)], device=device)
+    dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+    shared = flag.item()
+    if shared != _FAILED:
+        return bool(shared)
+    reports: list[dict[str, str] | None] = [None] * dist.get_world_size()
+    dist.all_gather_object(reports, _describe(error) if error is not None else None)
+    if error is not None:
+        raise error
+    failed = [r for r, report in enumerate(reports) if report is not None]
+    first = failed[0]
+    raise _peer_error(dist.get_rank(), first, reports[first], f"stopped with it at {where}", len(failed))
+
+
+_RUNS = itertools.count()  # every rank enters the same fits and evaluates in the same order: same ids
+
+
+@contextlib.contextmanager
+def failures(ctx: Context, device: torch.device) -> Iterator[None]:
+    """Around one distributed ``fit``/``evaluate``: a rank's own error propagates after it has left a note
+    for its peers in the store and destroyed the process group (without that, gloo's threads meet an
+    unclean interpreter exit and the process aborts with ``terminate called without an active exception``);
+    a collective broken by a peer's failure becomes a ``DistributedError`` naming that peer.
+
+    Destroying the group does not close its sockets while DDP's reducer still holds it, so the peers of a
+    rank that catches its error and carries on wait until that process exits. A ``Trainer`` reused after a
+    failure joins a fresh group here."""
+    if not ctx.active:
+        yield
+        return
+    if not dist.is_initialized():
+        setup(device)
+    run = f"zoo/failed/{os.environ.get('TORCHELASTIC_RESTART_COUNT', '0')}/{next(_RUNS)}"
+    try:
+        yield
+    except DistributedError:
+        _destroy()
+        raise
+    except Exception as error:
+        if not _broken_collective(error):
+            _leave_note(run, ctx.rank, error)
+            _destroy()
+            raise
+        peer, report = _read_notes(run, ctx)
+        _destroy()
+        waited = f"was waiting for it in a collective (torch: {_first_sentence(error)})"
+        raise _peer_error(ctx.rank, peer, report, waited, 1) from None
+
+
+def _describe(error: Exception) -> dict[str, str]:
+    kind = type(error)
+    return {"module": kind.__module__, "type": kind.__qualname__, "message": str(error)[:2000]}
+
+
+def _broken_collective(error: Exception) -> bool:
+    """Whether ``error`` is the backend's failure to communicate (a peer gone or timed out), not this rank's
+    own problem: torch raises those as ``DistError`` or, from gloo, as a plain ``RuntimeError``."""
+    if isinstance(error, ZooError):
+        return False
+    if isinstance(error, getattr(dist, "DistError", ())):
+        return True
+    text = str(error)
+    return isinstance(error, RuntimeError) and any(
+        mark in text for mark in ("gloo", "Gloo", "NCCL", "ProcessGroup", "Connection closed by peer")
+    )
+
+
+def _store() -> dist.Store | None:
+    try:
+        return dist.distributed_c10d._get_default_store()
+    except Exception:  # no group, or a torch without this helper: the note is a courtesy
+        return None
+
+
+def _leave_note(run: str, rank: int, error: Exception) -> None:
+    store = _store()
+    if store is None:
+        return
+    with contextlib.suppress(Exception):  # a store that is gone only costs the peers the details
+        store.set(f"{run}/{rank}", json.dumps(_describe(error)))
+
+
+def _read_notes(run: str, ctx: Context) -> tuple[int | None, dict[str, str] | None]:
+    """The first other rank that left a note (it wrote it before its process could break the connection)."""
+    store = _store()
+    if store is None:
+        return None, None
+    for rank in range(ctx.world_size):
+        if rank == ctx.rank:
+            continue
+        key = f"{run}/{rank}"
+        with contextlib.suppress(Exception):
+            if store.check([key]):  # check does not wait, unlike get on a missing key
+                return rank, json.loads(store.get(key))
+    return None, None
+
+
+def _destroy() -> None:
+    """Drop the process group: after a failure it is out of step (or broken), and a later ``fit`` starts
+    a fresh one."""
+    with contextlib.suppress(Exception):
+        if dist.is_initialized():
+            dist.destroy_process_group()
+
+
+def _first_sentence(error: Exception) -> str:
+    """gloo's message without its source location and advice (``[.../pair.cc:561] Connection closed by peer
+    [127.0.0.1]:2249. This is typically caused by ...``)."""
+    text = re.sub(r"^\[[^\]]*\]\s*", "", str(error).strip())
+    return (text.split(". ")[0][:300] or type(error).__name__).rstrip(".")
+
+
+def _peer_error(
+    me: int, rank: int | None, report: dict[str, str] | None, how: str, count: int
+) -> DistributedError:
+    """What rank ``me`` raises for ``rank``'s failure (``report``: its ``_describe``, ``None`` if unknown);
+    ``how``: what this rank was doing when it found out."""
+    this = f"this rank ({me})"
+    if report is None:
+        message = (
+            f"another rank stopped without reporting an error -- {this} {how}. It crashed, was killed (out "
+            "of memory?) or failed outside zoo.fit/evaluate; its error is in its own output (torchrun's "
+            "summary names the failed rank): fix that and rerun."
+        )
+        error = DistributedError(message)
+    else:
+        others = f" (and {count - 1} other rank(s))" if count > 1 else ""
+        message = (
+            f"rank {rank}{others} failed with {report['type']}: {report['message'][:500]} -- {this} {how}. "
+            f"The traceback is in rank {rank}'s output; fix that error and rerun."
+        )
+        error = _peer_class(report["module"], report["type"])(message)
+        error.error_type, error.error_message = report["type"], report["message"]
+    error.rank = rank
+    return error
+
+
+@functools.cache
+def _peer_class(module: str, name: str) -> type[DistributedError]:
+    """``DistributedError`` combined with the peer's zoo error class (the same error, seen from here)."""
+    kind = getattr(errors, name, None) if module == errors.__name__ else None
+    if not isinstance(kind, type) or not issubclass(kind, ZooError) or kind is ZooError:
+        return DistributedError
+    namespace = {"__module__": __name__, "__doc__": DistributedError.__doc__}
+    return type("DistributedError", (DistributedError, kind), namespace)

@@ -37,24 +37,25 @@ def fit_loop(
     resume: dict[str, Any] | None,
 ) -> Any:
     """Train from ``initial_epoch`` up to ``epochs``; returns the ``History``."""
-    _begin(trainer, cbs, resume)
-    sync_batch_stop = _syncs_batch_stop(trainer, cbs, train_iter)
-    uneven = trainer.ctx.active and train_iter.source.needs_join
-    join = trainer.module.join if uneven else contextlib.nullcontext
-    logs: dict[str, Any] = {}
-    for epoch in range(initial_epoch, epochs):
-        steps = _train_epoch(trainer, cbs, train_iter, epoch, sync_batch_stop, join)
-        if steps == 0 and epoch == initial_epoch and not trainer.ctx.active:
-            raise DataError(
-                "the training data gave no batches in the first epoch; check that the dataset or generator "
-                "is not empty (a one-shot generator is used up after one pass: pass a callable returning "
-                "a fresh one instead)."
-            )
-        logs = _end_epoch(trainer, cbs, val_iter, epoch, validation_freq)
-        if _ran_dry(train_iter, epoch, epochs) or trainer.should_stop:
-            break
-    cbs.on_train_end(logs)
-    return cbs.history
+    with distributed.failures(trainer.ctx, trainer.device):
+        _begin(trainer, cbs, resume)
+        sync_batch_stop = _syncs_batch_stop(trainer, cbs, train_iter)
+        uneven = trainer.ctx.active and train_iter.source.needs_join
+        join = trainer.module.join if uneven else contextlib.nullcontext
+        logs: dict[str, Any] = {}
+        for epoch in range(initial_epoch, epochs):
+            steps = _train_epoch(trainer, cbs, train_iter, epoch, sync_batch_stop, join)
+            if steps == 0 and epoch == initial_epoch and not trainer.ctx.active:
+                raise DataError(
+                    "the training data gave no batches in the first epoch; check that the dataset or "
+                    "generator is not empty (a one-shot generator is used up after one pass: pass a "
+                    "callable returning a fresh one instead)."
+                )
+            logs = _end_epoch(trainer, cbs, val_iter, epoch, validation_freq)
+            if _ran_dry(train_iter, epoch, epochs) or trainer.should_stop:
+                break
+        cbs.on_train_end(logs)
+        return cbs.history
 
 
 def _begin(trainer: Trainer, cbs: CallbackList, resume: dict[str, Any] | None) -> None:
@@ -97,10 +98,14 @@ def _train_epoch(
     cbs.on_epoch_begin(epoch)
     trainer.module.train()
 
-    def stop_after_batch() -> bool:
-        trainer.flush_saves()
+    def stop_after_batch(step: int, error: Exception | None) -> bool:
+        if error is None:
+            error = _attempt(trainer.flush_saves, sync_batch_stop)
         if sync_batch_stop:
-            trainer.stop_training = distributed.any_rank(trainer.should_stop, trainer.device)
+            where = f"batch {step} of epoch {epoch + 1}"
+            trainer.stop_training = distributed.agree(trainer.should_stop, error, trainer.device, where)
+        elif error is not None:
+            raise error
         return trainer.should_stop
 
     with join():
@@ -113,10 +118,12 @@ def _batches(
     phase: str,
     batches: Any,
     step_fn: Callable[[Any], Any],
-    stop: Callable[[], bool] | None = None,
+    stop: Callable[[int, Exception | None], bool] | None = None,
 ) -> int:
     """``step_fn`` on each batch between the ``on_<phase>_batch_begin/end`` hooks (only dispatched when a
-    callback overrides them), until the batches end or ``stop()`` says so; the number of batches run."""
+    callback overrides them), until the batches end or ``stop(step, error)`` says so; the number of batches
+    run. An error in ``on_<phase>_batch_end`` goes to ``stop``, which may share it with the other ranks
+    before it is raised (no collective lies between the two)."""
     begin, end = getattr(cbs, f"on_{phase}_batch_begin"), getattr(cbs, f"on_{phase}_batch_end")
     want_begin, want_end = cbs.wants(f"on_{phase}_batch_begin"), cbs.wants(f"on_{phase}_batch_end")
     steps = 0
@@ -125,9 +132,15 @@ def _batches(
             begin(step)
         step_fn(batch)
         steps += 1
+        error = None
         if want_end:
-            end(step, LazyLogs(trainer.tracker.running))
-        if stop is not None and stop():
+            try:
+                end(step, LazyLogs(trainer.tracker.running))
+            except Exception as raised:
+                if stop is None:
+                    raise
+                error = raised
+        if stop is not None and stop(step, error):
             break
     return steps
 
@@ -138,13 +151,31 @@ def _end_epoch(
     logs = trainer.tracker.results(trainer.ctx, trainer.device)
     trainer.model.eval()
     if val_iter is not None and (epoch + 1) % validation_freq == 0:
-        val_logs = test_loop(trainer, cbs, val_iter, epoch)
+        val_logs = _test_pass(trainer, cbs, val_iter, epoch)
         logs.update({"val_" + k: v for k, v in val_logs.items()})
-    cbs.on_epoch_end(epoch, logs)
-    trainer.flush_saves()
+
+    def end() -> None:
+        cbs.on_epoch_end(epoch, logs)
+        trainer.flush_saves()
+
+    error = _attempt(end, trainer.ctx.active)
     if trainer.ctx.active:
-        trainer.stop_training = distributed.any_rank(trainer.should_stop, trainer.device)
+        where = f"the end of epoch {epoch + 1}"
+        trainer.stop_training = distributed.agree(trainer.should_stop, error, trainer.device, where)
     return logs
+
+
+def _attempt(fn: Callable[[], Any], hold: bool) -> Exception | None:
+    """``fn()``; with ``hold``, an error it raises is returned instead, for the next ``distributed.agree``
+    to share with the other ranks (raising it here would leave them waiting in that collective)."""
+    if not hold:
+        fn()
+        return None
+    try:
+        fn()
+    except Exception as error:
+        return error
+    return None
 
 
 def _ran_dry(train_iter: EpochIterator, epoch: int, epochs: int) -> bool:
@@ -158,10 +189,13 @@ def _ran_dry(train_iter: EpochIterator, epoch: int, epochs: int) -> bool:
     return False
 
 
-def test_loop(
-    trainer: Trainer, cbs: CallbackList, iterator: EpochIterator, epoch: int = 0
-) -> dict[str, float]:
-    """One pass over ``iterator`` without gradients; the loss and metrics as floats."""
+def test_loop(trainer: Trainer, cbs: CallbackList, iterator: EpochIterator) -> dict[str, float]:
+    """``evaluate``: one pass over ``iterator`` without gradients; the loss and metrics as floats."""
+    with distributed.failures(trainer.ctx, trainer.device):
+        return _test_pass(trainer, cbs, iterator, 0)
+
+
+def _test_pass(trainer: Trainer, cbs: CallbackList, iterator: EpochIterator, epoch: int) -> dict[str, float]:
     trainer.model.eval()
     trainer.tracker.reset()
     cbs.on_test_begin()

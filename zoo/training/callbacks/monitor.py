@@ -193,7 +193,8 @@ class TerminateOnNaN(Callback):
     """Stop training when a batch's loss is NaN or infinite (checked every batch; reading the loss costs
     one device sync per step while this callback is in use). Under DDP all ranks stop together.
     ``raise_error=True`` raises ``zoo.NonFiniteLossError`` (a ``RuntimeError``) at once instead (skipping
-    ``on_train_end``)."""
+    ``on_train_end``); under DDP on the rank whose loss it was, while the others raise a
+    ``DistributedError`` that is also a ``NonFiniteLossError``, so one ``except`` serves every rank."""
 
     def __init__(self, raise_error: bool = False) -> None:
         super().__init__()
