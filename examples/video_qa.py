@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -24,6 +25,7 @@ import numpy as np
 import torch
 
 import zoo
+from zoo.cli import ZooArgumentParser
 from zoo.utils.feature_cache import FeatureCache
 
 try:
@@ -34,6 +36,8 @@ except ImportError:  # pragma: no cover - a hint for running the script outside 
 
 DEFAULT_OUT = Path("runs/video_qa")
 SPLITS = ("train", "validation", "test")
+#: Clips per split of the synthetic data; a --data folder has its own.
+TOY_CLIPS = {"train_clips": 1000, "val_clips": 150, "test_clips": 300}
 
 
 # -- data --------------------------------------------------------------------------------------------
@@ -179,7 +183,7 @@ def train(args: argparse.Namespace) -> int:
         "frames": args.frames,
         "size": args.size,
         "seed": args.seed,
-        "clips": {"train": args.train_clips, "validation": args.val_clips, "test": args.test_clips},
+        "clips": None if args.data else {"train": args.train_clips, "validation": args.val_clips, "test": args.test_clips},
         "backbone": args.backbone,
         "backbone_weights": args.backbone_weights,
         "question_length": args.question_length,
@@ -199,12 +203,10 @@ def ask(args: argparse.Namespace) -> int:
     out = Path(args.out)
     config_file = out / "video_qa.json"
     if not config_file.is_file():
-        print(f"error: {config_file} not found; train first: python examples/video_qa.py --out {out}", file=sys.stderr)
-        return 2
+        raise zoo.MissingFileError(f"{config_file} not found; train first: python examples/video_qa.py --out {out}")
     config = json.loads(config_file.read_text())
     if not tokenize(args.question):
-        print(f"error: the question {args.question!r} is empty; ask e.g. \"what colour is the object?\"", file=sys.stderr)
-        return 2
+        raise zoo.OptionError(f"the question {args.question!r} is empty; ask e.g. \"what colour is the object?\"")
     questions, answers = Vocabulary.from_dict(config["questions"]), Vocabulary.from_dict(config["answers"])
     if config["dataset"] == "toy_video_qa":
         dataset = zoo.get(
@@ -214,8 +216,7 @@ def ask(args: argparse.Namespace) -> int:
     else:
         dataset = zoo.get("datasets", "video_qa_folder", config["data"], args.split, frames=config["frames"], size=config["size"])
     if not 0 <= args.clip < dataset.num_clips:
-        print(f"error: --clip must be in 0..{dataset.num_clips - 1} for the {args.split} split.", file=sys.stderr)
-        return 2
+        raise zoo.OptionError(f"--clip must be in 0..{dataset.num_clips - 1} for the {args.split} split.")
     model = zoo.load(
         "video_qa", backbone=config["backbone"], backbone_weights=config["backbone_weights"],
         question_vocab_size=len(questions), num_answers=len(answers), frame_size=config["size"],
@@ -240,11 +241,39 @@ def ask(args: argparse.Namespace) -> int:
 
 
 # -- command line ------------------------------------------------------------------------------------------
+def whole(minimum: int):
+    """An argparse type: a whole number of at least ``minimum``, so ``--epochs 0`` or ``--batch-size 0`` is a
+    one-line usage error instead of a crash (or a silent no-op) deep inside training."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expects a whole number >= {minimum}, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be >= {minimum}, got {value}")
+        return value
+
+    return parse
+
+
+def positive_float(text: str) -> float:
+    """An argparse type: a finite number > 0 (a learning rate)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expects a number > 0, got {text!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text!r}")
+    return value
+
+
 def parse(argv: list[str]) -> argparse.Namespace:
+    """The arguments, or a ``zoo.ArgumentError`` (ZooArgumentParser): main prints one line, exit status 1."""
     if argv and argv[0] == "ask":
-        p = argparse.ArgumentParser(prog="video_qa.py ask", description="Answer a question about one clip.")
+        p = ZooArgumentParser(prog="video_qa.py ask", description="Answer a question about one clip.")
         p.add_argument("question", help='e.g. "what colour is the object?"')
-        p.add_argument("--clip", type=int, required=True, help="clip index in --split")
+        p.add_argument("--clip", type=whole(0), required=True, help="clip index in --split")
         p.add_argument("--split", default="test", choices=SPLITS)
         p.add_argument("--out", default=str(DEFAULT_OUT), help="the training run's output folder")
         args = p.parse_args(argv[1:])
@@ -252,37 +281,47 @@ def parse(argv: list[str]) -> argparse.Namespace:
         return args
     if argv and argv[0] == "train":
         argv = argv[1:]
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog="Sub-command: ask --clip N QUESTION")
+    p = ZooArgumentParser(prog="video_qa.py", description=__doc__.splitlines()[0],
+                          epilog="Sub-command: ask --clip N QUESTION")  # fmt: skip
     p.add_argument("--data", type=Path, help="a video_qa_folder (default: the synthetic toy_video_qa)")
-    p.add_argument("--train-clips", type=int, default=1000)
-    p.add_argument("--val-clips", type=int, default=150)
-    p.add_argument("--test-clips", type=int, default=300)
-    p.add_argument("--frames", type=int, default=8, help="frames per clip")
-    p.add_argument("--size", type=int, default=32, help="frame height and width")
+    for flag, default in TOY_CLIPS.items():  # None: not given, so --data can refuse what it would ignore
+        p.add_argument(f"--{flag.replace('_', '-')}", type=whole(1), help=f"toy_video_qa clips (default {default})")
+    p.add_argument("--frames", type=whole(1), default=8, help="frames per clip")
+    p.add_argument("--size", type=whole(1), default=32, help="frame height and width")
     p.add_argument("--backbone", default="toy_cnn", help="any zoo application (e.g. inception_v3)")
     p.add_argument("--backbone-weights", help="weights of the backbone (default: toy_shapes for toy_cnn, else imagenet)")
     p.add_argument("--no-random", action="store_true", help="skip the frozen random-backbone comparison")
-    p.add_argument("--epochs", type=int, default=40)
-    p.add_argument("--patience", type=int, default=6, help="EarlyStopping patience on val_accuracy")
-    p.add_argument("--warmup", type=int, default=12, help="epochs before EarlyStopping starts watching")
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--lr", type=float, default=3e-3, help="Adam learning rate")
-    p.add_argument("--question-length", type=int, default=12, help="question words kept (front-padded)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--epochs", type=whole(1), default=40)
+    p.add_argument("--patience", type=whole(0), default=6, help="EarlyStopping patience on val_accuracy")
+    p.add_argument("--warmup", type=whole(0), default=12, help="epochs before EarlyStopping starts watching")
+    p.add_argument("--batch-size", type=whole(1), default=64)
+    p.add_argument("--lr", type=positive_float, default=3e-3, help="Adam learning rate")
+    p.add_argument("--question-length", type=whole(1), default=12, help="question words kept (front-padded)")
+    p.add_argument("--seed", type=whole(0), default=0,
+                   help="seeds the weight initialisation and the batch order (and the toy data's drawing)")  # fmt: skip
     p.add_argument("--out", default=str(DEFAULT_OUT))
     p.add_argument("--quiet", action="store_true", help="no per-epoch lines or progress bars")
     args = p.parse_args(argv)
+    given = [f"--{flag.replace('_', '-')}" for flag in TOY_CLIPS if getattr(args, flag) is not None]
+    if args.data and given:
+        p.error(
+            f"{', '.join(given)} only size the synthetic toy_video_qa splits; --data {args.data} uses every clip "
+            "of each split of its qa table: leave them out (or edit the table's split column)"
+        )
+    for flag, default in TOY_CLIPS.items():
+        if getattr(args, flag) is None and not args.data:
+            setattr(args, flag, default)
     args.command = "train"
     return args
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse(sys.argv[1:] if argv is None else argv)
     try:
+        args = parse(sys.argv[1:] if argv is None else argv)
         return ask(args) if args.command == "ask" else train(args)
     except (zoo.ZooError, ValueError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return 1
 
 
 if __name__ == "__main__":

@@ -46,4 +46,4 @@ def test_tiny_run_then_ask(tmp_path):
     assert predicted in {"red", "green", "blue", "yellow", "purple"} and truth.startswith("a ")
 
     empty = run("ask", "--clip", "3", "  ?  ", "--out", str(out), cwd=tmp_path)
-    assert empty.returncode == 2 and "is empty" in empty.stderr
+    assert empty.returncode == 1 and "is empty" in empty.stderr

@@ -51,9 +51,11 @@ def default_example(model: nn.Module, meta: ApplicationMeta | None) -> tuple[tor
     """What to trace a model with when the caller gave nothing.
 
     In order: the model's own ``example_inputs(batch_size)`` (how a multi-input model says what it
-    takes); the crop size its weights were trained at (``model.zoo.preprocessing``, attached by ``zoo.load``);
-    the ``input_size`` of its registry metadata; for a model whose first layer is a 2-D
-    convolution, a 224x224 image with that layer's channels.
+    takes); the ``input_shape`` it was built for (``zoo.load(..., input_shape=...)``, kept in
+    ``model.zoo.load_options``: lenet_300_100 built for 8x8 digits takes nothing else); the crop size its
+    weights were trained at (``model.zoo.preprocessing``, attached by ``zoo.load``); the ``input_size`` of
+    its registry metadata; for a model whose first layer is a 2-D convolution, a 224x224 image with that
+    layer's channels.
 
     The channels of an image side come from the metadata first: one per ``mean`` of the preprocessing
     (a ``zoo.load`` model takes images of those channels, whatever its first convolution sees after
@@ -63,8 +65,12 @@ def default_example(model: nn.Module, meta: ApplicationMeta | None) -> tuple[tor
     own = getattr(model, "example_inputs", None)
     if callable(own):
         return as_tuple(own(batch_size=2))
-    first = next((m for m in model.modules() if list(m.parameters(recurse=False))), None)
     info = getattr(model, "zoo", None)
+    load_options = getattr(info, "load_options", None)
+    built_for = load_options.get("input_shape") if isinstance(load_options, Mapping) else None
+    if built_for is not None:  # zoo.load checked it: one sample's (channels, height, width)
+        return from_shapes(tuple(built_for))
+    first = next((m for m in model.modules() if list(m.parameters(recurse=False))), None)
     preprocessing = getattr(info, "preprocessing", None)
     preprocessing = preprocessing if isinstance(preprocessing, Mapping) else {}
     mean = preprocessing.get("mean")

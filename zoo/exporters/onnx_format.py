@@ -6,6 +6,7 @@ batch 32 alike.
 
 from __future__ import annotations
 
+import difflib
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -13,9 +14,11 @@ from typing import Any
 
 import torch
 
-from zoo.errors import ArgumentError
+from zoo.errors import ArgumentError, OptionError
 from zoo.exporters.base import Exporter, Signature
+from zoo.exporters.errors import ExportError
 from zoo.exporters.inputs import dynamic_shapes
+from zoo.training.arguments import check_bool
 
 
 class OnnxExporter(Exporter):
@@ -40,14 +43,11 @@ class OnnxExporter(Exporter):
     ) -> None:
         if opset_version is not None and (isinstance(opset_version, bool) or not isinstance(opset_version, int)):
             raise ArgumentError(f"opset_version must be an ONNX opset number such as 18, got {opset_version!r}.")
-        for label, flag in (("optimize", optimize), ("external_data", external_data)):
-            if flag is not None and not isinstance(flag, bool):
-                raise ArgumentError(f"{label} must be true or false, got {flag!r}.")
         self.opset_version = opset_version
-        self.optimize = optimize
-        self.external_data = external_data
+        self.optimize = check_bool("the onnx exporter", "optimize", optimize)
+        self.external_data = None if external_data is None else check_bool("the onnx exporter", "external_data", external_data)
         self.custom_translation_table = dict(custom_translation_table or {}) or None
-        self.providers = list(providers)
+        self.providers = _checked_providers(providers)
 
     def save(
         self, model: torch.nn.Module, inputs: tuple[torch.Tensor, ...], path: Path, signature: Signature
@@ -73,6 +73,13 @@ class OnnxExporter(Exporter):
         import onnxruntime
 
         session = onnxruntime.InferenceSession(str(path), providers=self.providers)
+        asked = [p if isinstance(p, str) else p[0] for p in self.providers]
+        missing = [p for p in asked if p not in session.get_providers()]
+        if missing:  # onnxruntime fell back (a provider's libraries failed to load) and only printed so
+            raise ExportError(
+                f"onnxruntime could not start {', '.join(missing)} (the session runs on "
+                f"{', '.join(session.get_providers())}); fix that provider's installation, or leave it out of providers."
+            )
         wanted = {i.name for i in session.get_inputs()}  # an input the graph never reads is dropped
 
         def run(*tensors: torch.Tensor) -> list[Any]:
@@ -84,3 +91,43 @@ class OnnxExporter(Exporter):
             return session.run(None, feed)
 
         return run
+
+
+def _checked_providers(providers: Any) -> list[Any]:
+    """``providers`` as onnxruntime takes them: names (or ``(name, options)`` pairs) of providers this
+    onnxruntime has. onnxruntime itself only prints a misspelt or absent one and falls back to the CPU,
+    so a check meant for the GPU would pass on the CPU. Without onnxruntime installed the names are not
+    checked here: ``check_requirements`` says what to install first."""
+    if isinstance(providers, (str, bytes)) or not isinstance(providers, Sequence) or not providers:
+        raise ArgumentError(
+            f"providers must be a non-empty list of onnxruntime execution providers such as "
+            f"['CUDAExecutionProvider', 'CPUExecutionProvider'], got {providers!r}."
+        )
+    names = []
+    for item in providers:
+        name = item[0] if isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], Mapping) else item
+        if not isinstance(name, str):
+            raise ArgumentError(
+                f"each of providers must be a provider name or a (name, options dict) pair, got {item!r}."
+            )
+        names.append(name)
+    try:
+        import onnxruntime
+    except ImportError:
+        return list(providers)
+    available = onnxruntime.get_available_providers()
+    for name in names:
+        if name in available:
+            continue
+        known = onnxruntime.get_all_providers()
+        if name in known:
+            raise OptionError(
+                f"the onnxruntime installed here has no {name} (it has {', '.join(available)}); install the "
+                f"onnxruntime build with it (onnxruntime-gpu for CUDAExecutionProvider), or leave it out of providers."
+            )
+        close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise OptionError(
+            f"{name!r} is not an onnxruntime execution provider.{hint} This onnxruntime has {', '.join(available)}."
+        )
+    return list(providers)

@@ -8,6 +8,8 @@ happens.
 from __future__ import annotations
 
 import contextlib
+import inspect
+import numbers
 import os
 import shutil
 import tempfile
@@ -29,6 +31,7 @@ from zoo.exporters.errors import ExportError
 from zoo.exporters.result import ExportResult
 from zoo.plugins import get_registry
 from zoo.registry import Entry
+from zoo.training.arguments import check_bool, check_path
 
 
 def _check_tolerances(**values: float | None) -> None:
@@ -36,6 +39,54 @@ def _check_tolerances(**values: float | None) -> None:
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0
                                   or value == float("inf")):  # fmt: skip
             raise OptionError(f"{label} must be a finite number >= 0 (a tolerance), got {value!r}.")
+
+
+def _check_batch_sizes(batch_sizes: Any, check: bool) -> tuple[int, ...]:
+    """The check's batch sizes as a tuple: a bare number or a string would otherwise fail deep inside
+    ``len()``/``tuple()``, and ``True`` would be read as a batch of 1."""
+    if isinstance(batch_sizes, (str, bytes)) or not isinstance(batch_sizes, Sequence):
+        raise ArgumentError(
+            f"batch_sizes must be a list of positive integers such as (1, 3), got {batch_sizes!r} "
+            f"({type(batch_sizes).__name__}); for one batch size write ({batch_sizes!r},)."
+        )
+    sizes = tuple(batch_sizes)
+    if (check and not sizes) or not all(
+        isinstance(b, numbers.Integral) and not isinstance(b, bool) and b > 0 for b in sizes
+    ):
+        raise OptionError(f"batch_sizes must be positive integers, got {list(sizes)!r}.")
+    return tuple(int(b) for b in sizes)
+
+
+_BOOL_ANNOTATIONS = ("bool", "bool|None", "None|bool", "Optional[bool]", "typing.Optional[bool]")
+
+
+def _flags(target: Any) -> dict[str, Any]:
+    """The flags among an exporter's options (its class's or factory's), name -> default: those
+    defaulting to a bool or annotated ``bool`` / ``bool | None``. Read from the signature, so every
+    format, a plugin's too, gets the one bool rule without declaring anything."""
+    try:
+        params = inspect.signature(target).parameters.values()
+    except (TypeError, ValueError):
+        return {}
+    flags = {}
+    for p in params:
+        hint = p.annotation if isinstance(p.annotation, str) else getattr(p.annotation, "__name__", str(p.annotation))
+        if isinstance(p.default, bool) or hint.replace(" ", "") in _BOOL_ANNOTATIONS:
+            flags[p.name] = p.default
+    return flags
+
+
+def _check_flags(entry: Entry, options: Mapping[str, Any]) -> dict[str, Any]:
+    """The exporter's options with each flag checked by :func:`check_bool`, the same rule as
+    ``dynamic_batch`` and ``check``: a truthy string such as ``strict="false"`` must not quietly mean the
+    opposite. ``None`` stays for a flag whose default is None (ONNX's ``external_data``: decide by size)."""
+    flags = _flags(entry.resolve())
+    return {
+        key: check_bool(f"the {entry.name} exporter", key, value)
+        if key in flags and not (value is None and flags[key] is None)
+        else value
+        for key, value in options.items()
+    }
 
 
 def run_export(
@@ -56,8 +107,19 @@ def run_export(
     options: Mapping[str, Any],
 ) -> ExportResult:
     started = time.perf_counter()
+    dynamic_batch = check_bool("zoo.export", "dynamic_batch", dynamic_batch)
+    check = check_bool("zoo.export", "check", check)
+    batch_sizes = _check_batch_sizes(batch_sizes, check)
+    if path is not None:
+        path = check_path("zoo.export", "path", path)
+    if load_kwargs is not None and not isinstance(load_kwargs, Mapping):
+        raise ArgumentError(
+            f"load_kwargs must be a dict of zoo.load options such as {{'weights': None}}, got {load_kwargs!r} "
+            f"({type(load_kwargs).__name__})."
+        )
     entry = get_registry().lookup("exporters", format)
     fmt = entry.name
+    options = _check_flags(entry, options)
     try:
         exporter: Exporter = entry(**options)
     except TypeError as exc:
@@ -68,8 +130,6 @@ def run_export(
         ) from exc
     _check_tolerances(atol=atol, rtol=rtol)
     exporter.check_requirements()  # before the (slow) model build
-    if check and (len(batch_sizes) == 0 or not all(isinstance(b, int) and b > 0 for b in batch_sizes)):
-        raise OptionError(f"batch_sizes must be positive integers, got {list(batch_sizes)!r}.")
 
     label, module, meta = _resolve_model(model, load_kwargs)
     target = _target_path(path, label, getattr(exporter, "suffix", ""))
@@ -106,7 +166,7 @@ def run_export(
         )
         return _write_checked(
             exporter, fmt, label, module, traced_with, target, signature,
-            check=check, batch_sizes=tuple(batch_sizes),
+            check=check, batch_sizes=batch_sizes,
             atol=exporter.atol if atol is None else atol, rtol=exporter.rtol if rtol is None else rtol,
             started=started,
         )  # fmt: skip
@@ -181,7 +241,10 @@ def _write_checked(
 def _resolve_model(
     model: Any, load_kwargs: Mapping[str, Any] | None
 ) -> tuple[str, nn.Module, Any]:
-    """(label for messages and default file name, the module, registry metadata)."""
+    """(label for messages and default file name, the module, registry metadata).
+
+    A module from ``zoo.load`` names its application in ``model.zoo``, so its registry metadata (lenet5's
+    ``input_size``) tells the example input as it does for the same model given by name."""
     if isinstance(model, str):
         import zoo
 
@@ -198,7 +261,13 @@ def _resolve_model(
                 "load_kwargs only apply when the model is given by name, e.g. zoo.export('resnet50', ...)."
             )
         name = getattr(getattr(model, "zoo", None), "name", None)  # attached by zoo.load
-        return name if isinstance(name, str) else type(model).__name__, model, None
+        if not isinstance(name, str):
+            return type(model).__name__, model, None
+        try:
+            meta = get_registry().lookup("applications", name).meta
+        except ZooError:  # a name no plugin registers now (a saved model's): go by the module alone
+            meta = None
+        return name, model, meta
     raise ArgumentError(
         f"model must be a torch.nn.Module or a registered model name, got {type(model).__name__}."
     )

@@ -11,6 +11,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -55,12 +56,30 @@ class VideoQADataset:
     def __len__(self) -> int:
         return len(self.qa)
 
-    def __getitem__(self, index: int) -> tuple[np.ndarray, str, str]:
-        row = self.qa[index]
+    def __getitem__(self, index: int | slice) -> Any:
+        """``(clip frames, question, answer)`` of row ``index``; a slice gives the list of those items, as
+        zoo's in-memory datasets do (not a list of rows, which has no frames)."""
+        if isinstance(index, slice):
+            try:
+                positions = range(*index.indices(len(self)))
+            except (TypeError, ValueError) as exc:  # a zero step, bounds that are not integers
+                raise zoo.ArgumentError(f"cannot slice a {self.name} dataset with {index!r}: {exc}.") from None
+            return [self[i] for i in positions]
+        row = self.qa[checked_index(index, len(self), f"question of {self.name} ({len(self)} questions)")]
         return self.clip(row.clip), row.question, row.answer
+
+    def _clip_index(self, index: Any) -> int:
+        """A clip index as an int in 0..num_clips-1 (negative ones count from the end, as for a list)."""
+        split = f" {self.split}" if self.split is not None else ""
+        return checked_index(index, self.num_clips, f"clip of {self.name}{split} ({self.num_clips} clips)")
 
     def clip_batches(self, batch_size: int) -> Iterator[np.ndarray]:
         """All clips in order, ``batch_size`` at a time, as (B, T, H, W, 3) uint8: streamed, never all at once."""
+        check_count(f"{self.name}.clip_batches", "batch_size", batch_size, 1)
+        return self._clip_batches(int(batch_size))
+
+    def _clip_batches(self, batch_size: int) -> Iterator[np.ndarray]:
+        # A generator of its own, so that a wrong batch_size fails at the call, not at the first next().
         for start in range(0, self.num_clips, batch_size):
             stop = min(start + batch_size, self.num_clips)
             yield np.stack([self.clip(i) for i in range(start, stop)])
@@ -70,6 +89,26 @@ class VideoQADataset:
             f"{type(self).__name__}(split={self.split!r}, clips={self.num_clips}, questions={len(self.qa)}, "
             f"frames={self.frames}, size={self.size})"
         )
+
+
+def check_count(owner: str, name: str, value: Any, minimum: int) -> None:
+    """A whole-number setting (clips, frames, size, seed, batch size) of at least ``minimum``: a bool, a
+    float or a string is refused rather than read as a number, and one too small is named with its limit
+    rather than failing later inside numpy or the video decoder."""
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < minimum:
+        raise zoo.OptionError(f"{owner} needs an integer {name} >= {minimum}; got {name}={value!r}.")
+
+
+def checked_index(index: Any, size: int, what: str) -> int:
+    """``index`` as an int in ``0..size-1``; negative counts from the end. A non-integer is a
+    ``zoo.ArgumentError``; one out of range a ``zoo.DataIndexError`` (an ``IndexError``, which ends a
+    ``for`` loop over the dataset)."""
+    if not isinstance(index, (int, np.integer)) or isinstance(index, bool):
+        raise zoo.ArgumentError(f"the index of a {what.split(' (')[0]} must be an integer; got {index!r}.")
+    index = int(index)
+    if not -size <= index < size:
+        raise zoo.DataIndexError(f"index {index} is out of range for a {what}: use 0..{size - 1} (or -{size}..-1).")
+    return index % size
 
 
 def tokenize(text: str) -> list[str]:

@@ -20,12 +20,15 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import os
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 import zoo
-from zoo_videoqa.data import QA, VideoQADataset
+from zoo_videoqa.data import QA, VideoQADataset, check_count
 
 DECODER_VERSION = 1
 REQUIRED = ("video", "question", "answer")
@@ -111,12 +114,18 @@ class VideoQAFolder(VideoQADataset):
         annotations: str | Path | None = None,
         answers: list[str] | None = None,
     ):
-        self.root = Path(root).expanduser()
+        self.root = Path(_path("root", root)).expanduser()
+        if split is not None and not isinstance(split, str):
+            raise zoo.ArgumentError(
+                f"video_qa_folder: split must be a split name such as 'train' (or None: every row); got {split!r}."
+            )
+        check_count("video_qa_folder", "frames", frames, 1)
+        check_count("video_qa_folder", "size", size, 1)
+        allowed = _answer_set(answers)
         if not self.root.is_dir():
             raise zoo.MissingFileError(f"video_qa_folder: {self.root} is not a folder.")
-        self.table = self._find_table(annotations)
-        self.name, self.split, self.frames, self.size = "video_qa_folder", split, frames, size
-        allowed = set(answers) if answers is not None else None
+        self.table = self._find_table(None if annotations is None else _path("annotations", annotations))
+        self.name, self.split, self.frames, self.size = "video_qa_folder", split, int(frames), int(size)
         videos: dict[Path, int] = {}
         self.qa: list[QA] = []
         for number, row in _rows(self.table):
@@ -164,7 +173,7 @@ class VideoQAFolder(VideoQADataset):
         return len(self.videos)
 
     def clip(self, index: int) -> np.ndarray:
-        return read_video(self.videos[index], self.frames, self.size)
+        return read_video(self.videos[self._clip_index(index)], self.frames, self.size)
 
     @property
     def fingerprint(self) -> str:
@@ -175,6 +184,25 @@ class VideoQAFolder(VideoQADataset):
         return "video_qa_folder-" + digest.hexdigest()[:24]
 
 
-def load_video_qa_folder(root: str | Path, split: str | None = None, **options) -> VideoQAFolder:
-    """Entry point of the ``video_qa_folder`` dataset (see :class:`VideoQAFolder`)."""
-    return VideoQAFolder(root, split, **options)
+def _path(name: str, value: Any) -> str | os.PathLike:
+    if isinstance(value, (str, os.PathLike)) and str(value):
+        return value
+    raise zoo.ArgumentError(f"video_qa_folder: {name} must be a path (a str or pathlib.Path); got {value!r}.")
+
+
+def _answer_set(answers: Any) -> set[str] | None:
+    """The answer vocabulary as a set. A bare string is refused: iterated it would allow its letters
+    (``"red"`` -> r, e, d), failing every row with an answer that is not one of them."""
+    if answers is None:
+        return None
+    if isinstance(answers, str) or not isinstance(answers, Iterable):
+        raise zoo.ArgumentError(
+            f"video_qa_folder: answers must be a list of answers such as ['red', 'blue']; got {answers!r}. "
+            "For one answer, give a list of answers with one item."
+        )
+    allowed = list(answers)
+    odd = [a for a in allowed if not isinstance(a, str)]
+    if odd or not allowed:
+        what = f"{odd[0]!r} is not a string" if odd else "it is empty, so no row could pass"
+        raise zoo.ArgumentError(f"video_qa_folder: give a list of answers (strings); {what}.")
+    return set(allowed)

@@ -41,7 +41,7 @@ def zoo_register_applications(register):
 def zoo_register_datasets(register):
     register(
         "toy_video_qa",
-        "zoo_videoqa.toy:load_toy_video_qa",
+        "zoo_videoqa.toy:ToyVideoQA",
         description="synthetic clips of a coloured shape acting on clutter, 3 question types, one-word "
         "answers; drawn on the fly from (seed, index)",
         splits=["train", "validation", "test"],
@@ -49,7 +49,7 @@ def zoo_register_datasets(register):
     )
     register(
         "video_qa_folder",
-        "zoo_videoqa.folder:load_video_qa_folder",
+        "zoo_videoqa.folder:VideoQAFolder",
         description="a folder of video files plus qa.jsonl/qa.csv of (video, question, answer), decoded with PyAV",
         offline=True,
     )

@@ -13,12 +13,11 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
 
 import numpy as np
 
 import zoo
-from zoo_videoqa.data import QA, VideoQADataset
+from zoo_videoqa.data import QA, VideoQADataset, check_count, checked_index
 
 #: Bumped whenever the drawing changes, so cached features of old pixels are never reused.
 GENERATOR_VERSION = 1
@@ -242,8 +241,7 @@ class ToyVideoQA(VideoQADataset):
         if clips is None:
             clips = {"train": 600, "validation": 150, "test": 300}[split]
         for name, value, low in (("clips", clips, 1), ("frames", frames, 2), ("size", size, 16), ("seed", seed, 0)):
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
-                raise zoo.OptionError(f"toy_video_qa needs an integer {name} >= {low}; got {name}={value!r}.")
+            check_count("toy_video_qa", name, value, low)
         clips, frames, size, seed = int(clips), int(frames), int(size), int(seed)
         self.config = ToyConfig(seed, split, clips, frames, size)
         self.split, self.frames, self.size = split, frames, size
@@ -270,10 +268,6 @@ class ToyVideoQA(VideoQADataset):
     @property
     def num_clips(self) -> int:
         return self.config.clips
-
-    def _clip_index(self, index: Any) -> int:
-        """A clip index as an int in 0..num_clips-1 (negative ones count from the end, as for a list)."""
-        return checked_index(index, self.num_clips, f"clip of {self.name} {self.split} ({self.num_clips} clips)")
 
     def clip(self, index: int) -> np.ndarray:
         index = self._clip_index(index)
@@ -302,20 +296,3 @@ class _ToyRows(Sequence):
         if isinstance(index, slice):
             return [self[i] for i in range(*index.indices(len(self)))]
         return self.dataset.row(checked_index(index, len(self), f"question ({len(self)} questions)"))
-
-
-def checked_index(index: Any, size: int, what: str) -> int:
-    """``index`` as an int in ``0..size-1``; negative counts from the end. A non-integer is a
-    ``zoo.ArgumentError``; one out of range a ``zoo.DataIndexError`` (an ``IndexError``, which ends a
-    ``for`` loop over the dataset)."""
-    if not isinstance(index, (int, np.integer)) or isinstance(index, bool):
-        raise zoo.ArgumentError(f"the index of a {what.split(' (')[0]} must be an integer; got {index!r}.")
-    index = int(index)
-    if not -size <= index < size:
-        raise zoo.DataIndexError(f"index {index} is out of range for a {what}: use 0..{size - 1} (or -{size}..-1).")
-    return index % size
-
-
-def load_toy_video_qa(split: str = "train", **options) -> ToyVideoQA:
-    """Entry point of the ``toy_video_qa`` dataset (see :class:`ToyVideoQA`)."""
-    return ToyVideoQA(split, **options)

@@ -1,0 +1,149 @@
+"""Wrong arguments to the video-QA datasets and to examples/video_qa.py are refused with zoo errors that
+say what to give instead: unknown keywords with the closest one, sizes that cannot be, a bare string for
+a list of answers; the example's flags out of range or not applying to --data are one line, exit 1."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import zoo
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "video_qa.py"
+
+
+@pytest.fixture(scope="module")
+def example():
+    spec = importlib.util.spec_from_file_location("video_qa_example", EXAMPLE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def toy():
+    return zoo.get("datasets", "toy_video_qa", "train", clips=3, frames=2, size=16)
+
+
+# -- datasets --------------------------------------------------------------------------------------------
+def test_an_unknown_keyword_names_the_closest(qa_folder):
+    with pytest.raises(zoo.ArgumentError, match=r"toy_video_qa' takes no keyword 'clip'. Did you mean 'clips'\?"):
+        zoo.get("datasets", "toy_video_qa", "train", clip=10)
+    with pytest.raises(zoo.ArgumentError, match=r"video_qa_folder' takes no keyword 'frame'. Did you mean 'frames'\?"):
+        zoo.get("datasets", "video_qa_folder", qa_folder, frame=4)
+
+
+def test_a_slice_gives_the_items(toy):
+    items = toy[0:2]
+    assert len(items) == 2
+    for (clip, question, answer), i in zip(items, (0, 1), strict=True):
+        expected = toy[i]
+        assert np.array_equal(clip, expected[0]) and (question, answer) == expected[1:]
+    assert [item[2] for item in toy[::-3]] == [toy[i][2] for i in (8, 5, 2)]
+    with pytest.raises(zoo.ArgumentError, match="cannot slice a toy_video_qa dataset"):
+        toy[::0]
+    with pytest.raises(zoo.ArgumentError, match="must be an integer"):
+        toy["0"]
+
+
+@pytest.mark.parametrize(("size", "error"), [(0, zoo.OptionError), (-1, zoo.OptionError), (2.5, zoo.OptionError),
+                                              (True, zoo.OptionError)])  # fmt: skip
+def test_clip_batches_refuses_a_batch_size_that_is_not_one(toy, size, error):
+    with pytest.raises(error, match=rf"integer batch_size >= 1; got batch_size={size!r}"):
+        toy.clip_batches(size)  # at the call, not at the first next()
+
+
+def test_clip_batches_streams_every_clip(toy):
+    assert [b.shape[0] for b in toy.clip_batches(2)] == [2, 1]
+
+
+@pytest.mark.parametrize(("options", "match"), [({"frames": 0}, "integer frames >= 1; got frames=0"),
+                                                ({"frames": -3}, "integer frames >= 1; got frames=-3"),
+                                                ({"size": 0}, "integer size >= 1; got size=0"),
+                                                ({"size": 8.0}, "integer size >= 1; got size=8.0")])  # fmt: skip
+def test_folder_sizes_are_checked_before_any_video_is_read(qa_folder, options, match):
+    with pytest.raises(zoo.OptionError, match=match):
+        zoo.get("datasets", "video_qa_folder", qa_folder, **options)
+
+
+def test_folder_answers_must_be_a_list(qa_folder):
+    with pytest.raises(zoo.ArgumentError, match=r"answers must be a list of answers .*got 'red'.*give a list of answers"):
+        zoo.get("datasets", "video_qa_folder", qa_folder, answers="red")
+    with pytest.raises(zoo.ArgumentError, match="give a list of answers"):
+        zoo.get("datasets", "video_qa_folder", qa_folder, answers=[])
+    with pytest.raises(zoo.ArgumentError, match="give a list of answers"):
+        zoo.get("datasets", "video_qa_folder", qa_folder, answers=["blue", 3])
+    data = zoo.get("datasets", "video_qa_folder", qa_folder, answers=("packing", "blue", "running"))
+    assert len(data) == 4
+
+
+def test_folder_paths_and_indices_are_checked(qa_folder):
+    with pytest.raises(zoo.ArgumentError, match="root must be a path"):
+        zoo.get("datasets", "video_qa_folder", 5)
+    with pytest.raises(zoo.ArgumentError, match="annotations must be a path"):
+        zoo.get("datasets", "video_qa_folder", qa_folder, annotations=3)
+    data = zoo.get("datasets", "video_qa_folder", qa_folder, "train", frames=2, size=8)
+    with pytest.raises(zoo.DataIndexError, match=r"clip of video_qa_folder train \(2 clips\)"):
+        data.clip(2)
+    assert [item[2] for item in data[1:]] == ["blue", "running"]
+
+
+# -- the example's command line -----------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--epochs", "0"], "argument --epochs: must be >= 1, got 0"),
+        (["--batch-size", "0"], "argument --batch-size: must be >= 1, got 0"),
+        (["--question-length", "0"], "argument --question-length: must be >= 1, got 0"),
+        (["--question-length", "-1"], "argument --question-length: must be >= 1, got -1"),
+        (["--train-clips", "many"], "argument --train-clips: expects a whole number >= 1, got 'many'"),
+        (["--lr", "nan"], "argument --lr: must be a finite number > 0"),
+        (["--seed", "-1"], "argument --seed: must be >= 0"),
+        (["--data", "somewhere", "--train-clips", "1", "--test-clips", "2"],
+         "--train-clips, --test-clips only size the synthetic toy_video_qa splits; --data somewhere"),
+        (["ask", "--clip", "-1", "what?"], "argument --clip: must be >= 0, got -1"),
+        (["ask", "--clip", "0", "what?", "--out", "nowhere"], "video_qa.json not found; train first"),
+    ],
+)
+def test_bad_flags_are_one_line_and_exit_1(example, capsys, tmp_path, monkeypatch, argv, message):
+    monkeypatch.chdir(tmp_path)
+    assert example.main(argv) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err and err.count("\n") == 1, err
+
+
+def test_seed_applies_with_data_and_the_toy_clip_counts_do_not(example):
+    args = example.parse(["--data", "somewhere", "--seed", "5"])  # it seeds initialisation and batch order
+    assert args.seed == 5 and args.train_clips is None
+    assert example.parse([]).train_clips == 1000
+
+
+def test_the_script_exits_1_with_no_traceback(tmp_path):
+    done = subprocess.run([sys.executable, str(EXAMPLE), "--epochs", "0"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 1 and done.stderr.startswith("error: argument --epochs") and "Traceback" not in done.stderr
+
+
+def test_trains_on_a_folder(example, tmp_path, write_video, monkeypatch, capsys):
+    pytest.importorskip("av")
+    root = tmp_path / "videos"
+    root.mkdir()
+    rows = []
+    for i, split in enumerate(["train", "train", "validation", "test"]):
+        write_video(root / f"{i}.mp4", frames=4)
+        for question, answer in (("what is it?", "cube" if i % 2 else "ball"), ("what colour?", "red")):
+            rows.append({"video": f"{i}.mp4", "question": question, "answer": answer, "split": split})
+    (root / "qa.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "run"
+    argv = ["--data", str(root), "--frames", "2", "--size", "16", "--epochs", "1", "--no-random", "--quiet",
+            "--seed", "3", "--out", str(out)]  # fmt: skip
+    monkeypatch.setattr(sys, "argv", ["video_qa.py"])
+    assert example.main(argv) == 0, capsys.readouterr().err
+    config = json.loads((out / "video_qa.json").read_text())
+    assert config["dataset"] == "video_qa_folder" and config["clips"] is None and config["seed"] == 3
