@@ -11,14 +11,18 @@ collective breaks can say which rank failed and why instead of showing gloo's so
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import functools
 import itertools
 import json
 import os
 import re
-from collections.abc import Iterator
+import sys
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.distributed as dist
@@ -120,12 +124,13 @@ _RUNS = itertools.count()  # every rank enters the same fits and evaluates in th
 @contextlib.contextmanager
 def failures(ctx: Context, device: torch.device) -> Iterator[None]:
     """Around one distributed ``fit``/``evaluate``: a rank's own error propagates after it has left a note
-    for its peers in the store and destroyed the process group (without that, gloo's threads meet an
-    unclean interpreter exit and the process aborts with ``terminate called without an active exception``);
-    a collective broken by a peer's failure becomes a ``DistributedError`` naming that peer.
+    for its peers in the store and destroyed the process group; a collective broken by a peer's failure
+    becomes a ``DistributedError`` naming that peer. Either way, should the error end the process, it ends
+    without the interpreter's teardown (``_exit_before_teardown_if_uncaught``).
 
-    Destroying the group does not close its sockets while DDP's reducer still holds it, so the peers of a
-    rank that catches its error and carries on wait until that process exits. A ``Trainer`` reused after a
+    Destroying a group DDP has used does not close its sockets (gloo's ``shutdown`` does nothing and the
+    group outlives the wrapper), so the peers of a rank that catches its error and carries on wait until
+    that process exits. A ``Trainer`` reused after a
     failure joins a fresh group here."""
     if not ctx.active:
         yield
@@ -137,8 +142,10 @@ def failures(ctx: Context, device: torch.device) -> Iterator[None]:
         yield
     except DistributedError:
         _destroy()
+        _exit_before_teardown_if_uncaught()
         raise
     except Exception as error:
+        _exit_before_teardown_if_uncaught()
         if not _broken_collective(error):
             _leave_note(run, ctx.rank, error)
             _destroy()
@@ -147,6 +154,40 @@ def failures(ctx: Context, device: torch.device) -> Iterator[None]:
         _destroy()
         waited = f"was waiting for it in a collective (torch: {_first_sentence(error)})"
         raise _peer_error(ctx.rank, peer, report, waited, 1) from None
+
+
+def _exit_before_teardown_if_uncaught() -> None:
+    """Make a process that dies of this failure end as Python would, minus the interpreter's teardown.
+
+    ``destroy_process_group`` does not stop a gloo group that DDP has used (gloo's ``shutdown`` is a no-op
+    and the group outlives the wrapper), so its worker threads may still be finishing a collective, such as
+    the all-reduce DDP's join starts in each forward, when the interpreter is torn down. A worker that then
+    drops the last reference to a tensor needs the GIL; during teardown Python ends such a thread, inside
+    C++ code that may not unwind, and the process aborts (``terminate called without an active exception``,
+    SIGABRT) instead of exiting with its error. So when the error goes uncaught, the hook below prints it,
+    does what the interpreter does before teardown (join non-daemon threads, run ``atexit`` hooks, flush the
+    standard streams) and ends the process with status 1, which an uncaught exception gives anyway.
+    """
+    global _previous_excepthook
+    if _previous_excepthook is not None or sys.flags.interactive or hasattr(sys, "ps1"):
+        return  # installed already, or a prompt that must outlive the error
+    _previous_excepthook = sys.excepthook
+
+    def excepthook(kind: type[BaseException], value: BaseException, tb: Any) -> None:
+        _previous_excepthook(kind, value, tb)
+        if not isinstance(value, Exception):  # KeyboardInterrupt, SystemExit: their own exit
+            return
+        threading._shutdown()  # type: ignore[attr-defined]  # the interpreter's own first steps of exit
+        atexit._run_exitfuncs()
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        os._exit(1)
+
+    sys.excepthook = excepthook
+
+
+_previous_excepthook: Callable[..., Any] | None = None
 
 
 def _describe(error: Exception) -> dict[str, str]:
@@ -162,9 +203,8 @@ def _broken_collective(error: Exception) -> bool:
     if isinstance(error, getattr(dist, "DistError", ())):
         return True
     text = str(error)
-    return isinstance(error, RuntimeError) and any(
-        mark in text for mark in ("gloo", "Gloo", "NCCL", "ProcessGroup", "Connection closed by peer")
-    )
+    marks = ("gloo", "Gloo", "NCCL", "ProcessGroup", "Connection closed by peer", "Connection reset by peer")
+    return isinstance(error, RuntimeError) and any(mark in text for mark in marks)
 
 
 def _store() -> dist.Store | None:
