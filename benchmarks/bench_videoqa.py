@@ -29,7 +29,7 @@ import torch
 from measure import Spread, interleave, paired_ratio, report_load, time_cases
 from torch.utils.flop_counter import FlopCounterMode
 from zoo_videoqa.data import Vocabulary, encode
-from zoo_videoqa.model import video_tensor
+from zoo_videoqa.model import HEAD_SIZES, default_head, video_tensor
 
 import zoo
 from zoo.utils import to_categorical
@@ -164,6 +164,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--repeat", type=int, default=3, help="passes over the sample per throughput figure")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds of the two training runs")
+    parser.add_argument("--head", choices=sorted(HEAD_SIZES),
+                        help="the head's widths (default: the example's, small for toy_cnn, else reference)")
     parser.add_argument("--threads", type=int, default=None,
                         help="torch threads (default: torch's; 1 on a shared machine, where two threads stall)")
     args = parser.parse_args()
@@ -171,6 +173,7 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     report_load("start")
     weights = args.weights or ("toy_shapes" if args.backbone == "toy_cnn" else None)
+    args.head = args.head or default_head(args.backbone)
 
     data = zoo.get("datasets", "toy_video_qa", "train", clips=args.clips, frames=args.frames, size=args.size, seed=args.seed)
     clips = np.stack([data.clip(i) for i in range(data.num_clips)])  # both runs read the same pixels
@@ -179,7 +182,7 @@ def main() -> None:
     c, q, a = encode(data, questions, answers, 12)
     torch.manual_seed(args.seed)
     model = zoo.load("video_qa", backbone=args.backbone, backbone_weights=weights, question_vocab_size=len(questions),
-                     num_answers=len(answers), frame_size=args.size)  # fmt: skip
+                     num_answers=len(answers), frame_size=args.size, **HEAD_SIZES[args.head].options())  # fmt: skip
     initial = {k: v.clone() for k, v in model.head.state_dict().items()}
 
     with tempfile.TemporaryDirectory() as root:
@@ -215,7 +218,7 @@ def main() -> None:
     bound = paired_ratio(epochs["recompute"], epochs["floor"])
     report_load("end")
 
-    print(f"\nvideo QA training, {args.backbone} {args.size}x{args.size}, {args.clips} clips x {args.frames} frames, "
+    print(f"\nvideo QA training, {args.backbone} {args.size}x{args.size}, {args.head} head, {args.clips} clips x {args.frames} frames, "
           f"{len(a)} questions, batch {args.batch_size}, {torch.get_num_threads()} threads; "
           f"median (min-max) over {args.rounds} interleaved rounds")  # fmt: skip
     print(f"{'recompute backbone every epoch':34}{Spread(tuple(epochs['recompute'])).show('.3f', ' s/epoch')}")

@@ -30,7 +30,7 @@ from zoo.utils.feature_cache import FeatureCache
 
 try:
     from zoo_videoqa.data import Vocabulary, encode, majority_baseline, tokenize
-    from zoo_videoqa.model import video_tensor
+    from zoo_videoqa.model import HEAD_SIZES, default_head, video_tensor
 except ImportError:  # pragma: no cover - a hint for running the script outside scripts/video_qa.sh
     sys.exit("this example needs the zoo-videoqa plugin: pip install -e plugins/zoo-videoqa (or bash scripts/video_qa.sh)")
 
@@ -87,9 +87,10 @@ def run_variant(label: str, backbone_weights, data: dict, encoded: dict, vocab: 
     # Transfer learning: a pretrained image model, without its classifier, one feature vector per frame, frozen.
     cnn = zoo.load(args.backbone, weights=backbone_weights, include_top=False, pooling="avg", trainable=False)
     # The Keras reference head around it, made of registered layers: TimeDistributed(cnn) -> LSTM(256);
-    # Embedding(vocab, 256, mask_zero=True) -> LSTM(128); Concatenate -> Dense(128, relu) -> Dense(softmax).
+    # Embedding(vocab, 256, mask_zero=True) -> LSTM(128); Concatenate -> Dense(128, relu) -> Dense(softmax)
+    # (--head small, toy_cnn's default: the same layers at 128, 64, 64 and 64 units).
     model = zoo.load("video_qa", backbone=cnn, question_vocab_size=len(questions), num_answers=len(answers),
-                     frame_size=args.size)  # fmt: skip
+                     frame_size=args.size, **HEAD_SIZES[args.head].options())  # fmt: skip
     cache = FeatureCache(
         model.encoder,
         identity={"backbone": args.backbone, "weights": str(backbone_weights), "size": args.size},
@@ -186,6 +187,7 @@ def train(args: argparse.Namespace) -> int:
         "clips": None if args.data else {"train": args.train_clips, "validation": args.val_clips, "test": args.test_clips},
         "backbone": args.backbone,
         "backbone_weights": args.backbone_weights,
+        "head": args.head,
         "question_length": args.question_length,
         "questions": questions.to_dict(),
         "answers": answers.to_dict(),
@@ -220,7 +222,7 @@ def ask(args: argparse.Namespace) -> int:
     model = zoo.load(
         "video_qa", backbone=config["backbone"], backbone_weights=config["backbone_weights"],
         question_vocab_size=len(questions), num_answers=len(answers), frame_size=config["size"],
-        weights=out / config["checkpoint"],
+        weights=out / config["checkpoint"], **HEAD_SIZES[config.get("head", "reference")].options(),
     )  # fmt: skip
     model.eval()
     video = video_tensor(dataset.clip(args.clip)[None])
@@ -290,6 +292,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--size", type=whole(1), default=32, help="frame height and width")
     p.add_argument("--backbone", default="toy_cnn", help="any zoo application (e.g. inception_v3)")
     p.add_argument("--backbone-weights", help="weights of the backbone (default: toy_shapes for toy_cnn, else imagenet)")
+    p.add_argument("--head", choices=sorted(HEAD_SIZES),
+                   help="the head's widths: reference (Keras') or small (default: small for toy_cnn, else reference)")
     p.add_argument("--no-random", action="store_true", help="skip the frozen random-backbone comparison")
     p.add_argument("--epochs", type=whole(1), default=40)
     p.add_argument("--patience", type=whole(0), default=6, help="EarlyStopping patience on val_accuracy")
@@ -311,6 +315,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     for flag, default in TOY_CLIPS.items():
         if getattr(args, flag) is None and not args.data:
             setattr(args, flag, default)
+    if args.head is None:
+        args.head = default_head(args.backbone)
     args.command = "train"
     return args
 

@@ -5,6 +5,7 @@ a list of answers; the example's flags out of range or not applying to --data ar
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import json
 import subprocess
 import sys
@@ -105,6 +106,7 @@ def test_folder_paths_and_indices_are_checked(qa_folder):
         (["--train-clips", "many"], "argument --train-clips: expects a whole number >= 1, got 'many'"),
         (["--lr", "nan"], "argument --lr: must be a finite number > 0"),
         (["--seed", "-1"], "argument --seed: must be >= 0"),
+        (["--head", "tiny"], "argument --head: invalid choice: 'tiny' (choose from 'reference', 'small')"),
         (["--data", "somewhere", "--train-clips", "1", "--test-clips", "2"],
          "--train-clips, --test-clips only size the synthetic toy_video_qa splits; --data somewhere"),
         (["ask", "--clip", "-1", "what?"], "argument --clip: must be >= 0, got -1"),
@@ -122,6 +124,25 @@ def test_seed_applies_with_data_and_the_toy_clip_counts_do_not(example):
     args = example.parse(["--data", "somewhere", "--seed", "5"])  # it seeds initialisation and batch order
     assert args.seed == 5 and args.train_clips is None
     assert example.parse([]).train_clips == 1000
+
+
+def test_the_head_follows_the_backbone_unless_given(example):
+    from zoo_videoqa.model import HEAD_SIZES, REFERENCE_HEAD, video_qa
+
+    assert example.parse([]).head == "small"  # the toy setting: a head sized to toy_cnn's 32 features
+    assert example.parse(["--backbone", "Toy-CNN"]).head == "small"
+    assert example.parse(["--backbone", "inception_v3"]).head == "reference"
+    assert example.parse(["--head", "reference"]).head == "reference"
+    assert HEAD_SIZES["reference"] == REFERENCE_HEAD == example.HEAD_SIZES["reference"]
+    defaults = {k: p.default for k, p in inspect.signature(video_qa).parameters.items()}
+    assert {k: defaults[k] for k in REFERENCE_HEAD.options()} == {
+        "video_units": 256, "embed_dim": 256, "question_units": 128, "hidden_units": 128,
+    }  # the application itself stays the Keras reference  # fmt: skip
+    small = zoo.load("video_qa", backbone="toy_cnn", backbone_weights=None, question_vocab_size=20, num_answers=16,
+                     frame_size=32, **HEAD_SIZES["small"].options())  # fmt: skip
+    assert (small.head.video_lstm.units, small.head.question_lstm.units) == (64, 32)
+    assert small.head.embedding.state_dict()["embedding.weight"].shape == (20, 64)
+    assert small.config["hidden_units"] == 64 and small.config["embed_dim"] == 64
 
 
 def test_the_script_exits_1_with_no_traceback(tmp_path):

@@ -33,6 +33,7 @@ def test_tiny_run_then_ask(tmp_path):
     assert pretrained["overall"] > baseline["overall"] + 0.2, done.stdout
     assert pretrained["colour"] > baseline["colour"] + 0.3, done.stdout
     assert set(result["accuracy"]) == {"pretrained", "random"}
+    assert result["head"] == "small"  # toy_cnn's default; ask below rebuilds the head from it
     assert pretrained["overall"] > result["accuracy"]["random"]["overall"], done.stdout
     for name in ("pretrained.pt", "random.pt", "pretrained.csv", "training_curves.png"):
         assert (out / name).stat().st_size > 0, name
