@@ -88,7 +88,7 @@ def run_variant(label: str, backbone_weights, data: dict, encoded: dict, vocab: 
     cnn = zoo.load(args.backbone, weights=backbone_weights, include_top=False, pooling="avg", trainable=False)
     # The Keras reference head around it, made of registered layers: TimeDistributed(cnn) -> LSTM(256);
     # Embedding(vocab, 256, mask_zero=True) -> LSTM(128); Concatenate -> Dense(128, relu) -> Dense(softmax)
-    # (--head small, toy_cnn's default: the same layers at 128, 64, 64 and 64 units).
+    # (--head small, toy_cnn's default: the same layers at 64, 64 -> 32 and 64 units).
     model = zoo.load("video_qa", backbone=cnn, question_vocab_size=len(questions), num_answers=len(answers),
                      frame_size=args.size, **HEAD_SIZES[args.head].options())  # fmt: skip
     cache = FeatureCache(

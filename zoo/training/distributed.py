@@ -130,8 +130,7 @@ def failures(ctx: Context, device: torch.device) -> Iterator[None]:
 
     Destroying a group DDP has used does not close its sockets (gloo's ``shutdown`` does nothing and the
     group outlives the wrapper), so the peers of a rank that catches its error and carries on wait until
-    that process exits. A ``Trainer`` reused after a
-    failure joins a fresh group here."""
+    that process exits. A ``Trainer`` reused after a failure joins a fresh group here."""
     if not ctx.active:
         yield
         return
@@ -175,7 +174,7 @@ def _exit_before_teardown_if_uncaught() -> None:
 
     def excepthook(kind: type[BaseException], value: BaseException, tb: Any) -> None:
         _previous_excepthook(kind, value, tb)
-        if not isinstance(value, Exception):  # KeyboardInterrupt, SystemExit: their own exit
+        if not isinstance(value, Exception):  # KeyboardInterrupt: Python's own exit (a signal's status)
             return
         threading._shutdown()  # type: ignore[attr-defined]  # the interpreter's own first steps of exit
         atexit._run_exitfuncs()
