@@ -21,6 +21,27 @@ import zoo.plugins
 ROOT = Path(__file__).resolve().parents[2]
 
 
+class LossPlugin:
+    """``loss_plugin(body)``: a plugin object whose ``zoo_register_losses`` hook runs ``body(register)``;
+    ``loss_plugin.good()``: one that registers a single valid loss, ``good_loss``."""
+
+    def __call__(self, body):
+        class Plugin:
+            @zoo.hookimpl
+            def zoo_register_losses(self, register):
+                body(register)
+
+        return Plugin()
+
+    def good(self):
+        return self(lambda register: register("good_loss", "builtins:abs"))
+
+
+@pytest.fixture
+def loss_plugin() -> LossPlugin:
+    return LossPlugin()
+
+
 @pytest.fixture
 def make_pm():
     """Build a manager with no built-ins or entry points, add ``plugins`` (name -> object), install it."""

@@ -14,19 +14,6 @@ from zoo.plugin import LayerMeta
 from zoo.plugins import PluginWarning, create_plugin_manager
 
 
-def _plugin(body):
-    class Plugin:
-        @zoo.hookimpl
-        def zoo_register_losses(self, register):
-            body(register)
-
-    return Plugin()
-
-
-def _good(register):
-    register("good_loss", "builtins:abs")
-
-
 @pytest.mark.parametrize(
     ("body", "said"),
     [
@@ -41,29 +28,29 @@ def _good(register):
         (lambda r: r("odd", "builtins:abs", meta=LayerMeta()), "with LayerMeta; losses take EntryMeta"),
     ],
 )
-def test_a_wrong_register_call_fails_only_its_plugin(make_pm, body, said):
-    make_pm({"good": _plugin(_good), "bad": _plugin(body)})
+def test_a_wrong_register_call_fails_only_its_plugin(loss_plugin, make_pm, body, said):
+    make_pm({"good": loss_plugin.good(), "bad": loss_plugin(body)})
     with pytest.warns(PluginWarning, match=said):
         assert zoo.list("losses") == ["good_loss"]  # zoo keeps working: one plugin's error stays its own
     info = zoo.plugins.get_plugin_manager().info["bad"]
     assert info.status == "failed" and "'bad'" in info.error
 
 
-def test_fallback_values_documented_rank_as_documented(make_pm):
+def test_fallback_values_documented_rank_as_documented(loss_plugin, make_pm):
     def body(register):
         register("shared", "builtins:abs", fallback=2)
         register("other", "builtins:abs", fallback=True)
 
-    make_pm({"good": _plugin(lambda r: r("shared", "builtins:len")), "cat": _plugin(body)})
+    make_pm({"good": loss_plugin(lambda r: r("shared", "builtins:len")), "cat": loss_plugin(body)})
     assert zoo.plugins.get_registry().lookup("losses", "shared").plugin == "good"
 
 
-def test_a_plugin_name_in_use_is_refused_and_the_holder_kept():
+def test_a_plugin_name_in_use_is_refused_and_the_holder_kept(loss_plugin):
     import zoo.training.plugin
 
     pm = create_plugin_manager(entrypoints=False)
     with pytest.warns(PluginWarning, match="'training' is a built-in plugin's; give the plugin another name"):
-        assert pm.add_plugin(_plugin(_good), "training") is False
+        assert pm.add_plugin(loss_plugin.good(), "training") is False
     zoo.plugins.use(pm)
     assert pm.info["training"].status == "ok" and pm.info["training"].builtin
     assert zoo.get("losses", "mse") is not None and "good_loss" not in zoo.list("losses")
@@ -80,8 +67,8 @@ def test_a_register_hook_without_register_is_said(make_pm):
         make_pm({"quiet": NoArgument()})
 
 
-def test_the_plugin_half_of_a_qualified_name_ignores_case(make_pm):
-    make_pm({"good": _plugin(_good)})
+def test_the_plugin_half_of_a_qualified_name_ignores_case(loss_plugin, make_pm):
+    make_pm({"good": loss_plugin.good()})
     assert zoo.plugins.get_registry().lookup("losses", "Good:good_loss").plugin == "good"
 
 
@@ -140,8 +127,8 @@ def test_a_builder_returning_the_wrong_thing_is_named(make_pm, kind, target, sai
         zoo.get(kind, "odd")
 
 
-def test_a_builder_that_raises_keeps_its_error_and_names_its_plugin(make_pm):
-    make_pm({"sloppy": _plugin(lambda r: r("odd", _raises))})
+def test_a_builder_that_raises_keeps_its_error_and_names_its_plugin(loss_plugin, make_pm):
+    make_pm({"sloppy": loss_plugin(lambda r: r("odd", _raises))})
     with pytest.raises(RuntimeError, match="broken builder") as info:
         zoo.get("losses", "odd")
     assert "(raised by losses 'sloppy:odd', from plugin 'sloppy')" in info.value.__notes__

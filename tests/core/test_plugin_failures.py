@@ -40,19 +40,6 @@ def install(tmp_path, monkeypatch):
         sys.modules.pop(module, None)
 
 
-def _losses(body):
-    class Plugin:
-        @zoo.hookimpl
-        def zoo_register_losses(self, register):
-            body(register)
-
-    return Plugin()
-
-
-def _good(register):
-    register("good_loss", "builtins:abs")
-
-
 _FINE = """
     import zoo
 
@@ -91,12 +78,12 @@ def test_a_built_in_module_that_exits_fails_only_itself(install):
     assert pm.info["exiting"].status == "failed" and pm.has_plugin("training")
 
 
-def test_a_register_hook_calling_sys_exit_fails_only_its_plugin(make_pm):
+def test_a_register_hook_calling_sys_exit_fails_only_its_plugin(loss_plugin, make_pm):
     def body(register):
         register("early", "builtins:abs")
         sys.exit("no more")
 
-    make_pm({"exits": _losses(body), "good": _losses(_good)})
+    make_pm({"exits": loss_plugin(body), "good": loss_plugin.good()})
     with pytest.warns(PluginWarning, match="'exits' was not loaded: zoo_register_losses raised SystemExit: no more"):
         names = zoo.list("losses")
     assert names == ["good_loss"]
@@ -113,35 +100,35 @@ def test_a_behaviour_hook_calling_sys_exit_is_skipped(make_pm):
         assert pm.call_each("zoo_download_mirrors", url="https://x/y", filename="y", sha256=None) == []
 
 
-def test_ctrl_c_inside_a_plugin_still_stops_zoo(make_pm):
+def test_ctrl_c_inside_a_plugin_still_stops_zoo(loss_plugin, make_pm):
     def body(register):
         raise KeyboardInterrupt
 
-    make_pm({"interrupted": _losses(body)})
+    make_pm({"interrupted": loss_plugin(body)})
     with pytest.raises(KeyboardInterrupt):
         zoo.list("losses")
 
 
 # -- 2. plugin names are unique ignoring case -----------------------------------------------------------
-def test_a_plugin_name_differing_only_in_case_is_refused(make_pm):
-    pm = make_pm({"pq": _losses(lambda r: r("xx", "builtins:abs"))})
+def test_a_plugin_name_differing_only_in_case_is_refused(loss_plugin, make_pm):
+    pm = make_pm({"pq": loss_plugin(lambda r: r("xx", "builtins:abs"))})
     with pytest.warns(PluginWarning, match="'PQ' was not loaded: 'PQ' is 'pq', the name of a plugin already loaded"):
-        assert pm.add_plugin(_losses(lambda r: r("xx", "builtins:len")), "PQ") is False
+        assert pm.add_plugin(loss_plugin(lambda r: r("xx", "builtins:len")), "PQ") is False
     assert not pm.has_plugin("PQ") and "PQ" not in pm.info
     assert zoo.plugins.get_registry().lookup("losses", "PQ:xx").target == "builtins:abs"  # pq's, the only one
 
 
-def test_a_case_twin_is_an_error_in_strict_mode(make_pm, monkeypatch):
+def test_a_case_twin_is_an_error_in_strict_mode(loss_plugin, make_pm, monkeypatch):
     monkeypatch.setenv("ZOO_STRICT_PLUGINS", "1")
-    pm = make_pm({"pq": _losses(_good)})
+    pm = make_pm({"pq": loss_plugin.good()})
     with pytest.raises(zoo.PluginError, match="'PQ' is 'pq'.*ZOO_STRICT_PLUGINS"):
-        pm.add_plugin(_losses(_good), "PQ")
+        pm.add_plugin(loss_plugin.good(), "PQ")
 
 
-def test_a_built_in_name_in_another_case_is_refused():
+def test_a_built_in_name_in_another_case_is_refused(loss_plugin):
     pm = create_plugin_manager(entrypoints=False)
     with pytest.warns(PluginWarning, match="'Layers' is 'layers', a built-in plugin's, once case is ignored"):
-        assert pm.add_plugin(_losses(_good), "Layers") is False
+        assert pm.add_plugin(loss_plugin.good(), "Layers") is False
     assert pm.get_plugin("layers") is not None and not pm.has_plugin("Layers")
 
 
@@ -167,8 +154,8 @@ class HalfCommands:
         raise RuntimeError("commands half done")
 
 
-def test_a_failed_commands_hook_leaves_no_command_behind(make_pm, capsys):
-    pm = make_pm({"half": HalfCommands(), "good": _losses(_good)})
+def test_a_failed_commands_hook_leaves_no_command_behind(loss_plugin, make_pm, capsys):
+    pm = make_pm({"half": HalfCommands(), "good": loss_plugin.good()})
     with pytest.warns(PluginWarning, match="'half' was not loaded: zoo_register_commands raised RuntimeError"):
         parser = cli.build_parser()
     sub = next(a for a in parser._actions if a.dest == "command")
@@ -230,13 +217,13 @@ def test_an_application_builder_returning_no_module_is_a_plugin_error(make_pm):
     ],
 )  # fmt: skip
 def test_a_register_mistake_is_a_registration_error_naming_plugin_entry_and_fix(
-    make_pm, monkeypatch, kind, register, said
+    loss_plugin, make_pm, monkeypatch, kind, register, said
 ):
     class Plugin:
         pass
 
     setattr(Plugin, f"zoo_register_{kind}", staticmethod(zoo.hookimpl(register)))
-    pm = make_pm({"sloppy": Plugin(), "good": _losses(_good)})
+    pm = make_pm({"sloppy": Plugin(), "good": loss_plugin.good()})
     with pytest.warns(PluginWarning, match=f"'sloppy' was not loaded: zoo_register_{kind} raised plugin 'sloppy'.*{said}"):
         assert zoo.list("losses") == ["good_loss"]
     assert pm.info["sloppy"].status == "failed"
@@ -246,8 +233,8 @@ def test_a_register_mistake_is_a_registration_error_naming_plugin_entry_and_fix(
         zoo.list(kind)
 
 
-def test_meta_given_as_metadata_or_a_mapping_still_registers(make_pm):
-    make_pm({"fine": _losses(lambda r: (r("a", "builtins:abs", meta=EntryMeta(description="one")),
+def test_meta_given_as_metadata_or_a_mapping_still_registers(loss_plugin, make_pm):
+    make_pm({"fine": loss_plugin(lambda r: (r("a", "builtins:abs", meta=EntryMeta(description="one")),
                                         r("b", "builtins:abs", meta={"description": "two"})))})  # fmt: skip
     assert [zoo.info(n, kind="losses")["description"] for n in ("a", "b")] == ["one", "two"]
 
@@ -275,8 +262,8 @@ class FailsLate:
         raise RuntimeError("metrics broke")
 
 
-def test_a_failed_plugin_shows_no_counts(make_pm, capsys):
-    pm = make_pm({"late": FailsLate(), "good": _losses(_good)})
+def test_a_failed_plugin_shows_no_counts(loss_plugin, make_pm, capsys):
+    pm = make_pm({"late": FailsLate(), "good": loss_plugin.good()})
     with pytest.warns(PluginWarning, match="'late' was not loaded"):
         assert "dropped_loss" not in zoo.list("losses")
     assert pm.info["late"].counts == {} and pm.info["good"].counts == {"losses": 1}
