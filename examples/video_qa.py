@@ -201,12 +201,39 @@ def train(args: argparse.Namespace) -> int:
 
 
 # -- ask -------------------------------------------------------------------------------------------------
+SETTINGS = ("dataset", "frames", "size", "backbone", "backbone_weights", "question_length", "questions", "answers",
+            "checkpoint")  # fmt: skip
+
+
+def run_settings(config_file: Path) -> dict:
+    """video_qa.json as ``train`` wrote it. A file that is not JSON, lacks a setting or names an unknown head
+    is a DataError naming the file (a run from before ``head`` was recorded used the reference head)."""
+    retrain = f"train again to rewrite it: python examples/video_qa.py --out {config_file.parent}"
+    try:
+        config = json.loads(config_file.read_text())
+    except ValueError as bad:
+        raise zoo.DataError(f"{config_file} is not the JSON a training run writes ({bad}); {retrain}") from None
+    if not isinstance(config, dict):
+        raise zoo.DataError(f"{config_file} holds a {type(config).__name__}, not a training run's settings; {retrain}")
+    needed = (*SETTINGS, *(("clips", "seed") if config.get("dataset") == "toy_video_qa" else ("data",)))
+    missing = [key for key in needed if key not in config]
+    if missing:
+        raise zoo.DataError(f"{config_file} lacks {', '.join(missing)}; {retrain}")
+    config.setdefault("head", "reference")
+    if config["head"] not in HEAD_SIZES:
+        raise zoo.DataError(
+            f"{config_file} names the head {config['head']!r}; zoo_videoqa knows {', '.join(sorted(HEAD_SIZES))}. "
+            f"Fix it, or {retrain}"
+        )
+    return config
+
+
 def ask(args: argparse.Namespace) -> int:
     out = Path(args.out)
     config_file = out / "video_qa.json"
     if not config_file.is_file():
         raise zoo.MissingFileError(f"{config_file} not found; train first: python examples/video_qa.py --out {out}")
-    config = json.loads(config_file.read_text())
+    config = run_settings(config_file)
     if not tokenize(args.question):
         raise zoo.OptionError(f"the question {args.question!r} is empty; ask e.g. \"what colour is the object?\"")
     questions, answers = Vocabulary.from_dict(config["questions"]), Vocabulary.from_dict(config["answers"])
@@ -222,7 +249,7 @@ def ask(args: argparse.Namespace) -> int:
     model = zoo.load(
         "video_qa", backbone=config["backbone"], backbone_weights=config["backbone_weights"],
         question_vocab_size=len(questions), num_answers=len(answers), frame_size=config["size"],
-        weights=out / config["checkpoint"], **HEAD_SIZES[config.get("head", "reference")].options(),
+        weights=out / config["checkpoint"], **HEAD_SIZES[config["head"]].options(),
     )  # fmt: skip
     model.eval()
     video = video_tensor(dataset.clip(args.clip)[None])

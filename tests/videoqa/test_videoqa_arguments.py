@@ -145,6 +145,31 @@ def test_the_head_follows_the_backbone_unless_given(example):
     assert small.config["hidden_units"] == 64 and small.config["embed_dim"] == 64
 
 
+_RUN = {"dataset": "toy_video_qa", "frames": 2, "size": 16, "backbone": "toy_cnn", "backbone_weights": None,
+        "question_length": 4, "questions": {}, "answers": {}, "checkpoint": "pretrained.pt", "clips": {}, "seed": 0}
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("{not json", "video_qa.json is not the JSON a training run writes"),
+        ("[1, 2]", "video_qa.json holds a list, not a training run's settings"),
+        (json.dumps({k: v for k, v in _RUN.items() if k not in ("checkpoint", "seed")}), "lacks checkpoint, seed; train again"),
+        (json.dumps({**_RUN, "head": "tiny"}), "names the head 'tiny'; zoo_videoqa knows reference, small"),
+    ],
+)  # fmt: skip
+def test_ask_names_what_is_wrong_with_a_runs_settings(example, capsys, tmp_path, text, message):
+    (tmp_path / "video_qa.json").write_text(text)
+    assert example.main(["ask", "--clip", "0", "what?", "--out", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err and err.count("\n") == 1, err
+
+
+def test_a_run_recorded_before_the_head_was_reads_as_the_reference(example, tmp_path):
+    (tmp_path / "video_qa.json").write_text(json.dumps(_RUN))
+    assert example.run_settings(tmp_path / "video_qa.json")["head"] == "reference"
+
+
 def test_the_script_exits_1_with_no_traceback(tmp_path):
     done = subprocess.run([sys.executable, str(EXAMPLE), "--epochs", "0"], cwd=tmp_path, capture_output=True,
                           text=True, timeout=120)  # fmt: skip
