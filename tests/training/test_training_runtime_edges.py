@@ -51,6 +51,14 @@ def test_resuming_replaces_this_fits_optimizer_settings_with_a_warning(checkpoin
         zoo.fit(mlp(), *data, loss=CE, optimizer="sgd", epochs=2, resume_from=checkpoint, verbose=0)
 
 
+def test_restoring_an_optimizer_state_without_an_optimizer_says_so(checkpoint):
+    from zoo.training.trainer import Trainer
+
+    state = zoo.training.load_training_state(checkpoint)
+    with pytest.raises(OptionError, match=r"holds an optimizer state, but this run has no optimizer yet"):
+        Trainer(mlp(), loss=CE).restore(state)  # was AttributeError: 'NoneType' ... 'load_state_dict'
+
+
 def test_resume_arguments_are_checked(checkpoint, data):
     with pytest.raises(OptionError, match=r"resume_from must be the path of a checkpoint file .* got 5 \(int\)"):
         zoo.fit(mlp(), *data, loss=CE, optimizer="sgd", epochs=2, resume_from=5, verbose=0)

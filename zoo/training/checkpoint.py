@@ -95,7 +95,10 @@ def _check_same_optimizer(state: Mapping[str, Any], optimizer: torch.optim.Optim
     saved_class = state.get("optimizer_class")
     saved_groups = saved.get("param_groups", []) if isinstance(saved, Mapping) else []
     if optimizer is None:
-        return
+        raise OptionError(
+            f"resume_from={source!r} holds an optimizer state, but this run has no optimizer yet to take it: "
+            "compile the model (or give optimizer=) before restoring."
+        )
     own_groups = optimizer.param_groups
     keys = [set(g) - {"params"} for g in saved_groups]
     other_class = saved_class is not None and saved_class != type(optimizer).__name__
