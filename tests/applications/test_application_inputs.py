@@ -54,6 +54,8 @@ def test_transforms_say_how_to_fix_a_channel_count_or_a_grayscale_tensor(toy):
         tr(torch.rand(4, 32, 32))
     with pytest.raises(zoo.DataError, match=r"got shape \(32, 32\): one grayscale image\? .*x\.unsqueeze\(0\)"):
         tr(torch.rand(32, 32))
+    with pytest.raises(zoo.DataError, match=r"got shape \(3, 0, 0\): an image with no pixels"):
+        tr(torch.rand(3, 0, 0))  # was ZeroDivisionError from Resize
     with pytest.raises(zoo.ArgumentError, match=r"uint8 or floating tensors, got torch\.int64"):
         tr(torch.randint(0, 256, (3, 32, 32)))  # ToDtype(scale=True) would divide by 2**63 - 1
     # weights of one channel: a 2-D tensor is that channel

@@ -29,6 +29,7 @@ from .conftest import idx_bytes
         ("reuters", {"oov_char": -2}, "oov_char must be a non-negative int"),
         ("mnist", {"from_dir": 5}, "from_dir must be the path of a folder .* got 5 \\(int\\)"),
         ("fashion_mnist", {"from_dir": b"/data"}, "from_dir must be the path of a folder .*bytes"),
+        ("mnist", {"from_dir": ""}, "from_dir is an empty path"),  # was a search of the current directory
     ],
 )
 def test_wrong_options_are_option_errors_before_any_fetch(monkeypatch, isolated_zoo, name, options, message):

@@ -320,6 +320,8 @@ def test_lambda_arguments_and_mask_as_keras() -> None:
     torch.testing.assert_close(Lambda(lambda t, k: t * k, arguments={"k": 3.0})(x), x * 3)
     with pytest.raises(ArgumentError, match=r"Lambda: arguments must be a dict"):
         Lambda(lambda t: t, arguments=[3])
+    with pytest.raises(ArgumentError, match=r"arguments' keys are the function's keyword names \(str\), got 1 \(int\)"):
+        Lambda(lambda t, **k: t, arguments={1: 2})  # was TypeError: keywords must be strings, at the first call
     ids = torch.tensor([[1, 2, 0], [3, 0, 0]])
     embedded = Embedding(5, 4, mask_zero=True)(ids)
     kept = Lambda(lambda t: t * 2, mask=lambda inputs, previous: previous)(embedded)

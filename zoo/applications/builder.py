@@ -26,6 +26,7 @@ from zoo.applications.loading import WeightsFileError, load_state_dict, rename_l
 from zoo.applications.local_weights import choose_preprocessing, file_sha256
 from zoo.applications.meta import empty_weights, meta_tensors
 from zoo.errors import ArgumentError, DataError, OptionError
+from zoo.layers._tracing import is_tracing
 
 log = logging.getLogger("zoo.applications")
 
@@ -443,7 +444,7 @@ class InputSizeCheck:
         self.name, self.min_size, self.fixed = name, min_size, fixed
 
     def __call__(self, module: nn.Module, args: tuple[Any, ...]) -> None:
-        if torch.jit.is_tracing():  # sizes are traced values there (TracerWarnings); the eager call checked them
+        if is_tracing():  # sizes are symbolic or traced values there; the eager call checked them
             return
         if not args or not isinstance(args[0], torch.Tensor) or args[0].ndim != 4:
             shape = tuple(args[0].shape) if args and isinstance(args[0], torch.Tensor) else None

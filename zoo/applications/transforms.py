@@ -123,6 +123,8 @@ def check_image_tensor(x: Any, channels: int, who: str) -> None:
             )
         batch = " Or, for a batch of 2-D grayscale images, add their channel axis: x.unsqueeze(1)." if x.ndim == 3 else ""
         raise DataError(f"{channel_advice(who, x.shape[-3], channels, shape=shape)}{batch}")
+    if 0 in shape[-2:]:
+        raise DataError(f"{expects}: an image with no pixels (height or width 0); check how it was cut or loaded.")
     if x.dtype != torch.uint8 and not x.is_floating_point():
         raise ArgumentError(
             f"{who} expects uint8 or floating tensors, got {x.dtype}: convert with x.to(torch.uint8) for 0-255 "

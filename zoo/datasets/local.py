@@ -123,6 +123,8 @@ def check_folder(value: object, argument: str = "folder") -> None:
         raise OptionError(
             f"{argument} must be the path of a folder (a str or pathlib.Path), got {value!r} ({type(value).__name__})."
         )
+    if os.fspath(value) == "":
+        raise OptionError(f"{argument} is an empty path; give the folder (\".\" for the current one).")
 
 
 def _check_dataset(dataset: str) -> None:

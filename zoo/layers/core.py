@@ -253,6 +253,12 @@ class Lambda(Layer):
                 f"Lambda: arguments must be a dict of keyword arguments for the function, got "
                 f"{type(arguments).__name__}."
             )
+        names = [key for key in arguments or {} if not isinstance(key, str)]
+        if names:
+            raise ArgumentError(
+                f"Lambda: arguments' keys are the function's keyword names (str), got {names[0]!r} "
+                f"({type(names[0]).__name__})."
+            )
         if mask is not None and not (callable(mask) or isinstance(mask, torch.Tensor)):
             raise ArgumentError(
                 f"Lambda: mask must be a callable mask(inputs, previous_mask) or a tensor, got {type(mask).__name__}."
