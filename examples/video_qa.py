@@ -143,6 +143,8 @@ def train(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     torch.manual_seed(args.seed)
     out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise zoo.OptionError(f"--out {out} is a file; give the folder the run writes into (default {DEFAULT_OUT}).")
     out.mkdir(parents=True, exist_ok=True)
     data = load_splits(args)
     questions = Vocabulary.for_questions(row.question for row in data["train"].qa)
@@ -201,13 +203,15 @@ def train(args: argparse.Namespace) -> int:
 
 
 # -- ask -------------------------------------------------------------------------------------------------
-SETTINGS = ("dataset", "frames", "size", "backbone", "backbone_weights", "question_length", "questions", "answers",
-            "checkpoint")  # fmt: skip
+SETTINGS = {"dataset": str, "frames": int, "size": int, "backbone": str, "backbone_weights": (str, type(None)),
+            "question_length": int, "questions": dict, "answers": dict, "checkpoint": str, "head": str}  # fmt: skip
+DATA_SETTINGS = {"toy_video_qa": {"clips": dict, "seed": int}, "video_qa_folder": {"data": str}}
 
 
 def run_settings(config_file: Path) -> dict:
-    """video_qa.json as ``train`` wrote it. A file that is not JSON, lacks a setting or names an unknown head
-    is a DataError naming the file (a run from before ``head`` was recorded used the reference head)."""
+    """video_qa.json as ``train`` wrote it. A file that is not JSON, lacks a setting, holds one of another
+    type or names an unknown dataset or head is a DataError naming the file (a run from before ``head`` was
+    recorded used the reference head)."""
     retrain = f"train again to rewrite it: python examples/video_qa.py --out {config_file.parent}"
     try:
         config = json.loads(config_file.read_text())
@@ -215,16 +219,29 @@ def run_settings(config_file: Path) -> dict:
         raise zoo.DataError(f"{config_file} is not the JSON a training run writes ({bad}); {retrain}") from None
     if not isinstance(config, dict):
         raise zoo.DataError(f"{config_file} holds a {type(config).__name__}, not a training run's settings; {retrain}")
-    needed = (*SETTINGS, *(("clips", "seed") if config.get("dataset") == "toy_video_qa" else ("data",)))
+    config.setdefault("head", "reference")
+    if config.get("dataset") not in DATA_SETTINGS:
+        raise zoo.DataError(
+            f"{config_file} names the dataset {config.get('dataset')!r}; a run uses {' or '.join(DATA_SETTINGS)}. {retrain}"
+        )
+    needed = {**SETTINGS, **DATA_SETTINGS[config["dataset"]]}
     missing = [key for key in needed if key not in config]
     if missing:
         raise zoo.DataError(f"{config_file} lacks {', '.join(missing)}; {retrain}")
-    config.setdefault("head", "reference")
+    wrong = [key for key, kind in needed.items() if not isinstance(config[key], kind) or isinstance(config[key], bool)]
+    if config["dataset"] == "toy_video_qa" and not wrong and set(config["clips"]) != set(SPLITS):
+        wrong.append("clips")
+    if wrong:
+        raise zoo.DataError(f"{config_file} holds {', '.join(wrong)} of another form than training writes; {retrain}")
     if config["head"] not in HEAD_SIZES:
         raise zoo.DataError(
             f"{config_file} names the head {config['head']!r}; zoo_videoqa knows {', '.join(sorted(HEAD_SIZES))}. "
             f"Fix it, or {retrain}"
         )
+    try:
+        config["questions"], config["answers"] = (Vocabulary.from_dict(config[k]) for k in ("questions", "answers"))
+    except (KeyError, TypeError, ValueError):
+        raise zoo.DataError(f"{config_file} holds vocabularies training did not write; {retrain}") from None
     return config
 
 
@@ -236,7 +253,7 @@ def ask(args: argparse.Namespace) -> int:
     config = run_settings(config_file)
     if not tokenize(args.question):
         raise zoo.OptionError(f"the question {args.question!r} is empty; ask e.g. \"what colour is the object?\"")
-    questions, answers = Vocabulary.from_dict(config["questions"]), Vocabulary.from_dict(config["answers"])
+    questions, answers = config["questions"], config["answers"]
     if config["dataset"] == "toy_video_qa":
         dataset = zoo.get(
             "datasets", "toy_video_qa", args.split, clips=config["clips"][args.split], frames=config["frames"],

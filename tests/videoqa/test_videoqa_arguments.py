@@ -133,7 +133,7 @@ def test_the_head_follows_the_backbone_unless_given(example):
     assert example.parse(["--backbone", "Toy-CNN"]).head == "small"
     assert example.parse(["--backbone", "inception_v3"]).head == "reference"
     assert example.parse(["--head", "reference"]).head == "reference"
-    assert HEAD_SIZES["reference"] == REFERENCE_HEAD == example.HEAD_SIZES["reference"]
+    assert example.HEAD_SIZES is HEAD_SIZES
     defaults = {k: p.default for k, p in inspect.signature(video_qa).parameters.items()}
     assert {k: defaults[k] for k in REFERENCE_HEAD.options()} == {
         "video_units": 256, "embed_dim": 256, "question_units": 128, "hidden_units": 128,
@@ -146,7 +146,9 @@ def test_the_head_follows_the_backbone_unless_given(example):
 
 
 _RUN = {"dataset": "toy_video_qa", "frames": 2, "size": 16, "backbone": "toy_cnn", "backbone_weights": None,
-        "question_length": 4, "questions": {}, "answers": {}, "checkpoint": "pretrained.pt", "clips": {}, "seed": 0}
+        "question_length": 4, "questions": {"words": ["<pad>", "what"], "unknown": True},
+        "answers": {"words": ["red"], "unknown": False}, "checkpoint": "pretrained.pt",
+        "clips": {"train": 1, "validation": 1, "test": 1}, "seed": 0}
 
 
 @pytest.mark.parametrize(
@@ -156,6 +158,11 @@ _RUN = {"dataset": "toy_video_qa", "frames": 2, "size": 16, "backbone": "toy_cnn
         ("[1, 2]", "video_qa.json holds a list, not a training run's settings"),
         (json.dumps({k: v for k, v in _RUN.items() if k not in ("checkpoint", "seed")}), "lacks checkpoint, seed; train again"),
         (json.dumps({**_RUN, "head": "tiny"}), "names the head 'tiny'; zoo_videoqa knows reference, small"),
+        (json.dumps({**_RUN, "head": ["small"], "checkpoint": 5}), "holds checkpoint, head of another form"),
+        (json.dumps({**_RUN, "clips": {"train": 3}}), "holds clips of another form than training writes"),
+        (json.dumps({**_RUN, "dataset": "toy_videoqa"}), "names the dataset 'toy_videoqa'; a run uses toy_video_qa or"),
+        (json.dumps({**_RUN, "questions": {"words": 5, "unknown": True}}), "holds vocabularies training did not"),
+        (json.dumps({**_RUN, "answers": {"words": []}}), "holds vocabularies training did not write"),
     ],
 )  # fmt: skip
 def test_ask_names_what_is_wrong_with_a_runs_settings(example, capsys, tmp_path, text, message):
@@ -163,6 +170,13 @@ def test_ask_names_what_is_wrong_with_a_runs_settings(example, capsys, tmp_path,
     assert example.main(["ask", "--clip", "0", "what?", "--out", str(tmp_path)]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: ") and message in err and err.count("\n") == 1, err
+
+
+def test_an_out_folder_that_is_a_file_is_one_line(example, capsys, tmp_path):
+    (tmp_path / "afile").write_text("")
+    assert example.main(["--out", str(tmp_path / "afile"), "--epochs", "1"]) == 1  # was FileExistsError
+    err = capsys.readouterr().err
+    assert err.startswith("error: --out ") and "is a file; give the folder" in err and err.count("\n") == 1, err
 
 
 def test_a_run_recorded_before_the_head_was_reads_as_the_reference(example, tmp_path):
