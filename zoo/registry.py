@@ -126,6 +126,10 @@ class Entry:
         target = self.resolve()
         if kwargs and self.kind not in _OWN_KEYWORD_CHECKS:
             check_keywords(f"{self.kind} {self.name!r}", kwargs, keywords_of(target))
+        if kwargs and self.kind == "exporters":
+            from zoo.exporters.flags import checked_flags
+
+            kwargs = checked_flags(self.name, target, kwargs)
         try:
             built = target(*args, **kwargs)
         except ZooError:

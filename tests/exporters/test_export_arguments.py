@@ -36,6 +36,13 @@ def test_flags_that_are_not_bools_are_refused(tiny_cnn, tmp_path, fmt, options, 
     assert _nothing_written(tmp_path)
 
 
+def test_zoo_get_of_an_exporter_checks_its_flags_too():
+    with pytest.raises(zoo.OptionError, match=r"the torch_export exporter: strict must be True or False, got 'false'"):
+        zoo.get("exporters", "pt2", strict="false")  # was an exporter whose strict read as True
+    assert zoo.get("exporters", "onnx", external_data=None).external_data is None  # None: decide by size
+    assert zoo.get("exporters", "pt2", strict=0).strict is False
+
+
 def test_real_bools_still_work(tiny_cnn, tmp_path):
     fixed = zoo.export(tiny_cnn, "pt2", tmp_path / "a.pt2", torch.randn(2, 3, 8, 8), strict=False, dynamic_batch=False)
     assert fixed.batch_sizes == (2,) and not fixed.dynamic_batch

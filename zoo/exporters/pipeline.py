@@ -8,7 +8,6 @@ happens.
 from __future__ import annotations
 
 import contextlib
-import inspect
 import numbers
 import os
 import shutil
@@ -57,38 +56,6 @@ def _check_batch_sizes(batch_sizes: Any, check: bool) -> tuple[int, ...]:
     return tuple(int(b) for b in sizes)
 
 
-_BOOL_ANNOTATIONS = ("bool", "bool|None", "None|bool", "Optional[bool]", "typing.Optional[bool]")
-
-
-def _flags(target: Any) -> dict[str, Any]:
-    """The flags among an exporter's options (its class's or factory's), name -> default: those
-    defaulting to a bool or annotated ``bool`` / ``bool | None``. Read from the signature, so every
-    format, a plugin's too, gets the one bool rule without declaring anything."""
-    try:
-        params = inspect.signature(target).parameters.values()
-    except (TypeError, ValueError):
-        return {}
-    flags = {}
-    for p in params:
-        hint = p.annotation if isinstance(p.annotation, str) else getattr(p.annotation, "__name__", str(p.annotation))
-        if isinstance(p.default, bool) or hint.replace(" ", "") in _BOOL_ANNOTATIONS:
-            flags[p.name] = p.default
-    return flags
-
-
-def _check_flags(entry: Entry, options: Mapping[str, Any]) -> dict[str, Any]:
-    """The exporter's options with each flag checked by :func:`check_bool`, the same rule as
-    ``dynamic_batch`` and ``check``: a truthy string such as ``strict="false"`` must not quietly mean the
-    opposite. ``None`` stays for a flag whose default is None (ONNX's ``external_data``: decide by size)."""
-    flags = _flags(entry.resolve())
-    return {
-        key: check_bool(f"the {entry.name} exporter", key, value)
-        if key in flags and not (value is None and flags[key] is None)
-        else value
-        for key, value in options.items()
-    }
-
-
 def run_export(
     model: nn.Module | str,
     format: str,
@@ -119,7 +86,6 @@ def run_export(
         )
     entry = get_registry().lookup("exporters", format)
     fmt = entry.name
-    options = _check_flags(entry, options)
     try:
         exporter: Exporter = entry(**options)
     except TypeError as exc:
