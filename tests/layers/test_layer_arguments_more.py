@@ -129,6 +129,11 @@ def test_groups_must_divide_filters_and_input_channels() -> None:
     assert layer.conv.weight.shape == (4, 2, 2, 2)
 
 
+def _built(layer, shape):
+    layer(torch.randn(*shape))
+    return layer
+
+
 @pytest.mark.parametrize(
     ("make", "x", "match"),
     [
@@ -141,6 +146,7 @@ def test_groups_must_divide_filters_and_input_channels() -> None:
         (lambda: Conv1D(2, 5), (1, 3, 4), r"Conv1D: kernel_size \(5,\) .* \(4,\) of input shape \(1, 3, 4\)"),
         (lambda: DepthwiseConv2D((3, 9)), (1, 3, 8, 8), r"DepthwiseConv2D: kernel_size \(3, 9\)"),
         (lambda: SeparableConv2D(2, 9), (1, 3, 8, 8), r"DepthwiseConv2D: kernel_size \(9, 9\)"),
+        (lambda: _built(Conv2D(4, 5), (1, 3, 8, 8)), (1, 3, 3, 3), r"Conv2D: kernel_size \(5, 5\) .* \(3, 3\)"),
     ],
 )
 def test_a_kernel_larger_than_the_input_is_a_data_error(make, x, match) -> None:

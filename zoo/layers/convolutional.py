@@ -159,15 +159,20 @@ class _Conv(Layer):
                 f"input shape {tuple(x.shape)}; zoo layers are channels-first."
             )
         groups = self.conv.groups
-        if x.shape[1] % groups:  # before the lazy convolution builds itself for them
+        if not expected and x.shape[1] % groups:  # before the lazy convolution builds itself for them
             raise DataError(
                 f"{name}({self.filters}, groups={groups}): the input channels ({x.shape[1]}, axis 1 of input "
                 f"shape {tuple(x.shape)}) must be divisible by groups ({groups}), as the filters "
                 f"({self.filters}) are: each group sees channels / groups of them."
             )
         padded = pad_input(x, self.padding, self.kernel_size, self.strides, self.dilation_rate)
-        _check_kernel_fits(name, x, padded, self.kernel_size, self.dilation_rate)
-        y = self.conv(padded)
+        if not expected:  # unbuilt: refuse the input before it builds the layer
+            _check_kernel_fits(name, x, padded, self.kernel_size, self.dilation_rate)
+        try:
+            y = self.conv(padded)
+        except RuntimeError:  # built: explain torch's error only when there is one (no cost per call)
+            _check_kernel_fits(name, x, padded, self.kernel_size, self.dilation_rate)
+            raise
         return y if self.activation is None else self.activation(y)
 
     def extra_repr(self) -> str:
@@ -250,8 +255,11 @@ class DepthwiseConv2D(LazyLayer):
                 f"DepthwiseConv2D was built for {channels} input channels, got input shape {tuple(x.shape)}."
             )
         padded = pad_input(x, self.padding, self.kernel_size, self.strides, self.dilation_rate)
-        _check_kernel_fits("DepthwiseConv2D", x, padded, self.kernel_size, self.dilation_rate)
-        y = F.conv2d(padded, self.weight, self.bias, self.strides, 0, self.dilation_rate, groups=channels)
+        try:
+            y = F.conv2d(padded, self.weight, self.bias, self.strides, 0, self.dilation_rate, groups=channels)
+        except RuntimeError:  # explain torch's error only when there is one
+            _check_kernel_fits("DepthwiseConv2D", x, padded, self.kernel_size, self.dilation_rate)
+            raise
         return y if self.activation is None else self.activation(y)
 
     def extra_repr(self) -> str:

@@ -150,18 +150,21 @@ class Reshape(Layer):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_rank(self, x, range(1, 9))
-        per_sample, known = math.prod(x.shape[1:]), math.prod(d for d in self.target_shape if d != -1)
-        if -1 not in self.target_shape and known != per_sample:
-            raise DataError(
-                f"Reshape{self.target_shape}: the target shape holds {known} values per sample, the input "
-                f"shape {tuple(x.shape)} holds {per_sample}; the two sizes must be equal."
-            )
-        if -1 in self.target_shape and (known == 0 or per_sample % known):
-            raise DataError(
-                f"Reshape{self.target_shape}: the target shape needs a multiple of {known} values per sample "
-                f"(its -1 takes the rest), the input shape {tuple(x.shape)} holds {per_sample}."
-            )
-        return x.reshape(x.shape[0], *self.target_shape)
+        try:
+            return x.reshape(x.shape[0], *self.target_shape)
+        except RuntimeError:  # say which sizes disagree only when they do (nothing to count per call)
+            per_sample, known = math.prod(x.shape[1:]), math.prod(d for d in self.target_shape if d != -1)
+            if -1 not in self.target_shape:
+                raise DataError(
+                    f"Reshape{self.target_shape}: the target shape holds {known} values per sample, the input "
+                    f"shape {tuple(x.shape)} holds {per_sample}; the two sizes must be equal."
+                ) from None
+            if per_sample % known:
+                raise DataError(
+                    f"Reshape{self.target_shape}: the target shape needs a multiple of {known} values per "
+                    f"sample (its -1 takes the rest), the input shape {tuple(x.shape)} holds {per_sample}."
+                ) from None
+            raise
 
     def extra_repr(self) -> str:
         return f"target_shape={self.target_shape}"
