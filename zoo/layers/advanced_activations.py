@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Sequence
 
 import torch
@@ -10,7 +9,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from zoo.errors import DataError, OptionError
-from zoo.layers._base import LazyLayer, float_input, get_mask, with_mask
+from zoo.layers._base import LazyLayer, float_input, get_mask, is_int, with_mask
 from zoo.layers._keras import Layer, Weight
 
 
@@ -112,11 +111,11 @@ class PReLU(LazyLayer):
     ) -> None:
         super().__init__()
         self.alpha_initializer = float(alpha_initializer)
-        if isinstance(shared_axes, numbers.Integral) and not isinstance(shared_axes, bool):
+        if is_int(shared_axes):
             shared_axes = (shared_axes,)  # Keras takes one axis as an int
         axes = () if shared_axes is None else tuple(shared_axes) if hasattr(shared_axes, "__iter__") else None
         if axes is None or not all(
-            isinstance(a, numbers.Integral) and not isinstance(a, bool) and a >= 1 for a in axes
+            is_int(a) and a >= 1 for a in axes
         ):
             raise OptionError(
                 "PReLU: shared_axes are axes numbered from 1, as in Keras (axis 0 is the batch, which alpha "

@@ -24,6 +24,7 @@ from zoo.layers._base import (
     check_rank,
     float_input,
     get_activation,
+    is_int,
     maybe_lazy,
     tuple_n,
 )
@@ -386,7 +387,7 @@ def _pairs(value: int | Sequence, what: str, other: str) -> tuple[tuple[int, int
     """Keras' ``1`` / ``(h, w)`` / ``((top, bottom), (left, right))`` forms (an entry of the pair may itself
     be one int) -> the last one. Amounts are whole numbers >= 0, as Keras requires: a negative padding
     would crop (and a negative cropping pad) without a word, so ``other`` names the layer that does that."""
-    integral = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    integral = is_int(value)
     iterable = hasattr(value, "__iter__") and not isinstance(value, str)  # a list from a saved config, numpy
     entries = (value, value) if integral else tuple(value) if iterable else ()
     try:

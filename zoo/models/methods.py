@@ -569,7 +569,7 @@ def _deprecated(old: str, new: str) -> None:
 def shapes_without_batch(model: str, input_shape: Any) -> list[tuple]:
     """``build``'s shapes carry the batch axis (Keras' rule): ``(None, 16)``; ``(16,)`` would build for a
     batch of 16 scalars, which is what no one means, and a bare ``16`` is refused with the same advice."""
-    import numbers
+    from zoo.layers._base import is_int
     several = isinstance(input_shape, (tuple, list)) and input_shape and isinstance(input_shape[0], (tuple, list))
     shapes = input_shape if several else [input_shape]
     out = []
@@ -577,7 +577,7 @@ def shapes_without_batch(model: str, input_shape: Any) -> list[tuple]:
         if not isinstance(shape, (tuple, list)) or len(shape) < 2 and not (len(shape) == 1 and shape[0] is None):
             size = shape[0] if isinstance(shape, (tuple, list)) and len(shape) == 1 else shape
             fix = ""
-            if not several and isinstance(size, numbers.Integral) and not isinstance(size, bool) and size > 0:
+            if not several and is_int(size) and size > 0:
                 fix = f": for {int(size)} features, build((None, {int(size)}))"
             raise ModelError(
                 f"{model}.build takes input shapes with the batch axis first, as Keras: build((None, 16)) for 16 "

@@ -302,7 +302,6 @@ def load_model(
     ``"custom"`` (or to rebuild a saved layer name as another class). Keras' ``compile=True`` would restore
     the compile settings, which zoo does not save, and ``safe_mode=False`` would allow code in the file,
     which zoo never runs: both are refused rather than silently not done."""
-    from zoo.errors import ArgumentError
 
     if compile is not False:
         raise ArgumentError(
