@@ -557,6 +557,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
             parser.error(f"--json {args.json}: give a file path in an existing folder")
     if args.out is not None and Path(args.out).expanduser().is_file():
         parser.error(f"--out {args.out} is a file; give a folder (it is created if missing)")
+    if Path(args.work).expanduser().is_file():
+        parser.error(f"--work {args.work} is a file; give a folder (it is created if missing)")
+    matched = {"prune-only matched", "torch-prune"}
+    if args.no_matched and args.variants and set(args.variants) <= matched:
+        parser.error(
+            f"--variants {' '.join(args.variants)} are the matched runs --no-matched leaves out: nothing would run; "
+            "drop --no-matched or name other variants"
+        )
     return args
 
 

@@ -262,6 +262,8 @@ def _script(monkeypatch):
         (["--c-rate", "fc1=abc"], "--c-rate expects LAYER=VALUE with VALUE a finite number, got 'fc1=abc'"),
         (["--c-rate", "fc1=nan"], "VALUE a finite number, got 'fc1=nan'"),
         (["--c-rate", "fc9=3"], "LAYER one of"),
+        (["--no-matched", "--variants", "torch-prune"], "--no-matched leaves out: nothing would run"),  # ran nothing, exit 0
+        (["--work", str(SCRIPT)], "is a file; give a folder"),  # was NotADirectoryError with --out
     ],
 )
 def test_example_refuses_a_wrong_option_in_one_line(monkeypatch, argv, message):
