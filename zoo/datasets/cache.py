@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from zoo.atomic import atomic_folder, remove_folder
+from zoo.atomic import atomic_folder
 from zoo.datasets import sources
 from zoo.errors import ZooError
 from zoo.hub.hashes import hash_file
@@ -135,11 +135,6 @@ def folders() -> list[Path]:
         for folder in sorted(dataset.iterdir())
         if not folder.name.startswith(".") and (folder / _COMPLETE).is_file()
     ]
-
-
-def discard(folder: Path) -> None:
-    """Remove a derived folder (the next load builds it again), never leaving it half-deleted."""
-    remove_folder(folder)
 
 
 def open_array(folder: Path, name: str) -> np.ndarray:

@@ -7,6 +7,7 @@ import json
 import sys
 import time
 
+from zoo.atomic import remove_folder
 from zoo.console import print_table
 from zoo.errors import DownloadError, UnknownNameError, ZooError
 from zoo.hub import maintenance
@@ -182,7 +183,7 @@ def _verify_datasets(store: Store, *, fix: bool) -> tuple[int, int]:
             else:
                 print(f"ok       {where / name}")
         if found and fix:
-            cache.discard(folder)
+            remove_folder(folder)  # whole, never half-deleted: the next load builds it again
             print(f"         removed {where} (built again on the next load, or by importing its folder again)")
     return checked, bad
 
