@@ -157,7 +157,9 @@ def check_options(
     return _device(device)
 
 
-def _device(device: str) -> torch.device:
+def _device(device: str, cpu: str = "--device cpu") -> torch.device:
+    """``device`` as a torch device this machine has; ``cpu``: how the caller's user asks for the CPU
+    instead (the CLI's flag, or ``device='cpu'`` from Python)."""
     try:
         dev = torch.device(device)
     except (RuntimeError, TypeError) as exc:
@@ -165,9 +167,9 @@ def _device(device: str) -> torch.device:
             f"device {device!r} is not a torch device (e.g. cpu, cuda, cuda:1, mps): {exc}"
         ) from None
     if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ZooError(f"device {device!r} asked for, but this torch sees no CUDA device; use --device cpu.")
+        raise ZooError(f"device {device!r} asked for, but this torch sees no CUDA device; use {cpu}.")
     if dev.type == "mps" and not torch.backends.mps.is_available():
-        raise ZooError(f"device {device!r} asked for, but MPS is not available here; use --device cpu.")
+        raise ZooError(f"device {device!r} asked for, but MPS is not available here; use {cpu}.")
     return dev
 
 

@@ -41,11 +41,10 @@ def check_device(device: Any) -> torch.device | None:
     from zoo.errors import ZooError
 
     try:
-        dev = _device(device if isinstance(device, str) else str(torch.device(device)))
+        dev = _device(device if isinstance(device, str) else str(torch.device(device)), cpu="device='cpu'")
     except ZooError as error:
         hint = " For the GPU write 'cuda' (or 'cuda:0')." if str(device).strip().lower() == "gpu" else ""
-        said = str(error).replace("use --device cpu", "use device='cpu'")  # the CLI's wording, in Python's terms
-        raise OptionError(f"fit/evaluate/predict: {said}{hint}") from None
+        raise OptionError(f"fit/evaluate/predict: {error}{hint}") from None
     if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
         count = torch.cuda.device_count()
         raise OptionError(
