@@ -51,6 +51,11 @@ def test_a_slice_gives_the_items(toy):
         toy[::0]
     with pytest.raises(zoo.ArgumentError, match="must be an integer"):
         toy["0"]
+    assert [row.answer for row in toy.qa[1:3]] == [toy.qa[1].answer, toy.qa[2].answer]
+    with pytest.raises(zoo.ArgumentError, match="cannot slice a toy_video_qa's question rows .* step cannot be zero"):
+        toy.qa[::0]  # was a bare ValueError
+    with pytest.raises(zoo.ArgumentError, match="cannot slice a toy_video_qa's question rows"):
+        toy.qa["a":]
 
 
 @pytest.mark.parametrize(("size", "error"), [(0, zoo.OptionError), (-1, zoo.OptionError), (2.5, zoo.OptionError),

@@ -211,7 +211,6 @@ def _path(path: object, function: str) -> Path:
 
 def save(state_dict: Mapping[str, torch.Tensor], path: str | os.PathLike) -> int:
     """Write ``encode(state_dict)`` to ``path`` atomically (never a partial file); returns its size."""
-    data = encode(state_dict)
     target = _path(path, "save")
     if target.is_dir():
         raise zoo.OptionError(
@@ -221,6 +220,7 @@ def save(state_dict: Mapping[str, torch.Tensor], path: str | os.PathLike) -> int
         raise zoo.MissingFileError(
             f"cannot save to {path}: folder {target.parent} does not exist; create it first"
         )
+    data = encode(state_dict)  # after the path checks: a bad path costs no encode
     write_bytes_atomic(target, data, fsync=True)
     return len(data)
 

@@ -60,11 +60,7 @@ class VideoQADataset:
         """``(clip frames, question, answer)`` of row ``index``; a slice gives the list of those items, as
         zoo's in-memory datasets do (not a list of rows, which has no frames)."""
         if isinstance(index, slice):
-            try:
-                positions = range(*index.indices(len(self)))
-            except (TypeError, ValueError) as exc:  # a zero step, bounds that are not integers
-                raise zoo.ArgumentError(f"cannot slice a {self.name} dataset with {index!r}: {exc}.") from None
-            return [self[i] for i in positions]
+            return [self[i] for i in slice_positions(index, len(self), f"{self.name} dataset")]
         row = self.qa[checked_index(index, len(self), f"question of {self.name} ({len(self)} questions)")]
         return self.clip(row.clip), row.question, row.answer
 
@@ -97,6 +93,15 @@ def check_count(owner: str, name: str, value: Any, minimum: int) -> None:
     rather than failing later inside numpy or the video decoder."""
     if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < minimum:
         raise zoo.OptionError(f"{owner} needs an integer {name} >= {minimum}; got {name}={value!r}.")
+
+
+def slice_positions(index: slice, size: int, what: str) -> range:
+    """The positions ``index`` takes of ``size`` items; a zero step or bounds that are not integers are a
+    ``zoo.ArgumentError`` naming ``what`` rather than Python's bare ValueError/TypeError."""
+    try:
+        return range(*index.indices(size))
+    except (TypeError, ValueError) as exc:
+        raise zoo.ArgumentError(f"cannot slice a {what} with {index!r}: {exc}.") from None
 
 
 def checked_index(index: Any, size: int, what: str) -> int:
