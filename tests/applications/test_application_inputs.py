@@ -54,6 +54,9 @@ def test_transforms_say_how_to_fix_a_channel_count_or_a_grayscale_tensor(toy):
         tr(torch.rand(4, 32, 32))
     with pytest.raises(zoo.DataError, match=r"got shape \(32, 32\): one grayscale image\? .*x\.unsqueeze\(0\)"):
         tr(torch.rand(32, 32))
+    for mode in ("I", "I;16", "F"):  # torchvision scaled these by 2**31 - 1: silently near-black images
+        with pytest.raises(zoo.ArgumentError, match=rf"takes 8-bit images; this PIL image is in mode '{mode}'"):
+            tr(Image.new(mode, (32, 32), 200))
     with pytest.raises(zoo.DataError, match=r"got shape \(3, 0, 0\): an image with no pixels"):
         tr(torch.rand(3, 0, 0))  # was ZeroDivisionError from Resize
     with pytest.raises(zoo.ArgumentError, match=r"uint8 or floating tensors, got torch\.int64"):

@@ -160,6 +160,15 @@ class ImageInput:
 
         who = "model.zoo.transforms()"
         if isinstance(inpt, PIL.Image.Image):
+            if inpt.mode in ("I", "F") or inpt.mode.startswith("I;"):  # 32-bit, float or 16-bit pixels
+                from zoo.errors import ArgumentError
+
+                raise ArgumentError(
+                    f"{who} takes 8-bit images; this PIL image is in mode {inpt.mode!r} (16-bit, 32-bit or float "
+                    "pixels), whose range it cannot know, and torchvision would scale it as if 0-2**31 were its "
+                    "range. Scale it to 8 bits yourself, e.g. Image.fromarray((a / a.max() * 255).astype('uint8')) "
+                    "with a = np.asarray(image, dtype=float)."
+                )
             bands = len(inpt.getbands())
             if (bands not in (1, self.channels) or inpt.mode in ("P", "PA")) and self.channels in (1, 3):
                 return inpt.convert("RGB" if self.channels == 3 else "L")
