@@ -41,6 +41,7 @@ from pathlib import Path
 import torch
 
 import zoo
+from zoo.cli import ZooArgumentParser
 from zoo.plugin import atomic_open, write_json_atomic
 
 LOSS = {"name": "sparse_categorical_crossentropy", "from_logits": True}
@@ -449,14 +450,6 @@ def markdown_table(results: list[dict[str, Run]], args, params: dict[str, int]) 
 PROG = "surgery_lenet.py"
 
 
-class Parser(argparse.ArgumentParser):
-    """argparse held to zoo's CLI promise (as ``zoo``'s own parser does it): a usage mistake is one line and
-    exit status 1, like every other error of this script, not the whole usage and status 2."""
-
-    def error(self, message: str):
-        raise zoo.OptionError(f"{message} (see '{self.prog} --help')")  # main() prints it as one line
-
-
 def _number(kind: str, *, integer: bool = False, minimum: float = 0, strict: bool = False):
     """An argparse ``type`` for a finite number ``>= minimum`` (``> minimum`` if ``strict``): checked when
     parsed, so ``--batch-size 0`` or ``--lr nan`` is refused up front instead of failing (or quietly doing
@@ -482,11 +475,13 @@ LEARNING_RATE = _number("a finite number > 0", strict=True)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = Parser(prog=PROG, description=__doc__.split("\n\n")[0])
+    parser = ZooArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
     parser.add_argument("--dataset", choices=("digits", "mnist"), default="digits")
     parser.add_argument("--model", choices=("lenet_300_100", "lenet5"), default="lenet_300_100")
-    parser.add_argument("--seeds", type=POSITIVE_INT, default=3, help="number of seeds (0, 1, ...)")
-    parser.add_argument("--seed", type=COUNT, action="append", help="run only this seed (repeatable)")
+    parser.add_argument("--seeds", type=POSITIVE_INT, help="number of seeds: 0, 1, ... (default: 3)")
+    parser.add_argument(
+        "--seed", type=COUNT, action="append", help="run only this seed (repeatable; instead of --seeds)"
+    )
     parser.add_argument("--mnist-dir", help="import MNIST from this folder (zoo.datasets from_dir=)")
     parser.add_argument(
         "--out", help="write each finished run to OUT/<dataset>-<model>/seed<k>-<variant>.json"
@@ -504,7 +499,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--variants", nargs="+", metavar="NAME", choices=VARIANTS, help=f"a subset of: {', '.join(VARIANTS)}"
     )
     parser.add_argument(
-        "--prune-rounds", type=POSITIVE_INT, default=5, help="prune/fine-tune rounds of torch-prune"
+        "--prune-rounds", type=POSITIVE_INT, help="prune/fine-tune rounds of torch-prune (default: 5)"
     )
     parser.add_argument("--lr-gamma", type=RATE, default=1e-4, help="Caffe inv policy gamma")
     parser.add_argument("--lr-power", type=RATE, default=0.75, help="Caffe inv policy power")
@@ -548,7 +543,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.dense_iters = dense if args.dense_iters is None else args.dense_iters
     args.surgery_iters = surgery if args.surgery_iters is None else args.surgery_iters
     args.iter_stop = args.iter_stop if args.iter_stop is not None else min(stop, args.surgery_iters)
-    args.seed_list = args.seed or list(range(args.seeds))
+    if args.seed and args.seeds is not None:
+        parser.error(
+            f"--seeds {args.seeds} runs seeds 0..{args.seeds - 1} and --seed picks single seeds: give one of them"
+        )
+    args.seed_list = args.seed or list(range(3 if args.seeds is None else args.seeds))
     if args.table_only and not args.out:
         parser.error("--table-only reads the --out folder; give --out")
     if args.json is not None:
@@ -560,6 +559,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if Path(args.work).expanduser().is_file():
         parser.error(f"--work {args.work} is a file; give a folder (it is created if missing)")
     matched = {"prune-only matched", "torch-prune"}
+    no_torch_prune = args.no_matched or (args.variants and "torch-prune" not in args.variants)
+    if args.prune_rounds is not None and no_torch_prune:
+        parser.error("--prune-rounds sets the torch-prune runs, and none would run: drop it or run torch-prune")
+    args.prune_rounds = 5 if args.prune_rounds is None else args.prune_rounds
     if args.no_matched and args.variants and set(args.variants) <= matched:
         parser.error(
             f"--variants {' '.join(args.variants)} are the matched runs --no-matched leaves out: nothing would run; "

@@ -258,6 +258,11 @@ def _script(monkeypatch):
         (["--seeds", "0"], "argument --seeds: expected a whole number >= 1"),
         (["--mnist-dir", "X"], "--mnist-dir is read with --dataset mnist only"),
         (["--variants", "surgry"], "invalid choice: 'surgry'"),
+        (["--variants", "surgry"], "Did you mean 'surgery'?"),
+        (["--variantz", "surgery"], "Did you mean '--variants'?"),
+        (["--seeds", "2", "--seed", "5"], "--seeds 2 runs seeds 0..1 and --seed picks single seeds"),  # --seed won
+        (["--no-matched", "--prune-rounds", "3"], "--prune-rounds sets the torch-prune runs"),  # was unused
+        (["--variants", "surgery", "--prune-rounds", "3"], "--prune-rounds sets the torch-prune runs"),
         (["--model", "lenet5"], "LeNet-5 needs at least 16x16 inputs"),
         (["--c-rate", "fc1=abc"], "--c-rate expects LAYER=VALUE with VALUE a finite number, got 'fc1=abc'"),
         (["--c-rate", "fc1=nan"], "VALUE a finite number, got 'fc1=nan'"),
@@ -289,6 +294,15 @@ def test_example_uses_the_iterations_given(monkeypatch):
     assert (args.dense_iters, args.surgery_iters, args.iter_stop) == (1, 2, 2)  # not the defaults
     args = script.parse_args(["--surgery-iters", "16e3", "--iter-stop", "14000.0"])
     assert (args.surgery_iters, args.iter_stop) == (16000, 14000) and isinstance(args.surgery_iters, int)
+
+
+def test_example_seeds_and_prune_rounds_as_given(monkeypatch):
+    script = _script(monkeypatch)
+    assert script.parse_args([]).seed_list == [0, 1, 2]
+    assert script.parse_args(["--seeds", "2"]).seed_list == [0, 1]
+    assert script.parse_args(["--seed", "4", "--seed", "1"]).seed_list == [4, 1]
+    assert script.parse_args([]).prune_rounds == 5
+    assert script.parse_args(["--variants", "torch-prune", "--prune-rounds", "2"]).prune_rounds == 2
 
 
 def test_example_as_a_program_prints_one_line_and_exits_1(tmp_path):
