@@ -88,6 +88,14 @@ def test_from_dir_with_a_url_registers_the_weights_verified_by_sha256(tmp_path, 
         new_plugin("lenet5", from_dir=saved, output=tmp_path)
     with pytest.raises(zoo.ZooError, match="more than --embed-max-mb 0.001"):
         new_plugin("urlnet", from_dir=saved, output=tmp_path, embed_max_mb=0.001)
+    for limit in (float("nan"), -1, "20", True):  # NaN shipped any size: size > nan is False
+        with pytest.raises(zoo.OptionError, match="--embed-max-mb must be a finite number of MB >= 0"):
+            new_plugin("urlnet", from_dir=saved, output=tmp_path, embed_max_mb=limit)
+    with pytest.raises(zoo.OptionError, match="with --weights-url they are downloaded: give one of them"):
+        new_plugin("urlnet", from_dir=saved, output=tmp_path, weights_url=url, embed_max_mb=5)
+    with pytest.raises(zoo.OptionError, match="give --from DIR"):  # was ignored without --from
+        new_plugin("urlnet", output=tmp_path, embed_max_mb=5)
+    assert list(tmp_path.glob("zoo-urlnet*")) == []
     package = new_plugin("urlnet", from_dir=saved, output=tmp_path, weights_url=url)
     assert not (package / "zoo_urlnet" / "weights").exists()  # downloaded, not shipped
     monkeypatch.syspath_prepend(str(package))

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from zoo.errors import ZooError
+from zoo.errors import OptionError, ZooError
 from zoo.scaffold import templates
 
 #: After the optional ``zoo-`` prefix: a letter first and a letter or digit last, so that ``zoo-NAME`` is a
@@ -40,7 +40,7 @@ def new_plugin(
     output: str | Path = ".",
     weights_url: str | None = None,
     weights_sha256: str | None = None,
-    embed_max_mb: float = 20.0,
+    embed_max_mb: float | None = None,
     force: bool = False,
 ) -> Path:
     """Write the package ``OUTPUT/zoo-NAME`` and return its folder."""
@@ -57,6 +57,7 @@ def new_plugin(
     root = parent / dist
     if root.exists() and not force:
         raise ZooError(f"{root} exists; pick another name or output folder, or pass --force to overwrite it.")
+    embed_max_mb = _check_embed_limit(embed_max_mb, from_dir, weights_url)
     if from_dir is not None:
         if kinds is not None:
             raise ZooError("--from DIR writes a package for the saved model; give --kinds or --from, not both.")
@@ -149,6 +150,27 @@ def _from_kinds(name: str, package: str, dist: str, kinds: list[str]) -> dict[st
 
 
 # -- --from DIR ------------------------------------------------------------------------------------------
+EMBED_MAX_MB = 20.0
+
+
+def _check_embed_limit(embed_max_mb: Any, from_dir: Any, weights_url: str | None) -> float:
+    """The size limit of shipped weights, in MB. Given where it would not be used (no ``--from``, or weights
+    that are downloaded from ``--weights-url``), it is refused rather than ignored; NaN would ship any size."""
+    if embed_max_mb is None:
+        return EMBED_MAX_MB
+    if isinstance(embed_max_mb, bool) or not isinstance(embed_max_mb, (int, float)) or not (
+        0 <= embed_max_mb < float("inf")
+    ):
+        raise OptionError(f"--embed-max-mb must be a finite number of MB >= 0, got {embed_max_mb!r}.")
+    if from_dir is None:
+        raise OptionError("--embed-max-mb limits the weights --from DIR ships inside the package: give --from DIR.")
+    if weights_url is not None:
+        raise OptionError(
+            "--embed-max-mb limits shipped weights, and with --weights-url they are downloaded: give one of them."
+        )
+    return float(embed_max_mb)
+
+
 def _from_saved(
     name: str, package: str, dist: str, folder: Path, url: str | None, sha256: str | None, embed_max_mb: float
 ) -> dict[str, Any]:

@@ -17,7 +17,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--from", dest="from_dir", metavar="DIR", help="a folder zoo.save_pretrained wrote: package that model")
     p.add_argument("--weights-url", help="with --from: where the weights will be downloaded from (else they ship inside)")
     p.add_argument("--weights-sha256", help="with --from: the sha256 of the weights file (checked against the file)")
-    p.add_argument("--embed-max-mb", type=float, default=20.0,
+    p.add_argument("--embed-max-mb", type=float,
                    help="with --from: the largest weights file shipped inside the package (default: 20)")  # fmt: skip
     p.add_argument("-o", "--output", default=".", help="the folder to write zoo-NAME/ into (default: here)")
     p.add_argument("--force", action="store_true", help="overwrite an existing zoo-NAME/ folder")
