@@ -41,7 +41,7 @@ from pathlib import Path
 import torch
 
 import zoo
-from zoo.cli import ZooArgumentParser
+from zoo.cli import ZooArgumentParser, finite_number, whole_number
 from zoo.plugin import atomic_open, write_json_atomic
 
 LOSS = {"name": "sparse_categorical_crossentropy", "from_logits": True}
@@ -450,28 +450,10 @@ def markdown_table(results: list[dict[str, Run]], args, params: dict[str, int]) 
 PROG = "surgery_lenet.py"
 
 
-def _number(kind: str, *, integer: bool = False, minimum: float = 0, strict: bool = False):
-    """An argparse ``type`` for a finite number ``>= minimum`` (``> minimum`` if ``strict``): checked when
-    parsed, so ``--batch-size 0`` or ``--lr nan`` is refused up front instead of failing (or quietly doing
-    nothing) minutes into a run."""
-
-    def parse(text: str) -> float | int:
-        try:
-            value = float(text)
-        except ValueError:
-            value = math.nan
-        bad = not math.isfinite(value) or value < minimum or (strict and value == minimum)
-        if bad or (integer and not value.is_integer()):
-            raise argparse.ArgumentTypeError(f"expected {kind}, got {text!r}")
-        return int(value) if integer else value  # an integer also as 16e3
-
-    return parse
-
-
-POSITIVE_INT = _number("a whole number >= 1", integer=True, minimum=1)
-COUNT = _number("a whole number >= 0", integer=True)
-RATE = _number("a finite number >= 0")
-LEARNING_RATE = _number("a finite number > 0", strict=True)
+POSITIVE_INT = whole_number(1)
+COUNT = whole_number(0)
+RATE = finite_number(0)
+LEARNING_RATE = finite_number(0, strict=True)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 import time
 from pathlib import Path
@@ -25,7 +24,7 @@ import numpy as np
 import torch
 
 import zoo
-from zoo.cli import ZooArgumentParser
+from zoo.cli import ZooArgumentParser, finite_number, whole_number
 from zoo.utils.feature_cache import FeatureCache
 
 try:
@@ -287,39 +286,12 @@ def ask(args: argparse.Namespace) -> int:
 
 
 # -- command line ------------------------------------------------------------------------------------------
-def whole(minimum: int):
-    """An argparse type: a whole number of at least ``minimum``, so ``--epochs 0`` or ``--batch-size 0`` is a
-    one-line usage error instead of a crash (or a silent no-op) deep inside training."""
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expects a whole number >= {minimum}, got {text!r}") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"must be >= {minimum}, got {value}")
-        return value
-
-    return parse
-
-
-def positive_float(text: str) -> float:
-    """An argparse type: a finite number > 0 (a learning rate)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expects a number > 0, got {text!r}") from None
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text!r}")
-    return value
-
-
 def parse(argv: list[str]) -> argparse.Namespace:
     """The arguments, or a ``zoo.ArgumentError`` (ZooArgumentParser): main prints one line, exit status 1."""
     if argv and argv[0] == "ask":
         p = ZooArgumentParser(prog="video_qa.py ask", description="Answer a question about one clip.")
         p.add_argument("question", help='e.g. "what colour is the object?"')
-        p.add_argument("--clip", type=whole(0), required=True, help="clip index in --split")
+        p.add_argument("--clip", type=whole_number(0), required=True, help="clip index in --split")
         p.add_argument("--split", default="test", choices=SPLITS)
         p.add_argument("--out", default=str(DEFAULT_OUT), help="the training run's output folder")
         args = p.parse_args(argv[1:])
@@ -331,21 +303,21 @@ def parse(argv: list[str]) -> argparse.Namespace:
                           epilog="Sub-command: ask --clip N QUESTION")  # fmt: skip
     p.add_argument("--data", type=Path, help="a video_qa_folder (default: the synthetic toy_video_qa)")
     for flag, default in TOY_CLIPS.items():  # None: not given, so --data can refuse what it would ignore
-        p.add_argument(f"--{flag.replace('_', '-')}", type=whole(1), help=f"toy_video_qa clips (default {default})")
-    p.add_argument("--frames", type=whole(1), default=8, help="frames per clip")
-    p.add_argument("--size", type=whole(1), default=32, help="frame height and width")
+        p.add_argument(f"--{flag.replace('_', '-')}", type=whole_number(1), help=f"toy_video_qa clips (default {default})")
+    p.add_argument("--frames", type=whole_number(1), default=8, help="frames per clip")
+    p.add_argument("--size", type=whole_number(1), default=32, help="frame height and width")
     p.add_argument("--backbone", default="toy_cnn", help="any zoo application (e.g. inception_v3)")
     p.add_argument("--backbone-weights", help="weights of the backbone (default: toy_shapes for toy_cnn, else imagenet)")
     p.add_argument("--head", choices=sorted(HEAD_SIZES),
                    help="the head's widths: reference (Keras') or small (default: small for toy_cnn, else reference)")
     p.add_argument("--no-random", action="store_true", help="skip the frozen random-backbone comparison")
-    p.add_argument("--epochs", type=whole(1), default=40)
-    p.add_argument("--patience", type=whole(0), default=6, help="EarlyStopping patience on val_accuracy")
-    p.add_argument("--warmup", type=whole(0), default=12, help="epochs before EarlyStopping starts watching")
-    p.add_argument("--batch-size", type=whole(1), default=64)
-    p.add_argument("--lr", type=positive_float, default=3e-3, help="Adam learning rate")
-    p.add_argument("--question-length", type=whole(1), default=12, help="question words kept (front-padded)")
-    p.add_argument("--seed", type=whole(0), default=0,
+    p.add_argument("--epochs", type=whole_number(1), default=40)
+    p.add_argument("--patience", type=whole_number(0), default=6, help="EarlyStopping patience on val_accuracy")
+    p.add_argument("--warmup", type=whole_number(0), default=12, help="epochs before EarlyStopping starts watching")
+    p.add_argument("--batch-size", type=whole_number(1), default=64)
+    p.add_argument("--lr", type=finite_number(0, strict=True), default=3e-3, help="Adam learning rate")
+    p.add_argument("--question-length", type=whole_number(1), default=12, help="question words kept (front-padded)")
+    p.add_argument("--seed", type=whole_number(0), default=0,
                    help="seeds the weight initialisation and the batch order (and the toy data's drawing)")  # fmt: skip
     p.add_argument("--out", default=str(DEFAULT_OUT))
     p.add_argument("--quiet", action="store_true", help="no per-epoch lines or progress bars")

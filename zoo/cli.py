@@ -11,11 +11,12 @@ import argparse
 import contextlib
 import difflib
 import json
+import math
 import os
 import sys
 import traceback
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 import zoo
@@ -238,6 +239,32 @@ class ZooArgumentParser(argparse.ArgumentParser):
             hint = f". Did you mean {close!r}?" if close else ""
             parser.error(f"unrecognized arguments: {' '.join(extras)}{hint}")
         return namespace
+
+
+def whole_number(minimum: int = 0) -> Callable[[str], int]:
+    """An argparse ``type``: a whole number ``>= minimum``, so ``--epochs 0`` is a one-line usage error when
+    the line is read, not a crash (or a run that silently does nothing) later. ``16e3`` reads as 16000."""
+    return _number(f"a whole number >= {minimum}", minimum, integer=True)  # type: ignore[return-value]
+
+
+def finite_number(minimum: float = 0.0, *, strict: bool = False) -> Callable[[str], float]:
+    """An argparse ``type``: a finite number ``>= minimum`` (``> minimum`` if ``strict``, as a learning rate
+    is). NaN compares false with every bound, so ``--lr nan`` would otherwise pass any check and train on."""
+    return _number(f"a finite number {'>' if strict else '>='} {minimum:g}", minimum, strict=strict)
+
+
+def _number(kind: str, minimum: float, *, integer: bool = False, strict: bool = False) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        bad = not math.isfinite(value) or value < minimum or (strict and value == minimum)
+        if bad or (integer and not value.is_integer()):
+            raise argparse.ArgumentTypeError(f"expected {kind}, got {text!r}")
+        return int(value) if integer else value
+
+    return parse
 
 
 def _closest(word: str, candidates: Sequence[str]) -> str | None:

@@ -30,6 +30,9 @@ What is here, by task:
   writer, :mod:`zoo.atomic`: a reader sees the old file or the whole new one; ``fsync=True`` for
   durability);
 * training: :class:`Callback`;
+* command lines (``zoo_register_commands``, a plugin's own scripts): :func:`whole_number` and
+  :func:`finite_number`, argparse types that refuse ``--epochs 0`` or ``--lr nan`` when the line is read,
+  and :class:`ZooArgumentParser` (the parser every ``zoo`` command has: one-line errors, close matches);
 * export formats: :class:`Exporter` (the base class of a format) and :class:`Signature` (what ``save`` and
   ``load`` are told of the model's inputs and outputs).
 """
@@ -90,6 +93,9 @@ _LAZY: dict[str, str] = {
     "content_sha256": "zoo.hub:content_sha256",
     "cache_dir": "zoo.hub:cache_dir",
     "Callback": "zoo.training:Callback",
+    "ZooArgumentParser": "zoo.cli:ZooArgumentParser",
+    "whole_number": "zoo.cli:whole_number",
+    "finite_number": "zoo.cli:finite_number",
     "Exporter": "zoo.exporters.base:Exporter",
     "Signature": "zoo.exporters.base:Signature",
 }

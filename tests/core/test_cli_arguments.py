@@ -81,6 +81,34 @@ def test_commands_that_plugins_add_get_the_same_errors(make_pm, capsys):
     assert capsys.readouterr().out == "hello warm\n"
 
 
+def test_number_types_for_plugin_commands(make_pm, capsys):
+    from zoo.cli import finite_number, whole_number
+
+    class Commands:
+        @zoo.hookimpl
+        def zoo_register_commands(self, subparsers):
+            p = subparsers.add_parser("train")
+            p.add_argument("--epochs", type=whole_number(1), default=1)
+            p.add_argument("--lr", type=finite_number(0, strict=True), default=0.1)
+            p.add_argument("--decay", type=finite_number(), default=0.0)
+            p.set_defaults(func=lambda args: print(repr((args.epochs, args.lr, args.decay))) or 0)
+
+    make_pm({"mine": Commands()})
+    for argv, said in [
+        (["--epochs", "0"], "argument --epochs: expected a whole number >= 1, got '0'"),
+        (["--epochs", "2.5"], "argument --epochs: expected a whole number >= 1, got '2.5'"),
+        (["--epochs", "many"], "argument --epochs: expected a whole number >= 1, got 'many'"),
+        (["--lr", "0"], "argument --lr: expected a finite number > 0, got '0'"),
+        (["--lr", "nan"], "argument --lr: expected a finite number > 0, got 'nan'"),  # nan passes any bound
+        (["--decay=-1e-4"], "argument --decay: expected a finite number >= 0, got '-1e-4'"),
+        (["--decay", "inf"], "argument --decay: expected a finite number >= 0, got 'inf'"),
+    ]:
+        assert f"{said} (see 'zoo train --help')" in fails(["train", *argv], capsys)
+    assert main(["train", "--epochs", "16e3", "--lr", "1e-3", "--decay", "0"]) == 0
+    out = capsys.readouterr().out
+    assert out == "(16000, 0.001, 0.0)\n"  # an integer also as 16e3, and an int
+
+
 def test_the_console_script_says_it_in_one_line_with_status_1():
     bad = subprocess.run([ZOO, "list", "activations", "--where"], capture_output=True, text=True)
     assert bad.returncode == 1 and bad.stdout == ""

@@ -13,7 +13,6 @@ kernels make two runs on one machine produce the same file.
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from pathlib import Path
@@ -23,7 +22,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from zoo.plugin import atomic_open, write_text_atomic
+from zoo.plugin import ZooArgumentParser, ZooError, atomic_open, whole_number, write_text_atomic
 from zoo_videoqa.backbone import CATEGORIES, GEOMETRY, MEAN, STD, WEIGHTS_DIR, ToyCNN, sha256_file
 from zoo_videoqa.toy import SHAPES, render_frames
 
@@ -162,13 +161,17 @@ def pretrain(
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    """A wrong option (``--epochs 0``, ``--frames many``) is one line and exit status 1, before any training."""
+    parser = ZooArgumentParser(prog="python -m zoo_videoqa.pretrain", description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=WEIGHTS_DIR)
-    parser.add_argument("--frames", type=int, default=16000)
-    parser.add_argument("--epochs", type=int, default=8)
-    parser.add_argument("--size", type=int, default=32)
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
+    parser.add_argument("--frames", type=whole_number(1), default=16000)
+    parser.add_argument("--epochs", type=whole_number(1), default=8)
+    parser.add_argument("--size", type=whole_number(1), default=32)
+    parser.add_argument("--seed", type=whole_number(0), default=0)
+    try:
+        args = parser.parse_args(argv)
+    except ZooError as exc:
+        raise SystemExit(f"{parser.prog}: error: {exc}") from None
     info = pretrain(args.out, frames=args.frames, size=args.size, epochs=args.epochs, seed=args.seed)
     print(json.dumps(info, indent=2))
 
