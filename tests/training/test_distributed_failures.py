@@ -85,6 +85,16 @@ def test_bad_batch_on_one_rank_is_named_on_the_rank_left_waiting(tmp_path):
 
 
 @pytest.mark.timeout(90)
+def test_an_error_before_the_loop_on_one_rank_is_named_too(tmp_path):
+    # rank 1's targets do not match its inputs: fit refuses them before training starts, while rank 0 goes
+    # on to wrap the model and waits for rank 1 in DDP's first broadcast
+    _, rank0, rank1 = _torchrun("setup", tmp_path)
+    _assert_own(rank1, "DataError")
+    _assert_survivor(rank0, "DataError", "was waiting for it in a collective (torch: ")
+    assert "without reporting an error" not in rank0["message"], rank0["message"]
+
+
+@pytest.mark.timeout(90)
 def test_terminate_on_nan_raises_on_every_rank(tmp_path):
     _, rank0, rank1 = _torchrun("nan", tmp_path)
     _assert_own(rank1, "NonFiniteLossError")
@@ -193,6 +203,8 @@ def _worker(scenario: str, out: Path) -> None:
                     yield (x[4 * i : 4 * i + 4],) if i == 3 else (x[4 * i : 4 * i + 4], y[4 * i : 4 * i + 4])
 
             zoo.fit(model, batches, **common)
+        elif scenario == "setup":
+            zoo.fit(model, x, y[:15] if rank == 1 else y, **common)
         elif scenario == "nan":
             x[5] = float("nan")  # DistributedSampler without shuffle: odd samples are rank 1's
             zoo.fit(model, x, y, shuffle=False, callbacks=[TerminateOnNaN(raise_error=True)], **common)

@@ -36,26 +36,26 @@ def fit_loop(
     validation_freq: int,
     resume: dict[str, Any] | None,
 ) -> Any:
-    """Train from ``initial_epoch`` up to ``epochs``; returns the ``History``."""
-    with distributed.failures(trainer.ctx, trainer.device):
-        _begin(trainer, cbs, resume)
-        sync_batch_stop = _syncs_batch_stop(trainer, cbs, train_iter)
-        uneven = trainer.ctx.active and train_iter.source.needs_join
-        join = trainer.module.join if uneven else contextlib.nullcontext
-        logs: dict[str, Any] = {}
-        for epoch in range(initial_epoch, epochs):
-            steps = _train_epoch(trainer, cbs, train_iter, epoch, sync_batch_stop, join)
-            if steps == 0 and epoch == initial_epoch and not trainer.ctx.active:
-                raise DataError(
-                    "the training data gave no batches in the first epoch; check that the dataset or "
-                    "generator is not empty (a one-shot generator is used up after one pass: pass a "
-                    "callable returning a fresh one instead)."
-                )
-            logs = _end_epoch(trainer, cbs, val_iter, epoch, validation_freq)
-            if _ran_dry(train_iter, epoch, epochs) or trainer.should_stop:
-                break
-        cbs.on_train_end(logs)
-        return cbs.history
+    """Train from ``initial_epoch`` up to ``epochs``; returns the ``History``. (``Trainer.fit`` runs it
+    inside ``distributed.failures``.)"""
+    _begin(trainer, cbs, resume)
+    sync_batch_stop = _syncs_batch_stop(trainer, cbs, train_iter)
+    uneven = trainer.ctx.active and train_iter.source.needs_join
+    join = trainer.module.join if uneven else contextlib.nullcontext
+    logs: dict[str, Any] = {}
+    for epoch in range(initial_epoch, epochs):
+        steps = _train_epoch(trainer, cbs, train_iter, epoch, sync_batch_stop, join)
+        if steps == 0 and epoch == initial_epoch and not trainer.ctx.active:
+            raise DataError(
+                "the training data gave no batches in the first epoch; check that the dataset or "
+                "generator is not empty (a one-shot generator is used up after one pass: pass a "
+                "callable returning a fresh one instead)."
+            )
+        logs = _end_epoch(trainer, cbs, val_iter, epoch, validation_freq)
+        if _ran_dry(train_iter, epoch, epochs) or trainer.should_stop:
+            break
+    cbs.on_train_end(logs)
+    return cbs.history
 
 
 def _begin(trainer: Trainer, cbs: CallbackList, resume: dict[str, Any] | None) -> None:
@@ -191,8 +191,7 @@ def _ran_dry(train_iter: EpochIterator, epoch: int, epochs: int) -> bool:
 
 def test_loop(trainer: Trainer, cbs: CallbackList, iterator: EpochIterator) -> dict[str, float]:
     """``evaluate``: one pass over ``iterator`` without gradients; the loss and metrics as floats."""
-    with distributed.failures(trainer.ctx, trainer.device):
-        return _test_pass(trainer, cbs, iterator, 0)
+    return _test_pass(trainer, cbs, iterator, 0)
 
 
 def _test_pass(trainer: Trainer, cbs: CallbackList, iterator: EpochIterator, epoch: int) -> dict[str, float]:

@@ -9,10 +9,11 @@ Each job lives in its own module: ``precision`` (device and mixed precision), ``
 from __future__ import annotations
 
 import difflib
+import functools
 import inspect
 import os
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeVar
 
 import torch
 from torch import nn
@@ -98,6 +99,22 @@ def check_keywords(what: str, method: Any, kwargs: Mapping[str, Any]) -> None:
                 f"zoo.{what}() takes no keyword {key!r}.{hint} Its keywords: {own}device, precision, "
                 f"{', '.join(accepted)}."
             )
+
+
+_Method = TypeVar("_Method", bound=Callable[..., Any])
+
+
+def _as_one_run_on_every_rank(method: _Method) -> _Method:
+    """``fit``/``evaluate`` under ``torchrun``, whole: an error on one rank anywhere in them (an argument
+    or a data set-up that fails on that rank only, as well as a batch or a callback) is left for its peers,
+    which name it instead of "another rank stopped without reporting an error" (``distributed.failures``)."""
+
+    @functools.wraps(method)
+    def run(self: Trainer, *args: Any, **kwargs: Any) -> Any:
+        with distributed.failures(self.ctx, self.device):
+            return method(self, *args, **kwargs)
+
+    return run  # type: ignore[return-value]
 
 
 class Trainer:
@@ -235,6 +252,7 @@ class Trainer:
         self.global_step = checkpoint.restore(state, self.model, self.optimizer, self.scaler, callbacks)
 
     # -- the runs -------------------------------------------------------------------------------------
+    @_as_one_run_on_every_rank
     def fit(
         self,
         x: Any = None,
@@ -362,6 +380,7 @@ class Trainer:
             verbose=verbose,
         )
 
+    @_as_one_run_on_every_rank
     def evaluate(
         self,
         x: Any = None,
