@@ -29,6 +29,8 @@ What is here, by task:
   :func:`write_json_atomic`, :func:`write_text_atomic`, :func:`write_bytes_atomic` (zoo's one atomic
   writer, :mod:`zoo.atomic`: a reader sees the old file or the whole new one; ``fsync=True`` for
   durability);
+* datasets: :func:`checked_index` and :func:`checked_range`, the index rule of zoo's datasets (a wrong
+  index is a zoo error, one out of range an ``IndexError`` that ends a ``for`` loop);
 * training: :class:`Callback`;
 * command lines (``zoo_register_commands``, a plugin's own scripts): :func:`whole_number` and
   :func:`finite_number`, argparse types that refuse ``--epochs 0`` or ``--lr nan`` when the line is read,
@@ -50,6 +52,7 @@ from zoo.atomic import (
     write_json_atomic,
     write_text_atomic,
 )
+from zoo.datasets.indexing import checked_index, checked_range
 from zoo.errors import (
     AmbiguousNameError,
     DownloadError,
@@ -123,6 +126,8 @@ __all__ = [
     "UnknownNameError",
     "ZooError",
     "atomic_folder",
+    "checked_index",
+    "checked_range",
     "atomic_open",
     "atomic_path",
     "hookimpl",

@@ -7,45 +7,14 @@ is a zoo error rather than whatever the underlying tensor or list happens to rai
 
 from __future__ import annotations
 
-import contextlib
-import operator
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
 from torch.utils.data import Dataset
 
-from zoo.errors import ArgumentError, DataError, DataIndexError
-
-
-def checked_index(index: Any, size: int, what: str) -> int:
-    """``index`` as an int in ``0..size-1``, negative counting from the end (as a Python list). One out of
-    range is a ``DataIndexError``, an ``IndexError``, so ``for item in dataset`` still ends at the last
-    item; anything that is not one whole number is an ``ArgumentError`` (a ``TypeError``, as ``list["a"]``)
-    instead of a tensor's fancy indexing silently returning a batch."""
-    position = None
-    a_batch = isinstance(index, torch.Tensor) and (index.ndim > 0 or index.dtype == torch.bool)
-    if not isinstance(index, bool) and not a_batch:
-        with contextlib.suppress(TypeError):
-            position = operator.index(index)  # an int, a numpy integer, a 0-d integer tensor
-    if position is None:
-        several = hasattr(index, "__len__") and not isinstance(index, str)
-        hint = " For several items by position use torch.utils.data.Subset(dataset, indices)." if several else ""
-        raise ArgumentError(
-            f"the index of a {what} must be an integer or a slice; got {index!r} ({type(index).__name__}).{hint}"
-        )
-    if not -size <= position < size:
-        span = f"use 0..{size - 1} (or -{size}..-1)" if size else "it has no items"
-        raise DataIndexError(f"index {position} is out of range for a {what} of {size} items: {span}.")
-    return position % size
-
-
-def checked_range(index: slice, size: int, what: str) -> range:
-    """The positions a slice takes, as a list's slice would (bounds past the end are clipped)."""
-    try:
-        return range(*index.indices(size))
-    except (TypeError, ValueError) as exc:  # a zero step, bounds that are not integers
-        raise ArgumentError(f"cannot slice a {what} with {index!r}: {exc}.") from None
+from zoo.datasets.indexing import checked_index, checked_range
+from zoo.errors import DataError
 
 
 class TensorPairDataset(Dataset):

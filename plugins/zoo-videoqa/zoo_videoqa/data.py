@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 import zoo
+from zoo.plugin import checked_index, checked_range
 
 PAD, OOV = "<pad>", "<unk>"
 _WORD = re.compile(r"[a-z0-9']+")
@@ -60,14 +61,14 @@ class VideoQADataset:
         """``(clip frames, question, answer)`` of row ``index``; a slice gives the list of those items, as
         zoo's in-memory datasets do (not a list of rows, which has no frames)."""
         if isinstance(index, slice):
-            return [self[i] for i in slice_positions(index, len(self), f"{self.name} dataset")]
-        row = self.qa[checked_index(index, len(self), f"question of {self.name} ({len(self)} questions)")]
+            return [self[i] for i in checked_range(index, len(self), f"{self.name} dataset")]
+        row = self.qa[checked_index(index, len(self), f"{self.name} dataset", items="questions")]
         return self.clip(row.clip), row.question, row.answer
 
     def _clip_index(self, index: Any) -> int:
         """A clip index as an int in 0..num_clips-1 (negative ones count from the end, as for a list)."""
         split = f" {self.split}" if self.split is not None else ""
-        return checked_index(index, self.num_clips, f"clip of {self.name}{split} ({self.num_clips} clips)")
+        return checked_index(index, self.num_clips, f"{self.name}{split} dataset", slices=False, items="clips")
 
     def clip_batches(self, batch_size: int) -> Iterator[np.ndarray]:
         """All clips in order, ``batch_size`` at a time, as (B, T, H, W, 3) uint8: streamed, never all at once."""
@@ -93,27 +94,6 @@ def check_count(owner: str, name: str, value: Any, minimum: int) -> None:
     rather than failing later inside numpy or the video decoder."""
     if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < minimum:
         raise zoo.OptionError(f"{owner} needs an integer {name} >= {minimum}; got {name}={value!r}.")
-
-
-def slice_positions(index: slice, size: int, what: str) -> range:
-    """The positions ``index`` takes of ``size`` items; a zero step or bounds that are not integers are a
-    ``zoo.ArgumentError`` naming ``what`` rather than Python's bare ValueError/TypeError."""
-    try:
-        return range(*index.indices(size))
-    except (TypeError, ValueError) as exc:
-        raise zoo.ArgumentError(f"cannot slice a {what} with {index!r}: {exc}.") from None
-
-
-def checked_index(index: Any, size: int, what: str) -> int:
-    """``index`` as an int in ``0..size-1``; negative counts from the end. A non-integer is a
-    ``zoo.ArgumentError``; one out of range a ``zoo.DataIndexError`` (an ``IndexError``, which ends a
-    ``for`` loop over the dataset)."""
-    if not isinstance(index, (int, np.integer)) or isinstance(index, bool):
-        raise zoo.ArgumentError(f"the index of a {what.split(' (')[0]} must be an integer; got {index!r}.")
-    index = int(index)
-    if not -size <= index < size:
-        raise zoo.DataIndexError(f"index {index} is out of range for a {what}: use 0..{size - 1} (or -{size}..-1).")
-    return index % size
 
 
 def tokenize(text: str) -> list[str]:

@@ -17,7 +17,8 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 import zoo
-from zoo_videoqa.data import QA, VideoQADataset, check_count, checked_index, slice_positions
+from zoo.plugin import checked_index, checked_range
+from zoo_videoqa.data import QA, VideoQADataset, check_count
 
 #: Bumped whenever the drawing changes, so cached features of old pixels are never reused.
 GENERATOR_VERSION = 1
@@ -294,5 +295,5 @@ class _ToyRows(Sequence):
 
     def __getitem__(self, index):
         if isinstance(index, slice):
-            return [self[i] for i in slice_positions(index, len(self), "toy_video_qa's question rows")]
-        return self.dataset.row(checked_index(index, len(self), f"question ({len(self)} questions)"))
+            return [self[i] for i in checked_range(index, len(self), "toy_video_qa question table")]
+        return self.dataset.row(checked_index(index, len(self), "toy_video_qa question table", items="questions"))
