@@ -83,13 +83,22 @@ def _load(name: str, **kwargs: Any) -> Any:
             "zoo.load('hf-hub:ORG/REPO')."
         )
     _refuse_other_paths(name)
+    try:
+        get_registry().lookup("applications", name)
+    except UnknownNameError as exc:
+        if isinstance(name, str) and Path(name).expanduser().exists():  # a bare name is a name: say what it also is
+            raise UnknownNameError(
+                f"{exc} ('{name}' is also a {'folder' if Path(name).expanduser().is_dir() else 'file'} here: "
+                f"write './{name}' to load it as a path.)"
+            ) from None
+        raise
     return get("applications", name, **kwargs)
 
 
 def _refuse_other_paths(name: Any) -> None:
     """A path that is no saved model (a weights file, a folder without config.json, a typo'd path) would
     otherwise read as a name: "no applications named '/data/resnet.pt'" hides what to do instead."""
-    from zoo.errors import OptionError
+    from zoo.errors import MissingFileError, OptionError
 
     if not isinstance(name, (str, os.PathLike)):
         return
@@ -102,9 +111,10 @@ def _refuse_other_paths(name: Any) -> None:
             what = f"{text!r} is a folder without the config.json zoo.save_pretrained and model.save write"
         else:
             what = f"there is no file or folder {text!r}"
-        raise OptionError(
+        weights = "" if path.is_dir() else f"; a weights file loads into its architecture: zoo.load('resnet50', weights={text!r})"
+        raise (OptionError if path.exists() else MissingFileError)(
             f"zoo.load: {what}. zoo.load takes a registered name ('zoo list'), or a saved model's folder or "
-            f"zip; a weights file loads into its architecture: zoo.load('resnet50', weights={text!r})."
+            f"zip{weights}."
         )
 
 

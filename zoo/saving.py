@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from zoo.atomic import atomic_folder, atomic_path, check_parent
-from zoo.errors import SavedModelError, ZooError
+from zoo.errors import MissingFileError, SavedModelError, ZooError
 
 FORMAT = "zoo-saved-model"
 FORMAT_VERSION = 1
@@ -100,7 +100,7 @@ def read_folder(path: str | os.PathLike[str]) -> SavedModel:
             "zoo.load(NAME, weights=path)."
         )
     if not source.is_dir():
-        raise ZooError(f"{source} is not a saved model: no such folder (or zip of one).")
+        raise MissingFileError(f"{source} is not a saved model: no such folder (or zip of one).")
     try:
         config = json.loads((source / CONFIG).read_text())
     except FileNotFoundError:
@@ -112,15 +112,55 @@ def read_folder(path: str | os.PathLike[str]) -> SavedModel:
     if not isinstance(config, dict) or config.get("format") != FORMAT:
         raise ZooError(f'{source / CONFIG} is not a zoo saved model\'s config (no "format": "{FORMAT}").')
     version = config.get("format_version", 0)
-    if isinstance(version, bool) or not isinstance(version, int):
-        raise ZooError(f"{source / CONFIG} has format_version {version!r}, not a whole number: the file is damaged.")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 0:
+        raise SavedModelError(f"{source / CONFIG} has format_version {version!r}, not a whole number: the file is damaged.")
     if version > FORMAT_VERSION:
         raise ZooError(
             f"{source} was saved by a newer zoo (format version {config['format_version']}); upgrade zoo."
         )
     if not (source / WEIGHTS).is_file():
         raise ZooError(f"{source} has no {WEIGHTS}: the saved model's weights are missing.")
+    _check_fields(source / CONFIG, config)
     return SavedModel(source, config)
+
+
+# What each kind's config must hold, by key: (the types it may have, whether it must be there). A config edited
+# by hand is checked here, once, instead of failing as a KeyError in its loader, or (categories "abc" read as
+# three names) not failing at all.
+_FIELDS: dict[str, dict[str, tuple[tuple[type, ...], bool]]] = {
+    "application": {
+        "application": ((str,), True),
+        "options": ((dict,), False),
+        "preprocessing": ((dict, type(None)), False),
+        "categories": ((list, type(None)), False),
+        "base_weights": ((dict, type(None)), False),
+    },
+    **dict.fromkeys(("sequential", "functional", "weights"), {"model": ((dict,), True)}),
+}
+
+
+def _check_fields(config_file: Path, config: dict[str, Any]) -> None:
+    kind = config.get("kind")
+    if not isinstance(kind, str):
+        raise SavedModelError(
+            f'{config_file} has no "kind" (what rebuilds the model: "application", "sequential", ...), '
+            f"got {kind!r}: the file is damaged; save the model again."
+        )
+    for key, (types, required) in _FIELDS.get(kind, {}).items():
+        if key not in config:
+            if required:
+                raise SavedModelError(f'{config_file}: a saved {kind} model\'s config needs "{key}"; the file is damaged.')
+            continue
+        value = config[key]
+        if not isinstance(value, types):
+            allowed = " or ".join("null" if t is type(None) else {"dict": "an object", "list": "a list",
+                                                                  "str": "a string"}[t.__name__] for t in types)  # fmt: skip
+            raise SavedModelError(
+                f'{config_file}: "{key}" must be {allowed}, got {json.dumps(value)}: the file is damaged.'
+            )
+    categories = config.get("categories")
+    if isinstance(categories, list) and not all(isinstance(name, str) for name in categories):
+        raise SavedModelError(f'{config_file}: "categories" must be a list of class names (strings).')
 
 
 def load(path: str | os.PathLike[str], **overrides: Any) -> Any:
@@ -206,7 +246,7 @@ def _load_application(saved: SavedModel, overrides: dict[str, Any]) -> Any:
     import dataclasses
 
     import zoo
-    from zoo.applications.local_weights import fit_weights, read_weights
+    from zoo.applications.local_weights import choose_preprocessing, fit_weights, read_weights
     from zoo.plugin import file_sha256
 
     config = saved.config
@@ -216,11 +256,16 @@ def _load_application(saved: SavedModel, overrides: dict[str, Any]) -> Any:
     model = zoo.load(config["application"], weights=None, **options)
     fit_weights(model, read_weights(saved.weights), name=f"{config['application']} built with {options}",
                 source=saved.weights)  # fmt: skip
+    try:  # the rule of zoo.load(preprocessing=...): known keys, sizes and per-channel numbers
+        _, preprocessing = choose_preprocessing(config.get("preprocessing") or None, model.zoo.preprocessing,
+                                                lambda tag: None, config["application"], [])  # fmt: skip
+    except ZooError as exc:
+        raise SavedModelError(f"{saved.folder / CONFIG}: {exc} The file is damaged.") from None
     model.zoo = dataclasses.replace(
         model.zoo,
         sha256=file_sha256(saved.weights),
         source=str(saved.folder),
-        preprocessing=config.get("preprocessing") or model.zoo.preprocessing,
+        preprocessing=preprocessing,
         categories=list(config["categories"]) if config.get("categories") else model.zoo.categories,
     )
     return model

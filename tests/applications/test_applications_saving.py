@@ -10,6 +10,7 @@ import pytest
 import torch
 
 import zoo
+import zoo.plugin
 
 
 def _same(a, b, x):
@@ -89,3 +90,70 @@ def test_what_is_not_a_saved_model_is_loud(tmp_path):
         zf.writestr("../escape.txt", "x")
     with pytest.raises(zoo.ZooError, match="holds '../escape.txt'"):
         zoo.load(evil)
+
+
+def test_load_model_reads_what_save_pretrained_wrote(tmp_path):
+    torch.manual_seed(0)
+    model = zoo.load("lenet5", weights=None)
+    folder = zoo.save_pretrained(model, tmp_path / "lenet")
+    back = zoo.load_model(folder)  # was KeyError: 'model' (it read only model.save's kinds)
+    assert back.zoo.name == "lenet5" and _same(model, back, torch.rand(2, 1, 28, 28))
+    with pytest.raises(zoo.ArgumentError, match="custom_objects rebuild the layers of a model.save'd"):
+        zoo.load_model(folder, custom_objects={"X": torch.nn.Identity})
+
+
+@pytest.mark.parametrize(
+    ("edit", "said"),
+    [
+        (lambda c: c.pop("application"), 'a saved application model\'s config needs "application"'),
+        (lambda c: c.pop("kind"), 'has no "kind"'),
+        (lambda c: c.update(kind=3), 'has no "kind"'),
+        (lambda c: c.update(options=[1, 2]), '"options" must be an object, got \\[1, 2\\]'),
+        (lambda c: c.update(categories=5), '"categories" must be a list or null, got 5'),
+        (lambda c: c.update(categories="abc"), '"categories" must be a list or null, got "abc"'),  # was 3 names
+        (lambda c: c.update(categories=[1, 2]), '"categories" must be a list of class names'),
+        (lambda c: c.update(preprocessing=[1]), '"preprocessing" must be an object or null'),
+        (lambda c: c.update(preprocessing={"resize": 32, "crop": 28, "mean": "abc", "std": [1.0]}),
+         "preprocessing 'mean' must be a list of numbers"),
+        (lambda c: c.update(preprocessing={"meen": [0.5]}), "unknown preprocessing keys \\['meen'\\]"),
+        (lambda c: c.update(base_weights="x"), '"base_weights" must be an object or null'),
+        (lambda c: c.update(format_version=-1), "format_version -1, not a whole number"),
+    ],
+)
+def test_a_hand_edited_config_is_a_saved_model_error_naming_the_file(tmp_path, edit, said):
+    folder = zoo.save_pretrained(zoo.load("lenet5", weights=None), tmp_path / "lenet")
+    config = json.loads((folder / "config.json").read_text())
+    edit(config)
+    (folder / "config.json").write_text(json.dumps(config))
+    for load in (zoo.load, zoo.load_model):
+        with pytest.raises(zoo.SavedModelError, match=said) as info:
+            load(folder)
+        assert str(folder) in str(info.value)
+
+
+def test_missing_paths_are_missing_file_errors(tmp_path):
+    for load in (
+        lambda: zoo.load_model(tmp_path / "missing"),
+        lambda: zoo.load(f"local-dir:{tmp_path / 'missing'}"),
+        lambda: zoo.load("resnet18", weights=str(tmp_path / "missing.pt")),
+        lambda: zoo.load(str(tmp_path / "nonexist" / "x.safetensors")),
+    ):
+        with pytest.raises(zoo.MissingFileError) as info:
+            load()
+        assert isinstance(info.value, FileNotFoundError), info.value
+    with pytest.raises(zoo.plugin.WeightsFileError):  # still what it was, too
+        zoo.load("resnet18", weights=str(tmp_path / "missing.pt"))
+    (tmp_path / "folder").mkdir()
+    with pytest.raises(zoo.OptionError, match="folder without the config.json") as info:
+        zoo.load(str(tmp_path / "folder"))
+    assert "weights=" not in str(info.value)  # a folder is no weights file to suggest
+
+
+def test_a_bare_name_that_is_also_a_file_here_says_so(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "good.safetensors").write_bytes(b"")
+    with pytest.raises(zoo.UnknownNameError, match="'good.safetensors' is also a file here: write './good.safetensors'"):
+        zoo.load("good.safetensors")
+    with pytest.raises(zoo.UnknownNameError) as info:
+        zoo.load("resnet181")
+    assert "also a" not in str(info.value)

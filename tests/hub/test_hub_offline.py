@@ -169,8 +169,19 @@ def test_environment_is_read_at_call_time_and_checked(monkeypatch, tmp_path):
     monkeypatch.setenv("ZOO_READ_TIMEOUT", "7")
     (tmp_path / "a_file").write_text("not a folder")
     monkeypatch.setenv("ZOO_HOME", str(tmp_path / "a_file"))
-    with pytest.raises(zoo.ZooError, match="cache folder .*a_file cannot be used.*set ZOO_HOME to a writable folder"):
+    for use in (  # every read of the cache: fetch, listing and add were bare NotADirectoryErrors
+        lambda: zoo.hub.add_file(tmp_path / "a_file", sha256=None),
+        lambda: fetch((tmp_path / "a_file").as_uri()),
+        lambda: zoo.hub.cache_dir(),
+    ):
+        with pytest.raises(zoo.ZooError, match="ZOO_HOME=.*a_file is a file, not a folder; set ZOO_HOME to a folder"):
+            use()
+    monkeypatch.setenv("ZOO_HOME", str(tmp_path / "a_file" / "sub"))
+    with pytest.raises(zoo.ZooError, match="cache folder .*a_file/sub cannot be used.*set ZOO_HOME to a writable folder"):
         zoo.hub.add_file(tmp_path / "a_file", sha256=None)
+    for urls in (None, 3, {"https://x.example/a.bin"}):
+        with pytest.raises(zoo.OptionError, match="expected a URL or a list of URLs"):
+            fetch(urls)  # None was a bare TypeError
     monkeypatch.setenv("ZOO_HOME", str(tmp_path / "elsewhere"))
     monkeypatch.setenv("ZOO_OFFLINE", "maybe")
     with pytest.raises(zoo.ZooError, match="ZOO_OFFLINE"):

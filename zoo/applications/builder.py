@@ -22,7 +22,13 @@ from zoo._gc import without_gc
 from zoo.applications import families, table
 from zoo.applications.freezing import freeze, freeze_except
 from zoo.applications.info import ModelInfo
-from zoo.applications.loading import WeightsFileError, load_state_dict, rename_legacy_keys, with_metadata
+from zoo.applications.loading import (
+    MissingWeightsFileError,
+    WeightsFileError,
+    load_state_dict,
+    rename_legacy_keys,
+    with_metadata,
+)
 from zoo.applications.local_weights import choose_preprocessing, file_sha256
 from zoo.applications.meta import empty_weights, meta_tensors
 from zoo.errors import ArgumentError, DataError, OptionError
@@ -211,7 +217,7 @@ def _resolve_weights(arch: str, weights: Any, *, progress: bool | None, sha256: 
             "(a folder zoo.save_pretrained wrote loads with zoo.load(FOLDER))."
         )
     if looks_like_path:
-        raise WeightsFileError(
+        raise MissingWeightsFileError(
             f"weights file {weights!r} does not exist; give the path of a saved state dict."
         )
     variants = ", ".join(facts["weights"])

@@ -19,12 +19,17 @@ from typing import Any
 import torch
 
 from zoo.applications import tensor_layout, weights_file
-from zoo.errors import DataError
+from zoo.errors import DataError, MissingFileError
 
 
 class WeightsFileError(DataError):
     """A weights file that is unsafe, unreadable or does not fit the architecture: a ``DataError`` like
     every other file that does not hold what it was given as (``zoo.models.saving``'s readers)."""
+
+
+class MissingWeightsFileError(WeightsFileError, MissingFileError):
+    """``weights=PATH`` where nothing is: caught as a ``WeightsFileError`` and, as every missing file given
+    by path, as a ``zoo.MissingFileError`` (a ``FileNotFoundError``)."""
 
 
 # torchvision's DenseNet files predate the rule against '.' in module names ('norm.1' -> 'norm1').

@@ -60,10 +60,15 @@ def home() -> Path:
 def _home_for(raw: str, user_home: str, xdg_cache: str, cwd: str) -> Path:
     """The variable read each call, the path made once per value (every warm ``fetch`` asks)."""
     if raw:
-        return Path(raw).expanduser().absolute()
-    import platformdirs
+        folder = Path(raw).expanduser().absolute()
+    else:
+        import platformdirs
 
-    return Path(platformdirs.user_cache_dir("zoo"))
+        folder = Path(platformdirs.user_cache_dir("zoo"))
+    if folder.exists() and not folder.is_dir():  # else every cache read fails as a bare NotADirectoryError
+        where = f"ZOO_HOME={raw}" if raw else f"zoo's default cache folder {folder}"
+        raise ZooError(f"{where} is a file, not a folder; set ZOO_HOME to a folder (it is created if missing).")
+    return folder
 
 
 def torch_hub_checkpoints() -> Path:

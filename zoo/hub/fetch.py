@@ -239,7 +239,12 @@ def _hub_source(
 
 
 def _url_list(urls: str | Sequence[str]) -> list[str]:
-    url_list = [urls] if isinstance(urls, str) else list(urls)
+    if isinstance(urls, str):
+        url_list = [urls]
+    elif isinstance(urls, Sequence):
+        url_list = list(urls)
+    else:  # None, a number, a set (no order to try mirrors in)
+        raise OptionError(f"expected a URL or a list of URLs (mirrors, tried in order), got {urls!r}.")
     if not url_list or not all(isinstance(u, str) and u.strip() for u in url_list):
         raise OptionError(f"expected a URL or a non-empty list of URLs, got {urls!r}.")
     url_list = [u.strip() for u in url_list]

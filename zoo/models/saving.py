@@ -297,8 +297,8 @@ def load_model(
     compile: bool = False,  # noqa: A002 - Keras' name
     safe_mode: bool = True,
 ) -> nn.Module:
-    """A model ``model.save(path)`` wrote, with its weights and trainable state; outputs are identical to the
-    saved model's. ``custom_objects`` (Keras'): your layer classes by class name, for the layers saved as
+    """A model ``model.save(path)`` (or ``zoo.save_pretrained``) wrote, with its weights and trainable state;
+    outputs are identical to the saved model's. ``custom_objects`` (Keras'): your layer classes by class name, for the layers saved as
     ``"custom"`` (or to rebuild a saved layer name as another class). Keras' ``compile=True`` would restore
     the compile settings, which zoo does not save, and ``safe_mode=False`` would allow code in the file,
     which zoo never runs: both are refused rather than silently not done."""
@@ -314,7 +314,14 @@ def load_model(
             "safetensors only, never a pickle); pass custom layer classes with custom_objects= instead."
         )
     saved = saving.read_folder(path)
-    return _rebuild(saved, {} if custom_objects is None else {"custom_objects": custom_objects})
+    if saved.kind in ("sequential", "functional", "weights"):
+        return _rebuild(saved, {} if custom_objects is None else {"custom_objects": custom_objects})
+    if custom_objects is not None:
+        raise ArgumentError(
+            f"{saved.folder} holds a saved {saved.kind} (zoo.save_pretrained), built by its plugin: custom_objects "
+            "rebuild the layers of a model.save'd Sequential or functional model; drop it."
+        )
+    return saving.load(saved.folder)  # as Keras' load_model, whatever wrote it: zoo.load(DIR)'s loader
 
 
 def load_weights(model: nn.Module, path: str | os.PathLike[str]) -> None:
