@@ -205,3 +205,41 @@ def test_trainable_false_on_a_zoo_layer_freezes_it_even_before_it_is_built():
     assert not norm.training and not any(p.requires_grad for p in norm.parameters())
     norm.trainable = True
     assert norm.trainable and all(p.requires_grad for p in norm.parameters())
+
+
+def _regularized(**keywords):
+    torch.manual_seed(0)
+    model = zoo.Sequential([zoo.Input((4,)), Dense(3, activation="softmax", **keywords)])
+    model.compile("sgd", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def test_evaluate_lists_loss_then_metrics_with_regularized_layers():
+    x, y = torch.rand(16, 4), torch.randint(0, 3, (16,))
+    model = _regularized(kernel_regularizer="l2")
+    logs = model.evaluate(x, y, verbose=0, return_dict=True)
+    assert list(logs) == ["loss", "regularization_loss", "accuracy"]
+    # Keras' list: [loss, *metrics]; the penalty is already in loss (it was listed second: [1] read it as accuracy)
+    assert model.evaluate(x, y, verbose=0) == [logs["loss"], logs["accuracy"]]
+    plain = zoo.Sequential([zoo.Input((4,)), Dense(3, kernel_regularizer="l2")])
+    plain.compile("sgd", "mse")
+    assert isinstance(plain.evaluate(x, torch.rand(16, 3), verbose=0), float)  # the loss alone, as in Keras
+
+
+def test_activity_penalties_count_in_evaluate_and_only_for_the_pass_itself():
+    x, y = torch.rand(16, 4), torch.rand(16, 3)
+    torch.manual_seed(0)
+    model = zoo.Sequential([zoo.Input((4,)), Dense(3, activity_regularizer={"name": "l1", "l1": 1.0})])
+    model.compile("sgd", "mse")
+    # was DataDependentOutputException: the fake-tensor pass that built the model had left its penalty
+    logs = model.evaluate(x, y, batch_size=16, verbose=0, return_dict=True)
+    with torch.no_grad():
+        out = model(x)
+    penalty = out.abs().sum().item() / 16
+    assert logs["regularization_loss"] == pytest.approx(penalty, rel=1e-5)  # was 0.0 in evaluate
+    assert logs["loss"] == pytest.approx(torch.nn.functional.mse_loss(out, y).item() + penalty, rel=1e-5)
+    model.train()
+    for _ in range(3):
+        model(torch.rand(16, 4) * 100)  # recorded in training mode: stale for the next step
+    first = model.train_on_batch(x, y, return_dict=True)
+    assert first["regularization_loss"] == pytest.approx(penalty, rel=1e-5)  # this pass's penalty only

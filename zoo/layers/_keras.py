@@ -25,13 +25,15 @@ Initializers of a lazily built weight are applied in a forward pre-hook right af
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import functools
 import inspect
 import itertools
 import numbers
+import threading
 import warnings
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -640,8 +642,27 @@ def _required_inputs(model: nn.Module) -> int:
 
 
 # -- penalties and constraints --------------------------------------------------------------------------
+_PASS = threading.local()  # .on inside activity_pass: zoo.fit's and evaluate's own forward passes
+
+
+@contextlib.contextmanager
+def activity_pass(layers: Iterable[nn.Module]) -> Iterator[None]:
+    """Around one forward pass of ``zoo.fit`` or ``evaluate``: the activity penalties recorded are this
+    pass's, and only its (earlier ones, such as those of the fake-tensor pass that builds a ``zoo.Input``
+    model, are dropped), in evaluation mode and without gradients too, since Keras' ``evaluate`` counts
+    them as well. Outside such a pass a layer records in training mode with gradients on only."""
+    for layer in layers:
+        layer.__dict__.get("_zoo_activity_losses", []).clear()
+    outer = getattr(_PASS, "on", False)
+    _PASS.on = True
+    try:
+        yield
+    finally:
+        _PASS.on = outer
+
+
 def _record_activity(module: nn.Module, args: tuple, output: Any) -> None:
-    if not (module.training and torch.is_grad_enabled()):
+    if not (getattr(_PASS, "on", False) or (module.training and torch.is_grad_enabled())):
         return
     out = output[0] if isinstance(output, (tuple, list)) else output
     if not isinstance(out, torch.Tensor):

@@ -526,12 +526,16 @@ def _metric_specs(metrics: Any) -> Any:
 
 
 def _keras_result(logs: dict[str, float], return_dict: bool) -> Any:
-    """Keras' return of ``evaluate``/``*_on_batch``: the loss alone, ``[loss, *metrics]``, or the dict."""
+    """Keras' return of ``evaluate``/``*_on_batch``: the loss alone, ``[loss, *metrics]``, or the dict. The
+    list leaves out ``regularization_loss`` (already in ``loss``): ``evaluate(...)[1]`` is the first metric, as
+    in Keras, with or without regularized layers."""
+    from zoo.training.regularization import REGULARIZATION_LOSS
+
     if not isinstance(return_dict, bool):  # "no" is truthy: it would return the dict
         raise ModelError(f"return_dict must be True or False, got {return_dict!r}.")
     if return_dict:
         return logs
-    values = list(logs.values())
+    values = [value for name, value in logs.items() if name != REGULARIZATION_LOSS]
     return values[0] if len(values) == 1 else values
 
 

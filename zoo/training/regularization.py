@@ -8,11 +8,23 @@ A model without them costs nothing per step.
 
 from __future__ import annotations
 
+import contextlib
+
 import torch
 from torch import nn
 
-from zoo.layers._keras import apply_constraints, constrained_layers, regularization_loss, regularized_layers
+from zoo.layers._keras import (
+    activity_pass,
+    apply_constraints,
+    constrained_layers,
+    regularization_loss,
+    regularized_layers,
+)
 from zoo.training.metrics import Mean
+
+
+#: The log of the penalties' mean: a part of ``loss`` (which includes them, as in Keras), shown on its own.
+REGULARIZATION_LOSS = "regularization_loss"
 
 
 class LayerTerms:
@@ -21,7 +33,11 @@ class LayerTerms:
     def __init__(self, model: nn.Module) -> None:
         self.regularized = regularized_layers(model)
         self.constrained = constrained_layers(model)
-        self.tracker = Mean("regularization_loss") if self.regularized else None
+        self.tracker = Mean(REGULARIZATION_LOSS) if self.regularized else None
+
+    def forward_pass(self) -> contextlib.AbstractContextManager[None]:
+        """Around the model's forward pass: which activity penalties ``add_penalties`` then adds."""
+        return activity_pass(self.regularized) if self.regularized else contextlib.nullcontext()
 
     def add_penalties(self, loss: torch.Tensor, n: int) -> torch.Tensor:
         if not self.regularized:

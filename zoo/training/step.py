@@ -11,6 +11,7 @@ Regularization (``zoo.training.regularization.LayerTerms``) plugs in at two plac
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 from collections.abc import Callable
 from typing import Any
@@ -73,7 +74,8 @@ def objective(
     """The model's outputs on ``x`` and the loss that training minimises (with the layers' penalties);
     ``class_weights(y_pred, y, sample_weight)`` turns ``class_weight`` into per-sample weights."""
     with precision.autocast():
-        y_pred = call_model(module, x)
+        with terms.forward_pass() if terms is not None else contextlib.nullcontext():
+            y_pred = call_model(module, x)
         if class_weights is not None:
             sample_weight = class_weights(y_pred, y, sample_weight)
         value = compute_loss(loss, y_pred, y, sample_weight)
