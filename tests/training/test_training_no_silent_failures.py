@@ -3,6 +3,8 @@ what to change (the newcomer review's list; every test here fails without its fi
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import torch
 from torch import nn
@@ -418,3 +420,50 @@ def test_good_initializer_arguments_still_work():
     assert torch.all(w == 1.0)
     inits.Constant(3)(w)
     assert torch.all(w == 3.0)
+
+
+@pytest.mark.parametrize(
+    ("kind", "name", "options", "said"),
+    [
+        ("losses", "binary_crossentropy", {"from_logits": "False"}, "from_logits must be True or False"),  # was True
+        ("losses", "categorical_crossentropy", {"label_smoothing": 2.0}, "label_smoothing must be a number in [0, 1]"),
+        ("losses", "categorical_crossentropy", {"label_smoothing": -0.5}, "label_smoothing must be a number in [0, 1]"),
+        ("losses", "huber", {"delta": -1.0}, "delta must be a finite number > 0"),  # a negative loss
+        ("losses", "huber", {"delta": "1"}, "delta must be a finite number > 0"),  # a raw TypeError
+        ("losses", "sparse_categorical_crossentropy", {"ignore_class": 1.5}, "ignore_class must be a class index"),
+        ("losses", "sparse_categorical_crossentropy", {"ignore_class": "1"}, "ignore_class must be a class index"),
+        ("losses", "cosine_similarity", {"axis": 1.0}, "axis must be a whole number"),
+        ("metrics", "top_k_categorical_accuracy", {"k": 0}, "k must be a whole number >= 1"),
+        ("metrics", "binary_accuracy", {"threshold": float("nan")}, "threshold must be a finite number"),
+    ],
+)
+def test_loss_and_metric_options_are_checked_when_built(kind, name, options, said):
+    with pytest.raises(OptionError, match=re.escape(said)):
+        zoo.get(kind, name, **options)
+
+
+@pytest.mark.parametrize(
+    ("name", "options", "said"),
+    [
+        ("sgd", {"momentum": 0.9, "nesterov": "no"}, "nesterov must be True or False"),  # trained with Nesterov
+        ("adam", {"amsgrad": "yes"}, "amsgrad must be True or False"),  # a raw TypeError in fit
+        ("adamw", {"weight_decay": "0.01"}, "weight_decay must be a finite number"),
+        ("rmsprop", {"centered": "False"}, "centered must be True or False"),
+    ],
+)
+def test_optimizer_flags_and_numbers_are_checked_when_built(make_mlp, name, options, said):
+    with pytest.raises(OptionError, match=re.escape(said)):
+        zoo.get("optimizers", name, make_mlp().parameters(), **options)
+    with pytest.raises(OptionError, match=re.escape(said)):  # a compile-style dict too
+        zoo.fit(make_mlp(), torch.rand(8, 4), torch.randint(0, 3, (8,)), optimizer={"name": name, **options},
+                loss=CE, verbose=0)  # fmt: skip
+
+
+def test_right_options_still_mean_what_they_say(make_mlp):
+    p, t = torch.tensor([[0.9], [0.2], [0.7]]), torch.tensor([[1.0], [0.0], [1.0]])
+    bce = torch.nn.functional.binary_cross_entropy
+    assert zoo.get("losses", "binary_crossentropy", from_logits=1)(p.logit(), t).item() == pytest.approx(bce(p, t).item(), rel=1e-5)
+    assert zoo.get("losses", "binary_crossentropy", from_logits=False).kwargs["from_logits"] is False
+    sgd = zoo.get("optimizers", "sgd", make_mlp().parameters(), momentum=0.9, nesterov=True)
+    assert sgd.param_groups[0]["nesterov"] is True
+    assert zoo.get("losses", "huber", delta=2).kwargs["delta"] == 2

@@ -7,9 +7,11 @@ string, passed for a bool would be)."""
 
 from __future__ import annotations
 
+import inspect
 import math
 import numbers
 import os
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -68,3 +70,50 @@ def check_path(owner: Any, name: str, value: Any) -> str:
     raise ArgumentError(
         f"{_owner(owner)}: {name} must be a path (a str or pathlib.Path), got {value!r} ({type(value).__name__})."
     )
+
+
+
+def _is_real(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)) and math.isfinite(value)
+
+
+def _is_whole(value: Any) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+
+
+# Options whose default says too little (None, or an int 0 that stands for any number): a rule of their own.
+_OPTION_RULES: dict[str, tuple[str, Callable[[Any], bool]]] = {
+    "label_smoothing": ("a number in [0, 1]", lambda v: _is_real(v) and 0 <= v <= 1),
+    "delta": ("a finite number > 0", lambda v: _is_real(v) and v > 0),
+    "ignore_class": ("a class index (a whole number) or None", lambda v: v is None or _is_whole(v)),
+    "k": ("a whole number >= 1", lambda v: _is_whole(v) and v >= 1),
+    "axis": ("a whole number (an axis)", _is_whole),
+}
+
+
+def check_options(owner: str, target: Any, options: Mapping[str, Any], *, skip: int = 0) -> dict[str, Any]:
+    """The options of a loss, metric or optimizer (``target`` is its function or class), checked by one rule
+    each: a flag (a ``bool`` default or annotation) takes True or False only, so ``from_logits="False"`` or
+    ``nesterov="no"`` (truthy strings) is refused instead of meaning yes; a number (a float default) a finite
+    number, not a string or NaN; and the options of ``_OPTION_RULES`` their range, so a negative Huber
+    ``delta`` or ``label_smoothing=2`` cannot train on a negative loss. Returns the options with flags as
+    plain bools. Options the signature does not name are left to the keyword check."""
+    try:
+        params = dict(list(inspect.signature(target).parameters.items())[skip:])
+    except (TypeError, ValueError):
+        return dict(options)
+    checked = dict(options)
+    for key, value in options.items():
+        param = params.get(key)
+        if param is None or hasattr(value, "__torch_function__"):  # a tensor (a learning rate): torch's to check
+            continue
+        if key in _OPTION_RULES:
+            kind, ok = _OPTION_RULES[key]
+            if not ok(value):
+                raise OptionError(f"{owner}: {key} must be {kind}, got {value!r} ({type(value).__name__}).")
+        elif isinstance(param.default, bool) or (param.default is None and "bool" in str(param.annotation)):
+            if value is not None or param.default is not None:
+                checked[key] = check_bool(owner, key, value)
+        elif isinstance(param.default, float) and not _is_real(value):
+            raise OptionError(f"{owner}: {key} must be a finite number, got {value!r} ({type(value).__name__}).")
+    return checked

@@ -21,6 +21,7 @@ from zoo.errors import DataError, OptionError
 from zoo.layers._base import get_mask, with_mask
 from zoo.naming import snake_case
 from zoo.training import loss_checks
+from zoo.training.arguments import check_options
 from zoo.training.fused_losses import FUSED, FusedLoss
 
 EPSILON = 1e-7
@@ -300,6 +301,7 @@ class LossFunctionWrapper(Loss):
                 f"loss {getattr(fn, '__name__', type(fn).__name__)!r}", kwargs,
                 None if options is None else ["reduction", "name", *options],
             )  # fmt: skip
+            kwargs = check_options(f"loss {self.name!r}", fn, kwargs, skip=2)
         self.fn = fn
         self.kwargs = kwargs
 

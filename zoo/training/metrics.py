@@ -18,6 +18,7 @@ from zoo.errors import DataError
 from zoo.layers._base import get_mask
 from zoo.naming import snake_case
 from zoo.training import losses as _losses
+from zoo.training.arguments import check_options
 from zoo.training.data import batch_size_of
 
 __all__ = [
@@ -138,6 +139,7 @@ class MeanMetricWrapper(Metric):
             check_keywords(
                 f"metric {self.name!r}", kwargs, None if options is None else ["name", *options]
             )
+            kwargs = check_options(f"metric {self.name!r}", fn, kwargs, skip=2)
         self.fn = fn
         self.kwargs = kwargs
 

@@ -24,6 +24,7 @@ from typing import Any
 import torch
 
 from zoo.errors import ArgumentError, OptionError
+from zoo.training.arguments import check_options
 
 # name -> (torch class name, Keras defaults applied when the user does not set them)
 KERAS_DEFAULTS: dict[str, tuple[str, dict[str, Any]]] = {
@@ -150,6 +151,7 @@ def build(name: str, params: Iterable[Any], **kwargs: Any) -> torch.optim.Optimi
         zoo_own = ["decoupled_weight_decay"] if name in _DECAY_MEANS_TWO_THINGS else []
         check_keywords(f"optimizer {name!r} (torch.optim.{torch_name})", kwargs, list(dict.fromkeys([*own, *keras, *zoo_own])))
     _check_learning_rate(name, kwargs)
+    kwargs = check_options(f"optimizer {name!r} (torch.optim.{torch_name})", cls, kwargs, skip=1)
     kwargs, extras = translate(torch_name, kwargs)
     decoupled = _weight_decay(name, cls, kwargs)
     for key, value in defaults.items():

@@ -22,7 +22,6 @@ from zoo.layers._keras import (
 )
 from zoo.training.metrics import Mean
 
-
 #: The log of the penalties' mean: a part of ``loss`` (which includes them, as in Keras), shown on its own.
 REGULARIZATION_LOSS = "regularization_loss"
 
