@@ -58,7 +58,7 @@ def temp_name(stem: str) -> str:
     return f"{stem}.{host_tag()}.{os.getpid()}.{_start}{next(_counter)}.tmp"
 
 
-_TEMP = re.compile(r"^.+\.(?P<host>[^.]+)\.(?P<pid>\d+)\.\d+\.tmp$")
+_TEMP = re.compile(r"^.+\.(?P<host>[^.]+)\.(?P<pid>\d+)\.\d+\.tmp\Z")
 
 
 def temp_owner(path: str | os.PathLike[str]) -> tuple[str, int] | None:

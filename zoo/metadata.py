@@ -182,6 +182,12 @@ def _from_mapping(cls: type[_Typed], data: Mapping[str, Any], where: str) -> Any
             raise RegistrationError(f"{where}: field {key!r} {exc}.") from None
         except RegistrationError as exc:
             raise RegistrationError(f"{where}: field {key!r}: {exc}") from None
+    clash = sorted(set(values.get("extra") or ()) & set(names))
+    if clash:  # zoo info would show the fact, and a filter on the field would say no entry has it
+        raise RegistrationError(
+            f"{where}: extra holds {', '.join(map(repr, clash))}, a field of its own; give it as the field "
+            f"({clash[0]}=...), extra is for facts without one."
+        )
     # The dataclass' own __init__ sets each of up to 17 fields by object.__setattr__ (frozen): 10 of the
     # 17 us an entry took. The fields are checked above, so fill the instance's dict and run __post_init__.
     meta = object.__new__(cls)

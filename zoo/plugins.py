@@ -139,6 +139,8 @@ class ZooPluginManager(pluggy.PluginManager):
         """Register ``plugin`` under ``name``, validating its hooks; a bad one is recorded, not raised. A
         name already in use is refused, leaving the plugin that has it alone; so is one differing only in
         case, since ``plugin:name`` ignores the plugin's case (``PQ:x`` must not be ``pq:x``)."""
+        if not isinstance(name, str) or not name.strip():
+            raise PluginError(f"a plugin's name must be a non-empty string (its entry-point name), got {name!r}.")
         taken = self.loaded_as(name)
         if taken is not None:
             holder = self.info.get(taken)
@@ -150,6 +152,13 @@ class ZooPluginManager(pluggy.PluginManager):
             self._refuse(f"zoo plugin {name!r} was not loaded: {same}; give the plugin another name.")
             return False
         self.info[name] = PluginInfo(name=name, builtin=builtin, **info)
+        try:
+            hash(plugin)
+        except TypeError:  # pluggy holds the other plugins in a set around each call: every one would fail
+            self.fail(name, f"its plugin object ({type(plugin).__name__}) cannot be hashed, and zoo keeps plugins "
+                            "in sets; a @dataclass sets __hash__ = None: use @dataclass(eq=False), or register a "
+                            "module or a plain class instance.", builtin=builtin)  # fmt: skip
+            return False
         try:
             self.register(plugin, name=name)
         except pluggy.PluginValidationError as exc:
@@ -321,8 +330,9 @@ class ZooPluginManager(pluggy.PluginManager):
             hook_name = f"zoo_register_{kind}"
             for name in self.implementers(hook_name):
                 staged: list[Entry] = []
+                register = _make_register(kind, name, staged)
                 try:
-                    self.call_plugin(name, hook_name, register=_make_register(kind, name, staged))
+                    self.call_plugin(name, hook_name, register=register)
                     registry.add_all(staged)
                 except NOT_CONTAINED:
                     raise
@@ -330,6 +340,8 @@ class ZooPluginManager(pluggy.PluginManager):
                     cause = exc if isinstance(exc, ZooError) else f"{type(exc).__name__}: {exc}"
                     self.fail(name, f"{hook_name} raised {cause}")
                     continue
+                finally:
+                    register.closed = True  # type: ignore[attr-defined]
                 info = self.info.setdefault(name, PluginInfo(name=name, builtin=False))
                 info.counts[kind] = info.counts.get(kind, 0) + len(staged)
         failed = {n for n, i in self.info.items() if i.status == "failed"}
@@ -378,6 +390,11 @@ def _make_register(kind: str, plugin: str, staged: list[Entry]):
         **meta: Any,
     ) -> None:
         where = f"plugin {plugin!r} registers {kind} {name!r}"
+        if register.closed:  # a register kept and called later: the registry was built without it
+            raise RegistrationError(
+                f"{where} after zoo_register_{kind} returned; zoo reads the entries while the hook runs, so "
+                "call register(...) inside the hook."
+            )
         if positional:
             raise RegistrationError(
                 f"{where} with {len(positional)} more positional arguments; register(name, target) takes the "
@@ -387,6 +404,12 @@ def _make_register(kind: str, plugin: str, staged: list[Entry]):
             aliases = (aliases,)
         if not isinstance(aliases, Iterable):
             raise RegistrationError(f"{where} with aliases={aliases!r}; give a name or a list of names.")
+        if "meta" in meta and len(meta) > 1:
+            fields = ", ".join(sorted(set(meta) - {"meta"}))
+            raise RegistrationError(
+                f"{where} with meta= and field keywords ({fields}); give one of them: the fields inside meta=, "
+                "or all of them as keywords."
+            )
         if set(meta) == {"meta"}:
             meta = meta.pop("meta")
             if not isinstance(meta, (entry_metadata.EntryMeta, Mapping)):
@@ -408,6 +431,7 @@ def _make_register(kind: str, plugin: str, staged: list[Entry]):
             )
         )
 
+    register.closed = False  # type: ignore[attr-defined]
     return register
 
 

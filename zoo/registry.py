@@ -49,10 +49,10 @@ _SINGULAR = {
 
 _DIGIT_SEPARATOR = re.compile(r"(?<=\d)[-_ .](?=\d)")
 _SEPARATORS = re.compile(r"[-_ .]")
-_VALID_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+_VALID_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*\Z")
 #: The values ``register(fallback=...)`` takes, as ranks: who wins a bare name (see Entry.fallback).
 FALLBACK_RANKS = (0, 1, 2)
-_LAZY_TARGET = re.compile(r"^[\w.]+:[\w.]+$")
+_LAZY_TARGET = re.compile(r"^[\w.]+:[\w.]+\Z")
 
 
 def normalize(name: str) -> str:

@@ -19,7 +19,7 @@ from zoo.errors import ArgumentError, OptionError
 MIN_PREFIX = 8
 #: Algorithm -> digest length in hex digits.
 ALGORITHMS = {"sha256": 64, "sha1": 40, "md5": 32}
-_HEX = re.compile(r"^[0-9a-f]+$")
+_HEX = re.compile(r"^[0-9a-f]+\Z")
 # torch.hub.load_state_dict_from_url(check_hash=True): the digits between the last '-' before a '.' and it.
 _NAME_HASH = re.compile(r"-([a-f0-9]*)\.")
 

@@ -21,8 +21,8 @@ from zoo.errors import DownloadError, ZooError
 
 SCHEME = "hf://"
 DEFAULT_ENDPOINT = "https://huggingface.co"
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
-_REPO_PART = re.compile(r"^[\w.-]+$")
+_SHA256 = re.compile(r"^[0-9a-f]{64}\Z")
+_REPO_PART = re.compile(r"^[\w.-]+\Z")
 
 
 @dataclass(frozen=True)

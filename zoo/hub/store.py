@@ -37,7 +37,7 @@ CACHEDIR_TAG = (
     "# This file is a cache directory tag created by zoo (the model zoo download cache).\n"
     "# For information about cache directory tags, see https://bford.info/cachedir/\n"
 )
-_HEX = re.compile(r"^[0-9a-f]+$")
+_HEX = re.compile(r"^[0-9a-f]+\Z")
 #: Kinds of record a reader may derive from a cached file's bytes and keep beside it, with their file
 #: extension (see derived_record): where each tensor lies (zoo.applications.tensor_layout), and an aligned
 #: copy of the tensors of a file whose own data is not aligned (torch's legacy format).

@@ -28,8 +28,8 @@ MAX_REDIRECTS = 10
 BACKOFF_BASE = 1.0
 BACKOFF_CAP = 60.0
 MAX_RETRY_AFTER = 300.0
-_CONTENT_RANGE = re.compile(r"^bytes\s+(\d+)-(\d+)/(\d+|\*)$")
-_UNSATISFIED_RANGE = re.compile(r"^bytes\s+\*/(\d+)$")
+_CONTENT_RANGE = re.compile(r"^bytes\s+(\d+)-(\d+)/(\d+|\*)\Z")
+_UNSATISFIED_RANGE = re.compile(r"^bytes\s+\*/(\d+)\Z")
 
 _sleep = time.sleep  # tests replace this to record delays
 

@@ -24,7 +24,7 @@ from zoo.scaffold import templates
 
 #: After the optional ``zoo-`` prefix: a letter first and a letter or digit last, so that ``zoo-NAME`` is a
 #: distribution name pip takes (PEP 508) and ``NAME`` an identifier inside ``zoo_NAME``.
-_NAME = re.compile(r"^[a-z](?:[a-z0-9_]*[a-z0-9])?$")
+_NAME = re.compile(r"^[a-z](?:[a-z0-9_]*[a-z0-9])?\Z")
 DEFAULT_KINDS = ("applications", "losses", "callbacks")
 
 

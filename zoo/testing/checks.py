@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import difflib
 import fnmatch
 import inspect
 import math
@@ -15,7 +16,7 @@ from typing import Any
 
 from zoo.errors import ZooError
 
-_SHA256 = re.compile(r"^[0-9a-f]+$")
+_SHA256 = re.compile(r"^[0-9a-f]+\Z")
 _SCHEMES = ("http://", "https://", "file://", "hf://")
 #: A value to try for each option the core knows; None: exercised another way, or not without weights.
 _TRIALS: dict[str, list[dict[str, Any]]] = {
@@ -82,12 +83,13 @@ def check_plugin(
         if info.status != "ok":
             raise PluginCheckError(f"plugin {name!r} is {info.status.upper()}: {info.error or 'disabled by the environment'}")
         report.problems += [f"plugin {name!r}: {warning}" for warning in info.warnings]  # a typo'd hook ...
-        entries = _entries(registry, name, only, skip)
+        entries = _entries(registry, name, only, skip, configs)
         if not entries:
             raise PluginCheckError(f"plugin {name!r} registers no entries{' matching only=' + repr(only) if only else ''}.")
         for entry in entries:
             where = f"{entry.kind} {entry.qualified_name!r}"
-            problems = _check_entry(entry, dict((configs or {}).get(entry.name, {})), report, fit_model, fit_data)
+            config = next((v for k, v in (configs or {}).items() if k.lower() == entry.name.lower()), {})
+            problems = _check_entry(entry, dict(config), report, fit_model, fit_data)
             report.checked.setdefault(entry.kind, []).append(entry.name)
             report.problems += [f"{where}: {p}" for p in problems]
     if report.problems:
@@ -95,18 +97,42 @@ def check_plugin(
     return report
 
 
-def _entries(registry: Any, plugin: str, only: Iterable[str] | None, skip: Iterable[str]) -> list[Any]:
+def _entries(
+    registry: Any, plugin: str, only: Iterable[str] | None, skip: Iterable[str], configs: Mapping[str, Any] | None
+) -> list[Any]:
+    """The plugin's entries that ``only``/``skip`` pick. A pattern or a ``configs`` key that names none of the
+    plugin's entries is a typo (an entry meant to be skipped would be checked, a config never used): an
+    error. Names compare ignoring case, as every lookup of zoo does; a bare string is one pattern."""
     from zoo.hookspecs import KINDS
 
-    only, skip = (None if only is None else list(only)), list(skip)
+    ours = [e for kind in KINDS for e in registry.entries(kind) if e.plugin == plugin]
+    names = sorted({n for e in ours for n in (e.name, e.qualified_name)})
+
+    def patterns(value: Any, option: str) -> list[str] | None:
+        if value is None:
+            return None
+        given = [value] if isinstance(value, str) else list(value)
+        for pattern in given:
+            if not isinstance(pattern, str) or not any(fnmatch.fnmatch(n.lower(), pattern.lower()) for n in names):
+                close = difflib.get_close_matches(str(pattern), names, n=1, cutoff=0.6)
+                hint = f" Did you mean {close[0]!r}?" if close else ""
+                raise PluginCheckError(f"{option}={value!r}: {pattern!r} names no entry of plugin {plugin!r}.{hint}")
+        return [p.lower() for p in given]
+
+    only_, skip_ = patterns(only, "only"), patterns(skip, "skip") or []
+    for key in configs or {}:
+        if not any(key.lower() == n.lower() for n in names):
+            close = difflib.get_close_matches(str(key), names, n=1, cutoff=0.6)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise PluginCheckError(f"configs key {key!r} names no entry of plugin {plugin!r}, so it would go unused.{hint}")
 
     def wanted(entry: Any) -> bool:
-        names = (entry.name, entry.qualified_name)
-        if only is not None and not any(fnmatch.fnmatchcase(n, p) for n in names for p in only):
+        names = (entry.name.lower(), entry.qualified_name.lower())
+        if only_ is not None and not any(fnmatch.fnmatch(n, p) for n in names for p in only_):
             return False
-        return not any(fnmatch.fnmatchcase(n, p) for n in names for p in skip)
+        return not any(fnmatch.fnmatch(n, p) for n in names for p in skip_)
 
-    return [e for kind in KINDS for e in registry.entries(kind) if e.plugin == plugin and wanted(e)]
+    return [e for e in ours if wanted(e)]
 
 
 @contextlib.contextmanager
