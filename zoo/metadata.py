@@ -17,6 +17,8 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import functools
+import math
+import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -43,6 +45,24 @@ def _str(value: Any) -> str:
     return value
 
 
+#: What a lazy target spells, imported only when used: an entry's target, a dataset's ``word_index``.
+LAZY_TARGET = re.compile(r"^[\w.]+:[\w.]+\Z")
+
+
+def _lazy_target(value: Any) -> str:
+    _expect(isinstance(value, str) and LAZY_TARGET.match(value) is not None, value, "'package.module:function'")
+    return value
+
+
+def _finite(value: Any) -> float:
+    """A measured figure (GFLOPs, a file's MB): NaN or a negative one would sort and filter as nonsense."""
+    _expect(
+        isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value >= 0,
+        value, "a finite number >= 0",
+    )  # fmt: skip
+    return value
+
+
 def _is_int(value: Any) -> bool:
     """True for an int that is not a bool (``True`` is an ``int`` to Python, never a count to a plugin)."""
     return isinstance(value, int) and not isinstance(value, bool)
@@ -66,8 +86,9 @@ def _outputs(value: Any) -> int:
     return value
 
 
-def _number(value: Any) -> float:
-    _expect(isinstance(value, (int, float)) and not isinstance(value, bool), value, "a number")
+def _percent(value: Any) -> float:
+    """An accuracy in percent (``76.13``, as torchvision's ``acc@1``); 0.7613 would read as 0.76%."""
+    _expect(_finite(value) <= 100, value, "a percentage in [0, 100] (76.13, not 0.7613)")
     return value
 
 
@@ -317,8 +338,8 @@ class WeightsVariant(FileSpec):
     preprocessing: dict[str, Any] | None = _f(_mapping)
     metrics: dict[str, Any] | None = _f(_mapping)
     num_params: int | None = _f(_count)
-    gflops: float | None = _f(_number)
-    file_size_mb: float | None = _f(_number)
+    gflops: float | None = _f(_finite)
+    file_size_mb: float | None = _f(_finite)
     min_size: tuple[int, int] | None = _f(_pair)
     input_size: int | tuple[int, ...] | None = _f(_shape)
     license: str | None = _f(_str)
@@ -400,13 +421,13 @@ class ApplicationMeta(EntryMeta):
     weights: Mapping[str, WeightsVariant] = _f(lambda v: v, None)
     default_weights: str | None = _f(_str)
     num_params: int | None = _f(_count)
-    gflops: float | None = _f(_number)
+    gflops: float | None = _f(_finite)
     input_size: int | tuple[int, ...] | None = _f(_shape)
     min_size: tuple[int, int] | None = _f(_pair)
     num_classes: int | None = _f(_outputs)
     categories: str | tuple[str, ...] | None = _f(_categories)
-    top1: float | None = _f(_number)
-    file_size_mb: float | None = _f(_number)
+    top1: float | None = _f(_percent)
+    file_size_mb: float | None = _f(_finite)
     options: tuple[str, ...] | None = _f(_strs)
 
     def __post_init__(self) -> None:
@@ -479,7 +500,7 @@ class DatasetMeta(EntryMeta):
     coarse_classes: tuple[str, ...] | None = _f(_strs)
     options: tuple[str, ...] | None = _f(_strs)
     offline: bool = _f(_bool, False)
-    word_index: str | None = _f(_str)
+    word_index: str | None = _f(_lazy_target)
 
     def __post_init__(self) -> None:
         super().__post_init__()

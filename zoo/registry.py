@@ -27,7 +27,7 @@ from zoo.errors import (
     ZooError,
 )
 from zoo.hookspecs import KINDS
-from zoo.metadata import EntryMeta, UnknownFieldError, field_names
+from zoo.metadata import LAZY_TARGET, EntryMeta, UnknownFieldError, field_names
 
 _SINGULAR = {
     "application": "applications",
@@ -52,7 +52,6 @@ _SEPARATORS = re.compile(r"[-_ .]")
 _VALID_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*\Z")
 #: The values ``register(fallback=...)`` takes, as ranks: who wins a bare name (see Entry.fallback).
 FALLBACK_RANKS = (0, 1, 2)
-_LAZY_TARGET = re.compile(r"^[\w.]+:[\w.]+\Z")
 
 
 def normalize(name: str) -> str:
@@ -110,14 +109,19 @@ class Entry:
         raises :class:`TargetImportError` naming the plugin, so the user knows whose package is broken."""
         if not isinstance(self.target, str):
             return self.target
-        module_name, _, attr_path = self.target.partition(":")
+        return self.import_path(self.target, "as")
+
+    def import_path(self, path: str, field: str) -> Any:
+        """``"module:attr"`` of this entry (its target, or a metadata field naming one: ``word_index``),
+        imported; an error names the plugin, so the user knows whose package is broken."""
+        module_name, _, attr_path = path.partition(":")
         try:
             obj: Any = importlib.import_module(module_name)
             for attr in attr_path.split("."):
                 obj = getattr(obj, attr)
         except Exception as exc:  # noqa: BLE001 - whatever the import raised, say whose target it is
             raise TargetImportError(
-                f"plugin {self.plugin!r} registers {self.kind} {self.name!r} as {self.target!r}, which does not "
+                f"plugin {self.plugin!r} registers {self.kind} {self.name!r} {field} {path!r}, which does not "
                 f"import: {type(exc).__name__}: {exc} (check every target with 'zoo plugins --check')"
             ) from exc
         return obj
@@ -130,15 +134,26 @@ class Entry:
             from zoo.exporters.flags import checked_flags
 
             kwargs = checked_flags(self.name, target, kwargs)
+        if self.kind == "activations":  # a function, not a factory: see zoo.training.activations.build
+            from functools import partial
+
+            from zoo.training.activations import build
+
+            target = partial(build, target)
         try:
             built = target(*args, **kwargs)
         except ZooError:
             raise  # says what was wrong already
         except Exception as exc:
-            exc.add_note(f"(raised by {self.kind} {self.qualified_name!r}, from plugin {self.plugin!r})")
+            self.blame(exc)
             raise
         _check_built(self, built)
         return built
+
+    def blame(self, exc: BaseException) -> None:
+        """Note on an error the entry's builder raised whose it is: the traceback's last frame is in the
+        plugin's code, and the user needs the entry and the plugin to report it."""
+        exc.add_note(f"(raised by {self.kind} {self.qualified_name!r}, from plugin {self.plugin!r})")
 
     def describe(self) -> dict[str, Any]:
         """Plain-data view for ``zoo info`` and ``--json`` (a lazy weights table, zoo-timm's, is read only
@@ -268,7 +283,7 @@ class Registry:
                 )
         target = entry.target
         if isinstance(target, str):
-            if not _LAZY_TARGET.match(target):
+            if not LAZY_TARGET.match(target):
                 raise RegistrationError(
                     f"{where} registers {entry.kind} {entry.name!r} with target {target!r}; a lazy target "
                     "must read 'package.module:attribute'."

@@ -106,3 +106,80 @@ def test_kit_takes_a_bare_string_as_one_pattern_and_ignores_case(loss_plugin, ma
     assert report.checked == {"losses": ["first_loss"]}
     report = check_plugin("two", skip="Second*")
     assert report.checked == {"losses": ["first_loss"]}
+
+
+def _plugin(**hooks):
+    """A plugin object with the given ``zoo_register_<kind>`` bodies."""
+    namespace = {
+        f"zoo_register_{kind}": zoo.hookimpl(lambda self, register, body=body: body(register))
+        for kind, body in hooks.items()
+    }
+    return type("Plugin", (), namespace)()
+
+
+def test_a_plugin_activation_function_is_an_activation_everywhere(make_pm):
+    import torch
+
+    make_pm({"acts": _plugin(activations=lambda r: r("my_silu", "torch.nn.functional:silu"))}, builtins=True)
+    x = torch.linspace(-2, 2, 5)
+    act = zoo.get("activations", "my_silu")  # was silu() called with no tensor: a raw TypeError
+    assert torch.equal(act(x), torch.nn.functional.silu(x))
+    assert torch.equal(zoo.get("activations", "my_silu", x), torch.nn.functional.silu(x))
+    layer = zoo.layers.Dense(3, activation="my_silu")
+    layer(torch.zeros(1, 2))
+    assert torch.equal(layer.activation(x), torch.nn.functional.silu(x))
+    with pytest.raises(zoo.ZooError, match="slope"):
+        zoo.get("activations", "my_silu", slope=2)
+
+
+def test_a_plugin_activation_module_class_is_instantiated(make_pm):
+    import torch
+
+    make_pm({"acts": _plugin(activations=lambda r: r("my_tanh", "torch.nn:Tanh"))})
+    assert isinstance(zoo.get("activations", "my_tanh"), torch.nn.Tanh)
+    assert torch.equal(zoo.get("activations", "my_tanh", torch.ones(2)), torch.tanh(torch.ones(2)))
+
+
+def _boom(weights=None):
+    raise ValueError("inner bad")
+
+
+def test_an_application_builder_error_names_its_entry_and_plugin(make_pm):
+    make_pm({"apps": _plugin(applications=lambda r: r("boom", _boom))})
+    with pytest.raises(ValueError, match="inner bad") as err:
+        zoo.load("boom", weights=None)
+    assert "(raised by applications 'apps:boom', from plugin 'apps')" in err.value.__notes__
+
+
+def _no_include_top(weights=None, num_classes=None):
+    import torch
+
+    return torch.nn.Linear(2, num_classes or 2)
+
+
+def test_a_declared_option_the_builder_does_not_take_blames_the_plugin(make_pm):
+    make_pm({"apps": _plugin(applications=lambda r: r("decl", _no_include_top, options=("include_top",)))})
+    with pytest.raises(PluginError, match="declares option 'include_top' in its metadata 'options', but its builder"):
+        zoo.load("decl", include_top=False)  # said "takes no option 'include_top'. Did you mean 'include_top'?"
+
+
+def test_a_word_index_that_does_not_import_names_its_plugin(make_pm):
+    make_pm({"text": _plugin(datasets=lambda r: r("words", "builtins:len", word_index="no_such_module_xyz:index"))})
+    with pytest.raises(zoo.ZooError, match="plugin 'text' registers datasets 'words' with word_index 'no_such_module_xyz"):
+        zoo.datasets.get_word_index("words")  # was a raw ModuleNotFoundError
+
+
+@pytest.mark.parametrize(
+    ("kind", "field", "value", "said"),
+    [
+        ("datasets", "word_index", "not a target", "'package.module:function'"),
+        ("applications", "gflops", float("nan"), "a finite number >= 0"),
+        ("applications", "file_size_mb", -1, "a finite number >= 0"),
+        ("applications", "top1", 200, r"a percentage in \[0, 100\]"),
+        ("applications", "top1", float("inf"), "a finite number"),
+    ],
+)
+def test_metadata_figures_and_word_index_are_checked(make_pm, loss_plugin, kind, field, value, said):
+    make_pm({"good": loss_plugin.good(), "bad": _plugin(**{kind: lambda r: r("x", "builtins:len", **{field: value})})})
+    with pytest.warns(PluginWarning, match=f"field '{field}' must be {said}"):
+        assert zoo.list("losses") == ["good_loss"]

@@ -7,6 +7,7 @@ import sys
 import textwrap
 
 import pytest
+import torch
 
 import zoo
 import zoo.plugins
@@ -123,8 +124,10 @@ def test_a_builder_returning_the_wrong_thing_is_named(make_pm, kind, target, sai
 
     setattr(Plugin, f"zoo_register_{kind}", staticmethod(zoo.hookimpl(hook)))
     make_pm({"sloppy": Plugin()})
+    # an activation's target is the function itself (hookspecs): what it returns for a tensor is checked
+    args = (torch.ones(2),) if kind == "activations" else ()
     with pytest.raises(zoo.PluginError, match=f"{kind} 'sloppy:odd' of plugin 'sloppy' .*{said}"):
-        zoo.get(kind, "odd")
+        zoo.get(kind, "odd", *args)
 
 
 def test_a_builder_that_raises_keeps_its_error_and_names_its_plugin(loss_plugin, make_pm):

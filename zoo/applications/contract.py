@@ -352,14 +352,19 @@ def build(entry: Any, args: tuple[Any, ...], options: Mapping[str, Any]) -> Any:
     token = _building.set(True)
     try:
         model = builder(*args, **kwargs)
+    except ZooError:
+        raise  # says what was wrong already
     except TypeError as error:
         unknown = _unexpected_keyword(error, kwargs)
         if unknown is not None:
-            raise unknown_option(entry, unknown) from None
+            raise _refused_option(entry, unknown) from None
         _blame_own_options(entry, kwargs, error)
+        entry.blame(error)
         raise
-    except ValueError as error:
-        _blame_own_options(entry, kwargs, error)
+    except Exception as error:
+        if isinstance(error, ValueError):
+            _blame_own_options(entry, kwargs, error)
+        entry.blame(error)
         raise
     finally:
         _building.reset(token)
@@ -367,6 +372,18 @@ def build(entry: Any, args: tuple[Any, ...], options: Mapping[str, Any]) -> Any:
     if activation is not None and not _takes(builder, "classifier_activation", entry):
         add_classifier_activation(model, activation)
     return finish_build(entry, model, dict(options), freeze=not takes and options.get("trainable") is False)
+
+
+def _refused_option(entry: Any, key: str) -> ZooError:
+    """The builder refused the keyword ``key``: the user's typo, or, when the entry declares it in its
+    metadata ``options``, the plugin's promise its builder does not keep."""
+    if key in (getattr(entry.meta, "options", None) or ()):
+        return PluginError(
+            f"application {entry.qualified_name!r} declares option {key!r} in its metadata 'options', but its "
+            f"builder ({entry.describe()['target']}) takes no {key!r} keyword: plugin {entry.plugin!r} must add "
+            f"the parameter {key!r} to the builder or drop it from 'options'."
+        )
+    return unknown_option(entry, key)
 
 
 def _blame_own_options(entry: Any, kwargs: Mapping[str, Any], error: Exception) -> None:

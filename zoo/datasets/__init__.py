@@ -9,7 +9,6 @@ Importing this package does not import torch or numpy: the loaders load on first
 
 from __future__ import annotations
 
-import importlib
 import os
 from typing import Any
 
@@ -83,8 +82,7 @@ def get_word_index(name: str, **options: Any) -> dict[str, int]:
         raise ZooError(
             f"dataset {entry.name!r} has no word index (only text datasets such as imdb have one)."
         )
-    module_name, _, attr = target.partition(":")
-    return getattr(importlib.import_module(module_name), attr)(entry.name, **options)
+    return entry.import_path(target, "with word_index")(entry.name, **options)
 
 
 __getattr__, __dir__ = lazy_exports(__name__, _LAZY)

@@ -149,27 +149,16 @@ def get_activation(activation: str | Callable[[torch.Tensor], torch.Tensor] | No
     """An activation by registered name (``"relu"``, ``"softmax"``), a callable, or ``None``/"linear".
 
     Names are looked up in the ``activations`` registry when the layer is built, so a plugin's
-    activation works anywhere a built-in one does. A registered class (an ``nn.Module``) is instantiated
-    with no arguments; a registered function is used as it is.
+    activation works anywhere a built-in one does; the rest is zoo.training.activations.get's one rule
+    (an ``nn.Module`` class is instantiated, a function used as it is). Linear is ``None``: no call.
     """
     if activation is None:
         return None
-    if isinstance(activation, type) and issubclass(activation, torch.nn.Module):
-        return activation()  # Dense(3, activation=nn.ReLU): the class would be "called" with the tensor
-    if callable(activation):
-        return activation
-    if not isinstance(activation, str):
-        raise ArgumentError(
-            f"activation must be a registered name or a callable, got {type(activation).__name__}."
-        )
-    if activation.strip().lower() in ("linear", "identity", "none"):
+    if isinstance(activation, str) and activation.strip().lower() in ("linear", "identity", "none"):
         return None
-    from zoo.plugins import get_registry
+    from zoo.training import activations
 
-    target = get_registry().lookup("activations", activation).resolve()
-    if isinstance(target, type):
-        return target()
-    return target
+    return activations.get(activation)
 
 
 def activation_repr(fn: Callable | None) -> str:

@@ -164,6 +164,18 @@ registered = types.SimpleNamespace(
 )  # fmt: skip
 
 
+def build(target: Any, *args: Any, **options: Any) -> Any:
+    """What an ``activations`` entry builds from its target, the one rule for every plugin's: the hook's
+    contract makes a target a function or an ``nn.Module`` class mapping a tensor to a tensor, not a
+    factory. ``zoo.get("activations", name)`` gives the activation (options bound), ``(name, x)`` applies it;
+    zoo's own targets are :class:`Activation` objects, which do both."""
+    if isinstance(target, type):
+        module = target(**options)
+        return module(*args) if args else module
+    activation = target if isinstance(target, Activation) else Activation(target)
+    return activation(*args, **options)
+
+
 def get(identifier: Any) -> Callable[[Tensor], Tensor]:
     """The activation ``identifier`` names: a registered name (any plugin's), a ``{"name": ..., **kwargs}``
     dict (or Keras' ``{"class_name": ..., "config": {...}}``), ``None`` (linear), an ``nn.Module`` class (instantiated) or a callable (returned as is)."""
@@ -172,7 +184,7 @@ def get(identifier: Any) -> Callable[[Tensor], Tensor]:
     if isinstance(identifier, str):
         from zoo.plugins import get_registry
 
-        return get_registry().lookup("activations", identifier)()  # every target is a factory
+        return get_registry().lookup("activations", identifier)()  # the entry builds by build() above
     from zoo.training.resolve import module_class_or_callable, name_and_config
 
     if isinstance(identifier, Mapping):
