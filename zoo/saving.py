@@ -89,13 +89,15 @@ def save_folder(path: str | os.PathLike[str], *, config: Mapping[str, Any], stat
 def read_folder(path: str | os.PathLike[str]) -> SavedModel:
     """The saved model at ``path`` (a folder or a zip); what is not one is a ZooError saying what is missing."""
     source = Path(str(path).removeprefix(PREFIX)).expanduser()
-    if source.is_file() and zipfile.is_zipfile(source):
+    torch_file = source.is_file() and zipfile.is_zipfile(source) and _is_torch_save(source)
+    if source.is_file() and zipfile.is_zipfile(source) and not torch_file:
         source = _unzipped(source)
-    if source.is_file() and source.suffix.lower() == ".zip":
+    if source.is_file() and source.suffix.lower() == ".zip" and not torch_file:
         raise SavedModelError(f"{source} is not a readable zip archive (truncated or damaged?); save it again.")
     if source.is_file():
+        what = "a torch.save file" if torch_file else "a file"
         raise SavedModelError(
-            f"{source} is a file, not a saved-model folder or zip (model.save(path) and zoo.save_pretrained "
+            f"{source} is {what}, not a saved-model folder or zip (model.save(path) and zoo.save_pretrained "
             "write a folder, or a .zip of one); for a weights file use model.load_weights(path) or "
             "zoo.load(NAME, weights=path)."
         )
@@ -184,6 +186,13 @@ def is_saved_model(name: Any) -> bool:
         return True
     path = Path(text).expanduser()
     return (path.is_dir() and (path / CONFIG).is_file()) or (path.suffix == ".zip" and path.is_file())
+
+
+def _is_torch_save(archive: Path) -> bool:
+    """torch.save writes a zip too (``<name>/data.pkl``): a weights file, to be told apart from a saved model's
+    zip by what it holds rather than refused for holding it."""
+    with zipfile.ZipFile(archive) as zf:
+        return any(n == "data.pkl" or n.endswith("/data.pkl") for n in zf.namelist())
 
 
 def _unzipped(archive: Path) -> Path:

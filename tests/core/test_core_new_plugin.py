@@ -84,6 +84,9 @@ def test_from_dir_with_a_url_registers_the_weights_verified_by_sha256(tmp_path, 
     url = (saved / "model.safetensors").as_uri()
     with pytest.raises(zoo.ZooError, match="is not the sha256 of"):
         new_plugin("urlnet", from_dir=saved, output=tmp_path, weights_url=url, weights_sha256="0" * 64)
+    for typo in ("zz", "0" * 63, "g" * 64):  # said "is not the sha256 of the file": it is no sha256 at all
+        with pytest.raises(zoo.OptionError, match="is not a sha256: give all 64 hex digits"):
+            new_plugin("urlnet", from_dir=saved, output=tmp_path, weights_url=url, weights_sha256=typo)
     with pytest.raises(zoo.ZooError, match="an application 'lenet5' is already registered .surgery:lenet5."):
         new_plugin("lenet5", from_dir=saved, output=tmp_path)
     with pytest.raises(zoo.ZooError, match="more than --embed-max-mb 0.001"):

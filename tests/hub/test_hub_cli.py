@@ -127,8 +127,17 @@ def test_cache_add_url_and_local_file(file_server, tmp_path, capsys):
     assert "not added" in capsys.readouterr().err
     assert main(["cache", "add", str(local), "--sha256", sha(data)]) == 0
     assert main(["cache", "add", str(tmp_path / "nope.bin")]) == 1
-    assert main(["cache", "add", str(local), "--sha256", "xyz"]) == 1  # one line, no traceback
-    assert "'xyz' is not a sha256 hex digest" in capsys.readouterr().err
+    assert main(["cache", "add", str(local), "--sha256", "xyz"]) == 1  # a usage error naming the flag typed
+    err = capsys.readouterr().err
+    assert "argument --sha256/--hash: 'xyz' is not a sha256 hex digest" in err
+    assert "known_hash" not in err and "Traceback" not in err
+    for name in ("", "a/b", ".hidden"):  # "" was ignored: the file went in as hand.bin
+        assert main(["cache", "add", str(local), "--filename", name]) == 1
+        assert f"argument --filename: filename {name!r} cannot be a cache name" in capsys.readouterr().err
+    from zoo.hub.fetch import add_file
+
+    with pytest.raises(zoo.OptionError, match="filename '' cannot be a cache name"):
+        add_file(local, filename="")  # the Python API too
     for bad, why in [("http://[bad/f.bin", "Invalid IPv6 URL"), ("http://host:99999/f.bin", "Port out of range")]:
         assert main(["cache", "add", bad]) == 1
         err = capsys.readouterr().err

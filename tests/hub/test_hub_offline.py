@@ -186,3 +186,4 @@ def test_environment_is_read_at_call_time_and_checked(monkeypatch, tmp_path):
     monkeypatch.setenv("ZOO_OFFLINE", "maybe")
     with pytest.raises(zoo.ZooError, match="ZOO_OFFLINE"):
         fetch("https://x.example/a.bin")
+    assert zoo.hub.cache_dir() == tmp_path / "elsewhere"  # only ZOO_HOME: the timm plugin failed for it

@@ -64,6 +64,10 @@ def test_load_model_of_a_truncated_safetensors_and_of_a_file(tmp_path, text_file
         zoo.load_model(text_file)
     with pytest.raises(zoo.ZooError, match="no such folder"):
         zoo.load_model(tmp_path / "missing")
+    for name in ("weights.pt", "weights.zip"):  # torch.save writes a zip: it said "holds 'weights/data.pkl'"
+        torch.save(_model().state_dict(), tmp_path / name)
+        with pytest.raises(zoo.SavedModelError, match=rf"{name} is a torch.save file, not a saved-model .*load_weights"):
+            zoo.load_model(tmp_path / name)
 
 
 def test_load_model_whose_weights_belong_to_another_model(tmp_path):

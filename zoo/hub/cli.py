@@ -10,10 +10,9 @@ import time
 from zoo.atomic import remove_folder
 from zoo.console import print_table
 from zoo.errors import DownloadError, UnknownNameError, ZooError
-from zoo.hub import maintenance
+from zoo.hub import hashes, maintenance
 from zoo.hub.fetch import add_file, cache_dir, check_size, fetch, fetch_spec
-from zoo.hub.hashes import MIN_PREFIX
-from zoo.hub.store import Store, is_hex
+from zoo.hub.store import Store, check_filename, is_hex
 from zoo.hub.transfer import human
 from zoo.metadata import ApplicationMeta, EntryMeta, FileSpec
 from zoo.registry import natural_key
@@ -51,9 +50,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--sha256",
         "--hash",
         dest="hash",
+        type=_hash,
         help="expected hash: sha256 hex (full, or a prefix of at least 8 digits), or md5:HEX / sha1:HEX",
     )
-    p.add_argument("--filename", help="name in the cache (default: the URL's or file's name)")
+    p.add_argument("--filename", type=_cache_name, help="name in the cache (default: the URL's or file's name)")
     p.add_argument("--size", type=_byte_count, help="expected size in bytes")
     p.add_argument(
         "--dataset",
@@ -77,6 +77,23 @@ def _byte_count(text: str) -> int:
         return check_size(int(text))  # type: ignore[return-value]  # an int in, the same int out
     except ValueError:  # not a number, or (OptionError) a negative one
         raise argparse.ArgumentTypeError(f"invalid byte count {text!r}: give a whole number >= 0") from None
+
+
+def _hash(text: str) -> str:
+    """``--sha256``'s value, checked when the line is read by the rule ``fetch(known_hash=...)`` applies,
+    so the message names the flag the user typed."""
+    try:
+        hashes.parse(text, argument="--sha256")
+    except ZooError as exc:
+        raise argparse.ArgumentTypeError(str(exc).replace("--sha256=", "", 1)) from None
+    return text
+
+
+def _cache_name(text: str) -> str:
+    try:
+        return check_filename(text)
+    except ZooError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def cmd_dir(args: argparse.Namespace) -> int:
@@ -129,11 +146,11 @@ def _select(store: Store, names: list[str]):
 def _no_match(store: Store, name: str) -> str:
     """Why ``name`` selects nothing; a hex name too short to be a prefix says so, with the prefix to type."""
     lowered = name.lower()
-    if len(lowered) < MIN_PREFIX and is_hex(lowered):
-        hits = sorted({e.sha256[:MIN_PREFIX] for e in store.entries() if e.sha256.startswith(lowered)})
+    if len(lowered) < hashes.MIN_PREFIX and is_hex(lowered):
+        hits = sorted({e.sha256[:hashes.MIN_PREFIX] for e in store.entries() if e.sha256.startswith(lowered)})
         hint = f" (cached ones starting so: {', '.join(hits[:3])}{', ...' if len(hits) > 3 else ''})" if hits else ""
         return (
-            f"no cached file is named {name!r}, and a sha256 prefix needs at least {MIN_PREFIX} digits, "
+            f"no cached file is named {name!r}, and a sha256 prefix needs at least {hashes.MIN_PREFIX} digits, "
             f"not {len(lowered)}{hint}; see 'zoo cache list'."
         )
     return f"no cached file named {name!r} (nor with that sha256 prefix); see 'zoo cache list'."

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from zoo._version import DISTRIBUTION, __version__
 from zoo.errors import DownloadError, IntegrityError, OfflineError, OptionError
-from zoo.hub import hashes, hf
+from zoo.hub import config, hashes, hf
 from zoo.hub.config import Settings, torch_hub_checkpoints
 from zoo.hub.hashes import Digest
 from zoo.hub.partial import NoSpaceError, Partial
@@ -28,8 +28,10 @@ LOCK_NOTICE_AFTER = 2.0
 
 
 def cache_dir() -> Path:
-    """The cache folder (``$ZOO_HOME``, else the platform's user cache folder for ``zoo``)."""
-    return Settings.from_env().home
+    """The cache folder (``$ZOO_HOME``, else the platform's user cache folder for ``zoo``). Only ZOO_HOME is
+    read: a malformed ZOO_OFFLINE is said where a download needs it, not by every cache path (a plugin
+    naming its cache file at registration failed for it)."""
+    return config.home()
 
 
 def forget_unverified(path: str | Path) -> str | None:
@@ -228,7 +230,7 @@ def _hub_source(
     URL after it, so that an offline lookup by the URL asked for finds the file), with the sha256 and size
     the Hub states, unless the caller gave a hash."""
     file = hf.HubFile.parse(url_list[0])
-    name = filename or file.filename.rsplit("/", 1)[-1]
+    name = file.filename.rsplit("/", 1)[-1] if filename is None else filename  # "" is refused, not ignored
     rest = url_list[1:]
     if settings.offline:
         return [file.url(), *rest], sha256, size, name

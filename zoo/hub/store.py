@@ -398,7 +398,7 @@ class Store:
         source = Path(source)
         if not source.is_file():
             raise ZooError(f"{source} is not a file; give the path of the file to put in the cache.")
-        name = check_filename(filename or source.name)
+        name = check_filename(source.name if filename is None else filename)  # "" is refused, not ignored
         self.ensure()
         tmp = self.temp_path(download_key(name, digest, url or str(source)))
         try:

@@ -176,6 +176,7 @@ def _from_saved(
 ) -> dict[str, Any]:
     from zoo import saving
     from zoo.hub.hashes import hash_file
+    from zoo.hub.store import is_hex
 
     if not saving.is_saved_model(str(folder)) or not folder.is_dir():
         raise ZooError(f"--from {folder}: not a folder zoo.save_pretrained wrote (it holds config.json).")
@@ -189,6 +190,11 @@ def _from_saved(
         )
     weights_path = Path(saved.weights)
     digest, size = hash_file(weights_path), weights_path.stat().st_size
+    if sha256 is not None and not (isinstance(sha256, str) and len(sha256) == 64 and is_hex(sha256.lower())):
+        raise OptionError(
+            f"--weights-sha256 {sha256!r} is not a sha256: give all 64 hex digits of the weights file's "
+            f"(sha256sum {weights_path} prints them: {digest})."
+        )
     if sha256 is not None and sha256.lower() != digest:
         raise ZooError(f"--weights-sha256 {sha256} is not the sha256 of {weights_path} ({digest}); is it the same file?")
     variant: dict[str, Any] = {"filename": f"{name}.safetensors", "sha256": digest, "size": size}
