@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from zoo.atomic import atomic_folder, atomic_path, check_parent
-from zoo.errors import MissingFileError, SavedModelError, ZooError
+from zoo.errors import ArgumentError, MissingFileError, SavedModelError, ZooError
 
 FORMAT = "zoo-saved-model"
 FORMAT_VERSION = 1
@@ -57,7 +57,7 @@ def register_loader(kind: str, loader: Loader) -> None:
 
 
 def save_folder(path: str | os.PathLike[str], *, config: Mapping[str, Any], state_dict: Mapping[str, Any],
-                card: str) -> Path:  # fmt: skip
+                card: str, overwrite: bool = True) -> Path:  # fmt: skip
     """Write ``path`` (a folder; ``.zip`` makes a zip of it) whole or not at all: the files are written into a
     temporary folder beside it, which then takes its place (:mod:`zoo.atomic`)."""
     from safetensors.torch import save_file
@@ -65,6 +65,10 @@ def save_folder(path: str | os.PathLike[str], *, config: Mapping[str, Any], stat
     target = Path(path).expanduser()
     if target.exists() and not (target.is_dir() or target.suffix == ".zip"):
         raise ZooError(f"{target} exists and is not a folder; save into a folder (or a .zip).")
+    if not isinstance(overwrite, bool):
+        raise ArgumentError(f"overwrite must be True or False, got {overwrite!r} ({type(overwrite).__name__}).")
+    if target.exists():
+        _check_replaceable(target, overwrite)
     check_parent(target)
 
     def fill(folder: Path) -> None:
@@ -84,6 +88,27 @@ def save_folder(path: str | os.PathLike[str], *, config: Mapping[str, Any], stat
             for name in (CONFIG, WEIGHTS, CARD):
                 zf.write(Path(staging) / name, name)
     return target
+
+
+def _check_replaceable(target: Path, overwrite: bool) -> None:
+    """Saving replaces ``target`` whole: only an earlier saved model (or an empty folder) may be replaced,
+    and only with ``overwrite=True``; ``model.save("results")`` deleted the folder's own files."""
+    if target.is_dir():
+        held = sorted(p.name for p in target.iterdir())
+        if held and set(held) - {CONFIG, WEIGHTS, CARD}:
+            shown = ", ".join(held[:3]) + (", ..." if len(held) > 3 else "")
+            raise ZooError(
+                f"{target} is a folder holding other files ({shown}), not a saved model; saving replaces the folder "
+                "whole, so zoo does not: save into a new or empty folder."
+            )
+        if not held:
+            return
+    elif zipfile.is_zipfile(target):
+        with zipfile.ZipFile(target) as zf:
+            if set(zf.namelist()) - {CONFIG, WEIGHTS, CARD}:
+                raise ZooError(f"{target} is a zip holding other files, not a saved model; save to another name.")
+    if not overwrite:
+        raise ZooError(f"{target} already holds a saved model; pass overwrite=True to replace it.")
 
 
 def read_folder(path: str | os.PathLike[str]) -> SavedModel:

@@ -144,6 +144,50 @@ def test_training_must_be_a_bool_or_none() -> None:
         _dropout_models()["sequential"](torch.ones(2, 64), training="yes")
 
 
+def test_a_layer_called_with_training_runs_in_that_mode() -> None:
+    from zoo.layers import BatchNormalization, Dense, Dropout
+
+    x = torch.ones(8, 64)
+    drop = Dropout(0.5).eval()
+    assert (drop(x, training=True) == 0).any() and not drop.training  # was: forward() got 'training'
+    assert torch.equal(drop.train()(x, training=False), x) and drop.training
+    norm = BatchNormalization().train()
+    norm(torch.randn(8, 64) + 3, training=False)
+    assert torch.equal(norm.running_mean, torch.zeros(64))  # inference: batch statistics not taken
+    Dense(3)(torch.ones(2, 4), training=None)
+    with pytest.raises(ArgumentError, match=r"Dropout\(..., training=...\) takes True"):
+        drop(x, training=1)
+
+
+def _transfer_model():
+    """Keras' transfer-learning recipe: the base's batch norm called with training=False in the graph."""
+    from zoo.layers import BatchNormalization, Dense, Dropout
+
+    inputs = zoo.Input((4,))
+    norm, first = BatchNormalization(), Dense(4)
+    features = norm(first(inputs), training=False)
+    outputs = Dense(2)(Dropout(0.5)(features, training=True))  # Monte Carlo dropout: on in predict too
+    return zoo.Model(inputs, outputs), norm, first
+
+
+def test_training_given_in_a_functional_graph_holds_whenever_the_model_runs(tmp_path) -> None:
+    model, norm, first = _transfer_model()
+    x, y = torch.randn(64, 4) * 3 + 2, torch.randint(0, 2, (64,))
+    weight = first.linear.weight.detach().clone()
+    model.compile(optimizer="adam", loss=torch.nn.CrossEntropyLoss())
+    model.fit(x, y, epochs=1, batch_size=16, verbose=0)
+    assert torch.equal(norm.running_mean, torch.zeros(4)), "training=False was dropped when the graph ran"
+    assert not torch.equal(first.linear.weight, weight)  # training=False is the mode, not a freeze, as in Keras
+    model.eval()
+    assert not torch.equal(model(torch.ones(256, 4)), model(torch.ones(256, 4))), "training=True was dropped"
+    model.save(tmp_path / "pinned")
+    again = zoo.load_model(tmp_path / "pinned").train()
+    stats = next(m for m in again.modules() if isinstance(m, type(norm)))
+    before = stats.running_mean.clone()
+    again(x)
+    assert torch.equal(stats.running_mean, before)  # the saved graph keeps the flag
+
+
 def test_summary_refuses_keras_layout_options_and_typos_instead_of_passing_them_to_forward() -> None:
     model = zoo.Sequential([zoo.Input((4,)), Dense(2)])
     with pytest.raises(ArgumentError, match="Keras' line_length= is not supported"):

@@ -323,3 +323,102 @@ def test_compile_weighted_metrics_alone_see_sample_weight() -> None:
     assert logs["weighted_accuracy"] == pytest.approx(6 / 8)  # weighted_metrics= are weighted
     history = model.fit(x, y, sample_weight=torch.ones(4), verbose=0)
     assert set(history.history) == {"loss", "accuracy", "weighted_accuracy"}
+
+
+def test_a_layer_has_keras_weight_arrays_too():
+    layer = Dense(3)
+    with pytest.raises(zoo.ModelError, match="get_weights: Dense has weights of unknown input size"):
+        layer.get_weights()  # was AttributeError: 'Dense' object has no attribute 'get_weights'
+    layer(torch.zeros(1, 4))
+    kernel, bias = layer.get_weights()
+    assert kernel.shape == (3, 4) and layer.count_params() == 15  # torch's layout: (units, inputs)
+    layer.set_weights([kernel * 0 + 2, bias * 0 - 1])
+    assert torch.equal(layer(torch.ones(1, 4)), torch.full((1, 3), 7.0))
+    with pytest.raises(zoo.ModelError, match=r"has shape \(3, 4\), got \(4, 3\)"):
+        layer.set_weights([kernel.T, bias])
+    with pytest.raises(zoo.ModelError, match="takes a list of arrays"):
+        layer.set_weights(torch.zeros(3, 4))
+
+
+def test_model_optimizer_is_the_compiled_one_and_can_be_given():
+    x, y = _data(32)
+    model = zoo.Sequential([zoo.Input((4,)), Dense(2)])
+    assert model.optimizer is None  # not compiled: Keras' None, not an AttributeError
+    model.compile({"name": "sgd", "lr": 0.5}, loss=CE)
+    sgd = model.optimizer
+    assert isinstance(sgd, torch.optim.SGD) and sgd.param_groups[0]["lr"] == 0.5
+    model.fit(x, y, epochs=1, verbose=0)
+    assert model.optimizer is sgd  # the one fit stepped
+    mine = torch.optim.Adam(model.parameters(), lr=0.01)
+    model.optimizer = mine
+    model.fit(x, y, epochs=1, verbose=0)
+    assert model.optimizer is mine and mine.state  # fit used it
+    with pytest.raises(zoo.ModelError, match="takes a torch.optim.Optimizer"):
+        model.optimizer = "adam"
+
+
+def test_save_never_replaces_a_folder_of_other_files_and_takes_keras_overwrite(tmp_path):
+    model = zoo.Sequential([zoo.Input((4,)), Dense(2)])
+    precious = tmp_path / "results"
+    precious.mkdir()
+    (precious / "thesis.tex").write_text("years of work")
+    with pytest.raises(zoo.ZooError, match=r"results is a folder holding other files \(thesis.tex\), not a saved"):
+        model.save(precious)  # replaced the folder whole: thesis.tex was deleted
+    assert (precious / "thesis.tex").read_text() == "years of work"
+    (tmp_path / "empty").mkdir()
+    model.save(tmp_path / "empty")  # an empty folder is fine
+    model.save(tmp_path / "m")
+    model.save(tmp_path / "m")  # overwrite=True, Keras' default, replaces a saved model
+    with pytest.raises(zoo.ZooError, match="already holds a saved model; pass overwrite=True"):
+        model.save(tmp_path / "m", overwrite=False)
+    with pytest.raises(zoo.ArgumentError, match="overwrite must be True or False"):
+        model.save(tmp_path / "m2", overwrite="no")
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "data.zip", "w") as zf:
+        zf.writestr("table.csv", "a,b\n")
+    with pytest.raises(zoo.ZooError, match="is a zip holding other files"):
+        model.save(tmp_path / "data.zip")
+
+
+def test_input_takes_keras_3s_arguments_in_its_order():
+    assert zoo.Input((4,), 8).fake.shape[0] == 8  # Keras 3: Input(shape, batch_size, dtype, ...)
+    assert zoo.Input((4,), sparse=False).shape == (None, 4)
+    for keywords, said in [
+        ({"sparse": True}, r"sparse=True.*x.to_dense\(\)"),
+        ({"ragged": True}, r"ragged=True.*mask_zero=True"),
+        ({"tensor": torch.zeros(2, 4)}, r"tensor=...\): zoo does not wrap"),
+        ({"optional": True}, "optional=True"),
+    ]:
+        with pytest.raises(zoo.ModelError, match=said):
+            zoo.Input((4,), **keywords)
+
+
+def test_keras_namespaces_losses_metrics_callbacks_optimizers():
+    x, y = _data(64)
+    model = zoo.Sequential([zoo.Input((4,)), Dense(2)])
+    model.compile(
+        optimizer=zoo.optimizers.Adam(1e-2),  # Keras' positional learning_rate
+        loss=zoo.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=[zoo.metrics.SparseCategoricalAccuracy()],
+    )
+    history = model.fit(x, y, epochs=3, verbose=0, validation_split=0.25,
+                        callbacks=[zoo.callbacks.EarlyStopping(patience=5)])  # fmt: skip
+    assert model.optimizer.param_groups[0]["lr"] == pytest.approx(1e-2)
+    assert set(history.history) >= {"loss", "sparse_categorical_accuracy", "val_loss"}
+    sgd = zoo.optimizers.SGD(model.parameters(), lr=0.1)  # torch's order works too
+    assert isinstance(sgd, torch.optim.SGD) and sgd.param_groups[0]["lr"] == 0.1
+    with pytest.raises(zoo.ArgumentError, match="learning rate was given twice"):
+        zoo.optimizers.Adam(1e-3, learning_rate=1e-2)
+    assert zoo.initializers.GlorotUniform and zoo.regularizers.L2 and zoo.constraints.MaxNorm
+    assert zoo.activations.get("relu")(torch.tensor([-1.0])).item() == 0
+
+
+def test_trainable_and_non_trainable_weights_as_keras_counts_them():
+    from zoo.layers import BatchNormalization
+
+    model = zoo.Sequential([zoo.Input((4,)), Dense(3), BatchNormalization()])
+    assert len(model.trainable_weights) == 4 and len(model.non_trainable_weights) == 2  # BN's moving stats
+    model.layers[0].trainable = False
+    assert len(model.trainable_weights) == 2 and len(model.non_trainable_weights) == 4
+    assert [tuple(w.shape) for w in model.layers[0].non_trainable_weights] == [(3, 4), (3,)]

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 
+import zoo
 from zoo.training import losses as L
 
 rng = np.random.default_rng(1)
@@ -78,7 +79,8 @@ def test_sparse_trailing_unit_and_float_labels_and_out_of_range():
     expected = -_log_softmax(x.numpy())[np.arange(6), y.numpy()].mean()
     _close(loss(x, y[:, None]), expected)
     _close(loss(x, y.double()), expected)
-    with pytest.raises(IndexError):  # torch's default ignore_index (-100) must not swallow a bad label
+    # torch's default ignore_index (-100) must not swallow a bad label: a later batch's is explained
+    with pytest.raises(zoo.DataError, match=r"labels range over \[-100, 3\]"):
         loss(x, torch.tensor([0, 1, 2, 3, 0, -100]))
     with pytest.raises(ValueError, match="needs integer class targets of shape"):  # the Keras-way message
         loss(x, y[:5])

@@ -83,7 +83,7 @@ def test_labels_outside_the_outputs_name_the_range_and_the_outputs():
         zoo.fit(logits_mlp(), x, y, loss={"name": "sparse_categorical_crossentropy", "from_logits": True}, verbose=0)
 
 
-def test_only_the_first_batch_is_checked(monkeypatch):
+def test_only_the_first_batch_is_checked_in_full(monkeypatch):
     calls = []
     real = loss_checks.check
     monkeypatch.setattr(loss_checks, "check", lambda *a: calls.append(1) or real(*a))
@@ -93,7 +93,9 @@ def test_only_the_first_batch_is_checked(monkeypatch):
     assert len(calls) == 1  # 16 steps, one check: no device sync per step
     loss = SparseCategoricalCrossentropy()
     loss(torch.randn(4, 3).softmax(-1), torch.tensor([0, 1, 2, 0]))
-    assert loss(torch.randn(4, 3), torch.tensor([0, 1, 2, 0])) is not None  # later batches are not looked at
+    assert loss(torch.randn(4, 3), torch.tensor([0, 1, 2, 0])) is not None  # later predictions are not looked at
+    with pytest.raises(zoo.DataError, match=r"labels range over \[0, 3\]"):  # torch's error on a later label, explained
+        loss(torch.randn(4, 3).softmax(-1), torch.tensor([0, 1, 3, 0]))
 
 
 def test_a_refused_first_batch_is_checked_again():

@@ -172,6 +172,15 @@ def test_wrong_arguments_say_what_to_do(tmp_path):
     assert not list(tmp_path.iterdir())
 
 
+def test_keras_order_plot_model_of_a_model_with_inputs_takes_the_file_second(tmp_path):
+    inputs = zoo.Input((4,))
+    model = zoo.Model(inputs, zoo.layers.Dense(2)(inputs))
+    assert zoo.plot_model(model, tmp_path / "keras.png") == tmp_path / "keras.png"  # was: "input size ... got '.png'"
+    assert (tmp_path / "keras.png").stat().st_size > 0
+    with pytest.raises(PlotError, match="give the file once"):
+        zoo.plot_model(model, str(tmp_path / "a.png"), str(tmp_path / "b.png"))
+
+
 def test_zoo_summary_stays_the_function_after_plot_imports_its_module():
     import zoo.utils.plot  # noqa: F401 - imports the summary module, which once shadowed zoo.utils.summary
 

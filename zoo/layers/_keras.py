@@ -43,7 +43,10 @@ from torch import nn
 from torch.nn.parameter import is_lazy
 
 from zoo.errors import ArgumentError, DataError, OptionError, ZooError
+from zoo.models import endpoints
+from zoo.models.endpoints import keras_attribute
 from zoo.models.trainable import Trainable
+from zoo.models.weights import WeightArrays
 from zoo.naming import snake_case
 
 _COMMON = ("name", "input_shape", "input_dim", "trainable", "activity_regularizer")
@@ -139,7 +142,7 @@ def channels_last_advice(layer: str, shape: tuple[int, ...], what: str, batched:
     )
 
 
-class Layer(Trainable, nn.Module):
+class Layer(Trainable, WeightArrays, nn.Module):
     """The base of every zoo layer: Keras' shared keywords (see the module docstring), ``name``,
     ``input_shape``, ``get_config()``, ``losses`` and ``trainable`` (a property: False freezes the layer)."""
 
@@ -159,7 +162,23 @@ class Layer(Trainable, nn.Module):
         if init is not None and not hasattr(init, "__zoo_original__"):
             cls.__init__ = _keras_init(init)  # type: ignore[method-assign]
 
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if "training" in kwargs:  # Keras' layer(x, training=True): the mode for this call, not an input
+            from zoo.utils.modes import call_with_training
+
+            return call_with_training(super().__call__, self, args, kwargs)
+        return super().__call__(*args, **kwargs)  # looked up per call: torch.fx patches nn.Module.__call__
+
     # -- what Keras users read ------------------------------------------------------------------------
+    def __dir__(self) -> list[str]:
+        return endpoints.visible(super().__dir__())
+
+    @keras_attribute
+    def output(self) -> Any:
+        """Keras' ``layer.output`` in a model, for ``zoo.Model(model.input, layer.output)``; see
+        zoo.models.endpoints (``model.get_layer`` makes the model's)."""
+        return endpoints.output_of(self)
+
     def get_config(self) -> dict[str, Any]:
         """The constructor arguments as given (by parameter name, Keras keywords included), so that
         ``type(layer)(**layer.get_config())`` builds the same layer afresh."""

@@ -62,12 +62,20 @@ def flat_inputs(inputs: Any) -> list[tuple[str, SymbolicTensor]]:
     if not items:
         raise ModelError("Model: inputs is empty; give the zoo.Input(...) tensors the outputs were computed from.")
     seen: set[str] = set()
+    first_at: dict[Any, int] = {}
     named = []
     for i, (name, t) in enumerate(items):
         if not isinstance(t, SymbolicTensor):
             raise ModelError(
                 f"Model: input {i} is a {type(t).__name__}, not a symbolic tensor; make inputs with zoo.Input(shape)."
             )
+        if _key(t) in first_at:  # one tensor, two placeholders: the graph would read only one of them
+            raise ModelError(
+                f"Model: inputs {first_at[_key(t)]} and {i} are the same tensor ({t.name or 'unnamed'!r}); each input "
+                "must appear once (Keras refuses it too). To feed one tensor to several layers, list its Input once "
+                "and call the layers on it; for two inputs of the same shape, make two zoo.Input(...) tensors."
+            )
+        first_at[_key(t)] = i
         name = _identifier(name or f"input_{i + 1}", seen)
         seen.add(name)
         named.append((name, t))

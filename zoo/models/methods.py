@@ -20,7 +20,10 @@ import torch
 from torch import nn
 
 from zoo.errors import ModelError
+from zoo.models import endpoints
+from zoo.models.endpoints import keras_attribute
 from zoo.models.trainable import Trainable
+from zoo.models.weights import WeightArrays
 from zoo.training.metrics import Metric
 
 
@@ -40,7 +43,8 @@ class OutputLosses(nn.Module):
     """The loss of a model with several outputs: each output's loss on its target, weighted and summed
     (Keras' ``compile(loss=[...] or {...}, loss_weights=...)``). Outputs without a loss (a loss dict
     naming only some) are not trained and need no target. One ``sample_weight`` weighs every output's
-    loss, as in Keras 3."""
+    loss, as in Keras 3; so does Keras 3's per-output form, a dict by output name or a list in output
+    order (``output_weights``)."""
 
     takes_sample_weight = True  # compute_loss passes sample_weight on instead of unreducing this module
 
@@ -55,9 +59,11 @@ class OutputLosses(nn.Module):
         from zoo.training.loss_computation import compute_loss
 
         self._check_targets(y_pred, y)
+        if isinstance(sample_weight, (Mapping, list, tuple)):
+            check_output_weights(sample_weight, self.outputs, self.keys)
         total = 0.0
         for key, loss, weight in zip(self.keys, self.losses, self.weights, strict=True):
-            total = total + weight * compute_loss(loss, y_pred[key], y[key], sample_weight)
+            total = total + weight * compute_loss(loss, y_pred[key], y[key], output_weights(sample_weight, key))
         return total  # type: ignore[return-value]
 
     def _check_targets(self, y_pred: Any, y: Any) -> None:
@@ -84,6 +90,41 @@ class OutputLosses(nn.Module):
             )
 
 
+def output_weights(sample_weight: Any, key: Any) -> Any:
+    """One output's sample weights: its entry when ``sample_weight`` is given per output (a dict by output
+    name, a list in output order: Keras 3), else the one array that weighs every output."""
+    return sample_weight[key] if isinstance(sample_weight, (Mapping, list, tuple)) else sample_weight
+
+
+def check_output_weights(sample_weight: Mapping[Any, Any] | Sequence[Any], outputs: list[Any], keys: list[Any]) -> None:
+    """Per-output ``sample_weight``: a dict whose keys are outputs (the closest named for a typo) or a list
+    with one entry per output, covering every output with a loss (``keys``); else a ``ModelError``, not a
+    torch error on a dict or an output quietly unweighted."""
+    names = ", ".join(map(str, outputs))
+    if isinstance(sample_weight, Mapping):
+        unknown = [k for k in sample_weight if k not in outputs]
+        if unknown:
+            close = difflib.get_close_matches(str(unknown[0]), [str(k) for k in outputs], n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise ModelError(f"sample_weight names {unknown[0]!r}, which is no output of the model.{hint} Its outputs: {names}.")
+        missing = [k for k in keys if k not in sample_weight]
+        if missing:
+            raise ModelError(
+                f"sample_weight has no weights for output {missing[0]!r}, which has a loss; give weights for every "
+                f"output with a loss ({', '.join(map(str, keys))}), or one array to weigh them all."
+            )
+    elif not all(isinstance(k, int) for k in outputs):
+        raise ModelError(
+            f"sample_weight is a {type(sample_weight).__name__}, but the model's outputs are named ({names}): give "
+            "a dict of weights by output name, or one array to weigh them all."
+        )
+    elif len(sample_weight) != len(outputs):
+        raise ModelError(
+            f"sample_weight is a {type(sample_weight).__name__} of {len(sample_weight)}, but the model has "
+            f"{len(outputs)} outputs: give one array per output, in order, or one array to weigh them all."
+        )
+
+
 class OutputMetric(Metric):
     """One output's metric in a model with several: reads ``y_pred[key]`` and ``y[key]``; logged under its
     own name (``output_0_accuracy``, ``answer_accuracy``). State, result and direction are the inner
@@ -95,7 +136,7 @@ class OutputMetric(Metric):
         self.direction = metric.direction
 
     def update(self, y_pred: Any, y_true: Any, sample_weight: Any = None) -> None:
-        self.metric.update(y_pred[self.key], y_true[self.key], sample_weight)
+        self.metric.update(y_pred[self.key], y_true[self.key], output_weights(sample_weight, self.key))
 
     def reset(self) -> None:
         self.metric.reset()
@@ -113,7 +154,7 @@ class OutputMetric(Metric):
 _COMPILE_TORCH_KEYWORDS = {"fullgraph", "dynamic", "backend", "mode", "options", "disable"}
 
 
-class KerasModel(Trainable):
+class KerasModel(Trainable, WeightArrays):
     """Mixin for ``nn.Module`` classes: Keras' model methods (see the module docstring)."""
 
     _zoo_compiled: CompileConfig | None = None
@@ -292,6 +333,45 @@ class KerasModel(Trainable):
         with in_mode(self, False), torch.no_grad():  # type: ignore[arg-type]
             call_model(self, sample)  # type: ignore[arg-type]
 
+    def __dir__(self) -> list[str]:
+        return endpoints.visible(super().__dir__())
+
+    @keras_attribute
+    def inputs(self) -> list[Any]:
+        """Keras' ``model.inputs``: symbolic tensors for the model's inputs (see zoo.models.endpoints)."""
+        return list(endpoints.of_model(self).inputs)  # type: ignore[arg-type]
+
+    @keras_attribute
+    def outputs(self) -> list[Any]:
+        """Keras' ``model.outputs``, computed from ``model.inputs`` by the model's layers."""
+        return list(endpoints.of_model(self).outputs)  # type: ignore[arg-type]
+
+    @keras_attribute
+    def input(self) -> Any:
+        """Keras' ``model.input``: the one input's tensor, or the list of them."""
+        return endpoints.one_or_list(endpoints.of_model(self).inputs)  # type: ignore[arg-type]
+
+    @keras_attribute
+    def output(self) -> Any:
+        return endpoints.one_or_list(endpoints.of_model(self).outputs)  # type: ignore[arg-type]
+
+    @property
+    def optimizer(self) -> torch.optim.Optimizer | None:
+        """Keras' ``model.optimizer``: the optimizer ``compile`` was given, built (with this model's
+        parameters) on first use; None before ``compile``."""
+        config = self._zoo_compiled
+        return None if config is None else self._optimizer(config)
+
+    @optimizer.setter
+    def optimizer(self, value: torch.optim.Optimizer | None) -> None:
+        """``model.optimizer = torch.optim.SGD(model.parameters(), lr=0.1)``: fit steps with it."""
+        if value is not None and not isinstance(value, torch.optim.Optimizer):
+            raise ModelError(
+                f"model.optimizer takes a torch.optim.Optimizer (or None), got {type(value).__name__}; to give one "
+                "by name, use model.compile(optimizer='adam')."
+            )
+        self._zoo_optimizer = value
+
     def _optimizer(self, config: CompileConfig) -> torch.optim.Optimizer:
         if self._zoo_optimizer is None:
             from zoo.training.resolve import resolve_optimizer
@@ -406,26 +486,22 @@ class KerasModel(Trainable):
 
     def summary(self, input_size: Any = None, **kwargs: Any) -> Any:
         """``zoo.summary`` of the model; the input sizes are known for models with inputs."""
-        from zoo.models.symbolic import STAND_IN
         from zoo.utils import summary
 
-        if input_size is None and "dtypes" not in kwargs:
-            specs = self._zoo_input_specs()
-            if specs is None:
-                raise ModelError(
-                    f"{type(self).__name__} does not know its input shape yet: give summary(input_size=...), "
-                    "give the first layer input_shape=, or start with zoo.Input(shape)."
-                )
-            input_size = [tuple(STAND_IN if d is None else d for d in s.shape) for s in specs]
-            kwargs["dtypes"] = [s.dtype for s in specs]
+        if input_size is None and "dtypes" not in kwargs and self._zoo_input_specs() is None:
+            raise ModelError(
+                f"{type(self).__name__} does not know its input shape yet: give summary(input_size=...), "
+                "give the first layer input_shape=, or start with zoo.Input(shape)."
+            )
         return summary(self, input_size, **kwargs)  # type: ignore[arg-type]
 
-    def save(self, path: str | os.PathLike) -> Any:
+    def save(self, path: str | os.PathLike, overwrite: bool = True) -> Any:
         """Save architecture and weights in zoo's saved-model format (a folder, or a zip when ``path``
-        ends in ``.zip``); ``zoo.load_model(path)`` reads it back. Returns the path written."""
+        ends in ``.zip``); ``zoo.load_model(path)`` reads it back. Returns the path written. As in Keras,
+        ``overwrite=False`` refuses to replace a saved model; a folder of other files is never replaced."""
         from zoo.models.saving import save_model
 
-        return save_model(self, path)  # type: ignore[arg-type]
+        return save_model(self, path, overwrite=overwrite)  # type: ignore[arg-type]
 
     def save_weights(self, path: str | os.PathLike) -> None:
         """The weights alone, as a ``.safetensors`` file (``load_weights`` reads it back)."""
@@ -435,41 +511,6 @@ class KerasModel(Trainable):
 
         refuse_keras_suffix(path, "model.save_weights", "name it 'm.safetensors'")
         save_model(self, os.fspath(path))  # type: ignore[arg-type]
-
-    def count_params(self) -> int:
-        """Keras' ``model.count_params()``: every parameter, trainable or not (a shared one once)."""
-        self._zoo_check_built("count_params")
-        return sum(p.numel() for p in self.parameters())  # type: ignore[attr-defined]
-
-    def get_weights(self) -> list[Any]:
-        """Keras' ``model.get_weights()``: the state dict's tensors (parameters, then buffers such as batch
-        norm's running statistics, in ``state_dict()`` order) as numpy arrays."""
-        self._zoo_check_built("get_weights")
-        return [t.detach().cpu().numpy().copy() for t in self.state_dict().values()]  # type: ignore[attr-defined]
-
-    def set_weights(self, weights: Sequence[Any]) -> None:
-        """Keras' ``model.set_weights(arrays)``, in ``get_weights`` order; the count and every shape must match
-        (a ``zoo.ModelError`` naming the first that does not), nothing is changed otherwise."""
-        self._zoo_check_built("set_weights")
-        state = self.state_dict()  # type: ignore[attr-defined]
-        if len(weights) != len(state):
-            raise ModelError(f"set_weights: the model has {len(state)} weights (get_weights order), got {len(weights)}.")
-        new = {}
-        for (key, tensor), value in zip(state.items(), weights, strict=True):
-            value = torch.as_tensor(value)
-            if tuple(value.shape) != tuple(tensor.shape):
-                raise ModelError(
-                    f"set_weights: weight {key!r} has shape {tuple(tensor.shape)}, got {tuple(value.shape)}."
-                )
-            new[key] = value.to(dtype=tensor.dtype)
-        self.load_state_dict(new)  # type: ignore[attr-defined]
-
-    def _zoo_check_built(self, method: str) -> None:
-        if any(isinstance(p, nn.parameter.UninitializedParameter) for p in self.parameters()):  # type: ignore[attr-defined]
-            raise ModelError(
-                f"{method}: {type(self).__name__} has layers of unknown input size; build it first (call it on "
-                "data, give the first layer input_shape=, start with zoo.Input(shape) or call model.build())."
-            )
 
     def load_weights(self, path: str | os.PathLike) -> None:
         from zoo.models.saving import load_weights

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 import difflib
-import inspect
 from collections.abc import Mapping
 from typing import Any
 
@@ -23,7 +22,7 @@ from zoo.models.graph import InputSpec, build_graph
 from zoo.models.methods import KerasModel
 from zoo.models.symbolic import has_symbolic, paused, recording_hook_active
 from zoo.naming import snake_case
-from zoo.utils.modes import in_mode
+from zoo.utils.modes import call_with_training
 
 
 class Model(KerasModel, nn.Module):
@@ -47,15 +46,11 @@ class Model(KerasModel, nn.Module):
                 "zoo.Model(inputs, outputs, name=None), a subclass calls super().__init__(name=...)."
             )
         super().__init__()
-        self.name = name or snake_case(type(self).__name__)
+        self.name = check_name(type(self).__name__, name) or snake_case(type(self).__name__)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if "training" in kwargs:  # Keras' model(x, training=True): the mode for this call
-            given = kwargs["training"] if _takes_training(type(self)) else kwargs.pop("training")
-            training = _training_flag(self, given)
-            if training is not None:
-                with in_mode(self, training):
-                    return super().__call__(*args, **kwargs)
+            return call_with_training(super().__call__, self, args, kwargs)
         return super().__call__(*args, **kwargs)
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
@@ -75,8 +70,13 @@ class Model(KerasModel, nn.Module):
         """A sublayer by name (its attribute name, or the ``name=`` a zoo layer was given: a Sequential's
         layers are attributes ``0``, ``1`` ... as in ``nn.Sequential``) or by index into ``layers``
         (negative counts from the end). Exactly one of the two, as in Keras, so a call cannot quietly
-        ignore one of them."""
+        ignore one of them. It makes the model's endpoints once, so the layer's ``.output`` is there (Keras'
+        ``Model(model.input, model.get_layer("x").output)``)."""
         kind = type(self).__name__
+        if self._zoo_input_specs():
+            from zoo.models import endpoints
+
+            endpoints.of_model(self)
         if (name is None) == (index is None):
             raise ModelError(
                 f"{kind}.get_layer() takes a layer name or a layer index, "
@@ -115,36 +115,20 @@ class Model(KerasModel, nn.Module):
         return found
 
 
-def _training_flag(model: nn.Module, training: Any) -> bool | None:
-    if training is None or isinstance(training, bool):
-        return training
-    raise ArgumentError(
-        f"{type(model).__name__}(..., training=...) takes True (dropout and batch statistics on, as in fit), "
-        f"False or None (the model's own mode), got {training!r} ({type(training).__name__})."
+def check_name(kind: str, name: Any) -> str | None:
+    """``name=`` of a model: a string (or None for the default). It names the model in messages, logs,
+    summaries and saved configs, and a functional model's class is made from it, so another type would
+    fail far from the call (or be saved as something else); Keras takes strings only."""
+    if name is None or isinstance(name, str):
+        return name
+    raise ModelError(
+        f"{kind}(name=...) takes a string, got {name!r} ({type(name).__name__}); e.g. name={str(name)!r}."
     )
-
-
-_takes_training_cache: dict[type, bool] = {}
-
-
-def _takes_training(cls: type) -> bool:
-    """Whether a subclass's ``call()``/``forward()`` takes ``training`` itself (Keras' ``call(self, x,
-    training=None)``): it is passed on; zoo still sets the mode, as Keras sets its layers' call context."""
-    found = _takes_training_cache.get(cls)
-    if found is None:
-        method = getattr(cls, "call", None) or cls.forward
-        try:
-            parameters = inspect.signature(method).parameters
-        except (TypeError, ValueError):
-            parameters = {}
-        found = "training" in parameters
-        _takes_training_cache[cls] = found
-    return found
 
 
 _RESERVED = set(dir(fx.GraphModule)) | {
     "name", "fit", "evaluate", "predict", "summary", "save", "compile", "build", "layers", "trainable",
-    "get_layer", "inputs", "outputs", "input_specs",
+    "get_layer", "inputs", "outputs", "input_specs", "optimizer", "get_weights", "set_weights", "count_params",
 }  # fmt: skip
 
 
@@ -155,6 +139,7 @@ class Functional(Model, fx.GraphModule):
         if isinstance(inputs, nn.Module) and isinstance(outputs, fx.Graph):  # GraphModule's own copies
             fx.GraphModule.__init__(self, inputs, outputs, class_name=_class_name(name))
             return
+        check_name("Model", name)
         recorded = build_graph(inputs, outputs, reserved=_RESERVED)
         root = nn.Module()
         for key, module in recorded.modules.items():
@@ -168,17 +153,14 @@ class Functional(Model, fx.GraphModule):
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if "training" in kwargs:  # Keras' model(x, training=True): the mode for this call, not an input
-            training = _training_flag(self, kwargs.pop("training"))
-            if training is not None:
-                with in_mode(self, training):
-                    return self(*args, **kwargs)
+            return call_with_training(self, self, args, kwargs)
         specs = self.__dict__.get("input_specs")
         if specs is not None and (  # the common call (one tensor per input, in order) passes at once
             kwargs or len(args) != len(specs) or (len(args) == 1 and isinstance(args[0], Mapping))
         ):
             args, kwargs = _bind_inputs(self, specs, args, kwargs)
-        if specs is not None and not (torch.jit.is_tracing() or torch.compiler.is_compiling()):
-            _check_input_shapes(self, specs, args, kwargs)
+        if specs is not None:
+            check_input_shapes(self, specs, args, kwargs)
         # The recording hook (alive while symbolic tensors are) would slow every layer call: pause it,
         # unless this call is itself being recorded or compiled.
         if torch.compiler.is_compiling() or not recording_hook_active() or has_symbolic(args):
@@ -249,11 +231,15 @@ def _bind_inputs(model: Functional, specs: list[InputSpec], args: tuple, kwargs:
     )
 
 
-def _check_input_shapes(model: Functional, specs: list[InputSpec], args: tuple, kwargs: dict) -> None:
+def check_input_shapes(model: nn.Module, specs: list[InputSpec], args: tuple, kwargs: dict) -> None:
     """Keras' input check: each tensor must have its ``Input``'s rank and fixed sizes, so that swapped
     inputs or a wrong feature count fail here, by name, instead of training on whatever the layers
-    accept (a lazy layer, a concatenation, a broadcast). Free sizes (``None``) and the batch axis pass;
-    not while tracing or compiling, where the example was checked before and the sizes are symbolic."""
+    accept (a lazy layer, a concatenation, a broadcast: a ``Dense`` takes ``(N, 5, 4)`` as readily as
+    ``(N, 4)``). Free sizes (``None``) and the batch axis pass; not while tracing or compiling, where the
+    example was checked before and the sizes are symbolic. Functional models and a ``Sequential`` that
+    knows its input run it on every call."""
+    if torch.jit.is_tracing() or torch.compiler.is_compiling():
+        return
     values = dict(zip((s.name for s in specs), args, strict=False)) | kwargs
     for index, spec in enumerate(specs):
         value = values.get(spec.name)

@@ -267,7 +267,7 @@ def refuse_keras_suffix(path: str | os.PathLike[str], what: str, instead: str) -
         )
 
 
-def save_model(model: nn.Module, path: str | os.PathLike[str]) -> Path:
+def save_model(model: nn.Module, path: str | os.PathLike[str], *, overwrite: bool = True) -> Path:
     """Write ``model`` to ``path`` (see the module docstring); returns the path written."""
     refuse_keras_suffix(path, "model.save", "save to a folder ('m') or a zip ('m.zip'), read back by zoo.load_model")
     title = getattr(model, "name", type(model).__name__)
@@ -288,7 +288,7 @@ def save_model(model: nn.Module, path: str | os.PathLike[str]) -> Path:
     params = sum(p.numel() for p in model.parameters())
     card = f"# {title}\n\nA zoo {kind} model ({params:,} parameters), saved by `model.save`.\n\n{how}"
     return saving.save_folder(path, config={"kind": kind, "model": architecture},
-                              state_dict=model.state_dict(), card=card)  # fmt: skip
+                              state_dict=model.state_dict(), card=card, overwrite=overwrite)  # fmt: skip
 
 
 def load_model(
@@ -352,7 +352,7 @@ def _rebuild(saved: Any, overrides: dict[str, Any]) -> nn.Module:
             f"{saved.folder} holds only the weights of {arch.get('class')} ({arch.get('why')}); rebuild the "
             f"model in code and call model.load_weights('{saved.weights}')."
         )
-    inputs = [Input(tuple(s["shape"]), getattr(torch, s["dtype"]), name=s["name"]) for s in arch["inputs"]]
+    inputs = [Input(tuple(s["shape"]), dtype=getattr(torch, s["dtype"]), name=s["name"]) for s in arch["inputs"]]
     if saved.kind == "sequential":
         layers = [_build_layer(spec, custom_objects, saved.folder) for spec in arch["layers"]]
         model: nn.Module = Sequential([*inputs[:1], *layers], name=arch["name"])

@@ -17,7 +17,7 @@ from torch import nn
 from zoo.errors import ModelError
 from zoo.models.graph import InputSpec
 from zoo.models.methods import shapes_without_batch
-from zoo.models.model import Model
+from zoo.models.model import Model, check_input_shapes, check_name
 from zoo.models.symbolic import Input, SymbolicTensor, check_sequence_layout
 
 
@@ -27,7 +27,7 @@ class Sequential(Model, nn.Sequential):
 
     def __init__(self, layers: Any = None, *more: nn.Module, name: str | None = None) -> None:
         nn.Sequential.__init__(self)
-        self.name = name or "sequential"
+        self.name = check_name("Sequential", name) or "sequential"
         self._zoo_input: InputSpec | None = None
         if isinstance(layers, OrderedDict):
             for key, layer in layers.items():
@@ -39,7 +39,14 @@ class Sequential(Model, nn.Sequential):
             self._add(layer)
         self._build()
 
-    forward = nn.Sequential.forward
+    def forward(self, input: Any) -> Any:
+        """``nn.Sequential``'s forward, after the functional model's input check when the model knows its
+        input (``zoo.Input``, a first layer's ``input_shape=``, ``build``): a wrong rank or fixed size is a
+        ``DataError`` naming both shapes, as in Keras, not a ``Dense`` quietly applied to the last axis."""
+        specs = self._zoo_input_specs()
+        if specs is not None:
+            check_input_shapes(self, specs, (input,), {})
+        return nn.Sequential.forward(self, input)
 
     def add(self, layer: nn.Module | SymbolicTensor) -> None:
         """Add a layer on top (or, first, a ``zoo.Input`` to fix the input shape)."""
@@ -98,14 +105,14 @@ class Sequential(Model, nn.Sequential):
         if specs is None or not len(self):
             return
         spec = specs[0]
-        self(Input(spec.shape, spec.dtype))  # recorded on fake tensors: checks shapes, builds lazy layers
+        self(Input(spec.shape, dtype=spec.dtype))  # recorded on fake tensors: checks shapes, builds lazy layers
 
     def build(self, input_shape: Any) -> None:
         """Keras' ``build((None, 16))``: the layers are built for it and the model keeps it as its input
         (``summary()``, ``export`` and ``save`` know it from then on)."""
         (shape,) = shapes_without_batch(type(self).__name__, input_shape)
         spec = InputSpec("input_1", shape, self._input_dtype())
-        self(Input(spec.shape, spec.dtype))
+        self(Input(spec.shape, dtype=spec.dtype))
         if self._zoo_input is None:
             self._zoo_input = spec
 

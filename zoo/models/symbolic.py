@@ -186,6 +186,14 @@ def has_symbolic(obj: Any) -> bool:
     return False
 
 
+def pin_training(output: Any, module: nn.Module, training: bool) -> None:
+    """Record ``training=`` on the call of ``module`` that made ``output``: the forward pre-hook that
+    records a module call sees its positional arguments only, and the mode must hold when the model runs."""
+    for tensor in symbols(output):
+        if tensor.call is not None and tensor.call.kind == "module" and tensor.call.target is module:
+            tensor.call.kwargs["training"] = training
+
+
 def symbols(obj: Any) -> list[SymbolicTensor]:
     """The symbolic tensors in ``obj`` (arguments, outputs) that a call depends on, in order."""
     return [t.of if type(t) is AxisSize else t for t in tree_flatten(obj)[0] if type(t) in (SymbolicTensor, AxisSize)]
@@ -196,18 +204,25 @@ _input_names = itertools.count()
 
 def Input(  # noqa: N802 - Keras' name
     shape: Sequence[int | None] | int | None = None,
-    dtype: torch.dtype | str | None = None,
-    name: str | None = None,
     batch_size: int | None = None,
+    dtype: torch.dtype | str | None = None,
+    sparse: bool | None = None,
     batch_shape: Sequence[int | None] | None = None,
+    name: str | None = None,
+    tensor: Any = None,
+    optional: bool = False,
+    ragged: bool | None = None,
 ) -> SymbolicTensor:
     """A model input: ``zoo.Input((3, 224, 224))``, ``zoo.Input((None,), dtype=torch.long, name="question")``.
 
     ``shape`` is one sample's shape without the batch axis, channels-first as everywhere in zoo; ``None``
     leaves a size free (frames of a video, words of a question). ``dtype`` defaults to float32 (a name such
     as ``"int64"`` works too). Call layers on the result, then ``zoo.Model(inputs, outputs)``. Keras'
-    ``batch_shape=(None, 3, 224, 224)`` is ``batch_size`` and ``shape`` in one.
+    ``batch_shape=(None, 3, 224, 224)`` is ``batch_size`` and ``shape`` in one. The parameters are Keras 3's,
+    in its order (``Input((784,), 32)`` is a batch size of 32); what zoo has no counterpart for, a sparse,
+    ragged, optional or wrapped input, is refused saying what to do instead.
     """
+    _refuse_unsupported(sparse, ragged, tensor, optional)
     if batch_shape is not None:
         if shape is not None or batch_size is not None:
             raise ModelError("Input: give batch_shape=(batch, *shape) or shape= (and batch_size=), not both.")
@@ -236,6 +251,23 @@ def Input(  # noqa: N802 - Keras' name
         fake = torch.empty(full, dtype=resolved)
     free = frozenset(i + 1 for i, d in enumerate(shape) if d is None)
     return SymbolicTensor(fake, name=name or f"input_{next(_input_names) + 1}", free_axes=free)
+
+
+def _refuse_unsupported(sparse: Any, ragged: Any, tensor: Any, optional: Any) -> None:
+    if sparse not in (None, False):
+        raise ModelError("Input(sparse=True): zoo's inputs are dense tensors; pass x.to_dense() (or a dense array).")
+    if ragged not in (None, False):
+        raise ModelError(
+            "Input(ragged=True): zoo has no ragged tensors (nor has Keras 3); pad the sequences to one length, "
+            "Input((None,)) with mask_zero=True on the Embedding (or a Masking layer) skips the padding."
+        )
+    if tensor is not None:
+        raise ModelError(
+            "Input(tensor=...): zoo does not wrap an existing tensor as an input; give shape= (and dtype=), and pass "
+            "the tensor when calling the model."
+        )
+    if optional is not False:
+        raise ModelError("Input(optional=True): zoo's inputs are all required; pass zeros and a mask instead of None.")
 
 
 def _dtype(dtype: torch.dtype | str | None) -> torch.dtype:

@@ -118,8 +118,8 @@ class ArraySource(Source):
     """In-memory tensors: batches by indexing (no per-sample collate), shuffled per epoch."""
 
     def __init__(self, x, y, sample_weight, batch_size: int, shuffle: bool, rank: int = 0, world: int = 1):
+        self.n = _num_samples(x, y, sample_weight)
         self.x, self.y, self.sw = (map_structure(to_tensor, d) for d in (x, y, sample_weight))
-        self.n = _num_samples(self.x, self.y, self.sw)
         self.batch_size, self.shuffle, self.rank, self.world = batch_size, shuffle, rank, world
         per_rank = math.ceil(self.n / world) if world > 1 else self.n
         self.num_batches = math.ceil(per_rank / batch_size)
@@ -146,8 +146,9 @@ class ArraySource(Source):
 
 
 def _leaves(data: Any, label: str) -> Iterator[tuple[str, Any]]:
-    """``(label, array)`` for each array of a structure: ``x``, ``x[1]``, ``x['question']``."""
-    if isinstance(data, (list, tuple)):
+    """``(label, array)`` for each array of a structure: ``x``, ``x[1]``, ``x['question']``; a list of strings
+    is one leaf (class names, for ``check_numbers``)."""
+    if isinstance(data, (list, tuple)) and not (data and isinstance(data[0], (str, bytes))):
         for i, item in enumerate(data):
             yield from _leaves(item, f"{label}[{i}]")
     elif isinstance(data, dict):
@@ -157,10 +158,62 @@ def _leaves(data: Any, label: str) -> Iterator[tuple[str, Any]]:
         yield label, data
 
 
+def check_numbers(name: str, leaf: Any) -> None:
+    """Strings (class names, text) and Python objects cannot become tensors: torch's ``TypeError`` lists
+    numpy dtypes and says nothing of the fix, so refuse them here, by name, saying how to map classes to
+    integers (Keras takes no string labels either)."""
+    if isinstance(leaf, (list, tuple)) and leaf and isinstance(leaf[0], (str, bytes)):
+        first: Any = leaf[0]
+    elif isinstance(leaf, (str, bytes)):
+        first = leaf
+    elif isinstance(leaf, np.ndarray) and leaf.dtype.kind in "USO":
+        first = next(iter(leaf.flat), None)
+    else:
+        return
+    kind = "Python objects" if getattr(getattr(leaf, "dtype", None), "kind", "") == "O" else "strings"
+    example = first.item() if isinstance(first, np.generic) else first  # 'cat', not np.str_('cat')
+    raise DataError(
+        f"{name} holds {kind} (e.g. {example!r}); zoo trains on numbers. If these are class labels, map each "
+        "class to an integer 0..n-1 first: classes, y = np.unique(y, return_inverse=True), or sklearn's "
+        "LabelEncoder().fit_transform(y) (keep the classes to decode predictions); text inputs need a "
+        "tokenizer that gives integer ids. Numbers stored as objects: np.asarray(data, dtype='float32')."
+    )
+
+
+def check_weights(name: str, weights: Any) -> None:
+    """Sample weights must be finite and >= 0, checked once over the whole array when the data is set up
+    (no cost per step): a NaN or inf turns the loss into NaN/inf and ruins the weights with no word, and a
+    negative weight makes ``fit`` *raise* that sample's loss (Keras takes both silently)."""
+    values = torch.as_tensor(weights).detach()
+    if values.dtype == torch.bool or values.is_complex():
+        return
+    values = values.reshape(-1).double()
+    bad = ~torch.isfinite(values)
+    if bool(bad.any()):
+        at = int(bad.nonzero()[0])
+        raise DataError(
+            f"{name} holds {float(values[at])} (at flat index {at}, {int(bad.sum())} non-finite in all): weights "
+            "must be finite numbers, or the loss becomes NaN/inf. Replace them, e.g. np.nan_to_num(w, nan=0.0), "
+            "or find where the weights were computed (a division by zero?)."
+        )
+    if values.numel() and float(values.min()) < 0:
+        at = int(values.argmin())
+        raise DataError(
+            f"{name} holds negative weights (the lowest, {float(values[at]):.4g}, at flat index {at}): a negative "
+            "weight makes training increase that sample's loss. Give weights >= 0 (0 leaves a sample out), e.g. "
+            "np.clip(w, 0, None) or np.abs(w) if the sign is an artefact."
+        )
+
+
 def _num_samples(x: Any, y: Any = None, sample_weight: Any = None) -> int:
+    """The number of samples in array data, after refusing what cannot be trained on as given: strings
+    (``check_numbers``), bad sample weights (``check_weights``), arrays of unequal lengths."""
     sizes: dict[str, int] = {}
     for data, label in ((x, "x"), (y, "y"), (sample_weight, "sample_weight")):
         for name, leaf in _leaves(data, label):
+            check_numbers(name, leaf)
+            if label == "sample_weight" and hasattr(leaf, "shape"):
+                check_weights(name, leaf)
             if not hasattr(leaf, "shape") or not len(leaf.shape):
                 raise ArgumentError(f"array data must have a first (sample) axis, got {type(leaf).__name__}.")
             sizes[name] = int(leaf.shape[0])
@@ -371,7 +424,7 @@ def split_validation(x: Any, y: Any, sample_weight: Any, fraction: float) -> tup
             "validation_split works only with array/tensor data; for a Dataset, DataLoader or generator pass "
             "validation_data instead."
         )
-    n = int(first_leaf(x).shape[0])
+    n = _num_samples(x, y, sample_weight)  # strings and unequal lengths named before anything is sliced
     split_at = int(math.floor(n * (1.0 - fraction)))
     if split_at == 0 or split_at == n:
         raise DataError(

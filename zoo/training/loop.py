@@ -130,7 +130,13 @@ def _batches(
     for step, batch in enumerate(batches):
         if want_begin:
             begin(step)
-        step_fn(batch)
+        try:
+            step_fn(batch)
+        except DataError as error:  # which batch held the bad data (free until something raises)
+            data = "training" if phase == "train" else "validation/evaluation"
+            message = error.args[0] if error.args else str(error)
+            error.args = (f"{message} (in {data} batch {step}, counting from 0)", *error.args[1:])
+            raise
         steps += 1
         error = None
         if want_end:

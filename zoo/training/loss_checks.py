@@ -3,9 +3,17 @@
 A model that outputs logits trained with ``loss="sparse_categorical_crossentropy"`` (``from_logits=False``,
 Keras' default) learns next to nothing and says nothing: the loss clips the "probabilities" and its
 gradient mostly vanishes. Every zoo application outputs logits, so this is the commonest Keras habit to go
-wrong. A loss module therefore looks at its *first* batch (``Loss.forward`` calls :func:`check`) and raises a
-``zoo.DataError`` naming the fix; later batches are not looked at, so training pays one device sync per
-loss object, not one per step.
+wrong. A loss module therefore looks at its *first* batch (``Loss.forward`` calls :func:`check_batch`) and
+raises a ``zoo.DataError`` naming the fix; later batches are not looked at, so training pays one device
+sync per loss object, not one per step.
+
+Class labels are different: one bad label in a later batch (or in ``validation_data``) reaches torch's
+kernels, an ``IndexError`` or ``RuntimeError`` from deep inside ``cross_entropy``/``gather``. Checking
+every batch would cost a min/max per step (measured at ~16 us inside a 350 us step of a tiny MLP, with
+the caches cold: too much), so instead the losses catch torch's error and call :func:`explain`, which runs
+the label check (``LABEL_CHECKS``) on that batch and raises the ``DataError`` naming the labels' range:
+nothing is paid on batches that work. (On CUDA a bad label is a device-side assert, which cannot be caught;
+there the first batch's check is what there is.)
 
 What is checked (per loss function name):
 
@@ -95,22 +103,25 @@ def _check_not_probabilities(name: str, input: Tensor, axis: int, fix: str) -> N
         )
 
 
-def check_torch_loss(loss: Any, input: Any, target: Any) -> bool:
-    """The first-batch check of a torch loss module (``nn.CrossEntropyLoss``: softmax outputs refused); False
-    when it could not look (symbolic tensors), so that the caller tries again."""
-    from torch import nn
+#: The name ``nn.CrossEntropyLoss`` is checked under (its options: ``{"ignore_index": ...}``).
+TORCH_CROSS_ENTROPY = "torch.nn.CrossEntropyLoss"
 
-    if not isinstance(loss, nn.CrossEntropyLoss):
-        return True
-    if not (isinstance(input, Tensor) and isinstance(target, Tensor)) or _symbolic(input, target):
-        return False
+
+def _torch_labels(input: Tensor, target: Tensor, ignore_index: int = -100, **_: Any) -> None:
+    """Class-index targets (integers, one axis fewer than the input) in ``[0, classes)``; probability
+    targets (floats of the input's shape) are not labels."""
+    if input.ndim and target.ndim == input.ndim - 1 and not target.is_floating_point():
+        check_labels(TORCH_CROSS_ENTROPY, target, input.shape[1 if input.ndim >= 2 else 0], ignore_index)
+
+
+def _torch_cross_entropy(input: Tensor, target: Tensor, **options: Any) -> None:
+    _torch_labels(input, target, **options)
     _check_not_probabilities(
-        "torch.nn.CrossEntropyLoss", input, 1 if input.ndim >= 2 else 0,
+        TORCH_CROSS_ENTROPY, input, 1 if input.ndim >= 2 else 0,
         "Either drop the model's final softmax (CrossEntropyLoss applies log-softmax itself), or keep it and use "
         "loss='sparse_categorical_crossentropy' (integer labels) / 'categorical_crossentropy' (one-hot), which "
         "take probabilities.",
     )  # fmt: skip
-    return True
 
 
 def _logits_fix(name: str) -> str:
@@ -121,18 +132,24 @@ def _logits_fix(name: str) -> str:
 
 
 def check_labels(name: str, target: Tensor, classes: int, ignore_class: int | None = None) -> None:
-    """Integer class labels in ``[0, classes)`` (``ignore_class`` allowed), else a ``DataError``."""
+    """Integer class labels in ``[0, classes)`` (``ignore_class`` allowed), else a ``DataError``. Labels in
+    range cost one min/max; the rest is looked at only when they are not."""
     if target.numel() == 0:
+        return
+    if target.is_floating_point() and not torch.equal(target, target.trunc()):
+        wrong = target[target != target.trunc()]
+        if ignore_class is None or bool((wrong != ignore_class).any()):
+            raise DataError(
+                f"{name} takes integer class labels; got non-integer values such as "
+                f"{float(wrong[wrong != ignore_class][0] if ignore_class is not None else wrong[0]):.4g}. For "
+                "one-hot or probability targets use categorical_crossentropy."
+            )
+    low, high = map(int, torch.aminmax(target.long() if target.dtype == torch.bool else target))
+    if low >= 0 and high < classes:  # the common case: one reduction
         return
     labels = target if ignore_class is None else target[target != ignore_class]
     if labels.numel() == 0:
         return
-    if labels.is_floating_point() and not bool((labels == labels.round()).all()):
-        raise DataError(
-            f"{name} takes integer class labels; got non-integer values such as "
-            f"{float(labels[labels != labels.round()][0]):.4g}. For one-hot or probability targets use "
-            "categorical_crossentropy."
-        )
     low, high = int(labels.min()), int(labels.max())
     if low < 0 or high >= classes:
         raise DataError(
@@ -150,12 +167,16 @@ def _categorical(input: Tensor, target: Tensor, from_logits: bool = False, axis:
         _check_not_probabilities(name, input, axis, _logits_fix(name))
 
 
+def _sparse_labels(input: Tensor, target: Tensor, ignore_class: int | None = None, axis: int = -1, **_: Any) -> None:
+    if input.ndim:
+        check_labels("sparse_categorical_crossentropy", target, input.shape[axis], ignore_class)
+
+
 def _sparse(
     input: Tensor, target: Tensor, from_logits: bool = False, ignore_class: int | None = None, axis: int = -1,
     **_: Any,
 ) -> None:  # fmt: skip
-    if input.ndim:
-        check_labels("sparse_categorical_crossentropy", target, input.shape[axis], ignore_class)
+    _sparse_labels(input, target, ignore_class=ignore_class, axis=axis)
     if not from_logits:
         _check_probabilities("sparse_categorical_crossentropy", input, axis, _SOFTMAX)
     else:
@@ -204,12 +225,38 @@ CHECKS: dict[str, Callable[..., None]] = {
     "binary_crossentropy": _binary,
     "kl_divergence": _kl,
     "poisson": _poisson,
+    TORCH_CROSS_ENTROPY: _torch_cross_entropy,
 }
+
+#: Loss function name -> the part of its check that reads the class labels only (``explain``).
+LABEL_CHECKS: dict[str, Callable[..., None]] = {
+    "sparse_categorical_crossentropy": _sparse_labels,
+    TORCH_CROSS_ENTROPY: _torch_labels,
+}
+
+#: What torch raises on a class index outside the outputs (``IndexError`` from ``cross_entropy``,
+#: ``RuntimeError`` from ``gather``).
+KERNEL_ERRORS = (IndexError, RuntimeError)
+
+
+def check_batch(owner: Any, name: str, input: Any, target: Any, options: dict[str, Any]) -> None:
+    """The first-batch checks of the loss ``owner`` (until one could look); later batches pay nothing."""
+    if not owner.__dict__.get("_zoo_checked"):
+        owner.__dict__["_zoo_checked"] = check(name, input, target, options)
+
+
+def explain(name: str, input: Any, target: Any, options: dict[str, Any]) -> None:
+    """After torch failed on a batch of loss ``name`` (a ``KERNEL_ERRORS``): when the class labels are what
+    is wrong, raise the ``DataError`` that says so (the caller re-raises torch's error otherwise). Costs
+    nothing on batches that work, so every batch of ``fit``, ``validation_data`` and ``evaluate`` is covered."""
+    rule = LABEL_CHECKS.get(name)
+    if rule is not None and type(target) is Tensor and isinstance(input, Tensor):  # not fake or meta tensors
+        rule(input, target, **options)
 
 
 def check(name: str, input: Any, target: Any, options: dict[str, Any]) -> bool:
-    """Run ``name``'s check on real tensors; False when it could not look (symbolic or fake tensors while a
-    graph is traced or compiled), so that the caller tries again on the next batch."""
+    """Run ``name``'s first-batch check on real tensors; False when it could not look (symbolic or fake
+    tensors while a graph is traced or compiled), so that the caller tries again on the next batch."""
     rule = CHECKS.get(name)
     if rule is None:
         return True

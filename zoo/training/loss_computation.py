@@ -16,19 +16,29 @@ import torch
 from torch import nn
 
 from zoo.errors import DataError, OptionError
-from zoo.training.loss_checks import check_torch_loss
+from zoo.training.loss_checks import KERNEL_ERRORS, TORCH_CROSS_ENTROPY, check_batch, explain
 
 
 def compute_loss(loss: Any, y_pred: Any, y: Any, sample_weight: Any = None) -> torch.Tensor:
-    """``loss(y_pred, y)``, or its ``sample_weight``-weighted mean (sum for ``reduction="sum"``)."""
+    """``loss(y_pred, y)``, or its ``sample_weight``-weighted mean (sum for ``reduction="sum"``). A later
+    batch's label outside ``nn.CrossEntropyLoss``'s classes is explained when torch fails on it."""
+    try:
+        return _weighted(loss, y_pred, y, sample_weight)
+    except KERNEL_ERRORS:
+        if isinstance(loss, nn.CrossEntropyLoss):
+            explain(TORCH_CROSS_ENTROPY, y_pred, y, {"ignore_index": loss.ignore_index})
+        raise
+
+
+def _weighted(loss: Any, y_pred: Any, y: Any, sample_weight: Any) -> torch.Tensor:
     if loss is None:
         raise OptionError("no loss given: pass loss='mse' (a registered name), a loss module or a function.")
     if y is None:
         raise DataError(
             "the data gave no targets (y); fit and evaluate need (x, y) batches or y= with array x."
         )
-    if isinstance(loss, nn.CrossEntropyLoss) and not loss.__dict__.get("_zoo_checked"):  # first batch only
-        loss.__dict__["_zoo_checked"] = check_torch_loss(loss, y_pred, y)
+    if isinstance(loss, nn.CrossEntropyLoss):
+        check_batch(loss, TORCH_CROSS_ENTROPY, y_pred, y, {"ignore_index": loss.ignore_index})
     if (
         isinstance(loss, _ELEMENTWISE)
         and isinstance(y_pred, torch.Tensor)
@@ -98,7 +108,8 @@ class ClassWeights:
     ``"0"``), finite weights >= 0. Classes not named weigh 1.0, as in Keras 3's
     ``class_weight_to_sample_weights`` (``class_weight.get(c, 1.0)``). At the first batch, once the model's
     output says how many classes there are (its last axis; one output unit is the two classes 0 and 1), a
-    key naming a class the model does not have, or a label outside those classes, is an error.
+    key naming a class the model does not have, or a label outside those classes, is an error; a later
+    batch's label beyond the classes is caught when indexing fails (free on batches that work).
     """
 
     def __init__(self, class_weight: Any) -> None:
@@ -145,6 +156,17 @@ class ClassWeights:
             table[key] = weight
         return table
 
+    def _check_labels(self, index: torch.Tensor) -> None:
+        """Labels that are class indices of the table, else a ``DataError`` naming their range."""
+        if not index.numel() or self.table is None:
+            return
+        low, high = int(index.min()), int(index.max())
+        if low < 0 or high >= len(self.table):
+            raise DataError(
+                f"class_weight: the labels range over [{low}, {high}], but the model has {len(self.table)} "
+                f"classes (0 to {len(self.table) - 1}); class weights need labels that are class indices."
+            )
+
     def __call__(self, y_pred: Any, y: Any, sample_weight: Any) -> Any:
         """The per-sample weights of a batch: each sample's class weight, times its ``sample_weight``."""
         if y is None:
@@ -157,14 +179,13 @@ class ClassWeights:
             index = y.argmax(-1)
         else:
             index = (y.squeeze(-1) if y.ndim >= 2 else y).round().long()
-        if first and index.numel():  # the first batch only: one device sync per fit
-            low, high = int(index.min()), int(index.max())
-            if low < 0 or high >= len(self.table):
-                raise DataError(
-                    f"class_weight: the labels range over [{low}, {high}], but the model has {len(self.table)} "
-                    f"classes (0 to {len(self.table) - 1}); class weights need labels that are class indices."
-                )
-        weight = self.table[index]
+        if first:  # the first batch only: one device sync per fit
+            self._check_labels(index)
+        try:
+            weight = self.table[index]
+        except IndexError:  # a later label beyond the classes (a negative one is left to the loss's check)
+            self._check_labels(index)
+            raise
         if sample_weight is None:
             return weight
         return weight * torch.as_tensor(sample_weight, device=weight.device)

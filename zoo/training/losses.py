@@ -260,6 +260,11 @@ def _broadcast_weight(weight: Tensor, values: Tensor) -> Tensor:
     """``sample_weight`` shaped to multiply ``values``: one weight per sample (``(N,)`` or ``(N, 1)``), or per
     leading entries of the per-sample values (``(N, T)`` per time step); any other shape is a ``DataError``
     (torch would raise a broadcast error, or silently broadcast ``(N, 3)`` against ``(3,)``)."""
+    if isinstance(weight, (dict, list, tuple)):
+        raise DataError(
+            f"sample_weight is a {type(weight).__name__}, but this loss weighs one output: give one array, one "
+            "weight per sample (a dict or list of arrays is for models with several outputs, one per output)."
+        )
     given = torch.as_tensor(weight)
     weight = given.to(dtype=values.dtype, device=values.device)
     while weight.ndim > values.ndim and weight.shape[-1] == 1:
@@ -280,7 +285,8 @@ class LossFunctionWrapper(Loss):
     """Turn a per-sample function ``fn(input, target, **kwargs)`` into a ``Loss`` module.
 
     The first batch a wrapper sees is checked (``loss_checks``: logits given to a loss that takes
-    probabilities, labels outside the outputs); later ones are not, so no step waits on the device for it.
+    probabilities, labels outside the outputs); later ones are not, so no step waits on the device for it,
+    but a later label that makes torch's kernel fail is explained (``loss_checks.explain``).
 
     ``fused``: PyTorch's own reduced kernel for the same loss (``fused_losses``); ``forward`` takes it
     when there is no ``sample_weight`` and the reduction is ``"mean"`` or ``"sum"``, and falls back to
@@ -309,15 +315,17 @@ class LossFunctionWrapper(Loss):
         return self.fn(input, target, **self.kwargs)
 
     def forward(self, input: Tensor, target: Tensor, sample_weight: Tensor | None = None) -> Tensor:
-        if not self.__dict__.get("_zoo_checked"):  # the first batch only: no device sync after it
-            self.__dict__["_zoo_checked"] = loss_checks.check(
-                getattr(self.fn, "__name__", ""), input, target, self.kwargs
-            )
-        if self.fused is not None and sample_weight is None and self.reduction != "none":
-            value = self.fused(input, target, self.reduction, **self.kwargs)
-            if value is not None:
-                return value
-        return super().forward(input, target, sample_weight)
+        name = getattr(self.fn, "__name__", "")
+        loss_checks.check_batch(self, name, input, target, self.kwargs)
+        try:
+            if self.fused is not None and sample_weight is None and self.reduction != "none":
+                value = self.fused(input, target, self.reduction, **self.kwargs)
+                if value is not None:
+                    return value
+            return super().forward(input, target, sample_weight)
+        except loss_checks.KERNEL_ERRORS:  # a later batch's bad label: say so (free when nothing fails)
+            loss_checks.explain(name, input, target, self.kwargs)
+            raise
 
     def extra_repr(self) -> str:
         options = ", ".join(f"{k}={v!r}" for k, v in self.kwargs.items())

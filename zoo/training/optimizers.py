@@ -218,7 +218,13 @@ class DeferredOptimizer:
 
 
 def _factory(name: str):
-    def factory(params: Iterable[Any] | None = None, **kwargs: Any) -> torch.optim.Optimizer | DeferredOptimizer:
+    def factory(params: Iterable[Any] | float | None = None, **kwargs: Any) -> torch.optim.Optimizer | DeferredOptimizer:
+        """Parameters first is torch's order; a number first is Keras' positional ``learning_rate``
+        (``Adam(1e-3)``); neither gives the optimizer ``compile``/``fit`` build on the model's parameters."""
+        if isinstance(params, numbers.Real) and not isinstance(params, bool):
+            if "learning_rate" in kwargs or "lr" in kwargs:
+                raise ArgumentError(f"optimizer {name!r}: the learning rate was given twice, by position and by keyword.")
+            params, kwargs = None, {"learning_rate": params, **kwargs}
         if params is None:
             return DeferredOptimizer(name, kwargs)
         return build(name, params, **kwargs)
@@ -226,7 +232,8 @@ def _factory(name: str):
     torch_name = KERAS_DEFAULTS[name][0]
     factory.__name__ = factory.__qualname__ = name
     factory.__doc__ = (
-        f"``torch.optim.{torch_name}`` with Keras argument names and defaults {KERAS_DEFAULTS[name][1]}."
+        f"``torch.optim.{torch_name}`` with Keras argument names and defaults {KERAS_DEFAULTS[name][1]}. "
+        f"{factory.__doc__}"
     )
     return factory
 
@@ -245,3 +252,8 @@ rprop = _factory("rprop")
 lbfgs = _factory("lbfgs")
 sparse_adam = _factory("sparse_adam")
 adafactor = _factory("adafactor")
+
+# Keras' class names: keras.optimizers.Adam(1e-3) is zoo.optimizers.Adam(1e-3).
+SGD, RMSprop, Adagrad, Adadelta, Adam, AdamW, Adamax, Nadam, Adafactor = (
+    sgd, rmsprop, adagrad, adadelta, adam, adamw, adamax, nadam, adafactor,
+)

@@ -173,8 +173,15 @@ def example_inputs(
 ) -> list[torch.Tensor]:
     """Tensors to trace with: given ones as they are, or ones of ``(batch_size, *size)`` per input size.
 
-    Integer dtypes get ones (a valid id for any ``Embedding``), floats get standard normal noise.
+    Integer dtypes get ones (a valid id for any ``Embedding``), floats get standard normal noise. Without
+    ``input_size``, a zoo model that knows its inputs (``zoo.Input``) gives their shapes and dtypes.
     """
+    specs = getattr(model, "_zoo_input_specs", lambda: None)() if input_size is None else None
+    if specs:
+        from zoo.models.symbolic import STAND_IN
+
+        input_size = [tuple(STAND_IN if d is None else d for d in s.shape) for s in specs]
+        dtypes = [s.dtype for s in specs] if dtypes is None else dtypes
     if input_size is None:
         raise OptionError(
             "give input_size (a shape without the batch axis, or a list of them) or example tensors."

@@ -129,8 +129,13 @@ def plot_model(
     ResNet's ``add`` shows); ``expand_nested=2`` draws modules two levels down as one box each (``False``
     = 1: the model's children), a list of submodule names or modules collapses just those. A shared layer
     is one box per call. ``show_trainable`` draws frozen layers grey with a dashed border.
-    ``rankdir="LR"`` lays the graph out left to right. Returns the path written (atomically).
+    ``rankdir="LR"`` lays the graph out left to right. Returns the path written (atomically). A file name
+    given second is Keras' ``plot_model(model, "model.png")`` and taken as ``to_file``.
     """
+    if isinstance(input_size, (str, os.PathLike)):  # Keras' plot_model(model, "model.png"): its second is to_file
+        if to_file != "model.png":
+            raise PlotError(f"plot_model: give the file once, got {input_size!r} and to_file={to_file!r}.")
+        input_size, to_file = None, input_size
     path = Path(to_file)
     fmt = path.suffix.lower().lstrip(".")
     if fmt not in _FORMATS:

@@ -1,0 +1,81 @@
+"""Keras' model.inputs / outputs / input / output and layer.output: the feature-extraction recipe."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import zoo
+from zoo.layers import Dense, Dropout
+
+
+def _model():
+    inputs = zoo.Input((8,), name="x")
+    hidden = Dense(16, activation="relu", name="hidden")(inputs)
+    return zoo.Model(inputs, Dense(3, name="out")(Dropout(0.5)(hidden, training=True)))
+
+
+def test_a_feature_extractor_from_a_built_models_input_and_a_layers_output():
+    model = _model()  # the tensors it was described with are gone
+    assert model.input.shape == (None, 8) and [t.name for t in model.inputs] == ["x"]
+    assert model.output.shape == (None, 3) and len(model.outputs) == 1
+    features = zoo.Model(model.input, model.get_layer("hidden").output)
+    x = torch.randn(4, 8)
+    hidden = model.get_layer("hidden")
+    assert torch.allclose(features(x), torch.relu(hidden.linear(x)))
+    assert features.get_layer("hidden") is hidden  # shared, as in Keras: training one trains the other
+    head = zoo.Model(model.input, Dense(2)(model.output))
+    assert head(x).shape == (4, 2)
+    head.eval()
+    assert not torch.equal(head(torch.ones(64, 8)), head(torch.ones(64, 8)))  # training=True kept
+
+
+def test_sequential_and_several_inputs():
+    sequential = zoo.Sequential([zoo.Input((8,)), Dense(4, name="a"), Dense(2, name="b")])
+    assert zoo.Model(sequential.input, sequential.get_layer("a").output)(torch.zeros(3, 8)).shape == (3, 4)
+    a, b = zoo.Input((2,), name="a"), zoo.Input((3,), name="b")
+    joined = zoo.Model([a, b], zoo.layers.Concatenate()([a, b]))
+    assert isinstance(joined.input, list) and [t.shape for t in joined.input] == [(None, 2), (None, 3)]
+
+
+def test_what_has_no_endpoints_says_so():
+    class Sub(zoo.Model):
+        def call(self, x):
+            return x
+
+    with pytest.raises(zoo.ModelError, match="Sub has no symbolic inputs"):
+        Sub().inputs  # noqa: B018
+    with pytest.raises(zoo.ModelError, match="has no symbolic inputs"):
+        zoo.Sequential([Dense(2)]).input  # noqa: B018 - no input size yet
+    with pytest.raises(zoo.ModelError, match="layer 'lonely' has no output yet"):
+        Dense(3, name="lonely").output  # noqa: B018
+    shared = Dense(4, name="shared")
+    inputs = zoo.Input((4,))
+    model = zoo.Model(inputs, shared(shared(inputs)))
+    with pytest.raises(zoo.ModelError, match="'shared' is called 2 times"):
+        model.get_layer("shared").output  # noqa: B018
+
+
+def test_a_subclass_keeps_its_own_attributes_of_those_names():
+    class Head(zoo.Model):
+        def __init__(self):
+            super().__init__()
+            self.output = Dense(2)  # a submodule named like Keras' attribute: it wins
+            self.inputs = ["question", "video"]  # a plain value too
+
+        def call(self, x):
+            return self.output(x)
+
+    head = Head()
+    assert isinstance(head.output, Dense) and head.inputs == ["question", "video"]
+    assert head(torch.zeros(1, 3)).shape == (1, 2) and "output.linear.weight" in head.state_dict()
+
+    class Block(zoo.layers.Layer):
+        def __init__(self):
+            super().__init__()
+            self.output = torch.nn.Linear(2, 2)
+
+        def forward(self, x):
+            return self.output(x)
+
+    assert isinstance(Block().output, torch.nn.Linear)
