@@ -222,3 +222,16 @@ def test_a_model_name_that_is_no_string_is_a_model_error(name):
     with pytest.raises(zoo.ModelError, match=r"Sub\(name=...\) takes a string"):
         Sub(name=name)
     assert zoo.Model(a, Dense(3)(a), name="head").name == "head"
+
+
+def test_python_lists_of_numbers_are_arrays_as_in_keras():
+    x, y = _data()
+    model = _mlp()
+    model.compile(optimizer="sgd", loss=CE)
+    by_list = model.fit(x, y.tolist(), epochs=1, batch_size=32, shuffle=False, verbose=0,
+                        sample_weight=[1.0] * N, validation_data=(x, y.tolist()))  # fmt: skip
+    # was: "array data must have a first (sample) axis, got int" (each number taken as an array)
+    assert len(by_list.history["loss"]) == 1 and "val_loss" in by_list.history
+    with pytest.raises(zoo.DataError, match="negative weights"):
+        model.fit(x, y.tolist(), epochs=1, verbose=0, sample_weight=[-1.0] * N)
+    assert model.evaluate(x, y.tolist(), verbose=0) == pytest.approx(model.evaluate(x, y, verbose=0))

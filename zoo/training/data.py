@@ -25,8 +25,17 @@ Batch = tuple[Any, Any, Any]
 
 
 # -- structures of tensors ----------------------------------------------------------------------------
+def numbers_list(data: Any) -> bool:
+    """A Python list of numbers (``y = [0, 1, 1, ...]``) is one array, as Keras takes it, not a structure of
+    one-number arrays (each of which has no sample axis)."""
+    return (
+        isinstance(data, list) and bool(data)
+        and all(isinstance(v, (numbers.Number, np.generic)) and not isinstance(v, (str, bytes)) for v in data)
+    )  # fmt: skip
+
+
 def map_structure(fn: Callable[[Any], Any], data: Any) -> Any:
-    if isinstance(data, (list, tuple)):
+    if isinstance(data, (list, tuple)) and not numbers_list(data):
         return type(data)(map_structure(fn, d) for d in data)
     if isinstance(data, dict):
         return {k: map_structure(fn, v) for k, v in data.items()}
@@ -44,7 +53,10 @@ def first_leaf(data: Any) -> Any:
 
 
 def to_tensor(value: Any) -> Any:
-    """numpy -> torch (float64 becomes float32, Keras' floatx); tensors and other objects pass."""
+    """numpy -> torch (float64 becomes float32, Keras' floatx), a list of numbers too; tensors and other
+    objects pass."""
+    if numbers_list(value):
+        value = np.asarray(value)
     if isinstance(value, np.ndarray):
         tensor = torch.from_numpy(np.ascontiguousarray(value))
         return tensor.float() if tensor.dtype == torch.float64 else tensor
@@ -148,7 +160,7 @@ class ArraySource(Source):
 def _leaves(data: Any, label: str) -> Iterator[tuple[str, Any]]:
     """``(label, array)`` for each array of a structure: ``x``, ``x[1]``, ``x['question']``; a list of strings
     is one leaf (class names, for ``check_numbers``)."""
-    if isinstance(data, (list, tuple)) and not (data and isinstance(data[0], (str, bytes))):
+    if isinstance(data, (list, tuple)) and not (data and isinstance(data[0], (str, bytes))) and not numbers_list(data):
         for i, item in enumerate(data):
             yield from _leaves(item, f"{label}[{i}]")
     elif isinstance(data, dict):
@@ -212,6 +224,8 @@ def _num_samples(x: Any, y: Any = None, sample_weight: Any = None) -> int:
     for data, label in ((x, "x"), (y, "y"), (sample_weight, "sample_weight")):
         for name, leaf in _leaves(data, label):
             check_numbers(name, leaf)
+            if numbers_list(leaf):
+                leaf = np.asarray(leaf)
             if label == "sample_weight" and hasattr(leaf, "shape"):
                 check_weights(name, leaf)
             if not hasattr(leaf, "shape") or not len(leaf.shape):
