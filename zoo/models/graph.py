@@ -8,6 +8,7 @@ given inputs, so only what the outputs need is kept, and a model may start from 
 
 from __future__ import annotations
 
+import functools
 import keyword
 import operator
 import re
@@ -31,6 +32,12 @@ class InputSpec:
     name: str
     shape: tuple[int | None, ...]
     dtype: torch.dtype
+
+    @functools.cached_property
+    def batched_rank_and_sizes(self) -> tuple[int, torch.Size | None]:
+        """What the per-call input check compares first: the batched rank, and the sample shape when every
+        size is fixed (None when one is free)."""
+        return len(self.shape) + 1, None if None in self.shape else torch.Size(self.shape)
 
 
 @dataclass
