@@ -36,7 +36,7 @@ class InputSpec:
     @functools.cached_property
     def batched_rank_and_sizes(self) -> tuple[int, torch.Size | None]:
         """What the per-call input check compares first: the batched rank, and the sample shape when every
-        size is fixed (None when one is free)."""
+        size is fixed (None when one is free: then the full check runs)."""
         return len(self.shape) + 1, None if None in self.shape else torch.Size(self.shape)
 
 

@@ -243,8 +243,8 @@ def check_input_shapes(model: nn.Module, specs: list[InputSpec], args: tuple, kw
     if not kwargs and len(args) == len(specs):  # the common call: a plain tensor per input, in order (~1 us)
         for spec, value in zip(specs, args, strict=True):
             rank, sizes = spec.batched_rank_and_sizes
-            if type(value) is not torch.Tensor or value.dim() != rank or (sizes is not None and value.shape[1:] != sizes):
-                break
+            if type(value) is not torch.Tensor or value.dim() != rank or sizes is None or value.shape[1:] != sizes:
+                break  # the full check below: a free size, another type, or a mismatch to explain
         else:
             return
     values = dict(zip((s.name for s in specs), args, strict=False)) | kwargs
