@@ -95,11 +95,13 @@ def _check_replaceable(target: Path, overwrite: bool) -> None:
     and only with ``overwrite=True``; ``model.save("results")`` deleted the folder's own files."""
     if target.is_dir():
         held = sorted(p.name for p in target.iterdir())
-        if held and set(held) - {CONFIG, WEIGHTS, CARD}:
-            shown = ", ".join(held[:3]) + (", ..." if len(held) > 3 else "")
+        others = [name for name in held if name not in (CONFIG, WEIGHTS, CARD)]
+        if others:
+            shown = ", ".join(others[:3]) + (", ..." if len(others) > 3 else "")
+            what = "a saved model and other files" if len(others) < len(held) else "other files"
             raise ZooError(
-                f"{target} is a folder holding other files ({shown}), not a saved model; saving replaces the folder "
-                "whole, so zoo does not: save into a new or empty folder."
+                f"{target} is a folder holding {what} ({shown}); saving replaces the folder whole, so zoo does not: "
+                "save into a new or empty folder (or move those files out)."
             )
         if not held:
             return

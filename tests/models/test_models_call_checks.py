@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from torch import nn
 
 import zoo
 from zoo.errors import ArgumentError, DataError, ModelError, OptionError
@@ -197,3 +198,19 @@ def test_summary_refuses_keras_layout_options_and_typos_instead_of_passing_them_
     with pytest.raises(ArgumentError, match="show_trainable=False"):
         model.summary(show_trainable=False)
     assert model.summary(show_trainable=True, print_fn=None).total_params == 10
+
+
+def test_a_zoo_load_model_takes_training_and_keras_weight_arrays() -> None:
+    """Keras' transfer-learning recipe on a zoo.load backbone: base(inputs, training=False) (was TypeError:
+    forward() got an unexpected keyword argument 'training')."""
+    base = zoo.load("toy_cnn", weights=None)
+    norms = [m for m in base.modules() if isinstance(m, nn.BatchNorm2d)]
+    x = torch.randn(4, 3, 32, 32)
+    base.train()(x, training=False)
+    assert torch.equal(norms[0].running_mean, torch.zeros_like(norms[0].running_mean)) and base.training
+    inputs = zoo.Input((3, 32, 32))
+    model = zoo.Model(inputs, Dense(2)(base(inputs, training=False)))
+    model.train()(x)
+    assert torch.equal(norms[0].running_mean, torch.zeros_like(norms[0].running_mean))
+    assert base.count_params() == sum(p.numel() for p in base.parameters())
+    assert len(base.get_weights()) == len(base.state_dict()) and base.trainable_weights

@@ -79,3 +79,15 @@ def test_a_subclass_keeps_its_own_attributes_of_those_names():
             return self.output(x)
 
     assert isinstance(Block().output, torch.nn.Linear)
+
+
+@pytest.mark.parametrize(("name", "gain"), [("he_normal", 2.0), ("glorot_normal", None), ("lecun_normal", 1.0)])
+def test_truncated_normal_initializers_work_on_symbolic_inputs(name, gain):
+    """Their trunc_normal_ read values under the recording's fake-tensor mode: a RecordingError blaming the
+    user's code for `Dense(2, kernel_initializer="he_normal")(zoo.Input((4,)))`."""
+    inputs = zoo.Input((576,))
+    layer = Dense(1000, kernel_initializer=name)
+    zoo.Model(inputs, layer(inputs))
+    weight = layer.linear.weight
+    expected = (gain / 576) ** 0.5 if gain else (2 / (576 + 1000)) ** 0.5
+    assert weight.std().item() == pytest.approx(expected, rel=0.05) and weight.requires_grad

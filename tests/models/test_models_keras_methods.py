@@ -362,7 +362,7 @@ def test_save_never_replaces_a_folder_of_other_files_and_takes_keras_overwrite(t
     precious = tmp_path / "results"
     precious.mkdir()
     (precious / "thesis.tex").write_text("years of work")
-    with pytest.raises(zoo.ZooError, match=r"results is a folder holding other files \(thesis.tex\), not a saved"):
+    with pytest.raises(zoo.ZooError, match=r"results is a folder holding other files \(thesis.tex\); saving replaces"):
         model.save(precious)  # replaced the folder whole: thesis.tex was deleted
     assert (precious / "thesis.tex").read_text() == "years of work"
     (tmp_path / "empty").mkdir()
@@ -411,6 +411,13 @@ def test_keras_namespaces_losses_metrics_callbacks_optimizers():
     with pytest.raises(zoo.ArgumentError, match="learning rate was given twice"):
         zoo.optimizers.Adam(1e-3, learning_rate=1e-2)
     assert zoo.initializers.GlorotUniform and zoo.regularizers.L2 and zoo.constraints.MaxNorm
+    import importlib
+
+    from zoo.losses import BinaryCrossentropy  # Keras' import forms work too (they were ModuleNotFoundErrors)
+    from zoo.training import losses, optimizers
+
+    assert BinaryCrossentropy is losses.BinaryCrossentropy
+    assert importlib.import_module("zoo.optimizers") is optimizers and zoo.optimizers is optimizers
     assert zoo.activations.get("relu")(torch.tensor([-1.0])).item() == 0
 
 
@@ -422,3 +429,26 @@ def test_trainable_and_non_trainable_weights_as_keras_counts_them():
     model.layers[0].trainable = False
     assert len(model.trainable_weights) == 2 and len(model.non_trainable_weights) == 4
     assert [tuple(w.shape) for w in model.layers[0].non_trainable_weights] == [(3, 4), (3,)]
+
+
+def test_optimizer_positional_forms_and_the_small_keras_habits(tmp_path):
+    params = [nn.Parameter(torch.zeros(2))]
+    assert zoo.optimizers.SGD(params, 0.1).param_groups[0]["lr"] == 0.1  # torch.optim.SGD(params, 0.1)
+    for args, said in [((True,), "takes the parameters or the learning rate first"),
+                       ((1e-3, 0.9), "give the options after the learning rate as keywords"),
+                       ((params, 0.1, 0.9), "got 1 more positional")]:  # fmt: skip
+        with pytest.raises(zoo.ArgumentError, match=said):
+            zoo.optimizers.Adam(*args)
+    model = zoo.Sequential([zoo.Input((4,)), Dense(2)])
+    model.optimizer = zoo.optimizers.Adam(1e-3)  # Keras' own optimizer object: built on the model's weights
+    assert isinstance(model.optimizer, torch.optim.Adam)
+    model.save_weights(tmp_path / "w.safetensors")
+    with pytest.raises(zoo.ModelError, match="exists; pass overwrite=True"):
+        model.save_weights(tmp_path / "w.safetensors", overwrite=False)
+    with pytest.raises(zoo.ModelError, match="trainable_weights: .*build it first"):
+        zoo.Sequential([Dense(3)]).trainable_weights  # noqa: B018 - was [<UninitializedParameter>, ...]
+    assert zoo.Input((4,), optional=None).shape == (None, 4)
+    model.save(tmp_path / "m")
+    (tmp_path / "m" / "notes.txt").write_text("mine")
+    with pytest.raises(zoo.ZooError, match=r"holding a saved model and other files \(notes.txt\)"):
+        model.save(tmp_path / "m")

@@ -454,11 +454,17 @@ def _initialize(owner: nn.Module, attr: str, init: Callable[[torch.Tensor], Any]
 
 
 def _run_pending(module: nn.Module, args: Any) -> None:
+    """Initialise the weights torch's lazy hook has just sized. Inside ``zoo.Input`` recording this runs under
+    fake-tensor mode, where the weights are real but an initializer that reads values (``trunc_normal_``:
+    he_normal, glorot_normal, lecun_normal) would fail: it runs with fake mode off, as the sizing did."""
+    from torch._subclasses.fake_tensor import unset_fake_temporarily
+
     pending = module.__dict__.get("_zoo_pending_init", [])
     for attr, init in list(pending):
         tensor = getattr(module, attr)
         if not is_lazy(tensor):
-            init(tensor)
+            with unset_fake_temporarily():
+                init(tensor)
             pending.remove((attr, init))
     if not pending:
         module._forward_pre_hooks.pop(module.__dict__.get("_zoo_pending_hook"), None)

@@ -44,7 +44,9 @@ def of_model(model: nn.Module) -> Endpoints:
     if not specs:
         raise ModelError(
             f"{type(model).__name__} has no symbolic inputs: only a functional zoo.Model or a Sequential that "
-            "knows its input (zoo.Input, input_shape= or build()) has them; a subclassed model's are its call's."
+            "knows its input has them (start it with zoo.Input(shape), give its first layer input_shape=, or "
+            "call model.build((None, *shape)): calling it on data does not keep a shape); a subclassed model's "
+            "are its call's."
         )
     from zoo.models.symbolic import Input
 

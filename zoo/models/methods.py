@@ -360,11 +360,18 @@ class KerasModel(Trainable, WeightArrays):
         """Keras' ``model.optimizer``: the optimizer ``compile`` was given, built (with this model's
         parameters) on first use; None before ``compile``."""
         config = self._zoo_compiled
-        return None if config is None else self._optimizer(config)
+        if self._zoo_optimizer is not None or config is None:
+            return self._zoo_optimizer
+        return self._optimizer(config)
 
     @optimizer.setter
     def optimizer(self, value: torch.optim.Optimizer | None) -> None:
-        """``model.optimizer = torch.optim.SGD(model.parameters(), lr=0.1)``: fit steps with it."""
+        """``model.optimizer = torch.optim.SGD(model.parameters(), lr=0.1)``: fit steps with it; a zoo one made
+        without parameters (``zoo.optimizers.Adam(1e-3)``) is built on the model's."""
+        from zoo.training.optimizers import DeferredOptimizer
+
+        if isinstance(value, DeferredOptimizer):
+            value = value(self.parameters())  # type: ignore[attr-defined]
         if value is not None and not isinstance(value, torch.optim.Optimizer):
             raise ModelError(
                 f"model.optimizer takes a torch.optim.Optimizer (or None), got {type(value).__name__}; to give one "
@@ -503,13 +510,18 @@ class KerasModel(Trainable, WeightArrays):
 
         return save_model(self, path, overwrite=overwrite)  # type: ignore[arg-type]
 
-    def save_weights(self, path: str | os.PathLike) -> None:
-        """The weights alone, as a ``.safetensors`` file (``load_weights`` reads it back)."""
+    def save_weights(self, path: str | os.PathLike, overwrite: bool = True) -> None:
+        """The weights alone, as a ``.safetensors`` file (``load_weights`` reads it back); Keras'
+        ``overwrite=False`` refuses to replace a file."""
         from safetensors.torch import save_model
 
         from zoo.models.saving import refuse_keras_suffix
 
         refuse_keras_suffix(path, "model.save_weights", "name it 'm.safetensors'")
+        if not isinstance(overwrite, bool):
+            raise ModelError(f"overwrite must be True or False, got {overwrite!r} ({type(overwrite).__name__}).")
+        if not overwrite and os.path.exists(path):
+            raise ModelError(f"{os.fspath(path)} exists; pass overwrite=True to replace it.")
         save_model(self, os.fspath(path))  # type: ignore[arg-type]
 
     def load_weights(self, path: str | os.PathLike) -> None:

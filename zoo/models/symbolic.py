@@ -266,7 +266,7 @@ def _refuse_unsupported(sparse: Any, ragged: Any, tensor: Any, optional: Any) ->
             "Input(tensor=...): zoo does not wrap an existing tensor as an input; give shape= (and dtype=), and pass "
             "the tensor when calling the model."
         )
-    if optional is not False:
+    if optional not in (None, False):
         raise ModelError("Input(optional=True): zoo's inputs are all required; pass zeros and a mask instead of None.")
 
 

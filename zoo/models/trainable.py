@@ -5,8 +5,9 @@ attribute nobody reads, and the "frozen" backbone trains anyway. Here ``trainabl
 setting False is ``zoo.freeze`` (no gradients, BatchNorm and Dropout kept in eval mode), True is
 ``zoo.unfreeze`` (recursively, as in Keras); reading it says the state. Classes of zoo's own inherit
 ``Trainable``; an instance of any other class (torchvision's ResNet, a timm model) gets it through
-``with_trainable``, which swaps the instance to a cached subclass adding only the property, so
-``isinstance``, ``state_dict``, ``deepcopy``, pickling and scripting see the module as before.
+``with_trainable``, which swaps the instance to a cached subclass adding the property (with Keras' call
+``training=`` and weight arrays), so ``isinstance``, ``state_dict``, ``deepcopy``, pickling and scripting
+see the module as before.
 """
 
 from __future__ import annotations
@@ -59,12 +60,31 @@ def trainable_class(cls: type) -> type:
         return cls
     sub = _SUBCLASSES.get(cls)
     if sub is None:
-        namespace: dict[str, Any] = {"__module__": cls.__module__, "__qualname__": cls.__qualname__}
+        from zoo.models.weights import WeightArrays
+
+        namespace: dict[str, Any] = {
+            "__module__": cls.__module__, "__qualname__": cls.__qualname__, "__call__": _keras_call(cls),
+        }  # fmt: skip
         if cls.__reduce_ex__ is object.__reduce_ex__ and cls.__reduce__ is object.__reduce__:
             namespace["__reduce_ex__"] = _reduce_ex  # classes with their own (GraphModule) keep it
-        sub = type(cls.__name__, (cls, Trainable), namespace)
+        sub = type(cls.__name__, (cls, Trainable, WeightArrays), namespace)
         _SUBCLASSES[cls] = sub
     return sub
+
+
+def _keras_call(cls: type) -> Any:
+    """What the subclass adds to a call: Keras' ``training=`` (``base(inputs, training=False)``, the
+    transfer-learning recipe, on a ``zoo.load`` model), as zoo's own layers and models take it. The
+    class's ``__call__`` is looked up per call: torch.fx patches ``nn.Module.__call__`` while it traces."""
+
+    def __call__(self: nn.Module, *args: Any, **kwargs: Any) -> Any:
+        if "training" in kwargs:
+            from zoo.utils.modes import call_with_training
+
+            return call_with_training(lambda *a, **k: cls.__call__(self, *a, **k), self, args, kwargs)
+        return cls.__call__(self, *args, **kwargs)
+
+    return __call__
 
 
 def _reduce_ex(self: nn.Module, protocol: Any) -> Any:

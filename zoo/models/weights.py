@@ -24,12 +24,14 @@ class WeightArrays:
     @keras_attribute
     def trainable_weights(self) -> list[torch.Tensor]:
         """Keras' ``trainable_weights``: the parameters that train (``requires_grad``)."""
+        self._zoo_check_built("trainable_weights")
         return [p for p in self.parameters() if p.requires_grad]  # type: ignore[attr-defined]
 
     @keras_attribute
     def non_trainable_weights(self) -> list[torch.Tensor]:
         """Keras' ``non_trainable_weights``: frozen parameters, then buffers (batch norm's moving statistics,
         which Keras counts here too)."""
+        self._zoo_check_built("non_trainable_weights")
         frozen = [p for p in self.parameters() if not p.requires_grad]  # type: ignore[attr-defined]
         return [*frozen, *self.buffers()]  # type: ignore[attr-defined]
 

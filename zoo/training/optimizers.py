@@ -218,13 +218,32 @@ class DeferredOptimizer:
 
 
 def _factory(name: str):
-    def factory(params: Iterable[Any] | float | None = None, **kwargs: Any) -> torch.optim.Optimizer | DeferredOptimizer:
-        """Parameters first is torch's order; a number first is Keras' positional ``learning_rate``
-        (``Adam(1e-3)``); neither gives the optimizer ``compile``/``fit`` build on the model's parameters."""
-        if isinstance(params, numbers.Real) and not isinstance(params, bool):
+    def factory(
+        params: Iterable[Any] | float | None = None, *more: Any, **kwargs: Any
+    ) -> torch.optim.Optimizer | DeferredOptimizer:
+        """Parameters first is torch's order (``SGD(model.parameters(), 0.1)``: the learning rate may follow);
+        a number first is Keras' positional ``learning_rate`` (``Adam(1e-3)``); without parameters it is the
+        optimizer ``compile``/``fit`` build on the model's."""
+        if isinstance(params, (bool, str, bytes)):
+            raise ArgumentError(
+                f"optimizer {name!r} takes the parameters or the learning rate first, got {params!r}; e.g. "
+                f"{name}(model.parameters(), lr=1e-3) or {name}(learning_rate=1e-3)."
+            )
+        number_first = isinstance(params, numbers.Real)
+        extra = len(more) - (0 if number_first else 1)
+        if extra > 0:
+            raise ArgumentError(
+                f"optimizer {name!r}: give the options after the "
+                f"{'learning rate' if number_first else 'parameters and learning rate'} as keywords "
+                f"(Keras' beta_1=..., torch's betas=...), got {extra} more positional arguments."
+            )
+        rate = params if number_first else (more[0] if more else None)
+        if rate is not None:
             if "learning_rate" in kwargs or "lr" in kwargs:
                 raise ArgumentError(f"optimizer {name!r}: the learning rate was given twice, by position and by keyword.")
-            params, kwargs = None, {"learning_rate": params, **kwargs}
+            kwargs = {"learning_rate": rate, **kwargs}
+        if number_first:
+            params = None
         if params is None:
             return DeferredOptimizer(name, kwargs)
         return build(name, params, **kwargs)
