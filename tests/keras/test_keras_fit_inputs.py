@@ -235,3 +235,13 @@ def test_python_lists_of_numbers_are_arrays_as_in_keras():
     with pytest.raises(zoo.DataError, match="negative weights"):
         model.fit(x, y.tolist(), epochs=1, verbose=0, sample_weight=[-1.0] * N)
     assert model.evaluate(x, y.tolist(), verbose=0) == pytest.approx(model.evaluate(x, y, verbose=0))
+
+
+@pytest.mark.parametrize(("loss", "option"), [(CE, "ignore_class"), (nn.CrossEntropyLoss(), "ignore_index")])
+def test_negative_labels_are_told_apart_from_too_few_outputs(loss, option):
+    x, y = _data(bad=-1, at=3)  # the first batch: checked in full
+    model = _mlp()
+    model.compile(optimizer="sgd", loss=loss)
+    with pytest.raises(zoo.DataError, match=rf"a class label is an index from 0 .*pass {option}=-1") as err:
+        model.fit(x, y, epochs=1, verbose=0)
+    assert "classes=" not in str(err.value)  # "(at least 1; zoo.load(..., classes=1))" made no sense here

@@ -151,7 +151,13 @@ def check_labels(name: str, target: Tensor, classes: int, ignore_class: int | No
     if labels.numel() == 0:
         return
     low, high = int(labels.min()), int(labels.max())
-    if low < 0 or high >= classes:
+    if low < 0:  # no class count helps: a label is an index from 0, or a marker to skip
+        raise DataError(
+            f"{name}: the labels range over [{low}, {high}], and a class label is an index from 0 (the model has "
+            f"{classes} outputs: labels 0 to {classes - 1}). Renumber the labels from 0; to skip entries marked "
+            f"{low} (padding), pass {'ignore_index' if name == TORCH_CROSS_ENTROPY else 'ignore_class'}={low}."
+        )
+    if high >= classes:
         raise DataError(
             f"{name}: the labels range over [{low}, {high}] but the model has {classes} outputs, so labels must "
             f"lie in [0, {classes - 1}]. Give the model's last layer as many outputs as there are classes "
