@@ -91,3 +91,11 @@ def test_truncated_normal_initializers_work_on_symbolic_inputs(name, gain):
     weight = layer.linear.weight
     expected = (gain / 576) ** 0.5 if gain else (2 / (576 + 1000)) ** 0.5
     assert weight.std().item() == pytest.approx(expected, rel=0.05) and weight.requires_grad
+
+
+def test_a_sequential_changed_after_its_endpoints_were_read_makes_them_again():
+    model = zoo.Sequential([zoo.Input((8,)), Dense(4, name="a")])
+    assert model.output.shape == (None, 4)
+    model.add(Dense(2, name="b"))  # the cached output was the old last layer's
+    assert model.output.shape == (None, 2)
+    assert zoo.Model(model.input, model.get_layer("b").output)(torch.zeros(1, 8)).shape == (1, 2)

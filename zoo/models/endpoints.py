@@ -28,6 +28,7 @@ class Endpoints:
     inputs: list[Any]
     outputs: list[Any]
     by_layer: dict[nn.Module, list[Any]] = field(default_factory=dict)
+    children: tuple[nn.Module, ...] = ()  # the model's, when made: a Sequential changed since is made again
 
 
 _ENDPOINTS: weakref.WeakKeyDictionary[nn.Module, Endpoints] = weakref.WeakKeyDictionary()
@@ -38,7 +39,7 @@ _HOLDERS: weakref.WeakKeyDictionary[nn.Module, list[weakref.ref[Endpoints]]] = w
 def of_model(model: nn.Module) -> Endpoints:
     """The model's endpoints, made on first use (see the module docstring)."""
     found = _ENDPOINTS.get(model)
-    if found is not None:
+    if found is not None and found.children == tuple(model.children()):
         return found
     specs = getattr(model, "_zoo_input_specs", lambda: None)()
     if not specs:
@@ -52,6 +53,7 @@ def of_model(model: nn.Module) -> Endpoints:
 
     inputs = [Input(spec.shape, dtype=spec.dtype, name=spec.name) for spec in specs]
     found = _run_graph(model, inputs) if isinstance(model, fx.GraphModule) else _run_layers(model, inputs)
+    found.children = tuple(model.children())
     _ENDPOINTS[model] = found
     for layer in found.by_layer:
         _HOLDERS.setdefault(layer, []).append(weakref.ref(found))
