@@ -452,3 +452,34 @@ def test_optimizer_positional_forms_and_the_small_keras_habits(tmp_path):
     (tmp_path / "m" / "notes.txt").write_text("mine")
     with pytest.raises(zoo.ZooError, match=r"holding a saved model and other files \(notes.txt\)"):
         model.save(tmp_path / "m")
+
+
+def _two_list_outputs():
+    torch.manual_seed(0)
+    inputs = zoo.Input((4,))
+    hidden = Dense(8)(inputs)
+    return zoo.Model(inputs, [Dense(3, name="cls")(hidden), Dense(1, name="reg")(hidden)])
+
+
+def test_a_list_output_model_takes_dicts_by_output_layer_name_as_keras():
+    """compile(loss={"cls": ...}), y={"cls": ...}: ModelError 'the outputs are [0, 1]' before."""
+    g = torch.Generator().manual_seed(1)
+    x, y1, y2 = torch.randn(32, 4, generator=g), torch.randint(0, 3, (32,), generator=g), torch.randn(32, 1, generator=g)
+    weights = torch.rand(32, generator=g)
+    histories = []
+    for by_name in (True, False):
+        model = _two_list_outputs()
+        key = (lambda name, i: name) if by_name else (lambda name, i: i)  # noqa: E731
+        model.compile(optimizer={"name": "sgd", "lr": 0.1}, loss={key("cls", 0): CE, key("reg", 1): "mse"},
+                      loss_weights={key("cls", 0): 1.0, key("reg", 1): 0.5}, metrics={key("cls", 0): ["accuracy"]})  # fmt: skip
+        y = {"cls": y1, "reg": y2} if by_name else [y1, y2]
+        sw = {key("cls", 0): weights, key("reg", 1): weights}
+        histories.append(model.fit(x, y, epochs=2, batch_size=8, shuffle=False, verbose=0, sample_weight=sw,
+                                   validation_data=(x, y)).history)  # fmt: skip
+    assert histories[0] == histories[1] and "val_cls_accuracy" in histories[0]
+    model = _two_list_outputs()
+    model.compile(optimizer="sgd", loss={"cls": CE})  # a loss for one output: the other needs no target
+    model.fit(x, {"cls": y1}, epochs=1, verbose=0)
+    with pytest.raises(zoo.ModelError, match=r"loss names outputs \['clss'\]; the outputs are 0 \('cls'\), 1 \('reg'\)"):
+        model.compile(optimizer="sgd", loss={"clss": CE})
+        model.fit(x, {"cls": y1}, epochs=1, verbose=0)

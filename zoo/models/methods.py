@@ -179,6 +179,48 @@ class KerasModel(Trainable, WeightArrays):
         """Each output's name in the logs (``{name}_accuracy``): a dict output's key, else ``output_{i}``."""
         return {k: k if isinstance(k, str) else f"output_{k}" for k in self._zoo_output_keys() or []}
 
+    def _by_output(self, given: Any) -> Any:
+        """Keras names a list output by its layer (``loss={"cls": ..., "reg": ...}``, ``y={"cls": y1}``): a
+        dict keyed by those names is keyed by output position here, the one rule for losses, their weights,
+        metrics, targets and sample weights. Anything else is returned as it is (and checked where used)."""
+        keys = self._zoo_output_keys()
+        if not isinstance(given, Mapping) or not keys or not all(isinstance(k, int) for k in keys):
+            return given
+        position = {name: key for key, name in self._zoo_output_names().items()}
+        if not given or not all(k in position for k in given):
+            return given
+        return {position[k]: v for k, v in given.items()}
+
+    def _outputs_said(self) -> str:
+        """The outputs as a message names them: ``the outputs are 0 ('cls'), 1 ('reg')`` (by position or name)."""
+        names = self._zoo_output_names()
+        keys = self._zoo_output_keys() or []
+        return "the outputs are " + ", ".join(
+            repr(k) if isinstance(k, str) else f"{k} ({names.get(k, f'output_{k}')!r})" for k in keys
+        )
+
+    def _targets_by_output(self, y: Any) -> Any:
+        """``y`` given as a dict by output layer name, for a list-output model: the list in output order that
+        the data pipeline and the loss take (None for an output not named: one without a loss needs no
+        target), else ``y`` as given."""
+        keyed = self._by_output(y)
+        if keyed is y:
+            return y
+        return [keyed.get(k) for k in self._zoo_output_keys() or []]
+
+    def _data_by_output(self, y: Any, kwargs: dict[str, Any]) -> Any:
+        """Targets and sample weights of fit/evaluate (and their validation_data) by output position; sample
+        weights stay a dict, so that an output with a loss and no weights is still refused by name."""
+        kwargs = dict(kwargs)
+        if "sample_weight" in kwargs:
+            kwargs["sample_weight"] = self._by_output(kwargs["sample_weight"])
+        validation = kwargs.get("validation_data")
+        if isinstance(validation, tuple) and len(validation) in (2, 3):
+            kwargs["validation_data"] = (
+                validation[0], self._targets_by_output(validation[1]), *map(self._by_output, validation[2:])
+            )  # fmt: skip
+        return self._targets_by_output(y), kwargs
+
     # -- compile ---------------------------------------------------------------------------------------
     def compile(  # type: ignore[override]
         self,
@@ -234,9 +276,10 @@ class KerasModel(Trainable, WeightArrays):
         from zoo.training.resolve import resolve_loss
 
         if isinstance(loss, Mapping) and not _is_spec_dict(loss):
+            loss = self._by_output(loss)
             unknown = set(loss) - set(keys)
             if unknown:
-                raise ModelError(f"compile: loss names outputs {sorted(unknown)}; the outputs are {keys}.")
+                raise ModelError(f"compile: loss names outputs {sorted(map(str, unknown))}; {self._outputs_said()}.")
             losses = {k: resolve_loss(loss[k]) for k in keys if k in loss}
         elif isinstance(loss, (list, tuple)):
             if len(loss) != len(keys):
@@ -247,6 +290,7 @@ class KerasModel(Trainable, WeightArrays):
         if weights is None:
             weight_of = dict.fromkeys(losses, 1.0)
         elif isinstance(weights, Mapping):
+            weights = self._by_output(weights)
             unknown = [k for k in weights if k not in keys]
             if unknown:
                 close = difflib.get_close_matches(str(unknown[0]), [str(k) for k in keys], n=1)
@@ -274,9 +318,10 @@ class KerasModel(Trainable, WeightArrays):
         if not metrics:
             return []
         if isinstance(metrics, Mapping):
+            metrics = self._by_output(metrics)
             unknown = [k for k in metrics if k not in keys]
             if unknown:
-                raise ModelError(f"compile: metrics name outputs {unknown}; the outputs are {keys}.")
+                raise ModelError(f"compile: metrics name outputs {unknown}; {self._outputs_said()}.")
             per_output = {k: metrics[k] for k in keys if k in metrics}
         else:
             if len(metrics) != len(keys):
@@ -304,7 +349,7 @@ class KerasModel(Trainable, WeightArrays):
         """The loss given for output ``key`` (what ``"accuracy"`` reads to pick its kind)."""
         loss = config.loss
         if isinstance(loss, Mapping) and not _is_spec_dict(loss):
-            return loss.get(key)
+            return self._by_output(loss).get(key)
         if isinstance(loss, (list, tuple)):
             keys = self._zoo_output_keys() or []
             return loss[keys.index(key)] if key in keys and len(loss) == len(keys) else None
@@ -393,6 +438,7 @@ class KerasModel(Trainable, WeightArrays):
         from zoo.training import fit
 
         kwargs = _by_keras_position("fit", args, _FIT_ORDER, kwargs)
+        y, kwargs = self._data_by_output(y, kwargs)
         config = self._config("fit")
         self._prepare(config, x)
         return fit(
@@ -408,6 +454,7 @@ class KerasModel(Trainable, WeightArrays):
         from zoo.training import evaluate
 
         kwargs = _by_keras_position("evaluate", args, _EVALUATE_ORDER, kwargs)
+        y, kwargs = self._data_by_output(y, kwargs)
         return_dict = kwargs.pop("return_dict", False)
         config = self._config("evaluate")
         self._prepare(config, x)
