@@ -114,6 +114,18 @@ def test_failed_check_is_an_error_and_leaves_no_file(tmp_path, fmt):
     assert os.listdir(tmp_path) == []  # directories it created are gone too
 
 
+@pytest.mark.filterwarnings("ignore::FutureWarning", "ignore::torch.jit.TracerWarning")
+def test_a_model_random_in_eval_mode_is_named_as_the_cause(tmp_path):
+    """Monte Carlo dropout (Dropout(x, training=True)) differs from itself: the check said to loosen atol."""
+    inputs = zoo.Input((4,))
+    layers = zoo.layers
+    model = zoo.Model(inputs, layers.Dense(2)(layers.Dropout(0.5)(layers.Dense(8)(inputs), training=True)))
+    with pytest.raises(ExportCheckError, match="so do two PyTorch calls on the same input: the model is random") as info:
+        zoo.export(model, "torchscript", tmp_path / "mc.pt")
+    assert "Pass larger atol" not in str(info.value)
+    zoo.export(model, "torchscript", tmp_path / "mc.pt", check=False)
+
+
 def test_missing_onnx_runtime_names_the_package_before_building_anything(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "onnxruntime", None)  # import onnxruntime -> ImportError
     with pytest.raises(MissingDependencyError, match=r"onnxruntime.*pip install 'zoo-platform\[onnx\]'"):

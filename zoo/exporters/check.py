@@ -37,6 +37,13 @@ def flat_outputs(outputs: Any) -> list[torch.Tensor]:
     return [leaf if isinstance(leaf, torch.Tensor) else torch.as_tensor(np.asarray(leaf)) for leaf in leaves]
 
 
+def _random(model: nn.Module, x: tuple[torch.Tensor, ...]) -> bool:
+    """Whether two eager calls on ``x`` differ: then a mismatch is the model's randomness, not the export's."""
+    with torch.no_grad():
+        first, second = flat_outputs(model(*x)), flat_outputs(model(*x))
+    return any(not torch.equal(a, b) for a, b in zip(first, second, strict=False))
+
+
 def verify(
     exporter: Exporter,
     path: Path,
@@ -81,6 +88,14 @@ def verify(
                     f"PyTorch gives {tuple(e.shape)}.{_batch_hint(runner, x, inputs)}"
                 )
             diff, tol = _difference(e, g.to(e.device)), atol + rtol * _scale(e)
+            if not diff <= tol and _random(model, x):
+                raise ExportCheckError(
+                    f"output {name!r} of the exported {fmt} model differs from PyTorch on {where}, but so do two "
+                    "PyTorch calls on the same input: the model is random in eval mode (a Dropout called with "
+                    "training=True, noise drawn in forward), so no file can match it. Export it with that "
+                    "randomness off, or pass check=False.",
+                    max_abs_diff=diff,
+                )
             if not diff <= tol:
                 raise ExportCheckError(
                     f"output {name!r} of the exported {fmt} model differs from PyTorch on {where}: max abs "
