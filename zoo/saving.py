@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from zoo.atomic import atomic_folder, atomic_path, check_parent
-from zoo.errors import ArgumentError, MissingFileError, SavedModelError, ZooError
+from zoo.errors import MissingFileError, SavedModelError, ZooError
 
 FORMAT = "zoo-saved-model"
 FORMAT_VERSION = 1
@@ -65,8 +65,9 @@ def save_folder(path: str | os.PathLike[str], *, config: Mapping[str, Any], stat
     target = Path(path).expanduser()
     if target.exists() and not (target.is_dir() or target.suffix == ".zip"):
         raise ZooError(f"{target} exists and is not a folder; save into a folder (or a .zip).")
-    if not isinstance(overwrite, bool):
-        raise ArgumentError(f"overwrite must be True or False, got {overwrite!r} ({type(overwrite).__name__}).")
+    from zoo.training.arguments import check_bool
+
+    overwrite = check_bool("save", "overwrite", overwrite)
     if target.exists():
         _check_replaceable(target, overwrite)
     check_parent(target)
@@ -116,7 +117,9 @@ def _check_replaceable(target: Path, overwrite: bool) -> None:
 def read_folder(path: str | os.PathLike[str]) -> SavedModel:
     """The saved model at ``path`` (a folder or a zip); what is not one is a ZooError saying what is missing."""
     source = Path(str(path).removeprefix(PREFIX)).expanduser()
-    torch_file = source.is_file() and zipfile.is_zipfile(source) and _is_torch_save(source)
+    from zoo.applications.weights_file import is_torch_file
+
+    torch_file = source.is_file() and is_torch_file(source)
     if source.is_file() and zipfile.is_zipfile(source) and not torch_file:
         source = _unzipped(source)
     if source.is_file() and source.suffix.lower() == ".zip" and not torch_file:
@@ -213,13 +216,6 @@ def is_saved_model(name: Any) -> bool:
         return True
     path = Path(text).expanduser()
     return (path.is_dir() and (path / CONFIG).is_file()) or (path.suffix == ".zip" and path.is_file())
-
-
-def _is_torch_save(archive: Path) -> bool:
-    """torch.save writes a zip too (``<name>/data.pkl``): a weights file, to be told apart from a saved model's
-    zip by what it holds rather than refused for holding it."""
-    with zipfile.ZipFile(archive) as zf:
-        return any(n == "data.pkl" or n.endswith("/data.pkl") for n in zf.namelist())
 
 
 def _unzipped(archive: Path) -> Path:

@@ -99,3 +99,13 @@ def test_a_sequential_changed_after_its_endpoints_were_read_makes_them_again():
     model.add(Dense(2, name="b"))  # the cached output was the old last layer's
     assert model.output.shape == (None, 2)
     assert zoo.Model(model.input, model.get_layer("b").output)(torch.zeros(1, 8)).shape == (1, 2)
+
+
+def test_reading_a_layer_costs_nothing_until_its_output_is_read():
+    from zoo.models import endpoints
+
+    model = _model()
+    hidden = model.get_layer("hidden")  # Keras code does this to freeze a layer: no graph run for it
+    assert model not in endpoints._ENDPOINTS
+    assert model.layers[1].output.shape == (None, 16) and model in endpoints._ENDPOINTS  # model.layers[i] too
+    assert hidden.output is model.layers[0].output

@@ -32,6 +32,9 @@ class Endpoints:
 
 
 _ENDPOINTS: weakref.WeakKeyDictionary[nn.Module, Endpoints] = weakref.WeakKeyDictionary()
+#: layer -> the model it was last read from (``model.layers``, ``get_layer``): whose endpoints its
+#: ``.output`` makes when none hold it yet, only then (a fake-tensor run of the model's graph).
+_READ_FROM: weakref.WeakKeyDictionary[nn.Module, weakref.ref[nn.Module]] = weakref.WeakKeyDictionary()
 #: layer -> the endpoints (of every model it is in) that hold its outputs
 _HOLDERS: weakref.WeakKeyDictionary[nn.Module, list[weakref.ref[Endpoints]]] = weakref.WeakKeyDictionary()
 
@@ -84,14 +87,29 @@ def _run_layers(model: nn.Module, inputs: list[Any]) -> Endpoints:
     return Endpoints(inputs, [x], by_layer)
 
 
+def read_from(model: nn.Module, layers: list[nn.Module]) -> list[nn.Module]:
+    """Note that ``layers`` were read from ``model`` (cheap); returns them."""
+    for layer in layers:
+        _READ_FROM[layer] = weakref.ref(model)
+    return layers
+
+
+def _held_outputs(layer: nn.Module) -> list[Any]:
+    return [out for ref in _HOLDERS.get(layer, ()) if (held := ref()) is not None for out in held.by_layer[layer]]
+
+
 def output_of(layer: nn.Module) -> Any:
     """Keras' ``layer.output``: what the layer's one call in a model gave."""
-    outputs = [out for ref in _HOLDERS.get(layer, ()) if (held := ref()) is not None for out in held.by_layer[layer]]
+    outputs = _held_outputs(layer)
+    model = _READ_FROM[layer]() if not outputs and layer in _READ_FROM else None
+    if model is not None and getattr(model, "_zoo_input_specs", lambda: None)():
+        of_model(model)
+        outputs = _held_outputs(layer)
     name = getattr(layer, "name", type(layer).__name__)
     if not outputs:
         raise ModelError(
             f"layer {name!r} has no output yet: it is the symbolic tensor the layer gave in a model; read it "
-            "through the model, model.get_layer(...).output (or after model.inputs)."
+            "through a model that knows its inputs: model.get_layer(...).output, model.layers[i].output."
         )
     if len(outputs) > 1:
         raise ModelError(

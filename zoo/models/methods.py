@@ -522,21 +522,13 @@ class KerasModel(Trainable, WeightArrays):
 
     def example_inputs(self, batch_size: int = 2) -> tuple[torch.Tensor, ...]:
         """Random inputs of the model's input specs (``zoo.export`` and ``summary`` use them): floats from a
-        normal distribution, integers as ones (a valid id for any Embedding); free sizes get 2."""
-        from zoo.models.symbolic import STAND_IN
+        normal distribution, integers as ones (a valid id for any Embedding); free sizes get 2. The rule is
+        the one ``zoo.summary`` traces with (zoo.utils._trace.example_inputs); these are on the CPU."""
+        from zoo.utils._trace import example_inputs
 
-        specs = self._zoo_input_specs()
-        if specs is None:
+        if not self._zoo_input_specs():
             raise ModelError(f"{type(self).__name__} does not know its inputs yet; build it first (see build()).")
-        generator = torch.Generator().manual_seed(0)
-        tensors = []
-        for spec in specs:
-            shape = (batch_size, *(STAND_IN if d is None else d for d in spec.shape))
-            if spec.dtype.is_floating_point:
-                tensors.append(torch.randn(shape, generator=generator).to(spec.dtype))
-            else:
-                tensors.append(torch.ones(shape, dtype=spec.dtype))
-        return tuple(tensors)
+        return tuple(example_inputs(self, None, None, batch_size, "cpu"))  # type: ignore[arg-type]
 
     def summary(self, input_size: Any = None, **kwargs: Any) -> Any:
         """``zoo.summary`` of the model; the input sizes are known for models with inputs."""
@@ -565,9 +557,9 @@ class KerasModel(Trainable, WeightArrays):
         from zoo.models.saving import refuse_keras_suffix
 
         refuse_keras_suffix(path, "model.save_weights", "name it 'm.safetensors'")
-        if not isinstance(overwrite, bool):
-            raise ModelError(f"overwrite must be True or False, got {overwrite!r} ({type(overwrite).__name__}).")
-        if not overwrite and os.path.exists(path):
+        from zoo.training.arguments import check_bool
+
+        if not check_bool("save_weights", "overwrite", overwrite) and os.path.exists(path):
             raise ModelError(f"{os.fspath(path)} exists; pass overwrite=True to replace it.")
         save_model(self, os.fspath(path))  # type: ignore[arg-type]
 

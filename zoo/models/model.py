@@ -18,6 +18,7 @@ import torch
 from torch import fx, nn
 
 from zoo.errors import ArgumentError, DataError, ModelError
+from zoo.models import endpoints
 from zoo.models.graph import InputSpec, build_graph
 from zoo.models.methods import KerasModel
 from zoo.models.symbolic import has_symbolic, paused, recording_hook_active
@@ -63,20 +64,20 @@ class Model(KerasModel, nn.Module):
 
     @property
     def layers(self) -> list[nn.Module]:
-        """The model's direct sublayers, in order (Keras' ``model.layers``)."""
-        return list(self.children())
+        """The model's direct sublayers, in order (Keras' ``model.layers``; each one's ``.output`` is its
+        output in this model)."""
+        return endpoints.read_from(self, list(self.children()))
 
     def get_layer(self, name: str | None = None, index: int | None = None) -> nn.Module:
         """A sublayer by name (its attribute name, or the ``name=`` a zoo layer was given: a Sequential's
         layers are attributes ``0``, ``1`` ... as in ``nn.Sequential``) or by index into ``layers``
         (negative counts from the end). Exactly one of the two, as in Keras, so a call cannot quietly
-        ignore one of them. It makes the model's endpoints once, so the layer's ``.output`` is there (Keras'
+        ignore one of them. The layer's ``.output`` is then its output in this model (Keras'
         ``Model(model.input, model.get_layer("x").output)``)."""
-        kind = type(self).__name__
-        if self._zoo_input_specs():
-            from zoo.models import endpoints
+        return endpoints.read_from(self, [self._find_layer(name, index)])[0]
 
-            endpoints.of_model(self)
+    def _find_layer(self, name: str | None, index: int | None) -> nn.Module:
+        kind = type(self).__name__
         if (name is None) == (index is None):
             raise ModelError(
                 f"{kind}.get_layer() takes a layer name or a layer index, "

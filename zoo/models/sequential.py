@@ -94,7 +94,11 @@ class Sequential(Model, nn.Sequential):
         shape = getattr(first, "input_shape", None)
         if first is None or shape is None:
             return None
-        return [InputSpec("input_1", tuple(shape), self._input_dtype())]
+        known = self.__dict__.get("_zoo_derived_input")  # forward checks it on every call: made once
+        if known is None or known[0] is not first or known[1] != shape:
+            known = (first, shape, [InputSpec("input_1", tuple(shape), self._input_dtype())])
+            self.__dict__["_zoo_derived_input"] = known
+        return known[2]
 
     def _input_dtype(self) -> torch.dtype:
         first = next(iter(self), None)
@@ -115,10 +119,6 @@ class Sequential(Model, nn.Sequential):
         self(Input(spec.shape, dtype=spec.dtype))
         if self._zoo_input is None:
             self._zoo_input = spec
-
-    @property
-    def layers(self) -> list[nn.Module]:
-        return list(self)
 
 
 def _checked(layer: Any, where: str) -> nn.Module:
