@@ -49,8 +49,9 @@ def test_what_has_no_endpoints_says_so():
         zoo.Sequential([Dense(2)]).input  # noqa: B018 - no input size yet
     with pytest.raises(zoo.ModelError, match="layer 'lonely' has no output yet"):
         Dense(3, name="lonely").output  # noqa: B018
+    unsized = zoo.Sequential([Dense(3, name="unsized")])
     with pytest.raises(zoo.ModelError, match=r"Sequential has no symbolic inputs.*model.build"):
-        zoo.Sequential([Dense(3, name="unsized")]).get_layer("unsized").output  # noqa: B018 - why, not "no output"
+        unsized.get_layer("unsized").output  # noqa: B018 - says why, not "no output yet"
     shared = Dense(4, name="shared")
     inputs = zoo.Input((4,))
     model = zoo.Model(inputs, shared(shared(inputs)))
